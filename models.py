@@ -1,0 +1,360 @@
+"""Typed records the restaurant keeps in Firestore.
+
+Money is always integer cents; times that a caller hears are in the restaurant's time zone.
+Every model here is what one Firestore document holds (``to_doc`` / ``from_doc``).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, time
+from enum import Enum
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class _Doc(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    def to_doc(self) -> dict[str, Any]:
+        """A Firestore-ready dict (dates and times as ISO strings, datetimes kept native)."""
+        return _firestore_safe(self.model_dump(mode="python"))
+
+    @classmethod
+    def from_doc(cls, data: dict[str, Any]) -> Any:
+        return cls.model_validate(data)
+
+
+def _firestore_safe(value: Any) -> Any:
+    # Firestore stores datetimes natively but has no date-only or time-only type.
+    if isinstance(value, dict):
+        return {k: _firestore_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_firestore_safe(v) for v in value]
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, date | time):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    return value
+
+
+def _check_slug(value: str) -> str:
+    if not SLUG_RE.match(value):
+        raise ValueError(f"{value!r} is not a slug (lowercase letters, digits and dashes)")
+    return value
+
+
+# ---------------------------------------------------------------- menu
+
+
+class Size(_Doc):
+    id: str
+    name: str
+    price_delta_cents: int = 0
+
+    _slug = field_validator("id")(_check_slug)
+
+
+class Option(_Doc):
+    id: str
+    name: str
+    price_delta_cents: int = Field(default=0, ge=0)
+    available: bool = True
+
+    _slug = field_validator("id")(_check_slug)
+
+
+class OptionGroup(_Doc):
+    id: str
+    name: str
+    required: bool = False
+    min_picks: int = Field(default=0, ge=0)
+    max_picks: int = Field(default=1, ge=1)
+    options: list[Option] = Field(min_length=1)
+
+    _slug = field_validator("id")(_check_slug)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> OptionGroup:
+        if self.required and self.min_picks < 1:
+            self.min_picks = 1
+        if self.min_picks > self.max_picks:
+            raise ValueError(f"min_picks {self.min_picks} exceeds max_picks {self.max_picks}")
+        if self.max_picks > len(self.options):
+            raise ValueError(
+                f"max_picks {self.max_picks} exceeds the {len(self.options)} options offered"
+            )
+        ids = [o.id for o in self.options]
+        dupes = sorted({i for i in ids if ids.count(i) > 1})
+        if dupes:
+            raise ValueError(f"duplicate option ids {dupes}")
+        return self
+
+
+class MenuItem(_Doc):
+    id: str
+    name: str = Field(min_length=1)
+    category: str = Field(min_length=1)
+    price_cents: int = Field(gt=0)
+    description: str = ""
+    aliases: list[str] = []
+    sizes: list[Size] = []
+    default_size: str | None = None
+    option_groups: list[OptionGroup] = []
+    allergens: list[str] = []
+    dietary: list[str] = []
+    available: bool = True
+
+    _slug = field_validator("id")(_check_slug)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> MenuItem:
+        size_ids = [s.id for s in self.sizes]
+        if len(set(size_ids)) != len(size_ids):
+            raise ValueError(f"duplicate size ids {size_ids}")
+        if self.default_size is not None and self.default_size not in size_ids:
+            raise ValueError(f"default_size {self.default_size!r} is not one of {size_ids}")
+        for s in self.sizes:
+            if self.price_cents + s.price_delta_cents <= 0:
+                raise ValueError(f"size {s.id!r} makes the price zero or negative")
+        group_ids = [g.id for g in self.option_groups]
+        if len(set(group_ids)) != len(group_ids):
+            raise ValueError(f"duplicate option group ids {group_ids}")
+        return self
+
+    def size(self, size_id: str | None) -> Size | None:
+        return next((s for s in self.sizes if s.id == size_id), None)
+
+
+class TimeRange(_Doc):
+    open: time
+    close: time
+
+    @model_validator(mode="after")
+    def _ordered(self) -> TimeRange:
+        if self.close <= self.open:
+            raise ValueError(f"close {self.close} is not after open {self.open}")
+        return self
+
+
+class RestaurantSettings(_Doc):
+    name: str = Field(min_length=1)
+    address: str = ""
+    phone: str = ""
+    timezone: str = "America/New_York"
+    # weekday ("mon".."sun") -> opening ranges; a missing day is closed
+    hours: dict[str, list[TimeRange]] = {}
+    tax_rate: float = Field(default=0.0, ge=0, lt=0.5)
+    prep_minutes: int = Field(default=15, ge=1, le=240)
+    slot_minutes: int = Field(default=30, ge=5, le=240)
+    seats_per_slot: int = Field(default=20, ge=1)
+    max_party_size: int = Field(default=8, ge=1)
+    staff_transfer_to: str = ""
+    large_party_note: str = "For parties larger than that, our manager arranges it personally."
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as e:
+            raise ValueError(f"unknown time zone {value!r}") from e
+        return value
+
+    @field_validator("hours")
+    @classmethod
+    def _weekdays(cls, value: dict[str, list[TimeRange]]) -> dict[str, list[TimeRange]]:
+        bad = sorted(set(value) - set(WEEKDAYS))
+        if bad:
+            raise ValueError(f"unknown weekdays {bad}; use {list(WEEKDAYS)}")
+        return value
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def ranges_on(self, day: date) -> list[TimeRange]:
+        return self.hours.get(WEEKDAYS[day.weekday()], [])
+
+
+# ---------------------------------------------------------------- orders
+
+
+class ChosenOption(_Doc):
+    group_id: str
+    option_id: str
+    name: str
+    price_delta_cents: int = 0
+
+
+class OrderLine(_Doc):
+    item_id: str
+    name: str
+    size: str | None = None
+    size_name: str | None = None
+    options: list[ChosenOption] = []
+    quantity: int = Field(ge=1, le=20)
+    unit_price_cents: int = Field(gt=0)
+    line_price_cents: int = Field(gt=0)
+    special_instructions: str = ""
+
+    @model_validator(mode="after")
+    def _priced(self) -> OrderLine:
+        if self.line_price_cents != self.unit_price_cents * self.quantity:
+            raise ValueError("line price is not unit price times quantity")
+        return self
+
+
+OrderStatus = Literal["confirmed", "pending_staff_confirmation", "ready", "collected", "cancelled"]
+
+
+class Order(_Doc):
+    id: str
+    order_number: str
+    call_id: str
+    lines: list[OrderLine] = Field(min_length=1)
+    subtotal_cents: int = Field(gt=0)
+    tax_cents: int = Field(ge=0)
+    total_cents: int = Field(gt=0)
+    customer_name: str = Field(min_length=1, max_length=80)
+    customer_phone: str
+    pickup_time: datetime
+    status: OrderStatus = "confirmed"
+    notes: str = ""
+    created_at: datetime
+
+    @model_validator(mode="after")
+    def _totals(self) -> Order:
+        if self.subtotal_cents != sum(line.line_price_cents for line in self.lines):
+            raise ValueError("subtotal is not the sum of the lines")
+        if self.total_cents != self.subtotal_cents + self.tax_cents:
+            raise ValueError("total is not subtotal plus tax")
+        return self
+
+
+# ---------------------------------------------------------------- reservations
+
+ReservationStatus = Literal["confirmed", "changed", "cancelled"]
+
+
+class ReservationChange(_Doc):
+    at: datetime
+    call_id: str
+    action: Literal["created", "changed", "cancelled"]
+    before: dict[str, Any] = {}
+
+
+class Reservation(_Doc):
+    code: str
+    date: date
+    time: time
+    party_size: int = Field(ge=1)
+    name: str = Field(min_length=1, max_length=80)
+    phone: str
+    status: ReservationStatus = "confirmed"
+    call_id: str
+    notes: str = ""
+    history: list[ReservationChange] = []
+    created_at: datetime
+    updated_at: datetime
+
+    @property
+    def slot_id(self) -> str:
+        return slot_id(self.date, self.time)
+
+
+def slot_id(day: date, at: time) -> str:
+    """Firestore id of the capacity counter for one time slot: ``2026-11-22T19:00``."""
+    return f"{day.isoformat()}T{at.strftime('%H:%M')}"
+
+
+class Slot(_Doc):
+    date: date
+    time: time
+    seats_used: int = Field(ge=0)
+    capacity: int = Field(ge=1)
+
+
+# ---------------------------------------------------------------- people and calls
+
+
+class LastOrderLine(_Doc):
+    item_id: str
+    name: str
+    size: str | None = None
+    option_ids: list[str] = []
+    quantity: int = 1
+
+
+class Customer(_Doc):
+    phone: str
+    name: str = ""
+    first_seen: datetime
+    last_seen: datetime
+    order_count: int = 0
+    reservation_count: int = 0
+    last_order: list[LastOrderLine] = []
+
+
+CallOutcome = Literal[
+    "order", "reservation", "change", "cancel", "info", "transfer", "message", "abandoned"
+]
+
+
+class TranscriptLine(_Doc):
+    role: str
+    text: str
+    agent: str | None = None
+
+
+class CallLog(_Doc):
+    call_id: str
+    caller: str | None = None
+    dialed: str | None = None
+    started_at: datetime
+    ended_at: datetime | None = None
+    duration_s: float | None = None
+    agents_visited: list[str] = []
+    intents: list[str] = []
+    outcome: CallOutcome = "abandoned"
+    ids_created: list[str] = []
+    transcript: list[TranscriptLine] = []
+    turn_latency_ms: list[float] = []
+    usage: dict[str, float] = {}
+    close_reason: str | None = None
+
+
+class Message(_Doc):
+    id: str
+    call_id: str
+    name: str = Field(min_length=1, max_length=80)
+    phone: str
+    reason: str = Field(min_length=1, max_length=500)
+    status: Literal["new", "handled"] = "new"
+    created_at: datetime
+
+
+class DailyAnalytics(_Doc):
+    """Counters only; averages are derived when read (see ``averages``)."""
+
+    calls: int = 0
+    orders: int = 0
+    revenue_cents: int = 0
+    reservations: int = 0
+    covers: int = 0
+    transfers: int = 0
+    abandoned: int = 0
+    messages: int = 0
+
+    def averages(self) -> dict[str, float]:
+        return {
+            "average_order_cents": self.revenue_cents / self.orders if self.orders else 0.0,
+            "average_party_size": self.covers / self.reservations if self.reservations else 0.0,
+        }
