@@ -1,0 +1,827 @@
+"""Firestore persistence for the phone line (async; one manager per worker process).
+
+Design rules, because a caller is waiting on the line:
+* A confirmed order is ONE batch commit (order + customer + analytics): all or nothing, one
+  round trip. Ids are derived from the call, so a retry or replay hits `create`'s precondition
+  and becomes "already_saved" instead of a twin order or double-counted revenue.
+* Seat capacity is only changed inside transactions that read the slot first.
+* When Firestore is unreachable for longer than a short budget, writes go to the durable local
+  outbox and are replayed later through the same idempotent code.
+* We do our own retrying, so every RPC gets `retry=None` and a bounded timeout: the library
+  defaults would retry for up to 60-300 s while the caller listens to silence.
+
+Collections: menu_items/{id}, settings/restaurant, orders/{id}, reservations/{code},
+slots/{yyyy-mm-ddTHH:MM}, customers/{phone}, messages/{id}, call_logs/{call_id},
+analytics/{yyyy-mm-dd}.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import threading
+import time as _time
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+import firebase_admin
+from firebase_admin import credentials as fb_credentials
+from google.api_core import exceptions as gexc
+from google.api_core import gapic_v1
+from google.api_core.exceptions import RetryError
+from google.auth.credentials import AnonymousCredentials, Credentials
+from google.cloud import firestore
+from google.cloud.firestore_v1.async_transaction import AsyncTransaction, async_transactional
+from google.cloud.firestore_v1.base_query import FieldFilter
+from google.cloud.firestore_v1.transforms import Increment, Maximum, Minimum
+from pydantic import ValidationError
+
+from config import ConfigError, FirestoreSettings, firestore_target_error
+from models import (
+    CallLog,
+    Customer,
+    DailyAnalytics,
+    LastOrderLine,
+    MenuItem,
+    Message,
+    Order,
+    Reservation,
+    ReservationChange,
+    RestaurantSettings,
+    slot_id,
+)
+from outbox import Outbox, OutboxEntry
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+MENU = "menu_items"
+SETTINGS_DOC = "settings/restaurant"
+
+# ---------------------------------------------------------------- errors and results
+
+
+class SlotFull(Exception):
+    """The slot cannot take this party; `free_seats` says how many seats are left there."""
+
+    def __init__(self, slot: str, free_seats: int) -> None:
+        super().__init__(f"slot {slot} has only {free_seats} free seats")
+        self.slot = slot
+        self.free_seats = max(0, free_seats)
+
+
+class ReservationNotFound(LookupError):
+    def __init__(self, code: str) -> None:
+        super().__init__(f"no reservation with code {code!r}")
+        self.code = code
+
+
+class ReservationCancelled(Exception):
+    def __init__(self, code: str) -> None:
+        super().__init__(f"reservation {code} is cancelled")
+        self.code = code
+
+
+class CodeTaken(Exception):
+    """Another call already holds this reservation code; retry with the next `attempt`."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(f"reservation code {code} belongs to another call")
+        self.code = code
+
+
+class PersistenceUnavailable(RuntimeError):
+    """Firestore did not answer within the retry budget (and the write could not be queued)."""
+
+
+SaveStatus = Literal["saved", "already_saved", "queued"]
+
+
+@dataclass(frozen=True)
+class SaveResult:
+    status: SaveStatus
+    id: str
+
+    @property
+    def ok(self) -> bool:
+        """True for every status: a queued write is durable and will be replayed."""
+        return True
+
+
+@dataclass(frozen=True)
+class BookingResult(SaveResult):
+    @property
+    def code(self) -> str:
+        return self.id
+
+
+# ---------------------------------------------------------------- round-trip counting
+
+RPC_NAMES = (
+    "commit", "batch_get_documents", "begin_transaction", "rollback", "run_query",
+    "run_aggregation_query", "get_document", "list_documents", "batch_write",
+)
+
+
+class RpcCounter:
+    """Counts Firestore RPCs by method name (the round trips a caller waits for)."""
+
+    def __init__(self) -> None:
+        self.counts: Counter[str] = Counter()
+        self._lock = threading.Lock()
+
+    def add(self, name: str) -> None:
+        with self._lock:
+            self.counts[name] += 1
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def commits(self) -> int:
+        return self.counts["commit"]
+
+    def snapshot(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self.counts)
+
+    def reset(self) -> None:
+        with self._lock:
+            self.counts.clear()
+
+
+def _instrument(client: Any, counter: RpcCounter, rpc_timeout_s: float) -> None:
+    """Count each RPC and replace the library's long default retries with one bounded try."""
+    api = client._firestore_api  # the GAPIC client; created lazily, no network yet
+
+    def wrap(name: str, method: Callable[..., Any]) -> Callable[..., Any]:
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            counter.add(name)
+            if kwargs.get("retry", gapic_v1.method.DEFAULT) is gapic_v1.method.DEFAULT:
+                kwargs["retry"] = None
+            if kwargs.get("timeout") in (None, gapic_v1.method.DEFAULT):
+                kwargs["timeout"] = rpc_timeout_s
+            return method(*args, **kwargs)
+
+        return counted
+
+    for name in RPC_NAMES:
+        method = getattr(api, name, None)
+        if method is not None:
+            setattr(api, name, wrap(name, method))
+
+
+# ---------------------------------------------------------------- clients
+
+
+def _firebase_app(path: Path) -> firebase_admin.App:
+    name = f"restaurant:{path.resolve()}"
+    try:
+        return firebase_admin.get_app(name)
+    except ValueError:
+        pass
+    try:
+        cred = fb_credentials.Certificate(str(path))
+    except (OSError, ValueError) as e:
+        raise ConfigError(
+            f"FIREBASE_SERVICE_ACCOUNT_PATH={path} is not a readable service-account JSON "
+            f"file: {e}"
+        ) from None
+    return firebase_admin.initialize_app(cred, name=name)
+
+
+def _target(settings: FirestoreSettings) -> tuple[str, Credentials, str | None]:
+    """(project, credentials, emulator host or None) from the settings, never the bare env."""
+    if settings.firebase_service_account_path:
+        app = _firebase_app(Path(settings.firebase_service_account_path))
+        project = app.project_id
+        if not project:
+            raise ConfigError(
+                "FIREBASE_SERVICE_ACCOUNT_PATH: the service-account file names no project_id"
+            )
+        if settings.firestore_emulator_host:
+            log.warning("FIREBASE_SERVICE_ACCOUNT_PATH is set, so FIRESTORE_EMULATOR_HOST "
+                        "is ignored; using project %s", project)
+        return project, app.credential.get_credential(), None
+    if settings.firestore_emulator_host:
+        host = settings.firestore_emulator_host
+        return settings.google_cloud_project, AnonymousCredentials(), host
+    raise ConfigError(firestore_target_error())
+
+
+def _point_at(client: Any, emulator_host: str | None) -> Any:
+    # The library decides emulator-or-not from os.environ alone; the settings must win (a
+    # service account beats a stray FIRESTORE_EMULATOR_HOST, and tests pass settings directly).
+    client._emulator_host = emulator_host
+    return client
+
+
+def make_async_client(settings: FirestoreSettings) -> firestore.AsyncClient:
+    project, creds, emulator = _target(settings)
+    return _point_at(firestore.AsyncClient(project=project, credentials=creds), emulator)
+
+
+def make_sync_client(settings: FirestoreSettings) -> firestore.Client:
+    """Blocking client for the menu watch thread and the staff scripts; never on the loop."""
+    project, creds, emulator = _target(settings)
+    return _point_at(firestore.Client(project=project, credentials=creds), emulator)
+
+
+async def connect(
+    settings: FirestoreSettings,
+    *,
+    retry_budget_s: float = 3.0,
+    rpc_timeout_s: float = 10.0,
+    contention_budget_s: float = 30.0,
+) -> FirebaseManager:
+    """A manager for the configured target; raises ConfigError naming what to set."""
+    return FirebaseManager(
+        make_async_client(settings),
+        Outbox(settings.outbox_path),
+        retry_budget_s=retry_budget_s,
+        rpc_timeout_s=rpc_timeout_s,
+        contention_budget_s=contention_budget_s,
+    )
+
+
+# ---------------------------------------------------------------- error classification
+
+_TRANSIENT = (
+    gexc.ServiceUnavailable, gexc.DeadlineExceeded, gexc.InternalServerError,
+    gexc.ResourceExhausted, gexc.Cancelled, gexc.Unknown, gexc.GatewayTimeout,
+    RetryError, ConnectionError, asyncio.TimeoutError,
+)
+
+
+def _is_contention(e: BaseException) -> bool:
+    # async_transactional retries Aborted itself and then raises ValueError from it.
+    return isinstance(e, gexc.Aborted) or (
+        isinstance(e, ValueError) and isinstance(e.__cause__, gexc.Aborted)
+    )
+
+
+def _backoff(attempt: int) -> float:
+    return min(1.0, 0.1 * 2**attempt) * random.uniform(0.5, 1.0)
+
+
+# ---------------------------------------------------------------- document helpers
+
+
+def _ms(at: datetime) -> int:
+    return int(at.timestamp() * 1000)
+
+
+def _from_ms(ms: float) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, tz=UTC)
+
+
+def customer_from_doc(data: dict[str, Any]) -> Customer:
+    """Customer docs keep first/last seen as epoch-ms counters (see `_customer_upsert`)."""
+    data = dict(data)
+    first_ms, last_ms = data.pop("first_seen_ms", None), data.pop("last_seen_ms", None)
+    if first_ms is not None:
+        data.setdefault("first_seen", _from_ms(first_ms))
+    if last_ms is not None:
+        data.setdefault("last_seen", _from_ms(last_ms))
+    return Customer.from_doc(data)
+
+
+def _time_key(value: str) -> str:
+    return time.fromisoformat(value).strftime("%H:%M")
+
+
+# ---------------------------------------------------------------- the manager
+
+
+class FirebaseManager:
+    def __init__(
+        self,
+        client: firestore.AsyncClient,
+        outbox: Outbox,
+        *,
+        retry_budget_s: float = 3.0,
+        rpc_timeout_s: float = 10.0,
+        contention_budget_s: float = 30.0,
+    ) -> None:
+        self.db = client
+        self.outbox = outbox
+        self.retry_budget_s = retry_budget_s
+        self.rpc_timeout_s = rpc_timeout_s
+        self.contention_budget_s = contention_budget_s
+        self.rpcs = RpcCounter()
+        _instrument(client, self.rpcs, rpc_timeout_s)
+
+    async def close(self) -> None:
+        # The client has no close(); its gRPC channel lives on the transport.
+        transport = getattr(self.db, "_transport", None)
+        if transport is not None:
+            await transport.close()
+
+    # ------------------------------------------------------------ reads
+
+    async def load_menu(self) -> list[MenuItem]:
+        items: list[MenuItem] = []
+        async for snap in self.db.collection(MENU).stream():
+            item = parse_menu_item(snap.id, snap.to_dict() or {})
+            if item is not None:
+                items.append(item)
+        return items
+
+    async def load_restaurant_settings(self) -> RestaurantSettings | None:
+        snap = await self.db.document(SETTINGS_DOC).get()
+        return parse_settings(snap.to_dict()) if snap.exists else None
+
+    async def get_customer(self, phone_e164: str) -> Customer | None:
+        snap = await self.db.document(f"customers/{phone_e164}").get()
+        if not snap.exists:
+            return None
+        try:
+            return customer_from_doc(snap.to_dict() or {})
+        except ValidationError as e:
+            log.error("customers/%s is invalid and is ignored: %s", phone_e164, e)
+            return None
+
+    async def get_analytics(self, day: date) -> DailyAnalytics:
+        snap = await self.db.document(f"analytics/{day.isoformat()}").get()
+        return DailyAnalytics.from_doc(snap.to_dict() or {}) if snap.exists else DailyAnalytics()
+
+    async def get_reservation(self, code: str) -> Reservation | None:
+        snap = await self.db.document(f"reservations/{code}").get()
+        return Reservation.from_doc(snap.to_dict() or {}) if snap.exists else None
+
+    async def find_reservations(self, phone_e164: str, from_day: date) -> list[Reservation]:
+        """Upcoming, not cancelled. Filters date in code so no composite index is needed."""
+        query = self.db.collection("reservations").where(
+            filter=FieldFilter("phone", "==", phone_e164)
+        )
+        found = []
+        async for snap in query.stream():
+            res = Reservation.from_doc(snap.to_dict() or {})
+            if res.status != "cancelled" and res.date >= from_day:
+                found.append(res)
+        return sorted(found, key=lambda r: (r.date, r.time, r.code))
+
+    async def seats_used_on(self, day: date) -> dict[str, int]:
+        """"HH:MM" -> seats used for every slot with bookings that day (one query)."""
+        query = self.db.collection("slots").where(filter=FieldFilter("date", "==", day.isoformat()))
+        used: dict[str, int] = {}
+        async for snap in query.stream():
+            data = snap.to_dict() or {}
+            used[_time_key(data["time"])] = int(data.get("seats_used", 0))
+        return used
+
+    # ------------------------------------------------------------ orders, messages, call logs
+
+    async def save_order(self, order: Order, analytics_day: date) -> SaveResult:
+        """One atomic commit: order + customer + analytics. Queued to the outbox if down."""
+        payload = {"order": order.model_dump(mode="json"),
+                   "analytics_day": analytics_day.isoformat()}
+        return await self._save_or_queue(
+            "order", order.id, payload, lambda: self._commit_order(order, analytics_day)
+        )
+
+    async def save_message(self, msg: Message, analytics_day: date | None = None) -> SaveResult:
+        day = analytics_day or msg.created_at.date()
+        payload = {"message": msg.model_dump(mode="json"), "analytics_day": day.isoformat()}
+        return await self._save_or_queue(
+            "message", msg.id, payload, lambda: self._commit_message(msg, day)
+        )
+
+    async def write_call_log(self, log_: CallLog, analytics_day: date) -> SaveResult:
+        payload = {"call_log": log_.model_dump(mode="json"),
+                   "analytics_day": analytics_day.isoformat()}
+        return await self._save_or_queue(
+            "call_log", log_.call_id, payload, lambda: self._commit_call_log(log_, analytics_day)
+        )
+
+    async def _commit_order(self, order: Order, day: date) -> SaveStatus:
+        batch = self.db.batch()
+        batch.create(self.db.document(f"orders/{order.id}"), order.to_doc())
+        last_order = [
+            LastOrderLine(item_id=ln.item_id, name=ln.name, size=ln.size,
+                          option_ids=[o.option_id for o in ln.options],
+                          quantity=ln.quantity).to_doc()
+            for ln in order.lines
+        ]
+        self._customer_upsert(batch, order.customer_phone, order.customer_name, order.created_at,
+                              order_count=1, last_order=last_order)
+        self._count(batch, day, orders=1, revenue_cents=order.total_cents)
+        return await self._commit_create(batch)
+
+    async def _commit_message(self, msg: Message, day: date) -> SaveStatus:
+        batch = self.db.batch()
+        batch.create(self.db.document(f"messages/{msg.id}"), msg.to_doc())
+        self._count(batch, day, messages=1)
+        return await self._commit_create(batch)
+
+    async def _commit_call_log(self, log_: CallLog, day: date) -> SaveStatus:
+        batch = self.db.batch()
+        batch.create(self.db.document(f"call_logs/{log_.call_id}"), log_.to_doc())
+        self._count(batch, day, calls=1, transfers=int(log_.outcome == "transfer"),
+                    abandoned=int(log_.outcome == "abandoned"))
+        return await self._commit_create(batch)
+
+    async def _commit_create(self, batch: Any) -> SaveStatus:
+        try:
+            await batch.commit(retry=None, timeout=self.rpc_timeout_s)
+        except gexc.Conflict:  # AlreadyExists: the whole batch was rejected, nothing counted
+            return "already_saved"
+        return "saved"
+
+    # ------------------------------------------------------------ reservations
+
+    async def book_reservation(
+        self, res: Reservation, capacity: int, analytics_day: date
+    ) -> BookingResult:
+        """Raises SlotFull or CodeTaken; "queued" only when Firestore is unreachable."""
+        payload = {"reservation": res.model_dump(mode="json"), "capacity": capacity,
+                   "analytics_day": analytics_day.isoformat()}
+        result = await self._save_or_queue(
+            "booking", res.code, payload, lambda: self._book_once(res, capacity, analytics_day)
+        )
+        return BookingResult(result.status, result.id)
+
+    async def _book_once(self, res: Reservation, capacity: int, day: date) -> SaveStatus:
+        if not res.history:
+            res = res.model_copy(update={"history": [
+                ReservationChange(at=res.created_at, call_id=res.call_id, action="created")
+            ]})
+        res_ref = self.db.document(f"reservations/{res.code}")
+        slot_ref = self.db.document(f"slots/{res.slot_id}")
+
+        @async_transactional
+        async def run(tx: AsyncTransaction) -> SaveStatus:
+            existing, slot = await self._tx_get(tx, res_ref, slot_ref)
+            if existing.exists:
+                if (existing.to_dict() or {}).get("call_id") == res.call_id:
+                    return "already_saved"
+                raise CodeTaken(res.code)
+            used = _seats(slot)
+            if used + res.party_size > capacity:
+                raise SlotFull(res.slot_id, capacity - used)
+            tx.create(res_ref, res.to_doc())
+            tx.set(slot_ref, self._slot_doc(res.date, res.time, used + res.party_size, capacity))
+            self._customer_upsert(tx, res.phone, res.name, res.created_at, reservation_count=1)
+            self._count(tx, day, reservations=1, covers=res.party_size)
+            return "saved"
+
+        return await run(self._transaction())
+
+    async def change_reservation(
+        self,
+        code: str,
+        *,
+        new_date: date | None = None,
+        new_time: time | None = None,
+        new_party_size: int | None = None,
+        call_id: str,
+        capacity: int,
+        now: datetime,
+    ) -> Reservation:
+        """Move seats between slots atomically. Re-applying the same change is a no-op."""
+        res_ref = self.db.document(f"reservations/{code}")
+
+        @async_transactional
+        async def run(tx: AsyncTransaction) -> Reservation:
+            (snap,) = await self._tx_get(tx, res_ref)
+            res = _existing_reservation(snap, code)
+            if res.status == "cancelled":
+                raise ReservationCancelled(code)
+            day, at = new_date or res.date, new_time or res.time
+            party = new_party_size or res.party_size
+            if (day, at, party) == (res.date, res.time, res.party_size):
+                return res
+            old_ref = self.db.document(f"slots/{res.slot_id}")
+            new_ref = self.db.document(f"slots/{slot_id(day, at)}")
+            if old_ref.path == new_ref.path:
+                (slot,) = await self._tx_get(tx, old_ref)
+                others = _seats(slot) - res.party_size
+                if party > res.party_size and others + party > capacity:
+                    raise SlotFull(slot_id(day, at), capacity - others)
+                tx.set(old_ref, self._slot_doc(day, at, max(0, others) + party, capacity))
+            else:
+                old_slot, new_slot = await self._tx_get(tx, old_ref, new_ref)
+                used = _seats(new_slot)
+                if used + party > capacity:
+                    raise SlotFull(slot_id(day, at), capacity - used)
+                tx.update(old_ref, {"seats_used": max(0, _seats(old_slot) - res.party_size)})
+                tx.set(new_ref, self._slot_doc(day, at, used + party, capacity))
+            before = {"date": res.date.isoformat(), "time": res.time.isoformat(),
+                      "party_size": res.party_size, "status": res.status}
+            changed = res.model_copy(update={
+                "date": day, "time": at, "party_size": party, "status": "changed",
+                "updated_at": now,
+                "history": [*res.history, ReservationChange(
+                    at=now, call_id=call_id, action="changed", before=before)],
+            })
+            changed = Reservation.model_validate(changed.model_dump())  # re-run validators
+            tx.set(res_ref, changed.to_doc())
+            return changed
+
+        return await self._with_retries(lambda: run(self._transaction()))
+
+    async def cancel_reservation(self, code: str, *, call_id: str, now: datetime) -> Reservation:
+        """Free the seats; cancelling an already cancelled reservation returns it unchanged."""
+        res_ref = self.db.document(f"reservations/{code}")
+
+        @async_transactional
+        async def run(tx: AsyncTransaction) -> Reservation:
+            (snap,) = await self._tx_get(tx, res_ref)
+            res = _existing_reservation(snap, code)
+            if res.status == "cancelled":
+                return res
+            slot_ref = self.db.document(f"slots/{res.slot_id}")
+            (slot,) = await self._tx_get(tx, slot_ref)
+            if slot.exists:
+                tx.update(slot_ref, {"seats_used": max(0, _seats(slot) - res.party_size)})
+            before = {"status": res.status}
+            cancelled = res.model_copy(update={
+                "status": "cancelled", "updated_at": now,
+                "history": [*res.history, ReservationChange(
+                    at=now, call_id=call_id, action="cancelled", before=before)],
+            })
+            tx.set(res_ref, cancelled.to_doc())
+            return cancelled
+
+        return await self._with_retries(lambda: run(self._transaction()))
+
+    # ------------------------------------------------------------ outbox replay
+
+    async def replay_outbox(self) -> int:
+        """Replay queued writes once; returns how many left the outbox (saved or already so)."""
+        done: list[str] = []
+        try:
+            for entry in await self.outbox.entries():
+                try:
+                    if await self._replay(entry):
+                        done.append(entry.id)
+                except PersistenceUnavailable:
+                    log.info("Firestore still unavailable; outbox replay paused")
+                    break
+                except Exception:
+                    # Keep the entry (it is the only copy) and move on to the others.
+                    log.exception("outbox entry %s could not be replayed; kept", entry.id)
+        finally:
+            if done:
+                await self.outbox.remove(done)
+        if done:
+            log.info("replayed %d outbox entries", len(done))
+        return len(done)
+
+    async def run_outbox_replayer(self, interval_s: float = 30.0) -> None:
+        """Background task: replay now, then every `interval_s`, until cancelled."""
+        while True:
+            try:
+                await self.replay_outbox()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("outbox replay failed")
+            await asyncio.sleep(interval_s)
+
+    async def _replay(self, entry: OutboxEntry) -> bool:
+        p = entry.payload
+        day = date.fromisoformat(p["analytics_day"])
+        once = self._once
+        if entry.kind == "order":
+            order = Order.model_validate(p["order"])
+            await once(lambda: self._commit_order(order, day))
+        elif entry.kind == "message":
+            msg = Message.model_validate(p["message"])
+            await once(lambda: self._commit_message(msg, day))
+        elif entry.kind == "call_log":
+            call_log = CallLog.model_validate(p["call_log"])
+            await once(lambda: self._commit_call_log(call_log, day))
+        elif entry.kind == "booking":
+            res = Reservation.model_validate(p["reservation"])
+            try:
+                await once(lambda: self._book_once(res, int(p["capacity"]), day))
+            except (SlotFull, CodeTaken) as e:
+                # No longer fits: staff must call the guest; the message replaces the booking.
+                note = _unplaced_booking_message(res, e)
+                await once(lambda: self._commit_message(note, day))
+        else:
+            log.error("unknown outbox entry kind %r (%s); kept", entry.kind, entry.id)
+            return False
+        return True
+
+    async def _once(self, op: Callable[[], Awaitable[T]]) -> T:
+        # Replays get a single attempt: the replayer itself is the retry loop.
+        return await self._with_retries(op, budget_s=0.0)
+
+    # ------------------------------------------------------------ retry machinery
+
+    async def _save_or_queue(
+        self, kind: str, record_id: str, payload: dict[str, Any],
+        op: Callable[[], Awaitable[SaveStatus]],
+    ) -> SaveResult:
+        try:
+            return SaveResult(await self._with_retries(op), record_id)
+        except PersistenceUnavailable as e:
+            log.warning("Firestore unavailable for %s %s (%s); queueing it", kind, record_id, e)
+        try:
+            await self.outbox.append(kind, payload, record_id=record_id)
+        except OSError as e:
+            raise PersistenceUnavailable(
+                f"{kind} {record_id}: Firestore unreachable and the outbox failed: {e}"
+            ) from e
+        return SaveResult("queued", record_id)
+
+    async def _with_retries(
+        self, op: Callable[[], Awaitable[T]], budget_s: float | None = None
+    ) -> T:
+        """Retry transient errors for `budget_s`, contention (aborted transactions) longer."""
+        budget = self.retry_budget_s if budget_s is None else budget_s
+        start = _time.monotonic()
+        attempt = 0
+        while True:
+            try:
+                return await op()
+            except _TRANSIENT as e:
+                limit, last = budget, e
+            except (gexc.Aborted, ValueError) as e:
+                if not _is_contention(e):
+                    raise
+                limit, last = max(budget, self.contention_budget_s), e
+            pause = _backoff(attempt)
+            if _time.monotonic() - start + pause > limit:
+                raise PersistenceUnavailable(f"{type(last).__name__}: {last}") from last
+            attempt += 1
+            await asyncio.sleep(pause)
+
+    def _transaction(self) -> AsyncTransaction:
+        return self.db.transaction(max_attempts=5)
+
+    async def _tx_get(self, tx: AsyncTransaction, *refs: Any) -> list[Any]:
+        """Read several docs in one RPC inside `tx`, returned in the order asked."""
+        # AsyncTransaction.get_all is broken in google-cloud-firestore 2.34 (awaits an async
+        # generator), so go through the client with the transaction.
+        by_path = {s.reference.path: s async for s in self.db.get_all(list(refs), transaction=tx)}
+        return [by_path[r.path] for r in refs]
+
+    # ------------------------------------------------------------ write helpers
+
+    def _customer_upsert(
+        self, writer: Any, phone: str, name: str, seen: datetime, *,
+        order_count: int = 0, reservation_count: int = 0,
+        last_order: list[dict[str, Any]] | None = None,
+    ) -> None:
+        # Blind merge, no read: Minimum/Maximum keep first/last seen right whatever order
+        # the writes land in (outbox replays can be late), Increment keeps the counters.
+        doc: dict[str, Any] = {
+            "phone": phone,
+            "name": name,
+            "first_seen_ms": Minimum(_ms(seen)),
+            "last_seen_ms": Maximum(_ms(seen)),
+            "order_count": Increment(order_count),
+            "reservation_count": Increment(reservation_count),
+        }
+        if last_order is not None:
+            doc["last_order"] = last_order
+        writer.set(self.db.document(f"customers/{phone}"), doc, merge=True)
+
+    def _count(self, writer: Any, day: date, **increments: int) -> None:
+        fields = {k: Increment(v) for k, v in increments.items() if v}
+        writer.set(self.db.document(f"analytics/{day.isoformat()}"), fields, merge=True)
+
+    @staticmethod
+    def _slot_doc(day: date, at: time, seats_used: int, capacity: int) -> dict[str, Any]:
+        return {"date": day.isoformat(), "time": at.isoformat(), "seats_used": seats_used,
+                "capacity": capacity}
+
+
+def _seats(snap: Any) -> int:
+    return int((snap.to_dict() or {}).get("seats_used", 0)) if snap.exists else 0
+
+
+def _existing_reservation(snap: Any, code: str) -> Reservation:
+    if not snap.exists:
+        raise ReservationNotFound(code)
+    return Reservation.from_doc(snap.to_dict() or {})
+
+
+def _unplaced_booking_message(res: Reservation, why: Exception) -> Message:
+    reason = (
+        f"Booking {res.code} for {res.party_size} on {res.date.isoformat()} at "
+        f"{res.time.strftime('%H:%M')} was confirmed while the database was offline, but it "
+        f"could not be placed afterwards ({why}). Please call the guest back."
+    )
+    return Message(id=f"{res.call_id}-unplaced-{res.code}", call_id=res.call_id, name=res.name,
+                   phone=res.phone, reason=reason[:500], created_at=datetime.now(UTC))
+
+
+# ---------------------------------------------------------------- parsing shared with the watch
+
+
+def parse_menu_item(doc_id: str, data: dict[str, Any]) -> MenuItem | None:
+    """A valid MenuItem or None (logged with the document id): one bad doc never hides the menu."""
+    data = {"id": doc_id, **data}
+    if data["id"] != doc_id:
+        log.error("menu_items/%s has id field %r; skipped", doc_id, data["id"])
+        return None
+    try:
+        return MenuItem.from_doc(data)
+    except ValidationError as e:
+        log.error("menu_items/%s is invalid and is skipped: %s", doc_id, _brief(e))
+        return None
+
+
+def parse_settings(data: dict[str, Any] | None) -> RestaurantSettings | None:
+    if data is None:
+        return None
+    try:
+        return RestaurantSettings.from_doc(data)
+    except ValidationError as e:
+        log.error("%s is invalid and is ignored: %s", SETTINGS_DOC, _brief(e))
+        return None
+
+
+def _brief(e: ValidationError) -> str:
+    return "; ".join(
+        f"{'.'.join(str(p) for p in err['loc']) or '(item)'}: {err['msg']}" for err in e.errors()
+    )
+
+
+# ---------------------------------------------------------------- menu snapshot watch
+
+
+class MenuWatch:
+    """Live menu + settings via Firestore listeners (a sync client; callbacks on its thread).
+
+    `on_menu` gets the full list of valid items after every change; `on_settings` gets the
+    settings (None if the document is missing). Invalid documents are logged and skipped.
+    """
+
+    def __init__(
+        self,
+        client: firestore.Client,
+        on_menu: Callable[[list[MenuItem]], None],
+        on_settings: Callable[[RestaurantSettings | None], None],
+    ) -> None:
+        self._client = client
+        self._on_menu = on_menu
+        self._on_settings = on_settings
+        self._menu_ready = threading.Event()
+        self._settings_ready = threading.Event()
+        self._watches: list[Any] = []
+
+    def start(self) -> MenuWatch:
+        self._watches = [
+            self._client.collection(MENU).on_snapshot(self._menu_snapshot),
+            self._client.document(SETTINGS_DOC).on_snapshot(self._settings_snapshot),
+        ]
+        return self
+
+    def wait_ready(self, timeout: float | None = None) -> bool:
+        """True once both the menu and the settings have been delivered at least once."""
+        deadline = None if timeout is None else _time.monotonic() + timeout
+        if not self._menu_ready.wait(timeout):
+            return False
+        left = None if deadline is None else max(0.0, deadline - _time.monotonic())
+        return self._settings_ready.wait(left)
+
+    def close(self) -> None:
+        for watch in self._watches:
+            try:
+                watch.unsubscribe()
+            except Exception:
+                log.exception("closing a Firestore listener failed")
+        self._watches = []
+
+    def __enter__(self) -> MenuWatch:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _menu_snapshot(self, docs: Iterable[Any], changes: Any, read_time: Any) -> None:
+        items = [i for d in docs if (i := parse_menu_item(d.id, d.to_dict() or {})) is not None]
+        self._deliver(self._on_menu, items, "on_menu")
+        self._menu_ready.set()
+
+    def _settings_snapshot(self, docs: Iterable[Any], changes: Any, read_time: Any) -> None:
+        snap = next(iter(docs), None)
+        if snap is not None and snap.exists:
+            parsed = parse_settings(snap.to_dict())
+            if parsed is None:
+                self._settings_ready.set()
+                return  # invalid: keep whatever the caller has
+            self._deliver(self._on_settings, parsed, "on_settings")
+        else:
+            self._deliver(self._on_settings, None, "on_settings")
+        self._settings_ready.set()
+
+    @staticmethod
+    def _deliver(callback: Callable[[Any], None], value: Any, name: str) -> None:
+        # An exception escaping into the listener thread would stop the watch for good.
+        try:
+            callback(value)
+        except Exception:
+            log.exception("MenuWatch %s callback failed", name)

@@ -1,0 +1,118 @@
+"""Start, stop and reset a local Firestore emulator for the tests.
+
+The emulator is a Java process; it is started in its own process group so stopping it also
+stops anything it spawned, even when a test fails half-way.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+EMULATOR_JAR = Path(
+    os.environ.get(
+        "FIRESTORE_EMULATOR_JAR",
+        "/usr/lib/google-cloud-sdk/platform/cloud-firestore-emulator/"
+        "cloud-firestore-emulator.jar",
+    )
+)
+MAIN_CLASS = "com.google.cloud.datastore.emulator.firestore.CloudFirestore"
+
+
+class EmulatorError(RuntimeError):
+    pass
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def is_ready(host: str, timeout: float = 1.0) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://{host}/", timeout=timeout) as resp:
+            return resp.read().strip() == b"Ok"
+    except (OSError, urllib.error.URLError):
+        return False
+
+
+@dataclass
+class Emulator:
+    host: str  # "127.0.0.1:PORT"
+    process: subprocess.Popen[bytes] | None  # None when reusing one started elsewhere
+    log_path: Path | None = None
+
+    @property
+    def port(self) -> int:
+        return int(self.host.rsplit(":", 1)[1])
+
+    def reset(self, project: str) -> None:
+        """Delete every document of `project` (the emulator's own reset endpoint)."""
+        url = f"http://{self.host}/emulator/v1/projects/{project}/databases/(default)/documents"
+        req = urllib.request.Request(url, method="DELETE")
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            if resp.status != 200:
+                raise EmulatorError(f"reset failed: HTTP {resp.status}")
+
+    def stop(self) -> None:
+        stop_process(self.process)
+        self.process = None
+
+    def restart(self, timeout: float = 30.0) -> None:
+        """Start again on the same port (data is gone: the emulator keeps it in memory)."""
+        if self.process is not None:
+            self.stop()
+        fresh = start(port=self.port, timeout=timeout, log_path=self.log_path)
+        self.process = fresh.process
+
+
+def start(
+    port: int | None = None, timeout: float = 30.0, log_path: Path | None = None
+) -> Emulator:
+    if not EMULATOR_JAR.exists():
+        raise EmulatorError(f"Firestore emulator jar not found at {EMULATOR_JAR}")
+    port = port or free_port()
+    host = f"127.0.0.1:{port}"
+    log = open(log_path, "ab") if log_path else subprocess.DEVNULL
+    cmd = [
+        "java", "-Duser.language=en", "-cp", str(EMULATOR_JAR), MAIN_CLASS,
+        "start", "--host=127.0.0.1", f"--port={port}",
+    ]
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    if log is not subprocess.DEVNULL:
+        log.close()  # the child has its own copy
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise EmulatorError(f"emulator exited with code {proc.returncode} (port {port})")
+        if is_ready(host, timeout=0.5):
+            return Emulator(host=host, process=proc, log_path=log_path)
+        time.sleep(0.2)
+    stop_process(proc)
+    raise EmulatorError(f"emulator did not answer on {host} within {timeout:.0f}s")
+
+
+def stop_process(proc: subprocess.Popen[bytes] | None, grace: float = 5.0) -> None:
+    """Terminate the emulator's whole process group, then kill it if it lingers."""
+    if proc is None or proc.poll() is not None:
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    try:
+        proc.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait(timeout=grace)
