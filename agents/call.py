@@ -1,0 +1,74 @@
+"""Setting up one call: caller identity, the agents (created once), the greeting, the call log."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime
+from typing import Any
+
+from livekit.agents import AgentSession
+from livekit.agents.voice.speech_handle import SpeechHandle
+
+from agents.confirmation import ConfirmationAgent
+from agents.intent_classifier import IntentClassifier
+from agents.order import OrderAgent
+from agents.reservation import ReservationAgent
+from agents.userdata import CallServices, UserData
+from call_log import CallRecorder
+from contact import to_e164
+
+logger = logging.getLogger("restaurant.call")
+CUSTOMER_LOOKUP_TIMEOUT_S = 0.5  # the greeting must not wait on a slow database
+# Session options the worker and the tests share (a turn may chain a few tool calls).
+SESSION_OPTIONS: dict[str, Any] = {"max_tool_steps": 4}
+
+
+async def new_call(
+    call_id: str, services: CallServices, caller: str | None, dialed: str | None = None
+) -> UserData:
+    userdata = UserData(
+        call_id=call_id, services=services, caller_phone=to_e164(caller), dialed=dialed
+    )
+    if userdata.caller_phone:
+        try:
+            customer = await asyncio.wait_for(
+                services.db.get_customer(userdata.caller_phone), CUSTOMER_LOOKUP_TIMEOUT_S
+            )
+        except Exception:
+            logger.warning("customer lookup skipped", extra={"call_id": call_id})
+            customer = None
+        if customer and customer.name:
+            userdata.returning_name = customer.name
+            userdata.customer_name = customer.name
+    userdata.agents = {
+        "classifier": IntentClassifier(userdata),
+        "order": OrderAgent(userdata),
+        "reservation": ReservationAgent(userdata),
+        "confirmation": ConfirmationAgent(userdata),
+    }
+    return userdata
+
+
+def greeting(userdata: UserData) -> str:
+    name = userdata.settings.name
+    if userdata.returning_name:
+        first = userdata.returning_name.split()[0]
+        return f"Hi {first}, welcome back to {name}! Would you like to order or book a table?"
+    return f"Thanks for calling {name}! Would you like to place an order or book a table?"
+
+
+async def start_call(
+    session: AgentSession, userdata: UserData, **start_kwargs: object
+) -> SpeechHandle:
+    """Start the session on the classifier and speak the fixed greeting: no LLM round trip."""
+    recorder = CallRecorder(userdata, services_now(userdata))
+    session.on("metrics_collected", lambda ev: recorder.on_metrics(ev.metrics))
+    session.on("close", lambda ev: recorder.finish(session.history, ev.reason.value))
+    userdata.recorder = recorder
+    await session.start(userdata.agents["classifier"], **start_kwargs)  # type: ignore[arg-type]
+    return session.say(greeting(userdata))
+
+
+def services_now(userdata: UserData) -> datetime:
+    return userdata.services.clock()

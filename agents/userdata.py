@@ -1,0 +1,124 @@
+"""The state one call shares between its agents."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from typing import TYPE_CHECKING, Any, Literal
+
+from menu import Catalog
+from models import Order, OrderLine
+from pricing import describe_line, money, totals
+
+if TYPE_CHECKING:
+    from livekit.agents import Agent
+
+    from firebase_manager import FirebaseManager
+
+
+@dataclass
+class CallServices:
+    """What a call needs from outside: persistence, the live menu, a clock and the phone line."""
+
+    db: FirebaseManager
+    catalog: Catalog
+    clock: Callable[[], datetime]
+    # Cold-transfers the SIP caller to a destination; raises when the transfer fails.
+    transfer: Callable[[str], Awaitable[None]]
+
+
+@dataclass
+class ReservationDraft:
+    action: Literal["new", "change", "cancel"]
+    day: date | None = None
+    at: time | None = None
+    party_size: int | None = None
+    name: str | None = None
+    phone: str | None = None
+    code: str | None = None  # the existing booking, for change and cancel
+    seq: int | None = None  # this call's booking number, fixed at the first confirm
+
+
+@dataclass
+class UserData:
+    call_id: str
+    services: CallServices
+    caller_phone: str | None = None  # E.164 from SIP caller ID, when valid
+    dialed: str | None = None
+    returning_name: str | None = None
+
+    agents: dict[str, Agent] = field(default_factory=dict)
+    prev_agent: Agent | None = None
+    agents_visited: list[str] = field(default_factory=list)
+    intents: list[str] = field(default_factory=list)
+
+    cart: list[OrderLine] = field(default_factory=list)
+    customer_name: str | None = None
+    customer_phone: str | None = None
+    reservation: ReservationDraft | None = None
+    pending_order: Order | None = None  # built once, so a retried confirm reuses its id
+
+    ids_created: list[str] = field(default_factory=list)
+    outcomes: list[str] = field(default_factory=list)
+    order_seq: int = 0
+    reservation_seq: int = 0
+    message_seq: int = 0
+    tool_errors_in_a_row: int = 0
+    questions_answered: int = 0
+    ended_by_agent: bool = False
+    recorder: Any = None  # the CallRecorder writing this call's log
+
+    @property
+    def settings(self) -> Any:
+        return self.services.catalog.settings
+
+    @property
+    def now(self) -> datetime:
+        return self.services.clock().astimezone(self.settings.tz)
+
+    def note_intent(self, intent: str) -> None:
+        if not self.intents or self.intents[-1] != intent:
+            self.intents.append(intent)
+
+    @property
+    def has_unsaved_work(self) -> bool:
+        return bool(self.cart) or self.reservation is not None
+
+    def outcome(self) -> str:
+        """The call's outcome for the log: what was achieved, else why it ended."""
+        for kind in ("order", "reservation", "change", "cancel", "transfer", "message"):
+            if kind in self.outcomes:
+                return kind
+        if self.has_unsaved_work:
+            return "abandoned"
+        if self.questions_answered or self.ended_by_agent:
+            return "info"
+        return "abandoned"
+
+    def cart_summary(self) -> str:
+        if not self.cart:
+            return "empty"
+        total = totals(self.cart, self.settings.tax_rate)[2]
+        lines = "; ".join(f"#{n} {describe_line(line)}" for n, line in enumerate(self.cart, 1))
+        return f"{lines} (total {money(total)} incl. tax)"
+
+    def summary(self) -> str:
+        """Compact state handed to the next agent with the recent conversation."""
+        parts = [f"now {self.now.strftime('%A %Y-%m-%d %H:%M')}"]
+        if self.caller_phone:
+            parts.append(f"caller ID {self.caller_phone}")
+        name = self.customer_name or self.returning_name
+        if name:
+            parts.append(f"name {name}")
+        if self.customer_phone:
+            parts.append(f"contact phone {self.customer_phone}")
+        if self.cart:
+            parts.append(f"order: {self.cart_summary()}")
+        r = self.reservation
+        if r:
+            fields = {k: v for k, v in vars(r).items() if v is not None}
+            parts.append("reservation draft: " + ", ".join(f"{k}={v}" for k, v in fields.items()))
+        if self.ids_created:
+            parts.append(f"saved this call: {', '.join(self.ids_created)}")
+        return "; ".join(parts)

@@ -1,0 +1,77 @@
+"""Everything a call leaves behind for staff: one call log, written once when the session closes."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime
+from typing import Any
+
+from livekit.agents import llm
+from livekit.agents.metrics import LLMMetrics, STTMetrics, TTSMetrics
+
+from agents.userdata import UserData
+from models import CallLog, TranscriptLine
+
+logger = logging.getLogger("restaurant.call_log")
+
+
+class CallRecorder:
+    def __init__(self, userdata: UserData, started_at: datetime) -> None:
+        self.userdata = userdata
+        self.started_at = started_at
+        self.usage: dict[str, float] = {
+            "llm_requests": 0, "llm_prompt_tokens": 0, "llm_completion_tokens": 0,
+            "tts_characters": 0, "tts_audio_s": 0.0, "stt_audio_s": 0.0,
+        }
+        self._written: asyncio.Task[None] | None = None
+
+    def on_metrics(self, metrics: Any) -> None:
+        if isinstance(metrics, LLMMetrics):
+            self.usage["llm_requests"] += 1
+            self.usage["llm_prompt_tokens"] += metrics.prompt_tokens
+            self.usage["llm_completion_tokens"] += metrics.completion_tokens
+        elif isinstance(metrics, TTSMetrics):
+            self.usage["tts_characters"] += metrics.characters_count
+            self.usage["tts_audio_s"] += metrics.audio_duration
+        elif isinstance(metrics, STTMetrics):
+            self.usage["stt_audio_s"] += metrics.audio_duration
+
+    def build(self, history: llm.ChatContext, reason: str | None) -> CallLog:
+        userdata = self.userdata
+        ended = userdata.services.clock()
+        transcript: list[TranscriptLine] = []
+        latencies: list[float] = []
+        for item in history.items:
+            if item.type != "message" or item.role not in ("user", "assistant"):
+                continue
+            text = item.text_content or ""
+            if text:
+                transcript.append(TranscriptLine(role=item.role, text=text))
+            e2e = (item.metrics or {}).get("e2e_latency") if item.role == "assistant" else None
+            if e2e is not None:
+                latencies.append(round(e2e * 1000, 1))
+        return CallLog(
+            call_id=userdata.call_id, caller=userdata.caller_phone, dialed=userdata.dialed,
+            started_at=self.started_at, ended_at=ended,
+            duration_s=round((ended - self.started_at).total_seconds(), 2),
+            agents_visited=list(userdata.agents_visited), intents=list(userdata.intents),
+            outcome=userdata.outcome(),  # type: ignore[arg-type]
+            ids_created=list(userdata.ids_created), transcript=transcript,
+            turn_latency_ms=latencies, usage=dict(self.usage), close_reason=reason,
+        )
+
+    def finish(self, history: llm.ChatContext, reason: str | None) -> asyncio.Task[None]:
+        """Write the log once, however many times the call is closed (hang-up, drain, end_call)."""
+        if self._written is None:
+            log = self.build(history, reason)
+            self._written = asyncio.ensure_future(self._write(log))
+        return self._written
+
+    async def _write(self, log: CallLog) -> None:
+        day = log.started_at.astimezone(self.userdata.settings.tz).date()
+        result = await self.userdata.services.db.write_call_log(log, day)
+        logger.info(
+            "call log written",
+            extra={"call_id": log.call_id, "outcome": log.outcome, "status": result.status},
+        )

@@ -1,0 +1,154 @@
+"""The restaurant phone worker: `python main.py start|dev|console|download-files`."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sys
+from datetime import UTC, datetime
+
+from livekit import rtc
+from livekit.agents import AgentServer, AgentSession, JobContext, JobProcess, cli, inference
+from livekit.agents.voice import room_io
+from livekit.plugins import cartesia, deepgram, openai, silero
+
+import firebase_manager
+from agents.call import SESSION_OPTIONS, new_call, start_call
+from agents.userdata import CallServices
+from config import ConfigError, Settings, get_settings
+from menu import Catalog, Menu
+from models import RestaurantSettings
+
+logger = logging.getLogger("restaurant.worker")
+DEFAULT_AGENT_NAME = "restaurant-agent"
+MENU_READY_TIMEOUT_S = 15.0
+
+
+def restaurant_settings(base: RestaurantSettings | None, settings: Settings) -> RestaurantSettings:
+    """Firestore `settings/restaurant` with the RESTAURANT_* environment overrides applied."""
+    data = base.model_dump() if base else {"name": "our restaurant"}
+    return RestaurantSettings.model_validate({**data, **settings.restaurant_overrides()})
+
+
+def prewarm(proc: JobProcess) -> None:
+    """Once per worker process, before any call: VAD, turn model, the live menu."""
+    settings = get_settings()
+    proc.userdata["settings"] = settings
+    proc.userdata["vad"] = silero.VAD.load()
+    catalog = Catalog(Menu([]), restaurant_settings(None, settings))
+    # The sync client runs Firestore's watch on its own thread, never on the audio loop.
+    watch = firebase_manager.MenuWatch(
+        firebase_manager.make_sync_client(settings),
+        on_menu=catalog.replace_menu,
+        on_settings=lambda s: catalog.replace_settings(restaurant_settings(s, settings)),
+    )
+    if not watch.wait_ready(MENU_READY_TIMEOUT_S):
+        logger.error("menu not loaded after %.0fs", MENU_READY_TIMEOUT_S)
+    proc.userdata["catalog"] = catalog
+    proc.userdata["menu_watch"] = watch
+
+
+server = AgentServer(setup_fnc=prewarm)
+_db: firebase_manager.FirebaseManager | None = None
+
+
+async def database(settings: Settings) -> firebase_manager.FirebaseManager:
+    """One async Firestore client per job process, created on that process's loop."""
+    global _db
+    if _db is None:
+        _db = await firebase_manager.connect(settings)
+        asyncio.get_running_loop().create_task(_db.run_outbox_replayer(interval_s=15.0))
+    return _db
+
+
+def build_session(settings: Settings, vad: object) -> AgentSession:
+    """STT, LLM, TTS, VAD and turn detection live on the session, shared by all four agents."""
+    llm = openai.LLM(
+        model=settings.openai_model,
+        api_key=settings.openai_api_key.get_secret_value(),
+        base_url=settings.openai_base_url,
+        parallel_tool_calls=False,
+    )
+    stt = deepgram.STT(
+        model=settings.deepgram_model,
+        api_key=settings.deepgram_api_key.get_secret_value(),
+        smart_format=True,
+        **({"base_url": settings.deepgram_base_url} if settings.deepgram_base_url else {}),
+    )
+    tts = cartesia.TTS(
+        model=settings.cartesia_model,
+        voice=settings.cartesia_voice_id,
+        api_key=settings.cartesia_api_key.get_secret_value(),
+        **({"base_url": settings.cartesia_base_url} if settings.cartesia_base_url else {}),
+    )
+    return AgentSession(
+        stt=stt, llm=llm, tts=tts, vad=vad,  # type: ignore[arg-type]
+        turn_handling={"turn_detection": inference.TurnDetector(version="v1-mini")},
+        **SESSION_OPTIONS,
+    )
+
+
+def room_options(settings: Settings) -> room_io.RoomOptions:
+    if settings.noise_cancellation_enabled:
+        from livekit.plugins import noise_cancellation
+
+        audio = room_io.AudioInputOptions(noise_cancellation=noise_cancellation.BVCTelephony())
+        return room_io.RoomOptions(audio_input=audio)
+    logger.info(
+        "noise cancellation off: BVC needs LiveKit Cloud and LIVEKIT_URL is %s",
+        "self-hosted" if not settings.uses_livekit_cloud else "cloud with NOISE_CANCELLATION=false",
+    )
+    return room_io.RoomOptions()
+
+
+@server.rtc_session(agent_name=os.environ.get("AGENT_NAME", DEFAULT_AGENT_NAME))
+async def entrypoint(ctx: JobContext) -> None:
+    settings: Settings = ctx.proc.userdata["settings"]
+    catalog: Catalog = ctx.proc.userdata["catalog"]
+    db = await database(settings)
+    await ctx.connect()
+    caller = await ctx.wait_for_participant()
+    is_sip = caller.kind == rtc.ParticipantKind.PARTICIPANT_KIND_SIP
+
+    async def transfer(destination: str) -> None:
+        if not is_sip:
+            raise RuntimeError("only a phone caller can be transferred")
+        await ctx.transfer_sip_participant(caller, destination)
+
+    services = CallServices(
+        db=db, catalog=catalog, clock=lambda: datetime.now(UTC), transfer=transfer
+    )
+    userdata = await new_call(
+        call_id=ctx.room.name,
+        services=services,
+        caller=caller.attributes.get("sip.phoneNumber"),
+        dialed=caller.attributes.get("sip.trunkPhoneNumber"),
+    )
+    session = build_session(settings, ctx.proc.userdata["vad"])
+    session.userdata = userdata
+
+    async def end_of_call() -> None:
+        # Runs on hang-up, end_call and worker drain alike: the log is written exactly once.
+        await userdata.recorder.finish(session.history, "job_shutdown")
+        if userdata.ended_by_agent:
+            await ctx.delete_room()  # hangs up the SIP leg: the caller hears the BYE
+
+    ctx.add_shutdown_callback(end_of_call)
+    session.on("close", lambda _: ctx.shutdown("session closed"))
+    await start_call(session, userdata, room=ctx.room, room_options=room_options(settings))
+    logger.info("call started", extra={"call_id": userdata.call_id, "sip": is_sip})
+
+
+def main() -> None:
+    # Model files are fetched at image build time, when no keys exist yet.
+    if sys.argv[1:2] != ["download-files"]:
+        try:
+            get_settings()
+        except ConfigError as e:
+            raise SystemExit(str(e)) from None
+    cli.run_app(server)
+
+
+if __name__ == "__main__":
+    main()

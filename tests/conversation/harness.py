@@ -1,0 +1,103 @@
+"""A phone call in text: the real agents and AgentSession, a scripted LLM, the real emulator."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from dataclasses import dataclass, field
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from livekit.agents import AgentSession
+from livekit.agents.voice.run_result import RunResult
+
+from agents.call import SESSION_OPTIONS, new_call, start_call
+from agents.userdata import CallServices, UserData
+from firebase_manager import FirebaseManager
+from menu import Catalog, Menu
+from tests.scripted_llm import ScriptedLLM, Step
+
+TZ = ZoneInfo("America/New_York")
+# A Friday lunchtime: the café is open (Mon-Fri 07:00-21:00, Sat 08:00-22:00, Sun 08:00-16:00).
+NOW = datetime(2026, 11, 20, 12, 0, tzinfo=TZ)
+CALLER = "+16175550199"
+_ids = itertools.count(1)
+
+
+@dataclass
+class Phone:
+    """Stands in for the SIP leg: records cold transfers, or fails them."""
+
+    fail: bool = False
+    transfers: list[str] = field(default_factory=list)
+
+    async def transfer(self, destination: str) -> None:
+        self.transfers.append(destination)
+        if self.fail:
+            raise RuntimeError("SIP REFER rejected: 486 Busy Here")
+
+
+@dataclass
+class Call:
+    session: AgentSession
+    llm: ScriptedLLM
+    userdata: UserData
+    phone: Phone
+    greeting: str
+    closed: asyncio.Event
+
+    async def caller_says(self, text: str) -> RunResult:
+        return await self.session.run(user_input=text)
+
+    async def hang_up(self) -> None:
+        """The caller leaves: the session closes and the call log is written."""
+        await self.session.aclose()
+        await self.userdata.recorder.finish(self.session.history, "participant_disconnected")
+
+    async def hung_up_by_agent(self, timeout: float = 5.0) -> dict:
+        """Waits for the agent's own hang-up (end_call) and returns the call log written for it."""
+        await asyncio.wait_for(self.closed.wait(), timeout)
+        await self.userdata.recorder.finish(self.session.history, "unexpected")
+        return await self.call_log()
+
+    async def call_log(self) -> dict:
+        await self.userdata.recorder.finish(self.session.history, "test_end")
+        doc = await self.userdata.services.db.db.collection("call_logs").document(
+            self.userdata.call_id).get()
+        assert doc.exists, "the call log was not written"
+        return doc.to_dict()
+
+    @property
+    def agent_id(self) -> str:
+        return self.session.current_agent.id
+
+
+async def catalog_from(db: FirebaseManager) -> Catalog:
+    settings = await db.load_restaurant_settings()
+    assert settings is not None, "seed the menu first"
+    return Catalog(Menu(await db.load_menu()), settings)
+
+
+async def open_call(
+    db: FirebaseManager,
+    *steps: Step,
+    caller: str | None = CALLER,
+    now: datetime = NOW,
+    phone: Phone | None = None,
+    catalog: Catalog | None = None,
+) -> Call:
+    llm = ScriptedLLM(list(steps))
+    phone = phone or Phone()
+    services = CallServices(
+        db=db, catalog=catalog or await catalog_from(db), clock=lambda: now,
+        transfer=phone.transfer,
+    )
+    userdata = await new_call(f"call-test-{next(_ids)}", services, caller, "+16175550142")
+    session: AgentSession = AgentSession(llm=llm, userdata=userdata, **SESSION_OPTIONS)
+    closed = asyncio.Event()
+    session.on("close", lambda _: closed.set())
+    handle = await start_call(session, userdata)
+    await handle
+    greeting = session.history.items[-1].text_content or ""
+    return Call(session=session, llm=llm, userdata=userdata, phone=phone, greeting=greeting,
+                closed=closed)
