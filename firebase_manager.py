@@ -234,6 +234,13 @@ def make_sync_client(settings: FirestoreSettings) -> firestore.Client:
     return _point_at(firestore.Client(project=project, credentials=creds), emulator)
 
 
+def close_sync_client(client: firestore.Client) -> None:
+    """Close the gRPC channel of a sync client (the library's Client has no close())."""
+    transport = getattr(client, "_transport", None)
+    if transport is not None:
+        transport.close()
+
+
 async def connect(
     settings: FirestoreSettings,
     *,

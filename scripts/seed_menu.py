@@ -1,0 +1,229 @@
+#!/usr/bin/env python
+"""Load the menu file into Firestore, or mark items sold out / available for the day.
+
+    python scripts/seed_menu.py                     # upsert data/menu.yaml (idempotent)
+    python scripts/seed_menu.py my-menu.json --dry-run
+    python scripts/seed_menu.py --prune             # items missing from the file -> unavailable
+    python scripts/seed_menu.py --sold-out pumpkin-loaf
+    python scripts/seed_menu.py --available pumpkin-loaf
+    python scripts/seed_menu.py --if-empty          # first start (docker compose setup)
+
+The whole file is validated before anything is written. An item whose entry has no explicit
+`available:` keeps the availability staff set in Firestore (so re-seeding after a price edit
+does not bring back today's sold-out items). Uses the same settings as the worker
+(FIREBASE_SERVICE_ACCOUNT_PATH or FIRESTORE_EMULATOR_HOST). Exit codes: 0 ok, 1 invalid file
+or unknown item id, 2 configuration error, 3 Firestore unreachable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from google.api_core import exceptions as gexc  # noqa: E402
+from google.api_core.retry import Retry, if_transient_error  # noqa: E402
+from google.cloud import firestore  # noqa: E402
+
+from config import ConfigError, load_firestore_settings  # noqa: E402
+from firebase_manager import MENU, SETTINGS_DOC, close_sync_client, make_sync_client  # noqa: E402
+from menu_file import (  # noqa: E402
+    MenuFile,
+    MenuFileError,
+    SeedPlan,
+    load_menu_file,
+    plan_availability,
+    plan_seed,
+    unknown_ids,
+)
+
+DEFAULT_MENU = ROOT / "data" / "menu.yaml"
+# A CLI may wait a little for an emulator that is still starting, but not forever.
+RETRY = Retry(predicate=if_transient_error, initial=0.2, maximum=2.0, timeout=20.0)
+TIMEOUT = 10.0
+BATCH_LIMIT = 450  # Firestore allows 500 writes per commit
+
+
+class UnknownItems(Exception):
+    pass
+
+
+# ---------------------------------------------------------------- Firestore side (sync client)
+
+
+def read_menu_docs(client: firestore.Client) -> dict[str, dict[str, Any]]:
+    return {s.id: s.to_dict() or {}
+            for s in client.collection(MENU).stream(retry=RETRY, timeout=TIMEOUT)}
+
+
+def read_settings_doc(client: firestore.Client) -> dict[str, Any] | None:
+    snap = client.document(SETTINGS_DOC).get(retry=RETRY, timeout=TIMEOUT)
+    return snap.to_dict() if snap.exists else None
+
+
+def menu_is_empty(client: firestore.Client) -> bool:
+    return not list(client.collection(MENU).limit(1).stream(retry=RETRY, timeout=TIMEOUT))
+
+
+def write_plan(client: firestore.Client, plan: SeedPlan) -> None:
+    """Full-doc `set` for added/changed docs, field update for availability flips."""
+    writes = plan.writes
+    for start in range(0, len(writes), BATCH_LIMIT):
+        batch = client.batch()
+        for change in writes[start:start + BATCH_LIMIT]:
+            ref = client.document(change.path)
+            if change.partial:
+                batch.update(ref, change.doc or {})
+            else:
+                batch.set(ref, change.doc or {})  # whole doc: fields dropped from the file go
+        batch.commit(retry=RETRY, timeout=TIMEOUT)
+
+
+def apply_menu(
+    client: firestore.Client, menu: MenuFile, *, prune: bool = False, dry_run: bool = False
+) -> SeedPlan:
+    """Idempotent upsert of the settings and every item; the plan says what changed."""
+    plan = plan_seed(menu, read_menu_docs(client), read_settings_doc(client), prune=prune)
+    if not dry_run:
+        write_plan(client, plan)
+    return plan
+
+
+def set_availability(
+    client: firestore.Client, ids: list[str], available: bool, *, dry_run: bool = False
+) -> SeedPlan:
+    current = read_menu_docs(client)
+    missing = unknown_ids(current, ids)
+    if missing:
+        raise UnknownItems(_unknown_message(missing, current))
+    plan = plan_availability(current, ids, available)
+    if not dry_run:
+        write_plan(client, plan)
+    return plan
+
+
+def _unknown_message(missing: list[str], current: dict[str, Any]) -> str:
+    lines = []
+    for item_id in missing:
+        close = difflib.get_close_matches(item_id, list(current), n=3)
+        hint = f" (did you mean {', '.join(close)}?)" if close else ""
+        lines.append(f"no menu item with id '{item_id}' in Firestore{hint}")
+    return "\n".join(lines) + "\nnothing was changed"
+
+
+# ---------------------------------------------------------------- output
+
+
+def _print_plan(plan: SeedPlan, *, dry_run: bool, verbose: bool) -> None:
+    would = "would " if dry_run else ""
+    for c in plan.changes:
+        if c.kind == "added":
+            print(f"{would}add        {c.path}")
+        elif c.kind == "changed":
+            print(f"{would}change     {c.path}: {', '.join(c.fields)}")
+        elif c.kind == "unavailable":
+            print(f"{would}mark unavailable  {c.path} (not in the file)")
+        elif dry_run or verbose:
+            print(f"unchanged  {c.path}")
+    suffix = " (dry run: nothing written)" if dry_run else ""
+    print(plan.summary() + suffix)
+
+
+# ---------------------------------------------------------------- CLI
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("menu", nargs="?", type=Path, default=DEFAULT_MENU,
+                   help="menu file (.yaml, .yml or .json); default data/menu.yaml")
+    p.add_argument("--dry-run", action="store_true", help="show what would change, write nothing")
+    p.add_argument("--prune", action="store_true",
+                   help="mark items that are in Firestore but not in the file unavailable")
+    p.add_argument("--if-empty", action="store_true",
+                   help="seed only when menu_items is empty (first start)")
+    p.add_argument("--sold-out", action="append", default=[], metavar="ID",
+                   help="mark an item sold out for now (repeatable); the file is not read")
+    p.add_argument("--available", action="append", default=[], metavar="ID",
+                   help="mark an item available again (repeatable); the file is not read")
+    p.add_argument("-v", "--verbose", action="store_true", help="also list unchanged documents")
+    return p
+
+
+def _err(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    toggles = bool(args.sold_out or args.available)
+    overlap = set(args.sold_out) & set(args.available)
+    if overlap:
+        _err(f"--sold-out and --available both name {sorted(overlap)}; pick one")
+        return 1
+
+    menu = None
+    if not toggles:
+        try:  # validate the whole file before even connecting
+            menu = load_menu_file(args.menu)
+        except MenuFileError as e:
+            _err(str(e))
+            _err(f"{len(e.problems)} problem(s); nothing was written")
+            return 1
+
+    try:
+        client = make_sync_client(load_firestore_settings())
+    except ConfigError as e:
+        _err(str(e))
+        return 2
+
+    try:
+        if toggles:
+            return _toggle(client, args)
+        assert menu is not None
+        if args.if_empty and not menu_is_empty(client):
+            print("menu_items already has items; nothing seeded (--if-empty)")
+            return 0
+        plan = apply_menu(client, menu, prune=args.prune, dry_run=args.dry_run)
+        _print_plan(plan, dry_run=args.dry_run, verbose=args.verbose)
+        return 0
+    except (gexc.GoogleAPIError, OSError) as e:
+        _err(f"Firestore is unreachable or refused the write: {e}")
+        return 3
+    finally:
+        close_sync_client(client)
+
+
+def _toggle(client: firestore.Client, args: argparse.Namespace) -> int:
+    try:
+        plans = []
+        if args.sold_out:
+            plans.append(set_availability(client, args.sold_out, False, dry_run=True))
+        if args.available:
+            plans.append(set_availability(client, args.available, True, dry_run=True))
+    except UnknownItems as e:
+        _err(str(e))
+        return 1
+    would = "would " if args.dry_run else ""
+    changed = 0
+    for plan in plans:
+        if not args.dry_run:
+            write_plan(client, plan)
+        for c in plan.changes:
+            state = "sold out" if c.doc == {"available": False} else "available"
+            if c.kind == "changed":
+                changed += 1
+                print(f"{c.id}: {would}mark {state}")
+            else:
+                print(f"{c.id}: already {'available' if c.id in args.available else 'sold out'}")
+    print(f"{changed} changed" + (" (dry run: nothing written)" if args.dry_run else ""))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
