@@ -762,6 +762,8 @@ def _brief(e: ValidationError) -> str:
 class MenuWatch:
     """Live menu + settings via Firestore listeners (a sync client; callbacks on its thread).
 
+    Listening starts as soon as it is constructed; `close()` stops it.
+
     `on_menu` gets the full list of valid items after every change; `on_settings` gets the
     settings (None if the document is missing). Invalid documents are logged and skipped.
     """
@@ -778,12 +780,16 @@ class MenuWatch:
         self._menu_ready = threading.Event()
         self._settings_ready = threading.Event()
         self._watches: list[Any] = []
+        self._closed = False
+        self.start()
 
     def start(self) -> MenuWatch:
-        self._watches = [
-            self._client.collection(MENU).on_snapshot(self._menu_snapshot),
-            self._client.document(SETTINGS_DOC).on_snapshot(self._settings_snapshot),
-        ]
+        """Listening starts in the constructor; calling this again is a no-op."""
+        if not self._watches and not self._closed:
+            self._watches = [
+                self._client.collection(MENU).on_snapshot(self._menu_snapshot),
+                self._client.document(SETTINGS_DOC).on_snapshot(self._settings_snapshot),
+            ]
         return self
 
     def wait_ready(self, timeout: float | None = None) -> bool:
@@ -795,6 +801,7 @@ class MenuWatch:
         return self._settings_ready.wait(left)
 
     def close(self) -> None:
+        self._closed = True
         for watch in self._watches:
             try:
                 watch.unsubscribe()

@@ -49,6 +49,7 @@ class Emulator:
     host: str  # "127.0.0.1:PORT"
     process: subprocess.Popen[bytes] | None  # None when reusing one started elsewhere
     log_path: Path | None = None
+    extra_args: tuple[str, ...] = ()
 
     @property
     def port(self) -> int:
@@ -70,12 +71,16 @@ class Emulator:
         """Start again on the same port (data is gone: the emulator keeps it in memory)."""
         if self.process is not None:
             self.stop()
-        fresh = start(port=self.port, timeout=timeout, log_path=self.log_path)
+        fresh = start(port=self.port, timeout=timeout, log_path=self.log_path,
+                      extra_args=self.extra_args)
         self.process = fresh.process
 
 
 def start(
-    port: int | None = None, timeout: float = 30.0, log_path: Path | None = None
+    port: int | None = None,
+    timeout: float = 30.0,
+    log_path: Path | None = None,
+    extra_args: tuple[str, ...] = (),
 ) -> Emulator:
     if not EMULATOR_JAR.exists():
         raise EmulatorError(f"Firestore emulator jar not found at {EMULATOR_JAR}")
@@ -84,7 +89,7 @@ def start(
     log = open(log_path, "ab") if log_path else subprocess.DEVNULL
     cmd = [
         "java", "-Duser.language=en", "-cp", str(EMULATOR_JAR), MAIN_CLASS,
-        "start", "--host=127.0.0.1", f"--port={port}",
+        "start", "--host=127.0.0.1", f"--port={port}", *extra_args,
     ]
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     if log is not subprocess.DEVNULL:
@@ -94,7 +99,7 @@ def start(
         if proc.poll() is not None:
             raise EmulatorError(f"emulator exited with code {proc.returncode} (port {port})")
         if is_ready(host, timeout=0.5):
-            return Emulator(host=host, process=proc, log_path=log_path)
+            return Emulator(host=host, process=proc, log_path=log_path, extra_args=extra_args)
         time.sleep(0.2)
     stop_process(proc)
     raise EmulatorError(f"emulator did not answer on {host} within {timeout:.0f}s")

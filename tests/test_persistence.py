@@ -1,0 +1,340 @@
+"""FirebaseManager against the real Firestore emulator: what a caller or the staff would notice."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+import pytest
+
+from config import ConfigError, FirestoreSettings
+from firebase_manager import (
+    CodeTaken,
+    FirebaseManager,
+    ReservationCancelled,
+    ReservationNotFound,
+    SlotFull,
+    connect,
+)
+from models import CallLog, Message, slot_id
+from tests.conftest import make_order, make_reservation
+
+DAY = date(2026, 11, 20)
+NOW = datetime(2026, 11, 20, 18, 0, tzinfo=UTC)
+
+
+async def doc(db: FirebaseManager, path: str) -> dict[str, Any] | None:
+    snap = await db.db.document(path).get()
+    return snap.to_dict() if snap.exists else None
+
+
+async def count(db: FirebaseManager, collection: str) -> int:
+    return len([s async for s in db.db.collection(collection).stream()])
+
+
+# ---------------------------------------------------------------- orders
+
+
+async def test_order_is_one_commit_with_customer_and_analytics(db: FirebaseManager) -> None:
+    order = make_order()
+    db.rpcs.reset()
+    result = await db.save_order(order, DAY)
+
+    assert (result.status, result.id) == ("saved", order.id)
+    assert db.rpcs.snapshot() == {"commit": 1}  # one round trip for the whole confirmation
+    saved = await doc(db, f"orders/{order.id}")
+    assert saved is not None and saved["total_cents"] == order.total_cents
+    customer = await db.get_customer(order.customer_phone)
+    assert customer is not None
+    assert (customer.name, customer.order_count) == ("Ann Lee", 1)
+    assert customer.first_seen == customer.last_seen == order.created_at
+    assert [(ln.item_id, ln.size, ln.option_ids, ln.quantity) for ln in customer.last_order] == [
+        ("cappuccino", "medium", ["oat"], 2)
+    ]
+    stats = await db.get_analytics(DAY)
+    assert (stats.orders, stats.revenue_cents) == (1, order.total_cents)
+
+
+async def test_saving_the_same_order_twice_counts_it_once(db: FirebaseManager) -> None:
+    order = make_order()
+    first = await db.save_order(order, DAY)
+    again = await db.save_order(order, DAY)
+
+    assert (first.status, again.status) == ("saved", "already_saved")
+    assert await count(db, "orders") == 1
+    stats = await db.get_analytics(DAY)
+    assert (stats.orders, stats.revenue_cents) == (1, order.total_cents)
+    customer = await db.get_customer(order.customer_phone)
+    assert customer is not None and customer.order_count == 1
+
+
+async def test_existing_order_id_rejects_the_whole_batch(db: FirebaseManager) -> None:
+    """All three documents or none: the customer and analytics writes ride on the create."""
+    original = make_order(phone="+16175550111", name="First Caller")
+    await db.save_order(original, DAY)
+    before = await db.get_analytics(DAY)
+
+    clash = make_order(phone="+16175550999", name="Someone Else", quantity=5)  # same order id
+    result = await db.save_order(clash, DAY)
+
+    assert result.status == "already_saved"
+    assert await db.get_customer("+16175550999") is None
+    assert await db.get_analytics(DAY) == before
+    saved = await doc(db, f"orders/{original.id}")
+    assert saved is not None and saved["customer_name"] == "First Caller"
+
+
+async def test_returning_customer_keeps_first_seen_even_when_writes_arrive_late(
+    db: FirebaseManager,
+) -> None:
+    late = make_order("call-b", created_at=NOW)
+    early = make_order("call-a", created_at=NOW - timedelta(days=3))
+    await db.save_order(late, DAY)
+    await db.save_order(early, DAY)  # e.g. replayed from the outbox after the later call
+
+    customer = await db.get_customer(late.customer_phone)
+    assert customer is not None
+    assert customer.first_seen == early.created_at
+    assert customer.last_seen == late.created_at
+    assert customer.order_count == 2
+
+
+async def test_unknown_caller_has_no_customer_record(db: FirebaseManager) -> None:
+    assert await db.get_customer("+16175550000") is None
+
+
+# ---------------------------------------------------------------- messages and call logs
+
+
+async def test_message_and_call_logs_update_the_daily_counters_once(db: FirebaseManager) -> None:
+    msg = Message(id="call-m-message-1", call_id="call-m", name="Dee", phone="+16175550103",
+                  reason="Please call back about catering", created_at=NOW)
+    assert (await db.save_message(msg, DAY)).status == "saved"
+    assert (await db.save_message(msg, DAY)).status == "already_saved"
+    for call_id, outcome in (("c1", "order"), ("c2", "transfer"), ("c3", "abandoned")):
+        log = CallLog(call_id=call_id, started_at=NOW, outcome=outcome)
+        assert (await db.write_call_log(log, DAY)).status == "saved"
+    assert (await db.write_call_log(CallLog(call_id="c2", started_at=NOW), DAY)).status == (
+        "already_saved"
+    )
+
+    stats = await db.get_analytics(DAY)
+    assert (stats.messages, stats.calls, stats.transfers, stats.abandoned) == (1, 3, 1, 1)
+    saved = await doc(db, "call_logs/c2")
+    assert saved is not None and saved["outcome"] == "transfer"
+
+
+async def test_analytics_of_a_quiet_day_are_zero(db: FirebaseManager) -> None:
+    stats = await db.get_analytics(date(2030, 1, 1))
+    assert stats.orders == stats.calls == 0 and stats.averages()["average_order_cents"] == 0.0
+
+
+# ---------------------------------------------------------------- reservations
+
+
+async def test_booking_takes_seats_and_counts_covers(db: FirebaseManager) -> None:
+    res = make_reservation(party=4)
+    db.rpcs.reset()
+    result = await db.book_reservation(res, capacity=20, analytics_day=DAY)
+
+    assert (result.status, result.code) == ("saved", res.code)
+    # begin + one read of slot and code + commit
+    assert db.rpcs.snapshot() == {"begin_transaction": 1, "batch_get_documents": 1, "commit": 1}
+    assert await db.seats_used_on(res.date) == {"19:00": 4}
+    stored = await db.get_reservation(res.code)
+    assert stored is not None and stored.history[0].action == "created"
+    stats = await db.get_analytics(DAY)
+    assert (stats.reservations, stats.covers) == (1, 4)
+    customer = await db.get_customer(res.phone)
+    assert customer is not None and customer.reservation_count == 1
+
+
+async def test_rebooking_the_same_call_is_already_saved_and_another_call_gets_code_taken(
+    db: FirebaseManager,
+) -> None:
+    res = make_reservation()
+    await db.book_reservation(res, 20, DAY)
+    again = await db.book_reservation(res, 20, DAY)
+    assert again.status == "already_saved"
+    assert await db.seats_used_on(res.date) == {"19:00": 2}
+
+    other_call = make_reservation("call-other", code=res.code)
+    with pytest.raises(CodeTaken):
+        await db.book_reservation(other_call, 20, DAY)
+    assert (await db.get_analytics(DAY)).reservations == 1
+
+
+async def test_full_slot_says_how_many_seats_are_left(db: FirebaseManager) -> None:
+    await db.book_reservation(make_reservation("c1", party=5), 8, DAY)
+    with pytest.raises(SlotFull) as err:
+        await db.book_reservation(make_reservation("c2", party=4), 8, DAY)
+    assert err.value.free_seats == 3
+    assert await db.seats_used_on(date(2026, 11, 27)) == {"19:00": 5}
+    assert await count(db, "reservations") == 1
+
+
+async def test_concurrent_callers_cannot_overbook_the_last_seats(db: FirebaseManager) -> None:
+    """Four callers race for the last four seats: exactly two parties of two get them."""
+    capacity = 10
+    await db.book_reservation(make_reservation("early", party=6), capacity, DAY)
+
+    async def caller(n: int) -> str:
+        try:
+            await db.book_reservation(make_reservation(f"racer-{n}", party=2), capacity, DAY)
+            return "booked"
+        except SlotFull:
+            return "full"
+
+    outcomes = await asyncio.gather(*(caller(n) for n in range(4)))
+
+    assert sorted(outcomes) == ["booked", "booked", "full", "full"]
+    assert await db.seats_used_on(date(2026, 11, 27)) == {"19:00": capacity}
+    assert await count(db, "reservations") == 3
+    assert (await db.get_analytics(DAY)).covers == capacity
+
+
+async def test_moving_a_booking_frees_its_old_slot(db: FirebaseManager) -> None:
+    day = date(2026, 11, 27)
+    res = make_reservation(party=4)
+    await db.book_reservation(res, 4, DAY)
+    with pytest.raises(SlotFull):
+        await db.book_reservation(make_reservation("waiting", party=2), 4, DAY)
+
+    moved = await db.change_reservation(res.code, new_time=time(19, 30), call_id="call-2",
+                                        capacity=4, now=NOW)
+
+    assert (moved.status, moved.time, moved.party_size) == ("changed", time(19, 30), 4)
+    assert moved.history[-1].call_id == "call-2"
+    assert moved.history[-1].before == {"date": "2026-11-27", "time": "19:00:00",
+                                        "party_size": 4, "status": "confirmed"}
+    assert await db.seats_used_on(day) == {"19:00": 0, "19:30": 4}
+    assert (await db.book_reservation(make_reservation("waiting", party=2), 4, DAY)).status == (
+        "saved"
+    )
+    assert await db.get_reservation(res.code) == moved
+
+
+async def test_changing_party_size_in_the_same_slot_checks_the_delta(db: FirebaseManager) -> None:
+    res = make_reservation(party=2)
+    await db.book_reservation(res, 6, DAY)
+    await db.book_reservation(make_reservation("other", party=3), 6, DAY)
+
+    with pytest.raises(SlotFull) as err:
+        await db.change_reservation(res.code, new_party_size=4, call_id="c2", capacity=6,
+                                    now=NOW)
+    assert err.value.free_seats == 3  # 6 seats minus the other party's 3
+    assert await db.seats_used_on(res.date) == {"19:00": 5}
+
+    bigger = await db.change_reservation(res.code, new_party_size=3, call_id="c2", capacity=6,
+                                         now=NOW)
+    assert bigger.party_size == 3
+    assert await db.seats_used_on(res.date) == {"19:00": 6}
+    # The same change again (a retried tool call) moves nothing and adds no history.
+    same = await db.change_reservation(res.code, new_party_size=3, call_id="c2", capacity=6,
+                                       now=NOW)
+    assert same == bigger and await db.seats_used_on(res.date) == {"19:00": 6}
+
+
+async def test_moving_into_a_full_slot_changes_nothing(db: FirebaseManager) -> None:
+    res = make_reservation(party=2)
+    await db.book_reservation(res, 4, DAY)
+    await db.book_reservation(make_reservation("other", at=time(20, 0), party=4), 4, DAY)
+
+    with pytest.raises(SlotFull) as err:
+        await db.change_reservation(res.code, new_time=time(20, 0), call_id="c2", capacity=4,
+                                    now=NOW)
+    assert err.value.free_seats == 0
+    assert await db.seats_used_on(res.date) == {"19:00": 2, "20:00": 4}
+    stored = await db.get_reservation(res.code)
+    assert stored is not None and stored.status == "confirmed"
+
+
+async def test_cancel_frees_seats_once_and_blocks_later_changes(db: FirebaseManager) -> None:
+    res = make_reservation(party=3)
+    await db.book_reservation(res, 20, DAY)
+    await db.book_reservation(make_reservation("other", party=2), 20, DAY)
+
+    cancelled = await db.cancel_reservation(res.code, call_id="c2", now=NOW)
+    assert cancelled.status == "cancelled" and cancelled.history[-1].action == "cancelled"
+    assert await db.seats_used_on(res.date) == {"19:00": 2}
+
+    again = await db.cancel_reservation(res.code, call_id="c3", now=NOW)
+    assert again == cancelled  # no second history entry, seats not freed twice
+    assert await db.seats_used_on(res.date) == {"19:00": 2}
+
+    with pytest.raises(ReservationCancelled):
+        await db.change_reservation(res.code, new_party_size=2, call_id="c4", capacity=20,
+                                    now=NOW)
+    with pytest.raises(ReservationNotFound):
+        await db.cancel_reservation("NOPE99", call_id="c5", now=NOW)
+    with pytest.raises(ReservationNotFound):
+        await db.change_reservation("NOPE99", new_party_size=2, call_id="c5", capacity=20,
+                                    now=NOW)
+
+
+async def test_find_reservations_lists_upcoming_active_ones_in_order(db: FirebaseManager) -> None:
+    phone = "+16175550123"
+    later = make_reservation("a", day=date(2026, 12, 5), at=time(18, 0), phone=phone)
+    sooner = make_reservation("b", day=date(2026, 11, 27), at=time(20, 0), phone=phone)
+    past = make_reservation("c", day=date(2026, 11, 1), phone=phone)
+    gone = make_reservation("d", day=date(2026, 11, 28), phone=phone)
+    someone_else = make_reservation("e", phone="+16175550999")
+    for res in (later, sooner, past, gone, someone_else):
+        await db.book_reservation(res, 20, DAY)
+    await db.cancel_reservation(gone.code, call_id="x", now=NOW)
+
+    found = await db.find_reservations(phone, date(2026, 11, 20))
+    assert [r.code for r in found] == [sooner.code, later.code]
+
+
+async def test_seats_used_on_is_one_query(db: FirebaseManager) -> None:
+    day = date(2026, 11, 27)
+    for n, hour in enumerate((18, 19, 19, 20)):
+        await db.book_reservation(make_reservation(f"c{n}", at=time(hour, 0), party=2), 20, DAY)
+    await db.book_reservation(make_reservation("next-day", day=day + timedelta(days=1)), 20, DAY)
+    db.rpcs.reset()
+    assert await db.seats_used_on(day) == {"18:00": 2, "19:00": 4, "20:00": 2}
+    assert db.rpcs.snapshot() == {"run_query": 1}
+    assert slot_id(day, time(19, 0)) == "2026-11-27T19:00"
+
+
+# ---------------------------------------------------------------- menu and settings
+
+
+async def test_seeded_menu_and_settings_load(seeded_db: FirebaseManager) -> None:
+    menu = {item.id: item for item in await seeded_db.load_menu()}
+    assert len(menu) >= 28
+    assert menu["cappuccino"].default_size == "medium"
+    assert menu["pumpkin-loaf"].available is False
+    settings = await seeded_db.load_restaurant_settings()
+    assert settings is not None and settings.name == "Harbor Street Café"
+
+
+async def test_an_invalid_menu_doc_is_skipped_not_fatal(seeded_db: FirebaseManager) -> None:
+    await seeded_db.db.document("menu_items/broken").set(
+        {"id": "broken", "name": "Broken", "category": "x", "price_cents": -1})
+    ids_loaded = {item.id for item in await seeded_db.load_menu()}
+    assert "broken" not in ids_loaded and "latte" in ids_loaded
+
+
+async def test_missing_settings_doc_is_none(db: FirebaseManager) -> None:
+    assert await db.load_restaurant_settings() is None
+
+
+# ---------------------------------------------------------------- configuration
+
+
+async def test_connect_without_a_target_names_the_variables(tmp_path: Any) -> None:
+    settings = FirestoreSettings(firestore_emulator_host=None, firebase_service_account_path=None,
+                                 outbox_path=tmp_path / "o.jsonl")
+    with pytest.raises(ConfigError, match="FIRESTORE_EMULATOR_HOST"):
+        await connect(settings)
+
+
+async def test_a_broken_service_account_file_is_a_config_error(tmp_path: Any) -> None:
+    bad = tmp_path / "sa.json"
+    bad.write_text("{}")
+    settings = FirestoreSettings(firebase_service_account_path=bad, outbox_path=tmp_path / "o")
+    with pytest.raises(ConfigError, match="FIREBASE_SERVICE_ACCOUNT_PATH"):
+        await connect(settings)
