@@ -1,4 +1,4 @@
-"""Deterministic ids derived from the call, so a retried or replayed save can never create a twin."""
+"""Ids derived from the call, so a retried or replayed save can never create a twin."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ def order_id(call_id: str, seq: int) -> str:
 
 
 def order_number(order_doc_id: str) -> str:
-    """A four-digit number staff and caller say to each other; the name disambiguates rare clashes."""
+    """Four digits staff and caller say to each other; the name settles the rare clash."""
     return f"{int.from_bytes(_digest(order_doc_id)[:4], 'big') % 9000 + 1000}"
 
 

@@ -101,3 +101,22 @@ async def open_call(
     greeting = session.history.items[-1].text_content or ""
     return Call(session=session, llm=llm, userdata=userdata, phone=phone, greeting=greeting,
                 closed=closed)
+
+
+async def count_docs(db: FirebaseManager, *collections: str) -> dict[str, int]:
+    counts = {}
+    for name in collections:
+        counts[name] = len([d async for d in db.db.collection(name).stream()])
+    return counts
+
+
+SAVED_COLLECTIONS = ("orders", "reservations", "messages", "customers", "slots")
+
+
+def tool_output(result: RunResult, name: str) -> tuple[str, bool]:
+    """The output text and error flag of the first call of tool `name` in this turn."""
+    for i, ev in enumerate(result.events):
+        if ev.type == "function_call" and ev.item.name == name:
+            out = next(e for e in result.events[i + 1:] if e.type == "function_call_output")
+            return str(out.item.output), bool(out.item.is_error)
+    raise AssertionError(f"{name} was not called; events: {[e.type for e in result.events]}")

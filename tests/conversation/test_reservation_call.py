@@ -1,0 +1,140 @@
+"""Booking, changing and cancelling a table by phone, checked against the real emulator."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+
+from agents import ConfirmationAgent, ReservationAgent
+from models import Reservation
+from tests.conversation.harness import CALLER, NOW, open_call, tool_output
+from tests.scripted_llm import Call
+
+
+async def _slot(db, key: str) -> int:
+    doc = await db.db.collection("slots").document(key).get()
+    return doc.to_dict()["seats_used"] if doc.exists else 0
+
+
+async def test_full_reservation_call_books_once(seeded_db):
+    db = seeded_db
+    call = await open_call(
+        db,
+        Call("start_reservation", {"action": "new"}),
+        # the reservation agent continues with the request: no re-asking
+        Call("check_availability", {"date": "2026-11-21", "time": "19:00", "party_size": 4}),
+        "Tomorrow at 7 for four is available. What name should I put it under?",
+        Call("book_table", {"date": "2026-11-21", "time": "19:00", "party_size": 4,
+                            "name": "Priya Shah"}),
+        Call("confirm"),
+        "You're booked. Anything else?",
+        Call("end_call"),
+    )
+    result = await call.caller_says("Hi, a table for four tomorrow at seven please")
+    result.expect.next_event().is_function_call(name="start_reservation",
+                                                arguments={"action": "new"})
+    result.expect.next_event().is_function_call_output()
+    result.expect.next_event().is_agent_handoff(new_agent_type=ReservationAgent)
+    result.expect.next_event().is_function_call(
+        name="check_availability",
+        arguments={"date": "2026-11-21", "time": "19:00", "party_size": 4},
+    )
+    output = result.expect.next_event().is_function_call_output(is_error=False)
+    assert "available" in output.event().item.output
+    # its instructions carry today's date, the time and the zone
+    instructions = call.llm.requests[1].agent_instructions
+    assert "2026-11-20" in instructions and "America/New_York" in instructions
+
+    result = await call.caller_says("Priya Shah")
+    result.expect.contains_agent_handoff(new_agent_type=ConfirmationAgent)
+    readback = call.session.history.items[-1].text_content
+    assert readback == (
+        "Let me confirm: a table for 4 tomorrow at 7 PM, under Priya Shah, phone 617 555 0199. "
+        "Shall I book it?"
+    )
+    result = await call.caller_says("Yes please")
+    output, is_error = tool_output(result, "confirm")
+    assert not is_error and "Booked: code" in output
+
+    docs = [d async for d in db.db.collection("reservations").stream()]
+    assert len(docs) == 1
+    booking = docs[0].to_dict()
+    assert booking["date"] == "2026-11-21" and booking["time"] == "19:00:00"
+    assert booking["party_size"] == 4 and booking["phone"] == CALLER
+    assert booking["status"] == "confirmed"
+    assert " ".join(docs[0].id) in output, "the caller is told the code that was saved"
+    assert await _slot(db, "2026-11-21T19:00") == 4
+
+    await call.caller_says("That's all, thanks")
+    log = await call.hung_up_by_agent()
+    assert log["outcome"] == "reservation" and log["ids_created"] == [docs[0].id]
+
+
+async def _existing_booking(db, code="KXT4MA", party=2, at=time(19, 0)) -> Reservation:
+    made = datetime(2026, 11, 18, 10, 0, tzinfo=NOW.tzinfo)
+    res = Reservation(code=code, date=date(2026, 11, 21), time=at, party_size=party,
+                      name="Dana Fox", phone=CALLER, call_id="call-earlier",
+                      created_at=made, updated_at=made)
+    await db.book_reservation(res, 20, made.date())
+    return res
+
+
+async def test_change_moves_the_booking_and_its_seats(seeded_db):
+    db = seeded_db
+    await _existing_booking(db)
+    call = await open_call(
+        db,
+        Call("start_reservation", {"action": "change"}),
+        Call("find_reservations"),
+        "I see your table for 2 tomorrow at 7 PM, code K X T 4 M A. What would you like to change?",
+        Call("change_reservation", {"code": "KXT4MA", "time": "20:00", "party_size": 3}),
+        Call("confirm"),
+        "Done, your booking is changed.",
+    )
+    result = await call.caller_says("I need to change my reservation")
+    output, _ = tool_output(result, "find_reservations")
+    assert "KXT4MA" in output and "Dana Fox" in output
+    result = await call.caller_says("Make it 8 o'clock, and three of us")
+    result.expect.contains_agent_handoff(new_agent_type=ConfirmationAgent)
+    assert "8 PM" in call.session.history.items[-1].text_content
+    await call.caller_says("Yes")
+    saved = (await db.db.collection("reservations").document("KXT4MA").get()).to_dict()
+    assert saved["status"] == "changed" and saved["time"] == "20:00:00"
+    assert saved["party_size"] == 3
+    assert [h["action"] for h in saved["history"]][-1] == "changed"
+    assert await _slot(db, "2026-11-21T19:00") == 0
+    assert await _slot(db, "2026-11-21T20:00") == 3
+    await call.hang_up()
+    assert (await call.call_log())["outcome"] == "change"
+
+
+async def test_cancel_frees_the_seats(seeded_db):
+    db = seeded_db
+    await _existing_booking(db, party=4)
+    call = await open_call(
+        db,
+        Call("start_reservation", {"action": "cancel"}),
+        Call("cancel_reservation", {"code": "kxt 4ma"}),
+        Call("confirm"),
+        "Your booking is cancelled.",
+    )
+    await call.caller_says("Please cancel booking K X T 4 M A")
+    assert call.session.history.items[-1].text_content.startswith("Just to confirm: cancel")
+    await call.caller_says("Yes, cancel it")
+    saved = (await db.db.collection("reservations").document("KXT4MA").get()).to_dict()
+    assert saved["status"] == "cancelled"
+    assert await _slot(db, "2026-11-21T19:00") == 0
+
+
+async def test_cannot_change_someone_elses_booking_by_code(seeded_db):
+    db = seeded_db
+    await _existing_booking(db)
+    call = await open_call(
+        db, Call("start_reservation", {"action": "cancel"}),
+        Call("cancel_reservation", {"code": "KXT4MA"}), "I can't find that.",
+        caller="+16175550123",
+    )
+    result = await call.caller_says("Cancel KXT4MA")
+    output, is_error = tool_output(result, "cancel_reservation")
+    assert is_error and "No upcoming booking KXT4MA" in output
+    saved = (await db.db.collection("reservations").document("KXT4MA").get()).to_dict()
+    assert saved["status"] == "confirmed"
