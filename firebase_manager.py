@@ -267,11 +267,19 @@ _TRANSIENT = (
 )
 
 
-def _is_contention(e: BaseException) -> bool:
-    # async_transactional retries Aborted itself and then raises ValueError from it.
-    return isinstance(e, gexc.Aborted) or (
-        isinstance(e, ValueError) and isinstance(e.__cause__, gexc.Aborted)
-    )
+def _root_error(e: BaseException) -> BaseException:
+    """The error that matters behind the transaction decorator's ValueErrors.
+
+    `async_transactional` raises ValueError from the last Aborted when it runs out of
+    attempts, and when BeginTransaction itself fails (Firestore down) its rollback raises
+    ValueError("no transaction ID") with the real error only as __context__.
+    """
+    for _ in range(5):
+        inner = e.__cause__ or e.__context__
+        if not isinstance(e, ValueError) or isinstance(e, ValidationError) or inner is None:
+            break
+        e = inner
+    return e
 
 
 def _backoff(attempt: int) -> float:
@@ -651,12 +659,14 @@ class FirebaseManager:
         while True:
             try:
                 return await op()
-            except _TRANSIENT as e:
-                limit, last = budget, e
-            except (gexc.Aborted, ValueError) as e:
-                if not _is_contention(e):
+            except Exception as e:
+                last = _root_error(e)
+                if isinstance(last, _TRANSIENT):
+                    limit = budget
+                elif isinstance(last, gexc.Aborted):  # contention: the server is fine
+                    limit = max(budget, self.contention_budget_s)
+                else:
                     raise
-                limit, last = max(budget, self.contention_budget_s), e
             pause = _backoff(attempt)
             if _time.monotonic() - start + pause > limit:
                 raise PersistenceUnavailable(f"{type(last).__name__}: {last}") from last

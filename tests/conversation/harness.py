@@ -54,9 +54,10 @@ class Call:
         await self.session.aclose()
         await self.userdata.recorder.finish(self.session.history, "participant_disconnected")
 
-    async def hung_up_by_agent(self, timeout: float = 5.0) -> dict:
+    async def hung_up_by_agent(self) -> dict:
         """Waits for the agent's own hang-up (end_call) and returns the call log written for it."""
-        await asyncio.wait_for(self.closed.wait(), timeout)
+        async with asyncio.timeout(5):
+            await self.closed.wait()
         await self.userdata.recorder.finish(self.session.history, "unexpected")
         return await self.call_log()
 

@@ -1,4 +1,4 @@
-"""Every bad argument the model can pass ends in a ToolError that says what to ask, and saves nothing."""
+"""Every bad argument the model can pass gets a ToolError saying what to ask; nothing is saved."""
 
 from __future__ import annotations
 
@@ -7,10 +7,12 @@ import pytest
 from tests.conversation.harness import (
     NOW,
     SAVED_COLLECTIONS,
-    Call as PhoneCall,
     count_docs,
     open_call,
     tool_output,
+)
+from tests.conversation.harness import (
+    Call as PhoneCall,
 )
 from tests.scripted_llm import Call
 
