@@ -1,0 +1,212 @@
+"""A fake Deepgram live transcription websocket (`/v1/listen`), as the LiveKit plugin speaks it.
+
+The client sends linear16 audio frames (binary) and `KeepAlive` / `Finalize` / `CloseStream`
+text messages. This fake finds speech segments in the audio by energy; when a segment
+starts it sends `SpeechStarted` (if `vad_events`), an interim `Results` after a while, and
+when the segment ends it sends the next scripted caller line as a final `Results`
+(`is_final` and `speech_final` true) followed by `UtteranceEnd`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+import uuid
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+from .audio import EnergySegmenter
+from .script import Script
+
+log = logging.getLogger("fakes.stt")
+
+SCRIPT_KEY = web.AppKey("script", Script)
+STATE_KEY = web.AppKey("state", dict)
+
+
+def _words(text: str, start: float, end: float) -> list[dict[str, Any]]:
+    tokens = text.split()
+    if not tokens:
+        return []
+    step = max(end - start, 0.1) / len(tokens)
+    out = []
+    for i, tok in enumerate(tokens):
+        bare = "".join(ch for ch in tok.lower() if ch.isalnum() or ch == "'")
+        out.append(
+            {
+                "word": bare or tok.lower(),
+                "start": round(start + i * step, 3),
+                "end": round(start + (i + 1) * step, 3),
+                "confidence": 0.99,
+                "punctuated_word": tok,
+            }
+        )
+    return out
+
+
+def _results(
+    request_id: str, text: str, start: float, end: float, *, is_final: bool, speech_final: bool
+) -> str:
+    return json.dumps(
+        {
+            "type": "Results",
+            "channel_index": [0, 1],
+            "duration": round(end - start, 3),
+            "start": round(start, 3),
+            "is_final": is_final,
+            "speech_final": speech_final,
+            "from_finalize": False,
+            "channel": {
+                "alternatives": [
+                    {"transcript": text, "confidence": 0.99 if text else 0.0,
+                     "words": _words(text, start, end)}
+                ]
+            },
+            "metadata": {
+                "request_id": request_id,
+                "model_info": {"name": "fake", "version": "0", "arch": "fake"},
+                "model_uuid": "00000000-0000-0000-0000-000000000000",
+            },
+        }
+    )
+
+
+class _Session:
+    def __init__(self, app: web.Application, ws: web.WebSocketResponse, query: dict[str, str]):
+        self.app = app
+        self.ws = ws
+        self.request_id = str(uuid.uuid4())
+        self.sample_rate = int(query.get("sample_rate", "16000"))
+        self.channels = int(query.get("channels", "1"))
+        self.vad_events = query.get("vad_events", "false") == "true"
+        self.interim = query.get("interim_results", "false") == "true"
+        state = app[STATE_KEY]
+        self.segmenter = EnergySegmenter(
+            self.sample_rate, threshold=state["threshold"], hangover=state["hangover"]
+        )
+        self.interim_sent = False
+
+    def _next_line(self) -> str:
+        state = self.app[STATE_KEY]
+        lines = self.app[SCRIPT_KEY].caller
+        index = state["next_line"]
+        state["next_line"] = index + 1
+        if index < len(lines):
+            return lines[index]
+        return ""
+
+    def _peek_line(self) -> str:
+        lines = self.app[SCRIPT_KEY].caller
+        index = self.app[STATE_KEY]["next_line"]
+        return lines[index] if index < len(lines) else ""
+
+    async def on_audio(self, data: bytes) -> None:
+        if self.channels != 1:
+            return
+        for edge in self.segmenter.feed(data):
+            if edge.kind == "start":
+                self.interim_sent = False
+                log.info("fake STT: speech started at %.2fs", edge.speech_start)
+                if self.vad_events:
+                    await self.ws.send_str(json.dumps(
+                        {"type": "SpeechStarted", "channel": [0], "timestamp": edge.speech_start}
+                    ))
+            else:
+                await self._final(edge.speech_start, edge.speech_end or edge.at)
+        if (
+            self.interim
+            and self.segmenter.in_speech
+            and not self.interim_sent
+            and self.segmenter.speech_so_far() > 0.4
+        ):
+            self.interim_sent = True
+            words = self._peek_line().split()
+            partial = " ".join(words[: max(1, len(words) // 2)])
+            if partial:
+                await self.ws.send_str(_results(
+                    self.request_id, partial, self.segmenter.position - 0.4,
+                    self.segmenter.position, is_final=False, speech_final=False,
+                ))
+
+    async def _final(self, start: float, end: float) -> None:
+        text = self._next_line()
+        state = self.app[STATE_KEY]
+        state["emitted"].append({"at": time.time(), "text": text, "start": start, "end": end})
+        log.info("fake STT: speech %.2f-%.2fs -> %r", start, end, text)
+        if not text:
+            return
+        await self.ws.send_str(
+            _results(self.request_id, text, start, end, is_final=True, speech_final=True)
+        )
+        await self.ws.send_str(
+            json.dumps({"type": "UtteranceEnd", "channel": [0, 1], "last_word_end": round(end, 3)})
+        )
+
+    async def on_control(self, message: dict[str, Any]) -> bool:
+        kind = message.get("type")
+        if kind == "CloseStream":
+            for edge in self.segmenter.flush():
+                await self._final(edge.speech_start, edge.speech_end or edge.at)
+            await self.ws.send_str(json.dumps({
+                "type": "Metadata", "request_id": self.request_id,
+                "duration": round(self.segmenter.position, 3), "channels": 1,
+            }))
+            return False
+        if kind == "Finalize" and self.segmenter.in_speech:
+            for edge in self.segmenter.flush():
+                await self._final(edge.speech_start, edge.speech_end or edge.at)
+        return True
+
+
+async def listen(request: web.Request) -> web.StreamResponse:
+    ws = web.WebSocketResponse(heartbeat=None)
+    ws.headers["dg-request-id"] = str(uuid.uuid4())
+    await ws.prepare(request)
+    session = _Session(request.app, ws, dict(request.query))
+    request.app[STATE_KEY]["connections"] += 1
+    log.info("fake STT: connection, sample_rate=%d", session.sample_rate)
+    try:
+        async for msg in ws:
+            if msg.type == WSMsgType.BINARY:
+                await session.on_audio(msg.data)
+            elif msg.type == WSMsgType.TEXT:
+                try:
+                    control = json.loads(msg.data)
+                except json.JSONDecodeError:
+                    continue
+                if not await session.on_control(control):
+                    break
+            else:
+                break
+    except (ConnectionResetError, asyncio.CancelledError):
+        pass
+    finally:
+        if not ws.closed:
+            await ws.close()
+    return ws
+
+
+async def fake_log(request: web.Request) -> web.Response:
+    state = request.app[STATE_KEY]
+    return web.json_response(
+        {"emitted": state["emitted"], "connections": state["connections"],
+         "next_line": state["next_line"]}
+    )
+
+
+async def health(request: web.Request) -> web.Response:
+    return web.Response(text="ok")
+
+
+def create_app(script: Script, *, threshold: float = 400.0, hangover: float = 0.7) -> web.Application:
+    app = web.Application()
+    app[SCRIPT_KEY] = script
+    app[STATE_KEY] = {"next_line": 0, "emitted": [], "connections": 0,
+                      "threshold": threshold, "hangover": hangover}
+    app.router.add_get("/v1/listen", listen)
+    app.router.add_get("/_fake/log", fake_log)
+    app.router.add_get("/health", health)
+    return app

@@ -1,0 +1,154 @@
+"""A fake OpenAI Chat Completions endpoint (`POST /v1/chat/completions`), streaming SSE.
+
+Answers come from a `Script`: the latest user message picks a rule, and the number of
+assistant turns since that message picks the step, so a tool-call step is followed by the
+step that speaks once the agent posts the tool results back.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from typing import Any
+
+from aiohttp import web
+
+from .script import Script, Step, choose_step, render_arguments, tool_results
+
+log = logging.getLogger("fakes.llm")
+
+LOG_KEY = web.AppKey("fake_log", list)
+SCRIPT_KEY = web.AppKey("script", Script)
+
+
+def _chunk(cid: str, model: str, delta: dict[str, Any], finish: str | None = None) -> bytes:
+    body = {
+        "id": cid,
+        "object": "chat.completion.chunk",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+    }
+    return f"data: {json.dumps(body)}\n\n".encode()
+
+
+def _words(text: str) -> list[str]:
+    parts = text.split(" ")
+    return [p + (" " if i < len(parts) - 1 else "") for i, p in enumerate(parts)]
+
+
+def _offered_tools(body: dict[str, Any]) -> set[str]:
+    names = set()
+    for tool in body.get("tools") or []:
+        fn = tool.get("function") or {}
+        if fn.get("name"):
+            names.add(str(fn["name"]))
+    return names
+
+
+def _answer(app: web.Application, body: dict[str, Any]) -> tuple[Step, list[dict[str, Any]]]:
+    messages = body.get("messages") or []
+    step, user_text, index = choose_step(app[SCRIPT_KEY], messages)
+    results = tool_results(messages)
+    offered = _offered_tools(body)
+    calls = []
+    errors = []
+    for n, call in enumerate(step.tool_calls):
+        if offered and call.name not in offered:
+            errors.append(f"tool {call.name!r} is not among the offered tools {sorted(offered)}")
+        calls.append(
+            {
+                "index": n,
+                "id": f"call_{uuid.uuid4().hex[:12]}",
+                "type": "function",
+                "function": {
+                    "name": call.name,
+                    "arguments": json.dumps(render_arguments(call.arguments, results)),
+                },
+            }
+        )
+    app[LOG_KEY].append(
+        {
+            "at": time.time(),
+            "user": user_text,
+            "step": index,
+            "text": step.text,
+            "tool_calls": [{"name": c["function"]["name"], "arguments": c["function"]["arguments"]}
+                           for c in calls],
+            "tool_results": results,
+            "offered_tools": sorted(offered),
+            "errors": errors,
+        }
+    )
+    for e in errors:
+        log.error("fake LLM: %s", e)
+    log.info("fake LLM answers %r (step %d): text=%r tools=%s", user_text, index, step.text,
+             [c["function"]["name"] for c in calls])
+    return step, calls
+
+
+async def chat_completions(request: web.Request) -> web.StreamResponse:
+    body = await request.json()
+    model = str(body.get("model", "fake-model"))
+    step, calls = _answer(request.app, body)
+    cid = f"chatcmpl-{uuid.uuid4().hex[:16]}"
+    usage = {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}
+
+    if not body.get("stream"):
+        message: dict[str, Any] = {"role": "assistant", "content": step.text or None}
+        if calls:
+            message["tool_calls"] = [{k: v for k, v in c.items() if k != "index"} for c in calls]
+        return web.json_response(
+            {
+                "id": cid,
+                "object": "chat.completion",
+                "created": int(time.time()),
+                "model": model,
+                "choices": [{"index": 0, "message": message,
+                             "finish_reason": "tool_calls" if calls else "stop"}],
+                "usage": usage,
+            }
+        )
+
+    resp = web.StreamResponse(headers={"Content-Type": "text/event-stream",
+                                       "Cache-Control": "no-cache"})
+    await resp.prepare(request)
+    await resp.write(_chunk(cid, model, {"role": "assistant", "content": ""}))
+    for word in _words(step.text) if step.text else []:
+        await resp.write(_chunk(cid, model, {"content": word}))
+    for call in calls:
+        await resp.write(_chunk(cid, model, {"tool_calls": [call]}))
+    await resp.write(_chunk(cid, model, {}, "tool_calls" if calls else "stop"))
+    if (body.get("stream_options") or {}).get("include_usage"):
+        tail = {"id": cid, "object": "chat.completion.chunk", "created": int(time.time()),
+                "model": model, "choices": [], "usage": usage}
+        await resp.write(f"data: {json.dumps(tail)}\n\n".encode())
+    await resp.write(b"data: [DONE]\n\n")
+    await resp.write_eof()
+    return resp
+
+
+async def models(request: web.Request) -> web.Response:
+    return web.json_response({"object": "list", "data": [{"id": "fake-model", "object": "model"}]})
+
+
+async def fake_log(request: web.Request) -> web.Response:
+    return web.json_response({"requests": request.app[LOG_KEY]})
+
+
+def create_app(script: Script) -> web.Application:
+    app = web.Application()
+    app[SCRIPT_KEY] = script
+    app[LOG_KEY] = []
+    for prefix in ("/v1", ""):
+        app.router.add_post(f"{prefix}/chat/completions", chat_completions)
+        app.router.add_get(f"{prefix}/models", models)
+    app.router.add_get("/_fake/log", fake_log)
+    app.router.add_get("/health", health)
+    return app
+
+
+async def health(request: web.Request) -> web.Response:
+    return web.Response(text="ok")

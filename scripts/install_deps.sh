@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Install what the telephony stack and its tests need on a Debian machine, idempotently:
+#   - apt: redis-server, sipp (sip-tester), espeak-ng, sox, and the opus/soxr headers
+#     LiveKit SIP links against;
+#   - LiveKit server and LiveKit SIP, built from the Go module proxy into
+#     ${PHONELINE_BIN_DIR:-~/.cache/phoneline/bin}, one file per version
+#     (livekit-server-vX, livekit-sip-vY) plus the links `livekit-server`, `server` and
+#     `livekit-sip` to the pinned versions. A version already built is not built again.
+#
+# Usage: scripts/install_deps.sh [--no-apt] [--no-go]
+# Env:   LIVEKIT_SERVER_VERSION, LIVEKIT_SIP_VERSION override the pins below.
+set -euo pipefail
+
+# LiveKit SIP and LiveKit server talk over Redis (psrpc); keep the pair compatible: these two
+# share psrpc v0.7.x. Bump them together.
+LIVEKIT_SERVER_VERSION="${LIVEKIT_SERVER_VERSION:-v1.13.5}"
+LIVEKIT_SIP_VERSION="${LIVEKIT_SIP_VERSION:-v1.8.0}"
+BIN_DIR="${PHONELINE_BIN_DIR:-$HOME/.cache/phoneline/bin}"
+APT_PACKAGES=(redis-server sip-tester espeak-ng sox libopus-dev libopusfile-dev libsoxr-dev
+  pkg-config gcc)
+
+do_apt=1
+do_go=1
+for arg in "$@"; do
+  case "$arg" in
+    --no-apt) do_apt=0 ;;
+    --no-go) do_go=0 ;;
+    *) echo "unknown option: $arg" >&2; exit 2 ;;
+  esac
+done
+
+log() { echo "[install_deps] $*"; }
+
+if [[ $do_apt == 1 ]]; then
+  missing=()
+  for pkg in "${APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" \
+      || missing+=("$pkg")
+  done
+  if ((${#missing[@]})); then
+    sudo_cmd=()
+    [[ $(id -u) == 0 ]] || sudo_cmd=(sudo)
+    log "apt-get install ${missing[*]}"
+    "${sudo_cmd[@]}" apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq "${missing[@]}"
+  else
+    log "apt packages present"
+  fi
+fi
+
+# go_build MODULE VERSION PACKAGE OUTPUT: build PACKAGE of MODULE@VERSION inside the module
+# (`go install pkg@version` refuses modules with replace directives, as livekit-server has).
+go_build() {
+  local module="$1" version="$2" package="$3" out="$4"
+  if [[ -x "$out" ]]; then
+    log "$(basename "$out") already built"
+    return
+  fi
+  command -v go >/dev/null || { echo "go toolchain not found (needed to build $module)" >&2; exit 1; }
+  log "building $module@$version ($package)"
+  local dir
+  # LiveKit tags are not all in the checksum database; the module's own go.sum still pins
+  # every dependency.
+  dir=$(GOFLAGS=-mod=mod GONOSUMDB="github.com/livekit/*" \
+    go mod download -json "$module@$version" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')
+  [[ -n "$dir" && -d "$dir" ]] || { echo "could not download $module@$version" >&2; exit 1; }
+  (cd "$dir" && GOFLAGS="-mod=readonly -buildvcs=false" CGO_ENABLED=1 \
+    go build -o "$out.tmp" "$package")
+  mv "$out.tmp" "$out"
+}
+
+if [[ $do_go == 1 ]]; then
+  mkdir -p "$BIN_DIR"
+  go_build github.com/livekit/livekit-server "$LIVEKIT_SERVER_VERSION" ./cmd/server \
+    "$BIN_DIR/livekit-server-$LIVEKIT_SERVER_VERSION"
+  go_build github.com/livekit/sip "$LIVEKIT_SIP_VERSION" ./cmd/livekit-sip \
+    "$BIN_DIR/livekit-sip-$LIVEKIT_SIP_VERSION"
+  ln -sfn "livekit-server-$LIVEKIT_SERVER_VERSION" "$BIN_DIR/livekit-server"
+  ln -sfn "livekit-server-$LIVEKIT_SERVER_VERSION" "$BIN_DIR/server"
+  ln -sfn "livekit-sip-$LIVEKIT_SIP_VERSION" "$BIN_DIR/livekit-sip"
+  log "binaries in $BIN_DIR: livekit-server $LIVEKIT_SERVER_VERSION, livekit-sip $LIVEKIT_SIP_VERSION"
+fi
