@@ -1,0 +1,191 @@
+"""The durable outbox, alone and end to end with a Firestore emulator that goes away."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time as _time
+from collections.abc import Awaitable, Callable, Iterator
+from datetime import UTC, date, datetime, time
+from pathlib import Path
+
+import pytest
+
+from config import FirestoreSettings
+from firebase_manager import FirebaseManager, connect
+from models import Message
+from outbox import Outbox
+from tests import emulator
+from tests.conftest import PROJECT, make_order, make_reservation
+from tests.emulator import Emulator
+
+DAY = date(2026, 11, 20)
+
+# ---------------------------------------------------------------- the file itself
+
+
+def test_append_is_durable_and_deduplicated_by_record_id(tmp_path: Path) -> None:
+    path = tmp_path / "sub" / "outbox.jsonl"
+    box = Outbox(path)
+    box.append_sync("order", {"n": 1}, record_id="call-a-order-1")
+    box.append_sync("order", {"n": 1}, record_id="call-a-order-1")  # a retried save
+    box.append_sync("message", {"n": 2}, record_id="call-a-message-1")
+
+    reopened = Outbox(path)  # e.g. after a worker restart
+    assert [(e.id, e.kind, e.payload) for e in reopened.entries_sync()] == [
+        ("order:call-a-order-1", "order", {"n": 1}),
+        ("message:call-a-message-1", "message", {"n": 2}),
+    ]
+    assert len(path.read_text().splitlines()) == 2
+
+
+def test_remove_rewrites_atomically_and_keeps_the_rest(tmp_path: Path) -> None:
+    box = Outbox(tmp_path / "outbox.jsonl")
+    for n in range(3):
+        box.append_sync("order", {"n": n}, record_id=f"o{n}")
+    assert box.remove_sync(["order:o1", "order:missing"]) == 1
+    assert [e.id for e in box.entries_sync()] == ["order:o0", "order:o2"]
+    assert [p.name for p in tmp_path.iterdir() if p.suffix == ".tmp"] == []
+
+
+def test_a_torn_last_line_is_skipped_and_does_not_swallow_the_next(tmp_path: Path) -> None:
+    path = tmp_path / "outbox.jsonl"
+    box = Outbox(path)
+    box.append_sync("order", {"n": 0}, record_id="o0")
+    with open(path, "a") as f:
+        f.write('{"id": "order:o1", "kind": "ord')  # the process died mid-write
+    box.append_sync("order", {"n": 2}, record_id="o2")
+    assert [e.id for e in box.entries_sync()] == ["order:o0", "order:o2"]
+
+
+async def test_async_api_runs_off_the_event_loop(tmp_path: Path) -> None:
+    box = Outbox(tmp_path / "outbox.jsonl")
+    await asyncio.gather(*(box.append("order", {"n": n}, record_id=f"o{n}") for n in range(20)))
+    assert len(await box.entries()) == 20
+    assert await box.remove([f"order:o{n}" for n in range(10)]) == 10
+    assert len(await box.entries()) == 10
+
+
+# ---------------------------------------------------------------- end to end
+
+
+@pytest.fixture(scope="module")
+def private_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
+    """Our own emulator, so stopping it does not disturb the rest of the session."""
+    emu = emulator.start(log_path=tmp_path_factory.mktemp("emulator") / "emulator.log")
+    try:
+        yield emu
+    finally:
+        emu.stop()
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], within_s: float = 30.0) -> None:
+    deadline = _time.monotonic() + within_s
+    while not await check():
+        assert _time.monotonic() < deadline, "condition not met in time"
+        await asyncio.sleep(0.3)
+
+
+def firestore_answers(db: FirebaseManager) -> Callable[[], Awaitable[bool]]:
+    async def check() -> bool:
+        try:
+            await db.get_analytics(DAY)
+            return True
+        except Exception:
+            return False
+
+    return check
+
+
+async def count(db: FirebaseManager, collection: str) -> int:
+    return len([s async for s in db.db.collection(collection).stream()])
+
+
+async def test_writes_survive_an_outage_and_replay_exactly_once(
+    private_emulator: Emulator, tmp_path: Path
+) -> None:
+    settings = FirestoreSettings(firestore_emulator_host=private_emulator.host,
+                                 google_cloud_project=PROJECT,
+                                 outbox_path=tmp_path / "outbox.jsonl")
+    db = await connect(settings, retry_budget_s=1.0)
+    try:
+        order = make_order()
+        booking = make_reservation(party=2)
+        doomed = make_reservation("call-late", party=4)  # will not fit after the outage
+        message = Message(id="call-m-message-1", call_id="call-m", name="Dee",
+                          phone="+16175550103", reason="Call me back",
+                          created_at=datetime(2026, 11, 20, 17, 0, tzinfo=UTC))
+        await db.save_order(order, DAY)  # Firestore up: saved directly
+
+        private_emulator.stop()
+        started = _time.monotonic()
+        queued = [
+            await db.save_order(order2 := make_order("call-b"), DAY),
+            await db.save_order(order2, DAY),  # the agent retried: still one entry
+            await db.book_reservation(booking, 4, DAY),
+            await db.book_reservation(doomed, 4, DAY),
+            await db.save_message(message, DAY),
+        ]
+        per_write = (_time.monotonic() - started) / len(queued)
+
+        assert [r.status for r in queued] == ["queued"] * 5
+        assert per_write < 3.0  # the caller waits about the retry budget, not a minute
+        lines = [json.loads(x) for x in settings.outbox_path.read_text().splitlines()]
+        assert [x["id"] for x in lines] == [
+            f"order:{order2.id}", f"booking:{booking.code}", f"booking:{doomed.code}",
+            f"message:{message.id}",
+        ]
+
+        private_emulator.restart()  # an in-memory emulator comes back empty
+        # Meanwhile another caller took the 19:00 seats the doomed booking wanted.
+        await eventually(firestore_answers(db))  # gRPC reconnects with back-off
+        rival = make_reservation("call-rival", at=time(19, 0), party=2)
+        assert (await db.book_reservation(rival, 4, DAY)).status == "saved"
+
+        assert await db.replay_outbox() == 4
+        assert await db.outbox.entries() == []
+
+        assert await count(db, "orders") == 1
+        assert (await db.get_analytics(DAY)).orders == 1
+        assert await db.seats_used_on(booking.date) == {"19:00": 4}
+        assert await db.get_reservation(doomed.code) is None
+        staff_note = await db.db.document(f"messages/call-late-unplaced-{doomed.code}").get()
+        assert staff_note.exists and doomed.code in staff_note.get("reason")
+        assert await count(db, "messages") == 2
+
+        # Replaying again finds nothing; saving the same order again is already saved.
+        assert await db.replay_outbox() == 0
+        assert (await db.save_order(order2, DAY)).status == "already_saved"
+        stats = await db.get_analytics(DAY)
+        assert (stats.orders, stats.reservations, stats.messages) == (1, 2, 2)
+    finally:
+        await db.close()
+
+
+async def test_background_replayer_drains_the_outbox(
+    private_emulator: Emulator, tmp_path: Path
+) -> None:
+    settings = FirestoreSettings(firestore_emulator_host=private_emulator.host,
+                                 google_cloud_project=PROJECT,
+                                 outbox_path=tmp_path / "outbox.jsonl")
+    if private_emulator.process is None:  # an earlier test failed while it was stopped
+        await asyncio.to_thread(private_emulator.restart)
+    await asyncio.to_thread(private_emulator.reset, PROJECT)
+    db = await connect(settings, retry_budget_s=0.5)
+    order = make_order()
+    # Queued by an earlier worker process that crashed before it could replay.
+    await db.outbox.append("order", {"order": order.model_dump(mode="json"),
+                                     "analytics_day": DAY.isoformat()}, record_id=order.id)
+    task = asyncio.create_task(db.run_outbox_replayer(interval_s=0.2))
+    try:
+        async def drained() -> bool:
+            return not await db.outbox.entries()
+
+        await eventually(drained, within_s=15)
+        assert await count(db, "orders") == 1
+        assert (await db.get_analytics(DAY)).revenue_cents == order.total_cents
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await db.close()
