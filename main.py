@@ -110,6 +110,8 @@ async def entrypoint(ctx: JobContext) -> None:
     await ctx.connect()
     caller = await ctx.wait_for_participant()
     is_sip = caller.kind == rtc.ParticipantKind.PARTICIPANT_KIND_SIP
+    # `console` mode stands in a mock participant: only a real one has SIP attributes.
+    attributes = caller.attributes if isinstance(caller.attributes, dict) else {}
 
     async def transfer(destination: str) -> None:
         if not is_sip:
@@ -122,8 +124,8 @@ async def entrypoint(ctx: JobContext) -> None:
     userdata = await new_call(
         call_id=ctx.room.name,
         services=services,
-        caller=caller.attributes.get("sip.phoneNumber"),
-        dialed=caller.attributes.get("sip.trunkPhoneNumber"),
+        caller=attributes.get("sip.phoneNumber"),
+        dialed=attributes.get("sip.trunkPhoneNumber"),
     )
     session = build_session(settings, ctx.proc.userdata["vad"])
     session.userdata = userdata

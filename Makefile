@@ -1,0 +1,48 @@
+# The two commands: `docker compose up` runs the phone line; `make test` sets up and tests it.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: setup deps test lint dev seed bench bench-quick console clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $(STAMP)
+
+## deps: apt packages and the Go-built LiveKit server and SIP binaries (cached)
+deps:
+	bash scripts/install_deps.sh
+
+## setup: everything the tests and `make dev` need
+setup: deps $(STAMP)
+
+lint: $(STAMP)
+	$(PY) -m ruff check .
+
+## test: set up, lint, and run every test (the real emulator, LiveKit, LiveKit SIP and SIPp)
+test: setup lint
+	$(PY) -m pytest -q -p no:cacheprovider
+
+## dev: the whole phone system natively (redis, LiveKit, LiveKit SIP, Firestore emulator, worker)
+dev: setup
+	$(PY) scripts/devstack.py
+
+## seed: load the sample menu into the configured Firestore
+seed: $(STAMP)
+	$(PY) scripts/seed_menu.py data/menu.yaml
+
+console: $(STAMP)
+	$(PY) main.py console --text
+
+bench: setup
+	$(PY) -m bench
+
+bench-quick: setup
+	$(PY) -m bench --quick
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache
