@@ -37,8 +37,10 @@ def have_espeak() -> bool:
     return shutil.which("espeak-ng") is not None and shutil.which("sox") is not None
 
 
-def speak(text: str, sample_rate: int, *, words_per_minute: int = 175, timeout: float = 20.0) -> bytes:
-    """Speech for `text` as linear16 at `sample_rate`, rendered by espeak-ng and resampled by sox."""
+def speak(
+    text: str, sample_rate: int, *, words_per_minute: int = 175, timeout: float = 20.0
+) -> bytes:
+    """Speech for `text` as linear16 at `sample_rate`: espeak-ng, resampled by sox."""
     espeak = subprocess.run(
         ["espeak-ng", "--stdout", "-v", "en-us", "-s", str(words_per_minute), text],
         capture_output=True, check=True, timeout=timeout,

@@ -201,7 +201,9 @@ async def health(request: web.Request) -> web.Response:
     return web.Response(text="ok")
 
 
-def create_app(script: Script, *, threshold: float = 400.0, hangover: float = 0.7) -> web.Application:
+def create_app(
+    script: Script, *, threshold: float = 400.0, hangover: float = 0.7
+) -> web.Application:
     app = web.Application()
     app[SCRIPT_KEY] = script
     app[STATE_KEY] = {"next_line": 0, "emitted": [], "connections": 0,

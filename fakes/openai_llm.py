@@ -1,8 +1,8 @@
 """A fake OpenAI Chat Completions endpoint (`POST /v1/chat/completions`), streaming SSE.
 
-Answers come from a `Script`: the latest user message picks a rule, and the number of
-assistant turns since that message picks the step, so a tool-call step is followed by the
-step that speaks once the agent posts the tool results back.
+Answers come from a `Script` (see fakes/script.py): the latest user message picks a rule and
+each request answering that message takes the rule's next step, so a tool-call step is
+followed by the step that speaks once the agent posts the tool results back.
 """
 
 from __future__ import annotations
@@ -15,12 +15,12 @@ from typing import Any
 
 from aiohttp import web
 
-from .script import Script, Step, choose_step, render_arguments, tool_results
+from .script import Responder, Script, Step, render_arguments, tool_results
 
 log = logging.getLogger("fakes.llm")
 
 LOG_KEY = web.AppKey("fake_log", list)
-SCRIPT_KEY = web.AppKey("script", Script)
+RESPONDER_KEY = web.AppKey("responder", Responder)
 
 
 def _chunk(cid: str, model: str, delta: dict[str, Any], finish: str | None = None) -> bytes:
@@ -50,7 +50,7 @@ def _offered_tools(body: dict[str, Any]) -> set[str]:
 
 def _answer(app: web.Application, body: dict[str, Any]) -> tuple[Step, list[dict[str, Any]]]:
     messages = body.get("messages") or []
-    step, user_text, index = choose_step(app[SCRIPT_KEY], messages)
+    step, user_text, index = app[RESPONDER_KEY].next(messages)
     results = tool_results(messages)
     offered = _offered_tools(body)
     calls = []
@@ -140,7 +140,7 @@ async def fake_log(request: web.Request) -> web.Response:
 
 def create_app(script: Script) -> web.Application:
     app = web.Application()
-    app[SCRIPT_KEY] = script
+    app[RESPONDER_KEY] = Responder(script)
     app[LOG_KEY] = []
     for prefix in ("/v1", ""):
         app.router.add_post(f"{prefix}/chat/completions", chat_completions)

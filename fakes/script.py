@@ -8,7 +8,7 @@ caller:                 # what the fake STT "hears", one entry per speech segmen
   - "That's all, thanks"
 llm:                    # rules tried in order against the latest user message
   - when: "cappuccino"  # regex, case-insensitive; "" or omitted matches anything
-    steps:              # the n-th answer after that user message (n = assistant turns since)
+    steps:              # used one per chat request answering that same user message
       - tool_calls:
           - name: add_item
             arguments: {item: "cappuccino", size: "large", quantity: 1}
@@ -17,7 +17,10 @@ llm:                    # rules tried in order against the latest user message
     steps:
       - tool_calls: [{name: end_call, arguments: {}}]
       - text: ""
+steps: []               # optional: answers, in order, for requests no rule matches
 ```
+
+A step is `{text, tool_calls}` or just a string (text only).
 
 Tool-call argument strings may pull a value from an earlier tool result in the same chat:
 `"{{tool:start_order}}"` is the whole result text of the latest `start_order` call and
@@ -56,27 +59,37 @@ class Rule:
         return re.search(self.when, user_text, flags=re.IGNORECASE) is not None
 
 
+def _steps(raw: Any) -> tuple[Step, ...]:
+    steps = []
+    for s in raw or []:
+        if isinstance(s, str):
+            steps.append(Step(text=s))
+            continue
+        calls = tuple(
+            ToolCall(name=c["name"], arguments=dict(c.get("arguments") or {}))
+            for c in s.get("tool_calls", []) or []
+        )
+        steps.append(Step(text=str(s.get("text", "") or ""), tool_calls=calls))
+    return tuple(steps)
+
+
 @dataclass(frozen=True)
 class Script:
     caller: tuple[str, ...] = ()
     rules: tuple[Rule, ...] = ()
+    steps: tuple[Step, ...] = ()  # used in order by requests no rule matches
     fallback: str = "Sorry, could you say that again?"
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Script:
-        rules = []
-        for raw in data.get("llm", []) or []:
-            steps = []
-            for s in raw.get("steps", []) or []:
-                calls = tuple(
-                    ToolCall(name=c["name"], arguments=dict(c.get("arguments") or {}))
-                    for c in s.get("tool_calls", []) or []
-                )
-                steps.append(Step(text=str(s.get("text", "") or ""), tool_calls=calls))
-            rules.append(Rule(when=str(raw.get("when", "") or ""), steps=tuple(steps)))
+        rules = [
+            Rule(when=str(raw.get("when", "") or ""), steps=_steps(raw.get("steps")))
+            for raw in data.get("llm", []) or []
+        ]
         return cls(
             caller=tuple(str(t) for t in data.get("caller", []) or []),
             rules=tuple(rules),
+            steps=_steps(data.get("steps")),
             fallback=str(data.get("fallback", cls.fallback)),
         )
 
@@ -96,9 +109,8 @@ def message_text(message: dict[str, Any]) -> str:
     if isinstance(content, str):
         return content
     if isinstance(content, list):
-        return " ".join(
-            str(p.get("text", "")) for p in content if isinstance(p, dict) and p.get("type") == "text"
-        )
+        parts = [p for p in content if isinstance(p, dict) and p.get("type") == "text"]
+        return " ".join(str(p.get("text", "")) for p in parts)
     return ""
 
 
@@ -156,14 +168,34 @@ def render_arguments(arguments: Any, results: dict[str, str]) -> Any:
     return arguments
 
 
-def choose_step(script: Script, messages: list[dict[str, Any]]) -> tuple[Step, str, int]:
-    """The step to answer with, the user text it answers, and its index in the rule."""
-    user_text, index = latest_user_turn(messages)
-    for rule in script.rules:
-        if rule.matches(user_text):
-            if index < len(rule.steps):
-                return rule.steps[index], user_text, index
-            return Step(text=""), user_text, index
-    if index == 0:
-        return Step(text=script.fallback), user_text, index
-    return Step(text=""), user_text, index
+class Responder:
+    """Picks the answer to each chat request.
+
+    A rule's steps are used one after another by the requests that answer the same latest
+    user message (so a turn may hop agents and chain tool calls in any context layout);
+    requests no rule matches take the next of the script's global `steps`, if any.
+    """
+
+    def __init__(self, script: Script) -> None:
+        self.script = script
+        self._counters: dict[tuple[int, str], int] = {}
+        self._global = 0
+
+    def next(self, messages: list[dict[str, Any]]) -> tuple[Step, str, int]:
+        """The step to answer with, the user text it answers, and the step's index."""
+        user_text, _ = latest_user_turn(messages)
+        for n, rule in enumerate(self.script.rules):
+            if rule.matches(user_text):
+                key = (n, user_text)
+                index = self._counters.get(key, 0)
+                self._counters[key] = index + 1
+                if index < len(rule.steps):
+                    return rule.steps[index], user_text, index
+                return Step(text=""), user_text, index
+        if self._global < len(self.script.steps):
+            self._global += 1
+            return self.script.steps[self._global - 1], user_text, self._global - 1
+        key = (-1, user_text)
+        index = self._counters.get(key, 0)
+        self._counters[key] = index + 1
+        return Step(text=self.script.fallback if index == 0 else ""), user_text, index

@@ -1,0 +1,540 @@
+"""Run the whole phone line natively, without Docker: `make dev` and the SIP end-to-end test.
+
+Starts, in order and each waited for (bounded): redis-server, LiveKit server, LiveKit SIP,
+the Firestore emulator, optionally the fake AI providers, then seeds the demo menu when the
+database is empty, runs scripts/setup_sip.py (trunk + dispatch rule) and starts the worker.
+Ctrl-C (or `Stack.stop()`) stops everything, each process group killed.
+
+LiveKit SIP takes INVITEs without registration, so in this mode a softphone calls it
+directly: `sip:<restaurant number>@<advertise ip>:5080` (the trunk admits the softphone's
+address, see --allow). Binaries come from scripts/install_deps.sh
+(~/.cache/phoneline/bin, or LIVEKIT_SERVER_BIN / LIVEKIT_SIP_BIN).
+
+    python scripts/devstack.py                   # real providers from .env
+    python scripts/devstack.py --fakes tests/telephony/order_script.yaml
+    python scripts/devstack.py --advertise-ip 192.168.1.20 --allow 192.168.1.0/24
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # `python scripts/devstack.py` puts scripts/ first, not the repo
+    sys.path.insert(0, str(ROOT))
+BIN_DIR = Path(os.environ.get("PHONELINE_BIN_DIR", Path.home() / ".cache" / "phoneline" / "bin"))
+FIRESTORE_JAR = Path(
+    os.environ.get(
+        "FIRESTORE_EMULATOR_JAR",
+        "/usr/lib/google-cloud-sdk/platform/cloud-firestore-emulator/cloud-firestore-emulator.jar",
+    )
+)
+FIRESTORE_MAIN = "com.google.cloud.datastore.emulator.firestore.CloudFirestore"
+DEFAULT_NUMBER = "+15550100"
+
+
+class StackError(RuntimeError):
+    pass
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass(frozen=True)
+class Ports:
+    """Defaults match livekit-config.yaml / livekit-sip-config.yaml and docker-compose.yml."""
+
+    redis: int = 6379
+    livekit: int = 7880
+    livekit_tcp: int = 7881
+    livekit_udp: tuple[int, int] = (50000, 50199)
+    sip: int = 5080
+    sip_rtp: tuple[int, int] = (10000, 10199)
+    sip_health: int = 8089
+    firestore: int = 8686
+
+    @classmethod
+    def ephemeral(cls) -> Ports:
+        """Free TCP ports and UDP ranges away from the defaults, for tests beside `make dev`."""
+        return cls(
+            redis=free_port(), livekit=free_port(), livekit_tcp=free_port(),
+            livekit_udp=(41000, 41099), sip=free_port(), sip_rtp=(42000, 42099),
+            sip_health=free_port(), firestore=free_port(),
+        )
+
+
+def _env_tuple(name: str, default: str) -> tuple[str, ...]:
+    raw = os.environ.get(name) or default
+    return tuple(p.strip() for p in raw.split(",") if p.strip())
+
+
+@dataclass
+class StackOptions:
+    ports: Ports = field(default_factory=Ports)
+    workdir: Path | None = None  # configs and logs; a temporary directory when None
+    api_key: str = ""  # generated when empty
+    api_secret: str = ""
+    numbers: tuple[str, ...] = ()  # RESTAURANT_NUMBERS, default +15550100
+    allow: tuple[str, ...] = ("127.0.0.1",)  # addresses the trunk accepts INVITEs from
+    advertise_ip: str = "127.0.0.1"  # address LiveKit SIP puts in SIP headers and SDP
+    sip_listen_ip: str = "127.0.0.1"
+    firestore_host: str | None = None  # reuse a running emulator instead of starting one
+    project: str = ""  # GOOGLE_CLOUD_PROJECT, default demo-restaurant
+    seed_menu: bool = True
+    fakes_script: Path | None = None  # serve fake AI providers following this script
+    tts_voice: str = "tone"
+    worker: str | None = "start"  # `python main.py <worker>`; None: no worker
+    worker_env: dict[str, str] = field(default_factory=dict)
+    agent_name: str = ""
+    log_to_console: bool = False
+
+    def __post_init__(self) -> None:
+        self.numbers = self.numbers or _env_tuple("RESTAURANT_NUMBERS", DEFAULT_NUMBER)
+        self.project = self.project or os.environ.get("GOOGLE_CLOUD_PROJECT", "demo-restaurant")
+        self.agent_name = self.agent_name or os.environ.get("AGENT_NAME", "restaurant-agent")
+
+
+@dataclass
+class Proc:
+    name: str
+    popen: subprocess.Popen[bytes]
+    log_path: Path
+    log_file: IO[bytes]
+
+    def tail(self, lines: int = 40) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+
+def find_binary(env_var: str, *names: str) -> Path:
+    if os.environ.get(env_var):
+        return Path(os.environ[env_var])
+    for name in names:
+        candidate = BIN_DIR / name
+        if candidate.exists():
+            return candidate
+        found = shutil.which(name)
+        if found:
+            return Path(found)
+    raise StackError(
+        f"{names[0]} not found in {BIN_DIR} or PATH (set {env_var}, or run scripts/install_deps.sh)"
+    )
+
+
+def http_ok(url: str, expect: bytes | None = None, timeout: float = 1.0) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as resp:
+            body = resp.read()
+            return resp.status == 200 and (expect is None or body.strip() == expect)
+    except (OSError, urllib.error.URLError):
+        return False
+
+
+def redis_ok(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1.0) as s:
+            s.sendall(b"PING\r\n")
+            return s.recv(64).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+class Stack:
+    """The native stack. `with Stack(StackOptions(...)) as stack:` starts and always stops it."""
+
+    def __init__(self, options: StackOptions | None = None) -> None:
+        self.options = options or StackOptions()
+        o = self.options
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+        if o.workdir is None:
+            self._tmp = tempfile.TemporaryDirectory(prefix="phoneline-")
+            o.workdir = Path(self._tmp.name)
+        self.workdir: Path = o.workdir
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.api_key = o.api_key or f"API{secrets.token_hex(6)}"
+        self.api_secret = o.api_secret or secrets.token_urlsafe(36)
+        self.procs: dict[str, Proc] = {}
+        self.firestore_host = o.firestore_host or f"127.0.0.1:{o.ports.firestore}"
+        self.fake_env: dict[str, str] = {}
+        self.timeline: list[tuple[float, str]] = []
+
+    # --- derived settings -------------------------------------------------------------------
+
+    @property
+    def livekit_url(self) -> str:
+        return f"ws://127.0.0.1:{self.options.ports.livekit}"
+
+    @property
+    def livekit_http(self) -> str:
+        return f"http://127.0.0.1:{self.options.ports.livekit}"
+
+    @property
+    def sip_uri(self) -> str:
+        return f"sip:{self.options.numbers[0]}@{self.options.advertise_ip}:{self.options.ports.sip}"
+
+    def livekit_config(self) -> dict[str, object]:
+        p = self.options.ports
+        return {
+            "port": p.livekit,
+            "bind_addresses": ["127.0.0.1"] if self.options.sip_listen_ip == "127.0.0.1" else [""],
+            "rtc": {
+                "tcp_port": p.livekit_tcp,
+                "port_range_start": p.livekit_udp[0],
+                "port_range_end": p.livekit_udp[1],
+                "use_external_ip": False,
+                "node_ip": "127.0.0.1",
+                "enable_loopback_candidate": True,
+                # only loopback candidates: everything of this stack runs on this machine
+                "interfaces": {"includes": ["lo"]},
+                "ips": {"includes": ["127.0.0.0/8"]},
+            },
+            "redis": {"address": f"127.0.0.1:{p.redis}"},
+            "keys": {self.api_key: self.api_secret},
+            "logging": {"level": "info"},
+        }
+
+    def sip_config(self) -> dict[str, object]:
+        p = self.options.ports
+        return {
+            "api_key": self.api_key,
+            "api_secret": self.api_secret,
+            "ws_url": self.livekit_url,
+            "redis": {"address": f"127.0.0.1:{p.redis}"},
+            "sip_port": p.sip,
+            "rtp_port": f"{p.sip_rtp[0]}-{p.sip_rtp[1]}",
+            "health_port": p.sip_health,
+            "listen_ip": self.options.sip_listen_ip,
+            "nat_1_to_1_ip": self.options.advertise_ip,
+            "logging": {"level": "debug"},
+        }
+
+    def base_env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update({
+            "LIVEKIT_URL": self.livekit_url,
+            "LIVEKIT_API_KEY": self.api_key,
+            "LIVEKIT_API_SECRET": self.api_secret,
+            "FIRESTORE_EMULATOR_HOST": self.firestore_host,
+            "GOOGLE_CLOUD_PROJECT": self.options.project,
+            "AGENT_NAME": self.options.agent_name,
+            "RESTAURANT_NUMBERS": ",".join(self.options.numbers),
+            "FREESWITCH_ADDRESS": ",".join(self.options.allow),
+            "PYTHONUNBUFFERED": "1",
+        })
+        env.pop("FIREBASE_SERVICE_ACCOUNT_PATH", None)  # the emulator, never a real project
+        return env
+
+    def worker_env(self) -> dict[str, str]:
+        env = self.base_env()
+        env["OUTBOX_PATH"] = str(self.workdir / "outbox.jsonl")
+        env.update(self.fake_env)
+        env.update(self.options.worker_env)
+        return env
+
+    # --- process handling -------------------------------------------------------------------
+
+    def mark(self, event: str) -> None:
+        self.timeline.append((time.time(), event))
+
+    def spawn(self, name: str, argv: list[str], *, env: Mapping[str, str] | None = None,
+              cwd: Path | None = None) -> Proc:
+        log_path = self.workdir / "logs" / f"{name}.log"
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        log_file = open(log_path, "ab")  # closed in _terminate
+        popen = subprocess.Popen(
+            argv, stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            env=dict(env) if env is not None else None, cwd=str(cwd or ROOT),
+            start_new_session=True,  # own process group: stop() kills children too
+        )
+        proc = Proc(name, popen, log_path, log_file)
+        self.procs[name] = proc
+        self.mark(f"spawned {name} (pid {popen.pid})")
+        return proc
+
+    def wait_until(self, proc: Proc | None, what: str, check: Callable[[], bool],
+                   timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if check():
+                self.mark(f"{what} ready")
+                return
+            if proc is not None and proc.popen.poll() is not None:
+                raise StackError(f"{proc.name} exited with {proc.popen.returncode} before "
+                                 f"{what} was ready; log {proc.log_path}:\n{proc.tail()}")
+            time.sleep(0.2)
+        tail = f"; log {proc.log_path}:\n{proc.tail()}" if proc else ""
+        raise StackError(f"{what} not ready after {timeout:.0f}s{tail}")
+
+    def log_contains(self, name: str, needle: str) -> bool:
+        try:
+            return needle in self.procs[name].log_path.read_text(errors="replace")
+        except (KeyError, OSError):
+            return False
+
+    def _terminate(self, proc: Proc, grace: float = 10.0) -> None:
+        if proc.popen.poll() is None:
+            try:
+                os.killpg(proc.popen.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            try:
+                proc.popen.wait(grace)
+            except subprocess.TimeoutExpired:
+                pass
+        try:  # whatever is left of the group (children that ignored SIGTERM)
+            os.killpg(proc.popen.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        try:
+            proc.popen.wait(5)
+        except subprocess.TimeoutExpired:
+            pass
+        proc.log_file.close()
+
+    # --- the components ---------------------------------------------------------------------
+
+    def start_redis(self) -> None:
+        port = self.options.ports.redis
+        if redis_ok(port):
+            raise StackError(f"something already answers on redis port {port}")
+        data = self.workdir / "redis"
+        data.mkdir(exist_ok=True)
+        proc = self.spawn("redis", [
+            find_binary("REDIS_SERVER_BIN", "redis-server").as_posix(), "--port", str(port),
+            "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(data),
+        ])
+        self.wait_until(proc, "redis", lambda: redis_ok(port), 20)
+
+    def start_livekit(self) -> None:
+        cfg = self.workdir / "livekit.yaml"
+        cfg.write_text(yaml.safe_dump(self.livekit_config(), sort_keys=False))
+        proc = self.spawn("livekit", [
+            find_binary("LIVEKIT_SERVER_BIN", "livekit-server", "server").as_posix(),
+            "--config", str(cfg),
+        ])
+        self.wait_until(proc, "livekit", lambda: http_ok(self.livekit_http + "/"), 40)
+
+    def start_sip(self) -> None:
+        cfg = self.workdir / "livekit-sip.yaml"
+        cfg.write_text(yaml.safe_dump(self.sip_config(), sort_keys=False))
+        proc = self.spawn("livekit-sip", [
+            find_binary("LIVEKIT_SIP_BIN", "livekit-sip").as_posix(), "--config", str(cfg),
+        ])
+        health = f"http://127.0.0.1:{self.options.ports.sip_health}/"
+        self.wait_until(proc, "livekit-sip", lambda: http_ok(health), 40)
+
+    def start_firestore(self) -> None:
+        if self.options.firestore_host:
+            self.wait_until(None, "firestore (external)",
+                            lambda: http_ok(f"http://{self.firestore_host}/", b"Ok"), 30)
+            return
+        if not FIRESTORE_JAR.exists():
+            raise StackError(f"Firestore emulator jar not found at {FIRESTORE_JAR} "
+                             "(set FIRESTORE_EMULATOR_JAR or FIRESTORE_EMULATOR_HOST)")
+        port = self.options.ports.firestore
+        proc = self.spawn("firestore", [
+            "java", "-cp", str(FIRESTORE_JAR), FIRESTORE_MAIN, "start",
+            "--host=127.0.0.1", f"--port={port}",
+        ])
+        self.wait_until(proc, "firestore",
+                        lambda: http_ok(f"http://127.0.0.1:{port}/", b"Ok"), 90)
+
+    def start_fakes(self) -> None:
+        script = self.options.fakes_script
+        assert script is not None
+        ready = self.workdir / "fakes.json"
+        ready.unlink(missing_ok=True)
+        proc = self.spawn("fakes", [
+            sys.executable, "-m", "fakes", "--script", str(script), "--ready-file", str(ready),
+            "--tts-voice", self.options.tts_voice,
+        ], env=self.base_env())
+        self.wait_until(proc, "fakes", ready.exists, 30)
+        from fakes.server import FakeEndpoints
+
+        self.fakes = FakeEndpoints.from_json(ready.read_text())
+        self.fake_env = self.fakes.env()
+
+    def run_step(self, name: str, argv: list[str], timeout: float) -> str:
+        log_path = self.workdir / "logs" / f"{name}.log"
+        try:
+            done = subprocess.run(argv, cwd=str(ROOT), env=self.base_env(), timeout=timeout,
+                                  capture_output=True, text=True, start_new_session=True)
+        except subprocess.TimeoutExpired as e:
+            raise StackError(f"{name} did not finish in {timeout:.0f}s") from e
+        log_path.write_text(done.stdout + done.stderr)
+        if done.returncode != 0:
+            raise StackError(f"{name} failed ({done.returncode}):\n{done.stdout}{done.stderr}")
+        self.mark(f"{name} done")
+        return done.stdout
+
+    def seed_menu(self) -> str:
+        seed = ROOT / "scripts" / "seed_menu.py"
+        menu = ROOT / "data" / "menu.yaml"
+        if not (seed.exists() and menu.exists()):
+            return "menu seeding skipped (scripts/seed_menu.py or data/menu.yaml missing)"
+        return self.run_step("seed-menu", [sys.executable, str(seed), "--if-empty", str(menu)], 120)
+
+    def setup_sip(self) -> str:
+        return self.run_step("setup-sip", [sys.executable, str(ROOT / "scripts" / "setup_sip.py")],
+                             90)
+
+    def start_worker(self) -> None:
+        mode = self.options.worker
+        assert mode is not None
+        proc = self.spawn("worker", [sys.executable, "main.py", mode], env=self.worker_env())
+        self.wait_until(proc, "worker", lambda: self.log_contains("worker", "registered worker"),
+                        120)
+
+    def start(self) -> Stack:
+        try:
+            self.start_redis()
+            self.start_livekit()
+            self.start_sip()
+            self.start_firestore()
+            if self.options.fakes_script is not None:
+                self.start_fakes()
+            if self.options.seed_menu:
+                self.seed_output = self.seed_menu()
+            self.setup_output = self.setup_sip()
+            if self.options.worker:
+                self.start_worker()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        for name in reversed(list(self.procs)):
+            self._terminate(self.procs[name])
+            self.mark(f"stopped {name}")
+        self.procs.clear()
+
+    def close(self) -> None:
+        self.stop()
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+
+    def __enter__(self) -> Stack:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def describe(self) -> str:
+        o = self.options
+        lines = [
+            f"LiveKit        {self.livekit_url}  (key {self.api_key})",
+            f"LiveKit SIP    udp/tcp {o.advertise_ip}:{o.ports.sip}, "
+            f"RTP {o.ports.sip_rtp[0]}-{o.ports.sip_rtp[1]}",
+            f"Firestore      {self.firestore_host}  (project {o.project})",
+            f"logs           {self.workdir / 'logs'}",
+            "",
+            "Call the agent from a softphone (no registration needed in this mode):",
+            f"    {self.sip_uri}",
+            f"  the trunk accepts calls from {', '.join(o.allow)} only (--allow to change).",
+        ]
+        if self.fake_env:
+            lines.append(f"fake providers {self.fakes}")
+        return "\n".join(lines)
+
+
+@contextmanager
+def running(options: StackOptions) -> Iterator[Stack]:
+    stack = Stack(options)
+    try:
+        yield stack.start()
+    finally:
+        stack.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--fakes", type=Path, metavar="SCRIPT",
+                        help="use the local fake AI providers following this conversation script")
+    parser.add_argument("--tts-voice", choices=["tone", "espeak"], default="espeak")
+    parser.add_argument("--worker", default="dev", help="main.py mode: dev or start ('' for none)")
+    parser.add_argument("--advertise-ip", default=os.environ.get("SIP_ADVERTISE_IP", "127.0.0.1"),
+                        help="IP a softphone reaches this machine at (default 127.0.0.1)")
+    parser.add_argument("--allow", default=os.environ.get("DEV_SIP_ALLOW", ""),
+                        help="comma-separated IPs/CIDRs the trunk accepts calls from "
+                             "(default: the advertise IP)")
+    parser.add_argument("--workdir", type=Path, default=ROOT / ".cache" / "devstack")
+    parser.add_argument("--no-seed", action="store_true")
+    args = parser.parse_args(argv)
+
+    if (ROOT / ".env").exists():
+        from dotenv import load_dotenv
+
+        load_dotenv(ROOT / ".env", override=False)
+    allow = tuple(a.strip() for a in args.allow.split(",") if a.strip()) or (args.advertise_ip,)
+    options = StackOptions(
+        workdir=args.workdir,
+        api_key=os.environ.get("LIVEKIT_API_KEY", ""),
+        api_secret=os.environ.get("LIVEKIT_API_SECRET", ""),
+        allow=allow,
+        advertise_ip=args.advertise_ip,
+        sip_listen_ip="127.0.0.1" if args.advertise_ip == "127.0.0.1" else "0.0.0.0",
+        firestore_host=None,
+        seed_menu=not args.no_seed,
+        fakes_script=args.fakes,
+        tts_voice=args.tts_voice,
+        worker=args.worker or None,
+    )
+    stack = Stack(options)
+    stopping = False
+
+    def on_signal(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        if not stopping:
+            stopping = True
+            raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        stack.start()
+        print(stack.describe(), flush=True)
+        print("\nCtrl-C stops everything.", flush=True)
+        while True:
+            for proc in stack.procs.values():
+                if proc.popen.poll() is not None:
+                    print(f"{proc.name} exited ({proc.popen.returncode}); log {proc.log_path}:\n"
+                          f"{proc.tail()}", file=sys.stderr)
+                    return 1
+            time.sleep(1)
+    except KeyboardInterrupt:
+        print("\nstopping…", flush=True)
+        return 0
+    except StackError as e:
+        print(f"devstack: {e}", file=sys.stderr)
+        return 1
+    finally:
+        stack.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,250 @@
+"""Create or update the LiveKit SIP inbound trunk and dispatch rule for the restaurant line.
+
+Idempotent: the trunk and the rule are found by name and only changed when they differ from
+what the environment asks for, so a second run prints "unchanged" twice and touches nothing.
+
+- Inbound trunk `SIP_TRUNK_NAME` (default `restaurant-inbound`): the restaurant number(s)
+  from RESTAURANT_NUMBERS (or SIP_INBOUND_NUMBERS), comma-separated, accepted only from
+  FREESWITCH_ADDRESS (comma-separated IPs/CIDRs/host names; host names are resolved here).
+  Optional SIP_INBOUND_USERNAME / SIP_INBOUND_PASSWORD add digest auth on top.
+- Dispatch rule `SIP_DISPATCH_RULE_NAME` (default `restaurant-agent-dispatch`): one room per
+  call (`call-<caller>_<random>`), with the agent AGENT_NAME (default `restaurant-agent`)
+  dispatched into it explicitly.
+
+LIVEKIT_URL, LIVEKIT_API_KEY and LIVEKIT_API_SECRET say which LiveKit to talk to; it is retried
+until reachable for SETUP_SIP_TIMEOUT seconds (default 60). Exit status 0 on success.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import ipaddress
+import os
+import socket
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from livekit import api
+from livekit.protocol import sip as sip_pb
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_TRUNK_NAME = "restaurant-inbound"
+DEFAULT_RULE_NAME = "restaurant-agent-dispatch"
+DEFAULT_AGENT_NAME = "restaurant-agent"
+ROOM_PREFIX = "call-"
+
+
+@dataclass(frozen=True)
+class SipSetup:
+    numbers: tuple[str, ...]
+    allowed_addresses: tuple[str, ...]
+    agent_name: str = DEFAULT_AGENT_NAME
+    trunk_name: str = DEFAULT_TRUNK_NAME
+    rule_name: str = DEFAULT_RULE_NAME
+    auth_username: str = ""
+    auth_password: str = ""
+    room_prefix: str = ROOM_PREFIX
+
+
+@dataclass
+class Report:
+    trunk_id: str = ""
+    rule_id: str = ""
+    actions: list[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return any(not a.startswith("unchanged") for a in self.actions)
+
+
+def _split(value: str | None) -> tuple[str, ...]:
+    return tuple(p.strip() for p in (value or "").replace(";", ",").split(",") if p.strip())
+
+
+def resolve_addresses(entries: Sequence[str]) -> tuple[str, ...]:
+    """IPs and CIDRs as given; host names (e.g. the compose service `freeswitch`) resolved."""
+    out: list[str] = []
+    for entry in entries:
+        try:
+            ipaddress.ip_network(entry, strict=False)
+            out.append(entry)
+            continue
+        except ValueError:
+            pass
+        infos = socket.getaddrinfo(entry, None, family=socket.AF_INET)
+        for ip in sorted({str(info[4][0]) for info in infos}):
+            if ip not in out:
+                out.append(ip)
+    return tuple(out)
+
+
+def setup_from_env(env: dict[str, str] | None = None) -> SipSetup:
+    env = dict(os.environ if env is None else env)
+    numbers = _split(env.get("RESTAURANT_NUMBERS") or env.get("SIP_INBOUND_NUMBERS"))
+    if not numbers:
+        raise SystemExit("RESTAURANT_NUMBERS (or SIP_INBOUND_NUMBERS) must name the restaurant "
+                         "number(s), e.g. +15550100")
+    addresses = _split(env.get("FREESWITCH_ADDRESS"))
+    if not addresses:
+        raise SystemExit("FREESWITCH_ADDRESS must say where calls come from (FreeSWITCH's IP, "
+                         "CIDR or host name); the trunk accepts calls from nowhere else")
+    return SipSetup(
+        numbers=numbers,
+        allowed_addresses=resolve_addresses(addresses),
+        agent_name=env.get("AGENT_NAME") or DEFAULT_AGENT_NAME,
+        trunk_name=env.get("SIP_TRUNK_NAME") or DEFAULT_TRUNK_NAME,
+        rule_name=env.get("SIP_DISPATCH_RULE_NAME") or DEFAULT_RULE_NAME,
+        auth_username=env.get("SIP_INBOUND_USERNAME", ""),
+        auth_password=env.get("SIP_INBOUND_PASSWORD", ""),
+    )
+
+
+def desired_trunk(setup: SipSetup) -> sip_pb.SIPInboundTrunkInfo:
+    return sip_pb.SIPInboundTrunkInfo(
+        name=setup.trunk_name,
+        numbers=list(setup.numbers),
+        allowed_addresses=list(setup.allowed_addresses),
+        auth_username=setup.auth_username,
+        auth_password=setup.auth_password,
+        krisp_enabled=False,
+    )
+
+
+def desired_rule(setup: SipSetup, trunk_id: str) -> sip_pb.SIPDispatchRuleInfo:
+    return sip_pb.SIPDispatchRuleInfo(
+        name=setup.rule_name,
+        trunk_ids=[trunk_id],
+        rule=sip_pb.SIPDispatchRule(
+            dispatch_rule_individual=sip_pb.SIPDispatchRuleIndividual(room_prefix=setup.room_prefix)
+        ),
+        room_config=api.RoomConfiguration(
+            agents=[api.RoomAgentDispatch(agent_name=setup.agent_name)]
+        ),
+    )
+
+
+def _trunk_key(t: sip_pb.SIPInboundTrunkInfo) -> tuple[object, ...]:
+    return (t.name, sorted(t.numbers), sorted(t.allowed_addresses), t.auth_username,
+            t.auth_password, t.krisp_enabled)
+
+
+def _rule_key(r: sip_pb.SIPDispatchRuleInfo) -> tuple[object, ...]:
+    return (r.name, sorted(r.trunk_ids), r.rule.SerializeToString(deterministic=True),
+            sorted(a.agent_name for a in r.room_config.agents), r.hide_phone_number)
+
+
+async def wait_for_livekit(lk: api.LiveKitAPI, wait_s: float) -> None:
+    deadline = time.monotonic() + wait_s
+    delay = 0.5
+    while True:
+        try:
+            await lk.sip.list_inbound_trunk(sip_pb.ListSIPInboundTrunkRequest())
+            return
+        except Exception as e:  # connection refused, 5xx while starting, …
+            if time.monotonic() >= deadline:
+                raise SystemExit(f"LiveKit not reachable after {wait_s:.0f}s: {e}") from None
+            print(f"waiting for LiveKit ({type(e).__name__}: {e})", flush=True)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+
+async def ensure(lk: api.LiveKitAPI, setup: SipSetup) -> Report:
+    report = Report()
+    want = desired_trunk(setup)
+    trunks = (await lk.sip.list_inbound_trunk(sip_pb.ListSIPInboundTrunkRequest())).items
+    ours = [t for t in trunks if t.name == setup.trunk_name]
+    for extra in ours[1:]:
+        await lk.sip.delete_trunk(sip_pb.DeleteSIPTrunkRequest(sip_trunk_id=extra.sip_trunk_id))
+        report.actions.append(f"deleted duplicate trunk {extra.sip_trunk_id}")
+    if not ours:
+        created = await lk.sip.create_inbound_trunk(
+            sip_pb.CreateSIPInboundTrunkRequest(trunk=want)
+        )
+        report.trunk_id = created.sip_trunk_id
+        report.actions.append(f"created trunk {created.sip_trunk_id}")
+    else:
+        current = ours[0]
+        report.trunk_id = current.sip_trunk_id
+        if _trunk_key(current) != _trunk_key(want):
+            await lk.sip.update_inbound_trunk(current.sip_trunk_id, want)
+            report.actions.append(f"updated trunk {current.sip_trunk_id}")
+        else:
+            report.actions.append(f"unchanged trunk {current.sip_trunk_id}")
+    for other in trunks:
+        if other.name != setup.trunk_name and set(other.numbers) & set(setup.numbers):
+            print(f"warning: trunk {other.sip_trunk_id} ({other.name!r}) also claims "
+                  f"{sorted(set(other.numbers) & set(setup.numbers))}", flush=True)
+
+    want_rule = desired_rule(setup, report.trunk_id)
+    rules = (await lk.sip.list_dispatch_rule(sip_pb.ListSIPDispatchRuleRequest())).items
+    mine = [r for r in rules if r.name == setup.rule_name]
+    for extra in mine[1:]:
+        await lk.sip.delete_dispatch_rule(
+            sip_pb.DeleteSIPDispatchRuleRequest(sip_dispatch_rule_id=extra.sip_dispatch_rule_id)
+        )
+        report.actions.append(f"deleted duplicate dispatch rule {extra.sip_dispatch_rule_id}")
+    if not mine:
+        created_rule = await lk.sip.create_dispatch_rule(
+            sip_pb.CreateSIPDispatchRuleRequest(dispatch_rule=want_rule)
+        )
+        report.rule_id = created_rule.sip_dispatch_rule_id
+        report.actions.append(f"created dispatch rule {created_rule.sip_dispatch_rule_id}")
+    else:
+        current_rule = mine[0]
+        report.rule_id = current_rule.sip_dispatch_rule_id
+        if _rule_key(current_rule) != _rule_key(want_rule):
+            await lk.sip.update_dispatch_rule(current_rule.sip_dispatch_rule_id, want_rule)
+            report.actions.append(f"updated dispatch rule {current_rule.sip_dispatch_rule_id}")
+        else:
+            report.actions.append(f"unchanged dispatch rule {current_rule.sip_dispatch_rule_id}")
+    return report
+
+
+async def run(setup: SipSetup, *, url: str, key: str, secret: str, wait_s: float) -> Report:
+    lk = api.LiveKitAPI(url, key, secret)
+    try:
+        await wait_for_livekit(lk, wait_s)
+        return await ensure(lk, setup)
+    finally:
+        await lk.aclose()
+
+
+def _load_dotenv() -> None:
+    env_file = ROOT / ".env"
+    if env_file.exists():
+        from dotenv import load_dotenv
+
+        load_dotenv(env_file, override=False)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--timeout", type=float,
+                        default=float(os.environ.get("SETUP_SIP_TIMEOUT", "60")))
+    args = parser.parse_args(argv)
+    _load_dotenv()
+    url = os.environ.get("LIVEKIT_URL", "ws://127.0.0.1:7880")
+    key = os.environ.get("LIVEKIT_API_KEY", "")
+    secret = os.environ.get("LIVEKIT_API_SECRET", "")
+    if not key or not secret:
+        print("LIVEKIT_API_KEY and LIVEKIT_API_SECRET must be set", file=sys.stderr)
+        return 2
+    setup = setup_from_env()
+    report = asyncio.run(run(setup, url=url, key=key, secret=secret, wait_s=args.timeout))
+    print(f"inbound trunk {report.trunk_id}: numbers {', '.join(setup.numbers)}, "
+          f"from {', '.join(setup.allowed_addresses)}")
+    print(f"dispatch rule {report.rule_id}: room prefix {setup.room_prefix!r}, "
+          f"agent {setup.agent_name!r}")
+    for action in report.actions:
+        print(f"  {action}")
+    print("changed" if report.changed else "nothing to change", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
