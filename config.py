@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from dotenv import load_dotenv
 from pydantic import Field, SecretStr, ValidationError, field_validator
@@ -120,6 +120,11 @@ def _describe(error: ValidationError) -> str:
     return "; ".join(problems)
 
 
+def _default_env_file() -> Path:
+    # ENV_FILE picks another file (or a missing one, for a clean environment).
+    return Path(os.environ.get("ENV_FILE", ROOT / ".env"))
+
+
 def _load(cls: type[_S], env_file: Path | None) -> _S:
     if env_file is not None and env_file.exists():
         load_dotenv(env_file, override=False)
@@ -129,14 +134,16 @@ def _load(cls: type[_S], env_file: Path | None) -> _S:
         raise ConfigError(f"Configuration error: {_describe(e)}") from None
 
 
-def load_settings(env_file: Path | None = ROOT / ".env") -> Settings:
+def load_settings(env_file: Path | Literal["default"] | None = "default") -> Settings:
     """Read `.env` (without overriding the real environment) and validate it for the worker."""
-    return _load(Settings, env_file)
+    return _load(Settings, _default_env_file() if env_file == "default" else env_file)
 
 
-def load_firestore_settings(env_file: Path | None = ROOT / ".env") -> FirestoreSettings:
+def load_firestore_settings(
+    env_file: Path | Literal["default"] | None = "default",
+) -> FirestoreSettings:
     """The database part only, for the staff scripts."""
-    return _load(FirestoreSettings, env_file)
+    return _load(FirestoreSettings, _default_env_file() if env_file == "default" else env_file)
 
 
 @lru_cache(maxsize=1)

@@ -9,6 +9,7 @@ from typing import Any
 
 from livekit.agents import Agent, FunctionTool, RunContext, ToolError, function_tool, llm
 from livekit.agents.voice.agent import ModelSettings
+from livekit.agents.voice.generation import update_instructions
 
 import booking
 from agents.userdata import UserData
@@ -99,6 +100,12 @@ class BaseAgent(Agent):
     async def llm_node(
         self, chat_ctx: llm.ChatContext, tools: list[llm.Tool], model_settings: ModelSettings
     ) -> AsyncIterator[llm.ChatChunk]:
+        fresh = self.stale_instructions()
+        if fresh is not None:
+            # Live data (the menu) changed since the last turn: the model sees it now.
+            await self.update_instructions(fresh)
+            chat_ctx = chat_ctx.copy()
+            update_instructions(chat_ctx, instructions=fresh, add_if_missing=True)
         # Agents that hand off must not fire two tools (e.g. two handoffs) in one reply.
         activity = self._get_activity_or_raise()
         assert isinstance(activity.llm, llm.LLM)
@@ -111,6 +118,10 @@ class BaseAgent(Agent):
         ) as stream:
             async for chunk in stream:
                 yield chunk
+
+    def stale_instructions(self) -> str | None:
+        """New instructions when the live data they were built from has changed, else None."""
+        return None
 
     # ------------------------------------------------------------ shared tools
 

@@ -40,12 +40,13 @@ class OrderAgent(BaseAgent):
         super().__init__(instructions=instructions(userdata))
         self._menu_seen = userdata.services.catalog.menu
 
-    async def on_user_turn_completed(self, turn_ctx, new_message) -> None:  # type: ignore[override]
-        # A sold-out change reaches this call on its next turn.
+    def stale_instructions(self) -> str | None:
+        # A sold-out change reaches this call on its next LLM request.
         menu = self.userdata.services.catalog.menu
-        if menu is not self._menu_seen:
-            self._menu_seen = menu
-            await self.update_instructions(instructions(self.userdata))
+        if menu is self._menu_seen:
+            return None
+        self._menu_seen = menu
+        return instructions(self.userdata)
 
     @function_tool
     async def add_item(
