@@ -42,6 +42,7 @@ from google.cloud.firestore_v1.transforms import Increment, Maximum, Minimum
 from pydantic import ValidationError
 
 from config import ConfigError, FirestoreSettings, firestore_target_error
+from menu_file import MENU, SETTINGS_DOC
 from models import (
     CallLog,
     Customer,
@@ -61,8 +62,6 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-MENU = "menu_items"
-SETTINGS_DOC = "settings/restaurant"
 
 # ---------------------------------------------------------------- errors and results
 

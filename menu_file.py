@@ -23,6 +23,8 @@ from models import MenuItem, RestaurantSettings
 Path_ = tuple[str | int, ...]
 
 TOP_LEVEL_KEYS = ("restaurant", "items")
+MENU = "menu_items"  # Firestore collection, one doc per item id
+SETTINGS_DOC = "settings/restaurant"
 
 
 # ---------------------------------------------------------------- problems
@@ -404,7 +406,7 @@ def plan_seed(
     prune: bool = False,
 ) -> SeedPlan:
     """What writing `menu` over the current Firestore state would change (full-doc upserts)."""
-    changes = [_plan_doc("settings/restaurant", current_settings, menu.restaurant.to_doc())]
+    changes = [_plan_doc(SETTINGS_DOC, current_settings, menu.restaurant.to_doc())]
     for item in menu.items:
         current = current_items.get(item.id)
         wanted = item.to_doc()
@@ -412,12 +414,12 @@ def plan_seed(
             # A price edit must not undo today's --sold-out: only an explicit
             # `available:` in the file overrides what staff set for the day.
             wanted["available"] = current.get("available", True)
-        changes.append(_plan_doc(f"menu_items/{item.id}", current, wanted))
+        changes.append(_plan_doc(f"{MENU}/{item.id}", current, wanted))
     if prune:
         listed = {i.id for i in menu.items}
         for item_id in sorted(set(current_items) - listed):
             if current_items[item_id].get("available", True) is not False:
-                changes.append(DocChange(f"menu_items/{item_id}", "unavailable",
+                changes.append(DocChange(f"{MENU}/{item_id}", "unavailable",
                                          ["available"], {"available": False}, partial=True))
     return SeedPlan(changes)
 
@@ -435,7 +437,7 @@ def plan_availability(
     """Flip `available` on existing items; check `unknown_ids` first (KeyError otherwise)."""
     changes = []
     for item_id in ids:
-        path = f"menu_items/{item_id}"
+        path = f"{MENU}/{item_id}"
         if current_items[item_id].get("available", True) == available:
             changes.append(DocChange(path, "unchanged"))
         else:

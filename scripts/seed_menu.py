@@ -21,19 +21,16 @@ import argparse
 import difflib
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from google.api_core import exceptions as gexc  # noqa: E402
-from google.api_core.retry import Retry, if_transient_error  # noqa: E402
-from google.cloud import firestore  # noqa: E402
-
 from config import ConfigError, load_firestore_settings  # noqa: E402
-from firebase_manager import MENU, SETTINGS_DOC, close_sync_client, make_sync_client  # noqa: E402
 from menu_file import (  # noqa: E402
+    MENU,
+    SETTINGS_DOC,
     MenuFile,
     MenuFileError,
     SeedPlan,
@@ -43,9 +40,13 @@ from menu_file import (  # noqa: E402
     unknown_ids,
 )
 
+if TYPE_CHECKING:
+    from google.api_core.retry import Retry
+    from google.cloud import firestore
+
+# The Firestore libraries take most of the start-up time, so they are imported only once
+# the file is valid: a file with mistakes is reported in well under a second.
 DEFAULT_MENU = ROOT / "data" / "menu.yaml"
-# A CLI may wait a little for an emulator that is still starting, but not forever.
-RETRY = Retry(predicate=if_transient_error, initial=0.2, maximum=2.0, timeout=20.0)
 TIMEOUT = 10.0
 BATCH_LIMIT = 450  # Firestore allows 500 writes per commit
 
@@ -54,21 +55,28 @@ class UnknownItems(Exception):
     pass
 
 
+def _retry() -> Retry:
+    from google.api_core.retry import Retry, if_transient_error
+
+    # A CLI may wait a little for an emulator that is still starting, but not forever.
+    return Retry(predicate=if_transient_error, initial=0.2, maximum=2.0, timeout=20.0)
+
+
 # ---------------------------------------------------------------- Firestore side (sync client)
 
 
 def read_menu_docs(client: firestore.Client) -> dict[str, dict[str, Any]]:
     return {s.id: s.to_dict() or {}
-            for s in client.collection(MENU).stream(retry=RETRY, timeout=TIMEOUT)}
+            for s in client.collection(MENU).stream(retry=_retry(), timeout=TIMEOUT)}
 
 
 def read_settings_doc(client: firestore.Client) -> dict[str, Any] | None:
-    snap = client.document(SETTINGS_DOC).get(retry=RETRY, timeout=TIMEOUT)
+    snap = client.document(SETTINGS_DOC).get(retry=_retry(), timeout=TIMEOUT)
     return snap.to_dict() if snap.exists else None
 
 
 def menu_is_empty(client: firestore.Client) -> bool:
-    return not list(client.collection(MENU).limit(1).stream(retry=RETRY, timeout=TIMEOUT))
+    return not list(client.collection(MENU).limit(1).stream(retry=_retry(), timeout=TIMEOUT))
 
 
 def write_plan(client: firestore.Client, plan: SeedPlan) -> None:
@@ -82,7 +90,7 @@ def write_plan(client: firestore.Client, plan: SeedPlan) -> None:
                 batch.update(ref, change.doc or {})
             else:
                 batch.set(ref, change.doc or {})  # whole doc: fields dropped from the file go
-        batch.commit(retry=RETRY, timeout=TIMEOUT)
+        batch.commit(retry=_retry(), timeout=TIMEOUT)
 
 
 def apply_menu(
@@ -175,6 +183,10 @@ def main(argv: list[str] | None = None) -> int:
             _err(str(e))
             _err(f"{len(e.problems)} problem(s); nothing was written")
             return 1
+
+    from google.api_core import exceptions as gexc
+
+    from firebase_manager import close_sync_client, make_sync_client
 
     try:
         client = make_sync_client(load_firestore_settings())
