@@ -126,7 +126,7 @@ class BaseAgent(Agent):
     # ------------------------------------------------------------ shared tools
 
     @function_tool
-    async def transfer_to_staff(self, context: RunContext[UserData], reason: str) -> str:
+    async def transfer_to_staff(self, context: RunContext[UserData], reason: str) -> str | None:
         """Connect the caller to a member of staff: when they ask for a person, for a party
         larger than we book by phone, or after repeated problems.
 
@@ -154,7 +154,7 @@ class BaseAgent(Agent):
             )
         userdata.outcomes.append("transfer")
         logger.info("caller transferred to staff", extra={"call_id": userdata.call_id})
-        return "The caller has been transferred; say nothing more."
+        return None  # the caller has left for staff: no reply to generate
 
     @function_tool
     async def take_message(

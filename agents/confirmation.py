@@ -79,9 +79,15 @@ class ConfirmationAgent(BaseAgent):
     async def confirm(self, context: RunContext[UserData]) -> str:
         """The caller said yes to the read-back: save it."""
         userdata = context.userdata
+        if userdata.reservation is None and not userdata.cart and userdata.last_confirmation:
+            # A second "yes" (or a repeated tool call) must not save a twin.
+            return f"Already done, nothing new saved. {userdata.last_confirmation}"
         if userdata.reservation is not None:
-            return await self._confirm_reservation(userdata)
-        return await self._confirm_order(userdata)
+            text = await self._confirm_reservation(userdata)
+        else:
+            text = await self._confirm_order(userdata)
+        userdata.last_confirmation = text
+        return text
 
     @function_tool
     async def decline(self, context: RunContext[UserData]) -> Agent:

@@ -67,6 +67,7 @@ class UserData:
     tool_errors_in_a_row: int = 0
     questions_answered: int = 0
     ended_by_agent: bool = False
+    last_confirmation: str | None = None  # what the last confirm told the caller
     recorder: Any = None  # the CallRecorder writing this call's log
 
     @property

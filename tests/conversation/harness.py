@@ -22,6 +22,7 @@ TZ = ZoneInfo("America/New_York")
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=TZ)
 CALLER = "+16175550199"
 _ids = itertools.count(1)
+OPENED: list[ScriptedLLM] = []  # every call's LLM, checked after each test (conftest)
 
 
 @dataclass
@@ -88,6 +89,7 @@ async def open_call(
     catalog: Catalog | None = None,
 ) -> Call:
     llm = ScriptedLLM(list(steps))
+    OPENED.append(llm)
     phone = phone or Phone()
     services = CallServices(
         db=db, catalog=catalog or await catalog_from(db), clock=lambda: now,

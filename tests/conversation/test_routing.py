@@ -192,3 +192,19 @@ async def test_first_agent_is_the_classifier(seeded_db):
     call = await open_call(seeded_db)
     assert isinstance(call.session.current_agent, IntentClassifier)
     assert set(call.userdata.agents) == {"classifier", "order", "reservation", "confirmation"}
+
+
+async def test_a_second_yes_saves_nothing_new(seeded_db):
+    db = seeded_db
+    call = await open_call(
+        db, Call("start_order"), Call("add_item", {"item": "croissant"}),
+        Call("set_customer", {"name": "Kim"}), Call("review_order"),
+        Call("confirm"), "Placed! Number ...", Call("confirm"), "Yes, it's placed.",
+    )
+    await call.caller_says("A croissant for Kim")
+    first = await call.caller_says("Yes")
+    second = await call.caller_says("Yes, I said yes")
+    number = tool_output(first, "confirm")[0].split("number ")[1][:7]
+    again, is_error = tool_output(second, "confirm")
+    assert not is_error and "nothing new saved" in again and number in again
+    assert await count_docs(db, "orders") == {"orders": 1}
