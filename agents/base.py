@@ -158,19 +158,24 @@ class BaseAgent(Agent):
 
     @function_tool
     async def take_message(
-        self, context: RunContext[UserData], name: str, phone: str, reason: str
+        self, context: RunContext[UserData], name: str, reason: str, phone: str | None = None
     ) -> str:
         """Save a call-back request for staff when no one can take the call.
 
         Args:
             name: The caller's name.
-            phone: The number to call back; use the caller ID if they confirmed it.
             reason: What the caller needs, in a sentence.
+            phone: The number to call back; leave empty to use the caller ID.
         """
         userdata = context.userdata
         with caller_must_fix(userdata):
             clean = clean_name(name)
-            number = require_e164(phone)
+            if phone:
+                number = require_e164(phone)
+            elif userdata.caller_phone:
+                number = userdata.caller_phone
+            else:
+                raise Refusal("There is no caller ID: ask for a number staff can call back.")
             text = " ".join(reason.split())
             if not text or len(text) > 500:
                 raise Refusal("Ask the caller briefly what the message is about.")

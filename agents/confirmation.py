@@ -19,7 +19,7 @@ from agents.order import (
 from agents.reservation import check_slot
 from agents.userdata import UserData
 from contact import clean_name, spoken
-from firebase_manager import CodeTaken, SlotFull
+from firebase_manager import CodeTaken, ReservationCancelled, ReservationNotFound, SlotFull
 from ids import order_id, order_number, reservation_code
 from models import Order, Reservation, ReservationChange
 from pricing import describe_line, money, spoken_list, totals
@@ -265,6 +265,14 @@ class ConfirmationAgent(BaseAgent):
             with caller_must_fix(userdata):
                 await check_slot(userdata, r.day, r.at, r.party_size)  # names the free times
                 raise Refusal("That time was just taken; ask for another time.") from None
+            raise
+        except (ReservationNotFound, ReservationCancelled):
+            userdata.reservation = None
+            with caller_must_fix(userdata):
+                raise Refusal(
+                    f"Booking {spell(r.code or '')} is no longer active (cancelled or not "
+                    "found). Tell the caller and offer a new booking."
+                ) from None
             raise
         userdata.reservation = None
         userdata.outcomes.append(kind)
