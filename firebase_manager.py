@@ -377,7 +377,11 @@ class FirebaseManager:
         )
         found = []
         async for snap in query.stream():
-            res = Reservation.from_doc(snap.to_dict() or {})
+            try:
+                res = Reservation.from_doc(snap.to_dict() or {})
+            except ValidationError as e:
+                log.error("reservations/%s is invalid and is skipped: %s", snap.id, _brief(e))
+                continue
             if res.status != "cancelled" and res.date >= from_day:
                 found.append(res)
         return sorted(found, key=lambda r: (r.date, r.time, r.code))
@@ -508,8 +512,11 @@ class FirebaseManager:
             res = _existing_reservation(snap, code)
             if res.status == "cancelled":
                 raise ReservationCancelled(code)
-            day, at = new_date or res.date, new_time or res.time
-            party = new_party_size or res.party_size
+            day = res.date if new_date is None else new_date
+            at = res.time if new_time is None else new_time
+            party = res.party_size if new_party_size is None else new_party_size
+            if party < 1:
+                raise ValueError(f"party size must be at least 1, not {party}")
             if (day, at, party) == (res.date, res.time, res.party_size):
                 return res
             old_ref = self.db.document(f"slots/{res.slot_id}")
