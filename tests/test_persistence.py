@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -338,3 +339,35 @@ async def test_a_broken_service_account_file_is_a_config_error(tmp_path: Any) ->
     settings = FirestoreSettings(firebase_service_account_path=bad, outbox_path=tmp_path / "o")
     with pytest.raises(ConfigError, match="FIREBASE_SERVICE_ACCOUNT_PATH"):
         await connect(settings)
+
+
+def _service_account(path: Any, project: str) -> None:
+    """A syntactically real service-account file (fresh key; it is never sent anywhere)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                            serialization.NoEncryption()).decode()
+    path.write_text(json.dumps({
+        "type": "service_account", "project_id": project, "private_key_id": "test",
+        "private_key": pem, "client_email": f"worker@{project}.iam.gserviceaccount.com",
+        "client_id": "1", "token_uri": "https://oauth2.googleapis.com/token",
+    }))
+
+
+async def test_a_service_account_wins_over_a_stray_emulator_variable(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sa = tmp_path / "sa.json"
+    _service_account(sa, "harbor-street-prod")
+    monkeypatch.setenv("FIRESTORE_EMULATOR_HOST", "127.0.0.1:9")
+    settings = FirestoreSettings(firebase_service_account_path=sa,
+                                 firestore_emulator_host="127.0.0.1:9",
+                                 outbox_path=tmp_path / "o.jsonl")
+    manager = await connect(settings)  # builds the client; no network until the first call
+    try:
+        assert manager.db.project == "harbor-street-prod"
+        assert manager.db._target == "firestore.googleapis.com"
+    finally:
+        await manager.close()
