@@ -1,0 +1,109 @@
+"""`python -m bench [--quick] [--only NAME ...] [--out DIR]`: run the benchmarks, write the results.
+
+A full run writes bench/results.json and bench/results.md (committed); `--quick` runs every
+benchmark with fewer samples (1 and 2 concurrent calls) and writes to a temporary directory
+unless --out is given. See bench/README.md for what each figure measures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import platform
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+BENCHMARKS = ("turns", "loop_lag", "persistence", "tokens", "concurrency")
+
+
+def machine() -> dict[str, Any]:
+    from importlib.metadata import version
+
+    return {
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "livekit_agents": version("livekit-agents"),
+        "platform": platform.platform(terse=True),
+    }
+
+
+async def _in_process(names: set[str], quick: bool, results: dict[str, Any]) -> None:
+    from bench import loop_lag, persistence, tokens, turns
+    from bench.emulator import Firestore
+
+    with Firestore() as fs:
+        if "turns" in names:
+            results.update(await _timed("turns", turns.measure(fs, min_turns=16 if quick else 120)))
+        if "loop_lag" in names:
+            results.update(await _timed("loop_lag", loop_lag.measure(
+                fs, concurrent_calls=2 if quick else 5, cycles=1 if quick else 3)))
+        if "persistence" in names:
+            results.update(await _timed("persistence", persistence.measure(
+                fs, n=20 if quick else 200)))
+        if "tokens" in names:
+            results.update(await _timed("tokens", tokens.measure(fs)))
+
+
+async def _timed(name: str, work: Any) -> dict[str, Any]:
+    t0 = time.monotonic()
+    print(f"bench: {name} ...", file=sys.stderr, flush=True)
+    out = await work
+    print(f"bench: {name} done in {time.monotonic() - t0:.1f}s", file=sys.stderr, flush=True)
+    return out
+
+
+def run(names: set[str], quick: bool) -> dict[str, Any]:
+    results: dict[str, Any] = {"mode": "quick" if quick else "full"}
+    started = time.monotonic()
+    if names - {"concurrency"}:
+        asyncio.run(_in_process(names, quick, results))
+    if "concurrency" in names:
+        from bench import concurrency
+
+        print("bench: concurrency ...", file=sys.stderr, flush=True)
+        t0 = time.monotonic()
+        results.update(concurrency.measure(levels=(1, 2) if quick else (1, 10, 25, 50)))
+        print(f"bench: concurrency done in {time.monotonic() - t0:.1f}s", file=sys.stderr)
+    results["machine"] = machine()
+    results["seconds"] = round(time.monotonic() - started, 1)
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="fewer samples: seconds, not minutes")
+    parser.add_argument("--only", nargs="+", choices=BENCHMARKS, help="run only these")
+    parser.add_argument("--out", type=Path, help="directory for results.json and results.md")
+    args = parser.parse_args(argv)
+
+    warnings.filterwarnings("ignore")
+    logging.basicConfig(level=logging.ERROR, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("livekit").setLevel(logging.CRITICAL)
+    out = args.out or (Path(tempfile.gettempdir()) / "bench-quick" if args.quick
+                       else ROOT / "bench")
+    out.mkdir(parents=True, exist_ok=True)
+    from bench.report import markdown
+
+    results = run(set(args.only or BENCHMARKS), args.quick)
+    (out / "results.json").write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+    table = markdown(results)
+    (out / "results.md").write_text(table)
+    print(table)
+    print(f"written: {out / 'results.json'}, {out / 'results.md'}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

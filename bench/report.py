@@ -1,0 +1,111 @@
+"""results.json -> the markdown table of bench/results.md (figure, value, target, met?)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _get(results: dict[str, Any], path: str) -> Any:
+    value: Any = results
+    for key in path.split("."):
+        if not isinstance(value, dict) or key not in value:
+            return None
+        value = value[key]
+    return value
+
+
+def _ms(t: dict[str, Any] | None, *keys: str) -> str:
+    if not t:
+        return "n/a"
+    parts = [f"{k} {t[k]:g}" for k in keys if k in t]
+    tail = f" (n={t['n']})" if "n" in t else ""
+    return " / ".join(parts) + " ms" + tail
+
+
+def _mark(ok: bool | None) -> str:
+    return "n/a" if ok is None else ("yes" if ok else "**no**")
+
+
+def _le(value: Any, limit: float) -> bool | None:
+    return None if value is None else value <= limit
+
+
+def markdown(r: dict[str, Any]) -> str:
+    rows: list[tuple[str, str, str, str]] = []
+    t = r.get("turn_overhead_ms")
+    rows.append(("Turn overhead: final transcript -> first audio frame (in-process)",
+                 _ms(t, "p50", "p95", "max"), "p95 <= 30 ms",
+                 _mark(_le(t and t["p95"], 30))))
+    gen = r.get("handoff_llm_generations")
+    rows.append(("Handoff: LLM generations before the receiving agent is heard",
+                 "n/a" if gen is None else f"{gen} (by tool: "
+                 + ", ".join(f"{k} {v}" for k, v in r["handoff_llm_generations_by_tool"].items())
+                 + ")", "1", _mark(None if gen is None else gen <= 1)))
+    h = r.get("handoff_overhead_ms")
+    rows.append(("Handoff overhead: handoff tool call -> receiving agent's request or audio",
+                 _ms(h, "p50", "p95") + (f"; plain tool step p50 {r['tool_step_ms']['p50']:g} ms"
+                                         if h else ""), "-", "-"))
+    g = r.get("greeting_ms")
+    rows.append(("Greeting: session start -> first greeting audio frame", _ms(g, "p50", "p95"),
+                 "<= 100 ms", _mark(_le(g and g["p95"], 100))))
+    calls = r.get("greeting_llm_calls")
+    rows.append(("Greeting: LLM calls before it", "n/a" if calls is None else str(calls), "0",
+                 _mark(None if calls is None else calls == 0)))
+    lag = r.get("loop_lag_ms")
+    setup = r.get("loop_lag_setup") or {}
+    rows.append((f"Event-loop lag, p99 ({setup.get('concurrent_calls', '?')} concurrent calls "
+                 "with Firestore on one loop)", _ms(lag, "p99"), "<= 10 ms",
+                 _mark(_le(lag and lag["p99"], 10))))
+    rows.append(("Event-loop lag, max", _ms(lag, "max"), "<= 50 ms",
+                 _mark(_le(lag and lag["max"], 50))))
+    o = r.get("order_commit_ms")
+    trips = r.get("order_commit_round_trips")
+    rows.append(("Order commit (emulator)", _ms(o, "p50", "p95"), "-", "-"))
+    rows.append(("Order commit: Firestore round trips", "n/a" if trips is None else str(trips),
+                 "1 commit", _mark(None if trips is None else trips == 1)))
+    b = r.get("booking_commit_ms")
+    rows.append(("Booking commit (emulator, transaction)", _ms(b, "p50", "p95"), "-", "-"))
+    btrips = r.get("booking_commit_round_trips")
+    rows.append(("Booking commit: Firestore round trips",
+                 "n/a" if btrips is None else f"{btrips} ({_rpcs(r.get('booking_commit_rpcs'))})",
+                 "-", "-"))
+    for level in r.get("concurrency") or []:
+        ok = None
+        if level["calls"] == 25:
+            p95 = level.get("turn_overhead_p95_ms")
+            ok = (p95 is not None and p95 <= 100 and level["rss_mb"] <= 4096
+                  and level.get("completed_turns", 0) >= level.get("expected_turns", 0))
+        rows.append((
+            f"Concurrency {level['calls']} calls (real LiveKit, worker `main.py start`)",
+            f"turn p95 {_num(level.get('turn_overhead_p95_ms'))} ms (agent speaking p95 "
+            f"{_num(level.get('agent_speaking_p95_ms'))} ms), RSS {level['rss_mb']:g} MB, "
+            f"turns {level.get('completed_turns')}/{level.get('expected_turns')}",
+            "25 calls: p95 <= 100 ms in <= 4 GB" if level["calls"] == 25 else "-", _mark(ok)))
+    for name in ("tokens_order_call", "tokens_reservation_call"):
+        tk = r.get(name)
+        if tk:
+            rows.append((f"Tokens, standard {name.split('_')[1]} call",
+                         f"prompt {tk['prompt']}, completion {tk['completion']}, "
+                         f"{tk['llm_requests']} requests", "-", "-"))
+    cost = r.get("cost_3min_call_usd")
+    if cost is not None:
+        bd = r.get("cost_3min_call_breakdown_usd", {})
+        rows.append(("Estimated provider cost of a 3-minute call",
+                     f"${cost:.4f} (LLM ${bd.get('llm', 0):.4f}, STT ${bd.get('stt', 0):.4f}, "
+                     f"TTS ${bd.get('tts', 0):.4f})", "-", "-"))
+    m = r.get("machine", {})
+    head = (f"# Benchmark results ({r.get('mode', '?')} run)\n\n"
+            f"Machine: {m.get('cpus')} CPUs, Python {m.get('python')}, livekit-agents "
+            f"{m.get('livekit_agents')}. Providers are local fakes with 0 ms latency, so every "
+            "figure is ours. How each is measured: bench/README.md.\n\n")
+    lines = ["| Figure | Result | Target | Met |", "| --- | --- | --- | --- |"]
+    lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
+    return head + "\n".join(lines) + "\n"
+
+
+def _num(v: Any) -> str:
+    return "n/a" if v is None else f"{v:g}"
+
+
+def _rpcs(rpcs: dict[str, int] | None) -> str:
+    return ", ".join(f"{k} {v}" for k, v in (rpcs or {}).items())
