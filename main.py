@@ -49,7 +49,21 @@ def prewarm(proc: JobProcess) -> None:
     proc.userdata["menu_watch"] = watch
 
 
-server = AgentServer(setup_fnc=prewarm)
+def worker_limits() -> dict[str, float | int]:
+    """LiveKit's job-acceptance limits, overridable for load tests on small machines.
+
+    AGENT_LOAD_THRESHOLD: CPU load (0-1, or "inf") at which the worker stops taking calls
+    (LiveKit's default 0.7); AGENT_IDLE_PROCESSES: job processes kept warm (default one a core).
+    """
+    limits: dict[str, float | int] = {}
+    if raw := os.environ.get("AGENT_LOAD_THRESHOLD"):
+        limits["load_threshold"] = float(raw)
+    if raw := os.environ.get("AGENT_IDLE_PROCESSES"):
+        limits["num_idle_processes"] = int(raw)
+    return limits
+
+
+server = AgentServer(setup_fnc=prewarm, **worker_limits())  # type: ignore[arg-type]
 _db: firebase_manager.FirebaseManager | None = None
 
 
