@@ -180,6 +180,9 @@ class Stack:
         self.firestore_host = o.firestore_host or f"127.0.0.1:{o.ports.firestore}"
         self.fake_env: dict[str, str] = {}
         self.timeline: list[tuple[float, str]] = []
+        self.registered_at = 0.0
+        self._status_count = -1
+        self._status_since = 0.0
 
     # --- derived settings -------------------------------------------------------------------
 
@@ -405,8 +408,32 @@ class Stack:
         mode = self.options.worker
         assert mode is not None
         proc = self.spawn("worker", [sys.executable, "main.py", mode], env=self.worker_env())
-        self.wait_until(proc, "worker", lambda: self.log_contains("worker", "registered worker"),
-                        120)
+        self.wait_until(proc, "worker registered",
+                        lambda: self.log_contains("worker", "registered worker"), 120)
+        self.registered_at = time.time()
+        # In `start` mode a worker refuses jobs while the machine's CPU load is above its
+        # threshold, and LiveKit does not offer a refused call again: the caller would hear
+        # ringing until the INVITE times out. Right after start-up (two job processes loading
+        # models) the load is high, so wait for the worker to settle as available.
+        self.wait_until(proc, "worker available", self.worker_available, 120)
+
+    def worker_available(self, settle_s: float = 3.0) -> bool:
+        """Registered, and its latest load report (if any) unchanged and "available" for
+        `settle_s` seconds, at least 6 s after registration (the first report comes later)."""
+        try:
+            text = self.procs["worker"].log_path.read_text(errors="replace")
+        except (KeyError, OSError):
+            return False
+        if "registered worker" not in text:
+            return False
+        statuses = [line for line in text.splitlines()
+                    if "marking as unavailable" in line or "marking as available" in line]
+        available = not statuses or "marking as available" in statuses[-1]
+        now = time.time()
+        if len(statuses) != self._status_count:
+            self._status_count, self._status_since = len(statuses), now
+        warmed = now - self.registered_at >= 6.0
+        return available and warmed and now - self._status_since >= settle_s
 
     def start(self) -> Stack:
         try:
