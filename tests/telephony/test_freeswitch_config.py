@@ -1,0 +1,311 @@
+"""freeswitch-config/, checked statically (FreeSWITCH itself cannot run here).
+
+The config is preprocessed as FreeSWITCH does it (tests/telephony/fsconfig.py) and the
+dialplan is walked for sample numbers: only the restaurant number and the internal
+extension reach LiveKit SIP; the staff phone is reachable from inside only.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import itertools
+import re
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.telephony.fsconfig import CONFIG_DIR, Action, preprocess, route
+
+ROOT = CONFIG_DIR.parent
+ENV = {
+    "RESTAURANT_NUMBER": "+15550100",
+    "LIVEKIT_SIP_HOST": "livekit-sip",
+    "FS_EXTERNAL_IP": "203.0.113.7",
+    "FS_DEV_PHONE_PASSWORD": "dev-secret-from-env",
+    "FS_STAFF_PHONE_PASSWORD": "staff-secret-from-env",
+    "FS_ESL_PASSWORD": "esl-secret-from-env",
+    "PROVIDER_CIDRS": "198.51.100.0/24",
+}
+NUMBER = ENV["RESTAURANT_NUMBER"]
+
+
+@pytest.fixture(scope="module")
+def config():
+    return preprocess(env=ENV)
+
+
+@pytest.fixture(scope="module")
+def doc(config) -> ET.Element:
+    return config.xml()
+
+
+def _all_files() -> list[Path]:
+    return sorted(p for p in CONFIG_DIR.rglob("*") if p.is_file())
+
+
+def _params(element: ET.Element) -> dict[str, str]:
+    return {p.get("name", ""): p.get("value", "") for p in element.iter("param")}
+
+
+def _profile(doc: ET.Element, name: str) -> dict[str, str]:
+    profiles = [p for p in doc.iter("profile") if p.get("name") == name]
+    assert len(profiles) == 1, f"sofia profile {name!r}"
+    return _params(profiles[0].find("settings"))  # type: ignore[arg-type]
+
+
+def _configuration(doc: ET.Element, name: str) -> ET.Element:
+    found = [c for c in doc.iter("configuration") if c.get("name") == name]
+    assert len(found) == 1, f"configuration {name!r}"
+    return found[0]
+
+
+def _livekit_sip_config() -> dict:
+    return yaml.safe_load((ROOT / "livekit-sip-config.yaml").read_text())
+
+
+def _compose() -> dict:
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+
+def _range(text: str) -> tuple[int, int]:
+    start, _, end = str(text).partition("-")
+    return int(start), int(end or start)
+
+
+# --- files and preprocessing ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", _all_files(), ids=lambda p: str(p.relative_to(CONFIG_DIR)))
+def test_every_file_is_well_formed_xml(path: Path):
+    ET.fromstring(path.read_text())
+
+
+@pytest.mark.parametrize("path", _all_files(), ids=lambda p: str(p.relative_to(CONFIG_DIR)))
+def test_preprocessor_lines_are_safe(path: Path):
+    """FreeSWITCH drops whole lines holding <include>/</include>/<?, and runs (or drops) any
+    line mentioning X-PRE-PROCESS, even inside a comment."""
+    for n, line in enumerate(path.read_text().splitlines(), 1):
+        if "<include>" in line or "</include>" in line:
+            assert line.strip() in ("<include>", "</include>"), f"{path}:{n}: {line}"
+        if "<?" in line:
+            assert n == 1 and line.startswith("<?xml"), f"{path}:{n}: {line}"
+        if "x-pre-process" in line.lower():
+            assert re.match(r'^\s*<X-PRE-PROCESS cmd="[a-z-]+" data="[^"]*"/>\s*$', line), \
+                f"{path}:{n}: X-PRE-PROCESS outside a directive line: {line}"
+
+
+def test_preprocessed_config_parses_and_includes_everything(config, doc):
+    assert doc.tag == "document"
+    loaded = {p.resolve().relative_to(CONFIG_DIR).as_posix() for p in config.files}
+    expected = {p.relative_to(CONFIG_DIR).as_posix() for p in _all_files()
+                if p.suffix == ".xml"}
+    assert loaded == expected, f"not loaded: {expected - loaded}; unexpected: {loaded - expected}"
+    for name in ("modules.conf", "switch.conf", "sofia.conf", "event_socket.conf", "acl.conf"):
+        _configuration(doc, name)
+
+
+def test_every_variable_used_is_defined(config):
+    assert not config.undefined, f"$${{...}} used but never set: {config.undefined}"
+
+
+def test_disabled_provider_template_is_valid_and_its_variables_defined(config):
+    template = CONFIG_DIR / "sip_profiles" / "external" / "provider.xml.disabled"
+    assert template.exists()
+    body = template.read_text()
+    for name in re.findall(r"\$\$\{([^}]+)\}", body):
+        assert name in config.variables, name
+    lines = [ln for ln in body.splitlines() if ln.strip() not in ("<include>", "</include>")]
+    gateway = ET.fromstring("\n".join(lines).split("-->", 1)[1])
+    assert gateway.get("name") == "provider"
+    assert _params(gateway)["password"] == "$${provider_password}"
+
+
+def test_secrets_come_from_the_environment(config):
+    for var, env in (("dev_phone_password", "FS_DEV_PHONE_PASSWORD"),
+                     ("staff_phone_password", "FS_STAFF_PHONE_PASSWORD"),
+                     ("esl_password", "FS_ESL_PASSWORD"),
+                     ("provider_password", "PROVIDER_SIP_PASSWORD")):
+        assert config.env_vars.get(var) == env, var
+        assert var in config.exec_set, f"{var} needs a random default, not a fixed one"
+    # without the environment, no secret is a guessable constant
+    bare = preprocess(env={})
+    for var in ("dev_phone_password", "staff_phone_password", "esl_password"):
+        assert bare.variables[var].startswith("<output of: cat /proc/sys/kernel/random/uuid")
+
+
+def test_no_stock_password_anywhere():
+    for path in _all_files():
+        text = path.read_text().lower()
+        assert "cluecon" not in text, path
+        assert 'value="1234"' not in text, path
+
+
+# --- SIP profiles ---------------------------------------------------------------------------
+
+
+def test_softphones_must_register_and_authenticate_calls(doc):
+    internal = _profile(doc, "internal")
+    assert internal["auth-calls"] == "true"
+    assert internal["accept-blind-reg"] == "false"
+    assert internal["accept-blind-auth"] == "false"
+    assert internal.get("disable-register", "false") == "false"
+    assert internal["context"] == "default"
+    users = {u.get("id"): _params(u) for u in doc.iter("user")}
+    assert users["1001"]["password"] == ENV["FS_DEV_PHONE_PASSWORD"]
+    assert users["1002"]["password"] == ENV["FS_STAFF_PHONE_PASSWORD"]
+    domains = [d for d in doc.iter("domain") if d.find("params") is not None]
+    assert [d.get("name") for d in domains] == ["phoneline.local"]
+    domain_params = _params(domains[0].find("params"))  # type: ignore[arg-type]
+    assert domain_params["allow-empty-password"] == "false"
+
+
+def test_provider_profile_takes_new_calls_only_from_provider_addresses(doc):
+    external = _profile(doc, "external")
+    assert external["context"] == "public"
+    assert external["apply-inbound-acl"] == "providers"
+    assert external["disable-register"] == "true"
+    lists = {lst.get("name"): lst for lst in doc.iter("list")}
+    providers = lists["providers"]
+    assert providers.get("default") == "deny"
+    cidrs = [n.get("cidr") for n in providers.iter("node") if n.get("type") == "allow"]
+    assert cidrs == [ENV["PROVIDER_CIDRS"]]
+    default_only = preprocess(env={})
+    assert default_only.variables["provider_cidrs"] == "192.0.2.1/32"  # TEST-NET: nobody
+
+
+def test_media_is_never_late_offer_or_bypassed(doc, config):
+    for name in ("internal", "external"):
+        profile = _profile(doc, name)
+        assert profile["inbound-late-negotiation"] == "false", name
+        assert profile.get("inbound-bypass-media", "false") == "false", name
+        assert profile.get("inbound-proxy-media", "false") == "false", name
+        assert profile["outbound-codec-prefs"].split(",")[0] in ("PCMU", "PCMA"), name
+    forbidden = ("bypass_media=true", "proxy_media=true", "bypass_media_after_bridge",
+                 "3pcc", "late-negotiation\" value=\"true")
+    for path in _all_files():
+        text = path.read_text()
+        for word in forbidden:
+            assert word not in text, f"{path}: {word}"
+
+
+def test_event_socket_is_loopback_only_with_env_password(doc):
+    esl = _params(_configuration(doc, "event_socket.conf"))
+    assert ipaddress.ip_address(esl["listen-ip"]).is_loopback
+    assert esl["password"] == ENV["FS_ESL_PASSWORD"]
+    assert esl.get("apply-inbound-acl") == "loopback.auto"
+
+
+def test_ports_do_not_collide_and_match_compose_and_livekit_sip(doc):
+    internal, external = _profile(doc, "internal"), _profile(doc, "external")
+    sip_conf = _livekit_sip_config()
+    ports = {int(internal["sip-port"]), int(external["sip-port"]), int(sip_conf["sip_port"])}
+    assert ports == {5060, 5070, 5080}
+
+    switch = _params(_configuration(doc, "switch.conf"))
+    fs_rtp = (int(switch["rtp-start-port"]), int(switch["rtp-end-port"]))
+    lk_sip_rtp = _range(sip_conf["rtp_port"])
+    lk_conf = yaml.safe_load((ROOT / "livekit-config.yaml").read_text())["rtc"]
+    lk_rtc = (lk_conf["port_range_start"], lk_conf["port_range_end"])
+    ranges = sorted([fs_rtp, lk_sip_rtp, lk_rtc])
+    for (_, a_end), (b_start, _) in itertools.pairwise(ranges):
+        assert a_end < b_start, f"RTP ranges overlap: {ranges}"
+
+    fs_service = _compose()["services"]["freeswitch"]
+    published = [str(p) for p in fs_service["ports"]]
+    assert f"{fs_rtp[0]}-{fs_rtp[1]}:{fs_rtp[0]}-{fs_rtp[1]}/udp" in published
+    for port in (5060, 5070):
+        assert f"{port}:{port}/udp" in published and f"{port}:{port}/tcp" in published
+    assert fs_service["volumes"][0].startswith("./freeswitch-config:/etc/freeswitch")
+
+
+# --- dialplan -------------------------------------------------------------------------------
+
+
+def _outcome(actions: list[Action]) -> str:
+    """What the call ends up doing: 'livekit', 'user/<ext>', 'rejected' or 'nothing'."""
+    for a in actions:
+        assert a.app not in ("socket", "sleep", "park"), f"{a.app} in the call path"
+        if a.app == "bridge":
+            if "sofia/external/sip:" in a.data and "@livekit-sip:" in a.data:
+                return "livekit"
+            if a.data.startswith("user/"):
+                return a.data.split("@")[0]
+            return f"bridge {a.data}"
+        if a.app in ("respond", "hangup"):
+            return "rejected"
+    return "nothing"
+
+
+def _livekit_bridge(actions: list[Action]) -> Action:
+    bridges = [a for a in actions if a.app == "bridge"]
+    assert bridges, actions
+    return bridges[0]
+
+
+@pytest.mark.parametrize(
+    ("context", "number", "expected"),
+    [
+        ("public", NUMBER, "livekit"),
+        ("public", NUMBER.lstrip("+"), "livekit"),
+        ("public", "5000", "rejected"),
+        ("public", "1002", "rejected"),
+        ("public", "1001", "rejected"),
+        ("public", "+15550101", "rejected"),
+        ("public", "01144207946000", "rejected"),
+        ("public", "9005551234", "rejected"),
+        ("public", "+19005551234", "rejected"),
+        ("default", "5000", "livekit"),
+        ("default", NUMBER, "livekit"),
+        ("default", "1002", "user/1002"),
+        ("default", "1001", "user/1001"),
+        ("default", "01144207946000", "rejected"),
+        ("default", "011", "rejected"),
+        ("default", "9005551234", "rejected"),
+        ("default", "+19005551234", "rejected"),
+        ("default", "50000", "rejected"),
+        ("livekit_transfer", "1002", "user/1002"),
+        ("livekit_transfer", "1001", "rejected"),
+        ("livekit_transfer", "5000", "rejected"),
+        ("livekit_transfer", NUMBER, "rejected"),
+        ("livekit_transfer", "01144207946000", "rejected"),
+    ],
+)
+def test_dialplan_routes(doc, context, number, expected):
+    assert _outcome(route(doc, context, number)) == expected
+
+
+@pytest.mark.parametrize(("context", "number"), [("public", NUMBER), ("default", "5000")])
+def test_bridge_to_livekit_sip_keeps_the_number_the_caller_and_g711(doc, context, number):
+    actions = route(doc, context, number)
+    bridge = _livekit_bridge(actions)
+    sip_port = _livekit_sip_config()["sip_port"]
+    assert bridge.data.endswith(f"sofia/external/sip:{NUMBER}@livekit-sip:{sip_port}")
+    assert "absolute_codec_string='PCMU,PCMA'" in bridge.data
+    # the caller ID is not rewritten on the way (LiveKit SIP reads it from From)
+    assert not any("caller_id" in a.data for a in actions if a.app in ("set", "export"))
+    before = actions[: actions.index(bridge)]
+    assert not any(a.app in ("answer", "sleep", "pre_answer", "playback") for a in before)
+    sets = {a.data.partition("=")[0]: a.data.partition("=")[2] for a in before if a.app == "set"}
+    # a REFER from the agent lands in the transfer context, never back in public/default
+    assert sets["force_transfer_context"] == "livekit_transfer"
+
+
+def test_staff_transfer_falls_back_to_the_agent(doc):
+    actions = route(doc, "livekit_transfer", "1002")
+    bridges = [a.data for a in actions if a.app == "bridge"]
+    assert bridges[0].startswith("user/1002@")
+    assert "@livekit-sip:" in bridges[1]
+    assert Action("set", "continue_on_fail=true") in actions
+
+
+def test_staff_phone_is_unreachable_from_outside(doc):
+    for number in ("1002", "+1002", "11002", "1002#"):
+        assert _outcome(route(doc, "public", number)) == "rejected", number
+
+
+def test_livekit_sip_host_follows_the_environment():
+    other = preprocess(env={**ENV, "LIVEKIT_SIP_HOST": "127.0.0.1"}).xml()
+    bridge = _livekit_bridge(route(other, "public", NUMBER))
+    assert f"@127.0.0.1:{_livekit_sip_config()['sip_port']}" in bridge.data
