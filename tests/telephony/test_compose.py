@@ -1,0 +1,219 @@
+"""docker-compose.yml, Dockerfile and the LiveKit configs, checked statically (no Docker here).
+
+Services, ports, mounted files and environment must agree with livekit-config.yaml,
+livekit-sip-config.yaml and freeswitch-config/; secrets only ever come from `${VAR}`; startup
+order is expressed with health checks the dependencies really have.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.telephony.fsconfig import preprocess
+
+ROOT = Path(__file__).resolve().parents[2]
+COMPOSE_TEXT = (ROOT / "docker-compose.yml").read_text()
+COMPOSE: dict[str, Any] = yaml.safe_load(COMPOSE_TEXT)
+SERVICES: dict[str, dict[str, Any]] = COMPOSE["services"]
+LIVEKIT = yaml.safe_load((ROOT / "livekit-config.yaml").read_text())
+LIVEKIT_SIP = yaml.safe_load((ROOT / "livekit-sip-config.yaml").read_text())
+SECRET_NAME = re.compile(r"(KEY|SECRET|PASSWORD|TOKEN|CREDENTIAL)", re.IGNORECASE)
+INTERPOLATION = re.compile(r"\$\{([A-Z0-9_]+)(?:(:?[-?])([^}]*))?\}")
+
+
+def _env(service: str) -> dict[str, str]:
+    env = SERVICES[service].get("environment") or {}
+    if isinstance(env, list):
+        env = dict(item.split("=", 1) for item in env)
+    return {k: str(v) for k, v in env.items()}
+
+
+def _interpolate(value: str, env: dict[str, str]) -> str:
+    def one(m: re.Match[str]) -> str:
+        name, op, arg = m.group(1), m.group(2), m.group(3)
+        if env.get(name):
+            return env[name]
+        if op in (":-", "-"):
+            return _interpolate(arg or "", env)
+        raise KeyError(f"{name} is required: {arg}")
+
+    return INTERPOLATION.sub(one, value).replace("$$", "$")
+
+
+def _ports(service: str) -> list[str]:
+    return [str(p) for p in SERVICES[service].get("ports", [])]
+
+
+def _range(text: str) -> tuple[int, int]:
+    start, _, end = str(text).partition("-")
+    return int(start), int(end or start)
+
+
+def test_services_and_images():
+    assert set(SERVICES) == {"redis", "livekit", "livekit-sip", "freeswitch", "firestore",
+                             "setup", "agent", "seed-menu"}
+    assert SERVICES["livekit"]["image"].startswith("livekit/livekit-server:v")
+    assert SERVICES["livekit-sip"]["image"].startswith("livekit/sip:v")
+    assert SERVICES["freeswitch"]["image"].startswith("safarov/freeswitch:")
+    assert "emulators" in SERVICES["firestore"]["image"]
+    for name, svc in SERVICES.items():
+        image = svc.get("image", "")
+        assert not image.endswith(":latest"), f"{name}: pin the image version"
+        assert "build" in svc or image, name
+    assert SERVICES["seed-menu"]["profiles"] == ["tools"]
+
+
+def test_mounted_files_exist_and_are_the_ones_the_images_read():
+    for name, svc in SERVICES.items():
+        for volume in svc.get("volumes", []):
+            source = str(volume).split(":", 1)[0]
+            if source.startswith("."):
+                assert (ROOT / source).exists(), f"{name}: {source} does not exist"
+    assert "./livekit-config.yaml:/etc/livekit.yaml:ro" in SERVICES["livekit"]["volumes"]
+    assert SERVICES["livekit"]["command"] == ["--config", "/etc/livekit.yaml"]
+    assert "./livekit-sip-config.yaml:/sip/config.yaml:ro" in SERVICES["livekit-sip"]["volumes"]
+    assert "./freeswitch-config:/etc/freeswitch:ro" in SERVICES["freeswitch"]["volumes"]
+    service_block = COMPOSE_TEXT.split("\n  freeswitch:\n", 1)[1].split("\n  firestore:", 1)[0]
+    comments = " ".join(ln.strip() for ln in service_block.splitlines() if "#" in ln)
+    assert "/etc/freeswitch" in comments, "say in a comment which path the FreeSWITCH image reads"
+
+
+def test_livekit_ports_agree_with_its_config():
+    rtc = LIVEKIT["rtc"]
+    ports = _ports("livekit")
+    assert f"{LIVEKIT['port']}:{LIVEKIT['port']}" in ports
+    assert f"{rtc['tcp_port']}:{rtc['tcp_port']}" in ports
+    udp = f"{rtc['port_range_start']}-{rtc['port_range_end']}"
+    assert f"{udp}:{udp}/udp" in ports
+    assert LIVEKIT["redis"]["address"] == LIVEKIT_SIP["redis"]["address"] == "redis:6379"
+    assert "keys" not in LIVEKIT, "API keys belong in .env (LIVEKIT_KEYS), not the config"
+
+
+def test_livekit_sip_agrees_with_its_config_and_livekit():
+    svc = SERVICES["livekit-sip"]
+    exposed = [str(p) for p in svc.get("expose", [])]
+    assert f"{LIVEKIT_SIP['sip_port']}/udp" in exposed
+    start, end = _range(LIVEKIT_SIP["rtp_port"])
+    assert f"{start}-{end}/udp" in exposed
+    assert not any(k in LIVEKIT_SIP for k in ("api_key", "api_secret")), "keys come from env"
+    env = _env("livekit-sip")
+    assert env["LIVEKIT_WS_URL"] == f"ws://livekit:{LIVEKIT['port']}"
+    health = " ".join(svc["healthcheck"]["test"])
+    assert f"/dev/tcp/127.0.0.1/{LIVEKIT_SIP['health_port']}" in health
+
+
+def test_freeswitch_environment_covers_every_env_set_of_its_config():
+    config = preprocess(env={})
+    env = _env("freeswitch")
+    missing = sorted(set(config.env_vars.values()) - set(env))
+    assert not missing, f"vars.xml reads {missing} but compose does not pass them"
+    assert env["LIVEKIT_SIP_HOST"] in SERVICES, "FreeSWITCH bridges to a compose service"
+    assert config.variables["livekit_sip_port"] == str(LIVEKIT_SIP["sip_port"])
+    assert config.variables["esl_listen_ip"] == "127.0.0.1"
+    assert "8021" not in " ".join(_ports("freeswitch")), "the Event Socket is never published"
+
+
+def test_trunk_allows_exactly_freeswitchs_fixed_address():
+    subnet = ipaddress.ip_network(COMPOSE["networks"]["phoneline"]["ipam"]["config"][0]["subnet"])
+    fs_ip = ipaddress.ip_address(SERVICES["freeswitch"]["networks"]["phoneline"]["ipv4_address"])
+    assert fs_ip in subnet
+    assert _env("setup")["FREESWITCH_ADDRESS"] == str(fs_ip)
+    sip_ip = SERVICES["livekit-sip"]["networks"]["phoneline"]["ipv4_address"]
+    assert ipaddress.ip_address(sip_ip) in subnet and sip_ip != str(fs_ip)
+
+
+def test_firestore_address_is_the_emulator_service():
+    port = 8080
+    assert f"127.0.0.1:{port}:{port}" in _ports("firestore")
+    assert f"--host-port=0.0.0.0:{port}" in " ".join(SERVICES["firestore"]["command"])
+    for name in ("setup", "agent", "seed-menu"):
+        assert _env(name)["FIRESTORE_EMULATOR_HOST"] == f"firestore:{port}", name
+    assert "firestore-data:/data" in SERVICES["firestore"]["volumes"]
+
+
+def test_agent_and_setup_get_what_the_worker_reads():
+    agent = _env("agent")
+    for var in ("LIVEKIT_URL", "LIVEKIT_API_KEY", "LIVEKIT_API_SECRET", "OPENAI_API_KEY",
+                "OPENAI_BASE_URL", "OPENAI_MODEL", "DEEPGRAM_API_KEY", "DEEPGRAM_BASE_URL",
+                "CARTESIA_API_KEY", "CARTESIA_BASE_URL", "CARTESIA_VOICE_ID",
+                "FIRESTORE_EMULATOR_HOST", "GOOGLE_CLOUD_PROJECT", "AGENT_NAME", "OUTBOX_PATH"):
+        assert var in agent, var
+    assert agent["LIVEKIT_URL"] == f"ws://livekit:{LIVEKIT['port']}"
+    assert "command" not in SERVICES["agent"], "the image's CMD is `python main.py start`"
+    setup = SERVICES["setup"]
+    command = " ".join(setup["command"])
+    assert "scripts/setup_sip.py" in command
+    assert "scripts/seed_menu.py --if-empty data/menu.yaml" in command
+    assert _env("setup")["AGENT_NAME"] == agent["AGENT_NAME"]
+    for script in ("scripts/setup_sip.py",):
+        assert (ROOT / script).exists()
+
+
+def test_no_secret_is_written_in_compose():
+    for name in SERVICES:
+        for var, value in _env(name).items():
+            if SECRET_NAME.search(var) or var == "LIVEKIT_KEYS":
+                rest = INTERPOLATION.sub("", value).replace(":", "").strip()
+                assert rest == "", f"{name}.{var} must come from .env only: {value!r}"
+                for m in INTERPOLATION.finditer(value):
+                    assert m.group(2) != ":-" or not m.group(3), \
+                        f"{name}.{var} has a default secret"
+    # nothing that looks like a key anywhere in the file
+    assert not re.search(r"(sk-[A-Za-z0-9]{10,}|API[A-Za-z0-9]{10,}|ClueCon)", COMPOSE_TEXT)
+
+
+def test_required_variables_interpolate_from_a_dotenv():
+    sample = {"LIVEKIT_API_KEY": "APIexample", "LIVEKIT_API_SECRET": "s" * 40,
+              "RESTAURANT_NUMBER": "+15550100", "FS_EXTERNAL_IP": "203.0.113.7",
+              "FS_DEV_PHONE_PASSWORD": "a", "FS_STAFF_PHONE_PASSWORD": "b",
+              "FS_ESL_PASSWORD": "c", "OPENAI_API_KEY": "o", "DEEPGRAM_API_KEY": "d",
+              "CARTESIA_API_KEY": "k"}
+    for name in SERVICES:
+        for value in _env(name).values():
+            _interpolate(value, sample)
+    keys = _interpolate(_env("livekit")["LIVEKIT_KEYS"], sample)
+    assert keys == f"APIexample: {'s' * 40}"
+    with pytest.raises(KeyError):
+        _interpolate(_env("freeswitch")["FS_ESL_PASSWORD"], {})
+
+
+def test_start_order_uses_real_health_checks():
+    for name, svc in SERVICES.items():
+        depends = svc.get("depends_on") or {}
+        assert isinstance(depends, dict), f"{name}: depends_on needs conditions"
+        for target, spec in depends.items():
+            condition = spec["condition"]
+            assert target in SERVICES, f"{name} depends on unknown {target}"
+            if condition == "service_healthy":
+                assert "healthcheck" in SERVICES[target], f"{name} waits on {target}'s health"
+            elif condition == "service_completed_successfully":
+                assert SERVICES[target].get("restart", "no") == "no", target
+            else:
+                pytest.fail(f"{name} -> {target}: {condition} does not order startup")
+    long_running = {"redis", "livekit", "livekit-sip", "freeswitch", "firestore", "agent"}
+    for name in long_running:
+        assert "healthcheck" in SERVICES[name], name
+    order = {"livekit": {"redis"}, "livekit-sip": {"redis", "livekit"},
+             "freeswitch": {"livekit-sip"}, "setup": {"livekit", "firestore"},
+             "agent": {"livekit", "firestore", "setup"}}
+    for name, needs in order.items():
+        assert needs <= set(SERVICES[name]["depends_on"]), name
+
+
+def test_dockerfile_runs_the_worker_as_a_non_root_user():
+    text = (ROOT / "Dockerfile").read_text()
+    assert re.search(r"^FROM python:3\.11-slim", text, re.MULTILINE)
+    users = re.findall(r"^USER (\S+)", text, re.MULTILINE)
+    assert users and users[-1] not in ("root", "0")
+    assert "RUN python main.py download-files" in text
+    assert text.index("USER") < text.index("download-files"), "models cached for that user"
+    assert 'CMD ["python", "main.py", "start"]' in text
+    ignored = (ROOT / ".dockerignore").read_text().split()
+    for entry in (".env", ".venv", ".git"):
+        assert entry in ignored
