@@ -11,10 +11,12 @@ from datetime import UTC, datetime
 from livekit import rtc
 from livekit.agents import AgentServer, AgentSession, JobContext, JobProcess, cli, inference
 from livekit.agents.voice import room_io
-from livekit.plugins import cartesia, deepgram, openai, silero
+from livekit.plugins import silero
 
 import firebase_manager
+import providers
 from agents.call import SESSION_OPTIONS, new_call, start_call
+from agents.recovery import guard_call
 from agents.userdata import CallServices
 from config import ConfigError, Settings, get_settings
 from menu import Catalog, Menu
@@ -77,28 +79,16 @@ async def database(settings: Settings) -> firebase_manager.FirebaseManager:
 
 
 def build_session(settings: Settings, vad: object) -> AgentSession:
-    """STT, LLM, TTS, VAD and turn detection live on the session, shared by all four agents."""
-    llm = openai.LLM(
-        model=settings.openai_model,
-        api_key=settings.openai_api_key.get_secret_value(),
-        base_url=settings.openai_base_url,
-        parallel_tool_calls=False,
-    )
-    stt = deepgram.STT(
-        model=settings.deepgram_model,
-        api_key=settings.deepgram_api_key.get_secret_value(),
-        smart_format=True,
-        **({"base_url": settings.deepgram_base_url} if settings.deepgram_base_url else {}),
-    )
-    tts = cartesia.TTS(
-        model=settings.cartesia_model,
-        voice=settings.cartesia_voice_id,
-        api_key=settings.cartesia_api_key.get_secret_value(),
-        **({"base_url": settings.cartesia_base_url} if settings.cartesia_base_url else {}),
-    )
+    """STT, LLM, TTS, VAD and turn detection live on the session, shared by all four agents.
+
+    Each provider sits behind LiveKit's fallback adapter with short attempt timeouts and no
+    silent retries (providers.py); the optional *_FALLBACK_* variables add a second one.
+    """
+    p = providers.build(settings)
     return AgentSession(
-        stt=stt, llm=llm, tts=tts, vad=vad,  # type: ignore[arg-type]
+        stt=p.stt, llm=p.llm, tts=p.tts, vad=vad,  # type: ignore[arg-type]
         turn_handling={"turn_detection": inference.TurnDetector(version="v1-mini")},
+        conn_options=p.conn_options,
         **SESSION_OPTIONS,
     )
 
@@ -152,6 +142,7 @@ async def entrypoint(ctx: JobContext) -> None:
 
     ctx.add_shutdown_callback(end_of_call)
     session.on("close", lambda _: ctx.shutdown("session closed"))
+    guard_call(session, userdata)  # every provider down: apology, then staff or a message
     await start_call(session, userdata, room=ctx.room, room_options=room_options(settings))
     logger.info("call started", extra={"call_id": userdata.call_id, "sip": is_sip})
 
@@ -160,7 +151,7 @@ def main() -> None:
     # Model files are fetched at image build time, when no keys exist yet.
     if sys.argv[1:2] != ["download-files"]:
         try:
-            get_settings()
+            providers.load_provider_settings().check_against(get_settings())
         except ConfigError as e:
             raise SystemExit(str(e)) from None
     cli.run_app(server)

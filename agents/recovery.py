@@ -1,0 +1,215 @@
+"""When the AI providers fail for good, the caller still gets an answer from us.
+
+`providers.py` fails over between providers within a second or two. When every provider of a
+kind has failed, the session emits an unrecoverable error and `CallGuard` takes over with
+fixed lines that need no LLM:
+
+* LLM, first failed turn: apologise and ask the caller to say it again (or ask for a person);
+* LLM, second failed turn in a row, or STT (we cannot hear the caller): apologise and transfer
+  to staff when the restaurant is open and a staff number is set; otherwise take a message
+  (LLM down: the caller's next words are saved verbatim for staff, with the caller ID) or,
+  when the caller cannot be heard, ask them to call back and end the call;
+* TTS (we cannot speak): transfer to staff if possible, else end the call (it is logged).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import phonenumbers
+from livekit.agents import Agent, AgentSession, llm
+from livekit.agents.voice.agent import ModelSettings
+from livekit.agents.voice.events import ConversationItemAddedEvent, ErrorEvent
+
+import booking
+from agents.userdata import UserData
+from contact import DEFAULT_REGION, to_e164
+from ids import message_id
+from models import Message
+from redact import redact_cards
+
+logger = logging.getLogger("restaurant.recovery")
+
+SAY_AGAIN = (
+    "I'm sorry, I'm having a little trouble on my end. Could you say that again? "
+    "If you'd rather speak to a person, just say so."
+)
+TRANSFERRING = (
+    "I'm sorry, our system isn't working properly right now. "
+    "I'll connect you with a member of our team."
+)
+TAKE_MESSAGE = (
+    "I'm sorry, our system isn't working properly right now and no one can come to the phone. "
+    "Please tell me your name, your phone number and what you need, and staff will call "
+    "you back."
+)
+MESSAGE_TAKEN = "Thank you, I've passed that on to our staff and they will call you back. Goodbye."
+CANNOT_HEAR = (
+    "I'm sorry, I'm having trouble hearing you and no one can come to the phone right now. "
+    "Please call us back in a few minutes. Goodbye."
+)
+FIXED_LINES = (SAY_AGAIN, TRANSFERRING, TAKE_MESSAGE, MESSAGE_TAKEN, CANNOT_HEAR)
+FAILED_TURNS_BEFORE_STAFF = 2
+
+
+class CallGuard:
+    """Watches one session's errors and speaks for the agent when the models cannot."""
+
+    def __init__(self, session: AgentSession, userdata: UserData) -> None:
+        self.session = session
+        self.userdata = userdata
+        self.failed_turns = 0
+        self.escalated: str | None = None  # "transfer", "message", "hangup"
+        self.timeline: list[tuple[str, str]] = []  # (what, detail) for the call's diagnostics
+        self._error_this_turn = False
+        self._tasks: set[asyncio.Task[Any]] = set()
+        session.on("error", self._on_error)
+        session.on("conversation_item_added", self._on_item)
+
+    # ------------------------------------------------------------ events
+
+    def _on_item(self, ev: ConversationItemAddedEvent) -> None:
+        item = ev.item
+        if isinstance(item, llm.ChatMessage) and item.role == "user":
+            if not self._error_this_turn:
+                self.failed_turns = 0
+            self._error_this_turn = False
+
+    def _on_error(self, ev: ErrorEvent) -> None:
+        error = ev.error
+        if getattr(error, "recoverable", True) or self.escalated:
+            return
+        kind = getattr(error, "type", "")
+        logger.warning("%s after every provider failed", kind,
+                       extra={"call_id": self.userdata.call_id})
+        if kind == "llm_error":
+            if self._error_this_turn:
+                return  # one apology per turn
+            self._error_this_turn = True
+            self.failed_turns += 1
+            if self.failed_turns < FAILED_TURNS_BEFORE_STAFF:
+                self.timeline.append(("apology", SAY_AGAIN))
+                self.session.say(SAY_AGAIN)
+                return
+            self._spawn(self._escalate("llm"))
+        elif kind == "stt_error":
+            self._spawn(self._escalate("stt"))
+        elif kind == "tts_error":
+            self._spawn(self._escalate("tts"))
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # ------------------------------------------------------------ taking over
+
+    def _can_transfer(self) -> bool:
+        s = self.userdata.settings
+        return bool(s.staff_transfer_to) and booking.is_open(s, self.userdata.now)
+
+    async def _say(self, text: str) -> None:
+        self.timeline.append(("say", text))
+        handle = self.session.say(text, allow_interruptions=False)
+        try:
+            await asyncio.wait_for(handle.wait_for_playout(), 30)
+        except TimeoutError:
+            logger.warning("fixed line not played out in 30s",
+                           extra={"call_id": self.userdata.call_id})
+
+    async def _escalate(self, why: str) -> None:
+        if self.escalated:
+            return
+        userdata = self.userdata
+        self.escalated = "pending"
+        userdata.note_intent("transfer")
+        if self._can_transfer():
+            if why != "tts":
+                await self._say(TRANSFERRING)
+            try:
+                await userdata.services.transfer(userdata.settings.staff_transfer_to)
+            except Exception:
+                logger.exception("transfer to staff failed", extra={"call_id": userdata.call_id})
+            else:
+                self.escalated = "transfer"
+                userdata.outcomes.append("transfer")
+                self.timeline.append(("transfer", userdata.settings.staff_transfer_to))
+                return
+        if why == "llm":
+            self.escalated = "message"
+            # The next turn must reach the message taker, even if the caller talks over us.
+            self.session.update_agent(MessageTaker(self))
+            await self._say(TAKE_MESSAGE)
+            return
+        self.escalated = "hangup"
+        if why == "stt":
+            await self._say(CANNOT_HEAR)
+        self.hang_up()
+
+    def hang_up(self) -> None:
+        self.userdata.ended_by_agent = True
+        self.timeline.append(("hangup", ""))
+        self.session.shutdown()
+
+    async def save_message(self, said: str) -> Message:
+        """The caller's own words, for staff; the number from the words or the caller ID."""
+        userdata = self.userdata
+        text = redact_cards(" ".join(said.split()))
+        number = _number_in(text) or userdata.caller_phone or userdata.customer_phone
+        name = userdata.customer_name or userdata.returning_name or "Caller (name in message)"
+        pending = f" Unfinished: {userdata.summary()}." if userdata.has_unsaved_work else ""
+        reason = f"Left while our phone assistant was down. Caller said: {text or '(nothing)'}"
+        userdata.message_seq += 1
+        msg = Message(
+            id=message_id(userdata.call_id, userdata.message_seq), call_id=userdata.call_id,
+            name=name[:80], phone=number or "unknown", reason=(reason + pending)[:500],
+            created_at=userdata.now,
+        )
+        await userdata.services.db.save_message(msg)
+        userdata.outcomes.append("message")
+        userdata.ids_created.append(msg.id)
+        self.timeline.append(("message", msg.id))
+        return msg
+
+
+def _number_in(text: str) -> str | None:
+    for match in phonenumbers.PhoneNumberMatcher(text, DEFAULT_REGION):
+        number = to_e164(match.raw_string)
+        if number:
+            return number
+    return None
+
+
+class MessageTaker(Agent):
+    """Needs no LLM: the caller's next turn is the message, and the reply is a fixed line."""
+
+    def __init__(self, guard: CallGuard) -> None:
+        super().__init__(instructions="Take a message for staff (fixed lines only).")
+        self.guard = guard
+
+    async def on_enter(self) -> None:
+        self.guard.userdata.agents_visited.append("message_taker")
+
+    async def llm_node(
+        self, chat_ctx: llm.ChatContext, tools: list[llm.Tool], model_settings: ModelSettings
+    ) -> AsyncIterator[str]:
+        said = next((i.text_content or "" for i in reversed(chat_ctx.items)
+                     if isinstance(i, llm.ChatMessage) and i.role == "user"), "")
+        if "message" not in self.guard.userdata.outcomes:
+            try:
+                await self.guard.save_message(said)
+            except Exception:
+                logger.exception("message could not be saved",
+                                 extra={"call_id": self.guard.userdata.call_id})
+        speech = self.session.current_speech
+        if speech is not None:
+            speech.add_done_callback(lambda _: self.guard.hang_up())
+        yield MESSAGE_TAKEN
+
+
+def guard_call(session: AgentSession, userdata: UserData) -> CallGuard:
+    """Attach the guard to a started (or starting) call session."""
+    return CallGuard(session, userdata)

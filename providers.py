@@ -1,0 +1,316 @@
+"""The session's speech-to-text, LLM and text-to-speech, each behind LiveKit's fallback adapter.
+
+A caller on the phone must never sit in silence because one provider is slow or down:
+
+* every provider gets a short per-attempt timeout and no silent retries (`max_retry=0` on the
+  session), so a failing primary hands over to the configured fallback at once;
+* the LLM is wrapped in `HoldTheLine`: if no token has arrived after `HOLD_LINE_AFTER_S`, the
+  caller hears "One moment." while the fallback is tried;
+* when every provider of a kind has failed, the session emits an unrecoverable error and
+  `agents.recovery.CallGuard` apologises and gets the caller to a person or a message.
+
+Each fallback is optional and configured next to its primary (empty means unset):
+
+    OPENAI_FALLBACK_MODEL / OPENAI_FALLBACK_BASE_URL / OPENAI_FALLBACK_API_KEY
+    DEEPGRAM_FALLBACK_MODEL / DEEPGRAM_FALLBACK_BASE_URL / DEEPGRAM_FALLBACK_API_KEY
+    CARTESIA_FALLBACK_MODEL / CARTESIA_FALLBACK_BASE_URL / CARTESIA_FALLBACK_API_KEY /
+        CARTESIA_FALLBACK_VOICE_ID
+    LLM_ATTEMPT_TIMEOUT_S (1.5), STT_ATTEMPT_TIMEOUT_S (3), TTS_ATTEMPT_TIMEOUT_S (2),
+    HOLD_LINE_AFTER_S (1.2; 0 turns the hold line off)
+
+A fallback is used when its MODEL or BASE_URL is set; what is not set is taken from the
+primary (so `OPENAI_FALLBACK_MODEL=gpt-4.1-mini` alone means "the same endpoint, another model").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from dotenv import load_dotenv
+from livekit.agents import APIConnectOptions, llm, stt, tts
+from livekit.agents.types import DEFAULT_API_CONNECT_OPTIONS, NOT_GIVEN, NotGivenOr
+from livekit.agents.voice.agent_session import SessionConnectOptions
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from config import ROOT, ConfigError, Settings
+
+HOLD_TEXT = "One moment. "
+
+_OPTIONAL = (
+    "openai_fallback_model", "openai_fallback_base_url", "openai_fallback_api_key",
+    "deepgram_fallback_model", "deepgram_fallback_base_url", "deepgram_fallback_api_key",
+    "cartesia_fallback_model", "cartesia_fallback_base_url", "cartesia_fallback_api_key",
+    "cartesia_fallback_voice_id",
+)
+
+
+class ProviderSettings(BaseSettings):
+    """Fallback providers and the time budgets that keep the line from going silent."""
+
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", case_sensitive=False)
+
+    openai_fallback_model: str | None = None
+    openai_fallback_base_url: str | None = None
+    openai_fallback_api_key: SecretStr | None = None
+    deepgram_fallback_model: str | None = None
+    deepgram_fallback_base_url: str | None = None
+    deepgram_fallback_api_key: SecretStr | None = None
+    cartesia_fallback_model: str | None = None
+    cartesia_fallback_base_url: str | None = None
+    cartesia_fallback_api_key: SecretStr | None = None
+    cartesia_fallback_voice_id: str | None = None
+
+    llm_attempt_timeout_s: float = Field(default=1.5, gt=0, le=30)
+    stt_attempt_timeout_s: float = Field(default=3.0, gt=0, le=30)
+    tts_attempt_timeout_s: float = Field(default=2.0, gt=0, le=30)
+    hold_line_after_s: float = Field(default=1.2, ge=0, le=10)
+
+    @field_validator(*_OPTIONAL, mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: Any) -> Any:
+        return None if value == "" else value
+
+    @property
+    def has_llm_fallback(self) -> bool:
+        return bool(self.openai_fallback_model or self.openai_fallback_base_url)
+
+    @property
+    def has_stt_fallback(self) -> bool:
+        return bool(self.deepgram_fallback_model or self.deepgram_fallback_base_url)
+
+    @property
+    def has_tts_fallback(self) -> bool:
+        return bool(self.cartesia_fallback_model or self.cartesia_fallback_base_url)
+
+    def check_against(self, settings: Settings) -> None:
+        """A fallback identical to its primary would fail the same way: refuse it by name."""
+        same = []
+        if self.has_llm_fallback and (
+            (self.openai_fallback_model or settings.openai_model) == settings.openai_model
+            and (self.openai_fallback_base_url or settings.openai_base_url)
+            == settings.openai_base_url
+        ):
+            same.append("OPENAI_FALLBACK_MODEL/OPENAI_FALLBACK_BASE_URL")
+        if self.has_stt_fallback and (
+            (self.deepgram_fallback_model or settings.deepgram_model) == settings.deepgram_model
+            and (self.deepgram_fallback_base_url or settings.deepgram_base_url)
+            == settings.deepgram_base_url
+        ):
+            same.append("DEEPGRAM_FALLBACK_MODEL/DEEPGRAM_FALLBACK_BASE_URL")
+        if self.has_tts_fallback and (
+            (self.cartesia_fallback_model or settings.cartesia_model) == settings.cartesia_model
+            and (self.cartesia_fallback_base_url or settings.cartesia_base_url)
+            == settings.cartesia_base_url
+        ):
+            same.append("CARTESIA_FALLBACK_MODEL/CARTESIA_FALLBACK_BASE_URL")
+        if same:
+            raise ConfigError(
+                "Configuration error: "
+                + "; ".join(f"{v} is the same as its primary; set a different model or endpoint"
+                            for v in same)
+            )
+
+
+def load_provider_settings(env_file: Path | None = None) -> ProviderSettings:
+    """Read the fallback settings (and `.env`, never overriding the real environment)."""
+    path = env_file or Path(os.environ.get("ENV_FILE", ROOT / ".env"))
+    if path.exists():
+        load_dotenv(path, override=False)
+    try:
+        return ProviderSettings()
+    except ValidationError as e:
+        problems = []
+        for err in e.errors():
+            var = str(err["loc"][0]).upper() if err["loc"] else "?"
+            problems.append(f"{var} is invalid: {err['msg']}")
+        raise ConfigError("Configuration error: " + "; ".join(problems)) from None
+
+
+# ---------------------------------------------------------------- building the providers
+
+
+def _secret(value: SecretStr | None, default: SecretStr) -> str:
+    return (value or default).get_secret_value()
+
+
+def _given(value: str | None) -> dict[str, str]:
+    return {"base_url": value} if value else {}
+
+
+def build_llm(settings: Settings, fb: ProviderSettings) -> llm.LLM:
+    from livekit.plugins import openai
+
+    def make(model: str, api_key: str, base_url: str | None) -> llm.LLM:
+        return openai.LLM(model=model, api_key=api_key, base_url=base_url,
+                          parallel_tool_calls=False)
+
+    chain = [make(settings.openai_model, settings.openai_api_key.get_secret_value(),
+                  settings.openai_base_url)]
+    if fb.has_llm_fallback:
+        chain.append(make(
+            fb.openai_fallback_model or settings.openai_model,
+            _secret(fb.openai_fallback_api_key, settings.openai_api_key),
+            fb.openai_fallback_base_url or settings.openai_base_url,
+        ))
+    adapter = llm.FallbackAdapter(
+        chain, attempt_timeout=fb.llm_attempt_timeout_s, max_retry_per_llm=0,
+        retry_interval=0.5,
+        # Text or a tool call already went out: re-asking another model could repeat it (and
+        # run a tool twice), so the caller gets the apology instead.
+        retry_on_chunk_sent=False,
+    )
+    if fb.hold_line_after_s <= 0:
+        return adapter
+    return HoldTheLine(adapter, after_s=fb.hold_line_after_s)
+
+
+def build_stt(settings: Settings, fb: ProviderSettings) -> stt.STT:
+    from livekit.plugins import deepgram
+
+    def make(model: str, api_key: str, base_url: str | None) -> stt.STT:
+        return deepgram.STT(model=model, api_key=api_key, smart_format=True, **_given(base_url))
+
+    chain = [make(settings.deepgram_model, settings.deepgram_api_key.get_secret_value(),
+                  settings.deepgram_base_url)]
+    if fb.has_stt_fallback:
+        chain.append(make(
+            fb.deepgram_fallback_model or settings.deepgram_model,
+            _secret(fb.deepgram_fallback_api_key, settings.deepgram_api_key),
+            fb.deepgram_fallback_base_url or settings.deepgram_base_url,
+        ))
+    return stt.FallbackAdapter(
+        chain, attempt_timeout=fb.stt_attempt_timeout_s, max_retry_per_stt=0, retry_interval=0.5
+    )
+
+
+def build_tts(settings: Settings, fb: ProviderSettings) -> tts.TTS:
+    from livekit.plugins import cartesia
+
+    def make(model: str, voice: str, api_key: str, base_url: str | None) -> tts.TTS:
+        return cartesia.TTS(model=model, voice=voice, api_key=api_key, **_given(base_url))
+
+    chain = [make(settings.cartesia_model, settings.cartesia_voice_id,
+                  settings.cartesia_api_key.get_secret_value(), settings.cartesia_base_url)]
+    if fb.has_tts_fallback:
+        chain.append(make(
+            fb.cartesia_fallback_model or settings.cartesia_model,
+            fb.cartesia_fallback_voice_id or settings.cartesia_voice_id,
+            _secret(fb.cartesia_fallback_api_key, settings.cartesia_api_key),
+            fb.cartesia_fallback_base_url or settings.cartesia_base_url,
+        ))
+    return tts.FallbackAdapter(chain, max_retry_per_tts=0)
+
+
+def session_conn_options(fb: ProviderSettings) -> SessionConnectOptions:
+    """No retries around the adapters (they fail over instead) and short per-attempt timeouts.
+
+    The library default is 3 retries 2 s apart with a 10 s timeout: up to ~36 s of silence.
+    """
+    return SessionConnectOptions(
+        stt_conn_options=APIConnectOptions(max_retry=0, timeout=fb.stt_attempt_timeout_s,
+                                           retry_interval=0.5),
+        llm_conn_options=APIConnectOptions(max_retry=0, timeout=fb.llm_attempt_timeout_s,
+                                           retry_interval=0.5),
+        tts_conn_options=APIConnectOptions(max_retry=0, timeout=fb.tts_attempt_timeout_s,
+                                           retry_interval=0.5),
+    )
+
+
+@dataclass
+class Providers:
+    stt: stt.STT
+    llm: llm.LLM
+    tts: tts.TTS
+    conn_options: SessionConnectOptions
+
+
+def build(settings: Settings, fb: ProviderSettings | None = None) -> Providers:
+    fb = fb or load_provider_settings()
+    fb.check_against(settings)
+    return Providers(
+        stt=build_stt(settings, fb), llm=build_llm(settings, fb), tts=build_tts(settings, fb),
+        conn_options=session_conn_options(fb),
+    )
+
+
+# ---------------------------------------------------------------- the hold line
+
+
+class HoldTheLine(llm.LLM):
+    """Wraps an LLM: when no output has come after `after_s`, the reply starts with a short
+    "One moment." so the caller hears something while a slow or failing model is replaced."""
+
+    def __init__(self, inner: llm.LLM, *, after_s: float, text: str = HOLD_TEXT) -> None:
+        super().__init__()
+        self.inner = inner
+        self.after_s = after_s
+        self.text = text
+
+    @property
+    def model(self) -> str:
+        return self.inner.model
+
+    @property
+    def provider(self) -> str:
+        return self.inner.provider
+
+    def chat(
+        self,
+        *,
+        chat_ctx: llm.ChatContext,
+        tools: list[llm.Tool] | None = None,
+        conn_options: APIConnectOptions = DEFAULT_API_CONNECT_OPTIONS,
+        parallel_tool_calls: NotGivenOr[bool] = NOT_GIVEN,
+        tool_choice: NotGivenOr[llm.ToolChoice] = NOT_GIVEN,
+        extra_kwargs: NotGivenOr[dict[str, Any]] = NOT_GIVEN,
+    ) -> llm.LLMStream:
+        inner = self.inner.chat(
+            chat_ctx=chat_ctx, tools=tools, conn_options=conn_options,
+            parallel_tool_calls=parallel_tool_calls, tool_choice=tool_choice,
+            extra_kwargs=extra_kwargs,
+        )
+        # The outer stream never retries: a retry would re-run a request that may have spoken.
+        outer_options = APIConnectOptions(max_retry=0, timeout=conn_options.timeout)
+        return _HoldStream(self, inner, chat_ctx=chat_ctx, tools=tools or [],
+                           conn_options=outer_options)
+
+    def prewarm(self, *, loop: asyncio.AbstractEventLoop | None = None) -> None:
+        self.inner.prewarm(loop=loop)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+class _HoldStream(llm.LLMStream):
+    def __init__(self, owner: HoldTheLine, inner: llm.LLMStream, **kwargs: Any) -> None:
+        super().__init__(owner, **kwargs)
+        self._owner = owner
+        self._inner = inner
+        self.held = False
+
+    async def _run(self) -> None:
+        first = asyncio.Event()
+
+        async def hold() -> None:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(first.wait(), self._owner.after_s)
+                return
+            self.held = True
+            delta = llm.ChoiceDelta(role="assistant", content=self._owner.text)
+            self._event_ch.send_nowait(llm.ChatChunk(id="hold-the-line", delta=delta))
+
+        timer = asyncio.create_task(hold())
+        try:
+            async with self._inner as stream:
+                async for chunk in stream:
+                    first.set()
+                    self._event_ch.send_nowait(chunk)
+        finally:
+            first.set()
+            await timer
