@@ -132,6 +132,8 @@ async def test_sip_call_places_order_and_agent_hangs_up(firestore_emulator, tmp_
     require(FIRESTORE_JAR.exists() or bool(firestore_emulator.host), "the Firestore emulator")
     lines = list(Script.load(SCRIPT).caller)
     await asyncio.to_thread(firestore_emulator.reset, PROJECT)  # the menu is seeded again
+    # the caller's speech, rendered before the stack starts: no CPU spike while it answers
+    pcm = await asyncio.to_thread(caller_audio, lines, lead_in=5.0, gap=8.0, tail=40.0)
     options = StackOptions(
         ports=Ports.ephemeral(),
         workdir=tmp_path / "stack",
@@ -154,7 +156,6 @@ async def test_sip_call_places_order_and_agent_hangs_up(firestore_emulator, tmp_
         again = await asyncio.to_thread(stack.setup_sip)
         assert "nothing to change" in again, f"setup_sip.py is not idempotent:\n{again}"
 
-        pcm = caller_audio(lines, lead_in=5.0, gap=8.0, tail=40.0)
         watcher = asyncio.create_task(_watch_room(stack, seen, watcher_stop))
         started = time.time()
         sipp = start_sipp(workdir=tmp_path / "sipp", pcm=pcm,
@@ -216,6 +217,7 @@ async def test_sip_call_places_order_and_agent_hangs_up(firestore_emulator, tmp_
         assert order["call_id"] == seen["room"], (order["call_id"], seen["room"])
 
         status = await asyncio.to_thread(_rejected_invite, stack, "127.0.0.2")
+        print(f"INVITE from 127.0.0.2 (not FreeSWITCH): {status}")
         assert not status.startswith("SIP/2.0 2"), f"a stranger's INVITE was accepted: {status}"
         log.info("INVITE from 127.0.0.2 (not FreeSWITCH): %s", status)
     finally:

@@ -1,0 +1,110 @@
+"""The fake providers speak the wire protocols the installed LiveKit plugins speak."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import aiohttp
+from livekit import rtc
+from livekit.agents import function_tool
+from livekit.agents import llm as lk_llm
+from livekit.plugins import cartesia, deepgram, openai
+
+from fakes.audio import silence, speech_or_tone
+from fakes.script import Script
+from fakes.server import FakeEndpoints, serve
+
+SCRIPT = Script.from_dict({
+    "caller": ["I'd like a large cappuccino"],
+    "llm": [{"when": "cappuccino", "steps": [
+        {"tool_calls": [{"name": "add_item",
+                         "arguments": {"item": "cappuccino", "size": "large"}}]},
+        {"text": "One large cappuccino."},
+    ]}],
+})
+
+
+async def _serve(tmp_path: Path) -> tuple[FakeEndpoints, asyncio.Event, asyncio.Task[None]]:
+    ready, stop = tmp_path / "fakes.json", asyncio.Event()
+    task = asyncio.create_task(serve(SCRIPT, ready_file=ready, stop=stop))
+    for _ in range(100):
+        if ready.exists():
+            return FakeEndpoints.from_json(ready.read_text()), stop, task
+        await asyncio.sleep(0.05)
+    raise AssertionError("fakes did not start")
+
+
+@function_tool
+async def add_item(item: str, size: str) -> str:
+    """Add an item."""
+    return "added"
+
+
+async def test_llm_stream_tool_call_then_text(tmp_path):
+    endpoints, stop, task = await _serve(tmp_path)
+    try:
+        model = openai.LLM(model="fake", base_url=endpoints.env()["OPENAI_BASE_URL"],
+                           api_key="fake")
+        ctx = lk_llm.ChatContext()
+        ctx.add_message(role="user", content="I'd like a large cappuccino")
+        calls, text = [], ""
+        async with model.chat(chat_ctx=ctx, tools=[add_item]) as stream:
+            async for chunk in stream:
+                if chunk.delta:
+                    calls += chunk.delta.tool_calls or []
+                    text += chunk.delta.content or ""
+        assert [(c.name, c.arguments) for c in calls] == [
+            ("add_item", '{"item": "cappuccino", "size": "large"}')]
+        async with model.chat(chat_ctx=ctx, tools=[add_item]) as stream:
+            text = "".join([c.delta.content or "" async for c in stream if c.delta])
+        assert text == "One large cappuccino."
+    finally:
+        stop.set()
+        await task
+
+
+async def test_stt_emits_the_scripted_line_when_speech_ends(tmp_path):
+    endpoints, stop, task = await _serve(tmp_path)
+    try:
+        async with aiohttp.ClientSession() as session:
+            stt = deepgram.STT(api_key="fake", base_url=endpoints.env()["DEEPGRAM_BASE_URL"],
+                               http_session=session)
+            stream = stt.stream()
+            audio = silence(0.5, 16000) + speech_or_tone("I'd like a large cappuccino", 16000)
+            audio += silence(1.5, 16000)
+            for i in range(0, len(audio) - 640, 640):
+                stream.push_frame(rtc.AudioFrame(audio[i : i + 640], 16000, 1, 320))
+            events = []
+            async for event in stream:
+                events.append(event)
+                if event.type.name == "END_OF_SPEECH":
+                    break
+            await stream.aclose()
+        kinds = [e.type.name for e in events]
+        assert kinds[0] == "START_OF_SPEECH" and kinds[-1] == "END_OF_SPEECH"
+        finals = [e.alternatives[0].text for e in events if e.type.name == "FINAL_TRANSCRIPT"]
+        assert finals == ["I'd like a large cappuccino"]
+    finally:
+        stop.set()
+        await task
+
+
+async def test_tts_streams_audio_for_each_sentence(tmp_path):
+    endpoints, stop, task = await _serve(tmp_path)
+    try:
+        async with aiohttp.ClientSession() as session:
+            tts = cartesia.TTS(api_key="fake", base_url=endpoints.env()["CARTESIA_BASE_URL"],
+                               http_session=session)
+            stream = tts.stream()
+            stream.push_text("Thanks for calling. How can I help?")
+            stream.end_input()
+            samples = 0
+            async for audio in stream:
+                samples += audio.frame.samples_per_channel
+            await stream.aclose()
+            await tts.aclose()
+        assert samples / tts.sample_rate > 1.0
+    finally:
+        stop.set()
+        await task
