@@ -144,6 +144,15 @@ def find_binary(env_var: str, *names: str) -> Path:
     )
 
 
+def _tcp_port_free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("0.0.0.0", port))
+        except OSError:
+            return False
+    return True
+
+
 def http_ok(url: str, expect: bytes | None = None, timeout: float = 1.0) -> bool:
     try:
         with urllib.request.urlopen(url, timeout=timeout) as resp:
@@ -407,7 +416,18 @@ class Stack:
     def start_worker(self) -> None:
         mode = self.options.worker
         assert mode is not None
-        proc = self.spawn("worker", [sys.executable, "main.py", mode], env=self.worker_env())
+        argv = [sys.executable, "main.py", mode]
+        env = self.worker_env()
+        # `start` serves the worker's health endpoint on a fixed port (8081): give it a free
+        # one (AGENT_HTTP_PORT) so a test stack can run beside `make dev` or a benchmark.
+        env.setdefault("AGENT_HTTP_PORT", str(free_port()))
+        supports_port = "AGENT_HTTP_PORT" in (ROOT / "main.py").read_text()
+        if mode == "start" and not supports_port and not _tcp_port_free(8081):
+            # the hidden --simulation flag is the only other way off port 8081 (it also
+            # lifts the CPU load limit); better than a worker that cannot start at all
+            argv.append("--simulation")
+            self.mark("port 8081 busy: worker started with --simulation")
+        proc = self.spawn("worker", argv, env=env)
         self.wait_until(proc, "worker registered",
                         lambda: self.log_contains("worker", "registered worker"), 120)
         self.registered_at = time.time()

@@ -218,8 +218,16 @@ async def test_sip_call_places_order_and_agent_hangs_up(firestore_emulator, tmp_
 
         status = await asyncio.to_thread(_rejected_invite, stack, "127.0.0.2")
         print(f"INVITE from 127.0.0.2 (not FreeSWITCH): {status}")
+        # LiveKit SIP drops INVITEs no trunk admits ("inbound flood"): no answer, or a 4xx
         assert not status.startswith("SIP/2.0 2"), f"a stranger's INVITE was accepted: {status}"
         log.info("INVITE from 127.0.0.2 (not FreeSWITCH): %s", status)
+        lk = api.LiveKitAPI(stack.livekit_http, stack.api_key, stack.api_secret)
+        try:
+            rooms = (await lk.room.list_rooms(api.ListRoomsRequest())).rooms
+        finally:
+            await lk.aclose()
+        assert not [r.name for r in rooms if r.name.startswith("call-")], \
+            "the stranger's call (or the finished call) still has a room"
     finally:
         watcher_stop.set()
         if sipp is not None:
