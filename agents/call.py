@@ -41,6 +41,8 @@ async def new_call(
         if customer and customer.name:
             userdata.returning_name = customer.name
             userdata.customer_name = customer.name
+        if customer:
+            userdata.usual = list(customer.last_order)
     userdata.agents = {
         "classifier": IntentClassifier(userdata),
         "order": OrderAgent(userdata),

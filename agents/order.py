@@ -22,8 +22,9 @@ def instructions(userdata: UserData) -> str:
         "Add each item with add_item as soon as the caller names it (pass what they said; the "
         "tool matches the menu, sizes and options and prices it). Ask only for what a tool says "
         "is missing. Use change_item/remove_item for changes, list_order to recap, menu_info for "
-        "questions. Get a name for the order with set_customer (the phone defaults to the caller "
-        "ID). When the caller is done ordering, call review_order.\n"
+        "questions, order_the_usual when a returning caller asks for their usual. Get a name "
+        "for the order with set_customer (the phone defaults to the caller ID). When the caller "
+        "is done ordering, call review_order.\n"
         f"Menu:\n{userdata.services.catalog.menu.prompt_text()}"
     )
 
@@ -68,6 +69,11 @@ class OrderAgent(BaseAgent):
             special_instructions: A short kitchen note, e.g. "no tomato".
         """
         return add_line(context.userdata, item, quantity, size, options, special_instructions)
+
+    @function_tool
+    async def order_the_usual(self, context: RunContext[UserData]) -> str:
+        """A returning caller wants "the usual": add their last order again, at today's prices."""
+        return add_usual(context.userdata)
 
     @function_tool
     async def change_item(
@@ -162,6 +168,29 @@ def add_line(
     userdata.cart.append(line)
     price = money(line.line_price_cents)
     return f"Added {describe_line(line)}, {price}. {_order_line_text(userdata)}"
+
+
+def add_usual(userdata: UserData) -> str:
+    """Re-validate and re-price the last order against the live menu; skip what is sold out."""
+    with caller_must_fix(userdata):
+        if not userdata.usual:
+            raise Refusal("We have no previous order under this number; ask what they'd like.")
+    added, skipped = [], []
+    for last in userdata.usual:
+        try:
+            line = build_line(
+                userdata.services.catalog.menu, last.item_id, quantity=last.quantity,
+                size=last.size, options=last.option_ids,
+            )
+        except Refusal:
+            skipped.append(last.name)
+            continue
+        userdata.cart.append(line)
+        added.append(describe_line(line))
+    note = f" Not available today: {', '.join(skipped)}." if skipped else ""
+    if not added:
+        return f"None of the usual order is available today.{note} Ask what they'd like instead."
+    return f"Added the usual: {', '.join(added)}.{note} {_order_line_text(userdata)}"
 
 
 def _line(userdata: UserData, line_number: int) -> int:

@@ -8,7 +8,7 @@ from datetime import date, datetime, time
 from typing import TYPE_CHECKING, Any, Literal
 
 from menu import Catalog
-from models import Order, OrderLine
+from models import LastOrderLine, Order, OrderLine
 from pricing import describe_line, money, totals
 
 if TYPE_CHECKING:
@@ -47,6 +47,7 @@ class UserData:
     caller_phone: str | None = None  # E.164 from SIP caller ID, when valid
     dialed: str | None = None
     returning_name: str | None = None
+    usual: list[LastOrderLine] = field(default_factory=list)  # a returning caller's last order
 
     agents: dict[str, Agent] = field(default_factory=dict)
     prev_agent: Agent | None = None

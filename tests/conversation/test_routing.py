@@ -208,3 +208,30 @@ async def test_a_second_yes_saves_nothing_new(seeded_db):
     again, is_error = tool_output(second, "confirm")
     assert not is_error and "nothing new saved" in again and number in again
     assert await count_docs(db, "orders") == {"orders": 1}
+
+
+async def test_returning_caller_orders_the_usual_at_todays_prices(seeded_db):
+    db = seeded_db
+    first = await open_call(
+        db, Call("start_order"),
+        Call("add_item", {"item": "large latte", "options": ["oat milk"]}),
+        Call("add_item", {"item": "croissant", "quantity": 2}),
+        Call("set_customer", {"name": "Maya"}), Call("review_order"), Call("confirm"), "Done!",
+    )
+    await first.caller_says("A large oat latte and two croissants for Maya")
+    await first.caller_says("Yes")
+    await first.hang_up()
+
+    again = await open_call(db, Call("start_order"), Call("order_the_usual"), "Your usual.")
+    result = await again.caller_says("Hi, the usual please")
+    output, is_error = tool_output(result, "order_the_usual")
+    assert not is_error
+    assert "1 large Latte with oat milk" in output and "2 Butter Croissant" in output
+    assert [(x.item_id, x.size, x.quantity) for x in again.userdata.cart] == [
+        ("latte", "large", 1), ("croissant", None, 2)]
+
+    stranger = await open_call(db, Call("start_order"), Call("order_the_usual"), "Hmm.",
+                               caller="+16175550111")
+    result = await stranger.caller_says("The usual")
+    output, is_error = tool_output(result, "order_the_usual")
+    assert is_error and "no previous order" in output
