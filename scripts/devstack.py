@@ -224,6 +224,7 @@ class Stack:
                 "ips": {"includes": ["127.0.0.0/8"]},
             },
             "redis": {"address": f"127.0.0.1:{p.redis}"},
+            "agents": {"target_load": 0.95},  # as livekit-config.yaml: see the comment there
             "keys": {self.api_key: self.api_secret},
             "logging": {"level": "info"},
         }

@@ -93,6 +93,8 @@ def test_livekit_ports_agree_with_its_config():
     assert f"{udp}:{udp}/udp" in ports
     assert LIVEKIT["redis"]["address"] == LIVEKIT_SIP["redis"]["address"] == "redis:6379"
     assert "keys" not in LIVEKIT, "API keys belong in .env (LIVEKIT_KEYS), not the config"
+    # calls must not be refused (and left ringing) at LiveKit's default 0.7 CPU load
+    assert LIVEKIT["agents"]["target_load"] >= 0.9
 
 
 def test_livekit_sip_agrees_with_its_config_and_livekit():
