@@ -1,0 +1,43 @@
+"""Fixtures of the reliability tests: an emulator of their own that a test may stop."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from config import FirestoreSettings
+from firebase_manager import FirebaseManager, connect
+from tests import emulator
+from tests.conftest import PROJECT, seed_menu_file
+from tests.emulator import Emulator
+
+
+@pytest.fixture(scope="module")
+def own_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
+    """Stopped and restarted by outage tests without disturbing the shared emulator."""
+    emu = emulator.start(log_path=tmp_path_factory.mktemp("emulator") / "emulator.log")
+    try:
+        yield emu
+    finally:
+        emu.stop()
+
+
+@pytest.fixture
+async def outage_db(own_emulator: Emulator, tmp_path: Path) -> AsyncIterator[FirebaseManager]:
+    """The menu seeded in our own emulator; a short retry budget so the caller is not kept
+    waiting while Firestore is down."""
+    if own_emulator.process is None:  # an earlier test failed while it was stopped
+        await asyncio.to_thread(own_emulator.restart)
+    await asyncio.to_thread(own_emulator.reset, PROJECT)
+    settings = FirestoreSettings(firestore_emulator_host=own_emulator.host,
+                                 google_cloud_project=PROJECT,
+                                 outbox_path=tmp_path / "outbox.jsonl")
+    await asyncio.to_thread(seed_menu_file, settings)
+    db = await connect(settings, retry_budget_s=0.5, rpc_timeout_s=2.0)
+    try:
+        yield db
+    finally:
+        await db.close()
