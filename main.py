@@ -25,6 +25,7 @@ from models import RestaurantSettings
 logger = logging.getLogger("restaurant.worker")
 DEFAULT_AGENT_NAME = "restaurant-agent"
 MENU_READY_TIMEOUT_S = 15.0
+DEFAULT_LOAD_THRESHOLD = 0.9
 
 
 def restaurant_settings(base: RestaurantSettings | None, settings: Settings) -> RestaurantSettings:
@@ -54,14 +55,19 @@ def prewarm(proc: JobProcess) -> None:
 def worker_limits() -> dict[str, float | int]:
     """LiveKit's job-acceptance limits, overridable for load tests on small machines.
 
-    AGENT_LOAD_THRESHOLD: CPU load (0-1, or "inf") at which the worker stops taking calls
-    (LiveKit's default 0.7); AGENT_IDLE_PROCESSES: job processes kept warm (default one a core).
+    AGENT_LOAD_THRESHOLD: CPU load (0-1, or "inf") at which the worker stops taking calls.
+    Default 0.9, not LiveKit's 0.7: a refused SIP job is never re-offered, so the caller would
+    ring out, which is worse than a slower answer. AGENT_IDLE_PROCESSES: job processes kept
+    warm (default one a core). AGENT_HTTP_PORT: the health server's port (default 8081), so
+    two workers can share a machine.
     """
-    limits: dict[str, float | int] = {}
-    if raw := os.environ.get("AGENT_LOAD_THRESHOLD"):
-        limits["load_threshold"] = float(raw)
+    limits: dict[str, float | int] = {
+        "load_threshold": float(os.environ.get("AGENT_LOAD_THRESHOLD") or DEFAULT_LOAD_THRESHOLD)
+    }
     if raw := os.environ.get("AGENT_IDLE_PROCESSES"):
         limits["num_idle_processes"] = int(raw)
+    if raw := os.environ.get("AGENT_HTTP_PORT"):
+        limits["port"] = int(raw)
     return limits
 
 
