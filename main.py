@@ -58,14 +58,19 @@ def worker_limits() -> dict[str, float | int]:
     AGENT_LOAD_THRESHOLD: CPU load (0-1, or "inf") at which the worker stops taking calls.
     Default 0.9, not LiveKit's 0.7: a refused SIP job is never re-offered, so the caller would
     ring out, which is worse than a slower answer. AGENT_IDLE_PROCESSES: job processes kept
-    warm (default one a core). AGENT_HTTP_PORT: the health server's port (default 8081), so
-    two workers can share a machine.
+    warm (default one a core). AGENT_MAX_CALLS: admit by call count (load = calls / N).
+    AGENT_HTTP_PORT: the health server's port (default 8081), so two workers can share a machine.
     """
     limits: dict[str, float | int] = {
         "load_threshold": float(os.environ.get("AGENT_LOAD_THRESHOLD") or DEFAULT_LOAD_THRESHOLD)
     }
     if raw := os.environ.get("AGENT_IDLE_PROCESSES"):
         limits["num_idle_processes"] = int(raw)
+    if raw := os.environ.get("AGENT_MAX_CALLS"):
+        # Load = running calls / N instead of CPU use: the LiveKit server dispatches nothing to
+        # a worker reporting load 1.0, which a busy 2-core machine reaches in bursts.
+        max_calls = int(raw)
+        limits["load_fnc"] = lambda worker: len(worker.active_jobs) / max_calls  # type: ignore
     if raw := os.environ.get("AGENT_HTTP_PORT"):
         limits["port"] = int(raw)
     return limits
