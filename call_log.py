@@ -12,6 +12,7 @@ from livekit.agents.metrics import LLMMetrics, STTMetrics, TTSMetrics
 
 from agents.userdata import UserData
 from models import CallLog, TranscriptLine
+from redact import redact_cards
 
 logger = logging.getLogger("restaurant.call_log")
 
@@ -47,7 +48,8 @@ class CallRecorder:
                 continue
             text = item.text_content or ""
             if text:
-                transcript.append(TranscriptLine(role=item.role, text=text))
+                # Pay at pickup: a card number said on the call is not kept.
+                transcript.append(TranscriptLine(role=item.role, text=redact_cards(text)))
             e2e = (item.metrics or {}).get("e2e_latency") if item.role == "assistant" else None
             if e2e is not None:
                 latencies.append(round(e2e * 1000, 1))

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 import phonenumbers
 
+from redact import has_card_number
 from refusal import Refusal
 
 DEFAULT_REGION = "US"
@@ -58,6 +61,13 @@ def clean_name(raw: str) -> str:
         raise Refusal("Ask the caller for the name to put it under.")
     if len(name) > MAX_NAME:
         raise Refusal("That name is too long for our system; ask for a shorter name or first name.")
-    if any(ch in name for ch in "<>{}[]\\|`$@#"):
+    if any(ch in name for ch in "<>{}[]\\|`$@#") or any(
+        unicodedata.category(ch)[0] == "C" for ch in name  # control, format, unassigned
+    ):
         raise Refusal("Ask the caller to spell the name, letters only.")
+    if has_card_number(name):
+        raise Refusal(
+            "That is a payment card number: never take card details, customers pay at pickup. "
+            "Ask only for the name."
+        )
     return name

@@ -7,6 +7,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from menu import Menu, find_option
 from models import ChosenOption, MenuItem, OrderLine
+from redact import has_card_number
 from refusal import Refusal
 
 MAX_QUANTITY = 20
@@ -84,6 +85,11 @@ def build_line(
     instructions = " ".join(special_instructions.split())
     if len(instructions) > MAX_INSTRUCTIONS:
         raise Refusal("Those instructions are too long; ask the caller for a short note.")
+    if has_card_number(instructions):
+        raise Refusal(
+            "Never take card details: customers pay at pickup. Tell the caller, and ask for the "
+            "kitchen note without the card number."
+        )
     size_obj = menu_item.size(size_id)
     unit = (
         menu_item.price_cents

@@ -1,8 +1,10 @@
 """Payment card numbers never belong in our records: customers pay at pickup.
 
-A caller may still say one ("charge it to 4111 1111 1111 1111"). `find_card_numbers` spots a
-13-19 digit run (spaces, dots or dashes between digit groups allowed) that passes the Luhn
-check; `redact_cards` replaces each with a marker so a transcript can be kept without it.
+A caller may still say one ("charge it to 4111 1111 1111 1111"). Any 13-19 digit stretch that
+passes the Luhn check counts as a card number, wherever it sits in a longer run of digits
+(speech-to-text writes digit groups split by spaces, dots or dashes, and runs them into the
+numbers said next). Erring on the side of removing: digits of a long run that could belong to
+a card number go, so a phone number said right next to one may go with it.
 """
 
 from __future__ import annotations
@@ -10,8 +12,8 @@ from __future__ import annotations
 import re
 
 CARD_MARK = "[card number removed]"
-# 13-19 digits, optionally split by single spaces, dots or dashes (how STT writes them).
-_CANDIDATE = re.compile(r"(?<![\d])(?:\d[ .\-]?){12,18}\d(?![\d])")
+_RUN = re.compile(r"\d(?:[ .\-]?\d)*")  # digits, single separators allowed between them
+_MIN, _MAX = 13, 19
 
 
 def luhn_ok(digits: str) -> bool:
@@ -26,23 +28,40 @@ def luhn_ok(digits: str) -> bool:
     return total % 10 == 0
 
 
+def _card_spans(text: str) -> list[tuple[int, int]]:
+    """Text spans covering every digit that belongs to some Luhn-valid 13-19 digit window."""
+    spans = []
+    for run in _RUN.finditer(text):
+        where = [run.start() + i for i, ch in enumerate(run.group()) if ch.isdigit()]
+        digits = "".join(text[i] for i in where)
+        covered = [False] * len(digits)
+        for i in range(len(digits) - _MIN + 1):
+            for n in range(_MIN, min(_MAX, len(digits) - i) + 1):
+                if luhn_ok(digits[i:i + n]):
+                    covered[i:i + n] = [True] * n
+        i = 0
+        while i < len(digits):
+            if not covered[i]:
+                i += 1
+                continue
+            j = i
+            while j + 1 < len(digits) and covered[j + 1]:
+                j += 1
+            spans.append((where[i], where[j] + 1))
+            i = j + 1
+    return spans
+
+
 def find_card_numbers(text: str) -> list[str]:
-    """The card-like digit runs in `text`, as written."""
-    found = []
-    for m in _CANDIDATE.finditer(text):
-        digits = re.sub(r"\D", "", m.group())
-        if 13 <= len(digits) <= 19 and luhn_ok(digits):
-            found.append(m.group())
-    return found
+    """The card-like digit stretches in `text`, as written."""
+    return [text[a:b] for a, b in _card_spans(text)]
 
 
 def has_card_number(text: str) -> bool:
-    return bool(find_card_numbers(text))
+    return bool(_card_spans(text))
 
 
 def redact_cards(text: str) -> str:
-    def swap(m: re.Match[str]) -> str:
-        digits = re.sub(r"\D", "", m.group())
-        return CARD_MARK if 13 <= len(digits) <= 19 and luhn_ok(digits) else m.group()
-
-    return _CANDIDATE.sub(swap, text)
+    for a, b in reversed(_card_spans(text)):
+        text = text[:a] + CARD_MARK + text[b:]
+    return text

@@ -16,6 +16,7 @@ from agents.userdata import UserData
 from contact import clean_name, require_e164
 from ids import message_id
 from models import Message
+from redact import redact_cards
 from refusal import Refusal
 
 logger = logging.getLogger("restaurant.agents")
@@ -176,7 +177,7 @@ class BaseAgent(Agent):
                 number = userdata.caller_phone
             else:
                 raise Refusal("There is no caller ID: ask for a number staff can call back.")
-            text = " ".join(reason.split())
+            text = redact_cards(" ".join(reason.split()))  # pay at pickup: no card numbers
             if not text or len(text) > 500:
                 raise Refusal("Ask the caller briefly what the message is about.")
         if "message" in userdata.outcomes:
