@@ -473,24 +473,35 @@ class FirebaseManager:
             ]})
         res_ref = self.db.document(f"reservations/{res.code}")
         slot_ref = self.db.document(f"slots/{res.slot_id}")
-
-        @async_transactional
-        async def run(tx: AsyncTransaction) -> SaveStatus:
-            existing, slot = await self._tx_get(tx, res_ref, slot_ref)
-            if existing.exists:
-                if (existing.to_dict() or {}).get("call_id") == res.call_id:
-                    return "already_saved"
-                raise CodeTaken(res.code)
-            used = _seats(slot)
-            if used + res.party_size > capacity:
-                raise SlotFull(res.slot_id, capacity - used)
-            tx.create(res_ref, res.to_doc())
-            tx.set(slot_ref, self._slot_doc(res.date, res.time, used + res.party_size, capacity))
-            self._customer_upsert(tx, res.phone, res.name, res.created_at, reservation_count=1)
-            self._count(tx, day, reservations=1, covers=res.party_size)
-            return "saved"
-
-        return await run(self._transaction())
+        # Check-and-set without a read-write transaction: the commit carries the slot's update
+        # time (or "must not exist") as a precondition, so a booking that got there first makes
+        # it fail and it is decided again on fresh data. Transactions lock the hot slot on read:
+        # twenty callers for one slot then starve each other on lock timeouts (none booked).
+        snaps = {s.reference.path: s async for s in self.db.get_all([res_ref, slot_ref])}
+        existing, slot = snaps[res_ref.path], snaps[slot_ref.path]
+        if existing.exists:
+            if (existing.to_dict() or {}).get("call_id") == res.call_id:
+                return "already_saved"
+            raise CodeTaken(res.code)
+        used = _seats(slot)
+        if used + res.party_size > capacity:
+            raise SlotFull(res.slot_id, capacity - used)
+        batch = self.db.batch()
+        batch.create(res_ref, res.to_doc())
+        slot_doc = self._slot_doc(res.date, res.time, used + res.party_size, capacity)
+        if slot.exists:
+            unchanged = self.db.write_option(last_update_time=slot.update_time)
+            batch.update(slot_ref, slot_doc, option=unchanged)
+        else:
+            batch.create(slot_ref, slot_doc)
+        self._customer_upsert(batch, res.phone, res.name, res.created_at, reservation_count=1)
+        self._count(batch, day, reservations=1, covers=res.party_size)
+        try:
+            await batch.commit(retry=None, timeout=self.rpc_timeout_s)
+        except (gexc.FailedPrecondition, gexc.Conflict) as e:
+            # The slot changed or the code was just taken: contention, decided again on retry.
+            raise gexc.Aborted(f"booking {res.code} raced another write: {e.message}") from e
+        return "saved"
 
     async def change_reservation(
         self,

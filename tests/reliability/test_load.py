@@ -1,0 +1,132 @@
+"""Many callers at once, through the real agents and the emulator's transactions.
+
+* Twenty callers ask for the last free table in the same slot at the same moment: exactly
+  the capacity is booked; everyone else is told the time was taken and offered other times.
+* Thirty callers confirm orders at the same moment: every order is saved exactly once and the
+  day's analytics equal the sum of the orders.
+The number of transaction attempts the contention cost is printed (-s) for the report.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import date, datetime
+from datetime import time as dtime
+
+from models import Reservation
+from pricing import build_line, totals
+from tests.conversation.harness import NOW, count_docs, open_call, tool_output
+from tests.scripted_llm import Call
+
+DAY, AT = date(2026, 11, 21), dtime(19, 0)
+BOUND_S = 120
+
+
+async def _fill(db, seats: int) -> None:
+    made = datetime(2026, 11, 19, 9, 0, tzinfo=NOW.tzinfo)
+    for n, party in enumerate([8] * (seats // 8) + ([seats % 8] if seats % 8 else [])):
+        res = Reservation(code=f"EARLY{n}", date=DAY, time=AT, party_size=party, name="Other",
+                          phone="+16175550100", call_id=f"earlier-{n}", created_at=made,
+                          updated_at=made)
+        assert (await db.book_reservation(res, 20, made.date())).status == "saved"
+
+
+def _number(n: int) -> str:
+    return f"+161755501{n:02d}"
+
+
+async def test_twenty_callers_for_the_last_table(seeded_db):
+    db = seeded_db
+    await _fill(db, 18)  # 20 seats a slot: one table for two is left
+    callers = 20
+    calls = await asyncio.gather(*[
+        open_call(
+            db, Call("start_reservation", {"action": "new"}),
+            Call("book_table", {"date": DAY.isoformat(), "time": "19:00", "party_size": 2,
+                                "name": f"Guest {n}"}),
+            Call("confirm"), "Let me tell you.",
+            caller=_number(n),
+        ) for n in range(callers)
+    ])
+    async with asyncio.timeout(BOUND_S):
+        await asyncio.gather(*[c.caller_says("A table for two tomorrow at seven") for c in calls])
+    # Everyone was offered the table: it was free when each of them asked.
+    assert all("Shall I book it?" in (c.session.history.items[-1].text_content or "")
+               for c in calls)
+
+    db.rpcs.reset()
+    started = time.monotonic()
+    async with asyncio.timeout(BOUND_S):
+        results = await asyncio.gather(*[c.caller_says("Yes") for c in calls])
+    elapsed = time.monotonic() - started
+    outputs = [tool_output(r, "confirm") for r in results]
+    booked = [o for o, err in outputs if not err]
+    refused = [o for o, err in outputs if err]
+    assert len(booked) == 1 and booked[0].startswith("Booked: code")
+    assert len(refused) == callers - 1
+    for text in refused:  # the truth, and what else there is
+        assert "7 PM is fully booked for 2" in text and "Nearest free times that day" in text
+    assert await db.seats_used_on(DAY) == {"19:00": 20}
+    assert await count_docs(db, "reservations") == {"reservations": 3 + 1}
+    stats = await db.get_analytics(NOW.date())
+    assert stats.reservations == 1 and stats.covers == 2
+    rpcs = db.rpcs.snapshot()
+    # Every caller's check-and-set is one commit attempt; the losers' attempts fail their
+    # precondition, are read again and refused (SlotFull) without another commit.
+    assert rpcs.get("commit", 0) <= 2 * callers and "begin_transaction" not in rpcs
+    print(f"\nlast table: {callers} confirms in {elapsed:.1f}s, {rpcs.get('commit', 0)} commit "
+          f"attempts for 1 booking ({rpcs.get('commit', 0) - 1} lost the race and were "
+          f"re-read), {rpcs.get('batch_get_documents', 0)} reads; rpcs {rpcs}")
+    for c in calls:
+        await c.hang_up()
+
+
+ORDERS = [  # (item as said, quantity, size, options)
+    ("cappuccino", 1, "large", ["oat milk"]), ("latte", 2, "small", []),
+    ("croissant", 3, None, []), ("blt", 1, None, ["rye"]), ("americano", 2, "medium", []),
+]
+
+
+async def test_thirty_callers_confirm_orders_at_once(seeded_db):
+    db = seeded_db
+    callers = 30
+    plans = [ORDERS[n % len(ORDERS)] for n in range(callers)]
+    calls = await asyncio.gather(*[
+        open_call(
+            db, Call("start_order"),
+            Call("add_item", {"item": item, "quantity": qty, "size": size, "options": opts}),
+            Call("set_customer", {"name": f"Caller {n}"}), Call("review_order"),
+            Call("confirm"), "Done!",
+            caller=_number(n),
+        ) for n, (item, qty, size, opts) in enumerate(plans)
+    ])
+    async with asyncio.timeout(BOUND_S):
+        await asyncio.gather(*[c.caller_says("My order please") for c in calls])
+    db.rpcs.reset()
+    started = time.monotonic()
+    async with asyncio.timeout(BOUND_S):
+        results = await asyncio.gather(*[c.caller_says("Yes") for c in calls])
+    elapsed = time.monotonic() - started
+    assert all(not tool_output(r, "confirm")[1] for r in results)
+    assert all(tool_output(r, "confirm")[0].startswith("Order placed") for r in results)
+
+    menu = calls[0].userdata.services.catalog.menu
+    tax = calls[0].userdata.settings.tax_rate
+    expected = {}
+    for c, (item, qty, size, opts) in zip(calls, plans, strict=True):
+        line = build_line(menu, item, quantity=qty, size=size, options=opts)
+        expected[c.userdata.ids_created[0]] = totals([line], tax)[2]
+
+    orders = {d.id: d.to_dict() async for d in db.db.collection("orders").stream()}
+    assert len(orders) == callers and set(orders) == set(expected)
+    assert {oid: o["total_cents"] for oid, o in orders.items()} == expected
+    stats = await db.get_analytics(NOW.date())
+    assert stats.orders == callers
+    assert stats.revenue_cents == sum(expected.values())
+    assert await count_docs(db, "customers") == {"customers": callers}
+    rpcs = db.rpcs.snapshot()
+    print(f"\norders: {callers} confirms in {elapsed:.1f}s, {rpcs.get('commit', 0)} commits, "
+          f"revenue {stats.revenue_cents} cents")
+    for c in calls:
+        await c.hang_up()
