@@ -75,12 +75,20 @@ def markdown(r: dict[str, Any]) -> str:
             p95 = level.get("turn_overhead_p95_ms")
             ok = (p95 is not None and p95 <= 100 and level["rss_mb"] <= 4096
                   and level.get("completed_turns", 0) >= level.get("expected_turns", 0))
+        cores = level.get("cpu_cores_during_turns") or {}
         rows.append((
-            f"Concurrency {level['calls']} calls (real LiveKit, worker `main.py start`)",
-            f"turn p95 {_num(level.get('turn_overhead_p95_ms'))} ms (agent speaking p95 "
-            f"{_num(level.get('agent_speaking_p95_ms'))} ms), RSS {level['rss_mb']:g} MB, "
-            f"turns {level.get('completed_turns')}/{level.get('expected_turns')}",
+            f"Concurrency: {level['calls']} calls (real LiveKit, worker `main.py start`)",
+            f"turn p50 {_num(level.get('turn_overhead_p50_ms'))} / p95 "
+            f"{_num(level.get('turn_overhead_p95_ms'))} ms; final transcript -> commit p95 "
+            f"{_num(level.get('final_transcript_to_commit_p95_ms'))} ms; RSS "
+            f"{level['rss_mb']:g} MB (PSS {_num(level.get('pss_mb'))} MB); job processes "
+            f"{_num(cores.get('worker: job processes'))} cores; turns "
+            f"{level.get('completed_turns')}/{level.get('expected_turns')}",
             "25 calls: p95 <= 100 ms in <= 4 GB" if level["calls"] == 25 else "-", _mark(ok)))
+    plugin = r.get("turn_overhead_openai_plugin_ms")
+    if plugin:
+        rows.append(("Turn overhead through the real OpenAI plugin + HTTP (in-process fake)",
+                     _ms(plugin, "p50", "p95", "max"), "-", "-"))
     for name in ("tokens_order_call", "tokens_reservation_call"):
         tk = r.get(name)
         if tk:
@@ -96,8 +104,9 @@ def markdown(r: dict[str, Any]) -> str:
     m = r.get("machine", {})
     head = (f"# Benchmark results ({r.get('mode', '?')} run)\n\n"
             f"Machine: {m.get('cpus')} CPUs, Python {m.get('python')}, livekit-agents "
-            f"{m.get('livekit_agents')}. Providers are local fakes with 0 ms latency, so every "
-            "figure is ours. How each is measured: bench/README.md.\n\n")
+            f"{m.get('livekit_agents')}; other load at start: {m.get('busy_cpu_pct_at_start')}% "
+            f"CPU (load average {m.get('load_avg_at_start')}). Providers are local fakes with "
+            "0 ms latency, so every figure is ours. How each is measured: bench/README.md.\n\n")
     lines = ["| Figure | Result | Target | Met |", "| --- | --- | --- | --- |"]
     lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
     return head + "\n".join(lines) + "\n"

@@ -21,6 +21,7 @@ from livekit.plugins import openai
 from bench.calls import ScriptedCall, order_call, reservation_call
 from bench.emulator import Firestore
 from bench.rig import open_voice_call
+from bench.stats import timing
 from fakes import openai_llm
 from fakes.script import Script, Step, ToolCall
 from tests.scripted_llm import Call
@@ -121,7 +122,8 @@ async def _serve(script: Script, bodies: list[dict[str, Any]]) -> tuple[web.AppR
     return runner, f"http://127.0.0.1:{port}/v1"
 
 
-async def _one_call(fs: Firestore, script: ScriptedCall, counter: Counter) -> dict[str, Any]:
+async def _one_call(fs: Firestore, script: ScriptedCall, counter: Counter,
+                    overheads: list[float] | None = None) -> dict[str, Any]:
     steps = [_fake_step(s) for s in script.steps]
     bodies: list[dict[str, Any]] = []
     runner, url = await _serve(Script(steps=tuple(steps)), bodies)
@@ -132,7 +134,9 @@ async def _one_call(fs: Firestore, script: ScriptedCall, counter: Counter) -> di
             call = await open_voice_call(db, catalog, [], model=model)
             try:
                 for turn in script.turns:
-                    await call.turn(turn.says, turn.label)
+                    timed = await call.turn(turn.says, turn.label)
+                    if overheads is not None:
+                        overheads.append(timed.overhead_ms)
                 await call.settle()
                 spoken = [i.text_content or "" for i in call.session.history.items
                           if i.type == "message" and i.role == "assistant"]
@@ -168,16 +172,23 @@ def cost_3min(call: dict[str, Any], prices: Prices) -> dict[str, float]:
             "total": round(llm_usd + stt_usd + tts_usd, 4)}
 
 
-async def measure(fs: Firestore, prices: Prices | None = None) -> dict[str, Any]:
+async def measure(fs: Firestore, reps: int = 1, prices: Prices | None = None) -> dict[str, Any]:
+    """Tokens of one order and one reservation call; with `reps` > 1 the calls are repeated to
+    time turns through the real OpenAI plugin and HTTP (the in-process fake server at 0 ms)."""
     prices = prices or Prices.from_env()
     counter = Counter()
-    order = await _one_call(fs, order_call(), counter)
-    reservation = await _one_call(fs, reservation_call(0), counter)
+    overheads: list[float] = []
+    order = await _one_call(fs, order_call(), counter, overheads)
+    reservation = await _one_call(fs, reservation_call(0), counter, overheads)
+    for n in range(1, reps):
+        await _one_call(fs, order_call(), counter, overheads)
+        await _one_call(fs, reservation_call(n), counter, overheads)
     cost = cost_3min(order, prices)
     return {
         "tokens_order_call": order,
         "tokens_reservation_call": reservation,
         "token_counting": counter.method,
+        "turn_overhead_openai_plugin_ms": timing(overheads),
         "cost_3min_call_usd": cost["total"],
         "cost_3min_call_breakdown_usd": cost,
         "prices": prices.__dict__,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import statistics
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -81,23 +82,44 @@ def _step_gaps(script: ScriptedCall, requests: list[float], replies: list[float]
             out.tool_gap.append(gap_ms)
 
 
-async def measure(fs: Firestore, min_turns: int) -> dict[str, Any]:
+def _time_saves(db: Any) -> list[float]:
+    """Wrap the manager's save calls on this instance: how much of a confirm turn is Firestore."""
+    took: list[float] = []
+    for name in ("save_order", "book_reservation"):
+        original = getattr(db, name)
+
+        async def timed(*args: Any, _original: Any = original, **kwargs: Any) -> Any:
+            t0 = time.perf_counter()
+            try:
+                return await _original(*args, **kwargs)
+            finally:
+                took.append((time.perf_counter() - t0) * 1000)
+
+        setattr(db, name, timed)
+    return took
+
+
+async def measure(fs: Firestore, min_turns: int, warm_up: bool = True) -> dict[str, Any]:
     out = TurnResults()
     n = 0
     async with fs.fresh() as (db, catalog):
+        saves = _time_saves(db)
         # one warm-up cycle (first imports, first RPC channel) that is not counted
-        for script in cycle(10_000):
+        for script in cycle(10_000) if warm_up else []:
             await run_call(fs, script, TurnResults(), db, catalog)
+        counted_from = len(saves)
         while len(out.overhead) < min_turns:
             for script in cycle(n):
                 await run_call(fs, script, out, db, catalog)
             n += 1
+        saves_ms = saves[counted_from:]
     handoff_gen = {k: max(v) for k, v in sorted(out.handoff_generations.items())}
     return {
         "turn_overhead_ms": timing(out.overhead),
         "turn_overhead_by_kind_ms": {
             label: {**summary(v, 50, 95), "n": len(v)} for label, v in sorted(out.by_label.items())
         },
+        "confirm_turn_firestore_ms": timing(saves_ms),
         "agents_heard": sorted(out.agents_heard),
         "handoff_llm_generations": max(out.bare_handoff_generations),
         "handoff_llm_generations_by_tool": handoff_gen,
