@@ -13,6 +13,14 @@ from firebase_manager import FirebaseManager, connect
 from tests import emulator
 from tests.conftest import PROJECT, seed_menu_file
 from tests.emulator import Emulator
+from tests.reliability import tally
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _print_tally() -> Iterator[None]:
+    yield
+    if tally.TRIED:
+        print("\n" + tally.summary())
 
 
 @pytest.fixture(scope="module")
