@@ -21,6 +21,7 @@ from agents.userdata import CallServices
 from config import ConfigError, Settings, get_settings
 from menu import Catalog, Menu
 from models import RestaurantSettings
+from redact import protect_logs
 
 logger = logging.getLogger("restaurant.worker")
 DEFAULT_AGENT_NAME = "restaurant-agent"
@@ -77,6 +78,8 @@ def worker_limits() -> dict[str, float | int]:
 
 
 server = AgentServer(setup_fnc=prewarm, **worker_limits())  # type: ignore[arg-type]
+# LiveKit logs room names, which hold the caller's number: mask numbers in every log line.
+server.on("worker_started", protect_logs)
 _db: firebase_manager.FirebaseManager | None = None
 
 
