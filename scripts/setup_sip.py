@@ -92,9 +92,15 @@ def setup_from_env(env: dict[str, str] | None = None) -> SipSetup:
     if not addresses:
         raise SystemExit("FREESWITCH_ADDRESS must say where calls come from (FreeSWITCH's IP, "
                          "CIDR or host name); the trunk accepts calls from nowhere else")
+    allowed = resolve_addresses(addresses)
+    wide = [a for a in allowed if ipaddress.ip_network(a, strict=False).prefixlen
+            < (16 if ipaddress.ip_network(a, strict=False).version == 4 else 64)]
+    if wide:
+        raise SystemExit(f"FREESWITCH_ADDRESS {', '.join(wide)} is too wide: the trunk must take "
+                         "calls from FreeSWITCH only (its IP, or a /16 or narrower network)")
     return SipSetup(
         numbers=numbers,
-        allowed_addresses=resolve_addresses(addresses),
+        allowed_addresses=allowed,
         agent_name=env.get("AGENT_NAME") or DEFAULT_AGENT_NAME,
         trunk_name=env.get("SIP_TRUNK_NAME") or DEFAULT_TRUNK_NAME,
         rule_name=env.get("SIP_DISPATCH_RULE_NAME") or DEFAULT_RULE_NAME,
