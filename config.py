@@ -10,6 +10,7 @@ import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import load_dotenv
 from pydantic import Field, SecretStr, ValidationError, field_validator
@@ -85,6 +86,24 @@ class Settings(FirestoreSettings):
     @classmethod
     def _empty_optional_is_unset(cls, value: Any) -> Any:
         return None if value == "" else value
+
+    @field_validator("restaurant_timezone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        # Checked here so a typo stops the worker at start, naming the variable.
+        if value is not None:
+            try:
+                ZoneInfo(value)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ValueError(f"unknown time zone {value!r} (e.g. America/New_York)") from None
+        return value
+
+    @field_validator("livekit_url")
+    @classmethod
+    def _livekit_scheme(cls, value: str) -> str:
+        if not value.startswith(("ws://", "wss://", "http://", "https://")):
+            raise ValueError("must be a ws://, wss://, http:// or https:// URL")
+        return value
 
     @property
     def uses_livekit_cloud(self) -> bool:

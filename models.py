@@ -51,6 +51,13 @@ def _check_slug(value: str) -> str:
     return value
 
 
+def _cents_not_bool(value: Any) -> Any:
+    # YAML `true` would otherwise be accepted as 1 cent.
+    if isinstance(value, bool):
+        raise ValueError("must be a whole number of cents, not true/false")
+    return value
+
+
 # ---------------------------------------------------------------- menu
 
 
@@ -60,6 +67,7 @@ class Size(_Doc):
     price_delta_cents: int = 0
 
     _slug = field_validator("id")(_check_slug)
+    _cents = field_validator("price_delta_cents", mode="before")(_cents_not_bool)
 
 
 class Option(_Doc):
@@ -67,6 +75,8 @@ class Option(_Doc):
     name: str
     price_delta_cents: int = Field(default=0, ge=0)
     available: bool = True
+
+    _cents = field_validator("price_delta_cents", mode="before")(_cents_not_bool)
 
     _slug = field_validator("id")(_check_slug)
 
@@ -113,6 +123,7 @@ class MenuItem(_Doc):
     available: bool = True
 
     _slug = field_validator("id")(_check_slug)
+    _cents = field_validator("price_cents", mode="before")(_cents_not_bool)
 
     @model_validator(mode="after")
     def _consistent(self) -> MenuItem:
