@@ -35,7 +35,7 @@ from dotenv import load_dotenv
 from livekit.agents import APIConnectOptions, llm, stt, tts
 from livekit.agents.types import DEFAULT_API_CONNECT_OPTIONS, NOT_GIVEN, NotGivenOr
 from livekit.agents.voice.agent_session import SessionConnectOptions
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from config import ROOT, ConfigError, Settings
@@ -75,6 +75,13 @@ class ProviderSettings(BaseSettings):
     @classmethod
     def _empty_is_unset(cls, value: Any) -> Any:
         return None if value == "" else value
+
+    @field_validator("llm_attempt_timeout_s", "stt_attempt_timeout_s", "tts_attempt_timeout_s",
+                     "hold_line_after_s", mode="before")
+    @classmethod
+    def _empty_is_default(cls, value: Any, info: ValidationInfo) -> Any:
+        # docker compose passes unset variables as "" (${VAR:-})
+        return cls.model_fields[info.field_name or ""].default if value == "" else value
 
     @property
     def has_llm_fallback(self) -> bool:
