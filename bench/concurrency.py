@@ -28,6 +28,9 @@ import json
 import os
 import random
 import shutil
+import signal
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -50,6 +53,7 @@ FRAME_MS = 100  # the load generator must stay cheap next to the worker on 2 cor
 FRAME_SAMPLES = RATE * FRAME_MS // 1000
 LOUD_RMS = 300.0
 PROJECT = "demo-bench-concurrency"
+ROOT = Path(__file__).resolve().parent.parent
 JOIN_INTERVAL_S = 1.0  # a new call rings every second until the level's calls are all in
 
 LINES = [
@@ -339,6 +343,13 @@ class Bench:
 
     async def level(self, n: int, limit_s: float) -> dict[str, Any]:
         self._restart_providers(n)
+        # The callers stand for the outside world: they must keep up when the worker saturates
+        # the CPUs (the LiveKit SDK aborts a process whose loop misses an FFI deadline). Set
+        # after the stack started, so no server inherits it.
+        try:
+            os.nice(-10)
+        except OSError:
+            pass
         worker_pid = self.stack.procs["worker"].popen.pid
         callers = [Caller(i, f"bench-{n}-{i}-{os.urandom(3).hex()}", f"+1617555{i:04d}")
                    for i in range(n)]
@@ -474,6 +485,11 @@ class Bench:
                     final_to_commit_ms.append((t0 - max(finals)) * 1000)
         result["completed_turns"] = len(overhead_ms)
         result["turns_held_by_turn_detector"] = holds
+        result["call_loop_stalls"] = {
+            "count": len(self.stalls),
+            "max_ms": round(max((ms for ms, _ in self.stalls), default=0.0), 1),
+            "importing_max_ms": round(max((ms for ms, imp in self.stalls if imp), default=0.0), 1),
+        }
         result["turn_overhead_p50_ms"] = _p(overhead_ms, 50) if overhead_ms else None
         result["turn_overhead_p95_ms"] = _p(overhead_ms, 95) if overhead_ms else None
         result["turn_overhead_max_ms"] = round(max(overhead_ms), 1) if overhead_ms else None
@@ -500,9 +516,11 @@ class Bench:
 
     def _worker_turns(self) -> tuple[dict[str, list[float]], int]:
         """From the worker's JSON log: when each room's user turns were committed, and how many
-        end-of-turn predictions held the turn for the maximum endpointing delay."""
+        end-of-turn predictions held the turn for the maximum endpointing delay. Also keeps the
+        job processes' "event loop blocked" reports (LiveKit's loop monitor) in self.stalls."""
         commits: dict[str, list[float]] = {}
         holds = 0
+        self.stalls: list[tuple[float, bool]] = []  # (ms, while importing a module)
         log = self.stack.procs["worker"].log_path
         for line in log.read_text(errors="replace").splitlines():
             if not line.startswith("{"):
@@ -517,6 +535,8 @@ class Bench:
                 commits.setdefault(rec["room"], []).append(at)
             elif msg == "eot prediction" and (rec.get("endpointing_delay") or 0) >= 1.0:
                 holds += 1
+            elif str(msg).startswith("event loop blocked") and rec.get("room"):
+                self.stalls.append((float(rec.get("duration") or 0) * 1000, " importing " in msg))
         return commits, holds
 
     def _call_logs(self, rooms: list[str]) -> dict[str, dict[str, Any]]:
@@ -536,19 +556,75 @@ class Bench:
             close_sync_client(client)
 
 
-def measure(levels: tuple[int, ...]) -> dict[str, Any]:
-    workdir = Path(tempfile.mkdtemp(prefix="bench-concurrency-"))
+def run_level(n: int, workdir: Path, out: Path) -> None:
+    """One level in this process with its own stack; every process group it starts is listed
+    in workdir/pgids.txt first, so the parent can stop them even if this process dies."""
     bench = Bench(workdir)
-    out: list[dict[str, Any]] = []
+    spawn = bench.stack.spawn
+
+    def recorded_spawn(*args: Any, **kwargs: Any) -> Any:
+        proc = spawn(*args, **kwargs)
+        with open(workdir / "pgids.txt", "a") as f:
+            f.write(f"{proc.popen.pid}\n")
+        return proc
+
+    bench.stack.spawn = recorded_spawn  # type: ignore[method-assign]
     try:
         bench.start()
-        for n in levels:
-            print(f"bench: concurrency {n} calls ...", flush=True, file=__import__("sys").stderr)
-            out.append(asyncio.run(bench.level(n, limit_s=60 + 5 * n)))
+        result = asyncio.run(bench.level(n, limit_s=60 + 5 * n))
+        out.write_text(json.dumps(result))
     finally:
         bench.stop()
+
+
+def _stop_groups(pgids_file: Path) -> None:
+    if not pgids_file.exists():
+        return
+    for line in pgids_file.read_text().split():
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            try:
+                os.killpg(int(line), sig)
+            except (ProcessLookupError, PermissionError, ValueError):
+                break
+            time.sleep(0.5)
+
+
+def measure(levels: tuple[int, ...]) -> dict[str, Any]:
+    """Each level in a child process (`python -m bench.concurrency N`) with a fresh stack: the
+    LiveKit SDK aborts its process when a starved event loop misses an FFI deadline, and one
+    level's crash must not lose the others or leave servers behind."""
+    out: list[dict[str, Any]] = []
+    for n in levels:
+        print(f"bench: concurrency {n} calls ...", flush=True, file=sys.stderr)
+        workdir = Path(tempfile.mkdtemp(prefix=f"bench-concurrency-{n}-"))
+        result_file = workdir / "result.json"
+        limit = 60 + 5 * n + 150  # the level's own limit plus stack start and scoring
+        child = subprocess.Popen(
+            [sys.executable, "-m", "bench.concurrency", str(n), str(workdir)],
+            cwd=str(ROOT), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
+        try:
+            _, err = child.communicate(timeout=limit)
+        except subprocess.TimeoutExpired:
+            os.killpg(child.pid, signal.SIGKILL)
+            _, err = child.communicate(timeout=30)
+            err = (err or b"") + f"\nlevel killed after {limit} s".encode()
+        finally:
+            _stop_groups(workdir / "pgids.txt")
+        if result_file.exists():
+            out.append(json.loads(result_file.read_text()))
+        else:
+            tail = (err or b"").decode(errors="replace").strip().splitlines()[-3:]
+            out.append({"calls": n, "expected_turns": 4 * n, "completed_turns": 0,
+                        "rss_mb": 0.0, "turn_overhead_p95_ms": None,
+                        "error": f"level crashed (exit {child.returncode}): " + " | ".join(tail)})
         if os.environ.get("BENCH_KEEP_LOGS"):
-            print(f"bench: concurrency logs kept in {workdir}", file=__import__("sys").stderr)
+            print(f"bench: concurrency logs kept in {workdir}", file=sys.stderr)
         else:
             shutil.rmtree(workdir, ignore_errors=True)
     return {"concurrency": out}
+
+
+if __name__ == "__main__":
+    run_level(int(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[2]) / "result.json")

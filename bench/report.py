@@ -83,7 +83,8 @@ def markdown(r: dict[str, Any]) -> str:
             f"{_num(level.get('final_transcript_to_commit_p95_ms'))} ms; RSS "
             f"{level['rss_mb']:g} MB (PSS {_num(level.get('pss_mb'))} MB); job processes "
             f"{_num(cores.get('worker: job processes'))} cores; turns "
-            f"{level.get('completed_turns')}/{level.get('expected_turns')}",
+            f"{level.get('completed_turns')}/{level.get('expected_turns')}"
+            + _stalls(level.get("call_loop_stalls")),
             "25 calls: p95 <= 100 ms in <= 4 GB" if level["calls"] == 25 else "-", _mark(ok)))
     plugin = r.get("turn_overhead_openai_plugin_ms")
     if plugin:
@@ -109,7 +110,28 @@ def markdown(r: dict[str, Any]) -> str:
             "0 ms latency, so every figure is ours. How each is measured: bench/README.md.\n\n")
     lines = ["| Figure | Result | Target | Met |", "| --- | --- | --- | --- |"]
     lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
-    return head + "\n".join(lines) + "\n"
+    return head + "\n".join(lines) + "\n" + by_kind(r)
+
+
+def _stalls(stalls: dict[str, Any] | None) -> str:
+    if not stalls:
+        return ""
+    return (f"; call-loop stalls >= 100 ms: {stalls['count']} (max {stalls['max_ms']:g} ms, "
+            f"importing modules {stalls['importing_max_ms']:g} ms)")
+
+
+def by_kind(r: dict[str, Any]) -> str:
+    kinds = r.get("turn_overhead_by_kind_ms")
+    if not kinds:
+        return ""
+    lines = ["", "In-process turn overhead by kind of turn:", "",
+             "| Turn | p50 ms | p95 ms | n |", "| --- | --- | --- | --- |"]
+    lines += [f"| {k} | {v['p50']:g} | {v['p95']:g} | {v['n']} |" for k, v in kinds.items()]
+    saves = r.get("confirm_turn_firestore_ms")
+    if saves:
+        lines += ["", f"Of which inside Firestore (save_order / book_reservation) in confirm "
+                  f"turns: p50 {saves['p50']:g} / p95 {saves['p95']:g} ms (n={saves['n']})."]
+    return "\n".join(lines) + "\n"
 
 
 def _num(v: Any) -> str:
