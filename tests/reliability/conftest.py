@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -49,3 +50,22 @@ async def outage_db(own_emulator: Emulator, tmp_path: Path) -> AsyncIterator[Fir
         yield db
     finally:
         await db.close()
+
+
+@pytest.fixture
+async def settle_tasks() -> AsyncIterator[None]:
+    """Finish (or cancel) the tasks LiveKit left behind and collect them now.
+
+    A failed task nobody awaited logs its traceback from its finalizer; when the garbage
+    collector runs that finalizer inside a later `ast.parse` (pytest formatting a traceback),
+    CPython 3.11.7 raises "AST constructor recursion depth mismatch" (gh-106905, fixed in
+    3.11.8) and ends the whole test session."""
+    before = asyncio.all_tasks()
+    yield
+    left = asyncio.all_tasks() - before - {asyncio.current_task()}
+    if left:
+        _, pending = await asyncio.wait(left, timeout=5)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*left, return_exceptions=True)  # retrieved: nothing to log later
+    gc.collect()

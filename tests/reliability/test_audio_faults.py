@@ -30,6 +30,7 @@ from tests.reliability.audio_call import Broken, CallerAudio, Speaker, serve
 from tests.reliability.calls import settings_for
 from tests.reliability.llm_server import LLMServer, Tool
 
+pytestmark = pytest.mark.usefixtures("settle_tasks")
 SILENCE_BOUND_S = 3.0
 CALLER_LINES = ("I'd like to order for pickup", "A croissant please")
 
@@ -178,7 +179,7 @@ async def test_every_stt_down_the_caller_hears_why_and_gets_staff(seeded_db, lin
             await wait_until(lambda: call.phone.transfers, within_s=10)
             said = [i.text_content for i in call.session.history.items if i.type == "message"]
             assert TRANSFERRING in said
-            assert call.phone.transfers == ["sip:staff@127.0.0.1"]
+            assert call.phone.transfers == [call.userdata.settings.staff_transfer_to]
             assert call.userdata.outcomes == ["transfer"]
             assert len(call.speaker.segments) >= 2  # the greeting, then the transfer line
         finally:
@@ -205,7 +206,7 @@ async def test_every_tts_down_the_caller_is_transferred_without_a_word(seeded_db
         call = await open_audio_call(seeded_db, line, fallbacks=ALL - {"tts"})
         try:
             await wait_until(lambda: call.phone.transfers, within_s=10)
-            assert call.phone.transfers == ["sip:staff@127.0.0.1"]
+            assert call.phone.transfers == [call.userdata.settings.staff_transfer_to]
             assert call.speaker.segments == []  # nothing could be said
             assert line.tts_broken.hits >= 1
         finally:

@@ -7,11 +7,15 @@ from __future__ import annotations
 import asyncio
 import time
 
+import pytest
+
 from firebase_manager import FirebaseManager
 from models import Order
 from tests.conversation.harness import CALLER, NOW, count_docs, open_call, tool_output
 from tests.emulator import Emulator
 from tests.scripted_llm import Call
+
+pytestmark = pytest.mark.usefixtures("settle_tasks")
 
 
 async def eventually(check, within_s: float = 30.0) -> None:

@@ -6,9 +6,13 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from agents import ConfirmationAgent
 from tests.conversation.harness import SAVED_COLLECTIONS, count_docs, open_call
 from tests.scripted_llm import Call
+
+pytestmark = pytest.mark.usefixtures("settle_tasks")
 
 NOTHING_SAVED = dict.fromkeys(SAVED_COLLECTIONS, 0)
 

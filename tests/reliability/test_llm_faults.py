@@ -21,6 +21,8 @@ from tests.conversation.harness import CALLER, TZ, Phone, count_docs
 from tests.reliability.calls import open_guarded_call, settings_for
 from tests.reliability.llm_server import LLMServer, Tool
 
+pytestmark = pytest.mark.usefixtures("settle_tasks")
+
 SILENCE_BOUND_S = 3.0
 FB = providers.ProviderSettings(llm_attempt_timeout_s=1.5, hold_line_after_s=1.2)
 

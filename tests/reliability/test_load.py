@@ -14,10 +14,14 @@ import time
 from datetime import date, datetime
 from datetime import time as dtime
 
+import pytest
+
 from models import Reservation
 from pricing import build_line, totals
 from tests.conversation.harness import NOW, count_docs, open_call, tool_output
 from tests.scripted_llm import Call
+
+pytestmark = pytest.mark.usefixtures("settle_tasks")
 
 DAY, AT = date(2026, 11, 21), dtime(19, 0)
 BOUND_S = 120

@@ -22,6 +22,8 @@ from redact import PrivateLogs, protect_logs
 from tests.conversation.harness import NOW, Phone, catalog_from, tool_output
 from tests.scripted_llm import Call, ScriptedLLM
 
+pytestmark = pytest.mark.usefixtures("settle_tasks")
+
 CALLER = "+16175550199"
 ROOM = f"call-_{CALLER}_Xb7Qp2"  # as LiveKit SIP names a caller's room
 SECRETS = ("sk-live-0123456789abcdef", "dg-live-fedcba9876543210", "ct-live-a1b2c3d4e5f6")

@@ -4,9 +4,11 @@ and Firestore stays empty."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import date, timedelta
 
 import phonenumbers
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -21,13 +23,20 @@ EMPTY = dict.fromkeys(SAVED_COLLECTIONS, 0)
 _calls: dict[tuple[int, str], object] = {}
 
 
+@pytest.fixture(autouse=True)
+async def _close_calls(settle_tasks) -> AsyncIterator[None]:
+    """The call a test reused for all its examples ends with the test (before the tasks
+    it left are settled)."""
+    yield
+    for call in _calls.values():
+        await call.session.aclose()  # type: ignore[attr-defined]
+    _calls.clear()
+
+
 async def _call_on(db, agent: str):
     """One call per test, on the agent whose tools are tried; reused by every example."""
     key = (id(db), agent)
     if key not in _calls:
-        for old in _calls.values():
-            await old.session.aclose()  # type: ignore[attr-defined]
-        _calls.clear()
         opening = {"order": [Call("start_order"), "Sure."],
                    "reservation": [Call("start_reservation", {"action": "new"}), "Sure."],
                    "classifier": ["How can I help?"]}[agent]

@@ -10,12 +10,15 @@ from __future__ import annotations
 import json
 import re
 
+import pytest
 from livekit.agents import FunctionTool, llm
 
 from agents import ConfirmationAgent, IntentClassifier, OrderAgent, ReservationAgent
 from pricing import build_line, totals
 from tests.conversation.harness import SAVED_COLLECTIONS, count_docs, open_call, tool_output
 from tests.scripted_llm import Call
+
+pytestmark = pytest.mark.usefixtures("settle_tasks")
 
 MONEY_WORDS = re.compile(
     r"price|cost|total|amount|discount|free|coupon|promo|cents|dollar|pay|card|charge|tip|"
