@@ -90,7 +90,7 @@ def run(names: set[str], quick: bool) -> dict[str, Any]:
         t0 = time.monotonic()
         if not quick:
             wait_for_quiet(60)
-        results.update(concurrency.measure(levels=(2,) if quick else (1, 10, 25, 50)))
+        results.update(concurrency.measure(levels=(2,) if quick else (1, 5, 10, 25, 50)))
         print(f"bench: concurrency done in {time.monotonic() - t0:.1f}s", file=sys.stderr)
     results["machine"] = {**machine(), "busy_cpu_pct_at_start": busy, "load_avg_at_start": load}
     results["seconds"] = round(time.monotonic() - started, 1)

@@ -54,7 +54,7 @@ FRAME_SAMPLES = RATE * FRAME_MS // 1000
 LOUD_RMS = 300.0
 PROJECT = "demo-bench-concurrency"
 ROOT = Path(__file__).resolve().parent.parent
-JOIN_INTERVAL_S = 1.0  # a new call rings every second until the level's calls are all in
+RING_NEXT_AFTER_S = 5.0  # the next call rings when this one is greeted, or after this long
 
 LINES = [
     "Hi, I'd like a large cappuccino please",
@@ -380,17 +380,31 @@ class Bench:
         greetings: list[float] = []
         redispatched = 0
 
-        async def connect(c: Caller, delay: float) -> None:
+        # Calls ring one after another: the next as soon as this one is greeted, or after
+        # RING_NEXT_AFTER_S at most, so a slow line gets calls faster than it answers them.
+        ring = [asyncio.Event() for _ in callers]
+        if ring:
+            ring[0].set()
+
+        async def connect(c: Caller, i: int) -> None:
             nonlocal redispatched
-            await asyncio.sleep(delay)  # calls ring one after another, JOIN_INTERVAL_S apart
-            token = (api.AccessToken(s.api_key, s.api_secret).with_identity(f"caller-{c.index}")
-                     .with_attributes({"sip.phoneNumber": c.phone})
-                     .with_grants(api.VideoGrants(room_join=True, room=c.room_name)).to_jwt())
-            await c.join(s.livekit_url, token)
-            dispatch = api.CreateAgentDispatchRequest(agent_name=s.options.agent_name,
-                                                      room=c.room_name)
-            await lkapi.agent_dispatch.create_dispatch(dispatch)
-            heard = await c.heard_since(c.joined_at, 30)
+            await ring[i].wait()
+            try:
+                token = (api.AccessToken(s.api_key, s.api_secret)
+                         .with_identity(f"caller-{c.index}")
+                         .with_attributes({"sip.phoneNumber": c.phone})
+                         .with_grants(api.VideoGrants(room_join=True, room=c.room_name))
+                         .to_jwt())
+                await c.join(s.livekit_url, token)
+                dispatch = api.CreateAgentDispatchRequest(agent_name=s.options.agent_name,
+                                                          room=c.room_name)
+                await lkapi.agent_dispatch.create_dispatch(dispatch)
+                heard = await c.heard_since(c.joined_at, RING_NEXT_AFTER_S)
+            finally:
+                if i + 1 < len(ring):
+                    ring[i + 1].set()
+            if heard is None:
+                heard = await c.heard_since(c.joined_at, 30 - RING_NEXT_AFTER_S)
             if heard is None and not c.states:  # no agent joined: dispatch once more
                 redispatched += 1
                 await lkapi.agent_dispatch.create_dispatch(dispatch)
@@ -400,15 +414,14 @@ class Bench:
             else:
                 greetings.append((heard - c.joined_at) * 1000)
 
-        async def connect_or_note(c: Caller, delay: float) -> None:
+        async def connect_or_note(c: Caller, i: int) -> None:
             try:
-                await connect(c, delay)
+                await connect(c, i)
             except Exception as e:  # e.g. the server refusing rooms when its node is starved
                 c.errors.append(f"could not connect: {type(e).__name__}: {e}"[:200])
 
         try:
-            await asyncio.gather(*(connect_or_note(c, i * JOIN_INTERVAL_S)
-                                   for i, c in enumerate(callers)))
+            await asyncio.gather(*(connect_or_note(c, i) for i, c in enumerate(callers)))
         finally:
             await lkapi.aclose()
         cpu_before = cpu_snapshot(self._pids(sampler))
@@ -572,6 +585,11 @@ class Bench:
             close_sync_client(client)
 
 
+def level_limit(n: int) -> float:
+    """Seconds a level may take: enough for n calls that work, bounded for those that do not."""
+    return min(60 + 6 * n, 150)
+
+
 def run_level(n: int, workdir: Path, out: Path) -> None:
     """One level in this process with its own stack; every process group it starts is listed
     in workdir/pgids.txt first, so the parent can stop them even if this process dies."""
@@ -587,7 +605,7 @@ def run_level(n: int, workdir: Path, out: Path) -> None:
     bench.stack.spawn = recorded_spawn  # type: ignore[method-assign]
     try:
         bench.start()
-        result = asyncio.run(bench.level(n, limit_s=60 + 5 * n))
+        result = asyncio.run(bench.level(n, limit_s=level_limit(n)))
         out.write_text(json.dumps(result))
     finally:
         bench.stop()
@@ -614,7 +632,7 @@ def measure(levels: tuple[int, ...]) -> dict[str, Any]:
         print(f"bench: concurrency {n} calls ...", flush=True, file=sys.stderr)
         workdir = Path(tempfile.mkdtemp(prefix=f"bench-concurrency-{n}-"))
         result_file = workdir / "result.json"
-        limit = 60 + 5 * n + 150  # the level's own limit plus stack start and scoring
+        limit = level_limit(n) + 150  # the level's own limit plus stack start and scoring
         child = subprocess.Popen(
             [sys.executable, "-m", "bench.concurrency", str(n), str(workdir)],
             cwd=str(ROOT), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
