@@ -151,12 +151,14 @@ async def _carry_the_call(call: AudioCall, line: Line) -> None:
         ended = await call.caller_speaks()
         silence = await call.heard_within(ended, SILENCE_BOUND_S)
         assert silence < SILENCE_BOUND_S, f"{silence:.2f}s of silence after the caller spoke"
+        print(f"audio turn 1: {silence:.2f}s from end of speech to the agent's audio")
         assert isinstance(call.session.current_agent, OrderAgent)
         await asyncio.sleep(0.5)
 
         ended = await call.caller_speaks()
         silence = await call.heard_within(ended, SILENCE_BOUND_S)
         assert silence < SILENCE_BOUND_S
+        print(f"audio turn 2: {silence:.2f}s from end of speech to the agent's audio")
         assert [x.item_id for x in call.userdata.cart] == ["croissant"]
         assert line.stt_broken.hits >= 1 and line.tts_broken.hits >= 1
         assert line.llm_primary.requests and len(line.llm_fallback.requests) == 4

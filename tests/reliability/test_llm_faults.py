@@ -56,6 +56,7 @@ async def test_fallback_model_takes_over_and_tools_still_run(seeded_db, servers,
         t0 = await call.caller_says("I'd like to order for pickup")
         silence = call.timeline.first_speech_after(t0)
         assert silence < SILENCE_BOUND_S, f"{silence:.2f}s before the caller heard anything"
+        print(f"\nLLM primary {failure}: fallback answered, first speech after {silence:.2f}s")
         assert isinstance(call.session.current_agent, OrderAgent)
         assert call.timeline.texts()[-1].endswith("Sure, what would you like?")
         if failure == "hang":  # the hold line covered the wait for the fallback
@@ -86,6 +87,8 @@ async def test_stream_dying_mid_answer_gets_an_apology_then_the_call_goes_on(
         # The half answer was heard at once; the apology follows within the bound.
         assert speech[0] - t0 < SILENCE_BOUND_S
         apology_at = next(t for t, r, x in call.timeline.said if x == SAY_AGAIN)
+        print(f"\nLLM stream {failure} mid-answer: words at {speech[0] - t0:.2f}s, apology at "
+              f"{apology_at - t0:.2f}s")
         assert apology_at - t0 < SILENCE_BOUND_S + FB.llm_attempt_timeout_s * (failure == "stall")
         assert max(b - a for a, b in zip([t0, *speech], speech, strict=False)) < SILENCE_BOUND_S
         # Not retried on the fallback (it could repeat words or a tool call) ...
@@ -108,9 +111,12 @@ async def test_every_model_down_apologises_then_transfers_to_staff(seeded_db, se
         await call.wait_for(lambda: SAY_AGAIN in call.timeline.texts())
         assert call.timeline.first_speech_after(t0) < SILENCE_BOUND_S
 
+        first = call.timeline.first_speech_after(t0)
         t1 = await call.caller_says("A table for two tonight")
         await call.wait_for(lambda: call.phone.transfers, within_s=5)
         assert call.timeline.first_speech_after(t1) < SILENCE_BOUND_S
+        print(f"\nLLM all 500: apology after {first:.2f}s, transfer line after "
+              f"{call.timeline.first_speech_after(t1):.2f}s, transferred")
         assert call.timeline.texts()[-1] == TRANSFERRING
         assert call.phone.transfers == ["sip:staff@restaurant.test"]
         assert call.userdata.outcomes == ["transfer"]
@@ -177,6 +183,7 @@ async def test_every_model_hanging_still_breaks_the_silence(seeded_db, servers):
         speech = call.timeline.speaking_after(t0)
         gaps = [b - a for a, b in zip([t0, *speech], speech, strict=False)]
         assert gaps and max(gaps) < SILENCE_BOUND_S, gaps
+        print(f"\nLLM all hanging: silences {[round(g, 2) for g in gaps]}s (hold line, apology)")
         assert any(x.startswith(providers.HOLD_TEXT.strip()) for x in call.timeline.texts())
     finally:
         await call.close()

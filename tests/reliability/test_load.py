@@ -18,7 +18,7 @@ import pytest
 
 from models import Reservation
 from pricing import build_line, totals
-from tests.conversation.harness import NOW, count_docs, open_call, tool_output
+from tests.conversation.harness import NOW, catalog_from, count_docs, open_call, tool_output
 from tests.scripted_llm import Call
 
 pytestmark = pytest.mark.usefixtures("settle_tasks")
@@ -44,13 +44,14 @@ async def test_twenty_callers_for_the_last_table(seeded_db):
     db = seeded_db
     await _fill(db, 18)  # 20 seats a slot: one table for two is left
     callers = 20
+    catalog = await catalog_from(db)  # one live menu per worker process, as in production
     calls = await asyncio.gather(*[
         open_call(
             db, Call("start_reservation", {"action": "new"}),
             Call("book_table", {"date": DAY.isoformat(), "time": "19:00", "party_size": 2,
                                 "name": f"Guest {n}"}),
             Call("confirm"), "Let me tell you.",
-            caller=_number(n),
+            caller=_number(n), catalog=catalog,
         ) for n in range(callers)
     ])
     async with asyncio.timeout(BOUND_S):
@@ -96,13 +97,14 @@ async def test_thirty_callers_confirm_orders_at_once(seeded_db):
     db = seeded_db
     callers = 30
     plans = [ORDERS[n % len(ORDERS)] for n in range(callers)]
+    catalog = await catalog_from(db)
     calls = await asyncio.gather(*[
         open_call(
             db, Call("start_order"),
             Call("add_item", {"item": item, "quantity": qty, "size": size, "options": opts}),
             Call("set_customer", {"name": f"Caller {n}"}), Call("review_order"),
             Call("confirm"), "Done!",
-            caller=_number(n),
+            caller=_number(n), catalog=catalog,
         ) for n, (item, qty, size, opts) in enumerate(plans)
     ])
     async with asyncio.timeout(BOUND_S):
