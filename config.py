@@ -26,6 +26,9 @@ class ConfigError(RuntimeError):
     """Raised at start-up with a message naming the variable to fix."""
 
 
+DEFAULT_VOICE_ID = "f786b574-daa5-4673-aa0c-cbe3e8534c02"
+
+
 class FirestoreSettings(BaseSettings):
     """What the database layer and the staff scripts need; no AI keys."""
 
@@ -61,7 +64,7 @@ class Settings(FirestoreSettings):
     deepgram_model: str = "nova-3"
     deepgram_base_url: str | None = None
     cartesia_api_key: SecretStr
-    cartesia_voice_id: str = "f786b574-daa5-4673-aa0c-cbe3e8534c02"
+    cartesia_voice_id: str = DEFAULT_VOICE_ID
     cartesia_model: str = "sonic-2"
     cartesia_base_url: str | None = None
     noise_cancellation: bool | None = None  # unset: on only against LiveKit Cloud
@@ -104,6 +107,12 @@ class Settings(FirestoreSettings):
         if not value.startswith(("ws://", "wss://", "http://", "https://")):
             raise ValueError("must be a ws://, wss://, http:// or https:// URL")
         return value
+
+    @field_validator("cartesia_voice_id", mode="before")
+    @classmethod
+    def _default_voice(cls, value: Any) -> Any:
+        # compose passes an unset CARTESIA_VOICE_ID as "": that means our default voice.
+        return DEFAULT_VOICE_ID if value in ("", None) else value
 
     @property
     def uses_livekit_cloud(self) -> bool:

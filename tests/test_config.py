@@ -46,7 +46,9 @@ def test_empty_optional_variables_mean_unset_and_secrets_stay_hidden(clean_env):
     clean_env.setenv("OPENAI_BASE_URL", "")
     clean_env.setenv("RESTAURANT_MAX_PARTY_SIZE", "")
     clean_env.setenv("RESTAURANT_NAME", "Luigi's")
+    clean_env.setenv("CARTESIA_VOICE_ID", "")
     settings = load_settings(env_file=None)
+    assert settings.cartesia_voice_id, "an empty voice id means the default voice, not no voice"
     assert settings.openai_base_url is None
     assert settings.restaurant_overrides() == {"name": "Luigi's"}
     assert "sk-test" not in repr(settings)
