@@ -7,6 +7,7 @@ import logging
 import os
 import sys
 from datetime import UTC, datetime
+from importlib import import_module
 
 from livekit import rtc
 from livekit.agents import AgentServer, AgentSession, JobContext, JobProcess, cli, inference
@@ -40,6 +41,9 @@ def prewarm(proc: JobProcess) -> None:
     settings = get_settings()
     proc.userdata["settings"] = settings
     proc.userdata["vad"] = silero.VAD.load()
+    # LiveKit imports its realtime-model types lazily during a call's first turn: ~0.8 s of CPU
+    # on the call's own loop (the bench saw 1-2 s stalls under load). Pay it here instead.
+    import_module("livekit.agents.inference.realtime")
     catalog = Catalog(Menu([]), restaurant_settings(None, settings))
     # The sync client runs Firestore's watch on its own thread, never on the audio loop.
     watch = firebase_manager.MenuWatch(
