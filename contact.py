@@ -44,6 +44,15 @@ def require_e164(raw: str, region: str = DEFAULT_REGION) -> str:
     return number
 
 
+def number_or_caller_id(said: str | None, caller_id: str | None, ask: str) -> str:
+    """The number the caller said (validated) or else their caller ID; `ask` when neither."""
+    if said:
+        return require_e164(said)
+    if caller_id:
+        return caller_id
+    raise Refusal(f"There is no caller ID: {ask}")
+
+
 def spoken(e164: str) -> str:
     """Digits grouped the way people read a number back: 617 555 0142."""
     parsed = phonenumbers.parse(e164)

@@ -13,7 +13,7 @@ from livekit.agents.voice.generation import update_instructions
 
 import booking
 from agents.userdata import UserData
-from contact import clean_name, require_e164
+from contact import clean_name, number_or_caller_id
 from ids import message_id
 from models import Message
 from redact import redact_cards
@@ -171,12 +171,9 @@ class BaseAgent(Agent):
         userdata = context.userdata
         with caller_must_fix(userdata):
             clean = clean_name(name)
-            if phone:
-                number = require_e164(phone)
-            elif userdata.caller_phone:
-                number = userdata.caller_phone
-            else:
-                raise Refusal("There is no caller ID: ask for a number staff can call back.")
+            number = number_or_caller_id(
+                phone, userdata.caller_phone, "ask for a number staff can call back."
+            )
             text = redact_cards(" ".join(reason.split()))  # pay at pickup: no card numbers
             if not text or len(text) > 500:
                 raise Refusal("Ask the caller briefly what the message is about.")

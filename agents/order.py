@@ -10,7 +10,7 @@ from agents.base import PHONE_MANNER, BaseAgent, caller_must_fix
 from agents.intent_classifier import menu_answer
 from agents.userdata import UserData
 from booking import check_pickup, say_time
-from contact import clean_name, require_e164, spoken
+from contact import clean_name, number_or_caller_id, spoken
 from pricing import build_line, check_quantity, describe_line, money, pickup_time, totals
 from refusal import Refusal
 
@@ -235,12 +235,9 @@ def remove_line(userdata: UserData, line_number: int) -> str:
 def set_contact(userdata: UserData, name: str, phone: str | None) -> str:
     with caller_must_fix(userdata):
         clean = clean_name(name)
-        if phone:
-            number = require_e164(phone)
-        elif userdata.caller_phone:
-            number = userdata.caller_phone
-        else:
-            raise Refusal("There is no caller ID: ask for a phone number for the order.")
+        number = number_or_caller_id(
+            phone, userdata.caller_phone, "ask for a phone number for the order."
+        )
     userdata.customer_name = clean
     userdata.customer_phone = number
     return f"Order under {clean}, phone {spoken(number)}."

@@ -9,7 +9,7 @@ from livekit.agents import Agent, RunContext, function_tool
 import booking
 from agents.base import PHONE_MANNER, BaseAgent, caller_must_fix
 from agents.userdata import ReservationDraft, UserData
-from contact import clean_name, require_e164
+from contact import clean_name, number_or_caller_id
 from models import Reservation
 from refusal import Refusal
 
@@ -181,13 +181,9 @@ class ReservationAgent(BaseAgent):
 
 
 def contact_phone(userdata: UserData, phone: str | None) -> str:
-    if phone:
-        return require_e164(phone)
-    if userdata.customer_phone:
-        return userdata.customer_phone
-    if userdata.caller_phone:
-        return userdata.caller_phone
-    raise Refusal("There is no caller ID: ask for the caller's phone number.")
+    # A number already given in this call wins over the caller ID.
+    known = userdata.customer_phone or userdata.caller_phone
+    return number_or_caller_id(phone, known, "ask for the caller's phone number.")
 
 
 async def own_reservation(userdata: UserData, code: str) -> Reservation:
