@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -153,13 +152,15 @@ def find_option(item: MenuItem, phrase: str) -> tuple[OptionGroup, Option]:
 
 
 class Catalog:
-    """The current menu and restaurant settings of this process, swapped whole on every change."""
+    """The current menu and restaurant settings of this process, swapped whole on every change.
+
+    The watch thread replaces a reference; readers on the call loop take whichever snapshot is
+    current (a single attribute assignment is atomic, so no lock is needed).
+    """
 
     def __init__(self, menu: Menu, settings: RestaurantSettings) -> None:
-        self._lock = threading.Lock()
         self._menu = menu
         self._settings = settings
-        self.ready = threading.Event()
 
     @property
     def menu(self) -> Menu:
@@ -170,11 +171,7 @@ class Catalog:
         return self._settings
 
     def replace_menu(self, items: Iterable[MenuItem]) -> None:
-        menu = Menu(items)
-        with self._lock:
-            self._menu = menu
-        self.ready.set()
+        self._menu = Menu(items)
 
     def replace_settings(self, settings: RestaurantSettings) -> None:
-        with self._lock:
-            self._settings = settings
+        self._settings = settings

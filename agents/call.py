@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime
 from typing import Any
 
 from livekit.agents import AgentSession
@@ -64,13 +63,10 @@ async def start_call(
     session: AgentSession, userdata: UserData, **start_kwargs: object
 ) -> SpeechHandle:
     """Start the session on the classifier and speak the fixed greeting: no LLM round trip."""
-    recorder = CallRecorder(userdata, services_now(userdata))
+    recorder = CallRecorder(userdata, userdata.services.clock())
     session.on("metrics_collected", lambda ev: recorder.on_metrics(ev.metrics))
     session.on("close", lambda ev: recorder.finish(session.history, ev.reason.value))
     userdata.recorder = recorder
     await session.start(userdata.agents["classifier"], **start_kwargs)  # type: ignore[arg-type]
     return session.say(greeting(userdata))
 
-
-def services_now(userdata: UserData) -> datetime:
-    return userdata.services.clock()
