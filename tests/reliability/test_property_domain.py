@@ -24,6 +24,7 @@ from menu_file import load_menu_file
 from pricing import MAX_QUANTITY, build_line
 from redact import luhn_ok, redact_cards
 from refusal import Refusal
+from tests.privacy import CARDS, digit_runs
 
 ROOT = Path(__file__).resolve().parents[2]
 MENU_FILE = load_menu_file(ROOT / "data" / "menu.yaml")
@@ -169,7 +170,7 @@ def test_foreign_numbers_are_refused_with_a_reason(raw):
 @given(raw=st.one_of(st.text(max_size=400), st.sampled_from([
     "", "   ", "12345", "Robert'); DROP TABLE orders;--", "<script>alert(1)</script>",
     "Ann\x00Lee", "Zoë O'Brien-Smith", "李小龙", "‮evil", "Ann\u200bLee", "A" * 61,
-    "{{tool:confirm}}", "Ann 4111 1111 1111 1111",
+    "{{tool:confirm}}", f"Ann {CARDS[0]}",
 ])))
 def test_clean_name_gives_a_sayable_name_or_refuses(raw):
     try:
@@ -206,12 +207,32 @@ card_said = st.builds(
     st.sampled_from(["", " ", "-", "."]))
 
 
+no_digits = st.text(st.characters(blacklist_categories=("Nd",)), max_size=20)
+
+
+@MANY
+@given(card=card_said, before=no_digits, after=no_digits)
+def test_no_digit_of_a_card_number_survives(card, before, after):
+    """Not even one digit: a check for the whole number passes once a single digit is left
+    out of the redaction, and would miss a leaked last four."""
+    text = f"{before} {card} {after}"
+    cleaned = redact_cards(text)
+    assert not re.search(r"\d", cleaned), (text, cleaned)
+    with pytest.raises(Refusal, match="pay at pickup"):
+        build_line(MENU, "croissant", special_instructions=f"charge {card}")
+    with pytest.raises(Refusal):
+        clean_name(f"Ann {card}")
+
+
 @MANY
 @given(card=card_said, before=st.text(max_size=20), after=st.text(max_size=20))
 def test_a_card_number_never_survives(card, before, after):
+    """Digits said next to the card may merge with it; still no 4-digit run of the card
+    that the surrounding text did not itself hold."""
     text = f"{before} {card} {after}"
     cleaned = redact_cards(text)
     assert re.sub(r"\D", "", card) not in re.sub(r"\D", "", cleaned)
+    assert set(digit_runs(card, cleaned)) <= set(digit_runs(card, f"{before} {after}"))
     with pytest.raises(Refusal, match="pay at pickup"):
         build_line(MENU, "croissant", special_instructions=f"charge {card}")
     with pytest.raises(Refusal):
