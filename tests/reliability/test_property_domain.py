@@ -7,6 +7,7 @@ Counts: each test's examples are reported by `pytest --hypothesis-show-statistic
 
 from __future__ import annotations
 
+import os
 import re
 import unicodedata
 from datetime import date, datetime, time, timedelta
@@ -32,7 +33,8 @@ ITEMS = list(MENU_FILE.items)
 MENU = Menu(ITEMS)
 RESTAURANT = MENU_FILE.restaurant
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=RESTAURANT.tz)  # a Friday lunchtime
-MANY = settings(max_examples=1500, deadline=None,
+# PROPERTY_EXAMPLES: fewer examples where each test runs hundreds of times (scripts/mutation.py).
+MANY = settings(max_examples=int(os.environ.get("PROPERTY_EXAMPLES", "1500")), deadline=None,
                 suppress_health_check=[HealthCheck.too_slow])
 
 # What a refusal must do: say what to ask or offer, or list what exists.
