@@ -12,6 +12,7 @@ from tests.privacy import CARD
 @pytest.mark.parametrize("raw", [
     "+16175550142", "6175550142", "(617) 555-0142", "617.555.0142", "1 617 555 0142",
     "sip:+16175550142@10.0.0.1", "tel:+16175550142", " 617 555 0142 ",
+    "sip:+16175550142@10.0.0.1:5060", "sip:6175550142@pbx@10.0.0.1",  # port; odd host part
 ])
 def test_numbers_are_kept_in_e164(raw):
     assert to_e164(raw) == "+16175550142"
@@ -54,7 +55,7 @@ def test_a_number_is_read_back_in_groups():
 @pytest.mark.parametrize(("raw", "name"), [
     ("Zoë O'Brien-Smith", "Zoë O'Brien-Smith"), ("  Sam   Rivera ", "Sam Rivera"),
     ("李小龙", "李小龙"), ("A" * MAX_NAME, "A" * MAX_NAME), ("J. R. 2nd", "J. R. 2nd"),
-    ("Ann\tLee", "Ann Lee"),
+    ("Ann\tLee", "Ann Lee"), ("Xavier Quinn", "Xavier Quinn"),
 ])
 def test_names_are_kept_as_said_with_spaces_tidied(raw, name):
     assert clean_name(raw) == name
