@@ -186,10 +186,11 @@ def _mutmut(dest: Path, *args: str, env: dict[str, str], timeout: float | None,
 
 
 def all_mutants(dest: Path, target: Target, env: dict[str, str]) -> list[str]:
-    """Every mutant name of the target (mutmut generates them without running tests)."""
-    done = _mutmut(dest, "print-time-estimates", env=env, timeout=600)
-    names = re.findall(rf"({re.escape(module_of(target.source))}\.\S+__mutmut_\d+)",
-                       done.stdout)
+    """Every mutant name of the target. mutmut generates the mutants before it filters by
+    name, so a run for a name that matches nothing generates them and runs no test."""
+    _mutmut(dest, "run", "no-such-mutant", env=env, timeout=600)
+    listed = _mutmut(dest, "results", "--all", "true", env=env, timeout=300).stdout
+    names = re.findall(r"^\s*(\S+__mutmut_\d+):", listed, re.M)
     return _selected(sorted(set(names)), target)
 
 

@@ -145,3 +145,20 @@ def test_pickup_orders_are_taken_while_the_kitchen_can_finish_them():
     booking.check_pickup(SETTINGS, at(MONDAY, 7, 10), at(MONDAY, 7, 30))
     with pytest.raises(Refusal, match="after we close"):  # ready tomorrow is not today
         booking.check_pickup(SETTINGS, at(MONDAY, 20, 50), at(TUESDAY, 0, 5))
+
+
+def test_the_last_slot_ends_by_closing_even_a_minute_before_the_grid():
+    late = SETTINGS.model_copy(update={"hours": {"sun": [{"open": "09:00", "close": "11:59"}]}})
+    late = RestaurantSettings.model_validate(late.model_dump())
+    # 11:15 would end at 12:00, a minute after closing.
+    assert booking.seating_times(late, SUNDAY) == [time(9, 0), time(9, 45), time(10, 30)]
+
+
+def test_a_slot_starting_this_minute_is_no_longer_offered():
+    free = booking.nearest_free_times(SETTINGS, at(MONDAY, 9, 0), MONDAY, time(9, 0), 1, {})
+    assert time(9, 0) not in free and free[0] == time(17, 15)
+
+
+def test_an_empty_slot_takes_a_party_as_large_as_the_room():
+    free = booking.nearest_free_times(SETTINGS, NOW, SUNDAY, time(9, 0), 10, {"09:45": 1})
+    assert free == [time(9, 0), time(10, 30), time(11, 15)]  # 09:45 has 9 seats left

@@ -134,3 +134,49 @@ def test_a_catalog_swaps_menu_and_settings_whole():
     other = RestaurantSettings(name="B")
     catalog.replace_settings(other)
     assert catalog.settings is other and MENU.get("latte") is LATTE
+
+
+def test_a_name_said_in_full_wins_over_a_shorter_name_inside_it():
+    menu = Menu([item("roll", "Bread Roll", "bread"), item("sausage-roll", "Sausage Roll", "hot"),
+                 item("tea", "Tea", "tea"), item("iced-tea", "Iced Tea", "cold")])
+    assert menu.hear("one large sausage roll please").item.id == "sausage-roll"
+    assert menu.hear("a large iced tea").item.id == "iced-tea"
+    assert menu.hear("some tea").item.id == "tea"
+
+
+@pytest.mark.parametrize(("said", "item_id"), [("lattp", "latte"), ("mocba", "mocha")])
+def test_a_match_scoring_exactly_the_cutoff_is_taken(said, item_id):
+    # These score exactly 80 against the menu (rapidfuzz WRatio): the cutoff is inclusive.
+    assert MENU.hear(said).item.id == item_id
+
+
+def test_a_size_said_with_a_misheard_name_is_kept():
+    heard = MENU.hear("a large lattee")
+    assert (heard.item.id, heard.size_id) == ("latte", "large")
+
+
+def test_punctuation_and_hyphens_do_not_hide_a_diet_or_allergen():
+    free = item("cake", "Flourless Cake", "desserts", dietary=["gluten-free"])
+    assert [i.id for i in Menu([free, TEA]).matching("anything gluten free?")] == ["cake"]
+    menu = Menu([free, MUFFIN])
+    assert [i.id for i in menu.matching("nuts?")] == ["muffin"]
+    assert [i.id for i in menu.matching("tree-nuts")] == ["muffin"]
+
+
+def test_suggestions_reach_past_the_aliases_of_a_sold_out_item():
+    loaf = LOAF.model_copy(update={"aliases": [f"pumpkin {w}" for w in (
+        "bread", "cake", "slice", "bar")]})
+    menu = Menu([loaf, MUFFIN, SCONE, BUN, ROLL])
+    # The loaf's five labels are the closest; the next five still hold available items.
+    assert menu.suggestions("pumpkin")[:2] == ["Blueberry Muffin", "Cinnamon Bun"]
+    crowded = LOAF.model_copy(update={"aliases": [f"pumpkin {w}" for w in (
+        "bread", "cake", "slice", "bar", "square", "treat", "round", "bake", "tart")]})
+    # Ten labels of a sold-out item closer than anything else: nothing close enough to offer.
+    assert Menu([crowded, MUFFIN, SCONE, BUN, ROLL]).suggestions("pumpkin") == []
+
+
+def test_lists_in_refusals_and_the_prompt_are_comma_separated():
+    with pytest.raises(Refusal, match=r"Closest matches: [^,.]+, [^,.]+, [^,.]+\. Ask"):
+        MENU.require("pumpkin pie")
+    two = Menu([LOAF, LOAF.model_copy(update={"id": "pie", "name": "Apple Pie"})])
+    assert "sold out today: Pumpkin Loaf, Apple Pie\n" in two.prompt_text()

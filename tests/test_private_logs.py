@@ -66,7 +66,12 @@ def written(request: pytest.FixtureRequest) -> Iterator[tuple[logging.Logger, io
         root.handlers = saved
 
 
+# Fields the formatters add that hold digits of their own (when, which process, which line).
+_OWN_DIGITS = re.compile(r'"(timestamp|pid|code\.line\.number)": ("[^"]*"|\d+)|line \d+')
+
+
 def leaks(text: str) -> list[str]:
+    text = _OWN_DIGITS.sub("", text)
     found = [f"phone run {r}" for r in phone_leaks(text)]
     for card in CARDS:
         found += [f"card run {r}" for r in digit_runs(card, text)]
@@ -230,4 +235,5 @@ def test_a_broken_format_string_does_not_break_the_log_call(capsys):
         logger.handlers = []
         logger.propagate = True
     reported = capsys.readouterr().err  # logging prints the bad record's message and args
-    assert "not a number" in reported and leaks(out.getvalue() + reported) == [], reported
+    assert "not a number" in reported and "'%d items for %s'" in reported
+    assert leaks(out.getvalue() + reported) == [], reported

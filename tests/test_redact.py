@@ -87,3 +87,38 @@ def test_deeply_nested_fields_are_cleaned_too():
     PrivateLogs().filter(record)
     assert "+16175550142" not in str(record.job) and "42" in str(record.job)
     assert isinstance(record.job["a"]["b"], dict)  # structure kept where it is shallow
+
+
+def test_only_windows_of_thirteen_to_nineteen_digits_are_judged():
+    # 13 digits failing the check: its shorter windows ("0", "18", ...) pass it but are no card.
+    assert not luhn_ok("1234567890123")
+    assert redact_cards("ref 1234567890123") == "ref 1234567890123"
+    # 20 digits passing the check as a whole, with no 13-19 digit window that does: no card.
+    twenty = "30500937412619391525"
+    assert luhn_ok(twenty) and redact_cards(f"ref {twenty}") == f"ref {twenty}"
+
+
+def test_a_digit_said_before_a_card_is_kept_and_the_card_goes_whole():
+    card = CARDS[0].replace(" ", "")
+    assert redact_cards(f"7 {card}") == f"7 {CARD_MARK}"  # 7 belongs to no card window
+
+
+def test_lists_and_nesting_of_any_depth_are_cleaned_without_looping():
+    loop: dict = {"phone": "+16175550142"}
+    loop["self"] = loop  # a record can hold itself; the filter must still return
+    nested = [["+16175550142", ["+16175550143"]]]
+    record = logging.makeLogRecord({"msg": "x", "loop": loop, "nested": nested,
+                                    "said": ["call +16175550142", "ok"]})
+    assert PrivateLogs().filter(record)
+    assert record.said == ["call +*********42", "ok"]  # kept as a list, each item cleaned
+    assert record.nested[0][0] == "+*********42" and "+16175550143" not in str(record.nested)
+    assert "+16175550142" not in str(record.loop)
+
+
+def test_a_value_that_cannot_be_printed_is_named_so():
+    class Broken:
+        def __str__(self) -> str:
+            raise RuntimeError("no")
+
+    record = logging.makeLogRecord({"msg": "x", "thing": Broken()})
+    assert PrivateLogs().filter(record) and record.thing == "[unprintable]"
