@@ -184,3 +184,56 @@ def test_a_dish_is_described_with_prices_choices_allergens_and_diet():
     plain = MenuItem.model_validate({"id": "water", "name": "Water", "category": "drinks",
                                      "price_cents": 100})
     assert describe_item(plain) == "Water: $1.00; allergens: none listed"
+
+
+def _latte_with(**changes: object) -> Menu:
+    return Menu([MENU.get("latte").model_copy(update=changes)])
+
+
+def test_a_size_is_found_by_its_name_when_its_id_differs():
+    latte = MENU.get("latte")
+    sizes = [s.model_copy(update={"id": s.id[:2]}) for s in latte.sizes]  # sm, me, la
+    menu = _latte_with(sizes=sizes, default_size="me")
+    assert build_line(menu, "latte", size="Large").size == "la"
+    assert build_line(menu, "latte", size="la").size == "la"
+
+
+def test_sold_out_options_are_never_offered_instead():
+    latte = MENU.get("latte")
+    extras = next(g for g in latte.option_groups if g.id == "extras")
+    two_out = extras.model_copy(update={"options": [
+        o.model_copy(update={"available": False}) if o.id == "extra-shot" else o
+        for o in extras.options]})
+    menu = _latte_with(option_groups=[g if g.id != "extras" else two_out
+                                      for g in latte.option_groups])
+    with pytest.raises(Refusal) as refused:
+        build_line(menu, "latte", options=["caramel syrup"])
+    assert str(refused.value) == ("Caramel syrup for Latte is sold out today. "
+                                  "Offer instead: Vanilla syrup.")
+    only = extras.model_copy(update={"options": [o for o in extras.options
+                                                 if o.id == "caramel-syrup"]})
+    alone = _latte_with(option_groups=[only])
+    with pytest.raises(Refusal) as nothing_else:
+        build_line(alone, "latte", options=["caramel syrup"])
+    assert str(nothing_else.value) == ("Caramel syrup for Latte is sold out today. "
+                                       "Ask whether they want the Latte without it.")
+
+
+def test_the_other_options_are_listed_with_commas():
+    with pytest.raises(Refusal, match=r"Offer instead: Extra shot, Vanilla syrup\.$"):
+        build_line(MENU, "latte", options=["caramel syrup"])
+
+
+def test_a_repeated_option_does_not_stop_the_ones_after_it():
+    line = build_line(MENU, "latte", options=["oat milk", "oat", "extra shot"])
+    assert [o.option_id for o in line.options] == ["oat", "extra-shot"]
+
+
+def test_a_line_with_several_options_reads_them_with_commas():
+    line = build_line(MENU, "latte", options=["oat milk", "extra shot", "vanilla syrup"])
+    assert describe_line(line) == "1 medium Latte with oat milk, extra shot, vanilla syrup"
+
+
+def test_every_allergen_is_named():
+    loaf = describe_item(MENU.get("pumpkin-loaf"))
+    assert "; allergens: gluten, dairy, egg; dietary: vegetarian; " in loaf
