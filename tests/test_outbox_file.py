@@ -7,6 +7,8 @@ import asyncio
 import json
 import logging
 import os
+import stat
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -134,3 +136,67 @@ async def test_appends_from_many_threads_keep_every_entry(tmp_path: Path) -> Non
     await asyncio.gather(*(box.append("order", {"n": n}, record_id=f"o{n % 25}")
                            for n in range(50)))
     assert sorted(e.id for e in await box.entries()) == sorted(f"order:o{n}" for n in range(25))
+
+
+async def test_async_appends_keep_their_payload(tmp_path: Path) -> None:
+    box = Outbox(tmp_path / "outbox.jsonl")
+    await box.append("order", {"order": {"id": "o1", "total_cents": 1328}}, record_id="o1")
+    assert [e.payload for e in await box.entries()] == [{"order": {"id": "o1",
+                                                                   "total_cents": 1328}}]
+
+
+def test_creating_and_rewriting_the_outbox_make_its_directory_entry_durable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """fsync of the file alone does not make a new file (or a rename) survive a power cut;
+    the directory must be fsynced too. We cannot pull the power here, so count the syncs."""
+    synced: list[str] = []
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        synced.append("dir" if stat.S_ISDIR(os.fstat(fd).st_mode) else "file")
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    box = Outbox(tmp_path / "outbox.jsonl")
+    box.append_sync("order", {}, record_id="o1")
+    assert synced == ["file", "dir"]  # created: the directory entry too
+    synced.clear()
+    box.append_sync("order", {}, record_id="o2")
+    assert synced == ["file"]  # appended to an existing file
+    synced.clear()
+    box.remove_sync(["order:o1"])
+    assert synced == ["file", "dir"]  # the rename
+
+
+def test_the_rewrite_stays_on_the_outbox_s_own_filesystem(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The temporary copy is made next to the outbox: a rename across filesystems fails."""
+    shm = Path("/dev/shm")
+    if not shm.is_dir() or os.stat(shm).st_dev == os.stat(tmp_path).st_dev:
+        pytest.skip("no second filesystem to put the system temp directory on")
+    monkeypatch.setattr(tempfile, "tempdir", str(shm))
+    box = Outbox(tmp_path / "outbox.jsonl")
+    for n in range(2):
+        box.append_sync("order", {}, record_id=f"o{n}")
+    assert box.remove_sync(["order:o0"]) == 1 and [e.id for e in box.entries_sync()] == [
+        "order:o1"]
+
+
+def test_a_failed_rewrite_keeps_the_outbox_and_leaves_no_temporary_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    box = Outbox(tmp_path / "outbox.jsonl")
+    for n in range(2):
+        box.append_sync("order", {}, record_id=f"o{n}")
+
+    def full_disk(*_: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", full_disk)
+    with pytest.raises(OSError, match="No space left"):
+        box.remove_sync(["order:o0"])
+    monkeypatch.undo()
+    assert [e.id for e in box.entries_sync()] == ["order:o0", "order:o1"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["outbox.jsonl", "outbox.jsonl.lock"]
