@@ -5,6 +5,8 @@
   first), so the write is queued and later replayed on top of itself. Nothing may double: no
   second order, no analytics counted twice, no customer visit counted twice, no seats taken
   twice, and no "could not place your booking" note for a booking that is in fact placed.
+* A queued booking is placed by the replay, or, when the slot filled meanwhile, turns into a
+  note for staff to call the guest back.
 * Two callers racing for a slot nobody has booked yet: there is no slot document to hold a
   precondition on, so the first write must create it and the second must lose.
 """
@@ -18,7 +20,7 @@ from datetime import UTC, date, datetime, time
 import pytest
 
 from config import FirestoreSettings
-from firebase_manager import FirebaseManager, SlotFull, connect
+from firebase_manager import CodeTaken, FirebaseManager, ReservationNotFound, SlotFull, connect
 from models import CallLog, Message
 from tests.conftest import make_order, make_reservation
 
@@ -36,6 +38,13 @@ async def _count(db: FirebaseManager, collection: str) -> int:
     return len([s async for s in db.db.collection(collection).stream()])
 
 
+async def _queued_while_down(settings: FirestoreSettings) -> FirebaseManager:
+    """The same worker's outbox, written by the store while it could not hear Firestore."""
+    return await connect(
+        settings.model_copy(update={"firestore_emulator_host": f"127.0.0.1:{_closed_port()}"}),
+        retry_budget_s=0.0, rpc_timeout_s=2.0)
+
+
 async def test_replaying_writes_that_had_landed_doubles_nothing(
     db: FirebaseManager, firestore_settings: FirestoreSettings
 ) -> None:
@@ -49,15 +58,14 @@ async def test_replaying_writes_that_had_landed_doubles_nothing(
                        ended_at=datetime(2026, 11, 20, 17, 3, tzinfo=UTC), outcome="order")
 
     # The same worker's outbox, written by the store when it could not hear Firestore...
-    unreachable = await connect(
-        firestore_settings.model_copy(
-            update={"firestore_emulator_host": f"127.0.0.1:{_closed_port()}"}),
-        retry_budget_s=0.0, rpc_timeout_s=2.0)
+    unreachable = await _queued_while_down(firestore_settings)
     try:
         queued = [await unreachable.save_order(order, DAY),
                   await unreachable.book_reservation(booking, 8, DAY),
                   await unreachable.save_message(message, DAY),
                   await unreachable.write_call_log(call_log, DAY)]
+        # A replay while Firestore is still away stops at once and keeps every entry.
+        assert await unreachable.replay_outbox() == 0
     finally:
         await unreachable.close()
     assert [r.status for r in queued] == ["queued"] * 4
@@ -83,6 +91,70 @@ async def test_replaying_writes_that_had_landed_doubles_nothing(
     assert (customer.order_count, customer.reservation_count) == (1, 1)
     assert await db.seats_used_on(BOOKED_DAY) == {"19:00": 3}
     assert (await db.get_reservation(booking.code)) is not None
+    saved = (await db.db.document(f"messages/{message.id}").get()).to_dict()
+    assert Message.from_doc(saved) == message
+
+
+async def test_a_queued_booking_is_placed_by_the_replay_on_its_day(
+    db: FirebaseManager, firestore_settings: FirestoreSettings
+) -> None:
+    booking = make_reservation("call-late", party=4, at=time(20, 0))
+    unreachable = await _queued_while_down(firestore_settings)
+    try:
+        assert (await unreachable.book_reservation(booking, 6, DAY)).status == "queued"
+    finally:
+        await unreachable.close()
+    assert await db.replay_outbox() == 1
+    placed = await db.get_reservation(booking.code)
+    assert placed is not None and placed.party_size == 4 and placed.status == "confirmed"
+    assert await db.seats_used_on(BOOKED_DAY) == {"20:00": 4}
+    stats = await db.get_analytics(DAY)  # counted on the day the caller was told, not today
+    assert (stats.reservations, stats.covers) == (1, 4)
+    # Its capacity came with it: a second party of 3 no longer fits the 6 seats.
+    with pytest.raises(SlotFull):
+        await db.book_reservation(make_reservation("call-next", party=3, at=time(20, 0)), 6, DAY)
+
+
+async def test_a_queued_booking_that_no_longer_fits_becomes_a_call_back_note(
+    db: FirebaseManager, firestore_settings: FirestoreSettings
+) -> None:
+    booking = make_reservation("call-late", party=4, at=time(20, 0), name="Ann Lee",
+                               phone="+16175550123")
+    unreachable = await _queued_while_down(firestore_settings)
+    try:
+        await unreachable.book_reservation(booking, 6, DAY)
+    finally:
+        await unreachable.close()
+    # Meanwhile a caller on a working line took the seats.
+    await db.book_reservation(make_reservation("call-rival", party=4, at=time(20, 0)), 6, DAY)
+    started = datetime.now(UTC)
+    assert await db.replay_outbox() == 1
+    assert await db.get_reservation(booking.code) is None
+    assert await db.seats_used_on(BOOKED_DAY) == {"20:00": 4}
+    note_id = f"call-late-unplaced-{booking.code}"
+    note = Message.from_doc((await db.db.document(f"messages/{note_id}").get()).to_dict())
+    assert (note.id, note.call_id, note.name, note.phone) == (
+        note_id, "call-late", "Ann Lee", "+16175550123")
+    assert note.reason.startswith(f"Booking {booking.code} for 4 on 2026-11-27 at 20:00 was "
+                                  "confirmed while the database was offline")
+    assert "only 2 free seats" in note.reason and note.reason.endswith("call the guest back.")
+    assert started <= note.created_at <= datetime.now(UTC)
+    assert (await db.get_analytics(DAY)).messages == 1
+    assert await db.replay_outbox() == 0  # settled: the note is not written twice
+
+
+async def test_the_code_and_booking_named_in_refusals_are_the_ones_asked_for(
+    db: FirebaseManager,
+) -> None:
+    mine = make_reservation("call-one")
+    await db.book_reservation(mine, 20, DAY)
+    with pytest.raises(CodeTaken) as taken:
+        await db.book_reservation(make_reservation("call-two", code=mine.code), 20, DAY)
+    assert taken.value.code == mine.code
+    now = datetime(2026, 11, 20, 18, 0, tzinfo=UTC)
+    with pytest.raises(ReservationNotFound) as missing:
+        await db.cancel_reservation("NOPE42", call_id="call-x", now=now)
+    assert missing.value.code == "NOPE42"
 
 
 @pytest.mark.parametrize("callers", [2, 5])
