@@ -277,7 +277,8 @@ def load_equivalents() -> dict[str, str]:
     if not EQUIVALENTS.exists():
         return {}
     data = tomllib.loads(EQUIVALENTS.read_text(encoding="utf-8"))
-    return {entry["mutant"]: entry["why"] for entry in data.get("equivalent", [])}
+    return {entry["mutant"]: ("" if entry.get("equivalent", True) else "ACCEPTED ") + entry["why"]
+            for entry in data.get("equivalent", [])}
 
 
 def unexplained(outcomes: list[Outcome], equivalents: dict[str, str]) -> list[tuple[str, str]]:
@@ -311,7 +312,7 @@ def render(data: dict[str, dict[str, dict]], equivalents: dict[str, str]) -> str
         f"property tests at {PROPERTY_EXAMPLES} examples as here). The wording of refusals, log",
         "lines and printouts is not mutated (see NOT_MUTATED in scripts/mutation.py).", "",
         "| target | module | mutants | before: killed / score | after: killed / score "
-        "| survivors after (equivalent) | time |",
+        "| survivors after (of them equivalent) | time |",
         "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
     ]
     for t in TARGETS:
@@ -326,7 +327,8 @@ def render(data: dict[str, dict[str, dict]], equivalents: dict[str, str]) -> str
 
         alive = a["survived"] + a["no_tests"] if a else 0
         equivalent = sum(1 for v in (a or {}).get("survivors", [])
-                         if fingerprint(v["mutant"], v["change"]) in equivalents)
+                         if not equivalents.get(fingerprint(v["mutant"], v["change"]),
+                                                "ACCEPTED").startswith("ACCEPTED"))
         lines.append(
             f"| {t.name} | {t.source} | {(a or b or {}).get('mutants', '-')} | {cell(b)} "
             f"| {cell(a)} | {alive} ({equivalent}) | {a['seconds'] if a else '-'} s |")
@@ -344,7 +346,12 @@ def render(data: dict[str, dict[str, dict]], equivalents: dict[str, str]) -> str
             lines.append(f"- **{t.name}**: {a['error'].splitlines()[0]}")
         for v in a["survivors"]:
             why = equivalents.get(fingerprint(v["mutant"], v["change"]))
-            verdict = f"equivalent: {why}" if why else f"**UNEXPLAINED ({v['status']})**"
+            if why and why.startswith("ACCEPTED "):
+                verdict = f"accepted, not equivalent: {why.removeprefix('ACCEPTED NOT equivalent: ')}"
+            elif why:
+                verdict = f"equivalent: {why}"
+            else:
+                verdict = f"**UNEXPLAINED ({v['status']})**"
             lines.append(f"- `{v['mutant']}`: `{v['change']}`  \n  {verdict}")
     return "\n".join(lines) + "\n"
 

@@ -9,6 +9,9 @@ then changes nothing.
 
 from __future__ import annotations
 
+import asyncio
+import socket
+import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -17,6 +20,7 @@ import pytest
 from livekit import api
 from livekit.protocol import sip as sip_pb
 
+from scripts import setup_sip
 from scripts.devstack import Ports, Stack, StackError, StackOptions, find_binary
 from scripts.setup_sip import SipSetup, desired_trunk, ensure, resolve_addresses, setup_from_env
 from tests.telephony.helpers import require, require_tools
@@ -33,6 +37,7 @@ def _env(addresses: str, **more: str) -> dict[str, str]:
 
 @pytest.mark.parametrize("allowed", [
     "10.20.0.0/16", "172.30.57.10", "172.30.57.10/32", "fd00:1:2:3::/64", "fd00::5", "::1",
+    "172.30.57.10/16",  # host bits set: still the /16 it names
 ])
 def test_networks_up_to_the_limit_are_admitted_as_given(allowed):
     assert setup_from_env(_env(allowed)).allowed_addresses == (allowed,)
@@ -71,6 +76,7 @@ def test_the_environment_names_numbers_names_and_auth():
     assert defaults.numbers == (NUMBER,)  # RESTAURANT_NUMBERS wins
     assert (defaults.agent_name, defaults.trunk_name, defaults.rule_name) == (
         "restaurant-agent", "restaurant-inbound", "restaurant-agent-dispatch")
+    assert (defaults.auth_username, defaults.auth_password) == ("", "")
     with pytest.raises(SystemExit, match="RESTAURANT_NUMBERS"):
         setup_from_env({"FREESWITCH_ADDRESS": "127.0.0.1"})
     trunk = desired_trunk(setup)
@@ -157,6 +163,7 @@ async def test_a_changed_agent_or_room_prefix_updates_the_rule_in_place(lk):
         report = await ensure(lk, replace(BASE, **change))
         assert report.actions == [f"unchanged trunk {first.trunk_id}",
                                   f"updated dispatch rule {first.rule_id}"], change
+        assert (report.trunk_id, report.rule_id) == (first.trunk_id, first.rule_id)
     (rule,) = await _rules(lk)
     assert [a.agent_name for a in rule.room_config.agents] == ["restaurant-agent"]
     assert rule.rule.dispatch_rule_individual.room_prefix == "sip-"
@@ -174,11 +181,95 @@ async def test_duplicates_by_name_are_removed_and_a_foreign_claim_is_reported(lk
                                        allowed_addresses=["127.0.0.9"],
                                        allowed_numbers=["+15551230000"])
     await lk.sip.create_inbound_trunk(sip_pb.CreateSIPInboundTrunkRequest(trunk=other))
+    unrelated = sip_pb.SIPInboundTrunkInfo(name="unrelated", numbers=["+15550123"],
+                                           allowed_addresses=["127.0.0.8"])
+    await lk.sip.create_inbound_trunk(sip_pb.CreateSIPInboundTrunkRequest(trunk=unrelated))
+    rule_ids = []
+    for trunk_id in ("ST_old1", "ST_old2"):  # LiveKit refuses two rules for one trunk
+        made = await lk.sip.create_dispatch_rule(sip_pb.CreateSIPDispatchRuleRequest(
+            dispatch_rule=setup_sip.desired_rule(BASE, trunk_id)))
+        rule_ids.append(made.sip_dispatch_rule_id)
     report = await ensure(lk, BASE)
     assert report.actions[0].startswith("deleted duplicate trunk ")
     assert report.actions[1].split()[0] in ("updated", "unchanged")
+    assert report.actions[2].startswith("deleted duplicate dispatch rule ")
+    assert report.actions[3] == f"updated dispatch rule {report.rule_id}"
     trunks = await _trunks(lk)
-    assert sorted(t.name for t in trunks) == ["restaurant-inbound", "someone-else"]
+    assert sorted(t.name for t in trunks) == ["restaurant-inbound", "someone-else", "unrelated"]
     ours = next(t for t in trunks if t.name == "restaurant-inbound")
     assert list(ours.numbers) == [NUMBER] and ours.sip_trunk_id == report.trunk_id
-    assert "also claims ['+15550100']" in capsys.readouterr().out
+    (kept,) = await _rules(lk)
+    assert kept.sip_dispatch_rule_id in rule_ids and list(kept.trunk_ids) == [report.trunk_id]
+    warnings = [ln for ln in capsys.readouterr().out.splitlines() if "also claims" in ln]
+    assert len(warnings) == 1 and "'someone-else'" in warnings[0]
+    assert "also claims ['+15550100']" in warnings[0]
+
+
+# ---------------------------------------------------------------- the command itself
+
+
+@pytest.fixture
+def command_env(livekit_server: Stack, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Stack:
+    """The environment `python scripts/setup_sip.py` reads, pointed at the test server; its
+    .env lookup pointed at an empty directory (the repository's own .env is not read)."""
+    monkeypatch.setattr(setup_sip, "ROOT", tmp_path)
+    for name in ("SIP_INBOUND_NUMBERS", "SIP_INBOUND_USERNAME", "SIP_INBOUND_PASSWORD",
+                 "AGENT_NAME", "SIP_TRUNK_NAME", "SIP_DISPATCH_RULE_NAME", "SETUP_SIP_TIMEOUT"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("LIVEKIT_URL", livekit_server.livekit_http)
+    monkeypatch.setenv("LIVEKIT_API_KEY", livekit_server.api_key)
+    monkeypatch.setenv("LIVEKIT_API_SECRET", livekit_server.api_secret)
+    monkeypatch.setenv("RESTAURANT_NUMBERS", NUMBER)
+    monkeypatch.setenv("FREESWITCH_ADDRESS", "127.0.0.1")
+    return livekit_server
+
+
+async def test_the_command_sets_up_the_trunk_then_finds_nothing_to_change(lk, command_env,
+                                                                          capsys):
+    assert await asyncio.to_thread(setup_sip.main, []) == 0
+    first = capsys.readouterr().out
+    (trunk,) = await _trunks(lk)
+    (rule,) = await _rules(lk)
+    assert f"inbound trunk {trunk.sip_trunk_id}: numbers {NUMBER}, from 127.0.0.1" in first
+    assert (f"dispatch rule {rule.sip_dispatch_rule_id}: room prefix 'call-', "
+            "agent 'restaurant-agent'") in first
+    assert first.rstrip().endswith("changed")
+    assert await asyncio.to_thread(setup_sip.main, ["--timeout", "5"]) == 0
+    assert capsys.readouterr().out.rstrip().endswith("nothing to change")
+
+
+async def test_the_dotenv_file_fills_in_what_the_environment_lacks(lk, command_env,
+                                                                  monkeypatch, capsys):
+    monkeypatch.delenv("FREESWITCH_ADDRESS")
+    (setup_sip.ROOT / ".env").write_text("FREESWITCH_ADDRESS=127.0.0.7\n"
+                                         "RESTAURANT_NUMBERS=+15559999\n")
+    assert await asyncio.to_thread(setup_sip.main, []) == 0
+    (trunk,) = await _trunks(lk)
+    assert list(trunk.allowed_addresses) == ["127.0.0.7"]  # from .env
+    assert list(trunk.numbers) == [NUMBER]  # the environment wins over .env
+
+
+@pytest.mark.parametrize("missing", ["LIVEKIT_API_KEY", "LIVEKIT_API_SECRET"])
+def test_the_command_needs_the_api_key_and_secret(command_env, monkeypatch, capsys, missing):
+    monkeypatch.delenv(missing)
+    assert setup_sip.main([]) == 2
+    assert "LIVEKIT_API_KEY and LIVEKIT_API_SECRET must be set" in capsys.readouterr().err
+
+
+def test_an_unreachable_livekit_is_waited_for_then_named(command_env, monkeypatch, capsys):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setenv("LIVEKIT_URL", f"http://127.0.0.1:{port}")
+    monkeypatch.setenv("SETUP_SIP_TIMEOUT", "1.2")
+    started = time.monotonic()
+    with pytest.raises(SystemExit, match="LiveKit not reachable after 1s"):
+        setup_sip.main([])
+    assert time.monotonic() - started >= 1.2  # it kept trying for the whole timeout
+    assert "waiting for LiveKit" in capsys.readouterr().out
+
+
+def test_setup_reads_the_process_environment_by_default(monkeypatch):
+    monkeypatch.setenv("RESTAURANT_NUMBERS", NUMBER)
+    monkeypatch.setenv("FREESWITCH_ADDRESS", "172.30.57.10/24")  # host bits set: as given
+    assert setup_from_env().allowed_addresses == ("172.30.57.10/24",)
