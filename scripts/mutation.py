@@ -347,7 +347,8 @@ def render(data: dict[str, dict[str, dict]], equivalents: dict[str, str]) -> str
         for v in a["survivors"]:
             why = equivalents.get(fingerprint(v["mutant"], v["change"]))
             if why and why.startswith("ACCEPTED "):
-                verdict = f"accepted, not equivalent: {why.removeprefix('ACCEPTED NOT equivalent: ')}"
+                reason = why.removeprefix("ACCEPTED NOT equivalent: ")
+                verdict = f"accepted, not equivalent: {reason}"
             elif why:
                 verdict = f"equivalent: {why}"
             else:
