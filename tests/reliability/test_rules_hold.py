@@ -102,8 +102,13 @@ async def test_no_tool_argument_can_set_a_price_whatever_it_is_called(seeded_db)
     numbers: dict[str, set[str]] = {}
     for agent in call.userdata.agents.values():
         for tool, schema in _schemas(agent).items():
+            assert schema["parameters"].get("additionalProperties") in (None, False), tool
             for name, prop in _parameters(schema["parameters"]):
                 assert not MONEY_WORDS.search(name), (tool, name)
+                # No free-form object a price could ride in under any key.
+                if "object" in _types(prop):
+                    assert prop.get("properties") and prop.get("additionalProperties") in (
+                        None, False), (tool, name, prop)
                 if _types(prop) & {"integer", "number", "array of integer", "array of number"}:
                     numbers.setdefault(name.split(".")[-1], set()).add(tool)
     assert set(numbers) <= COUNTS, {n: t for n, t in numbers.items() if n not in COUNTS}
