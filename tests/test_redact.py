@@ -106,13 +106,15 @@ def test_a_digit_said_before_a_card_is_kept_and_the_card_goes_whole():
 def test_lists_and_nesting_of_any_depth_are_cleaned_without_looping():
     loop: dict = {"phone": "+16175550142"}
     loop["self"] = loop  # a record can hold itself; the filter must still return
+    ring: list = ["+16175550142"]
+    ring.append(ring)
     nested = [["+16175550142", ["+16175550143"]]]
-    record = logging.makeLogRecord({"msg": "x", "loop": loop, "nested": nested,
+    record = logging.makeLogRecord({"msg": "x", "loop": loop, "nested": nested, "ring": ring,
                                     "said": ["call +16175550142", "ok"]})
     assert PrivateLogs().filter(record)
     assert record.said == ["call +*********42", "ok"]  # kept as a list, each item cleaned
     assert record.nested[0][0] == "+*********42" and "+16175550143" not in str(record.nested)
-    assert "+16175550142" not in str(record.loop)
+    assert "+16175550142" not in str(record.loop) and "+16175550142" not in str(record.ring)
 
 
 def test_a_value_that_cannot_be_printed_is_named_so():

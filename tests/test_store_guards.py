@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import time as time_module
 from datetime import UTC, date, datetime, time
 
 import pytest
@@ -116,8 +117,12 @@ async def test_a_queued_booking_is_placed_by_the_replay_on_its_day(
 
 
 async def test_a_queued_booking_that_no_longer_fits_becomes_a_call_back_note(
-    db: FirebaseManager, firestore_settings: FirestoreSettings
+    db: FirebaseManager, firestore_settings: FirestoreSettings,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # A worker whose machine clock is not on UTC: the note is still stamped in UTC.
+    monkeypatch.setenv("TZ", "America/Los_Angeles")
+    time_module.tzset()
     booking = make_reservation("call-late", party=4, at=time(20, 0), name="Ann Lee",
                                phone="+16175550123")
     unreachable = await _queued_while_down(firestore_settings)
@@ -141,6 +146,8 @@ async def test_a_queued_booking_that_no_longer_fits_becomes_a_call_back_note(
     assert started <= note.created_at <= datetime.now(UTC)
     assert (await db.get_analytics(DAY)).messages == 1
     assert await db.replay_outbox() == 0  # settled: the note is not written twice
+    monkeypatch.delenv("TZ")
+    time_module.tzset()
 
 
 async def test_the_code_and_booking_named_in_refusals_are_the_ones_asked_for(

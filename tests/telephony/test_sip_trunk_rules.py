@@ -269,6 +269,15 @@ def test_an_unreachable_livekit_is_waited_for_then_named(command_env, monkeypatc
     assert "waiting for LiveKit" in capsys.readouterr().out
 
 
+def test_without_livekit_url_the_default_address_is_tried(command_env, monkeypatch, capsys):
+    monkeypatch.delenv("LIVEKIT_URL")
+    monkeypatch.setenv("SETUP_SIP_TIMEOUT", "0.5")
+    # Nothing of ours listens at ws://127.0.0.1:7880 (whatever does rejects our key), so the
+    # command waits for LiveKit there and names it, rather than failing on a missing URL.
+    with pytest.raises(SystemExit, match="LiveKit not reachable after"):
+        setup_sip.main([])
+
+
 def test_setup_reads_the_process_environment_by_default(monkeypatch):
     monkeypatch.setenv("RESTAURANT_NUMBERS", NUMBER)
     monkeypatch.setenv("FREESWITCH_ADDRESS", "172.30.57.10/24")  # host bits set: as given
