@@ -4,8 +4,8 @@
 anything else (an unknown variable becomes ""), lines holding `<include>`, `</include>` or
 `<?` dropped, `<X-PRE-PROCESS cmd=... data=.../>` lines executed (set, env-set, exec-set,
 include with a glob relative to the including file's directory) and not copied. `exec-set`
-keeps the old value when its command prints nothing; `printenv VAR` is read from `env`, any
-other command is recorded, not run. The result
+keeps the old value when its command prints nothing; `printenv VAR | tr -d '\\n'` is read from
+`env`, any other command is recorded, not run. The result
 is the one XML document FreeSWITCH parses. `route()` walks an XML dialplan context like
 mod_dialplan_xml: conditions are regexes on a field, `continue="true"` goes on to the next
 extension, `inline="true"` sets take effect during the walk.
@@ -98,13 +98,13 @@ def preprocess(
                         result.variables[name] = value
                     elif cmd == "exec-set":
                         result.exec_set.add(name)
-                        printenv = re.fullmatch(r"printenv (\w+)", value)
+                        printenv = re.fullmatch(r"printenv (\w+) \| tr -d '\\n'", value)
                         if printenv is None:
                             result.variables[name] = f"<output of: {value}>"
                             continue
                         result.env_vars[name] = printenv.group(1)
-                        # popen output, trailing blanks and newlines cut; empty: unchanged
-                        output = env.get(printenv.group(1), "").rstrip(" \n")
+                        # popen output, newlines deleted, trailing blanks cut; empty: unchanged
+                        output = env.get(printenv.group(1), "").replace("\n", "").rstrip(" ")
                         if output:
                             result.variables[name] = output
                     else:
