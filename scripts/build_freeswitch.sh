@@ -11,6 +11,7 @@
 # built again (the warm-cache path takes well under a second). A failed step stops with the
 # step's name and the Debian packages it needs that are missing; its log tail is printed.
 #
+# Usage: scripts/build_freeswitch.sh [--recipe]   (--recipe: print what the stamp would say)
 # Env: PHONELINE_VENDOR_DIR  directory holding the three tarballs (default: the first
 #                            shared/vendor found walking up from the repository)
 #      PHONELINE_FREESWITCH_DIR  install prefix
@@ -68,6 +69,11 @@ recipe() {
     "spandsp $SPANDSP_VERSION $SPANDSP_SHA256" "modules ${FS_MODULES[*]}" \
     "configure ${FS_CONFIGURE_FLAGS[*]}"
 }
+
+if [[ "${1:-}" == --recipe ]]; then  # what the stamp of a build from this script says
+  recipe
+  exit 0
+fi
 
 if [[ -x "$PREFIX/bin/freeswitch" && -f "$STAMP" && "$(cat "$STAMP")" == "$(recipe)" ]]; then
   log "FreeSWITCH $FS_VERSION already built in $PREFIX"
