@@ -632,6 +632,9 @@ def main(argv: list[str] | None = None) -> int:
                              "(default: the advertise IP)")
     parser.add_argument("--workdir", type=Path, default=ROOT / ".cache" / "devstack")
     parser.add_argument("--no-seed", action="store_true")
+    parser.add_argument("--ignore-load", action="store_true",
+                        help="take calls even when the machine's CPU is busy (LiveKit SIP and "
+                             "the worker otherwise refuse them above 90%%)")
     parser.add_argument("--no-freeswitch", action="store_true",
                         help="do not start FreeSWITCH (softphones then call LiveKit SIP directly)")
     args = parser.parse_args(argv)
@@ -654,6 +657,7 @@ def main(argv: list[str] | None = None) -> int:
         tts_voice=args.tts_voice,
         worker=args.worker or None,
         freeswitch=not args.no_freeswitch,
+        ignore_load=args.ignore_load,
         provider_cidrs=os.environ.get("PROVIDER_CIDRS", ""),
         dev_phone_password=os.environ.get("FS_DEV_PHONE_PASSWORD", ""),
         staff_phone_password=os.environ.get("FS_STAFF_PHONE_PASSWORD", ""),
