@@ -200,7 +200,7 @@ def test_a_broken_config_fails_start_with_the_xml_error(tmp_path):
 # --- refusals -------------------------------------------------------------------------------
 
 
-async def test_refusals(fs_stack, tmp_path):
+async def test_refusals(fs_stack, tmp_path, capsys):
     fs = _fs(fs_stack)
     ports = fs_stack.options.ports.freeswitch
     bridges_before = _bridges(fs)
@@ -232,9 +232,10 @@ async def test_refusals(fs_stack, tmp_path):
 
     assert _bridges(fs) == bridges_before, "a refused call was bridged somewhere"
     assert set(await _call_rooms(fs_stack)) <= rooms_before, "a refused call got a room"
-    print(f"\nrefusals: wrong password -> {finals[-1]}; unauthenticated INVITE -> "
-          f"{unauthenticated}; 1001 dialling 01144207946000 -> 404; provider port from "
-          f"{STRANGER_IP} -> {stranger}")
+    with capsys.disabled():
+        print(f"\nrefusals: wrong password -> {finals[-1]}; unauthenticated INVITE -> "
+              f"{unauthenticated}; 1001 dialling 01144207946000 -> 404; provider port from "
+              f"{STRANGER_IP} -> {stranger}")
 
 
 # --- calls ----------------------------------------------------------------------------------
@@ -283,7 +284,8 @@ async def _short_call(stack: Stack, workdir: Path, *, path: str) -> dict[str, An
     return {"latency": first_audio - invite, "seen": seen, "sources": capture.sources}
 
 
-async def test_provider_call_reaches_the_agent_with_the_callers_number(fs_stack, tmp_path):
+async def test_provider_call_reaches_the_agent_with_the_callers_number(fs_stack, tmp_path,
+                                                                      capsys):
     call = await _short_call(fs_stack, tmp_path, path="provider")
     assert "agent" in call["seen"], "no agent joined the provider's call"
     attributes = call["seen"]["sip"]["attributes"]
@@ -293,11 +295,13 @@ async def test_provider_call_reaches_the_agent_with_the_callers_number(fs_stack,
     # the media is anchored on FreeSWITCH (the caller hears it, not LiveKit SIP directly)
     assert {port for _, port in call["sources"]} <= set(range(fs_rtp[0], fs_rtp[1] + 1)), \
         call["sources"]
-    print(f"\nprovider call from {PROVIDER_IP}: sip.phoneNumber {attributes['sip.phoneNumber']}, "
-          f"INVITE -> first agent audio {call['latency']:.2f} s")
+    with capsys.disabled():
+        print(f"\nprovider call from {PROVIDER_IP}: sip.phoneNumber "
+              f"{attributes['sip.phoneNumber']}, INVITE -> first agent audio "
+              f"{call['latency']:.2f} s")
 
 
-async def test_what_freeswitch_adds_to_the_first_audio(fs_stack, tmp_path):
+async def test_what_freeswitch_adds_to_the_first_audio(fs_stack, tmp_path, capsys):
     """Short silent calls, alternately through FreeSWITCH (softphone 1001 -> 5000) and straight
     to LiveKit SIP, in the same stack: INVITE -> first audible agent audio for each."""
     await asyncio.to_thread(register, workdir=tmp_path / "register", target=_internal(fs_stack),
@@ -315,10 +319,11 @@ async def test_what_freeswitch_adds_to_the_first_audio(fs_stack, tmp_path):
               f"({', '.join(f'{x:.2f}' for x in latencies['softphone'])}); "
               f"FreeSWITCH adds {through - direct:+.2f} s")
     log.info("%s", report)
-    print(f"\n{report}")
-    # Not a benchmark: only that FreeSWITCH adds no stall a caller would hear as dead air
-    # (a second here would mean a codec, ringback or re-INVITE problem, not load).
-    assert through - direct < 1.0, report
+    with capsys.disabled():  # in the CI log even when the test passes
+        print(f"\n{report}")
+    # Not a benchmark (bench/ measures): only that FreeSWITCH adds no stall a caller would hear
+    # as dead air; seconds here mean a codec, ringback, re-INVITE or media-latching problem.
+    assert through - direct < 2.0, report
 
 
 async def test_softphone_call_places_an_order_and_the_agent_hangs_up(fs_stack, tmp_path, capsys):

@@ -148,6 +148,9 @@ async def test_sip_call_places_order_and_agent_hangs_up(firestore_emulator, tmp_
         fakes_script=SCRIPT,
         tts_voice="tone",
         worker="start",
+        # the machine's load (CI neighbours, other stacks) must not make LiveKit SIP or the
+        # worker refuse the call: capacity is bench/'s subject, not this test's
+        ignore_load=True,
     )
     stack = Stack(options)
     capture = RtpCapture()
