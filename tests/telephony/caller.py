@@ -288,14 +288,21 @@ def start_sipp(
 
 
 def register(*, workdir: Path, target: str, user: str, password: str,
-             local_ip: str = "127.0.0.1", timeout_s: int = 20) -> SippCall:
-    """Register `user` with FreeSWITCH (sipp/register.xml); returns once SIPp has exited."""
+             local_ip: str = "127.0.0.1", timeout_s: int = 20,
+             contact_port: int | None = None) -> SippCall:
+    """Register `user` with FreeSWITCH (sipp/register.xml); returns once SIPp has exited.
+    `contact_port`: calls for `user` go there (a SIPp answering them) instead."""
     sipp = shutil.which("sipp")
     if sipp is None:
         raise FileNotFoundError("sipp")
     workdir.mkdir(parents=True, exist_ok=True)
     scenario = SIPP_DIR / "register.xml"
-    shutil.copy(scenario, workdir / scenario.name)
+    text = scenario.read_text()
+    if contact_port is not None:
+        contact = "Contact: <sip:[service]@[local_ip]:[local_port];"
+        assert contact in text
+        text = text.replace(contact, f"Contact: <sip:[service]@[local_ip]:{contact_port};")
+    (workdir / scenario.name).write_text(text)
     message_log = workdir / "sipp_messages.log"
     argv = [
         sipp, target, "-sf", scenario.name, "-s", user, "-au", user, "-ap", password,
@@ -374,3 +381,22 @@ def sip_final_status(*, from_ip: str, target_port: int, number: str, caller: str
         return "no answer"
     finally:
         sock.close()
+
+
+def answer_calls(*, workdir: Path, rtp_port: int, local_ip: str = "127.0.0.1",
+                 timeout_s: int = 180) -> tuple[SippCall, int]:
+    """A SIPp staff phone (sipp/staff_phone_uas.xml) answering one call; and its SIP port."""
+    sipp = shutil.which("sipp")
+    if sipp is None:
+        raise FileNotFoundError("sipp")
+    workdir.mkdir(parents=True, exist_ok=True)
+    scenario = SIPP_DIR / "staff_phone_uas.xml"
+    shutil.copy(scenario, workdir / scenario.name)
+    port = _free_udp_port(local_ip)
+    message_log = workdir / "sipp_messages.log"
+    argv = [
+        sipp, "-sf", scenario.name, "-key", "rtp_port", str(rtp_port), "-i", local_ip,
+        "-p", str(port), "-mi", local_ip, "-m", "1", "-nostdin", "-timeout", f"{timeout_s}s",
+        "-timeout_error", "-trace_msg", "-message_file", str(message_log),
+    ]
+    return _spawn(argv, workdir, message_log), port

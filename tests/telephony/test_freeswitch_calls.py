@@ -15,6 +15,9 @@ the fake AI providers and the real worker. SIPp plays the softphones and the pro
   with no outgoing leg.
 - latency: "INVITE -> first agent audio" for calls through FreeSWITCH and straight to LiveKit
   SIP, alternately, in the same run: what FreeSWITCH adds is printed.
+- transfer: the caller asks for a person, LiveKit SIP REFERs, FreeSWITCH rings the registered
+  staff phone 1002 (SIPp) and connects them. (1002 not registered -> back to the agent offering
+  a message is not tested yet.)
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ from tests.telephony.caller import (
     RATE,
     RtpCapture,
     SippCall,
+    answer_calls,
     caller_audio,
     register,
     sip_final_status,
@@ -65,6 +69,15 @@ PROJECT = "demo-freeswitch"
 HANGUP_AFTER_S = 10.0  # short calls: the greeting is heard well within this
 
 
+def _open_now_timezone() -> str:
+    """A time zone where it is about noon now: the restaurant is open (data/menu.yaml hours
+    cover noon every day), so "speak to a person" is a transfer, not a message."""
+    from datetime import UTC, datetime
+
+    offset = (12 - datetime.now(UTC).hour + 12) % 24 - 12  # -12..11 hours from UTC
+    return f"Etc/GMT{-offset:+d}" if offset else "Etc/UTC"
+
+
 def _freeswitch_present() -> None:
     try:
         find_freeswitch()
@@ -79,8 +92,9 @@ def fs_stack(firestore_emulator, tmp_path_factory) -> Iterator[Stack]:
     require(FIRESTORE_JAR.exists() or bool(firestore_emulator.host), "the Firestore emulator")
     firestore_emulator.reset(PROJECT)
     workdir = tmp_path_factory.mktemp("fs-stack")
+    ports = Ports.ephemeral()
     stack = Stack(StackOptions(
-        ports=Ports.ephemeral(),
+        ports=ports,
         workdir=workdir,
         numbers=(RESTAURANT_NUMBER,),
         allow=("127.0.0.1",),  # FreeSWITCH's address (and the direct-path SIPp's)
@@ -92,6 +106,11 @@ def fs_stack(firestore_emulator, tmp_path_factory) -> Iterator[Stack]:
         # the machine's load (CI neighbours, other stacks) must not make LiveKit SIP or the
         # worker refuse these calls: capacity is bench/'s subject, not this test's
         ignore_load=True,
+        worker_env={
+            # where LiveKit SIP REFERs "speak to a person": FreeSWITCH rings the staff phone
+            "STAFF_TRANSFER_TO": f"sip:1002@127.0.0.1:{ports.freeswitch.external_sip}",
+            "RESTAURANT_TIMEZONE": _open_now_timezone(),
+        },
         freeswitch=True,
         provider_cidrs=f"{PROVIDER_IP}/32",
     ))
@@ -329,7 +348,7 @@ async def test_what_freeswitch_adds_to_the_first_audio(fs_stack, tmp_path, capsy
 async def test_softphone_call_places_an_order_and_the_agent_hangs_up(fs_stack, tmp_path, capsys):
     fs = _fs(fs_stack)
     earlier = frozenset(await _call_rooms(fs_stack))
-    lines = list(Script.load(SCRIPT).caller)
+    lines = list(Script.load(SCRIPT).caller)[:4]  # the fifth is the transfer call's
     pcm = await asyncio.to_thread(caller_audio, lines, lead_in=5.0, gap=8.0, tail=40.0)
     registration = await asyncio.to_thread(
         register, workdir=tmp_path / "register", target=_internal(fs_stack), user="1001",
@@ -396,3 +415,53 @@ async def test_softphone_call_places_an_order_and_the_agent_hangs_up(fs_stack, t
     assert order["call_id"] == seen["room"], (order["call_id"], seen["room"])
     assert await _room_gone(fs_stack, seen["room"]), "the agent hung up but the room stays"
     assert fs.errors_logged() == [], "\n".join(fs.errors_logged())
+
+
+async def test_speak_to_a_person_rings_the_staff_phone(fs_stack, tmp_path, capsys):
+    """The caller asks for a person: the agent's transfer makes LiveKit SIP send a REFER,
+    FreeSWITCH rings 1002 (a SIPp staff phone, registered) and connects the caller to it."""
+    fs = _fs(fs_stack)
+    line = list(Script.load(SCRIPT).caller)[4]
+    staff_rtp = RtpCapture(speak=silence(30.0, RATE))  # the staff phone's media
+    staff, staff_port = answer_calls(workdir=tmp_path / "staff", rtp_port=staff_rtp.port)
+    registration = await asyncio.to_thread(
+        register, workdir=tmp_path / "register-1002", target=_internal(fs_stack), user="1002",
+        password=fs.options.staff_phone_password, contact_port=staff_port)
+    assert registration.process.returncode == 0, registration.output()[-2000:]
+
+    pcm = await asyncio.to_thread(caller_audio, [line], lead_in=4.0, gap=0.0, tail=30.0)
+    caller_rtp = RtpCapture(speak=pcm)
+    caller = start_sipp(workdir=tmp_path / "caller", pcm=None, target=_internal(fs_stack),
+                        number="5000", caller="1001", rtp_port=caller_rtp.port,
+                        scenario=SOFTPHONE_SCENARIO, user="1001",
+                        password=fs.options.dev_phone_password, timeout_s=90,
+                        hangup_after_s=25.0)
+    try:
+        rc = await asyncio.to_thread(caller.wait, 120)
+        staff_rc = await asyncio.to_thread(staff.wait, 30)
+    finally:
+        caller.kill()
+        staff.kill()
+        caller_rtp.close()
+        staff_rtp.close()
+    staff_messages = staff.messages()
+    events = [(t, f"caller {d} {f}") for t, d, f in caller.messages()]
+    events += [(t, f"staff phone {d} {f}") for t, d, f in staff_messages]
+    zero = _first(caller.messages(), "sent", "INVITE") or time.time()
+    report = _timeline(events, zero)
+    with capsys.disabled():
+        print(f"\ntransfer to the staff phone, timeline (0 = caller's INVITE):\n{report}")
+
+    assert rc == 0, f"caller: rc {rc}\n{caller.output()[-2000:]}"
+    assert staff_rc == 0, f"staff phone: rc {staff_rc}\n{staff.output()[-2000:]}"
+    invite = next((f for _, d, f in staff_messages if d == "received"
+                   and f.startswith("INVITE")), None)
+    assert invite is not None, "the staff phone never rang"
+    llm_log = _fake_log(fs_stack.fakes.llm)["requests"]
+    called = [c["name"] for r in llm_log for c in r["tool_calls"]]
+    assert called[-1] == "transfer_to_staff", called
+    # the staff phone got the caller's media, from FreeSWITCH (which anchors it)
+    fs_rtp = fs_stack.options.ports.freeswitch.rtp
+    assert staff_rtp.packets, "no media reached the staff phone"
+    assert {port for _, port in staff_rtp.sources} <= set(range(fs_rtp[0], fs_rtp[1] + 1))
+    assert "bridge(user/1002@" in fs.log_path.read_text(errors="replace")
