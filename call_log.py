@@ -10,7 +10,7 @@ from typing import Any
 from livekit.agents import llm
 from livekit.agents.metrics import LLMMetrics, STTMetrics, TTSMetrics
 
-from agents.userdata import UserData
+from call_state import UserData
 from models import CallLog, TranscriptLine
 from redact import redact_cards
 

@@ -14,11 +14,11 @@ from livekit.agents import AgentServer, AgentSession, JobContext, JobProcess, cl
 from livekit.agents.voice import room_io
 from livekit.plugins import silero
 
-import firebase_manager
 import providers
+import store
 from agents.call import SESSION_OPTIONS, new_call, start_call
 from agents.recovery import guard_call
-from agents.userdata import CallServices
+from call_state import CallServices
 from config import ConfigError, Settings, get_settings
 from menu import Catalog, Menu
 from models import RestaurantSettings
@@ -46,8 +46,8 @@ def prewarm(proc: JobProcess) -> None:
     import_module("livekit.agents.inference.realtime")
     catalog = Catalog(Menu([]), restaurant_settings(None, settings))
     # The sync client runs Firestore's watch on its own thread, never on the audio loop.
-    watch = firebase_manager.MenuWatch(
-        firebase_manager.make_sync_client(settings),
+    watch = store.MenuWatch(
+        store.make_sync_client(settings),
         on_menu=catalog.replace_menu,
         on_settings=lambda s: catalog.replace_settings(restaurant_settings(s, settings)),
     )
@@ -84,14 +84,14 @@ def worker_limits() -> dict[str, float | int]:
 server = AgentServer(setup_fnc=prewarm, **worker_limits())  # type: ignore[arg-type]
 # LiveKit logs room names, which hold the caller's number: mask numbers in every log line.
 server.on("worker_started", protect_logs)
-_db: firebase_manager.FirebaseManager | None = None
+_db: store.FirebaseManager | None = None
 
 
-async def database(settings: Settings) -> firebase_manager.FirebaseManager:
+async def database(settings: Settings) -> store.FirebaseManager:
     """One async Firestore client per job process, created on that process's loop."""
     global _db
     if _db is None:
-        _db = await firebase_manager.connect(settings)
+        _db = await store.connect(settings)
         asyncio.get_running_loop().create_task(_db.run_outbox_replayer(interval_s=15.0))
     return _db
 

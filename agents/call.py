@@ -13,8 +13,8 @@ from agents.confirmation import ConfirmationAgent
 from agents.intent_classifier import IntentClassifier
 from agents.order import OrderAgent
 from agents.reservation import ReservationAgent
-from agents.userdata import CallServices, UserData
 from call_log import CallRecorder
+from call_state import CallServices, UserData
 from contact import to_e164
 
 logger = logging.getLogger("restaurant.call")

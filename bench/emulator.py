@@ -10,8 +10,8 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from config import FirestoreSettings
-from firebase_manager import FirebaseManager, connect
 from menu import Catalog
+from store import FirebaseManager, connect
 from tests import emulator as emu_mod
 from tests.conftest import seed_menu_file
 from tests.conversation.harness import catalog_from

@@ -32,9 +32,9 @@ from livekit.agents.types import DEFAULT_API_CONNECT_OPTIONS, NOT_GIVEN, APIConn
 from livekit.agents.voice import io
 
 from agents.call import SESSION_OPTIONS, new_call, start_call
-from agents.userdata import CallServices, UserData
-from firebase_manager import FirebaseManager
+from call_state import CallServices, UserData
 from menu import Catalog
+from store import FirebaseManager
 from tests.conversation.harness import CALLER, NOW, Phone
 from tests.scripted_llm import ScriptedLLM, Step
 

@@ -17,10 +17,10 @@ import pytest
 
 import ids
 from config import FirestoreSettings
-from firebase_manager import FirebaseManager, close_sync_client, connect, make_sync_client
 from menu_file import load_menu_file
 from models import ChosenOption, Order, OrderLine, Reservation
 from scripts.seed_menu import apply_menu
+from store import FirebaseManager, close_sync_client, connect, make_sync_client
 from tests import emulator
 from tests.emulator import Emulator
 

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from config import FirestoreSettings
-from firebase_manager import connect
+from store import connect
 from tests import emulator
 from tests.conftest import ROOT, make_order
 from tests.emulator import Emulator

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from config import FirestoreSettings
-from firebase_manager import FirebaseManager, connect
 from models import Message
 from outbox import Outbox
+from store import FirebaseManager, connect
 from tests import emulator
 from tests.conftest import PROJECT, make_order, make_reservation
 from tests.emulator import Emulator

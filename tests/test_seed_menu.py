@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
-from firebase_manager import FirebaseManager
+from store import FirebaseManager
 from tests.conftest import MENU_PATH, PROJECT, ROOT
 from tests.emulator import Emulator
 

@@ -12,9 +12,9 @@ from livekit.agents import AgentSession
 from livekit.agents.voice.run_result import RunResult
 
 from agents.call import SESSION_OPTIONS, new_call, start_call
-from agents.userdata import CallServices, UserData
-from firebase_manager import FirebaseManager
+from call_state import CallServices, UserData
 from menu import Catalog, Menu
+from store import FirebaseManager
 from tests.scripted_llm import ScriptedLLM, Step
 
 TZ = ZoneInfo("America/New_York")

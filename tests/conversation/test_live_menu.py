@@ -7,8 +7,8 @@ import os
 import subprocess
 import sys
 
-from firebase_manager import MenuWatch, close_sync_client, make_sync_client
 from menu import Catalog, Menu
+from store import MenuWatch, close_sync_client, make_sync_client
 from tests.conftest import ROOT
 from tests.conversation.harness import open_call, tool_output
 from tests.scripted_llm import Call

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from config import FirestoreSettings
-from firebase_manager import FirebaseManager, connect
+from store import FirebaseManager, connect
 from tests import emulator
 from tests.conftest import PROJECT, seed_menu_file
 from tests.emulator import Emulator

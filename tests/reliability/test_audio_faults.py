@@ -22,7 +22,7 @@ import providers
 from agents import OrderAgent
 from agents.call import SESSION_OPTIONS, new_call, start_call
 from agents.recovery import CANNOT_HEAR, TRANSFERRING, guard_call
-from agents.userdata import CallServices
+from call_state import CallServices
 from fakes import cartesia_tts, deepgram_stt
 from fakes.script import Script
 from tests.conversation.harness import CALLER, NOW, TZ, Phone, catalog_from

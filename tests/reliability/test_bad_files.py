@@ -90,7 +90,7 @@ def test_seed_script_exits_non_zero_and_writes_nothing(
     assert done.returncode != 0
     assert CASES[case][1] in done.stderr + done.stdout
     from config import FirestoreSettings
-    from firebase_manager import close_sync_client, make_sync_client
+    from store import close_sync_client, make_sync_client
 
     client = make_sync_client(FirestoreSettings(firestore_emulator_host=firestore_emulator.host,
                                                 google_cloud_project=PROJECT))

@@ -9,8 +9,8 @@ import time
 
 import pytest
 
-from firebase_manager import FirebaseManager
 from models import Order
+from store import FirebaseManager
 from tests.conversation.harness import CALLER, NOW, count_docs, open_call, tool_output
 from tests.emulator import Emulator
 from tests.scripted_llm import Call

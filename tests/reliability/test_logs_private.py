@@ -16,7 +16,7 @@ from pydantic import SecretStr
 
 import providers
 from agents.call import SESSION_OPTIONS, new_call, start_call
-from agents.userdata import CallServices
+from call_state import CallServices
 from config import Settings
 from redact import PrivateLogs, protect_logs
 from tests.conversation.harness import NOW, Phone, catalog_from, tool_output

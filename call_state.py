@@ -14,7 +14,7 @@ from pricing import describe_line, money, totals
 if TYPE_CHECKING:
     from livekit.agents import Agent
 
-    from firebase_manager import FirebaseManager
+    from store import FirebaseManager
 
 
 @dataclass
