@@ -40,6 +40,9 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # `python scripts/devstack.py` puts scripts/ first, not the repo
     sys.path.insert(0, str(ROOT))
+
+from config import DEFAULT_AGENT_NAME  # noqa: E402
+
 BIN_DIR = Path(os.environ.get("PHONELINE_BIN_DIR", Path.home() / ".cache" / "phoneline" / "bin"))
 FIRESTORE_JAR = Path(
     os.environ.get(
@@ -112,7 +115,7 @@ class StackOptions:
     def __post_init__(self) -> None:
         self.numbers = self.numbers or _env_tuple("RESTAURANT_NUMBERS", DEFAULT_NUMBER)
         self.project = self.project or os.environ.get("GOOGLE_CLOUD_PROJECT", "demo-restaurant")
-        self.agent_name = self.agent_name or os.environ.get("AGENT_NAME", "restaurant-agent")
+        self.agent_name = self.agent_name or os.environ.get("AGENT_NAME", DEFAULT_AGENT_NAME)
 
 
 @dataclass
