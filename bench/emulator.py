@@ -12,9 +12,9 @@ from pathlib import Path
 from config import FirestoreSettings
 from menu import Catalog
 from store import FirebaseManager, connect
-from tests import emulator as emu_mod
-from tests.conftest import seed_menu_file
-from tests.conversation.harness import catalog_from
+from testkit import emulator as emu_mod
+from testkit.firestore import seed_menu_file
+from testkit.phone import catalog_from
 
 PROJECT = "demo-bench"
 

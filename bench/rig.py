@@ -35,8 +35,8 @@ from agents.call import SESSION_OPTIONS, new_call, start_call
 from call_state import CallServices, UserData
 from menu import Catalog
 from store import FirebaseManager
-from tests.conversation.harness import CALLER, NOW, Phone
-from tests.scripted_llm import ScriptedLLM, Step
+from testkit.phone import CALLER, NOW, Phone
+from testkit.scripted_llm import ScriptedLLM, Step
 
 SAMPLE_RATE = 24000
 TONE_MS = 40  # audio returned per sentence: enough for a frame, cheap to push

@@ -14,9 +14,9 @@ import pytest
 
 from config import FirestoreSettings
 from store import connect
-from tests import emulator
+from testkit import emulator
+from testkit.emulator import Emulator
 from tests.conftest import ROOT, make_order
-from tests.emulator import Emulator
 
 PROJECT = "demo-rules"
 

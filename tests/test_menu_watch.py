@@ -16,8 +16,8 @@ import pytest
 from config import FirestoreSettings
 from models import MenuItem, RestaurantSettings
 from store import FirebaseManager, MenuWatch, close_sync_client, make_sync_client
+from testkit.emulator import Emulator
 from tests.conftest import PROJECT, ROOT
-from tests.emulator import Emulator
 
 
 class Seen:

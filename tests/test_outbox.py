@@ -15,9 +15,9 @@ from config import FirestoreSettings
 from models import Message
 from outbox import Outbox
 from store import FirebaseManager, connect
-from tests import emulator
+from testkit import emulator
+from testkit.emulator import Emulator
 from tests.conftest import PROJECT, make_order, make_reservation
-from tests.emulator import Emulator
 
 DAY = date(2026, 11, 20)
 

@@ -14,8 +14,8 @@ import pytest
 import yaml
 
 from store import FirebaseManager
+from testkit.emulator import Emulator
 from tests.conftest import MENU_PATH, PROJECT, ROOT
-from tests.emulator import Emulator
 
 MENU_TEXT = MENU_PATH.read_text(encoding="utf-8")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from testkit.scripted_llm import Call
 from tests.conversation.harness import (
     NOW,
     SAVED_COLLECTIONS,
@@ -14,7 +15,6 @@ from tests.conversation.harness import (
 from tests.conversation.harness import (
     Call as PhoneCall,
 )
-from tests.scripted_llm import Call
 
 
 async def _order_agent_call(db, tool_call: Call) -> PhoneCall:

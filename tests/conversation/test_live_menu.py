@@ -9,9 +9,9 @@ import sys
 
 from menu import Catalog, Menu
 from store import MenuWatch, close_sync_client, make_sync_client
+from testkit.scripted_llm import Call
 from tests.conftest import ROOT
 from tests.conversation.harness import open_call, tool_output
-from tests.scripted_llm import Call
 
 
 async def test_sold_out_reaches_the_next_turn_of_a_call(seeded_db, firestore_settings):

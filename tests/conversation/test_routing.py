@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from agents import ConfirmationAgent, IntentClassifier, OrderAgent, ReservationAgent
+from testkit.scripted_llm import Call
 from tests.conversation.harness import (
     NOW,
     SAVED_COLLECTIONS,
@@ -13,7 +14,6 @@ from tests.conversation.harness import (
     open_call,
     tool_output,
 )
-from tests.scripted_llm import Call
 
 
 async def test_handoff_costs_one_llm_request_and_greeting_none(seeded_db):

@@ -11,9 +11,9 @@ import pytest
 
 from config import FirestoreSettings
 from store import FirebaseManager, connect
-from tests import emulator
+from testkit import emulator
+from testkit.emulator import Emulator
 from tests.conftest import PROJECT, seed_menu_file
-from tests.emulator import Emulator
 from tests.reliability import tally
 
 

@@ -13,8 +13,8 @@ import pytest
 
 from config import ConfigError, load_provider_settings, load_settings
 from menu_file import MenuFileError, load_menu_file
+from testkit.emulator import Emulator
 from tests.conftest import MENU_PATH, PROJECT, ROOT
-from tests.emulator import Emulator
 
 MENU = MENU_PATH.read_text(encoding="utf-8")
 

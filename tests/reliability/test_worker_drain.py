@@ -23,8 +23,8 @@ from config import FirestoreSettings
 from fakes.audio import speech_or_tone
 from scripts.devstack import Ports, Stack, StackError, StackOptions, find_binary, free_port
 from store import close_sync_client, make_sync_client
+from testkit.emulator import Emulator
 from tests.conftest import seed_menu_file
-from tests.emulator import Emulator
 
 PROJECT = "demo-drain"
 LINES = ["Hi, I'd like a large cappuccino please", "It's Sam Rivera", "Yes, that's right",
