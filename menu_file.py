@@ -63,9 +63,6 @@ class MenuFile:
     restaurant: RestaurantSettings
     items: list[MenuItem]
 
-    def item(self, item_id: str) -> MenuItem | None:
-        return next((i for i in self.items if i.id == item_id), None)
-
 
 # ---------------------------------------------------------------- loading
 
