@@ -48,7 +48,11 @@ class BaseAgent(Agent):
         ctx = self.chat_ctx.copy()
         # One current state summary only: drop the ones from earlier visits.
         ctx.items = [i for i in ctx.items if not (i.id or "").startswith(SUMMARY_PREFIX)]
-        recent = prev.chat_ctx.copy(exclude_instructions=True).truncate(max_items=RECENT_ITEMS)
+        # The conversation, not the previous agent's tool calls and outputs: small models
+        # imitate tools they see used, and the summary below carries the state they produced.
+        recent = prev.chat_ctx.copy(
+            exclude_instructions=True, exclude_function_call=True
+        ).truncate(max_items=RECENT_ITEMS)
         ctx.merge(recent, exclude_instructions=True)
         self._summaries += 1
         ctx.add_message(

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from livekit.agents import APIConnectionError, llm
@@ -47,6 +47,7 @@ class Request:
     tool_names: list[str]
     parallel_tool_calls: Any
     prompt_chars: int
+    tools_called_in_context: list[str] = field(default_factory=list)  # function calls shown
 
 
 def _text_of(item: Any) -> str:
@@ -91,6 +92,7 @@ class ScriptedLLM(llm.LLM):
             tool_names=sorted(getattr(t, "id", "") for t in (tools or [])),
             parallel_tool_calls=parallel_tool_calls,
             prompt_chars=sum(len(t) for _, t in messages),
+            tools_called_in_context=[i.name for i in chat_ctx.items if i.type == "function_call"],
         )
         self.requests.append(request)
         if self.steps:

@@ -235,3 +235,34 @@ async def test_returning_caller_orders_the_usual_at_todays_prices(seeded_db):
     result = await stranger.caller_says("The usual")
     output, is_error = tool_output(result, "order_the_usual")
     assert is_error and "no previous order" in output
+
+
+async def test_no_request_shows_a_call_to_a_tool_the_model_was_not_offered(seeded_db):
+    """Hand-overs carry the conversation, not the previous agent's tool calls: small models
+    imitate tools they see used, even ones they do not have."""
+    call = await open_call(
+        seeded_db,
+        Call("menu_info", {"query": "croissant"}), "It's vegetarian.",
+        Call("start_order"), Call("add_item", {"item": "croissant"}), "One croissant. Name?",
+        Call("set_customer", {"name": "Kim"}), Call("review_order"),
+        Call("confirm"), "Placed! Anything else?",
+        Call("start_reservation", {"action": "new"}),
+        Call("check_availability", {"date": "2026-11-21", "time": "19:00", "party_size": 2}),
+        "Seven tomorrow is free.",
+    )
+    await call.caller_says("Is the croissant vegan?")
+    await call.caller_says("I'll order one then")
+    await call.caller_says("It's Kim")
+    await call.caller_says("Yes")
+    await call.caller_says("And a table for two tomorrow at seven")
+    assert len(call.llm.requests) == 12
+    for n, request in enumerate(call.llm.requests):
+        unknown = set(request.tools_called_in_context) - set(request.tool_names)
+        assert not unknown, f"request {n} shows calls to tools it was not offered: {unknown}"
+    # The first request of each receiving agent (order, confirmation, reservation) shows no
+    # tool call at all: the previous agent's calls stay with it, the call state is summarised.
+    for n in (3, 7, 10):
+        assert call.llm.requests[n].tools_called_in_context == [], (n, call.llm.requests[n])
+    # ... while what the caller said is carried over.
+    assert any("order one" in text for _, text in call.llm.requests[3].messages)
+    assert any("table for two" in text for _, text in call.llm.requests[10].messages)
