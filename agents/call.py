@@ -64,7 +64,7 @@ async def start_call(
 ) -> SpeechHandle:
     """Start the session on the classifier and speak the fixed greeting: no LLM round trip."""
     recorder = CallRecorder(userdata, userdata.services.clock())
-    session.on("metrics_collected", lambda ev: recorder.on_metrics(ev.metrics))
+    session.on("session_usage_updated", lambda ev: recorder.on_usage(ev.usage))
     session.on("close", lambda ev: recorder.finish(session.history, ev.reason.value))
     userdata.recorder = recorder
     await session.start(userdata.agents["classifier"], **start_kwargs)  # type: ignore[arg-type]

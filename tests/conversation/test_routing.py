@@ -266,3 +266,16 @@ async def test_no_request_shows_a_call_to_a_tool_the_model_was_not_offered(seede
     # ... while what the caller said is carried over.
     assert any("order one" in text for _, text in call.llm.requests[3].messages)
     assert any("table for two" in text for _, text in call.llm.requests[10].messages)
+
+
+async def test_call_log_usage_counts_every_llm_request_from_session_usage(seeded_db):
+    call = await open_call(
+        seeded_db, Call("start_order"), Call("add_item", {"item": "croissant"}),
+        "One croissant. Anything else?", Call("end_call"),
+    )
+    await call.caller_says("A croissant please")
+    await call.caller_says("That's all, bye")
+    log = await call.hung_up_by_agent()
+    usage = log["usage"]
+    assert usage["llm_requests"] == len(call.llm.requests) == 4
+    assert usage["llm_prompt_tokens"] > 0 and usage["llm_completion_tokens"] > 0
