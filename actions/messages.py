@@ -34,8 +34,8 @@ async def save_caller_words(userdata: UserData, said: str) -> Message:
     """When the assistant is down: the caller's own words for staff, with the number they said
     or the caller ID, and whatever the call left unfinished."""
     text = redact_cards(" ".join(said.split()))
-    number = _number_in(text) or userdata.caller_phone or userdata.customer_phone
-    name = userdata.customer_name or userdata.returning_name or "Caller (name in message)"
+    number = _number_in(text) or userdata.caller_phone or userdata.cart.customer_phone
+    name = userdata.cart.customer_name or userdata.returning_name or "Caller (name in message)"
     pending = f" Unfinished: {userdata.summary()}." if userdata.has_unsaved_work else ""
     reason = f"Left while our phone assistant was down. Caller said: {text or '(nothing)'}"
     return await _save(userdata, name=name[:80], phone=number or "unknown",

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 
 from booking import check_pickup
 from call_state import UserData
 from contact import clean_name, number_or_caller_id
 from ids import order_id, order_number
 from models import LastOrderLine, Order, OrderLine
-from pricing import build_line, check_quantity, pickup_time, totals
+from pricing import build_line, check_quantity, pickup_time
 from refusal import Refusal
 from store import SaveStatus
 
@@ -22,7 +21,8 @@ def add_line(
     options: list[str] | None = None, special_instructions: str = "",
 ) -> OrderLine:
     """Match, validate and price one line and add it to the cart."""
-    if not userdata.cart:
+    cart = userdata.cart
+    if not cart:
         now = userdata.now
         check_pickup(userdata.settings, now,
                      pickup_time(now, userdata.settings.prep_minutes, quantity))
@@ -30,9 +30,9 @@ def add_line(
         userdata.services.catalog.menu, item, quantity=quantity, size=size,
         options=options, special_instructions=special_instructions,
     )
-    if sum(x.quantity for x in userdata.cart) + quantity > MAX_ITEMS_PER_ORDER:
+    if cart.item_count + quantity > MAX_ITEMS_PER_ORDER:
         raise Refusal("That is more than we make for one phone order; offer staff instead.")
-    userdata.cart.append(line)
+    cart.lines.append(line)
     return line
 
 
@@ -54,7 +54,7 @@ def add_usual(userdata: UserData) -> UsualAdded:
         except Refusal:
             skipped.append(last.name)
             continue
-        userdata.cart.append(line)
+        userdata.cart.lines.append(line)
         added.append(line)
     return UsualAdded(added, skipped)
 
@@ -67,9 +67,10 @@ def _usual_line(userdata: UserData, last: LastOrderLine) -> OrderLine:
 
 
 def _index(userdata: UserData, line_number: int) -> int:
-    if not 1 <= line_number <= len(userdata.cart):
+    lines = userdata.cart.lines
+    if not 1 <= line_number <= len(lines):
         raise Refusal(
-            f"There is no line {line_number}; the order has {len(userdata.cart)} line(s). "
+            f"There is no line {line_number}; the order has {len(lines)} line(s). "
             "Ask which item the caller means."
         )
     return line_number - 1
@@ -81,7 +82,7 @@ def change_line(
 ) -> OrderLine:
     """Rebuild a line with what changed (the rest kept) and put it in the old one's place."""
     index = _index(userdata, line_number)
-    old = userdata.cart[index]
+    old = userdata.cart.lines[index]
     if quantity is not None:
         check_quantity(quantity)
     line = build_line(
@@ -93,40 +94,26 @@ def change_line(
             old.special_instructions if special_instructions is None else special_instructions
         ),
     )
-    userdata.cart[index] = line
+    userdata.cart.lines[index] = line
     return line
 
 
 def remove_line(userdata: UserData, line_number: int) -> OrderLine:
-    return userdata.cart.pop(_index(userdata, line_number))
+    return userdata.cart.lines.pop(_index(userdata, line_number))
 
 
 def set_contact(userdata: UserData, name: str, phone: str | None) -> tuple[str, str]:
     """The name and phone the order is under; the phone defaults to a number already given
     in this call, else the caller ID."""
+    cart = userdata.cart
     clean = clean_name(name)
     number = number_or_caller_id(
-        phone or userdata.customer_phone, userdata.caller_phone,
+        phone or cart.customer_phone, userdata.caller_phone,
         "ask for a phone number for the order.",
     )
-    userdata.customer_name = clean
-    userdata.customer_phone = number
+    cart.customer_name = clean
+    cart.customer_phone = number
     return clean, number
-
-
-def check_ready_to_confirm(userdata: UserData) -> None:
-    if not userdata.cart:
-        raise Refusal("The order is empty: ask what the caller would like.")
-    if not userdata.customer_name:
-        raise Refusal("Ask for the name to put the order under, then call set_customer.")
-    if not userdata.customer_phone:
-        raise Refusal("Ask for a phone number for the order, then call set_customer.")
-    check_pickup(userdata.settings, userdata.now, estimated_pickup(userdata))
-
-
-def estimated_pickup(userdata: UserData) -> datetime:
-    count = sum(x.quantity for x in userdata.cart)
-    return pickup_time(userdata.now, userdata.settings.prep_minutes, count)
 
 
 @dataclass(frozen=True)
@@ -137,22 +124,22 @@ class PlacedOrder:
 
 async def place_order(userdata: UserData) -> PlacedOrder:
     """Save the cart as one order, exactly once: a retried confirm reuses the same order id."""
-    check_ready_to_confirm(userdata)
-    if userdata.pending_order is None:
-        subtotal, tax, total = totals(userdata.cart, userdata.settings.tax_rate)
+    cart, now = userdata.cart, userdata.now
+    cart.check_ready(userdata.settings, now)
+    if cart.pending_order is None:
+        subtotal, tax, total = cart.totals(userdata.settings.tax_rate)
         userdata.order_seq += 1
         oid = order_id(userdata.call_id, userdata.order_seq)
-        userdata.pending_order = Order(
+        cart.pending_order = Order(
             id=oid, order_number=order_number(oid), call_id=userdata.call_id,
-            lines=list(userdata.cart), subtotal_cents=subtotal, tax_cents=tax,
-            total_cents=total, customer_name=userdata.customer_name or "",
-            customer_phone=userdata.customer_phone or "",
-            pickup_time=estimated_pickup(userdata), created_at=userdata.now,
+            lines=list(cart.lines), subtotal_cents=subtotal, tax_cents=tax,
+            total_cents=total, customer_name=cart.customer_name or "",
+            customer_phone=cart.customer_phone or "",
+            pickup_time=cart.estimated_pickup(userdata.settings, now), created_at=now,
         )
-    order = userdata.pending_order
+    order = cart.pending_order
     result = await userdata.services.db.save_order(order, order.created_at.date())
-    userdata.pending_order = None
-    userdata.cart = []
+    cart.placed()
     userdata.outcomes.append("order")
     userdata.ids_created.append(order.id)
     return PlacedOrder(order, result.status)

@@ -48,7 +48,7 @@ async def check_slot(
 
 def contact_phone(userdata: UserData, phone: str | None) -> str:
     # A number already given in this call wins over the caller ID.
-    known = userdata.customer_phone or userdata.caller_phone
+    known = userdata.cart.customer_phone or userdata.caller_phone
     return number_or_caller_id(phone, known, "ask for the caller's phone number.")
 
 
@@ -56,7 +56,7 @@ async def find_reservations(userdata: UserData, phone: str | None) -> list[Reser
     """The caller's upcoming bookings; the number becomes the call's contact number."""
     number = contact_phone(userdata, phone)
     found = await userdata.services.db.find_reservations(number, userdata.now.date())
-    userdata.customer_phone = number
+    userdata.cart.customer_phone = number
     return found
 
 

@@ -39,7 +39,7 @@ async def new_call(
             customer = None
         if customer and customer.name:
             userdata.returning_name = customer.name
-            userdata.customer_name = customer.name
+            userdata.cart.customer_name = customer.name
         if customer:
             userdata.usual = list(customer.last_order)
     userdata.agents = {

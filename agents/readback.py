@@ -3,29 +3,29 @@
 from __future__ import annotations
 
 import booking
-from actions.orders import estimated_pickup
 from actions.reservations import spell
 from call_state import UserData
 from contact import spoken
-from pricing import describe_line, money, spoken_list, totals
+from pricing import describe_line, money, spoken_list
 
 
 def order_text(userdata: UserData) -> str:
     """The cart with line numbers, prices and totals, for the model."""
-    subtotal, tax, total = totals(userdata.cart, userdata.settings.tax_rate)
+    subtotal, tax, total = userdata.cart.totals(userdata.settings.tax_rate)
     lines = "; ".join(f"#{n} {describe_line(x)} {money(x.line_price_cents)}"
-                      for n, x in enumerate(userdata.cart, 1))
+                      for n, x in enumerate(userdata.cart.lines, 1))
     return f"Order now: {lines}. Subtotal {money(subtotal)}, tax {money(tax)}, total {money(total)}"
 
 
 def order_readback(userdata: UserData) -> str:
-    _, _, total = totals(userdata.cart, userdata.settings.tax_rate)
-    items = spoken_list([describe_line(line) for line in userdata.cart])
-    phone = spoken(userdata.customer_phone) if userdata.customer_phone else "no number"
-    pickup = booking.say_time(estimated_pickup(userdata).time())
+    cart = userdata.cart
+    _, _, total = cart.totals(userdata.settings.tax_rate)
+    items = spoken_list([describe_line(line) for line in cart.lines])
+    phone = spoken(cart.customer_phone) if cart.customer_phone else "no number"
+    pickup = booking.say_time(cart.estimated_pickup(userdata.settings, userdata.now).time())
     return (
         f"Let me read that back: {items}. That's {money(total)} with tax, paid at pickup, "
-        f"ready at about {pickup}, under the name {userdata.customer_name}, phone {phone}. "
+        f"ready at about {pickup}, under the name {cart.customer_name}, phone {phone}. "
         "Shall I place the order?"
     )
 

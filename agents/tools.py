@@ -307,7 +307,8 @@ async def set_customer(
 @tool
 async def review_order(context: RunContext[UserData]) -> Agent:
     """The caller has finished ordering: hand over to read the order back and confirm it."""
-    orders.check_ready_to_confirm(context.userdata)
+    userdata = context.userdata
+    userdata.cart.check_ready(userdata.settings, userdata.now)
     return hand_off(context, "confirmation")
 
 

@@ -80,7 +80,7 @@ async def test_decline_goes_back_to_the_order_agent_and_saves_nothing(seeded_db)
     await call.caller_says("A latte for Jo")
     result = await call.caller_says("No, that's not right")
     result.expect.contains_agent_handoff(new_agent_type=OrderAgent)
-    assert len(call.userdata.cart) == 1, "the order is kept to be fixed, not thrown away"
+    assert len(call.userdata.cart.lines) == 1, "the order is kept to be fixed, not thrown away"
     assert await count_docs(db, "orders") == {"orders": 0}
 
 
@@ -96,7 +96,7 @@ async def test_back_and_forth_reuses_the_same_agents_and_keeps_the_order(seeded_
     assert isinstance(call.session.current_agent, ReservationAgent)
     await call.caller_says("Actually, let's finish the order first")
     assert call.session.current_agent is order_agent
-    assert [line.item_id for line in call.userdata.cart] == ["croissant"]
+    assert [line.item_id for line in call.userdata.cart.lines] == ["croissant"]
     summary = call.llm.requests[-1].messages
     assert any("croissant" in text.lower() for role, text in summary if role == "system")
 
@@ -182,7 +182,7 @@ async def test_returning_caller_is_greeted_by_name(seeded_db):
     await first.caller_says("Yes")
     again = await open_call(db)
     assert again.greeting.startswith("Hi Maya, welcome back")
-    assert again.userdata.customer_name == "Maya Lopez"
+    assert again.userdata.cart.customer_name == "Maya Lopez"
     anonymous = await open_call(db, caller="anonymous")
     assert anonymous.userdata.caller_phone is None
     assert anonymous.greeting.startswith("Thanks for calling")
@@ -227,7 +227,7 @@ async def test_returning_caller_orders_the_usual_at_todays_prices(seeded_db):
     output, is_error = tool_output(result, "order_the_usual")
     assert not is_error
     assert "1 large Latte with oat milk" in output and "2 Butter Croissant" in output
-    assert [(x.item_id, x.size, x.quantity) for x in again.userdata.cart] == [
+    assert [(x.item_id, x.size, x.quantity) for x in again.userdata.cart.lines] == [
         ("latte", "large", 1), ("croissant", None, 2)]
 
     stranger = await open_call(db, Call("start_order"), Call("order_the_usual"), "Hmm.",

@@ -159,7 +159,7 @@ async def _carry_the_call(call: AudioCall, line: Line) -> None:
         silence = await call.heard_within(ended, SILENCE_BOUND_S)
         assert silence < SILENCE_BOUND_S
         print(f"audio turn 2: {silence:.2f}s from end of speech to the agent's audio")
-        assert [x.item_id for x in call.userdata.cart] == ["croissant"]
+        assert [x.item_id for x in call.userdata.cart.lines] == ["croissant"]
         assert line.stt_broken.hits >= 1 and line.tts_broken.hits >= 1
         assert line.llm_primary.requests and len(line.llm_fallback.requests) == 4
     finally:
