@@ -43,6 +43,7 @@ if str(ROOT) not in sys.path:  # `python scripts/devstack.py` puts scripts/ firs
 
 from config import DEFAULT_AGENT_NAME  # noqa: E402
 from testkit import emulator  # noqa: E402
+from testkit.emulator import free_port  # noqa: E402  (tests and bench import it from here)
 
 BIN_DIR = Path(os.environ.get("PHONELINE_BIN_DIR", Path.home() / ".cache" / "phoneline" / "bin"))
 DEFAULT_NUMBER = "+15550100"
@@ -50,12 +51,6 @@ DEFAULT_NUMBER = "+15550100"
 
 class StackError(RuntimeError):
     pass
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass(frozen=True)
