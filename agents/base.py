@@ -25,7 +25,7 @@ PHONE_MANNER = (
 class BaseAgent(Agent):
     """One agent of the call. Created once per call and reused when the caller comes back."""
 
-    # Cart tools answer with the new read-back while this agent is talking (see agents.tools).
+    # Cart tools answer with the new read-back while this agent is talking (see agents.tools.base).
     reads_back_changes = False
 
     def __init__(self, *, instructions: str, tools: list[FunctionTool]) -> None:
