@@ -43,21 +43,18 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # `python scripts/devstack.py` puts scripts/ first, not the repo
     sys.path.insert(0, str(ROOT))
-from scripts.freeswitch import (  # noqa: E402  (needs the repository on sys.path)
+
+from config import DEFAULT_AGENT_NAME  # noqa: E402
+from scripts.freeswitch import (  # noqa: E402
     FreeSwitch,
     FreeSwitchError,
     FreeSwitchOptions,
     FreeSwitchPorts,
 )
+from testkit import emulator  # noqa: E402
+from testkit.emulator import free_port  # noqa: E402  (tests and bench import it from here)
 
 BIN_DIR = Path(os.environ.get("PHONELINE_BIN_DIR", Path.home() / ".cache" / "phoneline" / "bin"))
-FIRESTORE_JAR = Path(
-    os.environ.get(
-        "FIRESTORE_EMULATOR_JAR",
-        "/usr/lib/google-cloud-sdk/platform/cloud-firestore-emulator/cloud-firestore-emulator.jar",
-    )
-)
-FIRESTORE_MAIN = "com.google.cloud.datastore.emulator.firestore.CloudFirestore"
 DEFAULT_NUMBER = "+15550100"
 
 
@@ -65,19 +62,17 @@ class StackError(RuntimeError):
     pass
 
 
-def free_port() -> int:
+def free_sip_port() -> int:
     """A port free for both TCP and UDP on 127.0.0.1 (SIP listens on both)."""
     for _ in range(50):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = int(s.getsockname()[1])
+        port = free_port()
         try:
             with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
                 u.bind(("127.0.0.1", port))
         except OSError:
             continue
         return port
-    raise StackError("no free port")
+    raise StackError("no free port for SIP (TCP and UDP)")
 
 
 @dataclass(frozen=True)
@@ -101,8 +96,9 @@ class Ports:
             redis=free_port(), livekit=free_port(), livekit_tcp=free_port(),
             livekit_udp=(41000, 41099), sip=free_port(), sip_rtp=(42000, 42099),
             sip_health=free_port(), firestore=free_port(),
-            freeswitch=FreeSwitchPorts(internal_sip=free_port(), external_sip=free_port(),
-                                       rtp=(43000, 43098), esl=free_port()),
+            freeswitch=FreeSwitchPorts(internal_sip=free_sip_port(),
+                                       external_sip=free_sip_port(), rtp=(43000, 43098),
+                                       esl=free_port()),
         )
 
 
@@ -141,7 +137,7 @@ class StackOptions:
     def __post_init__(self) -> None:
         self.numbers = self.numbers or _env_tuple("RESTAURANT_NUMBERS", DEFAULT_NUMBER)
         self.project = self.project or os.environ.get("GOOGLE_CLOUD_PROJECT", "demo-restaurant")
-        self.agent_name = self.agent_name or os.environ.get("AGENT_NAME", "restaurant-agent")
+        self.agent_name = self.agent_name or os.environ.get("AGENT_NAME", DEFAULT_AGENT_NAME)
 
 
 @dataclass
@@ -417,14 +413,12 @@ class Stack:
             self.wait_until(None, "firestore (external)",
                             lambda: http_ok(f"http://{self.firestore_host}/", b"Ok"), 30)
             return
-        if not FIRESTORE_JAR.exists():
-            raise StackError(f"Firestore emulator jar not found at {FIRESTORE_JAR} "
-                             "(set FIRESTORE_EMULATOR_JAR or FIRESTORE_EMULATOR_HOST)")
         port = self.options.ports.firestore
-        proc = self.spawn("firestore", [
-            "java", "-cp", str(FIRESTORE_JAR), FIRESTORE_MAIN, "start",
-            "--host=127.0.0.1", f"--port={port}",
-        ])
+        try:
+            argv = emulator.command(port)
+        except emulator.EmulatorError as e:
+            raise StackError(str(e)) from None
+        proc = self.spawn("firestore", argv)
         self.wait_until(proc, "firestore",
                         lambda: http_ok(f"http://127.0.0.1:{port}/", b"Ok"), 90)
 

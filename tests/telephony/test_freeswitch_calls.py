@@ -36,8 +36,9 @@ from livekit import api
 
 from fakes.audio import silence
 from fakes.script import Script
-from scripts.devstack import FIRESTORE_JAR, Ports, Stack, StackOptions
+from scripts.devstack import Ports, Stack, StackOptions
 from scripts.freeswitch import FSXML, FreeSwitch, FreeSwitchError, find_freeswitch
+from testkit.emulator import EMULATOR_JAR
 from tests.telephony.caller import (
     RATE,
     RtpCapture,
@@ -89,7 +90,7 @@ def _freeswitch_present() -> None:
 def fs_stack(firestore_emulator, tmp_path_factory) -> Iterator[Stack]:
     _binaries_present()
     _freeswitch_present()
-    require(FIRESTORE_JAR.exists() or bool(firestore_emulator.host), "the Firestore emulator")
+    require(EMULATOR_JAR.exists() or bool(firestore_emulator.host), "the Firestore emulator")
     firestore_emulator.reset(PROJECT)
     workdir = tmp_path_factory.mktemp("fs-stack")
     ports = Ports.ephemeral()
