@@ -65,7 +65,7 @@ TARGETS = (
     Target("ids", "ids.py", ("tests/test_ids.py",)),
     Target("outbox", "outbox.py", ("tests/test_outbox_file.py", "tests/test_outbox_loop.py"),
            in_sample=False),  # its loop-lag tests measure time: not for a loaded CI machine
-    Target("store commit paths", "firebase_manager.py",
+    Target("store commit paths", "store/repository.py",
            ("tests/test_persistence.py", "tests/test_store_guards.py"),
            functions=("FirebaseManager._commit_order", "FirebaseManager._commit_message",
                       "FirebaseManager._commit_call_log", "FirebaseManager._commit_create",
@@ -100,7 +100,8 @@ NOT_MUTATED = (
 )
 # What the mutated copy needs besides the module itself (tests/ and pyproject are copied by
 # mutmut anyway).
-ALSO_COPY = ("agents/", "bench/", "data/", "fakes/", "scripts/", "tests/")
+ALSO_COPY = tuple(f"{p.name}/" for p in sorted(ROOT.iterdir()) if p.is_dir()
+                  and not p.name.startswith(".") and p.name not in ("mutants", "docs"))
 
 
 @dataclass
@@ -370,7 +371,7 @@ def _emulator_env(env: dict[str, str]) -> tuple[dict[str, str], object | None]:
     if env.get("FIRESTORE_EMULATOR_HOST"):
         return env, None
     sys.path.insert(0, str(ROOT))
-    from tests import emulator
+    from testkit import emulator
 
     emu = emulator.start(log_path=Path(tempfile.gettempdir()) / "mutation-emulator.log")
     return {**env, "FIRESTORE_EMULATOR_HOST": emu.host, "GOOGLE_CLOUD_PROJECT": "demo-test"}, emu

@@ -89,13 +89,6 @@ def test_items_are_found_by_category_diet_or_allergen():
     assert MENU.matching("") == [] and MENU.matching("!!") == []
 
 
-def test_without_an_allergen_lists_available_items_only():
-    assert [i.id for i in MENU.without_allergen("dairy")] == ["green-tea", "muffin", "bun",
-                                                              "roll"]
-    assert [i.id for i in MENU.without_allergen("nuts")] == [
-        "latte", "mocha", "green-tea", "scone", "bun", "roll"]
-
-
 def test_the_model_gets_names_sizes_and_required_choices_only():
     assert MENU.prompt_text() == (
         "coffee: Latte (small/large; Milk; Syrup*), Mocha\n"

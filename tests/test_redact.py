@@ -10,7 +10,6 @@ import pytest
 from redact import (
     CARD_MARK,
     PrivateLogs,
-    find_card_numbers,
     has_card_number,
     luhn_ok,
     mask_phones,
@@ -29,7 +28,6 @@ def test_the_luhn_check():
 @pytest.mark.parametrize("card", CARDS)
 def test_a_card_is_found_as_written_and_removed_whole(card):
     text = f"charge {card} please"
-    assert find_card_numbers(text) == [card]
     assert has_card_number(text)
     assert redact_cards(text) == f"charge {CARD_MARK} please"
 
@@ -37,8 +35,8 @@ def test_a_card_is_found_as_written_and_removed_whole(card):
 def test_lengths_from_thirteen_to_nineteen_digits_count():
     thirteen, nineteen = "4539206178355", "4929171829483729399"
     assert luhn_ok(thirteen) and luhn_ok(nineteen)
-    assert find_card_numbers(f"a {thirteen} b") == [thirteen]
-    assert find_card_numbers(f"a {nineteen} b") == [nineteen]
+    assert redact_cards(f"a {thirteen} b") == f"a {CARD_MARK} b"
+    assert redact_cards(f"a {nineteen} b") == f"a {CARD_MARK} b"
     twelve = "453920617835"
     assert luhn_ok(twelve) and not has_card_number(f"a {twelve} b")
 

@@ -21,8 +21,8 @@ from datetime import UTC, date, datetime, time
 import pytest
 
 from config import FirestoreSettings
-from firebase_manager import CodeTaken, FirebaseManager, ReservationNotFound, SlotFull, connect
 from models import CallLog, Message
+from store import CodeTaken, FirebaseManager, ReservationNotFound, SlotFull, connect
 from tests.conftest import make_order, make_reservation
 
 DAY = date(2026, 11, 20)
