@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 
 from models import WEEKDAYS, RestaurantSettings
 from refusal import Refusal
+from seating import Hold, minute_of
 
 MAX_DAYS_AHEAD = 60
 DAY_NAMES = dict(zip(WEEKDAYS, (
@@ -111,15 +113,16 @@ def nearest_free_times(
     day: date,
     wanted: time,
     party_size: int,
-    seats_used: dict[str, int],
+    holds: Sequence[Hold],
     limit: int = 3,
 ) -> list[time]:
-    """Bookable times that day with room for the party, closest to the wanted time first."""
+    """Bookable times that day where a table (or the seats) stays free for the whole meal,
+    closest to the wanted time first."""
     local_now = now.astimezone(settings.tz)
     free = [
         t for t in seating_times(settings, day)
         if (day > local_now.date() or t > local_now.time())
-        and seats_used.get(t.strftime("%H:%M"), 0) + party_size <= settings.seats_per_slot
+        and settings.seating.fit(holds, minute_of(t), party_size) is not None
     ]
     free.sort(key=lambda t: (abs(_minutes(t) - _minutes(wanted)), _minutes(t)))
     return sorted(free[:limit])

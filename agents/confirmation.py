@@ -187,7 +187,7 @@ class ConfirmationAgent(BaseAgent):
             party = party_size or r.party_size
             assert day and at and party
             new_name = clean_name(name) if name else r.name
-            await check_slot(userdata, day, at, party)
+            await check_slot(userdata, day, at, party, moving=r.code)
         r.day, r.at, r.party_size, r.name = day, at, party, new_name
         return reservation_readback(userdata)
 
@@ -247,7 +247,7 @@ class ConfirmationAgent(BaseAgent):
         r = userdata.reservation
         assert r is not None and r.day and r.at and r.party_size
         db = userdata.services.db
-        capacity = userdata.settings.seats_per_slot
+        seating = userdata.settings.seating
         now = userdata.now
         try:
             if r.action == "cancel":
@@ -256,14 +256,15 @@ class ConfirmationAgent(BaseAgent):
             elif r.action == "change":
                 saved = await db.change_reservation(
                     r.code or "", new_date=r.day, new_time=r.at, new_party_size=r.party_size,
-                    call_id=userdata.call_id, capacity=capacity, now=now,
+                    call_id=userdata.call_id, seating=seating, now=now,
                 )
                 kind, text = "change", f"Booking {spell(saved.code)} is changed."
             else:
-                kind, text = "reservation", await self._book(userdata, capacity)
+                kind, text = "reservation", await self._book(userdata)
         except SlotFull:
             with caller_must_fix(userdata):
-                await check_slot(userdata, r.day, r.at, r.party_size)  # names the free times
+                # names the free times
+                await check_slot(userdata, r.day, r.at, r.party_size, moving=r.code)
                 raise Refusal("That time was just taken; ask for another time.") from None
             raise
         except (ReservationNotFound, ReservationCancelled):
@@ -278,7 +279,7 @@ class ConfirmationAgent(BaseAgent):
         userdata.outcomes.append(kind)
         return text + " Tell the caller, and ask if there is anything else."
 
-    async def _book(self, userdata: UserData, capacity: int) -> str:
+    async def _book(self, userdata: UserData) -> str:
         r = userdata.reservation
         assert r is not None and r.day and r.at and r.party_size
         if r.seq is None:
@@ -294,7 +295,8 @@ class ConfirmationAgent(BaseAgent):
                 history=[ReservationChange(at=now, call_id=userdata.call_id, action="created")],
             )
             try:
-                result = await userdata.services.db.book_reservation(res, capacity, now.date())
+                result = await userdata.services.db.book_reservation(
+                    res, userdata.settings.seating, now.date())
             except CodeTaken:
                 continue
             userdata.ids_created.append(code)

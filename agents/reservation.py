@@ -12,6 +12,7 @@ from agents.userdata import ReservationDraft, UserData
 from contact import clean_name, number_or_caller_id
 from models import Reservation
 from refusal import Refusal
+from seating import minute_of
 
 
 def instructions(userdata: UserData) -> str:
@@ -31,21 +32,16 @@ def instructions(userdata: UserData) -> str:
     )
 
 
-async def _seats_used(userdata: UserData, day: dt.date) -> dict[str, int]:
-    return await userdata.services.db.seats_used_on(day)
-
-
 async def check_slot(
-    userdata: UserData, day: dt.date, at: dt.time, party: int, *, freed: int = 0
+    userdata: UserData, day: dt.date, at: dt.time, party: int, *, moving: str | None = None
 ) -> None:
-    """Rules plus current capacity; `freed` is the caller's own seats when moving a booking."""
+    """Rules plus the dining room as booked now; `moving` is the caller's own booking, whose
+    table is theirs to keep when they change it."""
     s = userdata.settings
     booking.check_booking(s, userdata.now, day, at, party)
-    used = await _seats_used(userdata, day)
-    key = at.strftime("%H:%M")
-    used[key] = max(0, used.get(key, 0) - freed)
-    if used.get(key, 0) + party > s.seats_per_slot:
-        options = booking.nearest_free_times(s, userdata.now, day, at, party, used)
+    holds = [h for h in await userdata.services.db.holds_on(day) if h.code != moving]
+    if s.seating.fit(holds, minute_of(at), party) is None:
+        options = booking.nearest_free_times(s, userdata.now, day, at, party, holds)
         offer = (
             f" Nearest free times that day: {', '.join(booking.say_time(t) for t in options)}."
             if options else " Nothing else is free that day; offer another day."
@@ -148,9 +144,7 @@ class ReservationAgent(BaseAgent):
             current = await own_reservation(userdata, code)
             day, at = date or current.date, time or current.time
             party = party_size or current.party_size
-            same_slot = (day, at) == (current.date, current.time)
-            await check_slot(userdata, day, at, party,
-                             freed=current.party_size if same_slot else 0)
+            await check_slot(userdata, day, at, party, moving=current.code)
         userdata.reservation = ReservationDraft(
             action="change", day=day, at=at, party_size=party, name=current.name,
             phone=current.phone, code=current.code,

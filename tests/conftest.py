@@ -21,6 +21,7 @@ from firebase_manager import FirebaseManager, close_sync_client, connect, make_s
 from menu_file import load_menu_file
 from models import ChosenOption, Order, OrderLine, Reservation
 from scripts.seed_menu import apply_menu
+from seating import SeatingPlan
 from tests import emulator
 from tests.emulator import Emulator
 
@@ -121,3 +122,17 @@ def make_reservation(call_id: str = "call-r", seq: int = 1, *, day: date = date(
         code=code or ids.reservation_code(call_id, seq), date=day, time=at, party_size=party,
         name=name, phone=phone, call_id=call_id, created_at=created, updated_at=created,
     )
+
+
+def seats(n: int) -> SeatingPlan:
+    """A dining room without table management: n seats, each party's for its whole meal."""
+    return SeatingPlan(seats=n)
+
+
+async def seated_at(db: FirebaseManager, day: date) -> dict[str, int]:
+    """"HH:MM" -> guests whose booking starts then, from what the day's bookings hold."""
+    out: dict[str, int] = {}
+    for hold in await db.holds_on(day):
+        key = f"{hold.start // 60:02d}:{hold.start % 60:02d}"
+        out[key] = out.get(key, 0) + hold.party_size
+    return dict(sorted(out.items()))

@@ -15,6 +15,7 @@ from agents.call import SESSION_OPTIONS, new_call, start_call
 from agents.userdata import CallServices, UserData
 from firebase_manager import FirebaseManager
 from menu import Catalog, Menu
+from seating import SeatingPlan
 from tests.scripted_llm import ScriptedLLM, Step
 
 TZ = ZoneInfo("America/New_York")
@@ -80,6 +81,11 @@ async def catalog_from(db: FirebaseManager) -> Catalog:
     return Catalog(Menu(await db.load_menu()), settings)
 
 
+def with_room(catalog: Catalog, seating: SeatingPlan) -> Catalog:
+    """The same menu and settings with another dining room (tables, durations, pacing)."""
+    return Catalog(catalog.menu, catalog.settings.model_copy(update={"seating": seating}))
+
+
 async def open_call(
     db: FirebaseManager,
     *steps: Step,
@@ -113,7 +119,7 @@ async def count_docs(db: FirebaseManager, *collections: str) -> dict[str, int]:
     return counts
 
 
-SAVED_COLLECTIONS = ("orders", "reservations", "messages", "customers", "slots")
+SAVED_COLLECTIONS = ("orders", "reservations", "messages", "customers", "seating")
 
 
 def tool_output(result: RunResult, name: str) -> tuple[str, bool]:
