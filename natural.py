@@ -196,3 +196,26 @@ def parse_clock(value: str, bookable: Callable[[time], bool] | None = None) -> t
         f"'{value}' could be {hour}:{minute:02d} AM or PM. Ask the caller which, then pass "
         f"e.g. '{hour}:{minute:02d} PM' or {hour + 12}:{minute:02d}."
     )
+
+
+# ---------------------------------------------------------------- phone numbers
+
+_REPEAT = {"double": 2, "triple": 3}
+
+
+def spoken_digits(text: str) -> str:
+    """A phone number as read out: "six one seven, five five five, oh one double nine" ->
+    "617 555 0199". Digits already in the text are kept; other words are left for the phone
+    number check to refuse."""
+    words = words_to_digits(text.replace(",", " ").replace("-", " ")).split()
+    out: list[str] = []
+    i = 0
+    while i < len(words):
+        w = words[i]
+        if w in _REPEAT and i + 1 < len(words) and words[i + 1].isdigit():
+            out.append(words[i + 1] * _REPEAT[w])
+            i += 2
+            continue
+        out.append({"oh": "0", "o": "0", "plus": "+"}.get(w, w))
+        i += 1
+    return " ".join(out)

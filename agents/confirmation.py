@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from livekit.agents import Agent, RunContext, function_tool
 
 import booking
@@ -16,7 +14,7 @@ from agents.order import (
     remove_line,
     set_contact,
 )
-from agents.reservation import check_slot
+from agents.reservation import check_slot, read_booking
 from agents.userdata import UserData
 from contact import clean_name, spoken
 from firebase_manager import CodeTaken, ReservationCancelled, ReservationNotFound, SlotFull
@@ -101,7 +99,7 @@ class ConfirmationAgent(BaseAgent):
 
     @function_tool
     async def add_item(
-        self, context: RunContext[UserData], item: str, quantity: int = 1,
+        self, context: RunContext[UserData], item: str, quantity: int | str | None = None,
         size: str | None = None, options: list[str] | None = None,
         special_instructions: str = "",
     ) -> str:
@@ -120,7 +118,8 @@ class ConfirmationAgent(BaseAgent):
 
     @function_tool
     async def change_item(
-        self, context: RunContext[UserData], line_number: int, quantity: int | None = None,
+        self, context: RunContext[UserData], line_number: int,
+        quantity: int | str | None = None,
         size: str | None = None, options: list[str] | None = None,
         special_instructions: str | None = None,
     ) -> str:
@@ -167,14 +166,14 @@ class ConfirmationAgent(BaseAgent):
 
     @function_tool
     async def update_booking(
-        self, context: RunContext[UserData], date: dt.date | None = None,
-        time: dt.time | None = None, party_size: int | None = None, name: str | None = None,
+        self, context: RunContext[UserData], date: str | None = None,
+        time: str | None = None, party_size: int | str | None = None, name: str | None = None,
     ) -> str:
         """Correct the booking being confirmed.
 
         Args:
-            date: New day, YYYY-MM-DD.
-            time: New time, HH:MM 24-hour.
+            date: New day, as said ("Saturday") or YYYY-MM-DD.
+            time: New time, as said ("8pm") or HH:MM 24-hour.
             party_size: New number of people.
             name: New name.
         """
@@ -183,9 +182,8 @@ class ConfirmationAgent(BaseAgent):
         with caller_must_fix(userdata):
             if r is None or r.action == "cancel":
                 raise Refusal("There is no booking being made here; nothing to correct.")
-            day, at = date or r.day, time or r.at
-            party = party_size or r.party_size
-            assert day and at and party
+            day, at, party = read_booking(userdata, date, time, party_size,
+                                          was=(r.day, r.at, r.party_size))
             new_name = clean_name(name) if name else r.name
             await check_slot(userdata, day, at, party, moving=r.code)
         r.day, r.at, r.party_size, r.name = day, at, party, new_name

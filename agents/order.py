@@ -11,7 +11,7 @@ from agents.intent_classifier import menu_answer
 from agents.userdata import UserData
 from booking import check_pickup, say_time
 from contact import clean_name, number_or_caller_id, spoken
-from pricing import build_line, check_quantity, describe_line, money, pickup_time, totals
+from pricing import build_line, describe_line, money, pickup_time, totals
 from refusal import Refusal
 
 
@@ -54,16 +54,17 @@ class OrderAgent(BaseAgent):
         self,
         context: RunContext[UserData],
         item: str,
-        quantity: int = 1,
+        quantity: int | str | None = None,
         size: str | None = None,
         options: list[str] | None = None,
         special_instructions: str = "",
     ) -> str:
-        """Add a menu item to the order.
+        """Add a menu item to the order. Everything the caller said about it must fit the
+        menu; the tool names any words it could not place.
 
         Args:
-            item: The item as the caller said it, e.g. "large cappuccino" or "blt".
-            quantity: How many, 1 to 20.
+            item: The item as the caller said it, e.g. "two large oat milk lattes" or "blt".
+            quantity: How many, 1 to 20 (or leave it in the item text).
             size: small, medium or large when the item has sizes and the caller said one.
             options: Choices the caller named, e.g. ["oat milk", "extra shot"] or ["rye"].
             special_instructions: A short kitchen note, e.g. "no tomato".
@@ -80,7 +81,7 @@ class OrderAgent(BaseAgent):
         self,
         context: RunContext[UserData],
         line_number: int,
-        quantity: int | None = None,
+        quantity: int | str | None = None,
         size: str | None = None,
         options: list[str] | None = None,
         special_instructions: str | None = None,
@@ -151,19 +152,19 @@ class OrderAgent(BaseAgent):
 
 
 def add_line(
-    userdata: UserData, item: str, quantity: int, size: str | None,
+    userdata: UserData, item: str, quantity: int | str | None, size: str | None,
     options: list[str] | None, special_instructions: str,
 ) -> str:
     with caller_must_fix(userdata):
-        if not userdata.cart:
-            now = userdata.now
-            check_pickup(userdata.settings, now,
-                         pickup_time(now, userdata.settings.prep_minutes, quantity))
         line = build_line(
             userdata.services.catalog.menu, item, quantity=quantity, size=size,
             options=options, special_instructions=special_instructions,
         )
-        if sum(x.quantity for x in userdata.cart) + quantity > 60:
+        if not userdata.cart:
+            now = userdata.now
+            check_pickup(userdata.settings, now,
+                         pickup_time(now, userdata.settings.prep_minutes, line.quantity))
+        if sum(x.quantity for x in userdata.cart) + line.quantity > 60:
             raise Refusal("That is more than we make for one phone order; offer staff instead.")
     userdata.cart.append(line)
     price = money(line.line_price_cents)
@@ -203,17 +204,15 @@ def _line(userdata: UserData, line_number: int) -> int:
 
 
 def change_line(
-    userdata: UserData, line_number: int, quantity: int | None, size: str | None,
+    userdata: UserData, line_number: int, quantity: int | str | None, size: str | None,
     options: list[str] | None, special_instructions: str | None,
 ) -> str:
     with caller_must_fix(userdata):
         index = _line(userdata, line_number)
         old = userdata.cart[index]
-        if quantity is not None:
-            check_quantity(quantity)
         line = build_line(
             userdata.services.catalog.menu, old.item_id,
-            quantity=old.quantity if quantity is None else quantity,
+            quantity=old.quantity if quantity in (None, "") else quantity,
             size=size or old.size,
             options=[o.option_id for o in old.options] if options is None else options,
             special_instructions=(

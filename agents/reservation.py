@@ -20,8 +20,8 @@ def instructions(userdata: UserData) -> str:
     now = userdata.now
     return (
         f"You handle table reservations for {s.name}. Today is {now.strftime('%A %Y-%m-%d')}, "
-        f"the time is {now.strftime('%H:%M')}, time zone {s.timezone}. Pass dates as YYYY-MM-DD "
-        f"and times as HH:MM (24h), working out 'tomorrow' or 'Friday' from today's date. "
+        f"the time is {now.strftime('%H:%M')}, time zone {s.timezone}. Pass the date and time "
+        "as the caller said them ('tomorrow', 'Friday', '7:30 PM') or as YYYY-MM-DD and HH:MM. "
         f"Hours: {booking.hours_text(s)}. We book parties of 1 to {s.max_party_size}. "
         f"{PHONE_MANNER}\n"
         "New booking: once you know date, time and party size, call check_availability; with a "
@@ -55,28 +55,29 @@ class ReservationAgent(BaseAgent):
 
     @function_tool
     async def check_availability(
-        self, context: RunContext[UserData], date: dt.date, time: dt.time, party_size: int
+        self, context: RunContext[UserData], date: str, time: str, party_size: int | str
     ) -> str:
         """Whether a table is free. Call as soon as date, time and party size are known.
 
         Args:
-            date: The day, YYYY-MM-DD.
-            time: The time, HH:MM 24-hour.
-            party_size: Number of people.
+            date: The day as said ("tomorrow", "Friday", "Nov 21") or YYYY-MM-DD.
+            time: The time as said ("7pm", "7:30 PM") or HH:MM 24-hour.
+            party_size: Number of people, e.g. 4.
         """
         userdata = context.userdata
         with caller_must_fix(userdata):
-            await check_slot(userdata, date, time, party_size)
-        day = booking.say_day(date, userdata.now.date())
-        return f"A table for {party_size} {day} at {booking.say_time(time)} is available."
+            day, at, party = read_booking(userdata, date, time, party_size)
+            await check_slot(userdata, day, at, party)
+        when = booking.say_day(day, userdata.now.date())
+        return f"A table for {party} {when} at {booking.say_time(at)} is available."
 
     @function_tool
     async def book_table(
         self,
         context: RunContext[UserData],
-        date: dt.date,
-        time: dt.time,
-        party_size: int,
+        date: str,
+        time: str,
+        party_size: int | str,
         name: str,
         phone: str | None = None,
     ) -> Agent:
@@ -84,19 +85,20 @@ class ReservationAgent(BaseAgent):
         caller to confirm.
 
         Args:
-            date: The day, YYYY-MM-DD.
-            time: The time, HH:MM 24-hour.
-            party_size: Number of people.
+            date: The day as said ("tomorrow", "Friday") or YYYY-MM-DD.
+            time: The time as said ("7pm", "7:30 PM") or HH:MM 24-hour.
+            party_size: Number of people, e.g. 4.
             name: Name for the booking.
             phone: Contact number if the caller gave one; empty to use the caller ID.
         """
         userdata = context.userdata
         with caller_must_fix(userdata):
+            day, at, party = read_booking(userdata, date, time, party_size)
             clean = clean_name(name)
             number = contact_phone(userdata, phone)
-            await check_slot(userdata, date, time, party_size)
+            await check_slot(userdata, day, at, party)
         userdata.reservation = ReservationDraft(
-            action="new", day=date, at=time, party_size=party_size, name=clean, phone=number,
+            action="new", day=day, at=at, party_size=party, name=clean, phone=number,
         )
         return self._handoff(context, "confirmation")
 
@@ -127,23 +129,25 @@ class ReservationAgent(BaseAgent):
         self,
         context: RunContext[UserData],
         code: str,
-        date: dt.date | None = None,
-        time: dt.time | None = None,
-        party_size: int | None = None,
+        date: str | None = None,
+        time: str | None = None,
+        party_size: int | str | None = None,
     ) -> Agent:
         """Change the caller's existing booking; reads the change back for confirmation.
 
         Args:
             code: The booking code from find_reservations.
-            date: New day, YYYY-MM-DD, if it changes.
-            time: New time, HH:MM, if it changes.
+            date: New day if it changes, as said ("Saturday") or YYYY-MM-DD.
+            time: New time if it changes, as said ("8pm") or HH:MM.
             party_size: New number of people, if it changes.
         """
         userdata = context.userdata
         with caller_must_fix(userdata):
             current = await own_reservation(userdata, code)
-            day, at = date or current.date, time or current.time
-            party = party_size or current.party_size
+            day, at, party = read_booking(
+                userdata, date, time, party_size,
+                was=(current.date, current.time, current.party_size),
+            )
             await check_slot(userdata, day, at, party, moving=current.code)
         userdata.reservation = ReservationDraft(
             action="change", day=day, at=at, party_size=party, name=current.name,
@@ -172,6 +176,21 @@ class ReservationAgent(BaseAgent):
         """The caller wants to order food for pickup instead."""
         context.userdata.note_intent("order")
         return self._handoff(context, "order")
+
+
+def read_booking(
+    userdata: UserData, date: str | None, time: str | None, party_size: int | str | None,
+    was: tuple[dt.date | None, dt.time | None, int | None] = (None, None, None),
+) -> tuple[dt.date, dt.time, int]:
+    """Day, time and party as the model passed them (natural or ISO), or what they `was`."""
+    s, now = userdata.settings, userdata.now
+    day = booking.read_day(s, now, date) if date else was[0]
+    at = booking.read_time(s, day or now.date(), time) if time else was[1]
+    party = booking.read_party(party_size) if party_size not in (None, "") else was[2]
+    if day is None or at is None or party is None:
+        missing = [n for n, v in (("date", day), ("time", at), ("party_size", party)) if not v]
+        raise Refusal(f"Ask the caller for the {' and '.join(missing)} of the booking.")
+    return day, at, party
 
 
 def contact_phone(userdata: UserData, phone: str | None) -> str:
