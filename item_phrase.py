@@ -28,7 +28,7 @@ SIZE_WORDS = {
 FILLER = frozenset("""
 a an the some of with and also plus please thanks thank you can could i id i'd ill i'll like
 would have get give me let us we want need just maybe um uh oh so then too as well order
-size sized cup cups to go for it that those them x w in on add another more
+size sized cup cups to go for it that those them x w in on add another more ,
 """.split())
 QUANTITY_PHRASES = {  # longest first when matched
     ("half", "a", "dozen"): 6, ("a", "half", "dozen"): 6, ("a", "couple", "of"): 2,
@@ -36,6 +36,7 @@ QUANTITY_PHRASES = {  # longest first when matched
     ("dozen",): 12, ("a",): 1, ("an",): 1, ("single",): 1,
 }
 ARTICLES = {("a",), ("an",), ("single",)}  # a weak count: an explicit quantity wins
+NOTE_ENDS = frozenset({",", "and", "with", "plus", "please", "thanks", "thank", "to", "also"})
 NOTE_STARTS = ("no", "without", "hold", "light", "easy", "extra", "less", "more", "not",
                "well", "on")
 FUZZY_ITEM = 88  # a mis-heard name ("capuccino") still names one item
@@ -56,7 +57,8 @@ class Said:
 def _words(text: str) -> list[str]:
     text = text.lower().replace("’", "'").replace("&", " and ")
     text = re.sub(r"(\d)\s*x\b|\bx\s*(\d)", r"\1\2", text)  # "2x", "x2"
-    text = re.sub(r"[^a-z0-9' ]+", " ", words_to_digits(text.replace("-", " ")))
+    text = words_to_digits(text.replace("-", " ")).replace(",", " , ").replace(";", " , ")
+    text = re.sub(r"[^a-z0-9', ]+", " ", text)
     return [w.strip("'") for w in text.split() if w.strip("'")]
 
 
@@ -166,7 +168,7 @@ def _take_note(words: list[str], placed: list[bool]) -> str:
             i += 1
             continue
         j = i + 1
-        while j < len(words) and not placed[j] and words[j] not in ("and", "with", "plus"):
+        while j < len(words) and not placed[j] and words[j] not in NOTE_ENDS:
             j += 1
         if j - i > 1 or words[i] == "well":
             parts.append(" ".join(words[i:j]))
