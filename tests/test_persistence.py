@@ -19,6 +19,7 @@ from firebase_manager import (
     connect,
 )
 from models import CallLog, Message, slot_id
+from seating import SeatingPlan, Table, double_seated
 from tests.conftest import make_order, make_reservation, seated_at, seats
 
 DAY = date(2026, 11, 20)
@@ -372,3 +373,32 @@ async def test_a_service_account_wins_over_a_stray_emulator_variable(
         assert manager.db._target == "firestore.googleapis.com"
     finally:
         await manager.close()
+
+
+TWO_TABLES = SeatingPlan(tables=[Table(id="T1", seats=2), Table(id="T2", seats=4)])
+
+
+async def test_change_and_cancel_free_exactly_what_the_booking_held(db: FirebaseManager) -> None:
+    day = date(2026, 11, 27)
+    a = make_reservation("a", party=2)
+    b = make_reservation("b", party=4, at=time(19, 30))
+    await db.book_reservation(a, TWO_TABLES, DAY)
+    await db.book_reservation(b, TWO_TABLES, DAY)
+    held = {h.code: h for h in await db.holds_on(day)}
+    assert (held[a.code].tables, held[a.code].minutes) == (("T1",), 75)
+    assert (held[b.code].tables, held[b.code].minutes) == (("T2",), 90)
+    with pytest.raises(SlotFull):  # both tables are taken at 7
+        await db.book_reservation(make_reservation("c", party=2), TWO_TABLES, DAY)
+
+    moved = await db.change_reservation(a.code, new_date=day + timedelta(days=1),
+                                        call_id="x", seating=TWO_TABLES, now=NOW)
+    assert (moved.tables, moved.date) == (["T1"], day + timedelta(days=1))
+    assert [h.code for h in await db.holds_on(day)] == [b.code]  # b's hold untouched
+    assert [h.code for h in await db.holds_on(moved.date)] == [a.code]
+    c = make_reservation("c", party=2)
+    assert (await db.book_reservation(c, TWO_TABLES, DAY)).status == "saved"
+    assert (await db.get_reservation(c.code)).tables == ["T1"]
+
+    await db.cancel_reservation(b.code, call_id="x", now=NOW)
+    assert [h.code for h in await db.holds_on(day)] == [c.code]
+    assert double_seated(await db.holds_on(day)) == []
