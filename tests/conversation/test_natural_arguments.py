@@ -101,3 +101,33 @@ async def test_every_tools_argument_errors_reach_the_model_as_guidance(seeded_db
         assert output.startswith(f"{name} was not run: `"), output
         assert "pass " in output and not any(d in output for d in DUMP), output
     await call.hang_up()
+
+
+async def test_an_order_carries_every_word_or_names_what_it_could_not_place(seeded_db):
+    call = await open_call(
+        seeded_db, Call("start_order"),
+        Call("add_item", {"item": "two large oat milk lattes with an extra shot, no foam"}),
+        "Two large oat lattes with an extra shot. Anything else?",
+        Call("add_item", {"item": "a croissant with ketchup"}),
+        "Sorry, what did you want with the croissant?",
+        Call("set_customer", {"name": "Sam", "phone": "six one seven five five five oh one "
+                                                      "nine nine"}),
+        Call("review_order"),
+        Call("change_item", {"line_number": 1, "options": ["almond milk", "sprinkles"]}),
+        "Sorry, we have no sprinkles.",
+    )
+    result = await call.caller_says("Two large oat milk lattes with an extra shot, no foam")
+    output, is_error = tool_output(result, "add_item")
+    assert not is_error
+    assert output.startswith("Added 2 large Latte with oat milk, extra shot (no foam), $14.50.")
+    result = await call.caller_says("And a croissant with ketchup")
+    output, is_error = tool_output(result, "add_item")
+    assert is_error and "'ketchup'" in output
+    assert len(call.userdata.cart) == 1  # nothing half-added
+    await call.caller_says("Sam, six one seven five five five oh one nine nine")
+    assert call.userdata.customer_phone == "+16175550199"
+    result = await call.caller_says("Make that almond milk with sprinkles")
+    output, is_error = tool_output(result, "change_item")
+    assert is_error and "'sprinkles'" in output
+    assert {o.option_id for o in call.userdata.cart[0].options} == {"oat", "extra-shot"}
+    await call.hang_up()
