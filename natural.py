@@ -183,7 +183,7 @@ def parse_clock(value: str, bookable: Callable[[time], bool] | None = None) -> t
             raise refusal
         pm = ampm.startswith(_PM_WORDS)
         return time((hour % 12) + (12 if pm else 0), minute)
-    if hour == 0 or hour >= 13 or len(match["h"]) == 2:
+    if hour == 0 or hour >= 13 or (len(match["h"]) == 2 and (match["m"] or hour < 10)):
         return time(hour, minute)  # a 24-hour clock time: "19:00", "09:30", "10:00"
     if hour == 12:
         return time(12, minute)
