@@ -150,12 +150,16 @@ class SeatingPlan(BaseModel):
             return Seat(minutes, ()) if _peak(overlapping, start, end) + party_size <= (
                 self.seats) else None
         busy = {t for h in overlapping for t in h.tables}
-        for combo in self._combos:
-            if sum(self._seats[t] for t in combo) < party_size:
-                continue
-            if busy.isdisjoint(combo):
-                return Seat(minutes, combo)
-        return None
+        free = [c for c in self._combos
+                if sum(self._seats[t] for t in c) >= party_size and busy.isdisjoint(c)]
+        if not free:
+            return None
+        # Best fit (fewest spare chairs, fewest tables joined), then the table whose idle
+        # time around this meal is shortest: long gaps stay whole for later callers.
+        spare = sum(self._seats[t] for t in free[0])
+        best = [c for c in free
+                if (sum(self._seats[t] for t in c), len(c)) == (spare, len(free[0]))]
+        return Seat(minutes, min(best, key=lambda c: _idle(holds, c, start, end)))
 
 
 @dataclass(frozen=True)
@@ -192,6 +196,15 @@ class Hold:
                    minutes=int(data["minutes"]),  # type: ignore[arg-type]
                    party_size=int(data["party_size"]),  # type: ignore[arg-type]
                    tables=tuple(str(t) for t in tables))
+
+
+def _idle(holds: Sequence[Hold], tables: tuple[str, ...], start: int, end: int) -> int:
+    """Minutes the tables would stand empty just before and after [start, end)."""
+    before = max((h.end for h in holds if h.end <= start and set(h.tables) & set(tables)),
+                 default=start - 24 * 60)
+    after = min((h.start for h in holds if h.start >= end and set(h.tables) & set(tables)),
+                default=end + 24 * 60)
+    return (start - before) + (after - end)
 
 
 def minute_of(at: time) -> int:
