@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tests.scripted_llm import Call, Step
+from testkit.scripted_llm import Call, Step
 
 # A Saturday (the day after the frozen "now"), in a room made big for the benchmarks
 # (bench/emulator.py): bookings of two spread over these slots never run out of tables.

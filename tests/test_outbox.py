@@ -12,12 +12,13 @@ from pathlib import Path
 import pytest
 
 from config import FirestoreSettings
-from firebase_manager import FirebaseManager, connect
 from models import Message
 from outbox import Outbox
-from tests import emulator
-from tests.conftest import PROJECT, make_order, make_reservation, seated_at, seats
-from tests.emulator import Emulator
+from store import FirebaseManager, connect
+from testkit import emulator
+from testkit.emulator import Emulator
+from testkit.seating import seated_at, seats
+from tests.conftest import PROJECT, make_order, make_reservation
 
 DAY = date(2026, 11, 20)
 

@@ -10,7 +10,9 @@ from typing import Any
 import pytest
 
 from config import ConfigError, FirestoreSettings
-from firebase_manager import (
+from models import CallLog, Message, slot_id
+from seating import SeatingPlan, Table, double_seated
+from store import (
     CodeTaken,
     FirebaseManager,
     ReservationCancelled,
@@ -18,9 +20,8 @@ from firebase_manager import (
     SlotFull,
     connect,
 )
-from models import CallLog, Message, slot_id
-from seating import SeatingPlan, Table, double_seated
-from tests.conftest import make_order, make_reservation, seated_at, seats
+from testkit.seating import seated_at, seats
+from tests.conftest import make_order, make_reservation
 
 DAY = date(2026, 11, 20)
 NOW = datetime(2026, 11, 20, 18, 0, tzinfo=UTC)

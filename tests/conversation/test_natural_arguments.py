@@ -9,9 +9,8 @@ import typing
 import pytest
 from livekit.agents import FunctionTool
 
-from agents.base import tool_names
+from testkit.scripted_llm import Call
 from tests.conversation.harness import open_call, tool_output
-from tests.scripted_llm import Call
 
 # NOW in the harness is Friday 2026-11-20, 12:00 in Boston (open 7-21; Saturday 8-22).
 DUMP = ("validation error", "input_value", "Input should", "pydantic", "Error parsing")
@@ -92,7 +91,7 @@ async def test_every_tools_argument_errors_reach_the_model_as_guidance(seeded_db
         await call.caller_says("Hello")
     current = call.session.current_agent
     bad = _bad_calls(current)
-    assert len(bad) >= 2, tool_names(current)
+    assert len(bad) >= 2, [getattr(t, 'id', t) for t in current.tools]
     for name, args in bad:
         call.llm.script(Call(name, args), "Sorry, could you say that again?")
         await call.caller_says("(something the model mangles)")
@@ -123,11 +122,11 @@ async def test_an_order_carries_every_word_or_names_what_it_could_not_place(seed
     result = await call.caller_says("And a croissant with ketchup")
     output, is_error = tool_output(result, "add_item")
     assert is_error and "'ketchup'" in output
-    assert len(call.userdata.cart) == 1  # nothing half-added
+    assert len(call.userdata.cart.lines) == 1  # nothing half-added
     await call.caller_says("Sam, six one seven five five five oh one nine nine")
-    assert call.userdata.customer_phone == "+16175550199"
+    assert call.userdata.cart.customer_phone == "+16175550199"
     result = await call.caller_says("Make that almond milk with sprinkles")
     output, is_error = tool_output(result, "change_item")
     assert is_error and "'sprinkles'" in output
-    assert {o.option_id for o in call.userdata.cart[0].options} == {"oat", "extra-shot"}
+    assert {o.option_id for o in call.userdata.cart.lines[0].options} == {"oat", "extra-shot"}
     await call.hang_up()

@@ -7,9 +7,10 @@ from datetime import date, datetime, time
 from agents import ConfirmationAgent, ReservationAgent
 from menu_file import load_menu_file
 from models import Reservation
-from tests.conftest import MENU_PATH, seated_at
+from testkit.firestore import MENU_PATH
+from testkit.scripted_llm import Call
+from testkit.seating import seated_at
 from tests.conversation.harness import CALLER, NOW, open_call, tool_output
-from tests.scripted_llm import Call
 
 ROOM = load_menu_file(MENU_PATH).restaurant.seating  # the demo café's tables
 

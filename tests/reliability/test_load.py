@@ -21,16 +21,10 @@ from menu_file import load_menu_file
 from models import Reservation
 from pricing import build_line, totals
 from seating import SeatingPlan, Table, double_seated, minute_of
-from tests.conftest import MENU_PATH, seated_at
-from tests.conversation.harness import (
-    NOW,
-    catalog_from,
-    count_docs,
-    open_call,
-    tool_output,
-    with_room,
-)
-from tests.scripted_llm import Call
+from testkit.firestore import MENU_PATH
+from testkit.scripted_llm import Call
+from testkit.seating import seated_at, with_room
+from tests.conversation.harness import NOW, catalog_from, count_docs, open_call, tool_output
 
 pytestmark = pytest.mark.usefixtures("settle_tasks")
 

@@ -1,0 +1,218 @@
+"""Tables: availability, the draft a caller confirms, and booking, changing or cancelling it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Literal
+
+import booking
+from call_state import ReservationDraft, UserData
+from contact import clean_name, number_or_caller_id
+from ids import reservation_code
+from models import Reservation, ReservationChange
+from refusal import Refusal
+from seating import minute_of
+from store import (
+    CodeTaken,
+    ReservationCancelled,
+    ReservationNotFound,
+    SaveStatus,
+    SlotFull,
+)
+
+CODE_ATTEMPTS = 5
+
+
+def spell(code: str) -> str:
+    """A booking code as it is said on the phone: one character at a time."""
+    return " ".join(code)
+
+
+async def check_slot(
+    userdata: UserData, day: dt.date, at: dt.time, party: int, *, moving: str | None = None
+) -> None:
+    """Rules plus the dining room as booked now; `moving` is the caller's own booking, whose
+    table is theirs to keep when they change it."""
+    s = userdata.settings
+    booking.check_booking(s, userdata.now, day, at, party)
+    holds = [h for h in await userdata.services.db.holds_on(day) if h.code != moving]
+    if s.seating.fit(holds, minute_of(at), party) is None:
+        options = booking.nearest_free_times(s, userdata.now, day, at, party, holds)
+        offer = (
+            f" Nearest free times that day: {', '.join(booking.say_time(t) for t in options)}."
+            if options else " Nothing else is free that day; offer another day."
+        )
+        raise Refusal(f"{booking.say_time(at)} is fully booked for {party}.{offer}")
+
+
+def read_booking(
+    userdata: UserData, date: str | None, time: str | None, party_size: int | str | None,
+    was: tuple[dt.date | None, dt.time | None, int | None] = (None, None, None),
+) -> tuple[dt.date, dt.time, int]:
+    """Day, time and party as the model passed them (natural or ISO), or what they `was`."""
+    s, now = userdata.settings, userdata.now
+    day = booking.read_day(s, now, date) if date else was[0]
+    at = booking.read_time(s, day or now.date(), time) if time else was[1]
+    party = booking.read_party(party_size) if party_size not in (None, "") else was[2]
+    if day is None or at is None or party is None:
+        missing = [n for n, v in (("date", day), ("time", at), ("party_size", party)) if not v]
+        raise Refusal(f"Ask the caller for the {' and '.join(missing)} of the booking.")
+    return day, at, party
+
+
+async def check_availability(
+    userdata: UserData, date: str, time: str, party_size: int | str
+) -> tuple[dt.date, dt.time, int]:
+    """Whether a table is free then, from the arguments as the model passed them."""
+    day, at, party = read_booking(userdata, date, time, party_size)
+    await check_slot(userdata, day, at, party)
+    return day, at, party
+
+
+def contact_phone(userdata: UserData, phone: str | None) -> str:
+    # A number already given in this call wins over the caller ID.
+    known = userdata.cart.customer_phone or userdata.caller_phone
+    return number_or_caller_id(phone, known, "ask for the caller's phone number.")
+
+
+async def find_reservations(userdata: UserData, phone: str | None) -> list[Reservation]:
+    """The caller's upcoming bookings; the number becomes the call's contact number."""
+    number = contact_phone(userdata, phone)
+    found = await userdata.services.db.find_reservations(number, userdata.now.date())
+    userdata.cart.customer_phone = number
+    return found
+
+
+async def own_reservation(userdata: UserData, code: str) -> Reservation:
+    """Only bookings under the caller's number can be changed: a code alone is not enough."""
+    number = contact_phone(userdata, None)
+    wanted = "".join(code.split()).upper()
+    found = await userdata.services.db.find_reservations(number, userdata.now.date())
+    for r in found:
+        if r.code == wanted:
+            return r
+    raise Refusal(
+        f"No upcoming booking {wanted} under {number}. Use find_reservations, or ask for the "
+        "number the booking was made under."
+    )
+
+
+async def draft_booking(
+    userdata: UserData, date: str, time: str, party_size: int | str, name: str,
+    phone: str | None,
+) -> ReservationDraft:
+    """A new booking to read back: every rule and the seating checked, nothing saved yet."""
+    day, at, party = read_booking(userdata, date, time, party_size)
+    clean = clean_name(name)
+    number = contact_phone(userdata, phone)
+    await check_slot(userdata, day, at, party)
+    userdata.reservation = ReservationDraft(
+        action="new", day=day, at=at, party_size=party, name=clean, phone=number,
+    )
+    return userdata.reservation
+
+
+async def draft_change(
+    userdata: UserData, code: str, date: str | None, time: str | None,
+    party_size: int | str | None,
+) -> ReservationDraft:
+    current = await own_reservation(userdata, code)
+    day, at, party = read_booking(userdata, date, time, party_size,
+                                  was=(current.date, current.time, current.party_size))
+    await check_slot(userdata, day, at, party, moving=current.code)
+    userdata.reservation = ReservationDraft(
+        action="change", day=day, at=at, party_size=party, name=current.name,
+        phone=current.phone, code=current.code,
+    )
+    return userdata.reservation
+
+
+async def draft_cancel(userdata: UserData, code: str) -> ReservationDraft:
+    current = await own_reservation(userdata, code)
+    userdata.reservation = ReservationDraft(
+        action="cancel", day=current.date, at=current.time, party_size=current.party_size,
+        name=current.name, phone=current.phone, code=current.code,
+    )
+    return userdata.reservation
+
+
+async def correct_draft(
+    userdata: UserData, date: str | None, time: str | None, party_size: int | str | None,
+    name: str | None,
+) -> ReservationDraft:
+    """A correction during the read-back of a new booking or a change."""
+    r = userdata.reservation
+    if r is None or r.action == "cancel":
+        raise Refusal("There is no booking being made here; nothing to correct.")
+    day, at, party = read_booking(userdata, date, time, party_size,
+                                  was=(r.day, r.at, r.party_size))
+    new_name = clean_name(name) if name else r.name
+    await check_slot(userdata, day, at, party, moving=r.code)
+    r.day, r.at, r.party_size, r.name = day, at, party, new_name
+    return r
+
+
+@dataclass(frozen=True)
+class BookingDone:
+    kind: Literal["reservation", "change", "cancel"]
+    code: str
+    status: SaveStatus  # "queued": durable locally, staff confirm once Firestore is back
+
+
+async def confirm_draft(userdata: UserData) -> BookingDone:
+    """Book, change or cancel as the confirmed draft says; the draft is cleared when done."""
+    r = userdata.reservation
+    assert r is not None and r.day and r.at and r.party_size
+    db = userdata.services.db
+    seating = userdata.settings.seating
+    now = userdata.now
+    try:
+        if r.action == "cancel":
+            saved = await db.cancel_reservation(r.code or "", call_id=userdata.call_id, now=now)
+            done = BookingDone("cancel", saved.code, "saved")
+        elif r.action == "change":
+            saved = await db.change_reservation(
+                r.code or "", new_date=r.day, new_time=r.at, new_party_size=r.party_size,
+                call_id=userdata.call_id, seating=seating, now=now,
+            )
+            done = BookingDone("change", saved.code, "saved")
+        else:
+            done = await _book(userdata, r)
+    except SlotFull:
+        # names the free times
+        await check_slot(userdata, r.day, r.at, r.party_size, moving=r.code)
+        raise Refusal("That time was just taken; ask for another time.") from None
+    except (ReservationNotFound, ReservationCancelled):
+        userdata.reservation = None
+        raise Refusal(
+            f"Booking {spell(r.code or '')} is no longer active (cancelled or not "
+            "found). Tell the caller and offer a new booking."
+        ) from None
+    userdata.reservation = None
+    userdata.outcomes.append(done.kind)
+    return done
+
+
+async def _book(userdata: UserData, r: ReservationDraft) -> BookingDone:
+    assert r.day and r.at and r.party_size
+    if r.seq is None:
+        # Fixed once per draft so a retried confirm produces the same code, never a twin.
+        userdata.reservation_seq += 1
+        r.seq = userdata.reservation_seq
+    now = userdata.now
+    for attempt in range(CODE_ATTEMPTS):
+        code = reservation_code(userdata.call_id, r.seq, attempt)
+        res = Reservation(
+            code=code, date=r.day, time=r.at, party_size=r.party_size, name=r.name or "",
+            phone=r.phone or "", call_id=userdata.call_id, created_at=now, updated_at=now,
+            history=[ReservationChange(at=now, call_id=userdata.call_id, action="created")],
+        )
+        try:
+            result = await userdata.services.db.book_reservation(
+                res, userdata.settings.seating, now.date())
+        except CodeTaken:
+            continue
+        userdata.ids_created.append(code)
+        return BookingDone("reservation", code, result.status)
+    raise RuntimeError("could not find a free reservation code")

@@ -1,0 +1,56 @@
+"""What the store raises and returns: domain errors the caller can act on, and save results."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+
+class SlotFull(Exception):
+    """No table (or combination, or seats) stays free for the party's whole meal then."""
+
+    def __init__(self, slot: str) -> None:
+        super().__init__(f"nothing free for the whole meal at {slot}")
+        self.slot = slot
+
+
+class ReservationNotFound(LookupError):
+    def __init__(self, code: str) -> None:
+        super().__init__(f"no reservation with code {code!r}")
+        self.code = code
+
+
+class ReservationCancelled(Exception):
+    def __init__(self, code: str) -> None:
+        super().__init__(f"reservation {code} is cancelled")
+        self.code = code
+
+
+class CodeTaken(Exception):
+    """Another call already holds this reservation code; retry with the next `attempt`."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(f"reservation code {code} belongs to another call")
+        self.code = code
+
+
+class PersistenceUnavailable(RuntimeError):
+    """Firestore did not answer within the retry budget (and the write could not be queued)."""
+
+
+SaveStatus = Literal["saved", "already_saved", "queued"]
+
+
+@dataclass(frozen=True)
+class SaveResult:
+    """Every status is a success: a queued write is durable and will be replayed."""
+
+    status: SaveStatus
+    id: str
+
+
+@dataclass(frozen=True)
+class BookingResult(SaveResult):
+    @property
+    def code(self) -> str:
+        return self.id
