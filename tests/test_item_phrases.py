@@ -32,10 +32,15 @@ def _check(case: Case) -> str:
     try:
         line = build_line(MENU, case.phrase, **case.kwargs)
     except Refusal as e:
-        assert case.junk, f"{case.said()} was refused: {e}"
-        for word in case.junk:
-            assert f"'{word}'" in str(e), f"{case.said()}: refusal does not name {word}: {e}"
+        assert case.junk or case.sold_out, f"{case.said()} was refused: {e}"
+        names_junk = bool(case.junk) and all(f"'{w}'" in str(e) for w in case.junk)
+        names_sold_out = bool(case.sold_out) and any(
+            f"{name} for " in str(e) and "sold out" in str(e) for name in case.sold_out)
+        # Either reason is a whole answer: the caller is asked again either way.
+        assert names_junk or names_sold_out, (
+            f"{case.said()}: refusal names neither {case.junk} nor sold-out {case.sold_out}: {e}")
         return "refused"
+    assert not case.sold_out, f"{case.said()} placed sold-out {case.sold_out}: {line}"
     for word in case.junk:  # said right after a kitchen note, it goes to the kitchen with it
         assert word in line.special_instructions, f"{case.said()} dropped {word}: {line}"
     got = (line.item_id, line.quantity, line.size,
@@ -99,7 +104,9 @@ def test_what_cannot_be_placed_is_named(phrase, kwargs, names):
 
 def test_a_change_carries_or_refuses_every_option_word():
     # change_item rebuilds the line from its item id with the new options, as said
-    line = build_line(MENU, "latte", options=["almond milk", "caramel"], size="large")
-    assert {o.option_id for o in line.options} == {"almond", "caramel-syrup"}
+    line = build_line(MENU, "latte", options=["almond milk", "vanilla"], size="large")
+    assert {o.option_id for o in line.options} == {"almond", "vanilla-syrup"}
+    with pytest.raises(Refusal, match="Caramel syrup for Latte is sold out"):  # out today
+        build_line(MENU, "latte", options=["almond milk", "caramel"], size="large")
     with pytest.raises(Refusal, match="'sprinkles'"):
         build_line(MENU, "latte", options=["almond milk with sprinkles"])

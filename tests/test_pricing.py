@@ -61,7 +61,11 @@ def test_the_default_size_and_a_size_said_with_the_item():
     assert build_line(MENU, "latte").size == "medium"
     assert build_line(MENU, "latte").unit_price_cents == 500
     assert build_line(MENU, "a small latte").size == "small"
-    assert build_line(MENU, "a small latte", size="Large").size == "large"  # the tool's word wins
+    assert build_line(MENU, "a small latte", size="Small").size == "small"  # said twice, agreed
+    # Said two ways that disagree: neither is silently dropped, the caller is asked (issue 11).
+    with pytest.raises(Refusal, match="says small but size is Large. Ask which size"):
+        build_line(MENU, "a small latte", size="Large")
+    assert build_line(MENU, "latte", size="venti").size == "large"  # the coffee-shop word
     assert build_line(MENU, "latte", size=" MEDIUM ").size == "medium"
 
 
@@ -74,8 +78,8 @@ def test_one_size_items_take_no_size_but_the_words_for_none():
 
 
 def test_an_unknown_size_names_the_sizes():
-    with pytest.raises(Refusal, match=r"has no size 'venti'\. Sizes: Small, Medium, Large\."):
-        build_line(MENU, "latte", size="venti")
+    with pytest.raises(Refusal, match=r"has no size 'jumbo'\. Sizes: Small, Medium, Large\."):
+        build_line(MENU, "latte", size="jumbo")
 
 
 def test_an_item_without_a_default_size_asks_for_one():
