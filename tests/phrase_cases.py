@@ -4,7 +4,8 @@ item x size x options x quantity (digits, words, articles) x filler x singular/p
 spoken variants (size synonyms, "oat" for oat milk, options before or after the item, in
 the phrase or in the tool's own arguments), and optionally a word that is not on the menu
 (the tool must then refuse and name it). An option sold out today may be picked too: the
-tool must then refuse naming it (the case lists it in `sold_out`). Used by the property test and bench/phrases.py.
+tool must then refuse naming it (the case lists it in `sold_out`).
+Used by the property test and bench/phrases.py.
 """
 
 from __future__ import annotations

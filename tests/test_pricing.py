@@ -63,7 +63,7 @@ def test_the_default_size_and_a_size_said_with_the_item():
     assert build_line(MENU, "a small latte").size == "small"
     assert build_line(MENU, "a small latte", size="Small").size == "small"  # said twice, agreed
     # Said two ways that disagree: neither is silently dropped, the caller is asked (issue 11).
-    with pytest.raises(Refusal, match="says small but size is Large. Ask which size"):
+    with pytest.raises(Refusal, match=r"says small but size is Large\. Ask which size"):
         build_line(MENU, "a small latte", size="Large")
     assert build_line(MENU, "latte", size="venti").size == "large"  # the coffee-shop word
     assert build_line(MENU, "latte", size=" MEDIUM ").size == "medium"
