@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -79,7 +80,9 @@ OPS = st.lists(st.tuples(st.sampled_from(["book", "move", "cancel"]),
                          st.integers(1, 8), st.integers(0, 30)), max_size=60)
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# PROPERTY_EXAMPLES: fewer examples where each test runs hundreds of times (scripts/mutation.py).
+@settings(max_examples=int(os.environ.get("PROPERTY_EXAMPLES", "400")), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])
 @given(plan=ROOMS, ops=OPS)
 def test_no_sequence_of_bookings_changes_and_cancels_overfills_the_room(plan, ops):
     holds: list[Hold] = []
