@@ -113,3 +113,22 @@ def test_a_change_carries_or_refuses_every_option_word():
         build_line(MENU, "latte", options=["almond milk", "caramel"], size="large")
     with pytest.raises(Refusal, match="'sprinkles'"):
         build_line(MENU, "latte", options=["almond milk with sprinkles"])
+
+
+def test_a_word_left_over_is_named_and_only_what_is_on_offer_is_listed():
+    with pytest.raises(Refusal) as e:
+        build_line(MENU, "a latte 2")
+    assert "could not place '2'" in str(e.value)
+    assert "Vanilla syrup" in str(e.value) and "Caramel syrup" not in str(e.value)  # sold out
+
+
+def test_a_count_after_the_item_is_not_read_as_a_second_quantity():
+    # "half a dozen" is three words; the words after the item are never a quantity.
+    with pytest.raises(Refusal, match="could not place '2'"):
+        build_line(MENU, "half a dozen blueberry muffins 2")
+
+
+def test_an_item_not_on_an_empty_menu_is_refused_without_hints():
+    with pytest.raises(Refusal) as e:
+        build_line(Menu([]), "latte")
+    assert str(e.value) == "'latte' is not on our menu. Ask the caller what they'd like."

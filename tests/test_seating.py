@@ -134,3 +134,9 @@ def test_old_settings_with_seats_per_slot_still_load_as_seats():
     assert s.seating.seats == 24 and not s.seating.tables
     with pytest.raises(ValidationError, match="either tables or seats"):
         SeatingPlan(seats=10, tables=[Table(id="A", seats=2)])
+
+
+def test_a_hold_reads_back_from_its_document_as_written():
+    hold = Hold("ABC123", start=19 * 60, minutes=90, party_size=4, tables=("t1", "t2"))
+    assert Hold.from_doc("ABC123", hold.to_doc()) == hold
+    assert Hold.from_doc("P", {"start": 600, "minutes": 75, "party_size": 2}).tables == ()
