@@ -87,6 +87,14 @@ class ReservationCancelled(Exception):
         self.code = code
 
 
+class StaleReservation(Exception):
+    """Someone changed the reservation since the version the caller of a change saw."""
+
+    def __init__(self, res: Reservation) -> None:
+        super().__init__(f"reservation {res.code} was changed meanwhile")
+        self.current = res
+
+
 class CodeTaken(Exception):
     """Another call already holds this reservation code; retry with the next `attempt`."""
 
@@ -513,14 +521,20 @@ class FirebaseManager:
         call_id: str,
         capacity: int,
         now: datetime,
+        if_updated_at: datetime | None = None,
     ) -> Reservation:
-        """Move seats between slots atomically. Re-applying the same change is a no-op."""
+        """Move seats between slots atomically. Re-applying the same change is a no-op.
+
+        `if_updated_at` (staff board): refuse with StaleReservation unless the reservation is
+        still the version its `updated_at` names, so two tablets never overwrite each other.
+        """
         res_ref = self.db.document(f"reservations/{code}")
 
         @async_transactional
         async def run(tx: AsyncTransaction) -> Reservation:
             (snap,) = await self._tx_get(tx, res_ref)
             res = _existing_reservation(snap, code)
+            _check_version(res, if_updated_at)
             if res.status == "cancelled":
                 raise ReservationCancelled(code)
             day = res.date if new_date is None else new_date
@@ -559,7 +573,9 @@ class FirebaseManager:
 
         return await self._with_retries(lambda: run(self._transaction()))
 
-    async def cancel_reservation(self, code: str, *, call_id: str, now: datetime) -> Reservation:
+    async def cancel_reservation(
+        self, code: str, *, call_id: str, now: datetime, if_updated_at: datetime | None = None
+    ) -> Reservation:
         """Free the seats; cancelling an already cancelled reservation returns it unchanged."""
         res_ref = self.db.document(f"reservations/{code}")
 
@@ -567,6 +583,7 @@ class FirebaseManager:
         async def run(tx: AsyncTransaction) -> Reservation:
             (snap,) = await self._tx_get(tx, res_ref)
             res = _existing_reservation(snap, code)
+            _check_version(res, if_updated_at)
             if res.status == "cancelled":
                 return res
             slot_ref = self.db.document(f"slots/{res.slot_id}")
@@ -739,6 +756,11 @@ def _existing_reservation(snap: Any, code: str) -> Reservation:
     if not snap.exists:
         raise ReservationNotFound(code)
     return Reservation.from_doc(snap.to_dict() or {})
+
+
+def _check_version(res: Reservation, if_updated_at: datetime | None) -> None:
+    if if_updated_at is not None and res.updated_at != if_updated_at:
+        raise StaleReservation(res)
 
 
 def _unplaced_booking_message(res: Reservation, why: Exception) -> Message:

@@ -223,7 +223,11 @@ class OrderLine(_Doc):
         return self
 
 
-OrderStatus = Literal["confirmed", "pending_staff_confirmation", "ready", "collected", "cancelled"]
+# "confirmed" is a new order to the kitchen; "preparing", "ready", "collected" (picked up) and
+# "cancelled" (with `cancel_reason`) are set by staff on the board.
+OrderStatus = Literal[
+    "confirmed", "pending_staff_confirmation", "preparing", "ready", "collected", "cancelled"
+]
 
 
 class Order(_Doc):
@@ -240,6 +244,9 @@ class Order(_Doc):
     status: OrderStatus = "confirmed"
     notes: str = ""
     created_at: datetime
+    cancel_reason: str = ""
+    updated_at: datetime | None = None  # last staff change (the board)
+    updated_by: str = ""
 
     @model_validator(mode="after")
     def _totals(self) -> Order:
@@ -252,13 +259,15 @@ class Order(_Doc):
 
 # ---------------------------------------------------------------- reservations
 
-ReservationStatus = Literal["confirmed", "changed", "cancelled"]
+# A call books, changes and cancels; the host stand also marks a party seated, finished or
+# a no-show (the board).
+ReservationStatus = Literal["confirmed", "changed", "cancelled", "seated", "finished", "no_show"]
 
 
 class ReservationChange(_Doc):
     at: datetime
-    call_id: str
-    action: Literal["created", "changed", "cancelled"]
+    call_id: str  # the call, or "board:<staff user>" for a change made on the staff board
+    action: Literal["created", "changed", "cancelled", "seated", "finished", "no_show"]
     before: dict[str, Any] = {}
 
 
@@ -350,6 +359,8 @@ class Message(_Doc):
     reason: str = Field(min_length=1, max_length=500)
     status: Literal["new", "handled"] = "new"
     created_at: datetime
+    handled_at: datetime | None = None  # when staff marked it done on the board
+    handled_by: str = ""
 
 
 class DailyAnalytics(_Doc):

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install what the telephony stack and its tests need on a Debian machine, idempotently:
-#   - apt: redis-server, sipp (sip-tester), espeak-ng, sox, and the opus/soxr headers
+#   - apt: redis-server, sipp (sip-tester), espeak-ng, sox, chromium (the board's browser
+#     tests), and the opus/soxr headers
 #     LiveKit SIP links against;
 #   - LiveKit server and LiveKit SIP, built from the Go module proxy into
 #     ${PHONELINE_BIN_DIR:-~/.cache/phoneline/bin}, one file per version
@@ -16,7 +17,7 @@ set -euo pipefail
 LIVEKIT_SERVER_VERSION="${LIVEKIT_SERVER_VERSION:-v1.13.5}"
 LIVEKIT_SIP_VERSION="${LIVEKIT_SIP_VERSION:-v1.8.0}"
 BIN_DIR="${PHONELINE_BIN_DIR:-$HOME/.cache/phoneline/bin}"
-APT_PACKAGES=(redis-server sip-tester espeak-ng sox libopus-dev libopusfile-dev libsoxr-dev
+APT_PACKAGES=(redis-server sip-tester espeak-ng sox libopus-dev libopusfile-dev libsoxr-dev chromium
   pkg-config gcc)
 
 do_apt=1
