@@ -473,21 +473,29 @@ function menuPage() {
 function numbersPage() {
   const palette = ["#1f6f4a", "#e0452b", "#2a4d8f", "#b25b00", "#7a3fa0", "#008b8b", "#8a8a00", "#555"];
   let timer;
+  // Boxes first, plots second: each plot is sized to its grid cell once the grid is laid out.
+  const pending = [];
   const chart = (title, xs, series, opts = {}) => {
     const box = el("div", { class: "chart", "data-chart": title }, el("h3", {}, title));
     $("#charts").append(box);
-    const width = Math.max(280, box.clientWidth - 16);
-    /* global uPlot */
-    new uPlot({
-      width, height: 220,
-      scales: { x: { time: !opts.hours } },
-      axes: [{ values: opts.hours ? (u, v) => v.map((h) => h + ":00") : undefined }, { size: 50 }],
-      series: [{}, ...series.map(([label, , color], i) => ({
-        label, stroke: color || palette[i % palette.length], width: 2,
-        points: { show: true, size: 5 },
-        ...(opts.bars ? { paths: uPlot.paths.bars({ size: [0.6, 40] }), fill: (color || palette[i % palette.length]) + "55" } : {}),
-      }))],
-    }, [xs, ...series.map(([, data]) => data)], box);
+    pending.push([box, xs, series, opts]);
+  };
+  const draw = () => {
+    for (const [box, xs, series, opts] of pending.splice(0)) {
+      const width = Math.max(260, box.clientWidth - 16);
+      /* global uPlot */
+      new uPlot({
+        width, height: 220,
+        scales: { x: opts.hours ? { time: false, range: [0, 23] } : { time: true } },
+        axes: [opts.hours ? { incrs: [1, 2, 3, 6], values: (u, v) => v.map((h) => h + ":00") } : {},
+               { size: 50 }],
+        series: [{ label: opts.hours ? "hour" : "day" }, ...series.map(([label, , color], i) => ({
+          label, stroke: color || palette[i % palette.length], width: 2,
+          points: { show: true, size: 5 },
+          ...(opts.bars ? { paths: uPlot.paths.bars({ size: [0.6, 40] }), fill: (color || palette[i % palette.length]) + "55" } : {}),
+        }))],
+      }, [xs, ...series.map(([, data]) => data)], box);
+    }
   };
   const load = async () => {
     const r = await api("/api/numbers?days=" + $("#days").value);
@@ -512,6 +520,7 @@ function numbersPage() {
     const h = n.by_hour;
     chart("Calls and orders by hour", n.hours, [["calls", h.calls], ["orders", h.orders]], { hours: true, bars: false });
     chart("Answer latency by hour (ms)", n.hours, [["p50", h.latency_p50], ["p95", h.latency_p95]], { hours: true });
+    draw();
     board.charts = document.querySelectorAll(".chart canvas").length;
   };
   $("#days").addEventListener("change", load);
