@@ -394,6 +394,7 @@ class Stack:
 
     def run_step(self, name: str, argv: list[str], timeout: float) -> str:
         log_path = self.workdir / "logs" / f"{name}.log"
+        log_path.parent.mkdir(parents=True, exist_ok=True)
         try:
             done = subprocess.run(argv, cwd=str(ROOT), env=self.base_env(), timeout=timeout,
                                   capture_output=True, text=True, start_new_session=True)
