@@ -130,6 +130,7 @@ function live(topics, handlers) {
       handlers.reset && handlers.reset(data, loaded);
       loaded = true;
       board.ready = true; board.resets += 1;
+      if (!board.readyAt) board.readyAt = performance.now();  // first data on screen (bench/)
       badges();
       $("#live").textContent = "live"; $("#live").className = "live on";
     });
@@ -522,6 +523,7 @@ function numbersPage() {
     chart("Answer latency by hour (ms)", n.hours, [["p50", h.latency_p50], ["p95", h.latency_p95]], { hours: true });
     draw();
     board.charts = document.querySelectorAll(".chart canvas").length;
+    if (!board.chartsAt) board.chartsAt = performance.now();
   };
   $("#days").addEventListener("change", load);
   live(["calls"], {
