@@ -70,6 +70,8 @@ def _wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float = 60.0
 def board_server(firestore_emulator: Emulator, tmp_path_factory: pytest.TempPathFactory
                  ) -> Iterator[BoardServer]:
     work = tmp_path_factory.mktemp("board")
+    for old in SHOTS.glob("*.png"):  # this run's screenshots only
+        old.unlink()
     firestore_emulator.reset(PROJECT)
     settings = FirestoreSettings(firestore_emulator_host=firestore_emulator.host,
                                  google_cloud_project=PROJECT, outbox_path=work / "outbox.jsonl")
@@ -208,3 +210,11 @@ async def wait_for(predicate: object) -> None:
     async with asyncio.timeout(WAIT_S):
         while not await predicate():  # type: ignore[operator]  # noqa: ASYNC110
             await asyncio.sleep(0.1)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Where the screenshots of every page went: the CI log says it even when all passed."""
+    shots = sorted(SHOTS.glob("*.png")) if SHOTS.exists() else []
+    if shots:
+        terminalreporter.write_line(
+            f"board screenshots ({len(shots)}): {SHOTS} — {', '.join(p.stem for p in shots)}")

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 import ids
 from models import CallLog, Message, TranscriptLine
-from tests.board.conftest import SHOTS, api_client, screenshot, sign_in, until
+from tests.board.conftest import api_client, screenshot, sign_in, until
 from tests.conftest import make_order
 
 
@@ -148,4 +148,27 @@ async def test_numbers_plot_the_days_and_hours_and_hide_revenue_from_staff(
         assert await page.locator('nav a[href="/users"]').count() == 0
     finally:
         await page.context.close()
-    print(f"\nboard screenshots: {SHOTS}")
+
+
+
+async def test_the_owner_adds_a_staff_account_on_the_staff_page(board_server, browser,
+                                                                 board_db):
+    anonymous = await browser.new_context(viewport={"width": 820, "height": 1180})
+    login = await anonymous.new_page()
+    await login.goto(board_server.url + "/orders")
+    await screenshot(login, "sign-in")
+    await anonymous.close()
+
+    page = await sign_in(browser, board_server, path="/users")
+    try:
+        name = "server" + secrets.token_hex(2)
+        form = page.locator("#new-user")
+        await form.locator("input[name=username]").fill(name)
+        await form.locator("input[name=password]").fill(secrets.token_urlsafe(12))
+        await form.locator("button").click()
+        await page.locator(f'#users tr[data-user="{name}"]').wait_for()
+        stored = (await board_db.db.document(f"staff_users/{name}").get()).to_dict()
+        assert stored["role"] == "staff" and not stored["disabled"]
+        await screenshot(page, "staff-accounts")
+    finally:
+        await page.context.close()
