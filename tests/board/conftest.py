@@ -172,6 +172,7 @@ async def tablet(browser: object, board_server: BoardServer) -> AsyncIterator[ob
 
 async def screenshot(page: object, name: str) -> Path:
     path = SHOTS / f"{name}.png"
+    await page.evaluate("window.scrollTo(0, 0)")  # the sticky header at the top, not mid-page
     png = await page.screenshot(full_page=True)  # type: ignore[attr-defined]
     await asyncio.to_thread(_keep_screenshot, path, png)
     return path
