@@ -349,8 +349,8 @@ def build_app(settings: BoardSettings) -> Starlette:
 
     async def events(request: Request) -> EventSourceResponse:
         session = _session(request)
-        wanted = frozenset((request.query_params.get("topics") or "").split(",")) or \
-            frozenset(TOPICS)
+        asked = {t for t in (request.query_params.get("topics") or "").split(",") if t}
+        wanted = frozenset(asked) if asked else frozenset(TOPICS)
         h = hub()
         for topic in wanted & frozenset(TOPICS):
             with contextlib.suppress(TimeoutError):

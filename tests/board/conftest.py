@@ -36,6 +36,7 @@ CHROMIUM = Path(os.environ.get("CHROMIUM_BIN", "/usr/bin/chromium"))
 SHOTS = Path(os.environ.get("BOARD_SCREENSHOT_DIR", ROOT / "test-output" / "board"))
 DOCS_SHOTS = ROOT / "docs" / "board"
 TABLET = {"width": 1180, "height": 820}  # an iPad Air in landscape
+_RUN: dict[str, bool] = {}
 
 
 @dataclass
@@ -72,6 +73,7 @@ def board_server(firestore_emulator: Emulator, tmp_path_factory: pytest.TempPath
     work = tmp_path_factory.mktemp("board")
     for old in SHOTS.glob("*.png"):  # this run's screenshots only
         old.unlink()
+    _RUN["board_started"] = True
     firestore_emulator.reset(PROJECT)
     settings = FirestoreSettings(firestore_emulator_host=firestore_emulator.host,
                                  google_cloud_project=PROJECT, outbox_path=work / "outbox.jsonl")
@@ -215,7 +217,7 @@ async def wait_for(predicate: object) -> None:
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """Where the screenshots of every page went: the CI log says it even when all passed."""
-    shots = sorted(SHOTS.glob("*.png")) if SHOTS.exists() else []
+    shots = sorted(SHOTS.glob("*.png")) if _RUN.get("board_started") else []
     if shots:
         terminalreporter.write_line(
             f"board screenshots ({len(shots)}): {SHOTS} — {', '.join(p.stem for p in shots)}")
