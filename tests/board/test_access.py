@@ -181,3 +181,24 @@ def test_accounts_come_from_a_command_never_a_default_password(board_server, tmp
                           env={**env, "BOARD_OWNER_USERNAME": "boss"},
                           capture_output=True, text=True)
     assert half.returncode == 2 and "BOARD_OWNER_PASSWORD" in half.stderr
+
+
+async def test_every_asset_comes_from_the_board_itself(board_server):
+    """No CDN at run time: pages reference only the board's own paths."""
+    api = await api_client(board_server)
+    try:
+        for page in ("/orders", "/bookings", "/messages", "/calls", "/menu", "/numbers",
+                     "/users"):
+            html = (await api.get(page, headers={"Accept": "text/html"})).text
+            refs = re.findall(r'(?:src|href)="([^"]+)"', html)
+            assert refs, page
+            for ref in refs:
+                assert ref.startswith(("/", "data:", "tel:")) and not ref.startswith("//"), \
+                    (page, ref)
+                if ref.startswith("/static/"):
+                    assert (await api.get(ref)).status_code == 200, ref
+        for script in ("/static/board.js", "/static/vendor/uplot/uPlot.iife.min.js"):
+            body = (await api.get(script)).text
+            assert not re.search(r"""(fetch|src\s*=|import)\s*\(?\s*["']https?://""", body)
+    finally:
+        await api.aclose()
