@@ -192,7 +192,7 @@ class Operations:
                 continue
             except SlotFull as e:
                 raise Rejected(f"{booking.say_time(at)} is full: {e.free_seats} seats left "
-                               f"for a party of {party}", 409) from None
+                               f"for a party of {party}") from None
             return {"code": code, "status": result.status}
         raise Rejected("could not find a free booking code; try again", 503)
 
@@ -203,7 +203,7 @@ class Operations:
             free = booking.nearest_free_times(settings, now, day, at, party, used)
             offer = (f" Free for {party}: {', '.join(booking.say_time(t) for t in free)}."
                      if free else " Nothing else is free that day.")
-            raise Rejected(f"{booking.say_time(at)} is full for a party of {party}.{offer}", 409)
+            raise Rejected(f"{booking.say_time(at)} is full for a party of {party}.{offer}")
 
     async def change_booking(self, code: str, *, day: date, at: time, party: int,
                              version: str | None, user: User) -> dict[str, Any]:
@@ -227,8 +227,7 @@ class Operations:
                 code, new_date=day, new_time=at, new_party_size=party, call_id=_actor(user),
                 capacity=settings.seats_per_slot, now=now, if_updated_at=seen.updated_at)
         except SlotFull as e:
-            raise Rejected(f"{booking.say_time(at)} is full: {e.free_seats} seats left", 409) \
-                from None
+            raise Rejected(f"{booking.say_time(at)} is full: {e.free_seats} seats left") from None
         return await self._booking_json(code)
 
     async def cancel_booking(self, code: str, version: str | None, user: User) -> dict[str, Any]:

@@ -285,7 +285,8 @@ function bookingsPage() {
       }[r.status] || [];
       body.append(el("tr", { "data-code": r.code, "data-status": r.status,
                              class: ["cancelled", "finished", "no_show"].includes(r.status) ? "muted" : "" },
-        el("td", {}, (upcoming ? r.date + " " : "") + r.time.slice(0, 5)),
+        el("td", {}, (upcoming ? r.date + " " : "") + r.time.slice(0, 5),
+          (r.tables || []).length ? el("div", { class: "meta" }, "table " + r.tables.join("+")) : null),
         el("td", {}, r.party_size), el("td", {}, r.name), el("td", {}, phone(r.phone)),
         el("td", {}, r.notes || ""), el("td", {}, el("span", { class: "status " + r.status }, label[r.status] || r.status)),
         el("td", {}, el("div", { class: "actions" }, actions))));

@@ -3,14 +3,10 @@ seat, finish and change them; two tablets never overwrite each other."""
 
 from __future__ import annotations
 
-import itertools
 from datetime import datetime, timedelta
 
 import booking
-from models import Reservation
 from tests.board.conftest import api_client, screenshot, until
-
-_calls = itertools.count(1)
 
 
 async def _open_day(db, skip: int = 1):
@@ -22,16 +18,19 @@ async def _open_day(db, skip: int = 1):
     return settings, day
 
 
-async def _book(db, settings, day, at, party, name):
-    call_id = f"call-board-{next(_calls)}-{datetime.now().timestamp()}"
-    now = datetime.now(settings.tz)
-    from ids import reservation_code
+async def _phone_booking(api, day, at, party, name) -> str:
+    """A booking staff take over the phone (the board's API, the line's rules)."""
+    made = await api.post("/api/bookings", json={
+        "date": day.isoformat(), "time": at.strftime("%H:%M"), "party": party, "name": name,
+        "phone": "617 555 0142"})
+    assert made.status_code == 201, made.text
+    return made.json()["code"]
 
-    res = Reservation(code=reservation_code(call_id, 1), date=day, time=at, party_size=party,
-                      name=name, phone="+16175550142", call_id=call_id, created_at=now,
-                      updated_at=now)
-    await db.book_reservation(res, settings.seats_per_slot, now.date())
-    return res.code
+
+async def _seated_at(api, day, at) -> int:
+    """Guests the room holds at that time, as the board's timeline shows it."""
+    line = (await api.get(f"/api/timeline?day={day.isoformat()}")).json()
+    return next(s["used"] for s in line["slots"] if s["time"] == at.strftime("%H:%M"))
 
 
 async def _show_day(page, day) -> None:
@@ -43,13 +42,19 @@ async def test_a_board_booking_is_refused_when_the_room_is_full(board_db, board_
     page = tablet
     settings, day = await _open_day(board_db, skip=3)
     at = booking.seating_times(settings, day)[-4]
-    seats = settings.seats_per_slot
-    while seats > 0:  # calls fill the slot, in parties the line accepts
-        party = min(seats, settings.max_party_size)
-        await _book(board_db, settings, day, at, party, f"Caller {seats}")
-        seats -= party
-    used_before = (await board_db.seats_used_on(day))[at.strftime("%H:%M")]
-    assert used_before == settings.seats_per_slot
+    api = await api_client(board_server)
+    try:  # the room fills up at that time, party by party, until the rules say no more
+        for n in range(1, 200):
+            made = await api.post("/api/bookings", json={
+                "date": day.isoformat(), "time": at.strftime("%H:%M"), "party": 2,
+                "name": f"Guest {n}", "phone": "617 555 0142"})
+            if made.status_code != 201:
+                break
+        assert made.status_code == 422 and "full" in made.json()["error"], made.text
+        assert n > 2, "the room took (almost) nobody"
+        used_before = await _seated_at(api, day, at)
+    finally:
+        await api.aclose()
 
     await page.goto(board_server.url + "/bookings")
     await until(page, "window.__board.ready")
@@ -67,7 +72,11 @@ async def test_a_board_booking_is_refused_when_the_room_is_full(board_db, board_
     assert "full" in (await error.inner_text()), await error.inner_text()
     await screenshot(page, "bookings-full")
 
-    assert (await board_db.seats_used_on(day))[at.strftime("%H:%M")] == used_before
+    api = await api_client(board_server)
+    try:
+        assert await _seated_at(api, day, at) == used_before
+    finally:
+        await api.aclose()
     names = [s.to_dict()["name"] async for s in board_db.db.collection("reservations").stream()]
     assert "Walk In Full" not in names, "the board overbooked"
 
@@ -76,8 +85,9 @@ async def test_staff_add_seat_finish_and_change_bookings(board_db, board_server,
     page = tablet
     settings, day = await _open_day(board_db, skip=5)
     times = booking.seating_times(settings, day)
-    at, later = times[-6], times[-5]
-    other = await _book(board_db, settings, day, later, 3, "Phone Booker")
+    at, later = times[-6], times[-1]  # far enough apart that the meals do not overlap
+    api = await api_client(board_server)
+    other = await _phone_booking(api, day, later, 3, "Phone Booker")
 
     await page.goto(board_server.url + "/bookings")
     await until(page, "window.__board.ready")
@@ -97,7 +107,7 @@ async def test_staff_add_seat_finish_and_change_bookings(board_db, board_server,
     saved = (await board_db.db.document(f"reservations/{code}").get()).to_dict()
     assert saved["party_size"] == 4 and saved["phone"] == "+16175550188"
     assert saved["notes"] == "window table" and saved["status"] == "confirmed"
-    assert (await board_db.seats_used_on(day))[at.strftime("%H:%M")] == 4
+    assert await _seated_at(api, day, at) == 4
 
     # the timeline of that evening shows the seats taken
     slot = page.locator(f'.slot[title^="{at.strftime("%H:%M")}:"]')
@@ -119,18 +129,19 @@ async def test_staff_add_seat_finish_and_change_bookings(board_db, board_server,
     await form.locator("#booking-save").click()
     covers = f"#bookings tr[data-code=\"{other}\"] td:nth-child(2)"
     await until(page, f"document.querySelector('{covers}').textContent === '5'")
-    assert (await board_db.seats_used_on(day))[later.strftime("%H:%M")] == 5
+    assert await _seated_at(api, day, later) == 5
+    await api.aclose()
     await screenshot(page, "bookings")
 
 
 async def test_two_tablets_on_one_booking_the_stale_one_is_refused(board_db, board_server):
     settings, day = await _open_day(board_db, skip=6)
     at = booking.seating_times(settings, day)[-3]
-    code = await _book(board_db, settings, day, at, 2, "Two Tablets")
-    snap = await board_db.db.document(f"reservations/{code}").get()
-    stale = snap.update_time.rfc3339()
     first, second = await api_client(board_server), await api_client(board_server)
     try:
+        code = await _phone_booking(first, day, at, 2, "Two Tablets")
+        snap = await board_db.db.document(f"reservations/{code}").get()
+        stale = snap.update_time.rfc3339()
         moved = await first.post(f"/api/bookings/{code}/change", json={
             "date": day.isoformat(), "time": at.strftime("%H:%M"), "party": 4,
             "version": stale})
@@ -141,12 +152,12 @@ async def test_two_tablets_on_one_booking_the_stale_one_is_refused(board_db, boa
         also_late = await second.post(f"/api/bookings/{code}/status",
                                       json={"status": "no_show", "version": stale})
         assert also_late.status_code == 409
+        doc = (await board_db.db.document(f"reservations/{code}").get()).to_dict()
+        assert doc["status"] == "changed" and doc["party_size"] == 4
+        assert await _seated_at(first, day, at) == 4
     finally:
         await first.aclose()
         await second.aclose()
-    doc = (await board_db.db.document(f"reservations/{code}").get()).to_dict()
-    assert doc["status"] == "changed" and doc["party_size"] == 4
-    assert (await board_db.seats_used_on(day))[at.strftime("%H:%M")] == 4
 
 
 async def test_board_bookings_follow_the_lines_rules(board_db, board_server):
