@@ -409,7 +409,8 @@ function callsPage() {
         el("td", {}, clock(c.started_at)), el("td", {}, phone(c.caller) || "unknown"),
         el("td", {}, el("span", { class: "status" }, c.outcome)),
         el("td", {}, c.duration_s ? `${Math.round(c.duration_s)} s` : ""),
-        el("td", {}, (c.ids_created || []).join(", ")),
+        el("td", {}, (c.ids_created || []).map((id) => state.orders[id]
+          ? `order #${state.orders[id].order_number}` : /-message-/.test(id) ? "message" : `booking ${id}`).join(", ")),
         el("td", {}, lat.length ? `median ${ms(p50)}, max ${ms(sorted[sorted.length - 1])}` : "")), detail);
     }
     if (!rows.length) body.append(el("tr", {}, el("td", { colspan: 6 }, "No calls.")));
