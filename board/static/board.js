@@ -181,7 +181,7 @@ function ordersPage() {
     for (const o of list) {
       const col = columns[o.status];
       if (col) $(col).append(orderCard(o));
-      else if (dayOf(o.created_at) === t) $("#col-done").prepend(orderCard(o));
+      else if (dayOf(o.updated_at || o.created_at) === t) $("#col-done").prepend(orderCard(o));
     }
   };
   const orderCard = (o) => {

@@ -202,3 +202,26 @@ async def test_every_asset_comes_from_the_board_itself(board_server):
             assert not re.search(r"""(fetch|src\s*=|import)\s*\(?\s*["']https?://""", body)
     finally:
         await api.aclose()
+
+
+async def test_guessing_a_password_locks_that_username_out_for_a_while(board_server):
+    name = "guess" + secrets.token_hex(3)
+    password = secrets.token_urlsafe(12)
+    owner = await api_client(board_server)
+    try:
+        made = await owner.post("/api/users", json={"username": name, "password": password,
+                                                    "role": "staff"})
+        assert made.status_code == 201
+    finally:
+        await owner.aclose()
+    async with httpx.AsyncClient(base_url=board_server.url) as client:
+        async def attempt(pw: str) -> httpx.Response:
+            form = await client.get("/login")
+            csrf = re.search(r'name="csrf" value="([^"]+)"', form.text).group(1)
+            return await client.post("/login", data={"username": name, "password": pw,
+                                                      "csrf": csrf})
+        for n in range(5):
+            assert "error=wrong" in (await attempt(f"wrong-guess-{n}")).headers["location"]
+        # even the right password is refused while the name is locked
+        locked = await attempt(password)
+        assert "error=wrong" in locked.headers["location"] and COOKIE not in locked.cookies

@@ -3,7 +3,7 @@ and a flash, and the kitchen moves it to ready; two tablets never overwrite each
 
 from __future__ import annotations
 
-from tests.board.conftest import api_client, screenshot, sign_in, wait_for
+from tests.board.conftest import api_client, screenshot, sign_in, until, wait_for
 from tests.conversation.harness import open_call
 from tests.scripted_llm import Call
 
@@ -109,3 +109,53 @@ async def test_two_tablets_on_one_order_the_second_sees_the_first_and_loses_noth
     finally:
         for page in (first, second):
             await page.context.close()
+
+
+async def test_cancelling_an_order_asks_for_the_reason_and_keeps_it(board_db, board_server,
+                                                                      tablet):
+    page = tablet
+    call = await _confirmed_order_call(board_db, "Flo Cancel")
+    await call.caller_says("Yes")
+    (order_id,) = call.userdata.ids_created
+    card = page.locator(f'#col-new article[data-id="{order_id}"]')
+    await card.wait_for()
+
+    page.once("dialog", lambda d: d.dismiss())  # staff change their mind: nothing happens
+    await card.locator("button[data-action=cancelled]").click()
+    page.once("dialog", lambda d: d.accept("Caller rang back: no longer needed"))
+    await card.locator("button[data-action=cancelled]").click()
+    done = page.locator(f'#col-done article[data-id="{order_id}"][data-status="cancelled"]')
+    await done.wait_for(state="attached")
+    saved = (await board_db.db.document(f"orders/{order_id}").get()).to_dict()
+    assert saved["status"] == "cancelled"
+    assert saved["cancel_reason"] == "Caller rang back: no longer needed"
+
+    api = await api_client(board_server)
+    try:  # a cancelled order stays cancelled, and a reason is required
+        version = (await board_db.db.document(f"orders/{order_id}").get()).update_time.rfc3339()
+        back = await api.post(f"/api/orders/{order_id}/status",
+                              json={"status": "ready", "version": version})
+        assert back.status_code == 422 and "cancelled" in back.json()["error"]
+    finally:
+        await api.aclose()
+
+
+async def test_callers_words_are_shown_as_text_never_as_markup(board_db, board_server, tablet):
+    from datetime import datetime
+
+    import ids
+    from models import Message
+
+    page = tablet
+    await page.goto(board_server.url + "/messages")
+    await until(page, "window.__board.ready")
+    settings = await board_db.load_restaurant_settings()
+    msg = Message(id=ids.message_id("call-xss", 1), call_id="call-xss", name="Mallory",
+                  phone="+16175550111", reason='<img src=x onerror="window.__pwned=1"><b>hi</b>',
+                  created_at=datetime.now(settings.tz))
+    await board_db.save_message(msg)
+    row = page.locator(f'#messages tr[data-id="{msg.id}"]')
+    await row.wait_for()
+    assert '<img src=x onerror="window.__pwned=1"><b>hi</b>' in await row.inner_text()
+    assert await row.locator("img, b").count() == 0
+    assert not await page.evaluate("window.__pwned === 1")
