@@ -91,6 +91,11 @@ $("#sound").addEventListener("click", () => {
   sound.on = !sound.on;
   localStorage.setItem("board-sound", sound.on ? "on" : "off");
   sound.show();
+// Browsers start audio only after a tap on the page: after a reload with the sound on, the
+// first tap anywhere (staff touch the screen all day) wakes the chime up again.
+document.addEventListener("pointerdown", () => {
+  if (sound.on) { sound.ctx = sound.ctx || new AudioContext(); sound.ctx.resume(); }
+}, { once: true });
   if (sound.on) { sound.ctx = sound.ctx || new AudioContext(); sound.ctx.resume(); sound.beep(); }
 });
 sound.show();
