@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import sys
 from datetime import UTC, datetime
 from importlib import import_module
@@ -14,20 +13,18 @@ from livekit.agents import AgentServer, AgentSession, JobContext, JobProcess, cl
 from livekit.agents.voice import room_io
 from livekit.plugins import silero
 
-import firebase_manager
 import providers
+import store
 from agents.call import SESSION_OPTIONS, new_call, start_call
 from agents.recovery import guard_call
-from agents.userdata import CallServices
-from config import ConfigError, Settings, get_settings
+from call_state import CallServices
+from config import ConfigError, Settings, WorkerSettings, get_settings, worker_settings
 from menu import Catalog, Menu
 from models import RestaurantSettings
 from redact import protect_logs
 
 logger = logging.getLogger("restaurant.worker")
-DEFAULT_AGENT_NAME = "restaurant-agent"
 MENU_READY_TIMEOUT_S = 15.0
-DEFAULT_LOAD_THRESHOLD = 0.9
 
 
 def restaurant_settings(base: RestaurantSettings | None, settings: Settings) -> RestaurantSettings:
@@ -46,8 +43,8 @@ def prewarm(proc: JobProcess) -> None:
     import_module("livekit.agents.inference.realtime")
     catalog = Catalog(Menu([]), restaurant_settings(None, settings))
     # The sync client runs Firestore's watch on its own thread, never on the audio loop.
-    watch = firebase_manager.MenuWatch(
-        firebase_manager.make_sync_client(settings),
+    watch = store.MenuWatch(
+        store.make_sync_client(settings),
         on_menu=catalog.replace_menu,
         on_settings=lambda s: catalog.replace_settings(restaurant_settings(s, settings)),
     )
@@ -57,7 +54,7 @@ def prewarm(proc: JobProcess) -> None:
     proc.userdata["menu_watch"] = watch
 
 
-def worker_limits() -> dict[str, float | int]:
+def worker_limits(worker: WorkerSettings) -> dict[str, float | int]:
     """LiveKit's job-acceptance limits, overridable for load tests on small machines.
 
     AGENT_LOAD_THRESHOLD: CPU load (0-1, or "inf") at which the worker stops taking calls.
@@ -66,32 +63,34 @@ def worker_limits() -> dict[str, float | int]:
     warm (default one a core). AGENT_MAX_CALLS: admit by call count (load = calls / N).
     AGENT_HTTP_PORT: the health server's port (default 8081), so two workers can share a machine.
     """
-    limits: dict[str, float | int] = {
-        "load_threshold": float(os.environ.get("AGENT_LOAD_THRESHOLD") or DEFAULT_LOAD_THRESHOLD)
-    }
-    if raw := os.environ.get("AGENT_IDLE_PROCESSES"):
-        limits["num_idle_processes"] = int(raw)
-    if raw := os.environ.get("AGENT_MAX_CALLS"):
+    limits: dict[str, float | int] = {"load_threshold": worker.agent_load_threshold}
+    if worker.agent_idle_processes is not None:
+        limits["num_idle_processes"] = worker.agent_idle_processes
+    if worker.agent_max_calls is not None:
         # Load = running calls / N instead of CPU use: the LiveKit server dispatches nothing to
         # a worker reporting load 1.0, which a busy 2-core machine reaches in bursts.
-        max_calls = int(raw)
-        limits["load_fnc"] = lambda worker: len(worker.active_jobs) / max_calls  # type: ignore
-    if raw := os.environ.get("AGENT_HTTP_PORT"):
-        limits["port"] = int(raw)
+        max_calls = worker.agent_max_calls
+        limits["load_fnc"] = lambda w: len(w.active_jobs) / max_calls  # type: ignore
+    if worker.agent_http_port is not None:
+        limits["port"] = worker.agent_http_port
     return limits
 
 
-server = AgentServer(setup_fnc=prewarm, **worker_limits())  # type: ignore[arg-type]
+try:
+    WORKER = worker_settings()
+except ConfigError as e:
+    raise SystemExit(str(e)) from None
+server = AgentServer(setup_fnc=prewarm, **worker_limits(WORKER))  # type: ignore[arg-type]
 # LiveKit logs room names, which hold the caller's number: mask numbers in every log line.
 server.on("worker_started", protect_logs)
-_db: firebase_manager.FirebaseManager | None = None
+_db: store.FirebaseManager | None = None
 
 
-async def database(settings: Settings) -> firebase_manager.FirebaseManager:
+async def database(settings: Settings) -> store.FirebaseManager:
     """One async Firestore client per job process, created on that process's loop."""
     global _db
     if _db is None:
-        _db = await firebase_manager.connect(settings)
+        _db = await store.connect(settings)
         asyncio.get_running_loop().create_task(_db.run_outbox_replayer(interval_s=15.0))
     return _db
 
@@ -124,7 +123,7 @@ def room_options(settings: Settings) -> room_io.RoomOptions:
     return room_io.RoomOptions()
 
 
-@server.rtc_session(agent_name=os.environ.get("AGENT_NAME", DEFAULT_AGENT_NAME))
+@server.rtc_session(agent_name=WORKER.agent_name)
 async def entrypoint(ctx: JobContext) -> None:
     settings: Settings = ctx.proc.userdata["settings"]
     catalog: Catalog = ctx.proc.userdata["catalog"]
@@ -169,7 +168,7 @@ def main() -> None:
     # Model files are fetched at image build time, when no keys exist yet.
     if sys.argv[1:2] != ["download-files"]:
         try:
-            providers.load_provider_settings().check_against(get_settings())
+            get_settings()  # every variable checked before LiveKit starts, each named
         except ConfigError as e:
             raise SystemExit(str(e)) from None
     cli.run_app(server)

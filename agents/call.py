@@ -13,8 +13,8 @@ from agents.confirmation import ConfirmationAgent
 from agents.intent_classifier import IntentClassifier
 from agents.order import OrderAgent
 from agents.reservation import ReservationAgent
-from agents.userdata import CallServices, UserData
 from call_log import CallRecorder
+from call_state import CallServices, UserData
 from contact import to_e164
 
 logger = logging.getLogger("restaurant.call")
@@ -39,7 +39,7 @@ async def new_call(
             customer = None
         if customer and customer.name:
             userdata.returning_name = customer.name
-            userdata.customer_name = customer.name
+            userdata.cart.customer_name = customer.name
         if customer:
             userdata.usual = list(customer.last_order)
     userdata.agents = {
@@ -64,7 +64,7 @@ async def start_call(
 ) -> SpeechHandle:
     """Start the session on the classifier and speak the fixed greeting: no LLM round trip."""
     recorder = CallRecorder(userdata, userdata.services.clock())
-    session.on("metrics_collected", lambda ev: recorder.on_metrics(ev.metrics))
+    session.on("session_usage_updated", lambda ev: recorder.on_usage(ev.usage))
     session.on("close", lambda ev: recorder.finish(session.history, ev.reason.value))
     userdata.recorder = recorder
     await session.start(userdata.agents["classifier"], **start_kwargs)  # type: ignore[arg-type]

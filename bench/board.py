@@ -34,8 +34,8 @@ if str(ROOT) not in sys.path:
 
 from bench.emulator import PROJECT, Firestore  # noqa: E402
 from bench.stats import timing  # noqa: E402
-from tests.conftest import make_order  # noqa: E402
-from tests.emulator import free_port  # noqa: E402
+from testkit.emulator import free_port  # noqa: E402
+from testkit.records import make_order  # noqa: E402
 
 PAGES = ("orders", "bookings", "messages", "calls", "menu", "numbers")
 CHROMIUM = os.environ.get("CHROMIUM_BIN", "/usr/bin/chromium")

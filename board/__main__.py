@@ -40,7 +40,7 @@ def _password() -> str:
 
 async def _accounts_run(settings: BoardSettings, args: argparse.Namespace) -> int:
     from board.auth import Accounts, AuthError
-    from firebase_manager import connect
+    from store import connect
 
     manager = await connect(settings)
     try:

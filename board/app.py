@@ -35,7 +35,7 @@ from board.live import TOPICS, Hub, doc_json
 from board.numbers import summarize
 from board.operations import BOOKING_ERRORS, Operations, Rejected
 from board.settings import BoardSettings
-from firebase_manager import (
+from store import (
     ReservationCancelled,
     StaleReservation,
     close_sync_client,

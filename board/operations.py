@@ -1,7 +1,7 @@
 """What staff do on the board, each through the same code and rules as a call or staff script.
 
-* Bookings: the booking rules of `booking.py` and FirebaseManager's book / change / cancel
-  (capacity checked and taken in one commit; no way to overbook from the board either).
+* Bookings: `actions.reservations` (draft, then confirm), exactly what a call runs: the
+  booking rules, the capacity check and the store's commit; no way to overbook from the board.
 * Menu: `scripts/seed_menu.py`'s `set_availability` (the path of `--sold-out`), which live calls
   pick up through their menu listener.
 * Orders, messages and the host stand's seated / finished / no-show: one document update with
@@ -19,23 +19,21 @@ from google.api_core import exceptions as gexc
 from google.api_core.datetime_helpers import DatetimeWithNanoseconds
 from google.cloud import firestore
 
-import booking
+from actions import reservations
 from board.auth import User
 from board.live import doc_json
+from call_state import CallServices, UserData
 from config import RestaurantOverrides
-from contact import clean_name, require_e164
-from firebase_manager import (
-    CodeTaken,
-    FirebaseManager,
-    ReservationCancelled,
-    ReservationNotFound,
-    SlotFull,
-    StaleReservation,
-)
-from ids import reservation_code
+from menu import Catalog, Menu
 from models import Reservation, ReservationChange, RestaurantSettings
 from refusal import Refusal
 from scripts.seed_menu import UnknownItems, set_availability
+from store import (
+    FirebaseManager,
+    ReservationCancelled,
+    ReservationNotFound,
+    StaleReservation,
+)
 
 
 class Rejected(Exception):
@@ -163,71 +161,42 @@ class Operations:
 
     # ------------------------------------------------------------ bookings
 
+    def _staff_call(self, settings: RestaurantSettings, user: User) -> UserData:
+        """A booking taken at the board is a call's booking without the phone: the same state
+        the actions work on, the restaurant's settings and clock, no line to transfer."""
+        services = CallServices(db=self.manager, catalog=Catalog(Menu([]), settings),
+                                clock=lambda: datetime.now(UTC), transfer=_no_phone_line)
+        return UserData(call_id=f"board-{user.username}-{uuid.uuid4().hex[:12]}",
+                        services=services)
+
     async def book(self, *, day: date, at: time, party: int, name: str, phone: str,
-                   notes: str, user: User, now: datetime | None = None) -> dict[str, Any]:
-        """A walk-in or phone booking: the rules and capacity a call is held to."""
-        settings = await self.restaurant()
-        now = now or datetime.now(settings.tz)
+                   notes: str, user: User) -> dict[str, Any]:
+        """A walk-in or phone booking: `actions.reservations`, as a call books (same rules,
+        same capacity check, same commit)."""
+        staff = self._staff_call(await self.restaurant(), user)
         try:
-            booking.check_booking(settings, now, day, at, party)
-            clean = clean_name(name)
-            number = require_e164(phone)
+            await reservations.draft_booking(staff, day, at, party, name, phone)
+            done = await reservations.confirm_draft(staff)
         except Refusal as e:
             raise Rejected(_staff_words(str(e))) from None
-        used = await self.manager.seats_used_on(day)
-        await self._room_for(settings, now, day, at, party, used)
-        call_id = f"board-{uuid.uuid4().hex[:16]}"
-        for attempt in range(5):
-            code = reservation_code(call_id, 1, attempt)
-            res = Reservation(
-                code=code, date=day, time=at, party_size=party, name=clean, phone=number,
-                call_id=call_id, notes=" ".join(notes.split())[:300], created_at=now,
-                updated_at=now, history=[ReservationChange(
-                    at=now, call_id=_actor(user), action="created")],
-            )
-            try:
-                result = await self.manager.book_reservation(res, settings.seats_per_slot,
-                                                             now.date())
-            except CodeTaken:
-                continue
-            except SlotFull as e:
-                raise Rejected(f"{booking.say_time(at)} is full: {e.free_seats} seats left "
-                               f"for a party of {party}") from None
-            return {"code": code, "status": result.status}
-        raise Rejected("could not find a free booking code; try again", 503)
-
-    async def _room_for(self, settings: RestaurantSettings, now: datetime, day: date, at: time,
-                        party: int, used: dict[str, int]) -> None:
-        key = at.strftime("%H:%M")
-        if used.get(key, 0) + party > settings.seats_per_slot:
-            free = booking.nearest_free_times(settings, now, day, at, party, used)
-            offer = (f" Free for {party}: {', '.join(booking.say_time(t) for t in free)}."
-                     if free else " Nothing else is free that day.")
-            raise Rejected(f"{booking.say_time(at)} is full for a party of {party}.{offer}")
+        clean_notes = " ".join(notes.split())[:300]
+        if clean_notes and done.status != "queued":
+            await self.db.document(f"reservations/{done.code}").update({"notes": clean_notes})
+        return {"code": done.code, "status": done.status}
 
     async def change_booking(self, code: str, *, day: date, at: time, party: int,
                              version: str | None, user: User) -> dict[str, Any]:
-        settings = await self.restaurant()
-        now = datetime.now(settings.tz)
         seen = await self._seen_reservation(code, version)
         if seen.status not in ("confirmed", "changed"):
             raise Rejected(f"a booking that is {seen.status.replace('_', '-')} cannot be changed")
-        if (day, at, party) != (seen.date, seen.time, seen.party_size):
-            try:
-                booking.check_booking(settings, now, day, at, party)
-            except Refusal as e:
-                raise Rejected(_staff_words(str(e))) from None
-            used = await self.manager.seats_used_on(day)
-            if day == seen.date and at == seen.time:
-                used[at.strftime("%H:%M")] = max(0, used.get(at.strftime("%H:%M"), 0) -
-                                                 seen.party_size)
-            await self._room_for(settings, now, day, at, party, used)
+        staff = self._staff_call(await self.restaurant(), user)
+        staff.caller_phone = seen.phone  # as if the booking's own number were calling
         try:
-            await self.manager.change_reservation(
-                code, new_date=day, new_time=at, new_party_size=party, call_id=_actor(user),
-                capacity=settings.seats_per_slot, now=now, if_updated_at=seen.updated_at)
-        except SlotFull as e:
-            raise Rejected(f"{booking.say_time(at)} is full: {e.free_seats} seats left") from None
+            draft = await reservations.draft_change(staff, code, day, at, party)
+            draft.if_updated_at = seen.updated_at
+            await reservations.confirm_draft(staff)
+        except Refusal as e:
+            raise Rejected(_staff_words(str(e))) from None
         return await self._booking_json(code)
 
     async def cancel_booking(self, code: str, version: str | None, user: User) -> dict[str, Any]:
@@ -235,9 +204,14 @@ class Operations:
         if seen.status not in ("confirmed", "changed"):
             raise Rejected(f"a booking that is {seen.status.replace('_', '-')} cannot be "
                            "cancelled")
-        now = datetime.now(UTC)
-        await self.manager.cancel_reservation(code, call_id=_actor(user), now=now,
-                                              if_updated_at=seen.updated_at)
+        staff = self._staff_call(await self.restaurant(), user)
+        staff.caller_phone = seen.phone
+        try:
+            draft = await reservations.draft_cancel(staff, code)
+            draft.if_updated_at = seen.updated_at
+            await reservations.confirm_draft(staff)
+        except Refusal as e:
+            raise Rejected(_staff_words(str(e))) from None
         return await self._booking_json(code)
 
     async def set_booking_status(self, code: str, status: str, version: str | None,
@@ -266,6 +240,10 @@ class Operations:
 
     async def _booking_json(self, code: str) -> dict[str, Any]:
         return await self._current(f"reservations/{code}", "booking")
+
+
+async def _no_phone_line(destination: str) -> None:
+    raise RuntimeError("a booking taken on the board has no phone line to transfer")
 
 
 def _staff_words(rule: str) -> str:

@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from config import ConfigError, FirestoreSettings
-from firebase_manager import (
+from models import CallLog, Message, slot_id
+from store import (
     CodeTaken,
     FirebaseManager,
     ReservationCancelled,
@@ -18,7 +19,6 @@ from firebase_manager import (
     SlotFull,
     connect,
 )
-from models import CallLog, Message, slot_id
 from tests.conftest import make_order, make_reservation
 
 DAY = date(2026, 11, 20)

@@ -27,9 +27,9 @@ import httpx
 import pytest
 
 from config import FirestoreSettings
-from firebase_manager import FirebaseManager, connect
-from tests.conftest import ROOT, seed_menu_file
-from tests.emulator import Emulator, free_port
+from store import FirebaseManager, connect
+from testkit.emulator import Emulator, free_port
+from testkit.firestore import ROOT, seed_menu_file
 
 PROJECT = "demo-board"
 CHROMIUM = Path(os.environ.get("CHROMIUM_BIN", "/usr/bin/chromium"))

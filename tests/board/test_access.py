@@ -17,8 +17,8 @@ from board.app import build_app
 from board.auth import Accounts, User
 from board.guard import COOKIE, OPEN_PATHS
 from board.settings import BoardSettings
+from testkit.firestore import ROOT
 from tests.board.conftest import PROJECT, api_client
-from tests.conftest import ROOT
 
 
 def _every_route() -> list[tuple[str, str]]:

@@ -8,7 +8,7 @@ import urllib.request
 import pytest
 
 from scripts.devstack import Stack, StackOptions
-from tests.emulator import free_port
+from testkit.emulator import free_port
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):

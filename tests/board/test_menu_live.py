@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 
-from firebase_manager import MenuWatch, close_sync_client, make_sync_client
 from menu import Catalog, Menu
+from store import MenuWatch, close_sync_client, make_sync_client
+from testkit.scripted_llm import Call
 from tests.board.conftest import screenshot, until
 from tests.conversation.harness import open_call, tool_output
-from tests.scripted_llm import Call
 
 
 async def test_sold_out_on_the_board_reaches_the_next_llm_request_of_a_live_call(

@@ -3,9 +3,9 @@ and a flash, and the kitchen moves it to ready; two tablets never overwrite each
 
 from __future__ import annotations
 
+from testkit.scripted_llm import Call
 from tests.board.conftest import api_client, screenshot, sign_in, until, wait_for
 from tests.conversation.harness import open_call
-from tests.scripted_llm import Call
 
 
 async def _confirmed_order_call(db, name: str):

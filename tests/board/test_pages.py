@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 
 import ids
 from models import CallLog, Message, TranscriptLine
+from testkit.records import make_order
 from tests.board.conftest import api_client, screenshot, sign_in, until
-from tests.conftest import make_order
 
 
 async def test_a_call_back_request_arrives_live_and_staff_mark_it_done(

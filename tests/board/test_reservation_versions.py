@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from firebase_manager import StaleReservation
-from tests.conftest import make_reservation
+from store import StaleReservation
+from testkit.records import make_reservation
 
 
 async def test_change_and_cancel_refuse_a_stale_version_and_leave_the_seats(db):

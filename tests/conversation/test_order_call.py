@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from agents import ConfirmationAgent, OrderAgent
+from testkit.scripted_llm import Call
 from tests.conversation.harness import CALLER, open_call
-from tests.scripted_llm import Call
 
 
 async def test_full_order_call_saves_one_priced_order(seeded_db):
