@@ -175,13 +175,11 @@ class RestaurantOverrides(FirestoreSettings):
     restaurant_tax_rate: float | None = Field(default=None, ge=0, lt=0.5)
     restaurant_prep_minutes: int | None = Field(default=None, ge=1)
     restaurant_max_party_size: int | None = Field(default=None, ge=1)
-    restaurant_seats_per_slot: int | None = Field(default=None, ge=1)
     staff_transfer_to: str | None = None
 
     @field_validator(
         "staff_transfer_to", "restaurant_name", "restaurant_timezone", "restaurant_tax_rate",
-        "restaurant_prep_minutes", "restaurant_max_party_size", "restaurant_seats_per_slot",
-        mode="before",
+        "restaurant_prep_minutes", "restaurant_max_party_size", mode="before",
     )
     @classmethod
     def _empty_override_is_unset(cls, value: Any) -> Any:
@@ -205,7 +203,6 @@ class RestaurantOverrides(FirestoreSettings):
             "tax_rate": self.restaurant_tax_rate,
             "prep_minutes": self.restaurant_prep_minutes,
             "max_party_size": self.restaurant_max_party_size,
-            "seats_per_slot": self.restaurant_seats_per_slot,
             "staff_transfer_to": self.staff_transfer_to,
         }
         return {k: v for k, v in pairs.items() if v is not None}

@@ -35,6 +35,7 @@ from board.live import TOPICS, Hub, doc_json
 from board.numbers import summarize
 from board.operations import BOOKING_ERRORS, Operations, Rejected
 from board.settings import BoardSettings
+from seating import minute_of
 from store import (
     ReservationCancelled,
     StaleReservation,
@@ -221,13 +222,20 @@ def build_app(settings: BoardSettings) -> Starlette:
         return read
 
     async def timeline(request: Request) -> JSONResponse:
-        """How full each seating time of a day is (capacity as the worker applies it)."""
+        """How full the room is at each seating time of a day: the guests whose meal (their
+        hold, seating.py) covers that moment, against the room's chairs."""
         restaurant = await ops().restaurant()
         day = _day(request.query_params.get("day"), restaurant.tz)
-        used = await ops().manager.seats_used_on(day)
-        return JSONResponse({"day": day.isoformat(), "capacity": restaurant.seats_per_slot,
-                             "slots": [{"time": t.strftime("%H:%M"),
-                                        "used": used.get(t.strftime("%H:%M"), 0)}
+        holds = await ops().manager.holds_on(day)
+        plan = restaurant.seating
+        chairs = plan.seats if plan.seats is not None else sum(t.seats for t in plan.tables)
+
+        def seated(at: time) -> int:
+            m = minute_of(at)
+            return sum(h.party_size for h in holds if h.start <= m < h.end)
+
+        return JSONResponse({"day": day.isoformat(), "capacity": chairs,
+                             "slots": [{"time": t.strftime("%H:%M"), "used": seated(t)}
                                        for t in booking.seating_times(restaurant, day)]})
 
     async def calls(request: Request) -> JSONResponse:

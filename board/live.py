@@ -92,7 +92,7 @@ class Hub:
         queries: dict[str, Any] = {
             "orders": c.collection("orders").order_by("created_at", direction=desc).limit(300),
             "reservations": c.collection("reservations").where(filter=from_day),
-            "slots": c.collection("slots").where(filter=from_day),
+            "slots": c.collection("seating"),  # one document per day, id = the day
             "messages": c.collection("messages").order_by("created_at", direction=desc)
                          .limit(300),
             "calls": c.collection("call_logs").order_by("started_at", direction=desc).limit(200),

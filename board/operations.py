@@ -175,7 +175,8 @@ class Operations:
         same capacity check, same commit)."""
         staff = self._staff_call(await self.restaurant(), user)
         try:
-            await reservations.draft_booking(staff, day, at, party, name, phone)
+            await reservations.draft_booking(staff, day.isoformat(), at.strftime("%H:%M"),
+                                             party, name, phone)
             done = await reservations.confirm_draft(staff)
         except Refusal as e:
             raise Rejected(_staff_words(str(e))) from None
@@ -192,7 +193,8 @@ class Operations:
         staff = self._staff_call(await self.restaurant(), user)
         staff.caller_phone = seen.phone  # as if the booking's own number were calling
         try:
-            draft = await reservations.draft_change(staff, code, day, at, party)
+            draft = await reservations.draft_change(
+                staff, code, day.isoformat(), at.strftime("%H:%M"), party)
             draft.if_updated_at = seen.updated_at
             await reservations.confirm_draft(staff)
         except Refusal as e:
