@@ -1,0 +1,43 @@
+"""A whole call through the real agents and the emulator: what the caller said about
+themselves is masked in the call log's transcript and in the message text, and the order keeps
+the one phone number it needs."""
+
+from __future__ import annotations
+
+from testkit.scripted_llm import Call
+from tests.conversation.harness import open_call
+
+SAID = ("A croissant please. I'm Dana, 617 555 0123, email dana.w@example.com, "
+        "I live at 42 Elm Street, Apt 3, Boston MA 02110.")
+
+
+async def test_transcript_and_message_keep_no_contact_details(seeded_db):
+    call = await open_call(
+        seeded_db,
+        Call("start_order"),
+        Call("add_item", {"item": "croissant"}),
+        Call("set_customer", {"name": "Dana", "phone": "617 555 0123"}),
+        Call("review_order"),
+        Call("confirm"),
+        "Placed, Dana. Anything else?",
+        Call("take_message", {"name": "Dana", "phone": "617 555 0123",
+                              "reason": "Call me at 617-555-0123 or dana.w@example.com "
+                                        "about catering at 42 Elm Street"}),
+        "I'll pass that on.",
+    )
+    await call.caller_says(SAID)
+    await call.caller_says("Yes, that's right")
+    await call.caller_says("Also, a message about catering at 42 Elm Street, email me")
+    log = await call.call_log()
+
+    transcript = " ".join(line["text"] for line in log["transcript"])
+    messages = [d.to_dict() async for d in seeded_db.db.collection("messages").stream()]
+    orders = [d.to_dict() async for d in seeded_db.db.collection("orders").stream()]
+    stored = transcript + str(messages)
+    for private in ("555 0123", "555-0123", "dana.w", "example.com", "Elm Street", "02110"):
+        assert private not in stored, private
+    assert "[phone]" in transcript and "[email]" in transcript and "[address]" in transcript
+    assert "croissant" in transcript.lower()  # the rest of what was said is kept
+    assert messages[0]["reason"].startswith("Call me at [phone] or [email] about catering")
+    assert messages[0]["phone"] == "+16175550123"  # staff can still call back
+    assert orders[0]["customer_phone"] == "+16175550123"
