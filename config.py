@@ -195,6 +195,12 @@ class Settings(FirestoreSettings, WorkerSettings, ProviderSettings):
     restaurant_max_party_size: int | None = Field(default=None, ge=1)
     restaurant_seats_per_slot: int | None = Field(default=None, ge=1)
     staff_transfer_to: str | None = None
+    restaurant_record_calls: bool | None = None
+    restaurant_recording_retention_days: int | None = Field(default=None, ge=1, le=3650)
+    # Where kept recordings go (a volume in compose); only used when recording is on.
+    recordings_dir: Path = ROOT / "data" / "recordings"
+    _recordings_default = field_validator("recordings_dir", mode="before")(
+        classmethod(_empty_is_default))
 
     log_level: str = "INFO"
 
@@ -202,7 +208,8 @@ class Settings(FirestoreSettings, WorkerSettings, ProviderSettings):
         "openai_base_url", "deepgram_base_url", "cartesia_base_url", "staff_transfer_to",
         "restaurant_name", "restaurant_timezone", "noise_cancellation",
         "restaurant_tax_rate", "restaurant_prep_minutes", "restaurant_max_party_size",
-        "restaurant_seats_per_slot", mode="before",
+        "restaurant_seats_per_slot", "restaurant_record_calls",
+        "restaurant_recording_retention_days", mode="before",
     )
     @classmethod
     def _empty_optional_is_unset(cls, value: Any) -> Any:
@@ -256,6 +263,8 @@ class Settings(FirestoreSettings, WorkerSettings, ProviderSettings):
             "max_party_size": self.restaurant_max_party_size,
             "seats_per_slot": self.restaurant_seats_per_slot,
             "staff_transfer_to": self.staff_transfer_to,
+            "record_calls": self.restaurant_record_calls,
+            "recording_retention_days": self.restaurant_recording_retention_days,
         }
         return {k: v for k, v in pairs.items() if v is not None}
 

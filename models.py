@@ -173,6 +173,10 @@ class RestaurantSettings(_Doc):
     max_party_size: int = Field(default=8, ge=1)
     staff_transfer_to: str = ""
     large_party_note: str = "For parties larger than that, our manager arranges it personally."
+    # Call recording is opt-in; callers hear the notice before anything else.
+    record_calls: bool = False
+    recording_notice: str = "This call is recorded so we can get your order right."
+    recording_retention_days: int = Field(default=30, ge=1, le=3650)
 
     @field_validator("timezone")
     @classmethod
@@ -344,6 +348,8 @@ class CallLog(_Doc):
     turn_latency_ms: list[float] = []
     usage: dict[str, float] = {}
     close_reason: str | None = None
+    recording: str | None = None  # relative to RECORDINGS_DIR; None once deleted
+    recording_expires_at: datetime | None = None
 
 
 class Message(_Doc):

@@ -41,3 +41,15 @@ async def test_transcript_and_message_keep_no_contact_details(seeded_db):
     assert messages[0]["reason"].startswith("Call me at [phone] or [email] about catering")
     assert messages[0]["phone"] == "+16175550123"  # staff can still call back
     assert orders[0]["customer_phone"] == "+16175550123"
+
+
+async def test_a_recorded_line_says_so_before_anything_else(seeded_db):
+    await seeded_db.db.document("settings/restaurant").update(
+        {"record_calls": True, "recording_notice": "This call is recorded."})
+    call = await open_call(seeded_db)
+    assert call.greeting.startswith("This call is recorded. Thanks for calling")
+
+
+async def test_an_unrecorded_line_does_not_mention_recording(seeded_db):
+    call = await open_call(seeded_db)
+    assert "record" not in call.greeting.lower()
