@@ -163,3 +163,31 @@ def test_a_number_of_unknown_zone_uses_the_restaurants_and_windows_are_strict():
     hours = CallingHours(time(9), time(20))
     late = datetime(2026, 11, 27, 20, 0, tzinfo=NY)
     assert next_calling_time(late, [NY], hours) == datetime(2026, 11, 28, 9, 0, tzinfo=NY)
+
+
+async def test_the_command_schedules_lists_and_refuses(db, firestore_settings, tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "FIRESTORE_EMULATOR_HOST": firestore_settings.firestore_emulator_host,
+           "GOOGLE_CLOUD_PROJECT": firestore_settings.google_cloud_project,
+           "ENV_FILE": str(tmp_path / "none.env")}
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "scripts/outbound.py", *args], cwd=root, env=env,
+                              capture_output=True, text=True, timeout=60)
+
+    await booked(db, day=date(2099, 1, 2))
+    await booked(db, code="R9", phone="+19005551234", day=date(2099, 1, 2))
+    done = await asyncio.to_thread(cli, "remind", "R1")
+    assert done.returncode == 0 and "reminder-R1: pending" in done.stdout, done.stderr
+    refused = await asyncio.to_thread(cli, "remind", "R9")
+    assert refused.returncode == 1 and "premium-rate" in refused.stderr
+    listed = await asyncio.to_thread(cli, "list")
+    assert listed.returncode == 0 and "reminder-R1" in listed.stdout
+    assert "R9" not in listed.stdout and "+1617" not in listed.stdout  # no numbers printed
+    assert (await asyncio.to_thread(cli, "dont-call", "617 555 0102")).returncode == 0
+    assert (await db.db.document("do_not_call/+16175550102").get()).exists
