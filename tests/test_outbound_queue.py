@@ -6,7 +6,11 @@ cancelled booking."""
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -17,6 +21,7 @@ from refusal import Refusal
 from store.outbound import OutboundQueue, Policy
 from testkit.records import make_reservation
 
+ROOT = Path(__file__).resolve().parents[1]
 NY = ZoneInfo("America/New_York")
 SETTINGS = RestaurantSettings(name="Test Cafe", timezone="America/New_York",
                               outbound_max_attempts=2)
@@ -166,18 +171,12 @@ def test_a_number_of_unknown_zone_uses_the_restaurants_and_windows_are_strict():
 
 
 async def test_the_command_schedules_lists_and_refuses(db, firestore_settings, tmp_path):
-    import os
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    root = Path(__file__).resolve().parents[1]
     env = {**os.environ, "FIRESTORE_EMULATOR_HOST": firestore_settings.firestore_emulator_host,
            "GOOGLE_CLOUD_PROJECT": firestore_settings.google_cloud_project,
            "ENV_FILE": str(tmp_path / "none.env")}
 
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "scripts/outbound.py", *args], cwd=root, env=env,
+        return subprocess.run([sys.executable, "scripts/outbound.py", *args], cwd=ROOT, env=env,
                               capture_output=True, text=True, timeout=60)
 
     await booked(db, day=date(2099, 1, 2))
