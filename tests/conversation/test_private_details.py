@@ -53,3 +53,21 @@ async def test_a_recorded_line_says_so_before_anything_else(seeded_db):
 async def test_an_unrecorded_line_does_not_mention_recording(seeded_db):
     call = await open_call(seeded_db)
     assert "record" not in call.greeting.lower()
+
+
+async def test_staff_hear_who_calls_what_they_want_and_the_order_so_far(seeded_db):
+    from actions.staff import staff_briefing
+
+    call = await open_call(
+        seeded_db,
+        Call("start_order"),
+        Call("add_item", {"item": "croissant"}),
+        Call("set_customer", {"name": "Dana", "phone": "617 555 0123"}),
+        "Anything else, Dana?",
+    )
+    await call.caller_says("A croissant, I'm Dana, 617 555 0123")
+    said = staff_briefing(call.userdata, "wants to add a birthday cake, call 617-555-0123")
+    assert said.startswith("Call from Dana. They want: wants to add a birthday cake")
+    assert "Croissant" in said or "croissant" in said
+    assert "Order so far:" in said and "total $" in said
+    assert "555" not in said  # staff get the context, not the caller's number
