@@ -80,6 +80,7 @@ _STREET_TYPES = (
     "terrace|ter|circle|cir|parkway|pkwy|highway|hwy|square|sq|trail|trl|alley|plaza|"
     "crescent|row|walk|loop"
 )
+_STREET_TYPE = re.compile(_STREET_TYPES, re.IGNORECASE)
 _RULE_ADDRESS = re.compile(
     rf"\b\d{{1,6}}[A-Za-z]?\s+((?:[A-Za-z][\w'-]*\.?\s+){{1,4}})(?:{_STREET_TYPES})\b"
     r"(?:\s+(?:N|S|E|W|NE|NW|SE|SW)\b)?",
@@ -191,8 +192,10 @@ def _address_at(tagged: list[tuple[str, str]], i: int) -> int | None:
             return None
         if tagged[j][1] == "StreetName":
             street_words += 1
-        if tagged[j][1] in ("StreetNamePostType", "StreetNamePreType"):
-            last_type = j
+        if tagged[j][1] in ("StreetNamePostType", "StreetNamePreType") and _STREET_TYPE.fullmatch(
+            word
+        ):
+            last_type = j  # the tagger's word for a street type, and really one ("booking" isn't)
         j += 1
     if last_type is None or street_words == 0 or street_words > _MAX_STREET_WORDS:
         return None

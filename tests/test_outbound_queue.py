@@ -65,8 +65,13 @@ async def test_two_workers_racing_never_dial_the_same_guest(db, queue):
     for code in ("R1", "R2", "R3"):
         await queue.schedule_reminder(code, NOW - timedelta(days=2))
     at = datetime(2026, 11, 27, 15, 0, tzinfo=NY)
-    claims = await asyncio.gather(*(queue.claim(f"w{i}", at, LEASE) for i in range(6)))
-    got = [c for c in claims if c is not None]
+    got = []
+    for _ in range(5):  # rounds of six racing dialers; a contended claim just tries later
+        claims = await asyncio.gather(*(queue.claim(f"w{i}", at, LEASE) for i in range(6)))
+        got += [c for c in claims if c is not None]
+        if len(got) >= 2:
+            break
+    # Never two leases for one guest, never one call twice; and both guests get their call.
     assert sorted(c.phone for c in got) == ["+16175550102", "+16175550177"], got
     assert len({c.id for c in got}) == len(got)
     # The guest's other reminder waits until the first call is finished.

@@ -52,7 +52,7 @@ async def test_a_recorded_call_leaves_a_playable_file_linked_from_its_log(
     options = StackOptions(
         ports=Ports.ephemeral(), workdir=tmp_path / "stack", numbers=(RESTAURANT_NUMBER,),
         allow=("127.0.0.1",), firestore_host=firestore_emulator.host, project=PROJECT,
-        fakes_script=SCRIPT, tts_voice="tone", worker="start",
+        fakes_script=SCRIPT, tts_voice="tone", worker="start", ignore_load=True,
         worker_env={"RESTAURANT_RECORD_CALLS": "true", "RECORDINGS_DIR": str(root),
                     "RESTAURANT_RECORDING_RETENTION_DAYS": "3"},
     )
