@@ -13,6 +13,7 @@ from livekit.agents import AgentServer, AgentSession, JobContext, JobProcess, cl
 from livekit.agents.voice import room_io
 from livekit.plugins import silero
 
+import natural
 import providers
 import recordings
 import store
@@ -43,6 +44,7 @@ def prewarm(proc: JobProcess) -> None:
     # LiveKit imports its realtime-model types lazily during a call's first turn: ~0.8 s of CPU
     # on the call's own loop (the bench saw 1-2 s stalls under load). Pay it here instead.
     import_module("livekit.agents.inference.realtime")
+    natural.warm_up()  # dateparser's first parse costs ~0.3 s of CPU: not on a call's loop
     catalog = Catalog(Menu([]), restaurant_settings(None, settings))
     # The sync client runs Firestore's watch on its own thread, never on the audio loop.
     watch = store.MenuWatch(
