@@ -176,10 +176,13 @@ class RestaurantOverrides(FirestoreSettings):
     restaurant_prep_minutes: int | None = Field(default=None, ge=1)
     restaurant_max_party_size: int | None = Field(default=None, ge=1)
     staff_transfer_to: str | None = None
+    restaurant_record_calls: bool | None = None
+    restaurant_recording_retention_days: int | None = Field(default=None, ge=1, le=3650)
 
     @field_validator(
         "staff_transfer_to", "restaurant_name", "restaurant_timezone", "restaurant_tax_rate",
-        "restaurant_prep_minutes", "restaurant_max_party_size", mode="before",
+        "restaurant_prep_minutes", "restaurant_max_party_size", "restaurant_record_calls",
+        "restaurant_recording_retention_days", mode="before",
     )
     @classmethod
     def _empty_override_is_unset(cls, value: Any) -> Any:
@@ -204,6 +207,8 @@ class RestaurantOverrides(FirestoreSettings):
             "prep_minutes": self.restaurant_prep_minutes,
             "max_party_size": self.restaurant_max_party_size,
             "staff_transfer_to": self.staff_transfer_to,
+            "record_calls": self.restaurant_record_calls,
+            "recording_retention_days": self.restaurant_recording_retention_days,
         }
         return {k: v for k, v in pairs.items() if v is not None}
 
@@ -228,6 +233,11 @@ class Settings(RestaurantOverrides, WorkerSettings, ProviderSettings):
     cartesia_model: str = "sonic-2"
     cartesia_base_url: str | None = None
     noise_cancellation: bool | None = None  # unset: on only against LiveKit Cloud
+
+    # Where kept recordings go (a volume in compose); only used when recording is on.
+    recordings_dir: Path = ROOT / "data" / "recordings"
+    _recordings_default = field_validator("recordings_dir", mode="before")(
+        classmethod(_empty_is_default))
 
     log_level: str = "INFO"
 

@@ -380,6 +380,28 @@ class FirebaseManager:
             # The day (or the booking) changed since it was read: decided again on retry.
             raise gexc.Aborted(f"{what} raced another write: {e.message}") from e
 
+    # ------------------------------------------------------------ recordings
+
+    async def link_recording(self, call_id: str, path: str, expires_at: datetime) -> None:
+        """The call log points at its recording (merged: the log itself may still be queued)."""
+        await self._with_retries(lambda: self.db.document(f"call_logs/{call_id}").set(
+            {"recording": path, "recording_expires_at": expires_at}, merge=True))
+
+    async def expired_recordings(self, now: datetime) -> list[tuple[str, str]]:
+        """(call id, recording path) of every linked recording past its date."""
+        query = self.db.collection("call_logs").where(
+            filter=FieldFilter("recording_expires_at", "<=", now))
+        found = []
+        async for snap in query.stream():
+            path = (snap.to_dict() or {}).get("recording")
+            if path:
+                found.append((snap.id, path))
+        return found
+
+    async def forget_recording(self, call_id: str, now: datetime) -> None:
+        await self._with_retries(lambda: self.db.document(f"call_logs/{call_id}").update(
+            {"recording": None, "recording_expires_at": None, "recording_deleted_at": now}))
+
     # ------------------------------------------------------------ outbox replay
 
     async def replay_outbox(self) -> int:
