@@ -17,6 +17,7 @@ from typing import Any
 from google.cloud import firestore
 
 import recordings
+from bench.concurrency import open_timezone
 from fakes.script import Script
 from scripts.devstack import Ports, Stack, StackOptions
 from store import FirebaseManager
@@ -54,7 +55,9 @@ async def test_a_recorded_call_leaves_a_playable_file_linked_from_its_log(
         allow=("127.0.0.1",), firestore_host=firestore_emulator.host, project=PROJECT,
         fakes_script=SCRIPT, tts_voice="tone", worker="start", ignore_load=True,
         worker_env={"RESTAURANT_RECORD_CALLS": "true", "RECORDINGS_DIR": str(root),
-                    "RESTAURANT_RECORDING_RETENTION_DAYS": "3"},
+                    "RESTAURANT_RECORDING_RETENTION_DAYS": "3",
+                    # open whatever the hour CI runs at (the café closes at 9 pm New York time)
+                    "RESTAURANT_TIMEZONE": open_timezone()},
     )
     stack = Stack(options)
     capture = RtpCapture()
