@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup deps test lint dev seed bench bench-quick console clean lock mutation mutation-sample
+.PHONY: setup deps test lint dev seed bench bench-quick bench-board board screenshots console clean lock mutation mutation-sample
 
 # Exactly the versions CI tested: pinned and hashed, generated from pyproject.toml (`make lock`).
 $(STAMP): requirements-dev.lock
@@ -63,6 +63,18 @@ bench: setup
 
 bench-quick: setup
 	$(PY) -m bench --quick
+
+## bench-board: confirm -> visible on an open staff board, and page load times (chromium)
+bench-board: setup
+	$(PY) -m bench.board
+
+## board: the staff board alone, on the configured Firestore (http://127.0.0.1:8090)
+board: $(STAMP)
+	$(PY) -m board
+
+## screenshots: run the board's browser tests and refresh docs/board/*.png for the README
+screenshots: setup
+	BOARD_SCREENSHOTS_TO_DOCS=1 $(PY) -m pytest -q -p no:cacheprovider tests/board
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
