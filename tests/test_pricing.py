@@ -241,3 +241,21 @@ def test_a_line_with_several_options_reads_them_with_commas():
 def test_every_allergen_is_named():
     loaf = describe_item(MENU.get("pumpkin-loaf"))
     assert "; allergens: gluten, dairy, egg; dietary: vegetarian; " in loaf
+
+
+def test_the_count_in_the_phrase_and_the_quantity_argument_are_reconciled():
+    # "a croissant" is an article, not a count: the quantity argument stands.
+    assert build_line(MENU, "a croissant", quantity=2).quantity == 2
+    # quantity=1 is the model's habit; "three croissants" is what the caller said.
+    assert build_line(MENU, "three croissants", quantity=1).quantity == 3
+    # the same count said both ways is that count, not a conflict.
+    assert build_line(MENU, "two croissants", quantity=2).quantity == 2
+    # two different counts: ask, naming both.
+    with pytest.raises(Refusal, match="says 3 but quantity is 2"):
+        build_line(MENU, "three croissants", quantity=2)
+
+
+def test_a_quantity_the_tool_cannot_read_names_the_quantity_argument():
+    with pytest.raises(Refusal, match="quantity") as refused:
+        build_line(MENU, "croissant", quantity="lots")
+    assert "QUANTITY" not in str(refused.value)
