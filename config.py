@@ -79,6 +79,8 @@ class WorkerSettings(BaseSettings):
     agent_idle_processes: int | None = Field(default=None, ge=0)  # job processes kept warm
     agent_max_calls: int | None = Field(default=None, ge=1)  # admit by call count instead
     agent_http_port: int | None = Field(default=None, ge=0, le=65535)  # the health server
+    # call_options.py levers to turn off (comma list or "all"): the benchmark's before figures
+    audio_levers_off: str = ""
 
     _defaults = field_validator(
         "agent_name", "agent_load_threshold", "agent_idle_processes", "agent_max_calls",

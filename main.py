@@ -11,7 +11,6 @@ from importlib import import_module
 from livekit import rtc
 from livekit.agents import AgentServer, AgentSession, JobContext, JobProcess, cli, inference
 from livekit.agents.voice import room_io
-from livekit.plugins import silero
 
 import natural
 import providers
@@ -19,6 +18,7 @@ import recordings
 import store
 from agents.call import SESSION_OPTIONS, new_call, start_call
 from agents.recovery import guard_call
+from call_options import CallOptions, levers_off
 from call_state import CallServices
 from config import ConfigError, Settings, WorkerSettings, get_settings, worker_settings
 from menu import Catalog, Menu
@@ -40,7 +40,7 @@ def prewarm(proc: JobProcess) -> None:
     """Once per worker process, before any call: VAD, turn model, the live menu."""
     settings = get_settings()
     proc.userdata["settings"] = settings
-    proc.userdata["vad"] = silero.VAD.load()
+    proc.userdata["vad"] = CALL_OPTIONS.load_vad()
     # LiveKit imports its realtime-model types lazily during a call's first turn: ~0.8 s of CPU
     # on the call's own loop (the bench saw 1-2 s stalls under load). Pay it here instead.
     import_module("livekit.agents.inference.realtime")
@@ -82,9 +82,14 @@ def worker_limits(worker: WorkerSettings) -> dict[str, float | int]:
 
 try:
     WORKER = worker_settings()
-except ConfigError as e:
+    CALL_OPTIONS = CallOptions(levers_off(WORKER.audio_levers_off))
+except (ConfigError, ValueError) as e:
     raise SystemExit(str(e)) from None
-server = AgentServer(setup_fnc=prewarm, **worker_limits(WORKER))  # type: ignore[arg-type]
+CALL_OPTIONS.install()  # in every process that imports this module: job processes too
+server = AgentServer(
+    setup_fnc=prewarm, preload_modules=CALL_OPTIONS.preload_modules(),
+    **worker_limits(WORKER),  # type: ignore[arg-type]
+)
 # LiveKit logs room names, which hold the caller's number: mask numbers in every log line.
 server.on("worker_started", protect_logs)
 _db: store.FirebaseManager | None = None
@@ -119,13 +124,12 @@ def room_options(settings: Settings) -> room_io.RoomOptions:
     if settings.noise_cancellation_enabled:
         from livekit.plugins import noise_cancellation
 
-        audio = room_io.AudioInputOptions(noise_cancellation=noise_cancellation.BVCTelephony())
-        return room_io.RoomOptions(audio_input=audio)
+        return CALL_OPTIONS.room_options(noise_cancellation.BVCTelephony())
     logger.info(
         "noise cancellation off: BVC needs LiveKit Cloud and LIVEKIT_URL is %s",
         "self-hosted" if not settings.uses_livekit_cloud else "cloud with NOISE_CANCELLATION=false",
     )
-    return room_io.RoomOptions()
+    return CALL_OPTIONS.room_options()
 
 
 def recording_options(record_calls: bool) -> dict[str, bool] | bool:
