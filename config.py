@@ -79,12 +79,15 @@ class WorkerSettings(BaseSettings):
     agent_idle_processes: int | None = Field(default=None, ge=0)  # job processes kept warm
     agent_max_calls: int | None = Field(default=None, ge=1)  # admit by call count instead
     agent_http_port: int | None = Field(default=None, ge=0, le=65535)  # the health server
+    # seconds a new job process may take to start (LiveKit's default 10 s kills and respawns
+    # slower ones forever on a starved machine); the benchmark raises it
+    agent_init_timeout_s: float | None = Field(default=None, gt=0)
     # call_options.py levers to turn off (comma list or "all"): the benchmark's before figures
     audio_levers_off: str = ""
 
     _defaults = field_validator(
         "agent_name", "agent_load_threshold", "agent_idle_processes", "agent_max_calls",
-        "agent_http_port", mode="before",
+        "agent_http_port", "agent_init_timeout_s", mode="before",
     )(classmethod(_empty_is_default))
 
 

@@ -16,6 +16,7 @@ import natural
 import providers
 import recordings
 import store
+import turn_taking
 from agents.call import SESSION_OPTIONS, new_call, start_call
 from agents.recovery import guard_call
 from call_options import CallOptions, levers_off
@@ -66,6 +67,7 @@ def worker_limits(worker: WorkerSettings) -> dict[str, float | int]:
     ring out, which is worse than a slower answer. AGENT_IDLE_PROCESSES: job processes kept
     warm (default one a core). AGENT_MAX_CALLS: admit by call count (load = calls / N).
     AGENT_HTTP_PORT: the health server's port (default 8081), so two workers can share a machine.
+    AGENT_INIT_TIMEOUT_S: how long a new job process may take to start (LiveKit: 10 s).
     """
     limits: dict[str, float | int] = {"load_threshold": worker.agent_load_threshold}
     if worker.agent_idle_processes is not None:
@@ -77,6 +79,8 @@ def worker_limits(worker: WorkerSettings) -> dict[str, float | int]:
         limits["load_fnc"] = lambda w: len(w.active_jobs) / max_calls  # type: ignore
     if worker.agent_http_port is not None:
         limits["port"] = worker.agent_http_port
+    if worker.agent_init_timeout_s is not None:
+        limits["initialize_process_timeout"] = worker.agent_init_timeout_s
     return limits
 
 
@@ -114,7 +118,7 @@ def build_session(settings: Settings, vad: object) -> AgentSession:
     p = providers.build(settings)
     return AgentSession(
         stt=p.stt, llm=p.llm, tts=p.tts, vad=vad,  # type: ignore[arg-type]
-        turn_handling={"turn_detection": inference.TurnDetector(version="v1-mini")},
+        turn_handling=turn_taking.session_turn_handling(inference.TurnDetector(version="v1-mini")),
         conn_options=p.conn_options,
         **SESSION_OPTIONS,
     )

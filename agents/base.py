@@ -11,6 +11,7 @@ from livekit.agents.voice.agent import ModelSettings
 from livekit.agents.voice.generation import update_instructions
 from pydantic import ValidationError
 
+import turn_taking
 from agents.tools import EVERY_AGENT
 from agents.tools.base import refusal_text
 from call_state import UserData
@@ -76,9 +77,15 @@ class BaseAgent(Agent):
 
     # Cart tools answer with the new read-back while this agent is talking (see agents.tools.base).
     reads_back_changes = False
+    # The answers this agent waits for are short (yes/no): a shorter endpointing ceiling.
+    short_answers = False
 
     def __init__(self, *, instructions: str, tools: list[FunctionTool]) -> None:
-        super().__init__(instructions=instructions, tools=[*tools, *EVERY_AGENT])
+        super().__init__(
+            instructions=instructions, tools=[*tools, *EVERY_AGENT],
+            turn_handling=turn_taking.agent_turn_handling(self.short_answers),  # type: ignore[arg-type]
+        )
+        self._short_now = self.short_answers
         self._summaries = 0
         self._explained: dict[str, str] = {}  # tool call id -> what the model was told
 
@@ -157,6 +164,23 @@ class BaseAgent(Agent):
                 text = explain_arguments(calls[item.call_id], tools)
                 self._explained[item.call_id] = refusal_text(self.userdata, text)
             item.output = self._explained[item.call_id]
+
+    # ------------------------------------------------------------ turn taking
+
+    def expects_short_answer(self) -> bool:
+        """Whether the caller's next answer is a short one (a name, yes/no): see turn_taking."""
+        return self.short_answers
+
+    def sync_endpointing(self) -> None:
+        """Called when the agent starts listening: the endpointing ceiling for the answer it
+        now waits for (the agent's own otherwise)."""
+        short = self.expects_short_answer()
+        if short == self._short_now:
+            return
+        self._short_now = short
+        activity = self._get_activity_or_raise()
+        opts = {**activity.endpointing_opts, **turn_taking.endpointing_for(short)}
+        activity.update_options(endpointing_opts=opts)  # type: ignore[arg-type]
 
     def stale_instructions(self) -> str | None:
         """New instructions when the live data they were built from has changed, else None."""

@@ -9,6 +9,7 @@ from typing import Any
 from livekit.agents import AgentSession
 from livekit.agents.voice.speech_handle import SpeechHandle
 
+from agents.base import BaseAgent
 from agents.confirmation import ConfirmationAgent
 from agents.intent_classifier import IntentClassifier
 from agents.order import OrderAgent
@@ -63,6 +64,16 @@ def greeting(userdata: UserData) -> str:
     return hello
 
 
+def _listening(session: AgentSession, state: str) -> None:
+    """The agent has finished speaking: endpointing for the answer it waits for now."""
+    agent = session.current_agent if state == "listening" else None
+    if isinstance(agent, BaseAgent):
+        try:
+            agent.sync_endpointing()
+        except RuntimeError:  # the agent's activity is already closing (a handoff, hang-up)
+            pass
+
+
 async def start_call(
     session: AgentSession, userdata: UserData, **start_kwargs: object
 ) -> SpeechHandle:
@@ -71,6 +82,7 @@ async def start_call(
     session.on("session_usage_updated", lambda ev: recorder.on_usage(ev.usage))
     session.on("close", lambda ev: recorder.finish(session.history, ev.reason.value))
     userdata.recorder = recorder
+    session.on("agent_state_changed", lambda ev: _listening(session, ev.new_state))
     await session.start(userdata.agents["classifier"], **start_kwargs)  # type: ignore[arg-type]
     return session.say(greeting(userdata))
 

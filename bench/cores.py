@@ -1,7 +1,7 @@
 """Cores and memory per call: CPU-seconds and PSS a call costs the worker, LiveKit and the rest.
 
     .venv/bin/python -m bench.cores --calls 4 --reps 2 --config base= \
-        --config silero=PHONE_VAD=silero --out /tmp/cores.json
+        --config before=AUDIO_LEVERS_OFF=all --out /tmp/cores.json
 
 One stack (redis, LiveKit server, Firestore emulator) for the whole run; for every config and
 repetition a fresh `main.py start` with that config's environment, then N standard pickup calls
@@ -29,18 +29,91 @@ import argparse
 import asyncio
 import json
 import os
+import random
 import statistics
 import sys
 import tempfile
 import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import psutil
 
-from bench.concurrency import Bench, Caller, TreeSampler
+from bench.concurrency import LINES, RATE, ROOT, Bench, Caller, TreeSampler
+from bench.stats import percentile
+from fakes.audio import have_espeak, rms, silence, speak
 
 QUIET_CORES = 0.06  # the worker tree counts as idle below this CPU use
+RATES_WPM = (140, 165, 190, 220)  # slow to fast talkers (espeak-ng's default is 175)
+PAUSES_S = (0.0, 0.3, 0.55)  # a pause after the first phrase of a line (below the fake
+# STT's 0.7 s end-of-utterance hangover, so a line stays one transcript; above the VAD's
+# 0.25-0.55 s minimum silence, so the VAD does see the caller stop mid-sentence)
+
+
+def trim_tail(pcm: bytes, threshold: float = 300.0) -> bytes:
+    """espeak-ng ends each phrase with ~0.3 s of silence: cut it so a pause is the pause."""
+    frame = RATE // 100 * 2  # 10 ms
+    end = len(pcm) - len(pcm) % frame
+    while end > frame and rms(pcm[end - frame:end]) < threshold:
+        end -= frame
+    return pcm[:end]
+
+
+def varied_speech(rng: random.Random) -> dict[str, list[bytes]]:
+    """Each line at every rate, with and without a pause inside it: natural variety instead
+    of one flat synthetic rate."""
+    out: dict[str, list[bytes]] = {}
+    for line in LINES:
+        first, _, rest = line.partition(", ")
+        variants = []
+        for wpm in RATES_WPM:
+            if not rest:
+                variants.append(speak(line, RATE, words_per_minute=wpm))
+                continue
+            a = trim_tail(speak(first, RATE, words_per_minute=wpm))
+            b = speak(rest, RATE, words_per_minute=wpm)
+            for pause in PAUSES_S:
+                variants.append(a + silence(pause, RATE) + b)
+        out[line] = variants
+    return out
+
+
+class VariedSpeech(dict):  # type: ignore[type-arg]
+    """`speech[line]`: a different variant of the line at each lookup."""
+
+    def __init__(self, variants: dict[str, list[bytes]], rng: random.Random) -> None:
+        super().__init__(variants)
+        self.rng = rng
+
+    def __getitem__(self, line: str) -> bytes:
+        return self.rng.choice(dict.__getitem__(self, line))
+
+
+@dataclass
+class TimedCaller(Caller):
+    """A caller that keeps when each of its lines started and ended."""
+
+    utterances: list[tuple[float, float]] = field(default_factory=list)
+
+    async def say(self, pcm: bytes, limit_s: float = 30.0) -> float:
+        start = time.time()
+        end = await super().say(pcm, limit_s)
+        self.utterances.append((start, end))
+        return end
+
+    def turn_timings(self) -> tuple[int, list[float]]:
+        """Cut-offs (the agent starts a reply while this caller is still speaking) and, per
+        line, end of speech -> the agent's first audio frame."""
+        cut_offs, answers = 0, []
+        for start, end in self.utterances:
+            if any(start + 0.05 < t < end and st == "speaking" for t, st in self.states):
+                cut_offs += 1
+            t1 = self.speaking_since(end)
+            if t1 is not None and t1 - end < 30:
+                answers.append((t1 - end) * 1000)
+        return cut_offs, answers
 
 
 def tree_cpu_s(pid: int) -> float:
@@ -80,8 +153,16 @@ async def wait_quiet(pid: int, limit_s: float, window_s: float = 1.5) -> float:
 
 
 class CoresBench(Bench):
+    def __init__(self, workdir: Path, varied: bool = False) -> None:
+        super().__init__(workdir)
+        if varied and have_espeak():
+            rng = random.Random(13)
+            self.speech = VariedSpeech(varied_speech(rng), rng)
+
     async def cores_level(self, n: int, env: dict[str, str]) -> dict[str, Any]:
-        os.environ["BENCH_WORKER_ENV"] = json.dumps(env)
+        # a starved machine can take over LiveKit's 10 s to start a job process without the
+        # preload lever: give every configuration the same 60 s, so none loses calls to it
+        os.environ["BENCH_WORKER_ENV"] = json.dumps({"AGENT_INIT_TIMEOUT_S": "60", **env})
         self._restart_providers(n)
         try:
             os.nice(-10)
@@ -95,7 +176,7 @@ class CoresBench(Bench):
         load_before = os.getloadavg()[0]
         lk, fakes, me = procs["livekit"].popen.pid, procs["fakes"].popen.pid, os.getpid()
         before = (tree_cpu_s(worker), proc_cpu_s(lk), proc_cpu_s(fakes), proc_cpu_s(me))
-        callers = [Caller(i, f"cores-{n}-{i}-{os.urandom(3).hex()}", f"+1617555{i:04d}")
+        callers = [TimedCaller(i, f"cores-{n}-{i}-{os.urandom(3).hex()}", f"+1617555{i:04d}")
                    for i in range(n)]
         result: dict[str, Any] = {"calls": n, "expected_turns": 4 * n}
         gone_at: dict[int, float] = {}
@@ -114,6 +195,12 @@ class CoresBench(Bench):
         await self._score(callers, result)
         lengths = [gone_at.get(c.index, time.time()) - c.joined_at for c in callers]
         call_s = statistics.mean(lengths)
+        cut_offs, answers = 0, []
+        for c in callers:
+            cut, ans = c.turn_timings()
+            cut_offs += cut
+            answers += ans
+        turns = max(result.get("completed_turns") or 0, 1)
         worker_s = (after[0] - before[0]) / n
         keep = ("completed_turns", "orders_saved", "turn_overhead_p50_ms",
                 "turn_overhead_p95_ms", "final_transcript_to_commit_p95_ms",
@@ -133,21 +220,95 @@ class CoresBench(Bench):
             "settle_s": round(settle, 1),
             "load_avg_before": round(load_before, 2),
             "load_avg_after": round(load_after, 2),
+            "turns_held_per_100": round(100 * (result.get("turns_held_by_turn_detector") or 0)
+                                        / turns, 1),
+            "cut_offs_per_100": round(100 * cut_offs / turns, 1),
+            "final_transcript_to_commit_p50_ms": result.get("final_transcript_to_commit_p50_ms"),
+            "speech_end_to_answer_p50_ms": round(percentile(answers, 50), 1) if answers else None,
+            "speech_end_to_answer_p95_ms": round(percentile(answers, 95), 1) if answers else None,
             **{k: result[k] for k in keep if k in result},
         }
 
 
+FIGURES = ("worker_cpu_s_per_call", "worker_cores_per_call", "pss_per_call_mb", "pss_fixed_mb",
+           "livekit_server_cpu_s_per_call", "fakes_cpu_s_per_call", "callers_cpu_s_per_call",
+           "turns_held_per_100", "final_transcript_to_commit_p50_ms",
+           "final_transcript_to_commit_p95_ms", "cut_offs_per_100",
+           "speech_end_to_answer_p50_ms", "speech_end_to_answer_p95_ms")
+
+
+def summarize(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Per configuration: the median of each figure over the runs where every call completed
+    (a run that lost calls to a starved machine measures nothing per call), the runs counted
+    and dropped, and the load averages seen."""
+    out: dict[str, dict[str, Any]] = {}
+    for name in dict.fromkeys(r["config"] for r in rows):
+        runs = [r for r in rows if r["config"] == name]
+        good = [r for r in runs if r.get("completed_turns") == 4 * r["calls"]
+                and not r.get("errors")]
+        entry: dict[str, Any] = {"runs": len(good), "dropped": len(runs) - len(good),
+                                 "env": runs[0]["env"]}
+        for fig in FIGURES:
+            vals = [r[fig] for r in good if r.get(fig) is not None]
+            entry[fig] = round(statistics.median(vals), 3) if vals else None
+        loads = [r[k] for r in good for k in ("load_avg_before", "load_avg_after")]
+        entry["load_avg"] = [min(loads), max(loads)] if loads else None
+        out[name] = entry
+    return out
+
+
+LEVER_CONFIGS = ("only_native_vad", "only_phone_rate", "only_no_transcript_sync",
+                  "only_preload", "only_schema_cache")
+
+
+def record(cores_rows: list[dict[str, Any]], turn_rows: list[dict[str, Any]],
+           results_path: Path) -> dict[str, Any]:
+    """Merge the summaries into results.json (`cores_per_call`, `pss_per_call_mb`,
+    `turn_taking`) and rewrite results.md beside it."""
+    from bench.report import markdown
+
+    results = json.loads(results_path.read_text()) if results_path.exists() else {}
+    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    if cores_rows:
+        cores = summarize(cores_rows)
+        n = cores_rows[0]["calls"]
+        results["cores_per_call"] = {
+            "measured_at": when, "concurrent_calls": n, "target": 0.10,
+            "how": "bench/cores.py: CPU-seconds of the worker tree (main, forkserver, inference, "
+                   "job processes incl. ended ones) over N standard pickup calls / calls / mean "
+                   "call length; medians over runs where every call completed",
+            "before": cores.get("before"), "after": cores.get("after"),
+            "by_lever": {k[len("only_"):]: cores[k] for k in LEVER_CONFIGS if k in cores},
+        }
+        results["pss_per_call_mb"] = {
+            "measured_at": when, "target": 60,
+            "before": (cores.get("before") or {}).get("pss_per_call_mb"),
+            "after": (cores.get("after") or {}).get("pss_per_call_mb"),
+        }
+    if turn_rows:
+        turns = summarize(turn_rows)
+        results["turn_taking"] = {
+            "measured_at": when, "concurrent_calls": turn_rows[0]["calls"],
+            "speech": f"espeak-ng at {', '.join(map(str, RATES_WPM))} wpm; lines with a comma "
+                      f"said with a pause of {', '.join(map(str, PAUSES_S))} s after it",
+            **turns,
+        }
+    results_path.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+    results_path.with_name("results.md").write_text(markdown(results))
+    return results
+
+
 def parse_config(text: str) -> tuple[str, dict[str, str]]:
-    """`name=K=V,K2=V2` (or `name=` for the defaults)."""
+    """`name=K=V;K2=V2` (or `name=` for the defaults)."""
     name, _, rest = text.partition("=")
-    env = dict(kv.split("=", 1) for kv in rest.split(",") if kv)
+    env = dict(kv.split("=", 1) for kv in rest.split(";") if kv)
     return name, env
 
 
 async def run(configs: list[tuple[str, dict[str, str]]], n: int, reps: int,
-              out: Path) -> list[dict[str, Any]]:
+              out: Path, varied: bool = False) -> list[dict[str, Any]]:
     workdir = Path(tempfile.mkdtemp(prefix="bench-cores-"))
-    bench = CoresBench(workdir)
+    bench = CoresBench(workdir, varied=varied)
     rows: list[dict[str, Any]] = []
     try:
         await asyncio.to_thread(bench.start)
@@ -175,10 +336,27 @@ def main() -> None:
     ap.add_argument("--calls", type=int, default=4)
     ap.add_argument("--reps", type=int, default=2)
     ap.add_argument("--config", action="append", default=[], type=parse_config,
-                    help="name=K=V,K2=V2: worker environment of one configuration")
+                    help="name=K=V;K2=V2: worker environment of one configuration")
+    ap.add_argument("--varied", action="store_true",
+                    help="callers speak at four rates, some lines with a pause inside")
     ap.add_argument("--out", type=Path, default=Path("/tmp/bench-cores.json"))
+    ap.add_argument("--summarize", type=Path, nargs="+",
+                    help="print the per-configuration medians of earlier runs' files")
+    ap.add_argument("--record", type=Path, nargs="+",
+                    help="merge these lever runs (and --turns runs) into bench/results.json")
+    ap.add_argument("--turns", type=Path, nargs="+", help="turn-taking runs for --record")
     args = ap.parse_args()
-    asyncio.run(run(args.config or [("default", {})], args.calls, args.reps, args.out))
+    if args.record:
+        cores = [r for f in args.record for r in json.loads(f.read_text())]
+        turns = [r for f in args.turns or [] for r in json.loads(f.read_text())]
+        record(cores, turns, ROOT / "bench" / "results.json")
+        return
+    if args.summarize:
+        rows = [r for f in args.summarize for r in json.loads(f.read_text())]
+        print(json.dumps(summarize(rows), indent=1))
+        return
+    asyncio.run(run(args.config or [("default", {})], args.calls, args.reps, args.out,
+                    varied=args.varied))
 
 
 if __name__ == "__main__":
