@@ -237,10 +237,16 @@ FIGURES = ("worker_cpu_s_per_call", "worker_cores_per_call", "pss_per_call_mb", 
            "speech_end_to_answer_p50_ms", "speech_end_to_answer_p95_ms")
 
 
+TURN_FIGURES = ("turns_held_per_100", "final_transcript_to_commit_p50_ms",
+                "final_transcript_to_commit_p95_ms", "cut_offs_per_100",
+                "speech_end_to_answer_p50_ms", "speech_end_to_answer_p95_ms")
+
+
 def summarize(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Per configuration: the median of each figure over the runs where every call completed
-    (a run that lost calls to a starved machine measures nothing per call), the runs counted
-    and dropped, and the load averages seen."""
+    """Per configuration: the median of each figure over the runs (per-call costs: only runs
+    where every call completed, as a run that lost calls to a starved machine measures
+    nothing per call), the runs counted and dropped, and the load averages seen. p95s are
+    medians of per-run p95s (4 calls give 16 turns a run)."""
     out: dict[str, dict[str, Any]] = {}
     for name in dict.fromkeys(r["config"] for r in rows):
         runs = [r for r in rows if r["config"] == name]
@@ -248,10 +254,19 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
                 and not r.get("errors")]
         entry: dict[str, Any] = {"runs": len(good), "dropped": len(runs) - len(good),
                                  "env": runs[0]["env"]}
+        talked = [r for r in runs if r.get("completed_turns")]
         for fig in FIGURES:
-            vals = [r[fig] for r in good if r.get(fig) is not None]
+            # the turn-taking figures count every run with turns (a caller lost in a run's last
+            # phase does not skew them); the per-call costs only complete runs
+            pool = talked if fig in TURN_FIGURES else good
+            vals = [r[fig] for r in pool if r.get(fig) is not None]
             entry[fig] = round(statistics.median(vals), 3) if vals else None
-        loads = [r[k] for r in good for k in ("load_avg_before", "load_avg_after")]
+        turns = sum(r["completed_turns"] for r in talked)
+        if turns:  # pooled over the runs, not a median of small per-run rates
+            held = sum(r.get("turns_held_by_turn_detector") or 0 for r in talked)
+            entry["turns_held_per_100"] = round(100 * held / turns, 1)
+            entry["turns"] = turns
+        loads = [r[k] for r in talked for k in ("load_avg_before", "load_avg_after")]
         entry["load_avg"] = [min(loads), max(loads)] if loads else None
         out[name] = entry
     return out
