@@ -277,7 +277,7 @@ LEVER_CONFIGS = ("only_native_vad", "only_phone_rate", "only_no_transcript_sync"
 
 
 def record(cores_rows: list[dict[str, Any]], turn_rows: list[dict[str, Any]],
-           results_path: Path) -> dict[str, Any]:
+           results_path: Path, loo_rows: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """Merge the summaries into results.json (`cores_per_call`, `pss_per_call_mb`,
     `turn_taking`) and rewrite results.md beside it."""
     from bench.report import markdown
@@ -295,6 +295,8 @@ def record(cores_rows: list[dict[str, Any]], turn_rows: list[dict[str, Any]],
             "before": cores.get("before"), "after": cores.get("after"),
             "by_lever": {k[len("only_"):]: cores[k] for k in LEVER_CONFIGS if k in cores},
         }
+        if loo_rows:  # the full set against the full set less one lever, in one session
+            results["cores_per_call"]["leave_one_out"] = summarize(loo_rows)
         results["pss_per_call_mb"] = {
             "measured_at": when, "target": 60,
             "before": (cores.get("before") or {}).get("pss_per_call_mb"),
@@ -360,11 +362,14 @@ def main() -> None:
     ap.add_argument("--record", type=Path, nargs="+",
                     help="merge these lever runs (and --turns runs) into bench/results.json")
     ap.add_argument("--turns", type=Path, nargs="+", help="turn-taking runs for --record")
+    ap.add_argument("--leave-one-out", type=Path, nargs="+",
+                    help="runs of the full set less one lever, for --record")
     args = ap.parse_args()
     if args.record:
         cores = [r for f in args.record for r in json.loads(f.read_text())]
         turns = [r for f in args.turns or [] for r in json.loads(f.read_text())]
-        record(cores, turns, ROOT / "bench" / "results.json")
+        loo = [r for f in args.leave_one_out or [] for r in json.loads(f.read_text())]
+        record(cores, turns, ROOT / "bench" / "results.json", loo)
         return
     if args.summarize:
         rows = [r for f in args.summarize for r in json.loads(f.read_text())]
