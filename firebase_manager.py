@@ -41,7 +41,9 @@ from google.cloud.firestore_v1.base_query import FieldFilter
 from google.cloud.firestore_v1.transforms import Increment, Maximum, Minimum
 from pydantic import ValidationError
 
+import ids
 from config import ConfigError, FirestoreSettings, firestore_target_error
+from duplicates import same_booking, same_order
 from menu_file import MENU, SETTINGS_DOC
 from models import (
     CallLog,
@@ -88,11 +90,19 @@ class ReservationCancelled(Exception):
 
 
 class CodeTaken(Exception):
-    """Another call already holds this reservation code; retry with the next `attempt`."""
+    """Another booking holds this reservation code; retry with the next `attempt`."""
 
     def __init__(self, code: str) -> None:
-        super().__init__(f"reservation code {code} belongs to another call")
+        super().__init__(f"reservation code {code} belongs to another booking")
         self.code = code
+
+
+class OrderIdTaken(Exception):
+    """A different order is stored under this id; save this one under the next id."""
+
+    def __init__(self, order_id: str) -> None:
+        super().__init__(f"order id {order_id} holds a different order")
+        self.order_id = order_id
 
 
 class PersistenceUnavailable(RuntimeError):
@@ -431,7 +441,16 @@ class FirebaseManager:
         self._customer_upsert(batch, order.customer_phone, order.customer_name, order.created_at,
                               order_count=1, last_order=last_order)
         self._count(batch, day, orders=1, revenue_cents=order.total_cents)
-        return await self._commit_create(batch)
+        status = await self._commit_create(batch)
+        if status == "already_saved":
+            await self._same_order_or_raise(order)
+        return status
+
+    async def _same_order_or_raise(self, order: Order) -> None:
+        # Same id is not the same order: "already saved" only for the same content.
+        snap = await self.db.document(f"orders/{order.id}").get()
+        if not same_order(Order.from_doc(snap.to_dict() or {}), order):
+            raise OrderIdTaken(order.id)
 
     async def _commit_message(self, msg: Message, day: date) -> SaveStatus:
         batch = self.db.batch()
@@ -480,7 +499,7 @@ class FirebaseManager:
         snaps = {s.reference.path: s async for s in self.db.get_all([res_ref, slot_ref])}
         existing, slot = snaps[res_ref.path], snaps[slot_ref.path]
         if existing.exists:
-            if (existing.to_dict() or {}).get("call_id") == res.call_id:
+            if same_booking(Reservation.from_doc(existing.to_dict() or {}), res):
                 return "already_saved"
             raise CodeTaken(res.code)
         used = _seats(slot)
@@ -624,7 +643,7 @@ class FirebaseManager:
         once = self._once
         if entry.kind == "order":
             order = Order.model_validate(p["order"])
-            await once(lambda: self._commit_order(order, day))
+            await self._replay_order(order, day)
         elif entry.kind == "message":
             msg = Message.model_validate(p["message"])
             await once(lambda: self._commit_message(msg, day))
@@ -643,6 +662,19 @@ class FirebaseManager:
             log.error("unknown outbox entry kind %r (%s); kept", entry.kind, entry.id)
             return False
         return True
+
+    async def _replay_order(self, order: Order, day: date) -> None:
+        # The caller was told "noted, staff will call": if its id now holds a different order,
+        # it is saved under a derived id (the same one on every replay), never dropped.
+        for attempt in range(ids.MAX_ID_ATTEMPTS):
+            oid = ids.replayed_order_id(order.id, attempt)
+            moved = order.model_copy(update={"id": oid, "order_number": ids.order_number(oid)})
+            try:
+                await self._once(lambda: self._commit_order(moved, day))  # noqa: B023
+                return
+            except OrderIdTaken:
+                continue
+        raise OrderIdTaken(order.id)
 
     async def _once(self, op: Callable[[], Awaitable[T]]) -> T:
         # Replays get a single attempt: the replayer itself is the retry loop.

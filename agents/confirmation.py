@@ -19,8 +19,15 @@ from agents.order import (
 from agents.reservation import check_slot
 from agents.userdata import UserData
 from contact import clean_name, spoken
-from firebase_manager import CodeTaken, ReservationCancelled, ReservationNotFound, SlotFull
-from ids import order_id, order_number, reservation_code
+from firebase_manager import (
+    CodeTaken,
+    OrderIdTaken,
+    ReservationCancelled,
+    ReservationNotFound,
+    SaveResult,
+    SlotFull,
+)
+from ids import MAX_ID_ATTEMPTS, order_id, order_number, reservation_code
 from models import Order, Reservation, ReservationChange
 from pricing import describe_line, money, spoken_list, totals
 from refusal import Refusal
@@ -64,6 +71,23 @@ def reservation_readback(userdata: UserData) -> str:
 
 def readback(userdata: UserData) -> str:
     return reservation_readback(userdata) if userdata.reservation else order_readback(userdata)
+
+
+async def save_order_under_free_id(userdata: UserData) -> SaveResult:
+    """Save the pending order; when its id holds a different order (this call's counter started
+    over after a crash), move to the next number. The walk is the same on every retry."""
+    for _ in range(MAX_ID_ATTEMPTS):
+        order = userdata.pending_order
+        assert order is not None
+        try:
+            return await userdata.services.db.save_order(order, order.created_at.date())
+        except OrderIdTaken:
+            userdata.order_seq += 1
+            oid = order_id(userdata.call_id, userdata.order_seq)
+            userdata.pending_order = order.model_copy(
+                update={"id": oid, "order_number": order_number(oid)}
+            )
+    raise RuntimeError("could not find a free order id")
 
 
 class ConfirmationAgent(BaseAgent):
@@ -224,8 +248,8 @@ class ConfirmationAgent(BaseAgent):
                 customer_phone=userdata.customer_phone or "",
                 pickup_time=estimated_pickup(userdata), created_at=userdata.now,
             )
+        result = await save_order_under_free_id(userdata)
         order = userdata.pending_order
-        result = await userdata.services.db.save_order(order, order.created_at.date())
         userdata.pending_order = None
         userdata.cart = []
         userdata.outcomes.append("order")
@@ -286,7 +310,7 @@ class ConfirmationAgent(BaseAgent):
             userdata.reservation_seq += 1
             r.seq = userdata.reservation_seq
         now = userdata.now
-        for attempt in range(5):
+        for attempt in range(MAX_ID_ATTEMPTS):
             code = reservation_code(userdata.call_id, r.seq, attempt)
             res = Reservation(
                 code=code, date=r.day, time=r.at, party_size=r.party_size, name=r.name or "",

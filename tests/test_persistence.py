@@ -9,10 +9,12 @@ from typing import Any
 
 import pytest
 
+import ids
 from config import ConfigError, FirestoreSettings
 from firebase_manager import (
     CodeTaken,
     FirebaseManager,
+    OrderIdTaken,
     ReservationCancelled,
     ReservationNotFound,
     SlotFull,
@@ -70,20 +72,47 @@ async def test_saving_the_same_order_twice_counts_it_once(db: FirebaseManager) -
     assert customer is not None and customer.order_count == 1
 
 
-async def test_existing_order_id_rejects_the_whole_batch(db: FirebaseManager) -> None:
-    """All three documents or none: the customer and analytics writes ride on the create."""
+async def test_a_different_order_under_a_stored_id_is_not_already_saved(
+    db: FirebaseManager,
+) -> None:
+    """Same id is not the same order: the clash is refused whole, and the caller's code is told
+    (OrderIdTaken) so it saves under the next id instead of announcing the stored order."""
     original = make_order(phone="+16175550111", name="First Caller")
     await db.save_order(original, DAY)
     before = await db.get_analytics(DAY)
 
     clash = make_order(phone="+16175550999", name="Someone Else", quantity=5)  # same order id
-    result = await db.save_order(clash, DAY)
+    with pytest.raises(OrderIdTaken):
+        await db.save_order(clash, DAY)
 
-    assert result.status == "already_saved"
     assert await db.get_customer("+16175550999") is None
     assert await db.get_analytics(DAY) == before
     saved = await doc(db, f"orders/{original.id}")
     assert saved is not None and saved["customer_name"] == "First Caller"
+
+
+async def test_the_same_order_built_again_later_is_already_saved(db: FirebaseManager) -> None:
+    """A re-dispatched agent rebuilds the same confirmation with fresh timestamps: a replay."""
+    original = make_order(created_at=NOW)
+    await db.save_order(original, DAY)
+    rebuilt = make_order(created_at=NOW + timedelta(seconds=40))
+    assert (await db.save_order(rebuilt, DAY)).status == "already_saved"
+    assert (await db.get_analytics(DAY)).orders == 1
+
+
+async def test_a_queued_order_whose_id_was_taken_is_replayed_under_a_derived_id(
+    db: FirebaseManager,
+) -> None:
+    queued = make_order(name="Queued Caller", quantity=3)
+    await db.save_order(make_order(name="Other Order"), DAY)  # same id, different order
+    await db.outbox.append("order", {"order": queued.model_dump(mode="json"),
+                                     "analytics_day": DAY.isoformat()}, record_id=queued.id)
+    assert await db.replay_outbox() == 1
+    assert await db.replay_outbox() == 0
+    moved = await doc(db, f"orders/{queued.id}-2")
+    assert moved is not None and moved["customer_name"] == "Queued Caller"
+    assert moved["order_number"] == ids.order_number(f"{queued.id}-2")
+    assert (await db.get_analytics(DAY)).orders == 2
 
 
 async def test_returning_customer_keeps_first_seen_even_when_writes_arrive_late(
@@ -164,6 +193,29 @@ async def test_rebooking_the_same_call_is_already_saved_and_another_call_gets_co
     with pytest.raises(CodeTaken):
         await db.book_reservation(other_call, 20, DAY)
     assert (await db.get_analytics(DAY)).reservations == 1
+
+
+async def test_a_different_booking_of_the_same_call_under_a_stored_code_gets_code_taken(
+    db: FirebaseManager,
+) -> None:
+    res = make_reservation(party=2)
+    await db.book_reservation(res, 20, DAY)
+    other_table = make_reservation(party=6, at=time(20, 0))  # same call, same seq: same code
+    assert other_table.code == res.code
+    with pytest.raises(CodeTaken):
+        await db.book_reservation(other_table, 20, DAY)
+    assert await db.seats_used_on(res.date) == {"19:00": 2}
+
+
+async def test_a_booking_changed_later_is_still_already_saved_on_replay(
+    db: FirebaseManager,
+) -> None:
+    res = make_reservation(party=2)
+    await db.book_reservation(res, 20, DAY)
+    await db.change_reservation(res.code, new_party_size=4, call_id=res.call_id, capacity=20,
+                                now=NOW)
+    assert (await db.book_reservation(res, 20, DAY)).status == "already_saved"
+    assert await db.seats_used_on(res.date) == {"19:00": 4}
 
 
 async def test_full_slot_says_how_many_seats_are_left(db: FirebaseManager) -> None:
