@@ -1,10 +1,11 @@
-"""Everything a call leaves behind for staff: one call log, written once when the session closes."""
+"""Everything a call leaves behind for staff: one call log, opened "in progress" when the call
+starts (so a crash leaves a trace and the call is counted) and completed once when it closes."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from livekit.agents import llm
@@ -26,6 +27,24 @@ class CallRecorder:
             "tts_characters": 0, "tts_audio_s": 0.0, "stt_audio_s": 0.0,
         }
         self._written: asyncio.Task[None] | None = None
+        self._opened: asyncio.Task[None] | None = None
+
+    def open(self) -> asyncio.Task[None]:
+        """Log the call as in progress, in the background: the greeting does not wait for it."""
+        if self._opened is None:
+            u = self.userdata
+            day = self.started_at.astimezone(u.settings.tz).date()
+            log = CallLog(call_id=u.call_id, caller=u.caller_phone, dialed=u.dialed,
+                          started_at=self.started_at, status="in_progress", resumed=u.resumed,
+                          analytics_day=day)
+            self._opened = asyncio.ensure_future(self._open(log, day))
+        return self._opened
+
+    async def _open(self, log: CallLog, day: date) -> None:
+        try:
+            await self.userdata.services.db.open_call_log(log, day)
+        except Exception:  # the completed log is still written at the end
+            logger.exception("call log not opened", extra={"call_id": log.call_id})
 
     def on_metrics(self, metrics: Any) -> None:
         if isinstance(metrics, LLMMetrics):
@@ -61,6 +80,7 @@ class CallRecorder:
             outcome=userdata.outcome(),  # type: ignore[arg-type]
             ids_created=list(userdata.ids_created), transcript=transcript,
             turn_latency_ms=latencies, usage=dict(self.usage), close_reason=reason,
+            resumed=userdata.resumed,
         )
 
     def finish(self, history: llm.ChatContext, reason: str | None) -> asyncio.Task[None]:

@@ -459,11 +459,24 @@ class FirebaseManager:
         return await self._commit_create(batch)
 
     async def _commit_call_log(self, log_: CallLog, day: date) -> SaveStatus:
-        batch = self.db.batch()
-        batch.create(self.db.document(f"call_logs/{log_.call_id}"), log_.to_doc())
-        self._count(batch, day, calls=1, transfers=int(log_.outcome == "transfer"),
-                    abandoned=int(log_.outcome == "abandoned"))
-        return await self._commit_create(batch)
+        """Complete the call's log: replaces the "in progress" (or "crashed") record once."""
+        ref = self.db.document(f"call_logs/{log_.call_id}")
+
+        @async_transactional
+        async def run(tx: AsyncTransaction) -> SaveStatus:
+            (snap,) = await self._tx_get(tx, ref)
+            stored = snap.to_dict() or {} if snap.exists else None
+            status = (stored or {}).get("status", "completed")
+            if stored is not None and status == "completed":
+                return "already_saved"
+            done = completed_log(log_, CallLog.from_doc(stored) if stored else None)
+            tx.set(ref, done.to_doc())
+            self._count(tx, day, calls=int(stored is None), crashed=-int(status == "crashed"),
+                        transfers=int(done.outcome == "transfer"),
+                        abandoned=int(done.outcome == "abandoned"))
+            return "saved"
+
+        return await run(self._transaction())
 
     async def _commit_create(self, batch: Any) -> SaveStatus:
         try:
@@ -471,6 +484,57 @@ class FirebaseManager:
         except gexc.Conflict:  # AlreadyExists: the whole batch was rejected, nothing counted
             return "already_saved"
         return "saved"
+
+    # ------------------------------------------------------------ call lifecycle (crash safety)
+    # A call is counted and logged "in progress" when it starts, so a crash (OOM kill, lost
+    # worker) still leaves its record; the end of the call completes it (`write_call_log`),
+    # and a call no agent finished is marked "crashed" by the reaper (call_watch.py).
+
+    async def open_call_log(self, log_: CallLog, analytics_day: date) -> SaveResult:
+        """Create the "in progress" log and count the call; a resumed agent's open is a no-op."""
+        opened = log_.model_copy(update={"status": "in_progress"})
+        payload = {"call_log": opened.model_dump(mode="json"),
+                   "analytics_day": analytics_day.isoformat()}
+        return await self._save_or_queue(
+            "call_open", log_.call_id, payload,
+            lambda: self._commit_call_open(opened, analytics_day),
+        )
+
+    async def _commit_call_open(self, log_: CallLog, day: date) -> SaveStatus:
+        batch = self.db.batch()
+        batch.create(self.db.document(f"call_logs/{log_.call_id}"), log_.to_doc())
+        self._count(batch, day, calls=1)
+        return await self._commit_create(batch)
+
+    async def get_call_log(self, call_id: str) -> CallLog | None:
+        snap = await self.db.document(f"call_logs/{call_id}").get()
+        return CallLog.from_doc(snap.to_dict() or {}) if snap.exists else None
+
+    async def open_call_logs(self) -> list[CallLog]:
+        """Logs still "in progress": live calls, and crashed ones the reaper has to close."""
+        query = self.db.collection("call_logs").where(
+            filter=FieldFilter("status", "==", "in_progress")
+        )
+        return [CallLog.from_doc(s.to_dict() or {}) async for s in query.stream()]
+
+    async def mark_call_crashed(self, call_id: str, *, now: datetime, analytics_day: date) -> bool:
+        """Close an "in progress" log no agent finished; False when it was completed meanwhile."""
+        ref = self.db.document(f"call_logs/{call_id}")
+
+        @async_transactional
+        async def run(tx: AsyncTransaction) -> bool:
+            (snap,) = await self._tx_get(tx, ref)
+            if not snap.exists or (snap.to_dict() or {}).get("status") != "in_progress":
+                return False
+            log_ = CallLog.from_doc(snap.to_dict() or {})
+            tx.update(ref, {
+                "status": "crashed", "ended_at": now, "close_reason": "crashed",
+                "duration_s": round((now - log_.started_at).total_seconds(), 2),
+            })
+            self._count(tx, analytics_day, crashed=1)
+            return True
+
+        return await self._with_retries(lambda: run(self._transaction()))
 
     # ------------------------------------------------------------ reservations
 
@@ -647,6 +711,9 @@ class FirebaseManager:
         elif entry.kind == "message":
             msg = Message.model_validate(p["message"])
             await once(lambda: self._commit_message(msg, day))
+        elif entry.kind == "call_open":
+            opened = CallLog.model_validate(p["call_log"])
+            await once(lambda: self._commit_call_open(opened, day))
         elif entry.kind == "call_log":
             call_log = CallLog.model_validate(p["call_log"])
             await once(lambda: self._commit_call_log(call_log, day))
@@ -761,6 +828,22 @@ class FirebaseManager:
     def _slot_doc(day: date, at: time, seats_used: int, capacity: int) -> dict[str, Any]:
         return {"date": day.isoformat(), "time": at.isoformat(), "seats_used": seats_used,
                 "capacity": capacity}
+
+
+def completed_log(log_: CallLog, stored: CallLog | None) -> CallLog:
+    """The final log of a call, keeping what an earlier agent of the same call recorded (the
+    call's real start, its transcript) when a re-dispatched agent finishes it."""
+    if stored is None or stored.status == "completed":
+        return log_.model_copy(update={"status": "completed"})
+    started = min(stored.started_at, log_.started_at)
+    ended = log_.ended_at or log_.started_at
+    return log_.model_copy(update={
+        "status": "completed",
+        "started_at": started,
+        "duration_s": round((ended - started).total_seconds(), 2),
+        "transcript": [*stored.transcript, *log_.transcript],
+        "resumed": max(stored.resumed, log_.resumed),
+    })
 
 
 def _seats(snap: Any) -> int:

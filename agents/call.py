@@ -67,6 +67,7 @@ async def start_call(
     session.on("metrics_collected", lambda ev: recorder.on_metrics(ev.metrics))
     session.on("close", lambda ev: recorder.finish(session.history, ev.reason.value))
     userdata.recorder = recorder
+    recorder.open()
     await session.start(userdata.agents["classifier"], **start_kwargs)  # type: ignore[arg-type]
     return session.say(greeting(userdata))
 

@@ -70,6 +70,7 @@ class UserData:
     ended_by_agent: bool = False
     last_confirmation: str | None = None  # what the last confirm told the caller
     recorder: Any = None  # the CallRecorder writing this call's log
+    resumed: int = 0  # how many agents took this call over after a crash (0: the first)
 
     @property
     def settings(self) -> Any:

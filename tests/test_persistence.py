@@ -155,6 +155,52 @@ async def test_message_and_call_logs_update_the_daily_counters_once(db: Firebase
     assert saved is not None and saved["outcome"] == "transfer"
 
 
+async def test_a_call_is_logged_and_counted_when_it_starts_and_completed_once(
+    db: FirebaseManager,
+) -> None:
+    opened = CallLog(call_id="c-live", caller="+16175550104", started_at=NOW)
+    assert (await db.open_call_log(opened, DAY)).status == "saved"
+    live = await doc(db, "call_logs/c-live")
+    assert live is not None and live["status"] == "in_progress"
+    assert (await db.get_analytics(DAY)).calls == 1  # counted before any order can be
+    # a re-dispatched agent of the same call opens it again: nothing new
+    assert (await db.open_call_log(opened, DAY)).status == "already_saved"
+
+    resumed_part = CallLog(call_id="c-live", started_at=NOW + timedelta(seconds=50),
+                           ended_at=NOW + timedelta(seconds=90), outcome="transfer", resumed=1)
+    assert (await db.write_call_log(resumed_part, DAY)).status == "saved"
+    assert (await db.write_call_log(resumed_part, DAY)).status == "already_saved"
+    final = await doc(db, "call_logs/c-live")
+    assert final is not None
+    assert (final["status"], final["outcome"], final["resumed"]) == ("completed", "transfer", 1)
+    assert final["duration_s"] == 90.0  # from the call's real start, not the resumed agent's
+    stats = await db.get_analytics(DAY)
+    assert (stats.calls, stats.transfers, stats.crashed) == (1, 1, 0)
+    assert [c.call_id for c in await db.open_call_logs()] == []
+
+
+async def test_a_call_no_agent_finished_is_marked_crashed_and_still_counted(
+    db: FirebaseManager,
+) -> None:
+    await db.open_call_log(CallLog(call_id="c-dead", started_at=NOW), DAY)
+    await db.open_call_log(CallLog(call_id="c-alive", started_at=NOW), DAY)
+    assert sorted(c.call_id for c in await db.open_call_logs()) == ["c-alive", "c-dead"]
+
+    later = NOW + timedelta(minutes=3)
+    assert await db.mark_call_crashed("c-dead", now=later, analytics_day=DAY)
+    assert not await db.mark_call_crashed("c-dead", now=later, analytics_day=DAY)
+    dead = await doc(db, "call_logs/c-dead")
+    assert dead is not None and (dead["status"], dead["duration_s"]) == ("crashed", 180.0)
+    stats = await db.get_analytics(DAY)
+    assert (stats.calls, stats.crashed) == (2, 1)
+
+    # its completed log arrives late (queued in an outage): it replaces the crash mark
+    late = CallLog(call_id="c-dead", started_at=NOW, ended_at=later, outcome="order")
+    assert (await db.write_call_log(late, DAY)).status == "saved"
+    stats = await db.get_analytics(DAY)
+    assert (stats.calls, stats.crashed) == (2, 0)
+
+
 async def test_analytics_of_a_quiet_day_are_zero(db: FirebaseManager) -> None:
     stats = await db.get_analytics(date(2030, 1, 1))
     assert stats.orders == stats.calls == 0 and stats.averages()["average_order_cents"] == 0.0
