@@ -28,6 +28,7 @@ class CallRecorder:
         }
         self._written: asyncio.Task[None] | None = None
         self._opened: asyncio.Task[None] | None = None
+        self.earlier: list[TranscriptLine] = []  # said before a crash, when a call resumed
 
     def open(self) -> asyncio.Task[None]:
         """Log the call as in progress, in the background: the greeting does not wait for it."""
@@ -72,6 +73,7 @@ class CallRecorder:
             e2e = (item.metrics or {}).get("e2e_latency") if item.role == "assistant" else None
             if e2e is not None:
                 latencies.append(round(e2e * 1000, 1))
+        transcript = [*self.earlier, *transcript]
         return CallLog(
             call_id=userdata.call_id, caller=userdata.caller_phone, dialed=userdata.dialed,
             started_at=self.started_at, ended_at=ended,
@@ -81,6 +83,7 @@ class CallRecorder:
             ids_created=list(userdata.ids_created), transcript=transcript,
             turn_latency_ms=latencies, usage=dict(self.usage), close_reason=reason,
             resumed=userdata.resumed,
+            analytics_day=self.started_at.astimezone(userdata.settings.tz).date(),
         )
 
     def finish(self, history: llm.ChatContext, reason: str | None) -> asyncio.Task[None]:
@@ -93,6 +96,8 @@ class CallRecorder:
     async def _write(self, log: CallLog) -> None:
         day = log.started_at.astimezone(self.userdata.settings.tz).date()
         result = await self.userdata.services.db.write_call_log(log, day)
+        if self.userdata.state_saver is not None:  # the call is over: nothing to resume
+            await self.userdata.state_saver.close()
         logger.info(
             "call log written",
             extra={"call_id": log.call_id, "outcome": log.outcome, "status": result.status},

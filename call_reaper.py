@@ -27,8 +27,7 @@ async def reap_crashed_calls(
     for log in await db.open_call_logs():
         if log.call_id in live_calls or (now - log.started_at).total_seconds() < min_age_s:
             continue
-        day = log.analytics_day or log.started_at.date()
-        if await db.mark_call_crashed(log.call_id, now=now, analytics_day=day):
+        if await db.mark_call_crashed(log.call_id, now=now):
             logger.warning("call marked crashed: no agent finished it",
                            extra={"call_id": log.call_id})
             reaped.append(log.call_id)

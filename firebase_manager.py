@@ -517,8 +517,9 @@ class FirebaseManager:
         )
         return [CallLog.from_doc(s.to_dict() or {}) async for s in query.stream()]
 
-    async def mark_call_crashed(self, call_id: str, *, now: datetime, analytics_day: date) -> bool:
-        """Close an "in progress" log no agent finished; False when it was completed meanwhile."""
+    async def mark_call_crashed(self, call_id: str, *, now: datetime) -> bool:
+        """Close an "in progress" log no agent finished; False when it was completed meanwhile.
+        Counted on the day the call was counted on when it started."""
         ref = self.db.document(f"call_logs/{call_id}")
 
         @async_transactional
@@ -531,10 +532,35 @@ class FirebaseManager:
                 "status": "crashed", "ended_at": now, "close_reason": "crashed",
                 "duration_s": round((now - log_.started_at).total_seconds(), 2),
             })
-            self._count(tx, analytics_day, crashed=1)
+            self._count(tx, log_.analytics_day or log_.started_at.date(), crashed=1)
             return True
 
         return await self._with_retries(lambda: run(self._transaction()))
+
+    # ------------------------------------------------------------ resumable call state
+    # call_states/{call_id}: what a re-dispatched agent needs to pick a call up (call_state.py).
+    # Overwritten as the call goes on, deleted when it ends; never queued to the outbox (a
+    # state that arrives late is worse than none).
+
+    async def save_call_state(self, call_id: str, state: dict[str, Any]) -> None:
+        await self.db.document(f"call_states/{call_id}").set(
+            {**state, "saved_at": datetime.now(UTC)}, retry=None, timeout=self.rpc_timeout_s)
+
+    async def load_call_state(self, call_id: str) -> dict[str, Any] | None:
+        snap = await self.db.document(f"call_states/{call_id}").get()
+        if not snap.exists:
+            return None
+        data = snap.to_dict() or {}
+        data.pop("saved_at", None)
+        return data
+
+    async def drop_call_state(self, call_id: str) -> None:
+        await self.db.document(f"call_states/{call_id}").delete(
+            retry=None, timeout=self.rpc_timeout_s)
+
+    async def get_order(self, order_id: str) -> Order | None:
+        snap = await self.db.document(f"orders/{order_id}").get()
+        return Order.from_doc(snap.to_dict() or {}) if snap.exists else None
 
     # ------------------------------------------------------------ reservations
 
@@ -835,6 +861,7 @@ def completed_log(log_: CallLog, stored: CallLog | None) -> CallLog:
     call's real start, its transcript) when a re-dispatched agent finishes it."""
     if stored is None or stored.status == "completed":
         return log_.model_copy(update={"status": "completed"})
+    day = log_.analytics_day or stored.analytics_day
     started = min(stored.started_at, log_.started_at)
     ended = log_.ended_at or log_.started_at
     return log_.model_copy(update={
@@ -843,6 +870,7 @@ def completed_log(log_: CallLog, stored: CallLog | None) -> CallLog:
         "duration_s": round((ended - started).total_seconds(), 2),
         "transcript": [*stored.transcript, *log_.transcript],
         "resumed": max(stored.resumed, log_.resumed),
+        "analytics_day": day,
     })
 
 

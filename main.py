@@ -14,6 +14,7 @@ from livekit.agents import AgentServer, AgentSession, JobContext, JobProcess, cl
 from livekit.agents.voice import room_io
 from livekit.plugins import silero
 
+import call_state
 import firebase_manager
 import providers
 from agents.call import SESSION_OPTIONS, new_call, start_call
@@ -129,6 +130,8 @@ async def entrypoint(ctx: JobContext) -> None:
     settings: Settings = ctx.proc.userdata["settings"]
     catalog: Catalog = ctx.proc.userdata["catalog"]
     db = await database(settings)
+    # State a crashed agent of this call left (call_state.py), read while the room connects.
+    saved = asyncio.ensure_future(call_state.load_for(db, ctx.job.room.name))
     await ctx.connect()
     caller = await ctx.wait_for_participant()
     is_sip = caller.kind == rtc.ParticipantKind.PARTICIPANT_KIND_SIP
@@ -143,12 +146,16 @@ async def entrypoint(ctx: JobContext) -> None:
     services = CallServices(
         db=db, catalog=catalog, clock=lambda: datetime.now(UTC), transfer=transfer
     )
+    resume = await saved
     userdata = await new_call(
         call_id=ctx.room.name,
         services=services,
         caller=attributes.get("sip.phoneNumber"),
         dialed=attributes.get("sip.trunkPhoneNumber"),
+        look_up_caller=resume is None,
     )
+    if resume is not None:
+        call_state.restore(resume, userdata)
     session = build_session(settings, ctx.proc.userdata["vad"])
     session.userdata = userdata
 
@@ -161,8 +168,10 @@ async def entrypoint(ctx: JobContext) -> None:
     ctx.add_shutdown_callback(end_of_call)
     session.on("close", lambda _: ctx.shutdown("session closed"))
     guard_call(session, userdata)  # every provider down: apology, then staff or a message
-    await start_call(session, userdata, room=ctx.room, room_options=room_options(settings))
-    logger.info("call started", extra={"call_id": userdata.call_id, "sip": is_sip})
+    await start_call(session, userdata, resume=resume, room=ctx.room,
+                     room_options=room_options(settings))
+    logger.info("call started", extra={"call_id": userdata.call_id, "sip": is_sip,
+                                       "resumed": userdata.resumed})
 
 
 def main() -> None:

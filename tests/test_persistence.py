@@ -182,13 +182,13 @@ async def test_a_call_is_logged_and_counted_when_it_starts_and_completed_once(
 async def test_a_call_no_agent_finished_is_marked_crashed_and_still_counted(
     db: FirebaseManager,
 ) -> None:
-    await db.open_call_log(CallLog(call_id="c-dead", started_at=NOW), DAY)
-    await db.open_call_log(CallLog(call_id="c-alive", started_at=NOW), DAY)
+    await db.open_call_log(CallLog(call_id="c-dead", started_at=NOW, analytics_day=DAY), DAY)
+    await db.open_call_log(CallLog(call_id="c-alive", started_at=NOW, analytics_day=DAY), DAY)
     assert sorted(c.call_id for c in await db.open_call_logs()) == ["c-alive", "c-dead"]
 
     later = NOW + timedelta(minutes=3)
-    assert await db.mark_call_crashed("c-dead", now=later, analytics_day=DAY)
-    assert not await db.mark_call_crashed("c-dead", now=later, analytics_day=DAY)
+    assert await db.mark_call_crashed("c-dead", now=later)
+    assert not await db.mark_call_crashed("c-dead", now=later)
     dead = await doc(db, "call_logs/c-dead")
     assert dead is not None and (dead["status"], dead["duration_s"]) == ("crashed", 180.0)
     stats = await db.get_analytics(DAY)
