@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import socket
 import sys
 from datetime import UTC, datetime
 from importlib import import_module
@@ -24,6 +25,7 @@ from config import ConfigError, Settings, get_settings
 from menu import Catalog, Menu
 from models import RestaurantSettings
 from redact import protect_logs
+from redispatch import WORKER_HEALTH_ATTRIBUTE, JobGuard
 
 logger = logging.getLogger("restaurant.worker")
 DEFAULT_AGENT_NAME = "restaurant-agent"
@@ -82,9 +84,21 @@ def worker_limits() -> dict[str, float | int]:
     return limits
 
 
+def worker_health_url() -> str:
+    """This worker's health endpoint as the call watcher reaches it: loopback natively; in
+    compose WORKER_HEALTH_HOST=hostname (the container's name on the compose network)."""
+    host = os.environ.get("WORKER_HEALTH_HOST") or "127.0.0.1"
+    if host == "hostname":
+        host = socket.gethostname()
+    return f"http://{host}:{os.environ.get('AGENT_HTTP_PORT') or 8081}/"
+
+
 server = AgentServer(setup_fnc=prewarm, **worker_limits())  # type: ignore[arg-type]
 # LiveKit logs room names, which hold the caller's number: mask numbers in every log line.
 server.on("worker_started", protect_logs)
+# A call whose job process dies (OOM kill, crash) gets a new agent that resumes it.
+job_guard = JobGuard(server, os.environ.get("AGENT_NAME", DEFAULT_AGENT_NAME))
+server.on("worker_started", job_guard.start)
 _db: firebase_manager.FirebaseManager | None = None
 
 
@@ -133,6 +147,10 @@ async def entrypoint(ctx: JobContext) -> None:
     # State a crashed agent of this call left (call_state.py), read while the room connects.
     saved = asyncio.ensure_future(call_state.load_for(db, ctx.job.room.name))
     await ctx.connect()
+    # Where the call watcher asks whether this agent's worker is alive (call_watch.py).
+    liveness = asyncio.ensure_future(
+        ctx.room.local_participant.set_attributes({WORKER_HEALTH_ATTRIBUTE: worker_health_url()}))
+    liveness.add_done_callback(lambda t: t.cancelled() or t.exception())
     caller = await ctx.wait_for_participant()
     is_sip = caller.kind == rtc.ParticipantKind.PARTICIPANT_KIND_SIP
     # `console` mode stands in a mock participant: only a real one has SIP attributes.
@@ -171,6 +189,7 @@ async def entrypoint(ctx: JobContext) -> None:
     await start_call(session, userdata, resume=resume, room=ctx.room,
                      room_options=room_options(settings))
     logger.info("call started", extra={"call_id": userdata.call_id, "sip": is_sip,
+                                       "job_id": ctx.job.id, "pid": os.getpid(),
                                        "resumed": userdata.resumed})
 
 
