@@ -31,6 +31,7 @@ logger = logging.getLogger("restaurant.worker")
 DEFAULT_AGENT_NAME = "restaurant-agent"
 MENU_READY_TIMEOUT_S = 15.0
 DEFAULT_LOAD_THRESHOLD = 0.9
+DEFAULT_JOB_MEMORY_LIMIT_MB = 1500  # LiveKit warns at 1000; a job in a call: ~410-470 MB RSS
 
 
 def restaurant_settings(base: RestaurantSettings | None, settings: Settings) -> RestaurantSettings:
@@ -68,6 +69,7 @@ def worker_limits() -> dict[str, float | int]:
     ring out, which is worse than a slower answer. AGENT_IDLE_PROCESSES: job processes kept
     warm (default one a core). AGENT_MAX_CALLS: admit by call count (load = calls / N).
     AGENT_HTTP_PORT: the health server's port (default 8081), so two workers can share a machine.
+    AGENT_JOB_MEMORY_LIMIT_MB: a job process above this is killed (default 1500; 0: no limit).
     """
     limits: dict[str, float | int] = {
         "load_threshold": float(os.environ.get("AGENT_LOAD_THRESHOLD") or DEFAULT_LOAD_THRESHOLD)
@@ -81,6 +83,10 @@ def worker_limits() -> dict[str, float | int]:
         limits["load_fnc"] = lambda worker: len(worker.active_jobs) / max_calls  # type: ignore
     if raw := os.environ.get("AGENT_HTTP_PORT"):
         limits["port"] = int(raw)
+    # A job process growing past this is killed by the worker: a clean restart now that the
+    # call is re-dispatched and resumes from its saved state (redispatch.py).
+    limits["job_memory_limit_mb"] = float(
+        os.environ.get("AGENT_JOB_MEMORY_LIMIT_MB") or DEFAULT_JOB_MEMORY_LIMIT_MB)
     return limits
 
 

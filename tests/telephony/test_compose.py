@@ -157,7 +157,7 @@ def test_agent_and_setup_get_what_the_worker_reads():
         assert (ROOT / script).exists()
 
 
-def test_call_watch_reaches_livekit_and_the_workers():
+def test_call_watch_reaches_livekit_and_the_workers_and_memory_is_bounded():
     watch = _env("call-watch")
     assert SERVICES["call-watch"]["command"] == ["python", "call_watch.py"]
     assert watch["LIVEKIT_URL"] == _env("agent")["LIVEKIT_URL"]
@@ -165,6 +165,9 @@ def test_call_watch_reaches_livekit_and_the_workers():
     for var in ("LIVEKIT_API_KEY", "LIVEKIT_API_SECRET", "FIRESTORE_EMULATOR_HOST"):
         assert var in watch, var
     assert _env("agent")["WORKER_HEALTH_HOST"] == "hostname"  # reachable by container name
+    for name in ("agent", "call-watch"):
+        assert SERVICES[name].get("mem_limit"), f"{name}: no memory limit"
+    assert "AGENT_JOB_MEMORY_LIMIT_MB" in _env("agent")
 
 
 def test_no_secret_is_written_in_compose():
