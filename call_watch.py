@@ -5,7 +5,7 @@ LiveKit's room API every 0.25 s for the rooms of calls (CALL_ROOM_PREFIX, defaul
 
 * an agent whose worker died (its health endpoint, announced in the agent's participant
   attributes, refuses or stops answering) is removed and a new agent is dispatched; the new
-  agent resumes the call from its saved state (call_state.py). A job process that dies while
+  agent resumes the call from its saved state (call_snapshot.py). A job process that dies while
   its worker lives is handled faster by the worker itself (redispatch.JobGuard);
 * a call with a caller and no agent (none ever came, or a re-dispatch got no taker within
   CALL_AGENT_JOIN_S) gets one more dispatch while under the cap (CALL_MAX_REDISPATCHES);
@@ -57,6 +57,8 @@ class WatchOptions:
     poll_s: float = 0.25
     join_deadline_s: float = 4.0  # a re-dispatched agent joins within this, or none will
     first_join_deadline_s: float = 10.0  # the first agent of a call (set by the SIP rule)
+    assigned_join_deadline_s: float = 30.0  # a worker took the job: it may be slow, not dead
+    agentless_grace_s: float = 2.0
     reap_every_s: float = 30.0
     reap_min_age_s: float = 60.0
     transfer_to: str = ""
@@ -78,26 +80,46 @@ class WatchOptions:
 @dataclass
 class RoomMemory:
     dispatch_seen: dict[str, float] = field(default_factory=dict)  # id -> first seen (mono)
+    agents_seen: set[str] = field(default_factory=set)  # every agent that was in the room
+    agentless_since: float | None = None  # when the room was first seen with no agent at all
     ended: bool = False  # the watcher ended (or is ending) this call
 
 
 def decide(view: CallRoom, memory: RoomMemory, dead_urls: set[str], now: float,
            options: WatchOptions) -> tuple[str, str | None]:
-    """("ok"|"wait"|"redispatch"|"give_up", the dead agent to remove) for one call room."""
+    """("ok"|"wait"|"redispatch"|"give_up", the dead agent to remove) for one call room.
+
+    Never a second agent while one is on its way: a dispatch a worker took (it has a job)
+    is waited for until `assigned_join_deadline_s`; one no worker took, `join_deadline_s`
+    (the first agent of a call: `first_join_deadline_s`). A room with no agent at all is
+    given `agentless_grace_s`: at the end of a call the agent leaves just before the room
+    is deleted. Updates `memory` (the agents seen, since when the room has had none)."""
     if not view.callers or memory.ended:
         return "ok", None
+    memory.agents_seen.update(view.agents)
     alive = [a for a, url in view.agents.items() if not url or url not in dead_urls]
     if alive:
+        memory.agentless_since = None
         return "ok", None
     dead = next(iter(view.agents), None)
+    never_came = False
     for n, dispatch in enumerate(view.dispatches):
-        joined = any(identity in view.agents or identity == dead
-                     for identity in view.dispatch_jobs.get(dispatch, []) if identity)
-        if joined:
-            continue
-        deadline = options.first_join_deadline_s if n == 0 else options.join_deadline_s
-        if now - memory.dispatch_seen.get(dispatch, now) < deadline:
-            return "wait", None  # an agent is on its way
+        jobs = [identity for identity in view.dispatch_jobs.get(dispatch, []) if identity]
+        if any(identity in memory.agents_seen for identity in jobs):
+            continue  # its agent came (and died, or left)
+        age = now - memory.dispatch_seen.get(dispatch, now)
+        if jobs:
+            deadline = options.assigned_join_deadline_s  # a worker is starting the agent
+        else:
+            deadline = options.first_join_deadline_s if n == 0 else options.join_deadline_s
+        if age < deadline:
+            return "wait", None
+        never_came = True
+    if dead is None and not never_came:
+        if memory.agentless_since is None:
+            memory.agentless_since = now
+        if now - memory.agentless_since < options.agentless_grace_s:
+            return "wait", None
     if view.redispatches >= max_redispatches():
         return "give_up", dead
     last = view.dispatches[-1] if view.dispatches else None

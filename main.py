@@ -15,7 +15,7 @@ from livekit.agents import AgentServer, AgentSession, JobContext, JobProcess, cl
 from livekit.agents.voice import room_io
 from livekit.plugins import silero
 
-import call_state
+import call_snapshot
 import firebase_manager
 import providers
 from agents.call import SESSION_OPTIONS, new_call, start_call
@@ -150,8 +150,8 @@ async def entrypoint(ctx: JobContext) -> None:
     settings: Settings = ctx.proc.userdata["settings"]
     catalog: Catalog = ctx.proc.userdata["catalog"]
     db = await database(settings)
-    # State a crashed agent of this call left (call_state.py), read while the room connects.
-    saved = asyncio.ensure_future(call_state.load_for(db, ctx.job.room.name))
+    # State a crashed agent of this call left (call_snapshot.py), read while the room connects.
+    saved = asyncio.ensure_future(call_snapshot.load_for(db, ctx.job.room.name))
     await ctx.connect()
     # Where the call watcher asks whether this agent's worker is alive (call_watch.py).
     liveness = asyncio.ensure_future(
@@ -179,7 +179,7 @@ async def entrypoint(ctx: JobContext) -> None:
         look_up_caller=resume is None,
     )
     if resume is not None:
-        call_state.restore(resume, userdata)
+        call_snapshot.restore(resume, userdata)
     session = build_session(settings, ctx.proc.userdata["vad"])
     session.userdata = userdata
 

@@ -15,7 +15,7 @@ notice a dead agent, because neither can see both cases:
 
 Both remove the dead agent's participant (so the room shows the truth at once) and create a
 new dispatch for the room (AgentDispatchService.CreateDispatch); the new agent resumes the
-call from its saved state (call_state.py). Dispatches per room are capped: the count comes
+call from its saved state (call_snapshot.py). Dispatches per room are capped: the count comes
 from the server's own list of the room's dispatches, so it survives restarts of either side.
 
 Relies on (pinned in requirements.txt / scripts/install_deps.sh): livekit-api 1.2
@@ -132,7 +132,9 @@ class JobGuard:
 
     async def _run(self) -> None:
         url = os.environ.get("LIVEKIT_URL", "")
-        lk = api.LiveKitAPI(http_url(url) if url else None)
+        if not url:  # `console` mode: no LiveKit server, no calls to bring back
+            return
+        lk = api.LiveKitAPI(http_url(url))
         try:
             while True:
                 try:

@@ -17,7 +17,7 @@ from agents.reservation import ReservationAgent
 from agents.resume import SORRY, resume_plan, settle_saved_confirmation
 from agents.userdata import CallServices, UserData
 from call_log import CallRecorder
-from call_state import CallState, CallStateSaver
+from call_snapshot import CallSnapshot, SnapshotSaver
 from contact import to_e164
 
 logger = logging.getLogger("restaurant.call")
@@ -65,12 +65,12 @@ def greeting(userdata: UserData) -> str:
 
 
 async def start_call(
-    session: AgentSession, userdata: UserData, resume: CallState | None = None,
+    session: AgentSession, userdata: UserData, resume: CallSnapshot | None = None,
     **start_kwargs: object,
 ) -> SpeechHandle | None:
     """Start the session on the classifier and speak the fixed greeting: no LLM round trip.
 
-    With `resume` (the state a crashed agent of this call left, call_state.py), the call is
+    With `resume` (the state a crashed agent of this call left, call_snapshot.py), the call is
     picked up where it was instead: the agent the caller was with, and an apology that says
     where they were (agents/resume.py)."""
     recorder = CallRecorder(userdata, userdata.services.clock())
@@ -80,7 +80,7 @@ async def start_call(
     recorder.open()
     earlier = list(resume.transcript) if resume else []
     recorder.earlier = earlier
-    userdata.state_saver = CallStateSaver(
+    userdata.state_saver = SnapshotSaver(
         session, userdata, earlier=earlier,
         started_at=(resume.started_at if resume else None) or recorder.started_at,
     )
@@ -100,7 +100,7 @@ async def start_call(
     return session.say(line) if line else None
 
 
-async def _brief_resumed_agent(agent: Agent, userdata: UserData, state: CallState) -> None:
+async def _brief_resumed_agent(agent: Agent, userdata: UserData, state: CallSnapshot) -> None:
     """The new agent's model sees what was said before the crash and the call's state."""
     ctx = agent.chat_ctx.copy()
     for line in state.transcript[-RECENT_ITEMS:]:

@@ -1,6 +1,6 @@
 """Picking a call up after a crash: what the re-dispatched agent says first, and to whom.
 
-The state comes from call_state.py. The caller hears an apology and where they were ("Sorry
+The state comes from call_snapshot.py. The caller hears an apology and where they were ("Sorry
 about that, we were cut off. You have a large cappuccino and a BLT so far…"); an order or
 booking that was already saved is announced, never taken again; one that was being confirmed
 is read back again (confirming it again is a replay of the same id: "already saved").
@@ -13,7 +13,7 @@ import logging
 import booking
 from agents.confirmation import ConfirmationAgent
 from agents.userdata import UserData
-from call_state import CallState
+from call_snapshot import CallSnapshot
 from duplicates import same_booking
 from ids import order_id, reservation_code
 from pricing import describe_line, spoken_list
@@ -60,7 +60,7 @@ async def settle_saved_confirmation(userdata: UserData) -> None:
                          extra={"call_id": userdata.call_id})
 
 
-def resume_plan(state: CallState, userdata: UserData) -> tuple[str, str]:
+def resume_plan(state: CallSnapshot, userdata: UserData) -> tuple[str, str]:
     """(the agent to start on, what it says first) for a call picked up after a crash."""
     told = spoken_confirmation(userdata.last_confirmation)
     pending = bool(userdata.cart) or userdata.reservation is not None

@@ -19,8 +19,8 @@ def room(*, callers: tuple[str, ...] = ("sip-caller",), agents: dict[str, str] |
                     dispatches=list(dispatches), dispatch_jobs=dispatches)
 
 
-def seen(*ids: str, at: float = 0.0) -> RoomMemory:
-    return RoomMemory(dispatch_seen=dict.fromkeys(ids, at))
+def seen(*ids: str, at: float = 0.0, agents: tuple[str, ...] = ("agent-1",)) -> RoomMemory:
+    return RoomMemory(dispatch_seen=dict.fromkeys(ids, at), agents_seen=set(agents))
 
 
 def test_a_call_with_a_live_agent_is_left_alone() -> None:
@@ -48,9 +48,28 @@ def test_a_re_dispatch_no_worker_took_ends_the_call() -> None:
 
 def test_the_first_agent_gets_longer_to_join_then_one_more_try() -> None:
     view = room(agents={}, dispatches={"AD_1": []})
-    assert decide(view, seen("AD_1", at=95.0), set(), 100.0, OPTS) == ("wait", None)
-    late = 100.0 - OPTS.first_join_deadline_s - 0.1
-    assert decide(view, seen("AD_1", at=late), set(), 100.0, OPTS) == ("redispatch", None)
+    assert decide(view, seen("AD_1", at=95.0, agents=()), set(), 100.0, OPTS) == ("wait", None)
+    late = seen("AD_1", at=100.0 - OPTS.first_join_deadline_s - 0.1, agents=())
+    assert decide(view, late, set(), 100.0, OPTS) == ("redispatch", None)
+
+
+def test_an_agent_a_worker_is_still_starting_is_never_doubled() -> None:
+    """Under load a worker can take many seconds to start an agent: no second one meanwhile."""
+    view = room(agents={}, dispatches={"AD_1": ["agent-1"]})
+    slow = seen("AD_1", at=100.0 - OPTS.first_join_deadline_s - 5, agents=())
+    assert decide(view, slow, set(), 100.0, OPTS) == ("wait", None)
+    gone = seen("AD_1", at=100.0 - OPTS.assigned_join_deadline_s - 1, agents=())
+    assert decide(view, gone, set(), 100.0, OPTS)[0] == "redispatch"
+
+
+def test_an_agent_that_left_at_the_end_of_the_call_is_not_replaced() -> None:
+    """The agent leaves a moment before it deletes the room: that moment is not a crash."""
+    view = room(agents={}, dispatches={"AD_1": ["agent-1"]})
+    memory = seen("AD_1", at=0.0)
+    assert decide(view, memory, set(), 100.0, OPTS) == ("wait", None)
+    assert decide(view, memory, set(), 101.0, OPTS) == ("wait", None)
+    # still no agent and the caller still there after the grace: that is a strand
+    assert decide(view, memory, set(), 100.0 + OPTS.agentless_grace_s, OPTS)[0] == "redispatch"
 
 
 def test_re_dispatches_are_capped(monkeypatch: pytest.MonkeyPatch) -> None:

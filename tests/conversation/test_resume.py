@@ -1,6 +1,6 @@
 """A call picked up by a second agent after the first one died (the re-dispatch case).
 
-The first agent keeps the call's state in Firestore as it goes (call_state.py); a second
+The first agent keeps the call's state in Firestore as it goes (call_snapshot.py); a second
 agent in the same call (same call id) starts from that state, apologises and says where the
 caller was, and never takes a saved order again. Real agents, real emulator, scripted LLM."""
 
@@ -14,7 +14,7 @@ import ids
 from agents.call import SESSION_OPTIONS, new_call, start_call
 from agents.confirmation import spell
 from agents.userdata import CallServices
-from call_state import CallState, load_for, restore
+from call_snapshot import CallSnapshot, load_for, restore
 from tests.conversation.harness import (
     NOW,
     OPENED,
@@ -28,7 +28,7 @@ from tests.scripted_llm import Call as ToolCall
 from tests.scripted_llm import ScriptedLLM
 
 
-async def _saved_state(call: Call, expect: str, within: float = 5.0) -> CallState:
+async def _saved_state(call: Call, expect: str, within: float = 5.0) -> CallSnapshot:
     """The state the first agent wrote, once it shows `expect` (a stage or an id)."""
     db = call.userdata.services.db
     async with asyncio.timeout(within):
@@ -39,7 +39,7 @@ async def _saved_state(call: Call, expect: str, within: float = 5.0) -> CallStat
             await asyncio.sleep(0.05)
 
 
-async def _resume(first: Call, state: CallState, *steps: object) -> Call:
+async def _resume(first: Call, state: CallSnapshot, *steps: object) -> Call:
     """A second agent for the same call, started from `state` (as main.py does)."""
     db = first.userdata.services.db
     llm = ScriptedLLM(list(steps))  # type: ignore[arg-type]

@@ -30,12 +30,12 @@ if TYPE_CHECKING:
 
     from firebase_manager import FirebaseManager
 
-logger = logging.getLogger("restaurant.call_state")
+logger = logging.getLogger("restaurant.call_snapshot")
 TRANSCRIPT_LINES = 12  # what a resumed agent (and the LLM) is given of the call so far
 STATE_READ_TIMEOUT_S = 1.0
 
 
-class CallState(BaseModel):
+class CallSnapshot(BaseModel):
     call_id: str
     stage: str = "classifier"  # the key in UserData.agents of the agent the caller was with
     cart: list[OrderLine] = []
@@ -59,7 +59,7 @@ class CallState(BaseModel):
         return self.model_dump(mode="json")
 
     @classmethod
-    def from_doc(cls, data: dict[str, Any]) -> CallState:
+    def from_doc(cls, data: dict[str, Any]) -> CallSnapshot:
         return cls.model_validate(data)
 
 
@@ -86,8 +86,8 @@ def stage_of(userdata: UserData, agent: object) -> str:
 
 
 def capture(userdata: UserData, stage: str, transcript: list[TranscriptLine],
-            started_at: datetime | None) -> CallState:
-    return CallState(
+            started_at: datetime | None) -> CallSnapshot:
+    return CallSnapshot(
         call_id=userdata.call_id, stage=stage, cart=list(userdata.cart),
         customer_name=userdata.customer_name, customer_phone=userdata.customer_phone,
         reservation=_draft_doc(userdata.reservation), pending_order=userdata.pending_order,
@@ -100,7 +100,7 @@ def capture(userdata: UserData, stage: str, transcript: list[TranscriptLine],
     )
 
 
-def restore(state: CallState, userdata: UserData) -> None:
+def restore(state: CallSnapshot, userdata: UserData) -> None:
     """Put a crashed agent's state into a new call's UserData (this agent is one more resume)."""
     userdata.cart = list(state.cart)
     userdata.customer_name = state.customer_name or userdata.customer_name
@@ -126,7 +126,7 @@ def transcript_of(history: Any) -> list[TranscriptLine]:
     return lines
 
 
-class CallStateSaver:
+class SnapshotSaver:
     """Saves the call's state after every turn and tool call, in the background."""
 
     def __init__(self, session: AgentSession, userdata: UserData,
@@ -152,7 +152,7 @@ class CallStateSaver:
         if self._task is None or self._task.done():
             self._task = asyncio.ensure_future(self._flush())
 
-    def snapshot(self) -> CallState:
+    def snapshot(self) -> CallSnapshot:
         stage = stage_of(self.userdata, self.session.current_agent) if self._started() else (
             "classifier")
         transcript = self.earlier + transcript_of(self.session.history)
@@ -172,7 +172,7 @@ class CallStateSaver:
             if doc == self._last:
                 continue
             try:
-                await self.userdata.services.db.save_call_state(self.userdata.call_id, doc)
+                await self.userdata.services.db.save_call_snapshot(self.userdata.call_id, doc)
             except Exception as e:  # resumability is lost for now, never the call
                 logger.warning("call state not saved: %s", type(e).__name__,
                                extra={"call_id": self.userdata.call_id})
@@ -187,23 +187,23 @@ class CallStateSaver:
         if self._task is not None:
             await asyncio.gather(self._task, return_exceptions=True)
         try:
-            await self.userdata.services.db.drop_call_state(self.userdata.call_id)
+            await self.userdata.services.db.drop_call_snapshot(self.userdata.call_id)
         except Exception as e:
             logger.warning("call state not deleted: %s", type(e).__name__,
                            extra={"call_id": self.userdata.call_id})
 
 
-async def load_for(db: FirebaseManager, call_id: str) -> CallState | None:
+async def load_for(db: FirebaseManager, call_id: str) -> CallSnapshot | None:
     """The state a crashed agent left for this call, if any (bounded: a greeting waits on it)."""
     try:
-        doc = await asyncio.wait_for(db.load_call_state(call_id), STATE_READ_TIMEOUT_S)
+        doc = await asyncio.wait_for(db.load_call_snapshot(call_id), STATE_READ_TIMEOUT_S)
     except Exception as e:
         logger.warning("call state not read: %s", type(e).__name__, extra={"call_id": call_id})
         return None
     if doc is None:
         return None
     try:
-        return CallState.from_doc(doc)
+        return CallSnapshot.from_doc(doc)
     except ValueError:
         logger.exception("call state unreadable; starting the call afresh",
                          extra={"call_id": call_id})
