@@ -5,13 +5,22 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup deps test lint dev seed bench bench-quick console clean
+.PHONY: setup deps test lint dev seed bench bench-quick console clean lock
 
-$(STAMP): requirements.txt requirements-dev.txt
+# Exactly the versions CI tested: pinned and hashed, generated from pyproject.toml (`make lock`).
+$(STAMP): requirements-dev.lock
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements-dev.txt
+	$(PY) -m pip install --quiet --require-hashes -r requirements-dev.lock
 	touch $(STAMP)
+
+## lock: re-pin every dependency after changing pyproject.toml (then commit both locks)
+LOCK := $(VENV)/bin/uv pip compile pyproject.toml --universal --python-version 3.11 \
+	--generate-hashes --no-header --quiet
+lock: $(STAMP)
+	$(PY) -m pip install --quiet uv
+	$(LOCK) -o requirements.lock
+	$(LOCK) --extra dev -o requirements-dev.lock
 
 ## deps: apt packages and the Go-built LiveKit server and SIP binaries (cached)
 deps:

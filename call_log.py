@@ -6,12 +6,16 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import date, datetime
-from typing import Any
 
 from livekit.agents import llm
-from livekit.agents.metrics import LLMMetrics, STTMetrics, TTSMetrics
+from livekit.agents.metrics.usage import (
+    AgentSessionUsage,
+    LLMModelUsage,
+    STTModelUsage,
+    TTSModelUsage,
+)
 
-from agents.userdata import UserData
+from call_state import UserData
 from models import CallLog, TranscriptLine
 from redact import redact_cards
 
@@ -47,16 +51,25 @@ class CallRecorder:
         except Exception:  # the completed log is still written at the end
             logger.exception("call log not opened", extra={"call_id": log.call_id})
 
-    def on_metrics(self, metrics: Any) -> None:
-        if isinstance(metrics, LLMMetrics):
-            self.usage["llm_requests"] += 1
-            self.usage["llm_prompt_tokens"] += metrics.prompt_tokens
-            self.usage["llm_completion_tokens"] += metrics.completion_tokens
-        elif isinstance(metrics, TTSMetrics):
-            self.usage["tts_characters"] += metrics.characters_count
-            self.usage["tts_audio_s"] += metrics.audio_duration
-        elif isinstance(metrics, STTMetrics):
-            self.usage["stt_audio_s"] += metrics.audio_duration
+    def on_usage(self, usage: AgentSessionUsage) -> None:
+        """The session's running totals (`session_usage_updated`), per model, summed here.
+
+        The event comes after every model's metrics; an LLM request is one whose tokens grew
+        the LLM totals (every request has a prompt)."""
+        totals = dict.fromkeys(self.usage, 0.0)
+        for model in usage.model_usage:
+            if isinstance(model, LLMModelUsage):
+                totals["llm_prompt_tokens"] += model.input_tokens
+                totals["llm_completion_tokens"] += model.output_tokens
+            elif isinstance(model, TTSModelUsage):
+                totals["tts_characters"] += model.characters_count
+                totals["tts_audio_s"] += model.audio_duration
+            elif isinstance(model, STTModelUsage):
+                totals["stt_audio_s"] += model.audio_duration
+        llm_tokens = totals["llm_prompt_tokens"] + totals["llm_completion_tokens"]
+        seen = self.usage["llm_prompt_tokens"] + self.usage["llm_completion_tokens"]
+        totals["llm_requests"] = self.usage["llm_requests"] + (1 if llm_tokens > seen else 0)
+        self.usage = totals
 
     def build(self, history: llm.ChatContext, reason: str | None) -> CallLog:
         userdata = self.userdata

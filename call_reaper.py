@@ -11,7 +11,7 @@ import logging
 from collections.abc import Collection
 from datetime import datetime
 
-from firebase_manager import FirebaseManager
+from store import FirebaseManager
 
 logger = logging.getLogger("restaurant.reaper")
 # A log younger than this is left alone: its room may have been created after the list of

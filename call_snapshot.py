@@ -21,14 +21,14 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
-from agents.userdata import ReservationDraft, UserData
+from call_state import ReservationDraft, UserData
 from models import Order, OrderLine, TranscriptLine
 from redact import redact_cards
 
 if TYPE_CHECKING:
     from livekit.agents import AgentSession
 
-    from firebase_manager import FirebaseManager
+    from store import FirebaseManager
 
 logger = logging.getLogger("restaurant.call_snapshot")
 TRANSCRIPT_LINES = 12  # what a resumed agent (and the LLM) is given of the call so far
@@ -88,9 +88,11 @@ def stage_of(userdata: UserData, agent: object) -> str:
 def capture(userdata: UserData, stage: str, transcript: list[TranscriptLine],
             started_at: datetime | None) -> CallSnapshot:
     return CallSnapshot(
-        call_id=userdata.call_id, stage=stage, cart=list(userdata.cart),
-        customer_name=userdata.customer_name, customer_phone=userdata.customer_phone,
-        reservation=_draft_doc(userdata.reservation), pending_order=userdata.pending_order,
+        call_id=userdata.call_id, stage=stage, cart=list(userdata.cart.lines),
+        customer_name=userdata.cart.customer_name,
+        customer_phone=userdata.cart.customer_phone,
+        reservation=_draft_doc(userdata.reservation),
+        pending_order=userdata.cart.pending_order,
         order_seq=userdata.order_seq, reservation_seq=userdata.reservation_seq,
         message_seq=userdata.message_seq, ids_created=list(userdata.ids_created),
         outcomes=list(userdata.outcomes), intents=list(userdata.intents),
@@ -102,11 +104,11 @@ def capture(userdata: UserData, stage: str, transcript: list[TranscriptLine],
 
 def restore(state: CallSnapshot, userdata: UserData) -> None:
     """Put a crashed agent's state into a new call's UserData (this agent is one more resume)."""
-    userdata.cart = list(state.cart)
-    userdata.customer_name = state.customer_name or userdata.customer_name
-    userdata.customer_phone = state.customer_phone
+    userdata.cart.lines = list(state.cart)
+    userdata.cart.customer_name = state.customer_name or userdata.cart.customer_name
+    userdata.cart.customer_phone = state.customer_phone
     userdata.reservation = _draft(state.reservation)
-    userdata.pending_order = state.pending_order
+    userdata.cart.pending_order = state.pending_order
     userdata.order_seq = state.order_seq
     userdata.reservation_seq = state.reservation_seq
     userdata.message_seq = state.message_seq

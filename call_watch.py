@@ -322,10 +322,10 @@ async def amain(options: WatchOptions) -> None:
     lk = api.LiveKitAPI(http_url(url), key, secret)
     db = None
     try:
-        import firebase_manager
-        from config import FirestoreSettings
+        import store
+        from config import load_firestore_settings
 
-        db = await firebase_manager.connect(FirestoreSettings())
+        db = await store.connect(load_firestore_settings())
     except Exception as e:  # no reaping without a database; the calls still get watched
         logger.error("no Firestore for the call-log reaper: %s", e)
     try:

@@ -1,4 +1,11 @@
-"""Process configuration from the environment and `.env`.
+"""Process configuration from the environment and `.env`, read once per process.
+
+* `FirestoreSettings`: the database (the staff scripts need only this);
+* `WorkerSettings`: the agent's dispatch name and LiveKit's job-acceptance limits (no secrets, so
+  `main.py` can read them when it registers the worker, even in `download-files`);
+* `ProviderSettings`: fallback providers and the time budgets that keep the line from going
+  silent (see `providers.py`);
+* `Settings`: all of the above plus the AI providers and the restaurant overrides.
 
 Restaurant facts (hours, tax, capacity, …) live in Firestore `settings/restaurant`; the
 `RESTAURANT_*` variables here only override them.
@@ -13,13 +20,20 @@ from typing import Any, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import load_dotenv
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent
 
 
-_S = TypeVar("_S", bound="FirestoreSettings")
+_S = TypeVar("_S", bound=BaseSettings)
 
 
 class ConfigError(RuntimeError):
@@ -27,6 +41,7 @@ class ConfigError(RuntimeError):
 
 
 DEFAULT_VOICE_ID = "f786b574-daa5-4673-aa0c-cbe3e8534c02"
+DEFAULT_AGENT_NAME = "restaurant-agent"  # the dispatch rule (scripts/setup_sip.py) names it too
 
 
 class FirestoreSettings(BaseSettings):
@@ -47,14 +62,123 @@ class FirestoreSettings(BaseSettings):
         return None if value == "" else value
 
 
-class Settings(FirestoreSettings):
+def _empty_is_default(cls: type[BaseSettings], value: Any, info: ValidationInfo) -> Any:
+    # docker compose passes unset variables as "" (${VAR:-})
+    return cls.model_fields[info.field_name or ""].default if value == "" else value
+
+
+class WorkerSettings(BaseSettings):
+    """How the worker presents itself to LiveKit; read when `main.py` registers it."""
+
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", case_sensitive=False)
+
+    agent_name: str = DEFAULT_AGENT_NAME
+    # CPU load (0-1, or "inf") at which the worker stops taking calls. 0.9, not LiveKit's 0.7:
+    # a refused SIP job is never re-offered, so the caller would ring out.
+    agent_load_threshold: float = Field(default=0.9, gt=0)
+    agent_idle_processes: int | None = Field(default=None, ge=0)  # job processes kept warm
+    agent_max_calls: int | None = Field(default=None, ge=1)  # admit by call count instead
+    agent_http_port: int | None = Field(default=None, ge=0, le=65535)  # the health server
+    # A job process above this is killed by the worker (0: no limit) and its call resumed
+    # elsewhere (redispatch.py); a job in a call measured ~410-470 MB RSS.
+    agent_job_memory_limit_mb: float = Field(default=1500, ge=0)
+    # Where the call watcher reaches this worker's health endpoint: loopback natively,
+    # "hostname" in compose (the container's name on the compose network).
+    worker_health_host: str = "127.0.0.1"
+
+    _defaults = field_validator(
+        "agent_name", "agent_load_threshold", "agent_idle_processes", "agent_max_calls",
+        "agent_http_port", "agent_job_memory_limit_mb", "worker_health_host", mode="before",
+    )(classmethod(_empty_is_default))
+
+
+_FALLBACKS = (
+    "openai_fallback_model", "openai_fallback_base_url", "openai_fallback_api_key",
+    "deepgram_fallback_model", "deepgram_fallback_base_url", "deepgram_fallback_api_key",
+    "cartesia_fallback_model", "cartesia_fallback_base_url", "cartesia_fallback_api_key",
+    "cartesia_fallback_voice_id",
+)
+
+
+class ProviderSettings(BaseSettings):
+    """Fallback providers and the time budgets that keep the line from going silent."""
+
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", case_sensitive=False)
+
+    openai_fallback_model: str | None = None
+    openai_fallback_base_url: str | None = None
+    openai_fallback_api_key: SecretStr | None = None
+    deepgram_fallback_model: str | None = None
+    deepgram_fallback_base_url: str | None = None
+    deepgram_fallback_api_key: SecretStr | None = None
+    cartesia_fallback_model: str | None = None
+    cartesia_fallback_base_url: str | None = None
+    cartesia_fallback_api_key: SecretStr | None = None
+    cartesia_fallback_voice_id: str | None = None
+
+    llm_attempt_timeout_s: float = Field(default=1.5, gt=0, le=30)
+    stt_attempt_timeout_s: float = Field(default=3.0, gt=0, le=30)
+    tts_attempt_timeout_s: float = Field(default=2.0, gt=0, le=30)
+    hold_line_after_s: float = Field(default=1.2, ge=0, le=10)
+
+    @field_validator(*_FALLBACKS, mode="before")
+    @classmethod
+    def _empty_fallback_is_unset(cls, value: Any) -> Any:
+        return None if value == "" else value
+
+    _budget_defaults = field_validator(
+        "llm_attempt_timeout_s", "stt_attempt_timeout_s", "tts_attempt_timeout_s",
+        "hold_line_after_s", mode="before",
+    )(classmethod(_empty_is_default))
+
+    @property
+    def has_llm_fallback(self) -> bool:
+        return bool(self.openai_fallback_model or self.openai_fallback_base_url)
+
+    @property
+    def has_stt_fallback(self) -> bool:
+        return bool(self.deepgram_fallback_model or self.deepgram_fallback_base_url)
+
+    @property
+    def has_tts_fallback(self) -> bool:
+        return bool(self.cartesia_fallback_model or self.cartesia_fallback_base_url)
+
+    def check_against(self, settings: Settings) -> None:
+        """A fallback identical to its primary would fail the same way: refuse it by name."""
+        same = []
+        if self.has_llm_fallback and (
+            (self.openai_fallback_model or settings.openai_model) == settings.openai_model
+            and (self.openai_fallback_base_url or settings.openai_base_url)
+            == settings.openai_base_url
+        ):
+            same.append("OPENAI_FALLBACK_MODEL/OPENAI_FALLBACK_BASE_URL")
+        if self.has_stt_fallback and (
+            (self.deepgram_fallback_model or settings.deepgram_model) == settings.deepgram_model
+            and (self.deepgram_fallback_base_url or settings.deepgram_base_url)
+            == settings.deepgram_base_url
+        ):
+            same.append("DEEPGRAM_FALLBACK_MODEL/DEEPGRAM_FALLBACK_BASE_URL")
+        if self.has_tts_fallback and (
+            (self.cartesia_fallback_model or settings.cartesia_model) == settings.cartesia_model
+            and (self.cartesia_fallback_base_url or settings.cartesia_base_url)
+            == settings.cartesia_base_url
+        ):
+            same.append("CARTESIA_FALLBACK_MODEL/CARTESIA_FALLBACK_BASE_URL")
+        if same:
+            raise ConfigError(
+                "Configuration error: "
+                + "; ".join(f"{v} is the same as its primary; set a different model or endpoint"
+                            for v in same)
+            )
+
+
+class Settings(FirestoreSettings, WorkerSettings, ProviderSettings):
     """Everything the worker needs."""
 
     # LiveKit
     livekit_url: str = "ws://127.0.0.1:7880"
     livekit_api_key: SecretStr | None = None
     livekit_api_secret: SecretStr | None = None
-    agent_name: str = "restaurant-agent"
 
     # AI providers (the *_BASE_URL variables point a plugin at a compatible or local endpoint)
     openai_api_key: SecretStr
@@ -114,6 +238,11 @@ class Settings(FirestoreSettings):
         # compose passes an unset CARTESIA_VOICE_ID as "": that means our default voice.
         return DEFAULT_VOICE_ID if value in ("", None) else value
 
+    @model_validator(mode="after")
+    def _fallbacks_differ(self) -> Settings:
+        self.check_against(self)  # raises ConfigError naming the fallback
+        return self
+
     @property
     def uses_livekit_cloud(self) -> bool:
         return ".livekit.cloud" in self.livekit_url
@@ -167,6 +296,17 @@ def load_settings(env_file: Path | Literal["default"] | None = "default") -> Set
     return _load(Settings, _default_env_file() if env_file == "default" else env_file)
 
 
+def load_provider_settings(env_file: Path | None = None) -> ProviderSettings:
+    """The fallback part only (the tests build providers from it)."""
+    return _load(ProviderSettings, env_file or _default_env_file())
+
+
+@lru_cache(maxsize=1)
+def worker_settings() -> WorkerSettings:
+    """The part `main.py` needs when it registers the worker, before any key is checked."""
+    return _load(WorkerSettings, _default_env_file())
+
+
 def load_firestore_settings(
     env_file: Path | Literal["default"] | None = "default",
 ) -> FirestoreSettings:
@@ -176,6 +316,7 @@ def load_firestore_settings(
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
+    """The worker's settings, read and validated once per process."""
     return load_settings()
 
 
@@ -185,7 +326,3 @@ def firestore_target_error() -> str:
         "file to use a real Firebase project, or set FIRESTORE_EMULATOR_HOST=host:port (with "
         "GOOGLE_CLOUD_PROJECT, default demo-restaurant) to use the local emulator."
     )
-
-
-def env_flag(name: str) -> bool:
-    return os.environ.get(name, "").lower() in {"1", "true", "yes", "on"}

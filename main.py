@@ -16,22 +16,19 @@ from livekit.agents.voice import room_io
 from livekit.plugins import silero
 
 import call_snapshot
-import firebase_manager
 import providers
+import store
 from agents.call import SESSION_OPTIONS, new_call, start_call
 from agents.recovery import guard_call
-from agents.userdata import CallServices
-from config import ConfigError, Settings, get_settings
+from call_state import CallServices
+from config import ConfigError, Settings, WorkerSettings, get_settings, worker_settings
 from menu import Catalog, Menu
 from models import RestaurantSettings
 from redact import protect_logs
 from redispatch import WORKER_HEALTH_ATTRIBUTE, JobGuard
 
 logger = logging.getLogger("restaurant.worker")
-DEFAULT_AGENT_NAME = "restaurant-agent"
 MENU_READY_TIMEOUT_S = 15.0
-DEFAULT_LOAD_THRESHOLD = 0.9
-DEFAULT_JOB_MEMORY_LIMIT_MB = 1500  # LiveKit warns at 1000; a job in a call: ~410-470 MB RSS
 
 
 def restaurant_settings(base: RestaurantSettings | None, settings: Settings) -> RestaurantSettings:
@@ -50,8 +47,8 @@ def prewarm(proc: JobProcess) -> None:
     import_module("livekit.agents.inference.realtime")
     catalog = Catalog(Menu([]), restaurant_settings(None, settings))
     # The sync client runs Firestore's watch on its own thread, never on the audio loop.
-    watch = firebase_manager.MenuWatch(
-        firebase_manager.make_sync_client(settings),
+    watch = store.MenuWatch(
+        store.make_sync_client(settings),
         on_menu=catalog.replace_menu,
         on_settings=lambda s: catalog.replace_settings(restaurant_settings(s, settings)),
     )
@@ -61,7 +58,7 @@ def prewarm(proc: JobProcess) -> None:
     proc.userdata["menu_watch"] = watch
 
 
-def worker_limits() -> dict[str, float | int]:
+def worker_limits(worker: WorkerSettings) -> dict[str, float | int]:
     """LiveKit's job-acceptance limits, overridable for load tests on small machines.
 
     AGENT_LOAD_THRESHOLD: CPU load (0-1, or "inf") at which the worker stops taking calls.
@@ -71,48 +68,48 @@ def worker_limits() -> dict[str, float | int]:
     AGENT_HTTP_PORT: the health server's port (default 8081), so two workers can share a machine.
     AGENT_JOB_MEMORY_LIMIT_MB: a job process above this is killed (default 1500; 0: no limit).
     """
-    limits: dict[str, float | int] = {
-        "load_threshold": float(os.environ.get("AGENT_LOAD_THRESHOLD") or DEFAULT_LOAD_THRESHOLD)
-    }
-    if raw := os.environ.get("AGENT_IDLE_PROCESSES"):
-        limits["num_idle_processes"] = int(raw)
-    if raw := os.environ.get("AGENT_MAX_CALLS"):
+    limits: dict[str, float | int] = {"load_threshold": worker.agent_load_threshold}
+    if worker.agent_idle_processes is not None:
+        limits["num_idle_processes"] = worker.agent_idle_processes
+    if worker.agent_max_calls is not None:
         # Load = running calls / N instead of CPU use: the LiveKit server dispatches nothing to
         # a worker reporting load 1.0, which a busy 2-core machine reaches in bursts.
-        max_calls = int(raw)
-        limits["load_fnc"] = lambda worker: len(worker.active_jobs) / max_calls  # type: ignore
-    if raw := os.environ.get("AGENT_HTTP_PORT"):
-        limits["port"] = int(raw)
+        max_calls = worker.agent_max_calls
+        limits["load_fnc"] = lambda w: len(w.active_jobs) / max_calls  # type: ignore
+    if worker.agent_http_port is not None:
+        limits["port"] = worker.agent_http_port
     # A job process growing past this is killed by the worker: a clean restart now that the
     # call is re-dispatched and resumes from its saved state (redispatch.py).
-    limits["job_memory_limit_mb"] = float(
-        os.environ.get("AGENT_JOB_MEMORY_LIMIT_MB") or DEFAULT_JOB_MEMORY_LIMIT_MB)
+    limits["job_memory_limit_mb"] = worker.agent_job_memory_limit_mb
     return limits
 
 
-def worker_health_url() -> str:
-    """This worker's health endpoint as the call watcher reaches it: loopback natively; in
-    compose WORKER_HEALTH_HOST=hostname (the container's name on the compose network)."""
-    host = os.environ.get("WORKER_HEALTH_HOST") or "127.0.0.1"
+def worker_health_url(worker: WorkerSettings) -> str:
+    """This worker's health endpoint as the call watcher reaches it."""
+    host = worker.worker_health_host
     if host == "hostname":
         host = socket.gethostname()
-    return f"http://{host}:{os.environ.get('AGENT_HTTP_PORT') or 8081}/"
+    return f"http://{host}:{worker.agent_http_port or 8081}/"
 
 
-server = AgentServer(setup_fnc=prewarm, **worker_limits())  # type: ignore[arg-type]
+try:
+    WORKER = worker_settings()
+except ConfigError as e:
+    raise SystemExit(str(e)) from None
+server = AgentServer(setup_fnc=prewarm, **worker_limits(WORKER))  # type: ignore[arg-type]
 # LiveKit logs room names, which hold the caller's number: mask numbers in every log line.
 server.on("worker_started", protect_logs)
 # A call whose job process dies (OOM kill, crash) gets a new agent that resumes it.
-job_guard = JobGuard(server, os.environ.get("AGENT_NAME", DEFAULT_AGENT_NAME))
+job_guard = JobGuard(server, WORKER.agent_name)
 server.on("worker_started", job_guard.start)
-_db: firebase_manager.FirebaseManager | None = None
+_db: store.FirebaseManager | None = None
 
 
-async def database(settings: Settings) -> firebase_manager.FirebaseManager:
+async def database(settings: Settings) -> store.FirebaseManager:
     """One async Firestore client per job process, created on that process's loop."""
     global _db
     if _db is None:
-        _db = await firebase_manager.connect(settings)
+        _db = await store.connect(settings)
         asyncio.get_running_loop().create_task(_db.run_outbox_replayer(interval_s=15.0))
     return _db
 
@@ -145,7 +142,7 @@ def room_options(settings: Settings) -> room_io.RoomOptions:
     return room_io.RoomOptions()
 
 
-@server.rtc_session(agent_name=os.environ.get("AGENT_NAME", DEFAULT_AGENT_NAME))
+@server.rtc_session(agent_name=WORKER.agent_name)
 async def entrypoint(ctx: JobContext) -> None:
     settings: Settings = ctx.proc.userdata["settings"]
     catalog: Catalog = ctx.proc.userdata["catalog"]
@@ -154,8 +151,8 @@ async def entrypoint(ctx: JobContext) -> None:
     saved = asyncio.ensure_future(call_snapshot.load_for(db, ctx.job.room.name))
     await ctx.connect()
     # Where the call watcher asks whether this agent's worker is alive (call_watch.py).
-    liveness = asyncio.ensure_future(
-        ctx.room.local_participant.set_attributes({WORKER_HEALTH_ATTRIBUTE: worker_health_url()}))
+    health = {WORKER_HEALTH_ATTRIBUTE: worker_health_url(WORKER)}
+    liveness = asyncio.ensure_future(ctx.room.local_participant.set_attributes(health))
     liveness.add_done_callback(lambda t: t.cancelled() or t.exception())
     caller = await ctx.wait_for_participant()
     is_sip = caller.kind == rtc.ParticipantKind.PARTICIPANT_KIND_SIP
@@ -203,7 +200,7 @@ def main() -> None:
     # Model files are fetched at image build time, when no keys exist yet.
     if sys.argv[1:2] != ["download-files"]:
         try:
-            providers.load_provider_settings().check_against(get_settings())
+            get_settings()  # every variable checked before LiveKit starts, each named
         except ConfigError as e:
             raise SystemExit(str(e)) from None
     cli.run_app(server)

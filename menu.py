@@ -105,13 +105,6 @@ class Menu:
             if named(i.category) or any(named(t) for t in (*i.dietary, *i.allergens))
         ]
 
-    def without_allergen(self, allergen: str) -> list[MenuItem]:
-        a = _norm(allergen)
-        return [
-            i for i in self.items.values()
-            if i.available and not any(a in _norm(x) or _norm(x) in a for x in i.allergens)
-        ]
-
     def prompt_text(self) -> str:
         """Compact menu for the LLM: names, sizes and choices; no prices or descriptions."""
         by_category: dict[str, list[str]] = {}

@@ -18,13 +18,11 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from models import MenuItem, RestaurantSettings
+from models import MENU, SETTINGS_DOC, MenuItem, RestaurantSettings
 
 Path_ = tuple[str | int, ...]
 
 TOP_LEVEL_KEYS = ("restaurant", "items")
-MENU = "menu_items"  # Firestore collection, one doc per item id
-SETTINGS_DOC = "settings/restaurant"
 
 
 # ---------------------------------------------------------------- problems
@@ -64,9 +62,6 @@ class MenuFile:
     source: str
     restaurant: RestaurantSettings
     items: list[MenuItem]
-
-    def item(self, item_id: str) -> MenuItem | None:
-        return next((i for i in self.items if i.id == item_id), None)
 
 
 # ---------------------------------------------------------------- loading

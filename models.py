@@ -17,6 +17,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
+# Where the staff menu lives in Firestore (the seed script writes it, the worker watches it).
+MENU = "menu_items"  # one document per item id
+SETTINGS_DOC = "settings/restaurant"
+
 
 class _Doc(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)

@@ -9,7 +9,8 @@ A caller on the phone must never sit in silence because one provider is slow or 
 * when every provider of a kind has failed, the session emits an unrecoverable error and
   `agents.recovery.CallGuard` apologises and gets the caller to a person or a message.
 
-Each fallback is optional and configured next to its primary (empty means unset):
+Each fallback is optional and configured next to its primary (empty means unset; the
+variables are read with the rest of the configuration, `config.ProviderSettings`):
 
     OPENAI_FALLBACK_MODEL / OPENAI_FALLBACK_BASE_URL / OPENAI_FALLBACK_API_KEY
     DEEPGRAM_FALLBACK_MODEL / DEEPGRAM_FALLBACK_BASE_URL / DEEPGRAM_FALLBACK_API_KEY
@@ -26,118 +27,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from dotenv import load_dotenv
 from livekit.agents import APIConnectOptions, llm, stt, tts
 from livekit.agents.types import DEFAULT_API_CONNECT_OPTIONS, NOT_GIVEN, NotGivenOr
 from livekit.agents.voice.agent_session import SessionConnectOptions
-from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import SecretStr
 
-from config import ROOT, ConfigError, Settings
+from config import ProviderSettings, Settings
 
 HOLD_TEXT = "One moment. "
-
-_OPTIONAL = (
-    "openai_fallback_model", "openai_fallback_base_url", "openai_fallback_api_key",
-    "deepgram_fallback_model", "deepgram_fallback_base_url", "deepgram_fallback_api_key",
-    "cartesia_fallback_model", "cartesia_fallback_base_url", "cartesia_fallback_api_key",
-    "cartesia_fallback_voice_id",
-)
-
-
-class ProviderSettings(BaseSettings):
-    """Fallback providers and the time budgets that keep the line from going silent."""
-
-    model_config = SettingsConfigDict(env_file=None, extra="ignore", case_sensitive=False)
-
-    openai_fallback_model: str | None = None
-    openai_fallback_base_url: str | None = None
-    openai_fallback_api_key: SecretStr | None = None
-    deepgram_fallback_model: str | None = None
-    deepgram_fallback_base_url: str | None = None
-    deepgram_fallback_api_key: SecretStr | None = None
-    cartesia_fallback_model: str | None = None
-    cartesia_fallback_base_url: str | None = None
-    cartesia_fallback_api_key: SecretStr | None = None
-    cartesia_fallback_voice_id: str | None = None
-
-    llm_attempt_timeout_s: float = Field(default=1.5, gt=0, le=30)
-    stt_attempt_timeout_s: float = Field(default=3.0, gt=0, le=30)
-    tts_attempt_timeout_s: float = Field(default=2.0, gt=0, le=30)
-    hold_line_after_s: float = Field(default=1.2, ge=0, le=10)
-
-    @field_validator(*_OPTIONAL, mode="before")
-    @classmethod
-    def _empty_is_unset(cls, value: Any) -> Any:
-        return None if value == "" else value
-
-    @field_validator("llm_attempt_timeout_s", "stt_attempt_timeout_s", "tts_attempt_timeout_s",
-                     "hold_line_after_s", mode="before")
-    @classmethod
-    def _empty_is_default(cls, value: Any, info: ValidationInfo) -> Any:
-        # docker compose passes unset variables as "" (${VAR:-})
-        return cls.model_fields[info.field_name or ""].default if value == "" else value
-
-    @property
-    def has_llm_fallback(self) -> bool:
-        return bool(self.openai_fallback_model or self.openai_fallback_base_url)
-
-    @property
-    def has_stt_fallback(self) -> bool:
-        return bool(self.deepgram_fallback_model or self.deepgram_fallback_base_url)
-
-    @property
-    def has_tts_fallback(self) -> bool:
-        return bool(self.cartesia_fallback_model or self.cartesia_fallback_base_url)
-
-    def check_against(self, settings: Settings) -> None:
-        """A fallback identical to its primary would fail the same way: refuse it by name."""
-        same = []
-        if self.has_llm_fallback and (
-            (self.openai_fallback_model or settings.openai_model) == settings.openai_model
-            and (self.openai_fallback_base_url or settings.openai_base_url)
-            == settings.openai_base_url
-        ):
-            same.append("OPENAI_FALLBACK_MODEL/OPENAI_FALLBACK_BASE_URL")
-        if self.has_stt_fallback and (
-            (self.deepgram_fallback_model or settings.deepgram_model) == settings.deepgram_model
-            and (self.deepgram_fallback_base_url or settings.deepgram_base_url)
-            == settings.deepgram_base_url
-        ):
-            same.append("DEEPGRAM_FALLBACK_MODEL/DEEPGRAM_FALLBACK_BASE_URL")
-        if self.has_tts_fallback and (
-            (self.cartesia_fallback_model or settings.cartesia_model) == settings.cartesia_model
-            and (self.cartesia_fallback_base_url or settings.cartesia_base_url)
-            == settings.cartesia_base_url
-        ):
-            same.append("CARTESIA_FALLBACK_MODEL/CARTESIA_FALLBACK_BASE_URL")
-        if same:
-            raise ConfigError(
-                "Configuration error: "
-                + "; ".join(f"{v} is the same as its primary; set a different model or endpoint"
-                            for v in same)
-            )
-
-
-def load_provider_settings(env_file: Path | None = None) -> ProviderSettings:
-    """Read the fallback settings (and `.env`, never overriding the real environment)."""
-    path = env_file or Path(os.environ.get("ENV_FILE", ROOT / ".env"))
-    if path.exists():
-        load_dotenv(path, override=False)
-    try:
-        return ProviderSettings()
-    except ValidationError as e:
-        problems = []
-        for err in e.errors():
-            var = str(err["loc"][0]).upper() if err["loc"] else "?"
-            problems.append(f"{var} is invalid: {err['msg']}")
-        raise ConfigError("Configuration error: " + "; ".join(problems)) from None
-
 
 # ---------------------------------------------------------------- building the providers
 
@@ -238,7 +138,8 @@ class Providers:
 
 
 def build(settings: Settings, fb: ProviderSettings | None = None) -> Providers:
-    fb = fb or load_provider_settings()
+    """The session's providers; the fallbacks come from `settings` unless given (tests)."""
+    fb = fb or settings
     fb.check_against(settings)
     return Providers(
         stt=build_stt(settings, fb), llm=build_llm(settings, fb), tts=build_tts(settings, fb),

@@ -55,11 +55,6 @@ def _card_spans(text: str) -> list[tuple[int, int]]:
     return spans
 
 
-def find_card_numbers(text: str) -> list[str]:
-    """The card-like digit stretches in `text`, as written."""
-    return [text[a:b] for a, b in _card_spans(text)]
-
-
 def has_card_number(text: str) -> bool:
     return bool(_card_spans(text))
 

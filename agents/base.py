@@ -1,28 +1,17 @@
-"""What every agent of a call shares: context hand-over, refusals, staff, messages, hang-up."""
+"""What every agent of a call shares: the context hand-over, live instructions, the LLM call."""
 
 from __future__ import annotations
 
-import logging
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
-from typing import Any
+from collections.abc import AsyncIterator
 
-from livekit.agents import Agent, FunctionTool, RunContext, ToolError, function_tool, llm
+from livekit.agents import Agent, FunctionTool, llm
 from livekit.agents.voice.agent import ModelSettings
 from livekit.agents.voice.generation import update_instructions
 
-import booking
-from agents.userdata import UserData
-from contact import clean_name, number_or_caller_id
-from ids import message_id
-from models import Message
-from redact import redact_cards
-from refusal import Refusal
-
-logger = logging.getLogger("restaurant.agents")
+from agents.tools import EVERY_AGENT
+from call_state import UserData
 
 RECENT_ITEMS = 8  # conversation items a receiving agent gets from the previous one
-ERRORS_BEFORE_STAFF = 3
 SUMMARY_PREFIX = "callstate_"
 
 PHONE_MANNER = (
@@ -33,29 +22,14 @@ PHONE_MANNER = (
 )
 
 
-@contextmanager
-def caller_must_fix(userdata: UserData) -> Iterator[None]:
-    """Turn a domain Refusal into a ToolError; the third in a row points the model to staff."""
-    try:
-        yield
-    except Refusal as e:
-        userdata.tool_errors_in_a_row += 1
-        message = str(e)
-        if userdata.tool_errors_in_a_row >= ERRORS_BEFORE_STAFF:
-            message += (
-                " This is the third problem in a row: apologise and offer to connect the caller "
-                "with a member of staff (transfer_to_staff)."
-            )
-        raise ToolError(message) from None
-    else:
-        userdata.tool_errors_in_a_row = 0
-
-
 class BaseAgent(Agent):
     """One agent of the call. Created once per call and reused when the caller comes back."""
 
-    def __init__(self, *, instructions: str, tools: list[Any] | None = None) -> None:
-        super().__init__(instructions=instructions, tools=tools or [])
+    # Cart tools answer with the new read-back while this agent is talking (see agents.tools.base).
+    reads_back_changes = False
+
+    def __init__(self, *, instructions: str, tools: list[FunctionTool]) -> None:
+        super().__init__(instructions=instructions, tools=[*tools, *EVERY_AGENT])
         self._summaries = 0
 
     @property
@@ -63,12 +37,6 @@ class BaseAgent(Agent):
         return self.session.userdata
 
     # ------------------------------------------------------------ handoffs
-
-    def _handoff(self, context: RunContext[UserData], name: str) -> Agent:
-        """The next agent itself (no tuple), so this agent does not speak a transfer line."""
-        userdata = context.userdata
-        userdata.prev_agent = self
-        return userdata.agents[name]
 
     async def _take_over_context(self) -> None:
         userdata = self.userdata
@@ -80,7 +48,11 @@ class BaseAgent(Agent):
         ctx = self.chat_ctx.copy()
         # One current state summary only: drop the ones from earlier visits.
         ctx.items = [i for i in ctx.items if not (i.id or "").startswith(SUMMARY_PREFIX)]
-        recent = prev.chat_ctx.copy(exclude_instructions=True).truncate(max_items=RECENT_ITEMS)
+        # The conversation, not the previous agent's tool calls and outputs: small models
+        # imitate tools they see used, and the summary below carries the state they produced.
+        recent = prev.chat_ctx.copy(
+            exclude_instructions=True, exclude_function_call=True
+        ).truncate(max_items=RECENT_ITEMS)
         ctx.merge(recent, exclude_instructions=True)
         self._summaries += 1
         ctx.add_message(
@@ -124,85 +96,3 @@ class BaseAgent(Agent):
         """New instructions when the live data they were built from has changed, else None."""
         return None
 
-    # ------------------------------------------------------------ shared tools
-
-    @function_tool
-    async def transfer_to_staff(self, context: RunContext[UserData], reason: str) -> str | None:
-        """Connect the caller to a member of staff: when they ask for a person, for a party
-        larger than we book by phone, or after repeated problems.
-
-        Args:
-            reason: Why the caller needs a person, in a few words.
-        """
-        userdata = context.userdata
-        userdata.note_intent("transfer")
-        settings = userdata.settings
-        if not settings.staff_transfer_to or not booking.is_open(settings, userdata.now):
-            return (
-                "No one can take the call right now (we are closed). Apologise and offer to take "
-                "a message for staff: ask for name, phone number and the reason, then use "
-                "take_message."
-            )
-        speech = self.session.say("Of course, I'll connect you with a member of our team now.")
-        await speech.wait_for_playout()
-        try:
-            await userdata.services.transfer(settings.staff_transfer_to)
-        except Exception:
-            logger.exception("transfer to staff failed", extra={"call_id": userdata.call_id})
-            return (
-                "The transfer failed: nobody picked up. Apologise and offer to take a message "
-                "(name, phone number, reason) with take_message."
-            )
-        userdata.outcomes.append("transfer")
-        logger.info("caller transferred to staff", extra={"call_id": userdata.call_id})
-        return None  # the caller has left for staff: no reply to generate
-
-    @function_tool
-    async def take_message(
-        self, context: RunContext[UserData], name: str, reason: str, phone: str | None = None
-    ) -> str:
-        """Save a call-back request for staff when no one can take the call.
-
-        Args:
-            name: The caller's name.
-            reason: What the caller needs, in a sentence.
-            phone: The number to call back; leave empty to use the caller ID.
-        """
-        userdata = context.userdata
-        with caller_must_fix(userdata):
-            clean = clean_name(name)
-            number = number_or_caller_id(
-                phone, userdata.caller_phone, "ask for a number staff can call back."
-            )
-            text = redact_cards(" ".join(reason.split()))  # pay at pickup: no card numbers
-            if not text or len(text) > 500:
-                raise Refusal("Ask the caller briefly what the message is about.")
-        if "message" in userdata.outcomes:
-            return "The message is already saved. Tell the caller staff will call back."
-        userdata.message_seq += 1
-        msg = Message(
-            id=message_id(userdata.call_id, userdata.message_seq), call_id=userdata.call_id,
-            name=clean, phone=number, reason=text, created_at=userdata.now,
-        )
-        await userdata.services.db.save_message(msg)
-        userdata.outcomes.append("message")
-        userdata.ids_created.append(msg.id)
-        return (
-            "Message saved. Tell the caller staff will call them back, then ask if there is "
-            "anything else."
-        )
-
-    @function_tool
-    async def end_call(self, context: RunContext[UserData]) -> None:
-        """Say goodbye and hang up. Call only when the caller is done (e.g. "that's all, bye")
-        and nothing is waiting for their confirmation."""
-        userdata = context.userdata
-        userdata.ended_by_agent = True
-        goodbye = f"Thank you for calling {userdata.settings.name}. Goodbye!"
-        speech = self.session.say(goodbye, allow_interruptions=False)
-        # Hang up only after the goodbye has been heard; closing the session ends the call.
-        speech.add_done_callback(lambda _: self.session.shutdown())
-
-
-def tool_names(agent: Agent) -> list[str]:
-    return sorted(t.id for t in agent.tools if isinstance(t, FunctionTool))

@@ -15,9 +15,9 @@ from agents.intent_classifier import IntentClassifier
 from agents.order import OrderAgent
 from agents.reservation import ReservationAgent
 from agents.resume import SORRY, resume_plan, settle_saved_confirmation
-from agents.userdata import CallServices, UserData
 from call_log import CallRecorder
 from call_snapshot import CallSnapshot, SnapshotSaver
+from call_state import CallServices, UserData
 from contact import to_e164
 
 logger = logging.getLogger("restaurant.call")
@@ -44,7 +44,7 @@ async def new_call(
             customer = None
         if customer and customer.name:
             userdata.returning_name = customer.name
-            userdata.customer_name = customer.name
+            userdata.cart.customer_name = customer.name
         if customer:
             userdata.usual = list(customer.last_order)
     userdata.agents = {
@@ -74,7 +74,7 @@ async def start_call(
     picked up where it was instead: the agent the caller was with, and an apology that says
     where they were (agents/resume.py)."""
     recorder = CallRecorder(userdata, userdata.services.clock())
-    session.on("metrics_collected", lambda ev: recorder.on_metrics(ev.metrics))
+    session.on("session_usage_updated", lambda ev: recorder.on_usage(ev.usage))
     session.on("close", lambda ev: recorder.finish(session.history, ev.reason.value))
     userdata.recorder = recorder
     recorder.open()

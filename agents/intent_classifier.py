@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
-from livekit.agents import Agent, RunContext, function_tool
-
 import booking
+from agents import tools
 from agents.base import PHONE_MANNER, BaseAgent
-from agents.userdata import UserData
-from pricing import describe_item
+from call_state import UserData
 
 
 def instructions(userdata: UserData) -> str:
@@ -31,50 +27,7 @@ def instructions(userdata: UserData) -> str:
 
 class IntentClassifier(BaseAgent):
     def __init__(self, userdata: UserData) -> None:
-        super().__init__(instructions=instructions(userdata))
-
-    @function_tool
-    async def start_order(self, context: RunContext[UserData]) -> Agent:
-        """The caller wants to order food or drinks for pickup."""
-        context.userdata.note_intent("order")
-        return self._handoff(context, "order")
-
-    @function_tool
-    async def start_reservation(
-        self, context: RunContext[UserData], action: Literal["new", "change", "cancel"]
-    ) -> Agent:
-        """The caller wants to book a table, or change or cancel a booking they have.
-
-        Args:
-            action: new booking, change an existing one, or cancel one.
-        """
-        context.userdata.note_intent(f"reservation_{action}")
-        return self._handoff(context, "reservation")
-
-    @function_tool
-    async def menu_info(self, context: RunContext[UserData], query: str) -> str:
-        """Facts about the menu: one dish (price, sizes, options, allergens) or a group of dishes
-        (a category like "pastries", a diet like "vegan", an allergen like "nuts").
-
-        Args:
-            query: The dish, category, diet or allergen the caller asked about.
-        """
-        return menu_answer(context.userdata, query)
-
-
-def menu_answer(userdata: UserData, query: str) -> str:
-    userdata.note_intent("info")
-    userdata.questions_answered += 1
-    menu = userdata.services.catalog.menu
-    group = menu.matching(query)
-    if group:
-        names = [i.name + ("" if i.available else " (sold out)") for i in group]
-        return f"Dishes matching '{query}': {', '.join(names)}."
-    heard = menu.hear(query)
-    if heard is not None:
-        return describe_item(heard.item)
-    hints = menu.suggestions(query)
-    return (
-        f"Nothing on the menu matches '{query}'."
-        + (f" Closest: {', '.join(hints)}." if hints else "")
-    )
+        super().__init__(
+            instructions=instructions(userdata),
+            tools=[tools.start_order, tools.start_reservation, tools.menu_info],
+        )

@@ -19,17 +19,13 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
-import phonenumbers
 from livekit.agents import Agent, AgentSession, llm
 from livekit.agents.voice.agent import ModelSettings
 from livekit.agents.voice.events import ConversationItemAddedEvent, ErrorEvent
 
-import booking
-from agents.userdata import UserData
-from contact import DEFAULT_REGION, to_e164
-from ids import message_id
+from actions import messages, staff
+from call_state import UserData
 from models import Message
-from redact import redact_cards
 
 logger = logging.getLogger("restaurant.recovery")
 
@@ -107,10 +103,6 @@ class CallGuard:
 
     # ------------------------------------------------------------ taking over
 
-    def _can_transfer(self) -> bool:
-        s = self.userdata.settings
-        return bool(s.staff_transfer_to) and booking.is_open(s, self.userdata.now)
-
     async def _say(self, text: str) -> None:
         self.timeline.append(("say", text))
         handle = self.session.say(text, allow_interruptions=False)
@@ -126,17 +118,17 @@ class CallGuard:
         userdata = self.userdata
         self.escalated = "pending"
         userdata.note_intent("transfer")
-        if self._can_transfer():
+        destination = staff.staff_line(userdata)
+        if destination is not None:
             if why != "tts":
                 await self._say(TRANSFERRING)
             try:
-                await userdata.services.transfer(userdata.settings.staff_transfer_to)
+                await staff.transfer_to_staff(userdata, destination)
             except Exception:
                 logger.exception("transfer to staff failed", extra={"call_id": userdata.call_id})
             else:
                 self.escalated = "transfer"
-                userdata.outcomes.append("transfer")
-                self.timeline.append(("transfer", userdata.settings.staff_transfer_to))
+                self.timeline.append(("transfer", destination))
                 return
         if why == "llm":
             self.escalated = "message"
@@ -156,31 +148,9 @@ class CallGuard:
 
     async def save_message(self, said: str) -> Message:
         """The caller's own words, for staff; the number from the words or the caller ID."""
-        userdata = self.userdata
-        text = redact_cards(" ".join(said.split()))
-        number = _number_in(text) or userdata.caller_phone or userdata.customer_phone
-        name = userdata.customer_name or userdata.returning_name or "Caller (name in message)"
-        pending = f" Unfinished: {userdata.summary()}." if userdata.has_unsaved_work else ""
-        reason = f"Left while our phone assistant was down. Caller said: {text or '(nothing)'}"
-        userdata.message_seq += 1
-        msg = Message(
-            id=message_id(userdata.call_id, userdata.message_seq), call_id=userdata.call_id,
-            name=name[:80], phone=number or "unknown", reason=(reason + pending)[:500],
-            created_at=userdata.now,
-        )
-        await userdata.services.db.save_message(msg)
-        userdata.outcomes.append("message")
-        userdata.ids_created.append(msg.id)
+        msg = await messages.save_caller_words(self.userdata, said)
         self.timeline.append(("message", msg.id))
         return msg
-
-
-def _number_in(text: str) -> str | None:
-    for match in phonenumbers.PhoneNumberMatcher(text, DEFAULT_REGION):
-        number = to_e164(match.raw_string)
-        if number:
-            return number
-    return None
 
 
 class MessageTaker(Agent):

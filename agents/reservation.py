@@ -2,16 +2,10 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
-from livekit.agents import Agent, RunContext, function_tool
-
 import booking
-from agents.base import PHONE_MANNER, BaseAgent, caller_must_fix
-from agents.userdata import ReservationDraft, UserData
-from contact import clean_name, number_or_caller_id
-from models import Reservation
-from refusal import Refusal
+from agents import tools
+from agents.base import PHONE_MANNER, BaseAgent
+from call_state import UserData
 
 
 def instructions(userdata: UserData) -> str:
@@ -31,170 +25,12 @@ def instructions(userdata: UserData) -> str:
     )
 
 
-async def _seats_used(userdata: UserData, day: dt.date) -> dict[str, int]:
-    return await userdata.services.db.seats_used_on(day)
-
-
-async def check_slot(
-    userdata: UserData, day: dt.date, at: dt.time, party: int, *, freed: int = 0
-) -> None:
-    """Rules plus current capacity; `freed` is the caller's own seats when moving a booking."""
-    s = userdata.settings
-    booking.check_booking(s, userdata.now, day, at, party)
-    used = await _seats_used(userdata, day)
-    key = at.strftime("%H:%M")
-    used[key] = max(0, used.get(key, 0) - freed)
-    if used.get(key, 0) + party > s.seats_per_slot:
-        options = booking.nearest_free_times(s, userdata.now, day, at, party, used)
-        offer = (
-            f" Nearest free times that day: {', '.join(booking.say_time(t) for t in options)}."
-            if options else " Nothing else is free that day; offer another day."
-        )
-        raise Refusal(f"{booking.say_time(at)} is fully booked for {party}.{offer}")
-
-
 class ReservationAgent(BaseAgent):
     def __init__(self, userdata: UserData) -> None:
-        super().__init__(instructions=instructions(userdata))
-
-    @function_tool
-    async def check_availability(
-        self, context: RunContext[UserData], date: dt.date, time: dt.time, party_size: int
-    ) -> str:
-        """Whether a table is free. Call as soon as date, time and party size are known.
-
-        Args:
-            date: The day, YYYY-MM-DD.
-            time: The time, HH:MM 24-hour.
-            party_size: Number of people.
-        """
-        userdata = context.userdata
-        with caller_must_fix(userdata):
-            await check_slot(userdata, date, time, party_size)
-        day = booking.say_day(date, userdata.now.date())
-        return f"A table for {party_size} {day} at {booking.say_time(time)} is available."
-
-    @function_tool
-    async def book_table(
-        self,
-        context: RunContext[UserData],
-        date: dt.date,
-        time: dt.time,
-        party_size: int,
-        name: str,
-        phone: str | None = None,
-    ) -> Agent:
-        """Book a table once date, time, party size and name are known; reads it back for the
-        caller to confirm.
-
-        Args:
-            date: The day, YYYY-MM-DD.
-            time: The time, HH:MM 24-hour.
-            party_size: Number of people.
-            name: Name for the booking.
-            phone: Contact number if the caller gave one; empty to use the caller ID.
-        """
-        userdata = context.userdata
-        with caller_must_fix(userdata):
-            clean = clean_name(name)
-            number = contact_phone(userdata, phone)
-            await check_slot(userdata, date, time, party_size)
-        userdata.reservation = ReservationDraft(
-            action="new", day=date, at=time, party_size=party_size, name=clean, phone=number,
+        super().__init__(
+            instructions=instructions(userdata),
+            tools=[
+                tools.check_availability, tools.book_table, tools.find_reservations,
+                tools.change_reservation, tools.cancel_reservation, tools.start_order,
+            ],
         )
-        return self._handoff(context, "confirmation")
-
-    @function_tool
-    async def find_reservations(
-        self, context: RunContext[UserData], phone: str | None = None
-    ) -> str:
-        """The caller's upcoming reservations, found by phone number.
-
-        Args:
-            phone: The number the booking is under; empty to use the caller ID.
-        """
-        userdata = context.userdata
-        with caller_must_fix(userdata):
-            number = contact_phone(userdata, phone)
-        found = await userdata.services.db.find_reservations(number, userdata.now.date())
-        userdata.customer_phone = number
-        if not found:
-            return "No upcoming reservations under that number. Ask if it was under another number."
-        today = userdata.now.date()
-        return "Upcoming: " + "; ".join(
-            f"code {r.code}: {r.party_size} people {booking.say_day(r.date, today)} at "
-            f"{booking.say_time(r.time)}, name {r.name}" for r in found
-        )
-
-    @function_tool
-    async def change_reservation(
-        self,
-        context: RunContext[UserData],
-        code: str,
-        date: dt.date | None = None,
-        time: dt.time | None = None,
-        party_size: int | None = None,
-    ) -> Agent:
-        """Change the caller's existing booking; reads the change back for confirmation.
-
-        Args:
-            code: The booking code from find_reservations.
-            date: New day, YYYY-MM-DD, if it changes.
-            time: New time, HH:MM, if it changes.
-            party_size: New number of people, if it changes.
-        """
-        userdata = context.userdata
-        with caller_must_fix(userdata):
-            current = await own_reservation(userdata, code)
-            day, at = date or current.date, time or current.time
-            party = party_size or current.party_size
-            same_slot = (day, at) == (current.date, current.time)
-            await check_slot(userdata, day, at, party,
-                             freed=current.party_size if same_slot else 0)
-        userdata.reservation = ReservationDraft(
-            action="change", day=day, at=at, party_size=party, name=current.name,
-            phone=current.phone, code=current.code,
-        )
-        return self._handoff(context, "confirmation")
-
-    @function_tool
-    async def cancel_reservation(self, context: RunContext[UserData], code: str) -> Agent:
-        """Cancel the caller's existing booking (after they confirm).
-
-        Args:
-            code: The booking code from find_reservations.
-        """
-        userdata = context.userdata
-        with caller_must_fix(userdata):
-            current = await own_reservation(userdata, code)
-        userdata.reservation = ReservationDraft(
-            action="cancel", day=current.date, at=current.time, party_size=current.party_size,
-            name=current.name, phone=current.phone, code=current.code,
-        )
-        return self._handoff(context, "confirmation")
-
-    @function_tool
-    async def start_order(self, context: RunContext[UserData]) -> Agent:
-        """The caller wants to order food for pickup instead."""
-        context.userdata.note_intent("order")
-        return self._handoff(context, "order")
-
-
-def contact_phone(userdata: UserData, phone: str | None) -> str:
-    # A number already given in this call wins over the caller ID.
-    known = userdata.customer_phone or userdata.caller_phone
-    return number_or_caller_id(phone, known, "ask for the caller's phone number.")
-
-
-async def own_reservation(userdata: UserData, code: str) -> Reservation:
-    """Only bookings under the caller's number can be changed: a code alone is not enough."""
-    number = contact_phone(userdata, None)
-    wanted = "".join(code.split()).upper()
-    found = await userdata.services.db.find_reservations(number, userdata.now.date())
-    for r in found:
-        if r.code == wanted:
-            return r
-    raise Refusal(
-        f"No upcoming booking {wanted} under {number}. Use find_reservations, or ask for the "
-        "number the booking was made under."
-    )

@@ -11,9 +11,9 @@ from __future__ import annotations
 import logging
 
 import booking
-from agents.confirmation import ConfirmationAgent
-from agents.userdata import UserData
+from agents.tools.confirm import save_confirmed
 from call_snapshot import CallSnapshot
+from call_state import UserData
 from duplicates import same_booking
 from ids import order_id, reservation_code
 from pricing import describe_line, spoken_list
@@ -32,19 +32,17 @@ async def settle_saved_confirmation(userdata: UserData) -> None:
     """The job died after the save but before the state said so: find the record the pending
     confirmation would have created and, when it holds the same content, replay the confirmation
     (the store answers "already saved") so the caller is told it is placed."""
-    confirmation = userdata.agents["confirmation"]
-    assert isinstance(confirmation, ConfirmationAgent)
     db = userdata.services.db
+    cart = userdata.cart
     r = userdata.reservation
     try:
-        if r is None and userdata.cart and userdata.customer_name:
-            oid = (userdata.pending_order.id if userdata.pending_order
+        if r is None and cart and cart.customer_name:
+            oid = (cart.pending_order.id if cart.pending_order
                    else order_id(userdata.call_id, userdata.order_seq + 1))
             stored = await db.get_order(oid)
-            if (stored is not None and stored.lines == userdata.cart
-                    and stored.customer_name == userdata.customer_name):
-                text = await confirmation._confirm_order(userdata)
-                userdata.last_confirmation = text
+            if (stored is not None and stored.lines == cart.lines
+                    and stored.customer_name == cart.customer_name):
+                userdata.last_confirmation = await save_confirmed(userdata)
         elif r is not None and r.action == "new" and r.day and r.at and r.party_size:
             seq = r.seq if r.seq is not None else userdata.reservation_seq + 1
             stored_res = await db.get_reservation(reservation_code(userdata.call_id, seq))
@@ -53,8 +51,7 @@ async def settle_saved_confirmation(userdata: UserData) -> None:
                     "date": r.day, "time": r.at, "party_size": r.party_size,
                     "name": r.name or "", "phone": r.phone or "", "history": []})
                 if same_booking(stored_res, draft):
-                    text = await confirmation._confirm_reservation(userdata)
-                    userdata.last_confirmation = text
+                    userdata.last_confirmation = await save_confirmed(userdata)
     except Exception:  # the caller can still confirm again: a replay is "already saved"
         logger.exception("could not check for a saved confirmation",
                          extra={"call_id": userdata.call_id})
@@ -67,7 +64,7 @@ def resume_plan(state: CallSnapshot, userdata: UserData) -> tuple[str, str]:
     if state.stage == "confirmation" and pending:
         return "confirmation", ""  # ConfirmationAgent reads it back after resume_note
     if userdata.cart:
-        items = spoken_list([describe_line(line) for line in userdata.cart])
+        items = spoken_list([describe_line(line) for line in userdata.cart.lines])
         return "order", (f"{SORRY} You have {items} so far. What else would you like, or "
                          "shall I read your order back?")
     r = userdata.reservation

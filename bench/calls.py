@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tests.scripted_llm import Call, Step
+from testkit.scripted_llm import Call, Step
 
 # A Saturday (the day after the frozen "now") has 28 half-hour slots of 20 seats; bookings of
 # two spread over these evening slots leave room for many calls between emulator resets.

@@ -570,7 +570,7 @@ class Bench:
 
     def _call_logs(self, rooms: list[str]) -> dict[str, dict[str, Any]]:
         from config import FirestoreSettings
-        from firebase_manager import close_sync_client, make_sync_client
+        from store import close_sync_client, make_sync_client
 
         client = make_sync_client(FirestoreSettings(
             firestore_emulator_host=self.stack.firestore_host, google_cloud_project=PROJECT))

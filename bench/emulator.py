@@ -10,11 +10,11 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from config import FirestoreSettings
-from firebase_manager import FirebaseManager, connect
 from menu import Catalog
-from tests import emulator as emu_mod
-from tests.conftest import seed_menu_file
-from tests.conversation.harness import catalog_from
+from store import FirebaseManager, connect
+from testkit import emulator as emu_mod
+from testkit.firestore import seed_menu_file
+from testkit.phone import catalog_from
 
 PROJECT = "demo-bench"
 

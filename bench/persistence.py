@@ -14,7 +14,7 @@ from typing import Any
 
 from bench.emulator import Firestore
 from bench.stats import timing
-from tests.conftest import make_order, make_reservation
+from testkit.records import make_order, make_reservation
 
 DAY = date(2026, 11, 20)
 _EVENING = [dtime(h, m) for h in range(17, 21) for m in (0, 30)]

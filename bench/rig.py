@@ -32,11 +32,11 @@ from livekit.agents.types import DEFAULT_API_CONNECT_OPTIONS, NOT_GIVEN, APIConn
 from livekit.agents.voice import io
 
 from agents.call import SESSION_OPTIONS, new_call, start_call
-from agents.userdata import CallServices, UserData
-from firebase_manager import FirebaseManager
+from call_state import CallServices, UserData
 from menu import Catalog
-from tests.conversation.harness import CALLER, NOW, Phone
-from tests.scripted_llm import ScriptedLLM, Step
+from store import FirebaseManager
+from testkit.phone import CALLER, NOW, Phone
+from testkit.scripted_llm import ScriptedLLM, Step
 
 SAMPLE_RATE = 24000
 TONE_MS = 40  # audio returned per sentence: enough for a frame, cheap to push

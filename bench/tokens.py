@@ -23,8 +23,8 @@ from bench.emulator import Firestore
 from bench.rig import open_voice_call
 from bench.stats import timing
 from fakes import openai_llm
-from fakes.script import Script, Step, ToolCall
-from tests.scripted_llm import Call
+from fakes.script import Script, Step
+from testkit.scripted_llm import Call
 
 MODEL = "gpt-4o-mini"
 # OpenAI's accounting for chat requests: a few tokens of framing per message and per reply.
@@ -100,7 +100,7 @@ class Counter:
 
 def _fake_step(step: Any) -> Step:
     if isinstance(step, Call):
-        return Step(tool_calls=(ToolCall(name=step.name, arguments=dict(step.args)),))
+        return Step(tool_calls=(step,))
     return Step(text=str(step))
 
 

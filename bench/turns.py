@@ -12,7 +12,7 @@ from bench.calls import ScriptedCall, cycle
 from bench.emulator import Firestore
 from bench.rig import open_voice_call
 from bench.stats import summary, timing
-from tests.scripted_llm import Call
+from testkit.scripted_llm import Call
 
 HANDOFF_TOOLS = {"start_order", "start_reservation", "review_order", "decline", "book_table",
                  "change_reservation", "cancel_reservation"}

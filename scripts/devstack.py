@@ -40,25 +40,17 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # `python scripts/devstack.py` puts scripts/ first, not the repo
     sys.path.insert(0, str(ROOT))
+
+from config import DEFAULT_AGENT_NAME  # noqa: E402
+from testkit import emulator  # noqa: E402
+from testkit.emulator import free_port  # noqa: E402  (tests and bench import it from here)
+
 BIN_DIR = Path(os.environ.get("PHONELINE_BIN_DIR", Path.home() / ".cache" / "phoneline" / "bin"))
-FIRESTORE_JAR = Path(
-    os.environ.get(
-        "FIRESTORE_EMULATOR_JAR",
-        "/usr/lib/google-cloud-sdk/platform/cloud-firestore-emulator/cloud-firestore-emulator.jar",
-    )
-)
-FIRESTORE_MAIN = "com.google.cloud.datastore.emulator.firestore.CloudFirestore"
 DEFAULT_NUMBER = "+15550100"
 
 
 class StackError(RuntimeError):
     pass
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass(frozen=True)
@@ -113,7 +105,7 @@ class StackOptions:
     def __post_init__(self) -> None:
         self.numbers = self.numbers or _env_tuple("RESTAURANT_NUMBERS", DEFAULT_NUMBER)
         self.project = self.project or os.environ.get("GOOGLE_CLOUD_PROJECT", "demo-restaurant")
-        self.agent_name = self.agent_name or os.environ.get("AGENT_NAME", "restaurant-agent")
+        self.agent_name = self.agent_name or os.environ.get("AGENT_NAME", DEFAULT_AGENT_NAME)
 
 
 @dataclass
@@ -368,14 +360,12 @@ class Stack:
             self.wait_until(None, "firestore (external)",
                             lambda: http_ok(f"http://{self.firestore_host}/", b"Ok"), 30)
             return
-        if not FIRESTORE_JAR.exists():
-            raise StackError(f"Firestore emulator jar not found at {FIRESTORE_JAR} "
-                             "(set FIRESTORE_EMULATOR_JAR or FIRESTORE_EMULATOR_HOST)")
         port = self.options.ports.firestore
-        proc = self.spawn("firestore", [
-            "java", "-cp", str(FIRESTORE_JAR), FIRESTORE_MAIN, "start",
-            "--host=127.0.0.1", f"--port={port}",
-        ])
+        try:
+            argv = emulator.command(port)
+        except emulator.EmulatorError as e:
+            raise StackError(str(e)) from None
+        proc = self.spawn("firestore", argv)
         self.wait_until(proc, "firestore",
                         lambda: http_ok(f"http://127.0.0.1:{port}/", b"Ok"), 90)
 

@@ -186,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from google.api_core import exceptions as gexc
 
-    from firebase_manager import close_sync_client, make_sync_client
+    from store import close_sync_client, make_sync_client
 
     try:
         client = make_sync_client(load_firestore_settings())

@@ -35,9 +35,13 @@ from livekit import api
 from livekit.protocol import sip as sip_pb
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # `python scripts/setup_sip.py` puts scripts/ first, not the repo
+    sys.path.insert(0, str(ROOT))
+
+from config import DEFAULT_AGENT_NAME  # noqa: E402
+
 DEFAULT_TRUNK_NAME = "restaurant-inbound"
-DEFAULT_RULE_NAME = "restaurant-agent-dispatch"
-DEFAULT_AGENT_NAME = "restaurant-agent"
+DEFAULT_RULE_NAME = f"{DEFAULT_AGENT_NAME}-dispatch"
 ROOM_PREFIX = "call-"
 DEFAULT_MAX_CALL_DURATION_S = 30 * 60
 

@@ -10,23 +10,20 @@ import asyncio
 import os
 import tempfile
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
 
-import ids
 from config import FirestoreSettings
-from firebase_manager import FirebaseManager, close_sync_client, connect, make_sync_client
-from menu_file import load_menu_file
-from models import ChosenOption, Order, OrderLine, Reservation
-from scripts.seed_menu import apply_menu
-from tests import emulator
-from tests.emulator import Emulator
+from store import FirebaseManager, connect
+from testkit import emulator
+from testkit.emulator import Emulator
+from testkit.firestore import MENU_PATH, ROOT, seed_menu_file
+from testkit.records import make_order, make_reservation
 
 PROJECT = "demo-test"
-ROOT = Path(__file__).resolve().parent.parent
-MENU_PATH = ROOT / "data" / "menu.yaml"
+# Tests import these from here as well as the fixtures.
+__all__ = ["MENU_PATH", "PROJECT", "ROOT", "make_order", "make_reservation", "seed_menu_file"]
 
 
 @pytest.fixture(scope="session")
@@ -69,15 +66,6 @@ async def db(
         await manager.close()
 
 
-def seed_menu_file(settings: FirestoreSettings, path: Path = MENU_PATH) -> None:
-    """Seed exactly as `scripts/seed_menu.py` does (same validation, same writes)."""
-    client = make_sync_client(settings)
-    try:
-        apply_menu(client, load_menu_file(path))
-    finally:
-        close_sync_client(client)
-
-
 @pytest.fixture
 async def seeded_db(
     db: FirebaseManager, firestore_settings: FirestoreSettings
@@ -85,39 +73,3 @@ async def seeded_db(
     """`db` with data/menu.yaml seeded through the seed script's code."""
     await asyncio.to_thread(seed_menu_file, firestore_settings)
     return db
-
-
-# ---------------------------------------------------------------- record builders
-
-
-def make_order(call_id: str = "call-a", seq: int = 1, *, phone: str = "+16175550101",
-               name: str = "Ann Lee", created_at: datetime | None = None,
-               quantity: int = 2) -> Order:
-    """Two medium oat cappuccinos (or `quantity`), priced the way the order agent does."""
-    created = created_at or datetime(2026, 11, 20, 17, 0, tzinfo=UTC)
-    unit = 425 + 50 + 75
-    line = OrderLine(
-        item_id="cappuccino", name="Cappuccino", size="medium", size_name="Medium",
-        options=[ChosenOption(group_id="milk", option_id="oat", name="Oat milk",
-                              price_delta_cents=75)],
-        quantity=quantity, unit_price_cents=unit, line_price_cents=unit * quantity,
-    )
-    subtotal = line.line_price_cents
-    tax = round(subtotal * 0.0625)
-    oid = ids.order_id(call_id, seq)
-    return Order(
-        id=oid, order_number=ids.order_number(oid), call_id=call_id, lines=[line],
-        subtotal_cents=subtotal, tax_cents=tax, total_cents=subtotal + tax,
-        customer_name=name, customer_phone=phone,
-        pickup_time=created + timedelta(minutes=15), created_at=created,
-    )
-
-
-def make_reservation(call_id: str = "call-r", seq: int = 1, *, day: date = date(2026, 11, 27),
-                     at: time = time(19, 0), party: int = 2, phone: str = "+16175550102",
-                     name: str = "Bo Chen", code: str | None = None) -> Reservation:
-    created = datetime(2026, 11, 20, 17, 0, tzinfo=UTC)
-    return Reservation(
-        code=code or ids.reservation_code(call_id, seq), date=day, time=at, party_size=party,
-        name=name, phone=phone, call_id=call_id, created_at=created, updated_at=created,
-    )

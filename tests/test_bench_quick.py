@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from scripts.devstack import StackError, find_binary
-from tests.emulator import EMULATOR_JAR
+from testkit.emulator import EMULATOR_JAR
 
 ROOT = Path(__file__).resolve().parent.parent
 

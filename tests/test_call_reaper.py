@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 from call_reaper import reap_crashed_calls
-from firebase_manager import FirebaseManager
 from models import CallLog
+from store import FirebaseManager
 
 DAY = date(2026, 11, 20)
 START = datetime(2026, 11, 21, 1, 0, tzinfo=UTC)  # already the next day in UTC

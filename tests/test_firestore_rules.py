@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 
 from config import FirestoreSettings
-from firebase_manager import connect
-from tests import emulator
+from store import connect
+from testkit import emulator
+from testkit.emulator import Emulator
 from tests.conftest import ROOT, make_order
-from tests.emulator import Emulator
 
 PROJECT = "demo-rules"
 

@@ -14,10 +14,10 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from config import FirestoreSettings
-from firebase_manager import FirebaseManager, MenuWatch, close_sync_client, make_sync_client
 from models import MenuItem, RestaurantSettings
+from store import FirebaseManager, MenuWatch, close_sync_client, make_sync_client
+from testkit.emulator import Emulator
 from tests.conftest import PROJECT, ROOT
-from tests.emulator import Emulator
 
 
 class Seen:
@@ -89,7 +89,7 @@ async def test_invalid_docs_are_logged_and_skipped_and_settings_can_vanish(
 ) -> None:
     menu_watch, seen = watch
     assert menu_watch.wait_ready(10)
-    caplog.set_level(logging.ERROR, logger="firebase_manager")
+    caplog.set_level(logging.ERROR, logger="store")
 
     await seeded_db.db.document("menu_items/mystery-soup").set(
         {"id": "mystery-soup", "name": "Mystery Soup", "category": "soups", "price_cents": -100})

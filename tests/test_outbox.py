@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 
 from config import FirestoreSettings
-from firebase_manager import FirebaseManager, connect
 from models import Message
 from outbox import Outbox
-from tests import emulator
+from store import FirebaseManager, connect
+from testkit import emulator
+from testkit.emulator import Emulator
 from tests.conftest import PROJECT, make_order, make_reservation
-from tests.emulator import Emulator
 
 DAY = date(2026, 11, 20)
 

@@ -11,7 +11,8 @@ import pytest
 
 import ids
 from config import ConfigError, FirestoreSettings
-from firebase_manager import (
+from models import CallLog, Message, slot_id
+from store import (
     CodeTaken,
     FirebaseManager,
     OrderIdTaken,
@@ -20,7 +21,6 @@ from firebase_manager import (
     SlotFull,
     connect,
 )
-from models import CallLog, Message, slot_id
 from tests.conftest import make_order, make_reservation
 
 DAY = date(2026, 11, 20)

@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 import yaml
 
-from firebase_manager import FirebaseManager
+from store import FirebaseManager
+from testkit.emulator import Emulator
 from tests.conftest import MENU_PATH, PROJECT, ROOT
-from tests.emulator import Emulator
 
 MENU_TEXT = MENU_PATH.read_text(encoding="utf-8")
 

@@ -4,38 +4,26 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from livekit.agents import AgentSession
 from livekit.agents.voice.run_result import RunResult
 
 from agents.call import SESSION_OPTIONS, new_call, start_call
-from agents.userdata import CallServices, UserData
-from firebase_manager import FirebaseManager
-from menu import Catalog, Menu
-from tests.scripted_llm import ScriptedLLM, Step
+from call_state import CallServices, UserData
+from menu import Catalog
+from store import FirebaseManager
+from testkit.phone import CALLER, NOW, TZ, Phone, catalog_from
+from testkit.scripted_llm import ScriptedLLM, Step
 
-TZ = ZoneInfo("America/New_York")
-# A Friday lunchtime: the café is open (Mon-Fri 07:00-21:00, Sat 08:00-22:00, Sun 08:00-16:00).
-NOW = datetime(2026, 11, 20, 12, 0, tzinfo=TZ)
-CALLER = "+16175550199"
+__all__ = [
+    "CALLER", "NOW", "OPENED", "SAVED_COLLECTIONS", "TZ", "Call", "Phone", "catalog_from",
+    "count_docs", "open_call", "tool_output",
+]
+
 _ids = itertools.count(1)
 OPENED: list[ScriptedLLM] = []  # every call's LLM, checked after each test (conftest)
-
-
-@dataclass
-class Phone:
-    """Stands in for the SIP leg: records cold transfers, or fails them."""
-
-    fail: bool = False
-    transfers: list[str] = field(default_factory=list)
-
-    async def transfer(self, destination: str) -> None:
-        self.transfers.append(destination)
-        if self.fail:
-            raise RuntimeError("SIP REFER rejected: 486 Busy Here")
 
 
 @dataclass
@@ -72,12 +60,6 @@ class Call:
     @property
     def agent_id(self) -> str:
         return self.session.current_agent.id
-
-
-async def catalog_from(db: FirebaseManager) -> Catalog:
-    settings = await db.load_restaurant_settings()
-    assert settings is not None, "seed the menu first"
-    return Catalog(Menu(await db.load_menu()), settings)
 
 
 async def open_call(

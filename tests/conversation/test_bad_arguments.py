@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from testkit.scripted_llm import Call
 from tests.conversation.harness import (
     NOW,
     SAVED_COLLECTIONS,
@@ -14,7 +15,6 @@ from tests.conversation.harness import (
 from tests.conversation.harness import (
     Call as PhoneCall,
 )
-from tests.scripted_llm import Call
 
 
 async def _order_agent_call(db, tool_call: Call) -> PhoneCall:
@@ -40,7 +40,7 @@ async def test_add_item_refuses_bad_arguments(seeded_db, args, says):
     result = await call.caller_says("I'd like to order something")
     output, is_error = tool_output(result, "add_item")
     assert is_error and says in output
-    assert call.userdata.cart == []
+    assert call.userdata.cart.lines == []
     await call.hang_up()
     counts = await count_docs(seeded_db, *SAVED_COLLECTIONS)
     assert counts == dict.fromkeys(SAVED_COLLECTIONS, 0)
@@ -66,7 +66,7 @@ async def test_malformed_phone_is_refused(seeded_db):
     result = await call.caller_says("A croissant for Ann, my number is 12 34")
     output, is_error = tool_output(result, "set_customer")
     assert is_error and "not a valid phone number" in output
-    assert call.userdata.customer_phone is None
+    assert call.userdata.cart.customer_phone is None
 
 
 async def _fill_slot(db, day, at, seats):

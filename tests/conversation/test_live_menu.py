@@ -7,11 +7,11 @@ import os
 import subprocess
 import sys
 
-from firebase_manager import MenuWatch, close_sync_client, make_sync_client
 from menu import Catalog, Menu
+from store import MenuWatch, close_sync_client, make_sync_client
+from testkit.scripted_llm import Call
 from tests.conftest import ROOT
 from tests.conversation.harness import open_call, tool_output
-from tests.scripted_llm import Call
 
 
 async def test_sold_out_reaches_the_next_turn_of_a_call(seeded_db, firestore_settings):

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import ids
+from actions.reservations import spell
 from agents import ConfirmationAgent, OrderAgent
-from agents.confirmation import spell
-from tests.conftest import make_order
+from testkit.records import make_order
+from testkit.scripted_llm import Call
 from tests.conversation.harness import CALLER, open_call, tool_output
-from tests.scripted_llm import Call
 
 
 async def test_full_order_call_saves_one_priced_order(seeded_db):

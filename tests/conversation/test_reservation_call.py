@@ -6,8 +6,8 @@ from datetime import date, datetime, time
 
 from agents import ConfirmationAgent, ReservationAgent
 from models import Reservation
+from testkit.scripted_llm import Call
 from tests.conversation.harness import CALLER, NOW, open_call, tool_output
-from tests.scripted_llm import Call
 
 
 async def _slot(db, key: str) -> int:

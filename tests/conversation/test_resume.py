@@ -11,10 +11,12 @@ import asyncio
 from livekit.agents import AgentSession
 
 import ids
+from actions.reservations import spell
 from agents.call import SESSION_OPTIONS, new_call, start_call
-from agents.confirmation import spell
-from agents.userdata import CallServices
 from call_snapshot import CallSnapshot, load_for, restore
+from call_state import CallServices
+from testkit.scripted_llm import Call as ToolCall
+from testkit.scripted_llm import ScriptedLLM
 from tests.conversation.harness import (
     NOW,
     OPENED,
@@ -24,8 +26,6 @@ from tests.conversation.harness import (
     open_call,
     tool_output,
 )
-from tests.scripted_llm import Call as ToolCall
-from tests.scripted_llm import ScriptedLLM
 
 
 async def _saved_state(call: Call, expect: str, within: float = 5.0) -> CallSnapshot:

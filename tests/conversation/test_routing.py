@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from agents import ConfirmationAgent, IntentClassifier, OrderAgent, ReservationAgent
+from testkit.scripted_llm import Call
 from tests.conversation.harness import (
     NOW,
     SAVED_COLLECTIONS,
@@ -13,7 +14,6 @@ from tests.conversation.harness import (
     open_call,
     tool_output,
 )
-from tests.scripted_llm import Call
 
 
 async def test_handoff_costs_one_llm_request_and_greeting_none(seeded_db):
@@ -80,7 +80,7 @@ async def test_decline_goes_back_to_the_order_agent_and_saves_nothing(seeded_db)
     await call.caller_says("A latte for Jo")
     result = await call.caller_says("No, that's not right")
     result.expect.contains_agent_handoff(new_agent_type=OrderAgent)
-    assert len(call.userdata.cart) == 1, "the order is kept to be fixed, not thrown away"
+    assert len(call.userdata.cart.lines) == 1, "the order is kept to be fixed, not thrown away"
     assert await count_docs(db, "orders") == {"orders": 0}
 
 
@@ -96,7 +96,7 @@ async def test_back_and_forth_reuses_the_same_agents_and_keeps_the_order(seeded_
     assert isinstance(call.session.current_agent, ReservationAgent)
     await call.caller_says("Actually, let's finish the order first")
     assert call.session.current_agent is order_agent
-    assert [line.item_id for line in call.userdata.cart] == ["croissant"]
+    assert [line.item_id for line in call.userdata.cart.lines] == ["croissant"]
     summary = call.llm.requests[-1].messages
     assert any("croissant" in text.lower() for role, text in summary if role == "system")
 
@@ -182,7 +182,7 @@ async def test_returning_caller_is_greeted_by_name(seeded_db):
     await first.caller_says("Yes")
     again = await open_call(db)
     assert again.greeting.startswith("Hi Maya, welcome back")
-    assert again.userdata.customer_name == "Maya Lopez"
+    assert again.userdata.cart.customer_name == "Maya Lopez"
     anonymous = await open_call(db, caller="anonymous")
     assert anonymous.userdata.caller_phone is None
     assert anonymous.greeting.startswith("Thanks for calling")
@@ -227,7 +227,7 @@ async def test_returning_caller_orders_the_usual_at_todays_prices(seeded_db):
     output, is_error = tool_output(result, "order_the_usual")
     assert not is_error
     assert "1 large Latte with oat milk" in output and "2 Butter Croissant" in output
-    assert [(x.item_id, x.size, x.quantity) for x in again.userdata.cart] == [
+    assert [(x.item_id, x.size, x.quantity) for x in again.userdata.cart.lines] == [
         ("latte", "large", 1), ("croissant", None, 2)]
 
     stranger = await open_call(db, Call("start_order"), Call("order_the_usual"), "Hmm.",
@@ -235,3 +235,47 @@ async def test_returning_caller_orders_the_usual_at_todays_prices(seeded_db):
     result = await stranger.caller_says("The usual")
     output, is_error = tool_output(result, "order_the_usual")
     assert is_error and "no previous order" in output
+
+
+async def test_no_request_shows_a_call_to_a_tool_the_model_was_not_offered(seeded_db):
+    """Hand-overs carry the conversation, not the previous agent's tool calls: small models
+    imitate tools they see used, even ones they do not have."""
+    call = await open_call(
+        seeded_db,
+        Call("menu_info", {"query": "croissant"}), "It's vegetarian.",
+        Call("start_order"), Call("add_item", {"item": "croissant"}), "One croissant. Name?",
+        Call("set_customer", {"name": "Kim"}), Call("review_order"),
+        Call("confirm"), "Placed! Anything else?",
+        Call("start_reservation", {"action": "new"}),
+        Call("check_availability", {"date": "2026-11-21", "time": "19:00", "party_size": 2}),
+        "Seven tomorrow is free.",
+    )
+    await call.caller_says("Is the croissant vegan?")
+    await call.caller_says("I'll order one then")
+    await call.caller_says("It's Kim")
+    await call.caller_says("Yes")
+    await call.caller_says("And a table for two tomorrow at seven")
+    assert len(call.llm.requests) == 12
+    for n, request in enumerate(call.llm.requests):
+        unknown = set(request.tools_called_in_context) - set(request.tool_names)
+        assert not unknown, f"request {n} shows calls to tools it was not offered: {unknown}"
+    # The first request of each receiving agent (order, confirmation, reservation) shows no
+    # tool call at all: the previous agent's calls stay with it, the call state is summarised.
+    for n in (3, 7, 10):
+        assert call.llm.requests[n].tools_called_in_context == [], (n, call.llm.requests[n])
+    # ... while what the caller said is carried over.
+    assert any("order one" in text for _, text in call.llm.requests[3].messages)
+    assert any("table for two" in text for _, text in call.llm.requests[10].messages)
+
+
+async def test_call_log_usage_counts_every_llm_request_from_session_usage(seeded_db):
+    call = await open_call(
+        seeded_db, Call("start_order"), Call("add_item", {"item": "croissant"}),
+        "One croissant. Anything else?", Call("end_call"),
+    )
+    await call.caller_says("A croissant please")
+    await call.caller_says("That's all, bye")
+    log = await call.hung_up_by_agent()
+    usage = log["usage"]
+    assert usage["llm_requests"] == len(call.llm.requests) == 4
+    assert usage["llm_prompt_tokens"] > 0 and usage["llm_completion_tokens"] > 0

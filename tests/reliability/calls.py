@@ -16,9 +16,9 @@ from pydantic import SecretStr
 import providers
 from agents.call import SESSION_OPTIONS, new_call, start_call
 from agents.recovery import CallGuard, guard_call
-from agents.userdata import CallServices, UserData
+from call_state import CallServices, UserData
 from config import Settings
-from firebase_manager import FirebaseManager
+from store import FirebaseManager
 from tests.conversation.harness import CALLER, NOW, Phone, catalog_from
 
 _seq = iter(range(1, 1_000_000))

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from config import FirestoreSettings
-from firebase_manager import FirebaseManager, connect
-from tests import emulator
+from store import FirebaseManager, connect
+from testkit import emulator
+from testkit.emulator import Emulator
 from tests.conftest import PROJECT, seed_menu_file
-from tests.emulator import Emulator
 from tests.reliability import tally
 
 

@@ -16,18 +16,16 @@ import asyncio
 import json
 import time
 import uuid
-from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
 
+from fakes.script import ToolCall
+
 MODES = ("ok", "500", "hang", "cut", "cut_text", "stall")
 
 
-@dataclass(frozen=True)
-class Tool:
-    name: str
-    args: dict[str, Any] = field(default_factory=dict)
+Tool = ToolCall  # the scripted tool-call type the fakes and testkit use too
 
 
 Step = str | Tool | list[str | Tool]
@@ -100,7 +98,7 @@ class LLMServer:
         for n, part in enumerate(step if isinstance(step, list) else [step]):
             if isinstance(part, Tool):
                 call = {"index": n, "id": f"call_{uuid.uuid4().hex[:10]}", "type": "function",
-                        "function": {"name": part.name, "arguments": json.dumps(part.args)}}
+                        "function": {"name": part.name, "arguments": json.dumps(part.arguments)}}
                 await resp.write(_chunk({"tool_calls": [call]}))
             else:
                 await resp.write(_chunk({"content": part}))

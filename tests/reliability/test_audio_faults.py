@@ -22,7 +22,7 @@ import providers
 from agents import OrderAgent
 from agents.call import SESSION_OPTIONS, new_call, start_call
 from agents.recovery import CANNOT_HEAR, TRANSFERRING, guard_call
-from agents.userdata import CallServices
+from call_state import CallServices
 from fakes import cartesia_tts, deepgram_stt
 from fakes.script import Script
 from tests.conversation.harness import CALLER, NOW, TZ, Phone, catalog_from
@@ -159,7 +159,7 @@ async def _carry_the_call(call: AudioCall, line: Line) -> None:
         silence = await call.heard_within(ended, SILENCE_BOUND_S)
         assert silence < SILENCE_BOUND_S
         print(f"audio turn 2: {silence:.2f}s from end of speech to the agent's audio")
-        assert [x.item_id for x in call.userdata.cart] == ["croissant"]
+        assert [x.item_id for x in call.userdata.cart.lines] == ["croissant"]
         assert line.stt_broken.hits >= 1 and line.tts_broken.hits >= 1
         assert line.llm_primary.requests and len(line.llm_fallback.requests) == 4
     finally:

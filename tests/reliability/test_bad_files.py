@@ -11,11 +11,10 @@ from pathlib import Path
 
 import pytest
 
-import providers
-from config import ConfigError, load_settings
+from config import ConfigError, load_provider_settings, load_settings
 from menu_file import MenuFileError, load_menu_file
+from testkit.emulator import Emulator
 from tests.conftest import MENU_PATH, PROJECT, ROOT
-from tests.emulator import Emulator
 
 MENU = MENU_PATH.read_text(encoding="utf-8")
 
@@ -90,7 +89,7 @@ def test_seed_script_exits_non_zero_and_writes_nothing(
     assert done.returncode != 0
     assert CASES[case][1] in done.stderr + done.stdout
     from config import FirestoreSettings
-    from firebase_manager import close_sync_client, make_sync_client
+    from store import close_sync_client, make_sync_client
 
     client = make_sync_client(FirestoreSettings(firestore_emulator_host=firestore_emulator.host,
                                                 google_cloud_project=PROJECT))
@@ -137,17 +136,17 @@ def test_bad_setting_names_the_variable(env, var, value, says):
 def test_bad_provider_setting_names_the_variable(env, var, value, tmp_path):
     env.setenv(var, value)
     with pytest.raises(ConfigError, match=f"{var} is invalid"):
-        providers.load_provider_settings(tmp_path / "none.env")
+        load_provider_settings(tmp_path / "none.env")
 
 
 def test_a_fallback_identical_to_its_primary_is_refused(env, tmp_path):
     env.setenv("OPENAI_FALLBACK_MODEL", "gpt-4o-mini")  # the primary's model, same endpoint
-    fb = providers.load_provider_settings(tmp_path / "none.env")
+    fb = load_provider_settings(tmp_path / "none.env")
     with pytest.raises(ConfigError, match="OPENAI_FALLBACK_MODEL/OPENAI_FALLBACK_BASE_URL is "
                                           "the same as its primary"):
         fb.check_against(load_settings(env_file=None))
     env.setenv("OPENAI_FALLBACK_MODEL", "gpt-4.1-mini")
-    providers.load_provider_settings(tmp_path / "none.env").check_against(
+    load_provider_settings(tmp_path / "none.env").check_against(
         load_settings(env_file=None))
 
 

@@ -9,11 +9,11 @@ import time
 
 import pytest
 
-from firebase_manager import FirebaseManager
 from models import Order
+from store import FirebaseManager
+from testkit.emulator import Emulator
+from testkit.scripted_llm import Call
 from tests.conversation.harness import CALLER, NOW, count_docs, open_call, tool_output
-from tests.emulator import Emulator
-from tests.scripted_llm import Call
 
 pytestmark = pytest.mark.usefixtures("settle_tasks")
 

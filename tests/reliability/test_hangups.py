@@ -9,8 +9,8 @@ import asyncio
 import pytest
 
 from agents import ConfirmationAgent
+from testkit.scripted_llm import Call
 from tests.conversation.harness import SAVED_COLLECTIONS, count_docs, open_call
-from tests.scripted_llm import Call
 
 pytestmark = pytest.mark.usefixtures("settle_tasks")
 

@@ -64,7 +64,7 @@ async def test_fallback_model_takes_over_and_tools_still_run(seeded_db, servers,
 
         t1 = await call.caller_says("A croissant please")
         assert call.timeline.first_speech_after(t1) < SILENCE_BOUND_S
-        assert [line.item_id for line in call.userdata.cart] == ["croissant"]
+        assert [line.item_id for line in call.userdata.cart.lines] == ["croissant"]
         assert primary.requests and all(r["mode"] == failure for r in primary.requests)
         assert len(secondary.requests) == 4  # every answer came from the fallback
         assert call.guard.failed_turns == 0 and call.guard.escalated is None

@@ -18,8 +18,8 @@ import pytest
 
 from models import Reservation
 from pricing import build_line, totals
+from testkit.scripted_llm import Call
 from tests.conversation.harness import NOW, catalog_from, count_docs, open_call, tool_output
-from tests.scripted_llm import Call
 
 pytestmark = pytest.mark.usefixtures("settle_tasks")
 

@@ -16,11 +16,11 @@ from pydantic import SecretStr
 
 import providers
 from agents.call import SESSION_OPTIONS, new_call, start_call
-from agents.userdata import CallServices
+from call_state import CallServices
 from config import Settings
 from redact import PrivateLogs, protect_logs
+from testkit.scripted_llm import Call, ScriptedLLM
 from tests.conversation.harness import NOW, Phone, catalog_from, tool_output
-from tests.scripted_llm import Call, ScriptedLLM
 
 pytestmark = pytest.mark.usefixtures("settle_tasks")
 

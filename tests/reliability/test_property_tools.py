@@ -12,10 +12,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from testkit.scripted_llm import Call
 from tests.conversation.harness import NOW, SAVED_COLLECTIONS, count_docs, open_call, tool_output
 from tests.reliability import tally
 from tests.reliability.test_property_domain import GUIDANCE, card_said
-from tests.scripted_llm import Call
 
 SOME = settings(max_examples=40, deadline=None, derandomize=True, suppress_health_check=[
     HealthCheck.function_scoped_fixture, HealthCheck.too_slow])

@@ -15,8 +15,8 @@ from livekit.agents import FunctionTool, llm
 
 from agents import ConfirmationAgent, IntentClassifier, OrderAgent, ReservationAgent
 from pricing import build_line, totals
+from testkit.scripted_llm import Call
 from tests.conversation.harness import SAVED_COLLECTIONS, count_docs, open_call, tool_output
-from tests.scripted_llm import Call
 
 pytestmark = pytest.mark.usefixtures("settle_tasks")
 

@@ -21,10 +21,10 @@ from livekit import api
 from bench.concurrency import LLM_RULES, RATE, Caller, open_timezone, tagged
 from config import FirestoreSettings
 from fakes.audio import speech_or_tone
-from firebase_manager import close_sync_client, make_sync_client
 from scripts.devstack import Ports, Stack, StackError, StackOptions, find_binary, free_port
+from store import close_sync_client, make_sync_client
+from testkit.emulator import Emulator
 from tests.conftest import seed_menu_file
-from tests.emulator import Emulator
 
 PROJECT = "demo-drain"
 LINES = ["Hi, I'd like a large cappuccino please", "It's Sam Rivera", "Yes, that's right",

@@ -34,7 +34,7 @@ from typing import Any
 import yaml
 from livekit import api
 
-from agents.confirmation import spell
+from actions.reservations import spell
 from fakes.audio import silence, speech_or_tone
 from scripts.devstack import FIRESTORE_JAR, Ports, Stack, StackOptions
 from tests.conftest import seed_menu_file

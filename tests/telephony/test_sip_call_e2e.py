@@ -24,7 +24,8 @@ from typing import Any
 from livekit import api
 
 from fakes.script import Script
-from scripts.devstack import FIRESTORE_JAR, Ports, Stack, StackError, StackOptions, find_binary
+from scripts.devstack import Ports, Stack, StackError, StackOptions, find_binary
+from testkit.emulator import EMULATOR_JAR
 from tests.telephony.caller import RtpCapture, caller_audio, start_sipp
 from tests.telephony.helpers import require, require_tools
 
@@ -129,7 +130,7 @@ def _rejected_invite(stack: Stack, from_ip: str) -> str:
 
 async def test_sip_call_places_order_and_agent_hangs_up(firestore_emulator, tmp_path, capsys):
     _binaries_present()
-    require(FIRESTORE_JAR.exists() or bool(firestore_emulator.host), "the Firestore emulator")
+    require(EMULATOR_JAR.exists() or bool(firestore_emulator.host), "the Firestore emulator")
     lines = list(Script.load(SCRIPT).caller)
     await asyncio.to_thread(firestore_emulator.reset, PROJECT)  # the menu is seeded again
     # the caller's speech, rendered before the stack starts: no CPU spike while it answers

@@ -1,4 +1,5 @@
-"""Start, stop and reset a local Firestore emulator for the tests.
+"""Start, stop and reset a local Firestore emulator: for the tests, the benchmarks and
+`scripts/devstack.py` (which runs the same `command` under its own process supervision).
 
 The emulator is a Java process; it is started in its own process group so stopping it also
 stops anything it spawned, even when a test fails half-way.
@@ -76,21 +77,27 @@ class Emulator:
         self.process = fresh.process
 
 
+def command(port: int, extra_args: tuple[str, ...] = ()) -> list[str]:
+    """The emulator's command line, listening on loopback only."""
+    if not EMULATOR_JAR.exists():
+        raise EmulatorError(f"Firestore emulator jar not found at {EMULATOR_JAR} "
+                            "(set FIRESTORE_EMULATOR_JAR or FIRESTORE_EMULATOR_HOST)")
+    return [
+        "java", "-Duser.language=en", "-cp", str(EMULATOR_JAR), MAIN_CLASS,
+        "start", "--host=127.0.0.1", f"--port={port}", *extra_args,
+    ]
+
+
 def start(
     port: int | None = None,
     timeout: float = 30.0,
     log_path: Path | None = None,
     extra_args: tuple[str, ...] = (),
 ) -> Emulator:
-    if not EMULATOR_JAR.exists():
-        raise EmulatorError(f"Firestore emulator jar not found at {EMULATOR_JAR}")
     port = port or free_port()
     host = f"127.0.0.1:{port}"
+    cmd = command(port, extra_args)
     log = open(log_path, "ab") if log_path else subprocess.DEVNULL
-    cmd = [
-        "java", "-Duser.language=en", "-cp", str(EMULATOR_JAR), MAIN_CLASS,
-        "start", "--host=127.0.0.1", f"--port={port}", *extra_args,
-    ]
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     if log is not subprocess.DEVNULL:
         log.close()  # the child has its own copy

@@ -7,14 +7,14 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import TYPE_CHECKING, Any, Literal
 
+from cart import Cart
 from menu import Catalog
-from models import LastOrderLine, Order, OrderLine
-from pricing import describe_line, money, totals
+from models import LastOrderLine
 
 if TYPE_CHECKING:
     from livekit.agents import Agent
 
-    from firebase_manager import FirebaseManager
+    from store import FirebaseManager
 
 
 @dataclass
@@ -54,11 +54,8 @@ class UserData:
     agents_visited: list[str] = field(default_factory=list)
     intents: list[str] = field(default_factory=list)
 
-    cart: list[OrderLine] = field(default_factory=list)
-    customer_name: str | None = None
-    customer_phone: str | None = None
+    cart: Cart = field(default_factory=Cart)
     reservation: ReservationDraft | None = None
-    pending_order: Order | None = None  # built once, so a retried confirm reuses its id
 
     ids_created: list[str] = field(default_factory=list)
     outcomes: list[str] = field(default_factory=list)
@@ -101,25 +98,18 @@ class UserData:
             return "info"
         return "abandoned"
 
-    def cart_summary(self) -> str:
-        if not self.cart:
-            return "empty"
-        total = totals(self.cart, self.settings.tax_rate)[2]
-        lines = "; ".join(f"#{n} {describe_line(line)}" for n, line in enumerate(self.cart, 1))
-        return f"{lines} (total {money(total)} incl. tax)"
-
     def summary(self) -> str:
         """Compact state handed to the next agent with the recent conversation."""
         parts = [f"now {self.now.strftime('%A %Y-%m-%d %H:%M')}"]
         if self.caller_phone:
             parts.append(f"caller ID {self.caller_phone}")
-        name = self.customer_name or self.returning_name
+        name = self.cart.customer_name or self.returning_name
         if name:
             parts.append(f"name {name}")
-        if self.customer_phone:
-            parts.append(f"contact phone {self.customer_phone}")
+        if self.cart.customer_phone:
+            parts.append(f"contact phone {self.cart.customer_phone}")
         if self.cart:
-            parts.append(f"order: {self.cart_summary()}")
+            parts.append(f"order: {self.cart.summary(self.settings.tax_rate)}")
         r = self.reservation
         if r:
             fields = {k: v for k, v in vars(r).items() if v is not None}

@@ -16,7 +16,7 @@ from google.cloud.firestore_v1.base_query import FieldFilter
 from models import CallLog, Order
 
 if TYPE_CHECKING:
-    from firebase_manager import SaveResult, SaveStatus
+    from store.errors import SaveResult, SaveStatus
 
 
 class CallRecords:

@@ -1,8 +1,11 @@
 """A scripted stand-in for the cloud LLM: one scripted reply per `chat()` call.
 
 It speaks the real `llm.LLM`/`llm.LLMStream` interface, so AgentSession, tools and handoffs run
-unmodified. Each request is recorded (instructions, tools offered, parallel_tool_calls) so tests can
-assert what the model was shown and how many requests a turn cost.
+unmodified. Each request is recorded (instructions, tools offered, parallel_tool_calls) so tests
+can assert what the model was shown and how many requests a turn cost.
+
+A tool call is the same `ToolCall` the fake OpenAI server's scripts use (`fakes/script.py`;
+`Call` here), and a `fakes.script.Step` is a step here too: one step format for both.
 """
 
 from __future__ import annotations
@@ -21,13 +24,10 @@ from livekit.agents.types import (
     NotGivenOr,
 )
 
+from fakes.script import Step as FakeStep
+from fakes.script import ToolCall
 
-@dataclass(frozen=True)
-class Call:
-    """A tool call the model makes."""
-
-    name: str
-    args: dict[str, Any] = field(default_factory=dict)
+Call = ToolCall  # a tool call the model makes: Call("add_item", {"item": "latte"})
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,7 @@ class Fail:
     message: str = "scripted provider failure"
 
 
-Step = str | Call | list[str | Call] | Fail | Callable[["Request"], Any]
+Step = str | Call | list[str | Call] | FakeStep | Fail | Callable[["Request"], Any]
 
 
 @dataclass
@@ -47,6 +47,7 @@ class Request:
     tool_names: list[str]
     parallel_tool_calls: Any
     prompt_chars: int
+    tools_called_in_context: list[str] = field(default_factory=list)  # function calls shown
 
 
 def _text_of(item: Any) -> str:
@@ -91,6 +92,7 @@ class ScriptedLLM(llm.LLM):
             tool_names=sorted(getattr(t, "id", "") for t in (tools or [])),
             parallel_tool_calls=parallel_tool_calls,
             prompt_chars=sum(len(t) for _, t in messages),
+            tools_called_in_context=[i.name for i in chat_ctx.items if i.type == "function_call"],
         )
         self.requests.append(request)
         if self.steps:
@@ -113,12 +115,14 @@ class _ScriptedStream(llm.LLMStream):
         step = self._step
         if isinstance(step, Fail):
             raise APIConnectionError(step.message, retryable=False)
+        if isinstance(step, FakeStep):
+            step = [*([step.text] if step.text else []), *step.tool_calls]
         parts = step if isinstance(step, list) else [step]
         rid = uuid.uuid4().hex[:8]
         completion_chars = 0
         for part in parts:
             if isinstance(part, Call):
-                args = json.dumps(part.args)
+                args = json.dumps(part.arguments)
                 completion_chars += len(args) + len(part.name)
                 call = llm.FunctionToolCall(
                     name=part.name, arguments=args, call_id=f"call_{uuid.uuid4().hex[:10]}"

@@ -1,4 +1,4 @@
-"""Firestore persistence for the phone line (async; one manager per worker process).
+"""The repository: every read and write the phone line makes (async; one per worker process).
 
 Design rules, because a caller is waiting on the line:
 * A confirmed order is ONE batch commit (order + customer + analytics): all or nothing, one
@@ -19,22 +19,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
-import threading
-import time as _time
-from collections import Counter
-from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, time
-from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
-import firebase_admin
-from firebase_admin import credentials as fb_credentials
 from google.api_core import exceptions as gexc
-from google.api_core import gapic_v1
-from google.api_core.exceptions import RetryError
-from google.auth.credentials import AnonymousCredentials, Credentials
 from google.cloud import firestore
 from google.cloud.firestore_v1.async_transaction import AsyncTransaction, async_transactional
 from google.cloud.firestore_v1.base_query import FieldFilter
@@ -42,11 +31,11 @@ from google.cloud.firestore_v1.transforms import Increment, Maximum, Minimum
 from pydantic import ValidationError
 
 import ids
-from call_records import CallRecords
-from config import ConfigError, FirestoreSettings, firestore_target_error
+from config import FirestoreSettings
 from duplicates import same_booking, same_order
-from menu_file import MENU, SETTINGS_DOC
 from models import (
+    MENU,
+    SETTINGS_DOC,
     CallLog,
     Customer,
     DailyAnalytics,
@@ -60,195 +49,26 @@ from models import (
     slot_id,
 )
 from outbox import Outbox, OutboxEntry
+from store.call_records import CallRecords
+from store.clients import make_async_client
+from store.errors import (
+    BookingResult,
+    CodeTaken,
+    OrderIdTaken,
+    PersistenceUnavailable,
+    ReservationCancelled,
+    ReservationNotFound,
+    SaveResult,
+    SaveStatus,
+    SlotFull,
+)
+from store.parsing import brief, customer_from_doc, ms, parse_menu_item, parse_settings, time_key
+from store.retries import with_retries
+from store.rpc import RpcCounter, instrument
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-
-
-# ---------------------------------------------------------------- errors and results
-
-
-class SlotFull(Exception):
-    """The slot cannot take this party; `free_seats` says how many seats are left there."""
-
-    def __init__(self, slot: str, free_seats: int) -> None:
-        super().__init__(f"slot {slot} has only {free_seats} free seats")
-        self.slot = slot
-        self.free_seats = max(0, free_seats)
-
-
-class ReservationNotFound(LookupError):
-    def __init__(self, code: str) -> None:
-        super().__init__(f"no reservation with code {code!r}")
-        self.code = code
-
-
-class ReservationCancelled(Exception):
-    def __init__(self, code: str) -> None:
-        super().__init__(f"reservation {code} is cancelled")
-        self.code = code
-
-
-class CodeTaken(Exception):
-    """Another booking holds this reservation code; retry with the next `attempt`."""
-
-    def __init__(self, code: str) -> None:
-        super().__init__(f"reservation code {code} belongs to another booking")
-        self.code = code
-
-
-class OrderIdTaken(Exception):
-    """A different order is stored under this id; save this one under the next id."""
-
-    def __init__(self, order_id: str) -> None:
-        super().__init__(f"order id {order_id} holds a different order")
-        self.order_id = order_id
-
-
-class PersistenceUnavailable(RuntimeError):
-    """Firestore did not answer within the retry budget (and the write could not be queued)."""
-
-
-SaveStatus = Literal["saved", "already_saved", "queued"]
-
-
-@dataclass(frozen=True)
-class SaveResult:
-    status: SaveStatus
-    id: str
-
-    @property
-    def ok(self) -> bool:
-        """True for every status: a queued write is durable and will be replayed."""
-        return True
-
-
-@dataclass(frozen=True)
-class BookingResult(SaveResult):
-    @property
-    def code(self) -> str:
-        return self.id
-
-
-# ---------------------------------------------------------------- round-trip counting
-
-RPC_NAMES = (
-    "commit", "batch_get_documents", "begin_transaction", "rollback", "run_query",
-    "run_aggregation_query", "get_document", "list_documents", "batch_write",
-)
-
-
-class RpcCounter:
-    """Counts Firestore RPCs by method name (the round trips a caller waits for)."""
-
-    def __init__(self) -> None:
-        self.counts: Counter[str] = Counter()
-        self._lock = threading.Lock()
-
-    def add(self, name: str) -> None:
-        with self._lock:
-            self.counts[name] += 1
-
-    @property
-    def total(self) -> int:
-        return sum(self.counts.values())
-
-    @property
-    def commits(self) -> int:
-        return self.counts["commit"]
-
-    def snapshot(self) -> dict[str, int]:
-        with self._lock:
-            return dict(self.counts)
-
-    def reset(self) -> None:
-        with self._lock:
-            self.counts.clear()
-
-
-def _instrument(client: Any, counter: RpcCounter, rpc_timeout_s: float) -> None:
-    """Count each RPC and replace the library's long default retries with one bounded try."""
-    api = client._firestore_api  # the GAPIC client; created lazily, no network yet
-
-    def wrap(name: str, method: Callable[..., Any]) -> Callable[..., Any]:
-        def counted(*args: Any, **kwargs: Any) -> Any:
-            counter.add(name)
-            if kwargs.get("retry", gapic_v1.method.DEFAULT) is gapic_v1.method.DEFAULT:
-                kwargs["retry"] = None
-            if kwargs.get("timeout") in (None, gapic_v1.method.DEFAULT):
-                kwargs["timeout"] = rpc_timeout_s
-            return method(*args, **kwargs)
-
-        return counted
-
-    for name in RPC_NAMES:
-        method = getattr(api, name, None)
-        if method is not None:
-            setattr(api, name, wrap(name, method))
-
-
-# ---------------------------------------------------------------- clients
-
-
-def _firebase_app(path: Path) -> firebase_admin.App:
-    name = f"restaurant:{path.resolve()}"
-    try:
-        return firebase_admin.get_app(name)
-    except ValueError:
-        pass
-    try:
-        cred = fb_credentials.Certificate(str(path))
-    except (OSError, ValueError) as e:
-        raise ConfigError(
-            f"FIREBASE_SERVICE_ACCOUNT_PATH={path} is not a readable service-account JSON "
-            f"file: {e}"
-        ) from None
-    return firebase_admin.initialize_app(cred, name=name)
-
-
-def _target(settings: FirestoreSettings) -> tuple[str, Credentials, str | None]:
-    """(project, credentials, emulator host or None) from the settings, never the bare env."""
-    if settings.firebase_service_account_path:
-        app = _firebase_app(Path(settings.firebase_service_account_path))
-        project = app.project_id
-        if not project:
-            raise ConfigError(
-                "FIREBASE_SERVICE_ACCOUNT_PATH: the service-account file names no project_id"
-            )
-        if settings.firestore_emulator_host:
-            log.warning("FIREBASE_SERVICE_ACCOUNT_PATH is set, so FIRESTORE_EMULATOR_HOST "
-                        "is ignored; using project %s", project)
-        return project, app.credential.get_credential(), None
-    if settings.firestore_emulator_host:
-        host = settings.firestore_emulator_host
-        return settings.google_cloud_project, AnonymousCredentials(), host
-    raise ConfigError(firestore_target_error())
-
-
-def _point_at(client: Any, emulator_host: str | None) -> Any:
-    # The library decides emulator-or-not from os.environ alone; the settings must win (a
-    # service account beats a stray FIRESTORE_EMULATOR_HOST, and tests pass settings directly).
-    client._emulator_host = emulator_host
-    return client
-
-
-def make_async_client(settings: FirestoreSettings) -> firestore.AsyncClient:
-    project, creds, emulator = _target(settings)
-    return _point_at(firestore.AsyncClient(project=project, credentials=creds), emulator)
-
-
-def make_sync_client(settings: FirestoreSettings) -> firestore.Client:
-    """Blocking client for the menu watch thread and the staff scripts; never on the loop."""
-    project, creds, emulator = _target(settings)
-    return _point_at(firestore.Client(project=project, credentials=creds), emulator)
-
-
-def close_sync_client(client: firestore.Client) -> None:
-    """Close the gRPC channel of a sync client (the library's Client has no close())."""
-    transport = getattr(client, "_transport", None)
-    if transport is not None:
-        transport.close()
 
 
 async def connect(
@@ -268,63 +88,6 @@ async def connect(
     )
 
 
-# ---------------------------------------------------------------- error classification
-
-_TRANSIENT = (
-    gexc.ServiceUnavailable, gexc.DeadlineExceeded, gexc.InternalServerError,
-    gexc.ResourceExhausted, gexc.Cancelled, gexc.Unknown, gexc.GatewayTimeout,
-    RetryError, ConnectionError, asyncio.TimeoutError,
-)
-
-
-def _root_error(e: BaseException) -> BaseException:
-    """The error that matters behind the transaction decorator's ValueErrors.
-
-    `async_transactional` raises ValueError from the last Aborted when it runs out of
-    attempts, and when BeginTransaction itself fails (Firestore down) its rollback raises
-    ValueError("no transaction ID") with the real error only as __context__.
-    """
-    for _ in range(5):
-        inner = e.__cause__ or e.__context__
-        if not isinstance(e, ValueError) or isinstance(e, ValidationError) or inner is None:
-            break
-        e = inner
-    return e
-
-
-def _backoff(attempt: int) -> float:
-    return min(1.0, 0.1 * 2**attempt) * random.uniform(0.5, 1.0)
-
-
-# ---------------------------------------------------------------- document helpers
-
-
-def _ms(at: datetime) -> int:
-    return int(at.timestamp() * 1000)
-
-
-def _from_ms(ms: float) -> datetime:
-    return datetime.fromtimestamp(ms / 1000, tz=UTC)
-
-
-def customer_from_doc(data: dict[str, Any]) -> Customer:
-    """Customer docs keep first/last seen as epoch-ms counters (see `_customer_upsert`)."""
-    data = dict(data)
-    first_ms, last_ms = data.pop("first_seen_ms", None), data.pop("last_seen_ms", None)
-    if first_ms is not None:
-        data.setdefault("first_seen", _from_ms(first_ms))
-    if last_ms is not None:
-        data.setdefault("last_seen", _from_ms(last_ms))
-    return Customer.from_doc(data)
-
-
-def _time_key(value: str) -> str:
-    return time.fromisoformat(value).strftime("%H:%M")
-
-
-# ---------------------------------------------------------------- the manager
-
-
 class FirebaseManager(CallRecords):
     def __init__(
         self,
@@ -341,7 +104,7 @@ class FirebaseManager(CallRecords):
         self.rpc_timeout_s = rpc_timeout_s
         self.contention_budget_s = contention_budget_s
         self.rpcs = RpcCounter()
-        _instrument(client, self.rpcs, rpc_timeout_s)
+        instrument(client, self.rpcs, rpc_timeout_s)
 
     async def close(self) -> None:
         # The client has no close(); its gRPC channel lives on the transport.
@@ -391,7 +154,7 @@ class FirebaseManager(CallRecords):
             try:
                 res = Reservation.from_doc(snap.to_dict() or {})
             except ValidationError as e:
-                log.error("reservations/%s is invalid and is skipped: %s", snap.id, _brief(e))
+                log.error("reservations/%s is invalid and is skipped: %s", snap.id, brief(e))
                 continue
             if res.status != "cancelled" and res.date >= from_day:
                 found.append(res)
@@ -403,7 +166,7 @@ class FirebaseManager(CallRecords):
         used: dict[str, int] = {}
         async for snap in query.stream():
             data = snap.to_dict() or {}
-            used[_time_key(data["time"])] = int(data.get("seats_used", 0))
+            used[time_key(data["time"])] = int(data.get("seats_used", 0))
         return used
 
     # ------------------------------------------------------------ orders, messages, call logs
@@ -698,26 +461,9 @@ class FirebaseManager(CallRecords):
     async def _with_retries(
         self, op: Callable[[], Awaitable[T]], budget_s: float | None = None
     ) -> T:
-        """Retry transient errors for `budget_s`, contention (aborted transactions) longer."""
         budget = self.retry_budget_s if budget_s is None else budget_s
-        start = _time.monotonic()
-        attempt = 0
-        while True:
-            try:
-                return await op()
-            except Exception as e:
-                last = _root_error(e)
-                if isinstance(last, _TRANSIENT):
-                    limit = budget
-                elif isinstance(last, gexc.Aborted):  # contention: the server is fine
-                    limit = max(budget, self.contention_budget_s)
-                else:
-                    raise
-            pause = _backoff(attempt)
-            if _time.monotonic() - start + pause > limit:
-                raise PersistenceUnavailable(f"{type(last).__name__}: {last}") from last
-            attempt += 1
-            await asyncio.sleep(pause)
+        return await with_retries(op, budget_s=budget,
+                                  contention_budget_s=self.contention_budget_s)
 
     def _transaction(self) -> AsyncTransaction:
         return self.db.transaction(max_attempts=5)
@@ -741,8 +487,8 @@ class FirebaseManager(CallRecords):
         doc: dict[str, Any] = {
             "phone": phone,
             "name": name,
-            "first_seen_ms": Minimum(_ms(seen)),
-            "last_seen_ms": Maximum(_ms(seen)),
+            "first_seen_ms": Minimum(ms(seen)),
+            "last_seen_ms": Maximum(ms(seen)),
             "order_count": Increment(order_count),
             "reservation_count": Increment(reservation_count),
         }
@@ -778,120 +524,3 @@ def _unplaced_booking_message(res: Reservation, why: Exception) -> Message:
     )
     return Message(id=f"{res.call_id}-unplaced-{res.code}", call_id=res.call_id, name=res.name,
                    phone=res.phone, reason=reason[:500], created_at=datetime.now(UTC))
-
-
-# ---------------------------------------------------------------- parsing shared with the watch
-
-
-def parse_menu_item(doc_id: str, data: dict[str, Any]) -> MenuItem | None:
-    """A valid MenuItem or None (logged with the document id): one bad doc never hides the menu."""
-    data = {"id": doc_id, **data}
-    if data["id"] != doc_id:
-        log.error("menu_items/%s has id field %r; skipped", doc_id, data["id"])
-        return None
-    try:
-        return MenuItem.from_doc(data)
-    except ValidationError as e:
-        log.error("menu_items/%s is invalid and is skipped: %s", doc_id, _brief(e))
-        return None
-
-
-def parse_settings(data: dict[str, Any] | None) -> RestaurantSettings | None:
-    if data is None:
-        return None
-    try:
-        return RestaurantSettings.from_doc(data)
-    except ValidationError as e:
-        log.error("%s is invalid and is ignored: %s", SETTINGS_DOC, _brief(e))
-        return None
-
-
-def _brief(e: ValidationError) -> str:
-    return "; ".join(
-        f"{'.'.join(str(p) for p in err['loc']) or '(item)'}: {err['msg']}" for err in e.errors()
-    )
-
-
-# ---------------------------------------------------------------- menu snapshot watch
-
-
-class MenuWatch:
-    """Live menu + settings via Firestore listeners (a sync client; callbacks on its thread).
-
-    Listening starts as soon as it is constructed; `close()` stops it.
-
-    `on_menu` gets the full list of valid items after every change; `on_settings` gets the
-    settings (None if the document is missing). Invalid documents are logged and skipped.
-    """
-
-    def __init__(
-        self,
-        client: firestore.Client,
-        on_menu: Callable[[list[MenuItem]], None],
-        on_settings: Callable[[RestaurantSettings | None], None],
-    ) -> None:
-        self._client = client
-        self._on_menu = on_menu
-        self._on_settings = on_settings
-        self._menu_ready = threading.Event()
-        self._settings_ready = threading.Event()
-        self._watches: list[Any] = []
-        self._closed = False
-        self.start()
-
-    def start(self) -> MenuWatch:
-        """Listening starts in the constructor; calling this again is a no-op."""
-        if not self._watches and not self._closed:
-            self._watches = [
-                self._client.collection(MENU).on_snapshot(self._menu_snapshot),
-                self._client.document(SETTINGS_DOC).on_snapshot(self._settings_snapshot),
-            ]
-        return self
-
-    def wait_ready(self, timeout: float | None = None) -> bool:
-        """True once both the menu and the settings have been delivered at least once."""
-        deadline = None if timeout is None else _time.monotonic() + timeout
-        if not self._menu_ready.wait(timeout):
-            return False
-        left = None if deadline is None else max(0.0, deadline - _time.monotonic())
-        return self._settings_ready.wait(left)
-
-    def close(self) -> None:
-        self._closed = True
-        for watch in self._watches:
-            try:
-                watch.unsubscribe()
-            except Exception:
-                log.exception("closing a Firestore listener failed")
-        self._watches = []
-
-    def __enter__(self) -> MenuWatch:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def _menu_snapshot(self, docs: Iterable[Any], changes: Any, read_time: Any) -> None:
-        items = [i for d in docs if (i := parse_menu_item(d.id, d.to_dict() or {})) is not None]
-        self._deliver(self._on_menu, items, "on_menu")
-        self._menu_ready.set()
-
-    def _settings_snapshot(self, docs: Iterable[Any], changes: Any, read_time: Any) -> None:
-        snap = next(iter(docs), None)
-        if snap is not None and snap.exists:
-            parsed = parse_settings(snap.to_dict())
-            if parsed is None:
-                self._settings_ready.set()
-                return  # invalid: keep whatever the caller has
-            self._deliver(self._on_settings, parsed, "on_settings")
-        else:
-            self._deliver(self._on_settings, None, "on_settings")
-        self._settings_ready.set()
-
-    @staticmethod
-    def _deliver(callback: Callable[[Any], None], value: Any, name: str) -> None:
-        # An exception escaping into the listener thread would stop the watch for good.
-        try:
-            callback(value)
-        except Exception:
-            log.exception("MenuWatch %s callback failed", name)

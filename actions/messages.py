@@ -1,0 +1,62 @@
+"""Call-back requests for staff, saved once per call."""
+
+from __future__ import annotations
+
+import phonenumbers
+
+from call_state import UserData
+from contact import DEFAULT_REGION, clean_name, number_or_caller_id, to_e164
+from ids import message_id
+from models import Message
+from redact import redact_cards
+from refusal import Refusal
+
+MAX_REASON = 500
+
+
+async def take_message(
+    userdata: UserData, name: str, reason: str, phone: str | None
+) -> Message | None:
+    """Save what the caller asked staff for; None when this call already left a message."""
+    clean = clean_name(name)
+    number = number_or_caller_id(
+        phone, userdata.caller_phone, "ask for a number staff can call back."
+    )
+    text = redact_cards(" ".join(reason.split()))  # pay at pickup: no card numbers
+    if not text or len(text) > MAX_REASON:
+        raise Refusal("Ask the caller briefly what the message is about.")
+    if "message" in userdata.outcomes:
+        return None
+    return await _save(userdata, name=clean, phone=number, reason=text)
+
+
+async def save_caller_words(userdata: UserData, said: str) -> Message:
+    """When the assistant is down: the caller's own words for staff, with the number they said
+    or the caller ID, and whatever the call left unfinished."""
+    text = redact_cards(" ".join(said.split()))
+    number = _number_in(text) or userdata.caller_phone or userdata.cart.customer_phone
+    name = userdata.cart.customer_name or userdata.returning_name or "Caller (name in message)"
+    pending = f" Unfinished: {userdata.summary()}." if userdata.has_unsaved_work else ""
+    reason = f"Left while our phone assistant was down. Caller said: {text or '(nothing)'}"
+    return await _save(userdata, name=name[:80], phone=number or "unknown",
+                       reason=(reason + pending)[:MAX_REASON])
+
+
+async def _save(userdata: UserData, *, name: str, phone: str, reason: str) -> Message:
+    userdata.message_seq += 1
+    msg = Message(
+        id=message_id(userdata.call_id, userdata.message_seq), call_id=userdata.call_id,
+        name=name, phone=phone, reason=reason, created_at=userdata.now,
+    )
+    await userdata.services.db.save_message(msg)
+    userdata.outcomes.append("message")
+    userdata.ids_created.append(msg.id)
+    return msg
+
+
+def _number_in(text: str) -> str | None:
+    for match in phonenumbers.PhoneNumberMatcher(text, DEFAULT_REGION):
+        number = to_e164(match.raw_string)
+        if number:
+            return number
+    return None

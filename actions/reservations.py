@@ -1,0 +1,191 @@
+"""Tables: availability, the draft a caller confirms, and booking, changing or cancelling it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Literal
+
+import booking
+from call_state import ReservationDraft, UserData
+from contact import clean_name, number_or_caller_id
+from ids import reservation_code
+from models import Reservation, ReservationChange
+from refusal import Refusal
+from store import (
+    CodeTaken,
+    ReservationCancelled,
+    ReservationNotFound,
+    SaveStatus,
+    SlotFull,
+)
+
+CODE_ATTEMPTS = 5
+
+
+def spell(code: str) -> str:
+    """A booking code as it is said on the phone: one character at a time."""
+    return " ".join(code)
+
+
+async def check_slot(
+    userdata: UserData, day: dt.date, at: dt.time, party: int, *, freed: int = 0
+) -> None:
+    """Rules plus current capacity; `freed` is the caller's own seats when moving a booking."""
+    s = userdata.settings
+    booking.check_booking(s, userdata.now, day, at, party)
+    used = await userdata.services.db.seats_used_on(day)
+    key = at.strftime("%H:%M")
+    used[key] = max(0, used.get(key, 0) - freed)
+    if used.get(key, 0) + party > s.seats_per_slot:
+        options = booking.nearest_free_times(s, userdata.now, day, at, party, used)
+        offer = (
+            f" Nearest free times that day: {', '.join(booking.say_time(t) for t in options)}."
+            if options else " Nothing else is free that day; offer another day."
+        )
+        raise Refusal(f"{booking.say_time(at)} is fully booked for {party}.{offer}")
+
+
+def contact_phone(userdata: UserData, phone: str | None) -> str:
+    # A number already given in this call wins over the caller ID.
+    known = userdata.cart.customer_phone or userdata.caller_phone
+    return number_or_caller_id(phone, known, "ask for the caller's phone number.")
+
+
+async def find_reservations(userdata: UserData, phone: str | None) -> list[Reservation]:
+    """The caller's upcoming bookings; the number becomes the call's contact number."""
+    number = contact_phone(userdata, phone)
+    found = await userdata.services.db.find_reservations(number, userdata.now.date())
+    userdata.cart.customer_phone = number
+    return found
+
+
+async def own_reservation(userdata: UserData, code: str) -> Reservation:
+    """Only bookings under the caller's number can be changed: a code alone is not enough."""
+    number = contact_phone(userdata, None)
+    wanted = "".join(code.split()).upper()
+    found = await userdata.services.db.find_reservations(number, userdata.now.date())
+    for r in found:
+        if r.code == wanted:
+            return r
+    raise Refusal(
+        f"No upcoming booking {wanted} under {number}. Use find_reservations, or ask for the "
+        "number the booking was made under."
+    )
+
+
+async def draft_booking(
+    userdata: UserData, day: dt.date, at: dt.time, party: int, name: str, phone: str | None,
+) -> ReservationDraft:
+    """A new booking to read back: every rule and the capacity checked, nothing saved yet."""
+    clean = clean_name(name)
+    number = contact_phone(userdata, phone)
+    await check_slot(userdata, day, at, party)
+    userdata.reservation = ReservationDraft(
+        action="new", day=day, at=at, party_size=party, name=clean, phone=number,
+    )
+    return userdata.reservation
+
+
+async def draft_change(
+    userdata: UserData, code: str, day: dt.date | None, at: dt.time | None, party: int | None,
+) -> ReservationDraft:
+    current = await own_reservation(userdata, code)
+    day, at = day or current.date, at or current.time
+    party = party or current.party_size
+    same_slot = (day, at) == (current.date, current.time)
+    await check_slot(userdata, day, at, party, freed=current.party_size if same_slot else 0)
+    userdata.reservation = ReservationDraft(
+        action="change", day=day, at=at, party_size=party, name=current.name,
+        phone=current.phone, code=current.code,
+    )
+    return userdata.reservation
+
+
+async def draft_cancel(userdata: UserData, code: str) -> ReservationDraft:
+    current = await own_reservation(userdata, code)
+    userdata.reservation = ReservationDraft(
+        action="cancel", day=current.date, at=current.time, party_size=current.party_size,
+        name=current.name, phone=current.phone, code=current.code,
+    )
+    return userdata.reservation
+
+
+async def correct_draft(
+    userdata: UserData, day: dt.date | None, at: dt.time | None, party: int | None,
+    name: str | None,
+) -> ReservationDraft:
+    """A correction during the read-back of a new booking or a change."""
+    r = userdata.reservation
+    if r is None or r.action == "cancel":
+        raise Refusal("There is no booking being made here; nothing to correct.")
+    day, at = day or r.day, at or r.at
+    party = party or r.party_size
+    assert day and at and party
+    new_name = clean_name(name) if name else r.name
+    await check_slot(userdata, day, at, party)
+    r.day, r.at, r.party_size, r.name = day, at, party, new_name
+    return r
+
+
+@dataclass(frozen=True)
+class BookingDone:
+    kind: Literal["reservation", "change", "cancel"]
+    code: str
+    status: SaveStatus  # "queued": durable locally, staff confirm once Firestore is back
+
+
+async def confirm_draft(userdata: UserData) -> BookingDone:
+    """Book, change or cancel as the confirmed draft says; the draft is cleared when done."""
+    r = userdata.reservation
+    assert r is not None and r.day and r.at and r.party_size
+    db = userdata.services.db
+    capacity = userdata.settings.seats_per_slot
+    now = userdata.now
+    try:
+        if r.action == "cancel":
+            saved = await db.cancel_reservation(r.code or "", call_id=userdata.call_id, now=now)
+            done = BookingDone("cancel", saved.code, "saved")
+        elif r.action == "change":
+            saved = await db.change_reservation(
+                r.code or "", new_date=r.day, new_time=r.at, new_party_size=r.party_size,
+                call_id=userdata.call_id, capacity=capacity, now=now,
+            )
+            done = BookingDone("change", saved.code, "saved")
+        else:
+            done = await _book(userdata, r, capacity)
+    except SlotFull:
+        await check_slot(userdata, r.day, r.at, r.party_size)  # names the free times
+        raise Refusal("That time was just taken; ask for another time.") from None
+    except (ReservationNotFound, ReservationCancelled):
+        userdata.reservation = None
+        raise Refusal(
+            f"Booking {spell(r.code or '')} is no longer active (cancelled or not "
+            "found). Tell the caller and offer a new booking."
+        ) from None
+    userdata.reservation = None
+    userdata.outcomes.append(done.kind)
+    return done
+
+
+async def _book(userdata: UserData, r: ReservationDraft, capacity: int) -> BookingDone:
+    assert r.day and r.at and r.party_size
+    if r.seq is None:
+        # Fixed once per draft so a retried confirm produces the same code, never a twin.
+        userdata.reservation_seq += 1
+        r.seq = userdata.reservation_seq
+    now = userdata.now
+    for attempt in range(CODE_ATTEMPTS):
+        code = reservation_code(userdata.call_id, r.seq, attempt)
+        res = Reservation(
+            code=code, date=r.day, time=r.at, party_size=r.party_size, name=r.name or "",
+            phone=r.phone or "", call_id=userdata.call_id, created_at=now, updated_at=now,
+            history=[ReservationChange(at=now, call_id=userdata.call_id, action="created")],
+        )
+        try:
+            result = await userdata.services.db.book_reservation(res, capacity, now.date())
+        except CodeTaken:
+            continue
+        userdata.ids_created.append(code)
+        return BookingDone("reservation", code, result.status)
+    raise RuntimeError("could not find a free reservation code")

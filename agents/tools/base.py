@@ -1,0 +1,59 @@
+"""The one place a Refusal becomes a ToolError, and the hand-over between agents."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from livekit.agents import Agent, FunctionTool, RunContext, ToolError, function_tool
+
+from call_state import UserData
+from refusal import Refusal
+
+logger = logging.getLogger("restaurant.agents")
+
+ERRORS_BEFORE_STAFF = 3
+
+
+def _context_of(args: tuple[Any, ...], kwargs: dict[str, Any]) -> RunContext[UserData]:
+    return next(a for a in (*args, *kwargs.values()) if isinstance(a, RunContext))
+
+
+def tool(fn: Callable[..., Awaitable[Any]]) -> FunctionTool:
+    """A LiveKit tool whose Refusals reach the model as ToolErrors saying what to ask."""
+
+    @functools.wraps(fn)
+    async def run(*args: Any, **kwargs: Any) -> Any:
+        userdata = _context_of(args, kwargs).userdata
+        try:
+            result = await fn(*args, **kwargs)
+        except Refusal as e:
+            userdata.tool_errors_in_a_row += 1
+            message = str(e)
+            if userdata.tool_errors_in_a_row >= ERRORS_BEFORE_STAFF:
+                message += (
+                    " This is the third problem in a row: apologise and offer to connect the "
+                    "caller with a member of staff (transfer_to_staff)."
+                )
+            raise ToolError(message) from None
+        userdata.tool_errors_in_a_row = 0
+        return result
+
+    return function_tool(run)
+
+
+def hand_off(context: RunContext[UserData], name: str) -> Agent:
+    """The next agent itself (no tuple), so the current one does not speak a transfer line."""
+    userdata = context.userdata
+    userdata.prev_agent = context.session.current_agent
+    return userdata.agents[name]
+
+
+def confirming(context: RunContext[UserData]) -> bool:
+    """Cart changes during the read-back are answered with the new read-back."""
+    confirming = getattr(context.session.current_agent, "reads_back_changes", False)
+    if confirming and (context.userdata.reservation is not None or not context.userdata.cart):
+        raise Refusal("There is no order being confirmed.")
+    return confirming

@@ -1,0 +1,22 @@
+"""The demo menu in a Firestore database, seeded exactly as the staff script seeds it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from config import FirestoreSettings
+from menu_file import load_menu_file
+from scripts.seed_menu import apply_menu
+from store import close_sync_client, make_sync_client
+
+ROOT = Path(__file__).resolve().parent.parent
+MENU_PATH = ROOT / "data" / "menu.yaml"
+
+
+def seed_menu_file(settings: FirestoreSettings, path: Path = MENU_PATH) -> None:
+    """Seed exactly as `scripts/seed_menu.py` does (same validation, same writes)."""
+    client = make_sync_client(settings)
+    try:
+        apply_menu(client, load_menu_file(path))
+    finally:
+        close_sync_client(client)
