@@ -57,7 +57,9 @@ class WatchOptions:
     poll_s: float = 0.25
     join_deadline_s: float = 4.0  # a re-dispatched agent joins within this, or none will
     first_join_deadline_s: float = 10.0  # the first agent of a call (set by the SIP rule)
-    assigned_join_deadline_s: float = 30.0  # a worker took the job: it may be slow, not dead
+    # A worker took the job: it may be slow, not dead. Seen: 49 s from job to agent on a
+    # 2-core machine at load 10. A second agent meanwhile would talk over the first.
+    assigned_join_deadline_s: float = 60.0
     agentless_grace_s: float = 2.0
     reap_every_s: float = 30.0
     reap_min_age_s: float = 60.0

@@ -192,7 +192,7 @@ async def entrypoint(ctx: JobContext) -> None:
     await start_call(session, userdata, resume=resume, room=ctx.room,
                      room_options=room_options(settings))
     logger.info("call started", extra={"call_id": userdata.call_id, "sip": is_sip,
-                                       "job_id": ctx.job.id, "pid": os.getpid(),
+                                       "job_id": ctx.job.id, "job_pid": os.getpid(),
                                        "resumed": userdata.resumed})
 
 

@@ -54,6 +54,9 @@ WORKER_BOUND_S = 5.0  # ... and within 5 s of a whole worker's death
 # this much slack before the test calls it a failure. CRASH_BOUND_SLACK=1 asserts them as is.
 SLACK = float(os.environ.get("CRASH_BOUND_SLACK", "1.5"))
 AUDIBLE = 300.0
+# What a job asked for or sent just before its SIGKILL may still arrive this long after it;
+# no new agent can be up that soon (a dispatch, a job start and a room connection).
+IN_FLIGHT_S = 0.25
 GAP_S = 11.0  # between the caller's lines: room for a reply, a crash and the resumed agent
 
 MID_ORDER, AFTER_YES, LOST_STATE, WORKER, NO_WORKER = (
@@ -131,7 +134,7 @@ def _job_process(stack: Stack, job_id: str) -> tuple[str, int] | None:
         text = stack.procs[name].log_path.read_text(errors="replace")
         for line in text.splitlines():
             if "call started" in line and job_id in line:
-                m = re.search(r'"pid"\s*[:=]\s*(\d+)', line) or re.search(r"pid=(\d+)", line)
+                m = re.search(r'"job_pid"\s*[:=]\s*(\d+)', line)
                 if m:
                     return name, int(m.group(1))
     return None
@@ -209,11 +212,10 @@ class Caller:
                 await asyncio.sleep(0.03)
 
     def said_at(self, killed_at: float, audible_at: float) -> str:
-        """The utterance whose audio the caller heard first after the kill: the last one the
-        TTS got before that audio arrived (a dying job may still have asked for one, which
-        was never played), all its chunks."""
+        """The new agent's first utterance (all its chunks): the last the TTS got before its
+        audio reached the caller, not counting what a dying job asked for in its last moment."""
         spoken = [s for s in _get_json(f"{self.stack.fakes.tts}/_fake/log")["spoken"]
-                  if killed_at < s["at"] <= audible_at]
+                  if killed_at + IN_FLIGHT_S < s["at"] <= audible_at]
         if not spoken:
             return ""
         context = spoken[-1]["context_id"]
@@ -226,6 +228,11 @@ class Caller:
         self.sipp.kill()
         self.capture.close()
         await self.lk.aclose()
+
+
+def _next_burst(capture: RtpCapture, after: float) -> float | None:
+    """When the first audio at or after `after` reached the caller."""
+    return capture.first_audible(AUDIBLE, after=after)
 
 
 def _kill(stack: Stack, point: str, worker: str, pid: int) -> None:
@@ -261,9 +268,15 @@ async def _one_call(stack: Stack, point: str, tag: str, workdir: Path, pcm: byte
         rc = await asyncio.to_thread(caller.sipp.wait, 200)
         messages = caller.sipp.messages()
         out.bye = rc == 0 and any(d == "received" and f.startswith("BYE") for _, d, f in messages)
-        back = caller.capture.first_audible(AUDIBLE, after=killed_at)
+        # The new agent's first words: a TTS request no dead job can have made (they are
+        # dead for IN_FLIGHT_S), and the audio that reached the caller from then on.
+        spoken = [e for e in _get_json(f"{stack.fakes.tts}/_fake/log")["spoken"]
+                  if e["at"] > killed_at + IN_FLIGHT_S]
+        back = _next_burst(caller.capture, spoken[0]["at"]) if spoken else None
+        if point == NO_WORKER:  # the watcher's apology is not synthesised by the TTS
+            back = _next_burst(caller.capture, killed_at + IN_FLIGHT_S)
         agent_spoke = [p.at for p in list(caller.capture.packets)
-                       if p.at < killed_at and p.level >= AUDIBLE]
+                       if p.at < (back or killed_at) - IN_FLIGHT_S and p.level >= AUDIBLE]
         caller_spoke = [float(e["at"]) for e in
                         _get_json(f"{stack.fakes.stt}/_fake/log")["emitted"]
                         if e["text"] in said and e["at"] < killed_at]
