@@ -36,7 +36,8 @@ from livekit import api
 
 from actions.reservations import spell
 from fakes.audio import silence, speech_or_tone
-from scripts.devstack import FIRESTORE_JAR, Ports, Stack, StackOptions
+from scripts.devstack import Ports, Stack, StackOptions
+from testkit.emulator import EMULATOR_JAR
 from tests.conftest import seed_menu_file
 from tests.telephony.caller import RATE, RtpCapture, start_sipp
 from tests.telephony.helpers import require
@@ -321,7 +322,7 @@ def _table(outcomes: list[Outcome]) -> str:
 
 async def test_crashes_never_strand_the_caller(firestore_emulator, tmp_path, capsys):
     _binaries_present()
-    require(FIRESTORE_JAR.exists() or bool(firestore_emulator.host), "the Firestore emulator")
+    require(EMULATOR_JAR.exists() or bool(firestore_emulator.host), "the Firestore emulator")
     from config import FirestoreSettings
 
     await asyncio.to_thread(firestore_emulator.reset, PROJECT)
