@@ -28,13 +28,15 @@ from tests.conversation.harness import (
 )
 
 
-async def _saved_state(call: Call, expect: str, within: float = 5.0) -> CallSnapshot:
-    """The state the first agent wrote, once it shows `expect` (a stage or an id)."""
+async def _saved_state(call: Call, stage: str, within: float = 5.0) -> CallSnapshot:
+    """The state the first agent wrote, once it is at `stage` with what the call had then
+    (the snapshot right after a handoff can come before the tool that filled the cart)."""
     db = call.userdata.services.db
+    want = list(call.userdata.cart.lines)
     async with asyncio.timeout(within):
         while True:
             state = await load_for(db, call.userdata.call_id)
-            if state is not None and expect in (state.stage, *state.ids_created):
+            if state is not None and state.stage == stage and state.cart == want:
                 return state
             await asyncio.sleep(0.05)
 
