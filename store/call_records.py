@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
-from google.cloud.firestore_v1.async_transaction import AsyncTransaction, async_transactional
+from google.api_core import exceptions as gexc
 from google.cloud.firestore_v1.base_query import FieldFilter
 
 from models import CallLog, Order
@@ -68,20 +68,21 @@ class CallRecords:
         Counted on the day the call was counted on when it started."""
         ref = self.db.document(f"call_logs/{call_id}")
 
-        @async_transactional
-        async def run(tx: AsyncTransaction) -> bool:
-            (snap,) = await self._tx_get(tx, ref)
+        async def once() -> bool:
+            snap = await ref.get()
             if not snap.exists or (snap.to_dict() or {}).get("status") != "in_progress":
                 return False
             log_ = CallLog.from_doc(snap.to_dict() or {})
-            tx.update(ref, {
+            batch = self.db.batch()
+            batch.update(ref, {
                 "status": "crashed", "ended_at": now, "close_reason": "crashed",
                 "duration_s": round((now - log_.started_at).total_seconds(), 2),
-            })
-            self._count(tx, log_.analytics_day or log_.started_at.date(), crashed=1)
+            }, option=self.db.write_option(last_update_time=snap.update_time))
+            self._count(batch, log_.analytics_day or log_.started_at.date(), crashed=1)
+            await self._commit_if_unchanged(batch, call_id)
             return True
 
-        return await self._with_retries(lambda: run(self._transaction()))
+        return await self._with_retries(once)
 
     # ------------------------------------------------------------ resumable call snapshot
     # call_snapshots/{call_id}: what a re-dispatched agent needs to pick a call up
@@ -110,24 +111,36 @@ class CallRecords:
         return Order.from_doc(snap.to_dict() or {}) if snap.exists else None
 
     async def _commit_call_log(self, log_: CallLog, day: date) -> SaveStatus:
-        """Complete the call's log: replaces the "in progress" (or "crashed") record once."""
+        """Complete the call's log: replaces the "in progress" (or "crashed") record once.
+
+        Read, then write only if the log is unchanged since (its update time as the commit's
+        precondition, or "must not exist"): no read-write transaction, whose lock would
+        outlive a job that is killed or shut down in the middle of it."""
         ref = self.db.document(f"call_logs/{log_.call_id}")
+        snap = await ref.get()
+        stored = snap.to_dict() or {} if snap.exists else None
+        status = (stored or {}).get("status", "completed")
+        if stored is not None and status == "completed":
+            return "already_saved"
+        done = completed_log(log_, CallLog.from_doc(stored) if stored else None)
+        batch = self.db.batch()
+        if snap.exists:
+            unchanged = self.db.write_option(last_update_time=snap.update_time)
+            batch.update(ref, done.to_doc(), option=unchanged)
+        else:
+            batch.create(ref, done.to_doc())
+        self._count(batch, day, calls=int(stored is None), crashed=-int(status == "crashed"),
+                    transfers=int(done.outcome == "transfer"),
+                    abandoned=int(done.outcome == "abandoned"))
+        await self._commit_if_unchanged(batch, log_.call_id)
+        return "saved"
 
-        @async_transactional
-        async def run(tx: AsyncTransaction) -> SaveStatus:
-            (snap,) = await self._tx_get(tx, ref)
-            stored = snap.to_dict() or {} if snap.exists else None
-            status = (stored or {}).get("status", "completed")
-            if stored is not None and status == "completed":
-                return "already_saved"
-            done = completed_log(log_, CallLog.from_doc(stored) if stored else None)
-            tx.set(ref, done.to_doc())
-            self._count(tx, day, calls=int(stored is None), crashed=-int(status == "crashed"),
-                        transfers=int(done.outcome == "transfer"),
-                        abandoned=int(done.outcome == "abandoned"))
-            return "saved"
-
-        return await run(self._transaction())
+    async def _commit_if_unchanged(self, batch: Any, call_id: str) -> None:
+        try:
+            await batch.commit(retry=None, timeout=self.rpc_timeout_s)
+        except (gexc.FailedPrecondition, gexc.Conflict, gexc.NotFound) as e:
+            # Written meanwhile (the open, a reap): contention, decided again on retry.
+            raise gexc.Aborted(f"call log {call_id} changed meanwhile: {e.message}") from e
 
 
 def completed_log(log_: CallLog, stored: CallLog | None) -> CallLog:
