@@ -35,6 +35,7 @@ import yaml
 from livekit import api
 
 from actions.reservations import spell
+from bench.concurrency import open_timezone
 from fakes.audio import silence, speech_or_tone
 from scripts.devstack import Ports, Stack, StackOptions
 from testkit.emulator import EMULATOR_JAR
@@ -115,6 +116,17 @@ def _firestore(room: str) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
                   .where(filter=firestore.FieldFilter("call_id", "==", room)).stream()]
         snap = client.document(f"call_logs/{room}").get()
         return orders, (snap.to_dict() if snap.exists else None)
+    finally:
+        client.close()
+
+
+def _snapshot(room: str) -> dict[str, Any]:
+    from google.cloud import firestore
+
+    client = firestore.Client(project=PROJECT)
+    try:
+        snap = client.document(f"call_snapshots/{room}").get()
+        return snap.to_dict() or {} if snap.exists else {}
     finally:
         client.close()
 
@@ -205,6 +217,13 @@ class Caller:
                     return
                 await asyncio.sleep(0.05)
 
+    async def snapshot_has_cart(self, room: str, within: float = 20) -> None:
+        async with asyncio.timeout(within):
+            while True:
+                if (await asyncio.to_thread(_snapshot, room)).get("cart"):
+                    return
+                await asyncio.sleep(0.05)
+
     async def order_saved(self, room: str, within: float = 60) -> None:
         async with asyncio.timeout(within):
             while True:
@@ -260,6 +279,7 @@ async def _one_call(stack: Stack, point: str, tag: str, workdir: Path, pcm: byte
             await caller.order_saved(out.room)
         else:
             await caller.agent_quiet_after(first)  # the reply to the first line was heard
+            await caller.snapshot_has_cart(out.room)  # what the new agent will pick up
         worker, pid = await caller.job(out.room)
         killed_at = time.time()
         _kill(stack, point, worker, pid)
@@ -346,7 +366,9 @@ async def test_crashes_never_strand_the_caller(firestore_emulator, tmp_path, cap
         ports=Ports.ephemeral(), workdir=tmp_path / "stack", numbers=(RESTAURANT_NUMBER,),
         allow=("127.0.0.1",), firestore_host=firestore_emulator.host, project=PROJECT,
         seed_menu=False, fakes_script=script, tts_voice="tone", worker="start", ignore_load=True,
-        worker_env={"CALL_REAP_EVERY_S": "2", "CALL_REAP_MIN_AGE_S": "5"},
+        # noon wherever the restaurant is: orders are taken at any hour the test runs
+        worker_env={"CALL_REAP_EVERY_S": "2", "CALL_REAP_MIN_AGE_S": "5",
+                    "RESTAURANT_TIMEZONE": open_timezone()},
     ))
     outcomes: list[Outcome] = []
     known: set[str] = set()
