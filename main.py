@@ -16,7 +16,9 @@ from livekit.agents.voice import room_io
 from livekit.plugins import silero
 
 import call_snapshot
+import natural
 import providers
+import recordings
 import store
 from agents.call import SESSION_OPTIONS, new_call, start_call
 from agents.recovery import guard_call
@@ -29,6 +31,7 @@ from redispatch import WORKER_HEALTH_ATTRIBUTE, JobGuard
 
 logger = logging.getLogger("restaurant.worker")
 MENU_READY_TIMEOUT_S = 15.0
+RECORDING_SWEEP_INTERVAL_S = 3600.0
 
 
 def restaurant_settings(base: RestaurantSettings | None, settings: Settings) -> RestaurantSettings:
@@ -45,6 +48,7 @@ def prewarm(proc: JobProcess) -> None:
     # LiveKit imports its realtime-model types lazily during a call's first turn: ~0.8 s of CPU
     # on the call's own loop (the bench saw 1-2 s stalls under load). Pay it here instead.
     import_module("livekit.agents.inference.realtime")
+    natural.warm_up()  # dateparser's first parse costs ~0.3 s of CPU: not on a call's loop
     catalog = Catalog(Menu([]), restaurant_settings(None, settings))
     # The sync client runs Firestore's watch on its own thread, never on the audio loop.
     watch = store.MenuWatch(
@@ -111,6 +115,7 @@ async def database(settings: Settings) -> store.FirebaseManager:
     if _db is None:
         _db = await store.connect(settings)
         asyncio.get_running_loop().create_task(_db.run_outbox_replayer(interval_s=15.0))
+        asyncio.get_running_loop().create_task(sweep_recordings_forever(settings, _db))
     return _db
 
 
@@ -140,6 +145,24 @@ def room_options(settings: Settings) -> room_io.RoomOptions:
         "self-hosted" if not settings.uses_livekit_cloud else "cloud with NOISE_CANCELLATION=false",
     )
     return room_io.RoomOptions()
+
+
+def recording_options(record_calls: bool) -> dict[str, bool] | bool:
+    """Audio only, when the restaurant opted in; never LiveKit Cloud traces or transcripts
+    (the stored transcript is ours, masked). False, not LiveKit's server-side default: no
+    recording without the restaurant's consent."""
+    if not record_calls:
+        return False
+    return {"audio": True, "traces": False, "logs": False, "transcript": False}
+
+
+async def sweep_recordings_forever(settings: Settings, db: store.FirebaseManager) -> None:
+    while True:
+        try:
+            await recordings.sweep(settings.recordings_dir, db, datetime.now(UTC))
+        except Exception:
+            logger.exception("recording sweep failed; trying again later")
+        await asyncio.sleep(RECORDING_SWEEP_INTERVAL_S)
 
 
 @server.rtc_session(agent_name=WORKER.agent_name)
@@ -183,6 +206,13 @@ async def entrypoint(ctx: JobContext) -> None:
     async def end_of_call() -> None:
         # Runs on hang-up, end_call and worker drain alike: the log is written exactly once.
         await userdata.recorder.finish(session.history, "job_shutdown")
+        if userdata.settings.record_calls:
+            # After session.aclose(), before LiveKit deletes the job's temporary folder.
+            await recordings.keep_call_recording(
+                ctx.session_directory / "audio.ogg", settings.recordings_dir, db,
+                call_id=userdata.call_id, started_at=userdata.recorder.started_at,
+                retention_days=userdata.settings.recording_retention_days,
+            )
         if userdata.ended_by_agent:
             await ctx.delete_room()  # hangs up the SIP leg: the caller hears the BYE
 
@@ -190,7 +220,8 @@ async def entrypoint(ctx: JobContext) -> None:
     session.on("close", lambda _: ctx.shutdown("session closed"))
     guard_call(session, userdata)  # every provider down: apology, then staff or a message
     await start_call(session, userdata, resume=resume, room=ctx.room,
-                     room_options=room_options(settings))
+                     room_options=room_options(settings),
+                     record=recording_options(userdata.settings.record_calls))
     logger.info("call started", extra={"call_id": userdata.call_id, "sip": is_sip,
                                        "job_id": ctx.job.id, "job_pid": os.getpid(),
                                        "resumed": userdata.resumed})

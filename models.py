@@ -14,6 +14,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from seating import SeatingPlan
+
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -169,10 +171,20 @@ class RestaurantSettings(_Doc):
     tax_rate: float = Field(default=0.0, ge=0, lt=0.5)
     prep_minutes: int = Field(default=15, ge=1, le=240)
     slot_minutes: int = Field(default=30, ge=5, le=240)
-    seats_per_slot: int = Field(default=20, ge=1)
+    # Tables (or seats), dining time by party size and pacing: see seating.py.
+    seating: SeatingPlan = Field(default_factory=lambda: SeatingPlan(seats=20))
     max_party_size: int = Field(default=8, ge=1)
     staff_transfer_to: str = ""
     large_party_note: str = "For parties larger than that, our manager arranges it personally."
+    # Call recording is opt-in; callers hear the notice before anything else.
+    record_calls: bool = False
+    recording_notice: str = "This call is recorded so we can get your order right."
+    recording_retention_days: int = Field(default=30, ge=1, le=3650)
+    # Outbound calls (reminders, call-backs): guest-local calling hours, attempts, reach.
+    reminder_hours_before: int = Field(default=24, ge=1, le=168)
+    outbound_max_attempts: int = Field(default=3, ge=1, le=10)
+    outbound_hours: TimeRange | None = None  # default 09:00-20:00 in the guest's time zone
+    outbound_international: bool = False
 
     @field_validator("timezone")
     @classmethod
@@ -190,6 +202,27 @@ class RestaurantSettings(_Doc):
         if bad:
             raise ValueError(f"unknown weekdays {bad}; use {list(WEEKDAYS)}")
         return value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _legacy_seats_per_slot(cls, data: Any) -> Any:
+        # Settings saved before the seating model capped covers per start slot; the nearest
+        # honest reading of that number is the room's seats (now held for the whole meal).
+        if isinstance(data, dict) and "seats_per_slot" in data:
+            data = dict(data)
+            seats = data.pop("seats_per_slot")
+            data.setdefault("seating", {"seats": seats})
+        return data
+
+    @model_validator(mode="after")
+    def _room_takes_the_largest_party(self) -> RestaurantSettings:
+        largest = self.seating.largest_party
+        if self.max_party_size > largest:
+            raise ValueError(
+                f"max_party_size {self.max_party_size} is more than the largest table or "
+                f"combination of tables seats ({largest}); lower it or let tables join"
+            )
+        return self
 
     @property
     def tz(self) -> ZoneInfo:
@@ -227,7 +260,11 @@ class OrderLine(_Doc):
         return self
 
 
-OrderStatus = Literal["confirmed", "pending_staff_confirmation", "ready", "collected", "cancelled"]
+# "confirmed" is a new order to the kitchen; "preparing", "ready", "collected" (picked up) and
+# "cancelled" (with `cancel_reason`) are set by staff on the board.
+OrderStatus = Literal[
+    "confirmed", "pending_staff_confirmation", "preparing", "ready", "collected", "cancelled"
+]
 
 
 class Order(_Doc):
@@ -244,6 +281,9 @@ class Order(_Doc):
     status: OrderStatus = "confirmed"
     notes: str = ""
     created_at: datetime
+    cancel_reason: str = ""
+    updated_at: datetime | None = None  # last staff change (the board)
+    updated_by: str = ""
 
     @model_validator(mode="after")
     def _totals(self) -> Order:
@@ -256,13 +296,15 @@ class Order(_Doc):
 
 # ---------------------------------------------------------------- reservations
 
-ReservationStatus = Literal["confirmed", "changed", "cancelled"]
+# A call books, changes and cancels; the host stand also marks a party seated, finished or
+# a no-show (the board).
+ReservationStatus = Literal["confirmed", "changed", "cancelled", "seated", "finished", "no_show"]
 
 
 class ReservationChange(_Doc):
     at: datetime
-    call_id: str
-    action: Literal["created", "changed", "cancelled"]
+    call_id: str  # the call, or "board:<staff user>" for a change made on the staff board
+    action: Literal["created", "changed", "cancelled", "seated", "finished", "no_show"]
     before: dict[str, Any] = {}
 
 
@@ -279,6 +321,9 @@ class Reservation(_Doc):
     history: list[ReservationChange] = []
     created_at: datetime
     updated_at: datetime
+    # What the booking holds in the dining room (seating.py): its tables and minutes there.
+    tables: list[str] = []
+    minutes: int | None = None
 
     @property
     def slot_id(self) -> str:
@@ -288,13 +333,6 @@ class Reservation(_Doc):
 def slot_id(day: date, at: time) -> str:
     """Firestore id of the capacity counter for one time slot: ``2026-11-22T19:00``."""
     return f"{day.isoformat()}T{at.strftime('%H:%M')}"
-
-
-class Slot(_Doc):
-    date: date
-    time: time
-    seats_used: int = Field(ge=0)
-    capacity: int = Field(ge=1)
 
 
 # ---------------------------------------------------------------- people and calls
@@ -352,6 +390,34 @@ class CallLog(_Doc):
     status: CallStatus = "completed"
     resumed: int = 0  # how many times an agent took the call over after a crash
     analytics_day: date | None = None  # the day the call is counted on (restaurant time)
+    recording: str | None = None  # relative to RECORDINGS_DIR; None once deleted
+    recording_expires_at: datetime | None = None
+
+
+OutboundKind = Literal["reminder", "callback"]
+OutboundStatus = Literal["pending", "leased", "done", "failed", "skipped"]
+
+
+class OutboundCall(_Doc):
+    """One guest to call (outbound_calls/{id}); the id comes from what it is about, so a
+    booking gets one reminder and a message one call-back however often they are scheduled."""
+
+    id: str
+    kind: OutboundKind
+    phone: str
+    reservation_code: str | None = None
+    message_id: str | None = None
+    reason: str = ""
+    status: OutboundStatus = "pending"
+    attempts: int = 0
+    max_attempts: int = Field(default=3, ge=1)
+    next_try_at: datetime | None = None  # None once finished: the queue never looks again
+    lease_owner: str | None = None
+    lease_until: datetime | None = None
+    outcome: str | None = None
+    call_ids: list[str] = []
+    created_at: datetime
+    updated_at: datetime
 
 
 class Message(_Doc):
@@ -362,6 +428,8 @@ class Message(_Doc):
     reason: str = Field(min_length=1, max_length=500)
     status: Literal["new", "handled"] = "new"
     created_at: datetime
+    handled_at: datetime | None = None  # when staff marked it done on the board
+    handled_by: str = ""
 
 
 class DailyAnalytics(_Doc):

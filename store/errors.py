@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 
 class SlotFull(Exception):
-    """The slot cannot take this party; `free_seats` says how many seats are left there."""
+    """No table (or combination, or seats) stays free for the party's whole meal then."""
 
-    def __init__(self, slot: str, free_seats: int) -> None:
-        super().__init__(f"slot {slot} has only {free_seats} free seats")
+    def __init__(self, slot: str) -> None:
+        super().__init__(f"nothing free for the whole meal at {slot}")
         self.slot = slot
-        self.free_seats = max(0, free_seats)
 
 
 class ReservationNotFound(LookupError):
@@ -25,6 +24,15 @@ class ReservationCancelled(Exception):
     def __init__(self, code: str) -> None:
         super().__init__(f"reservation {code} is cancelled")
         self.code = code
+
+
+class StaleReservation(Exception):
+    """Someone changed the reservation since the version the caller of a change saw;
+    `current` is the reservation as it is now."""
+
+    def __init__(self, res: Any) -> None:
+        super().__init__(f"reservation {res.code} was changed meanwhile")
+        self.current = res
 
 
 class CodeTaken(Exception):
