@@ -48,6 +48,9 @@ async def test_order_is_one_commit_with_customer_and_analytics(db: FirebaseManag
 
     assert (result.status, result.id) == ("saved", order.id)
     assert db.rpcs.snapshot() == {"commit": 1}  # one round trip for the whole confirmation
+    # ... and it writes the order, its customer and the day's analytics together
+    assert {c: db.rpcs.commits_to(c) for c in ("orders", "customers", "analytics", "seating")} == {
+        "orders": 1, "customers": 1, "analytics": 1, "seating": 0}
     saved = await doc(db, f"orders/{order.id}")
     assert saved is not None and saved["total_cents"] == order.total_cents
     customer = await db.get_customer(order.customer_phone)
@@ -219,6 +222,7 @@ async def test_booking_takes_seats_and_counts_covers(db: FirebaseManager) -> Non
     assert (result.status, result.code) == ("saved", res.code)
     # one read of slot and code + one commit (check-and-set on the slot, no transaction)
     assert db.rpcs.snapshot() == {"batch_get_documents": 1, "commit": 1}
+    assert (db.rpcs.commits_to("seating"), db.rpcs.commits_to("reservations")) == (1, 1)
     assert await seated_at(db, res.date) == {"19:00": 4}
     stored = await db.get_reservation(res.code)
     assert stored is not None and stored.history[0].action == "created"
