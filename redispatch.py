@@ -40,6 +40,7 @@ logger = logging.getLogger("restaurant.redispatch")
 WORKER_HEALTH_ATTRIBUTE = "phoneline.worker_health"
 DEFAULT_MAX_REDISPATCHES = 3
 JOB_GUARD_POLL_S = 0.1
+JOB_GUARD_TRIES = 50  # a dead job's call is decided again each poll for ~5 s (the watcher after)
 
 
 def max_redispatches() -> int:
@@ -123,6 +124,9 @@ class JobGuard:
         self.agent_name = agent_name
         self.redispatched: list[str] = []
         self._known: dict[str, tuple[str, str]] = {}  # job id -> (room, agent identity)
+        # jobs gone whose call is not decided yet (the server answered 503): (room, identity)
+        # -> checks tried; decided again on the next poll, up to JOB_GUARD_TRIES
+        self._undecided: dict[tuple[str, str], int] = {}
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -139,6 +143,9 @@ class JobGuard:
             while True:
                 try:
                     await self.check(lk)
+                except api.TwirpError as e:  # an overloaded server's 503: tried again
+                    logger.warning("job guard: LiveKit answered %s (%s); trying again",
+                                   e.code, e.status)
                 except Exception:
                     logger.exception("job guard check failed")
                 await asyncio.sleep(JOB_GUARD_POLL_S)
@@ -148,12 +155,27 @@ class JobGuard:
     async def check(self, lk: api.LiveKitAPI) -> None:
         running = {info.job.id: (info.job.room.name, info.accept_arguments.identity)
                    for info in self.server.active_jobs if not info.fake_job}
-        gone = [info for job, info in self._known.items() if job not in running]
+        for job, gone in self._known.items():
+            if job not in running:
+                self._undecided.setdefault(gone, 0)
         self._known = running
         if self.server.draining:
+            self._undecided.clear()
             return  # a deploy: jobs finish on their own, and this worker takes no new ones
-        for room, identity in gone:
-            await self._job_ended(lk, room, identity)
+        failed: Exception | None = None
+        for gone, tries in list(self._undecided.items()):
+            try:
+                await self._job_ended(lk, *gone)
+            except Exception as e:  # a busy server's 503: the call is not forgotten
+                self._undecided[gone] = tries + 1
+                if tries + 1 < JOB_GUARD_TRIES:
+                    failed = failed or e
+                    continue
+                logger.error("gave up bringing an agent back after %d tries", tries + 1,
+                             extra={"call_id": gone[0]})
+            del self._undecided[gone]
+        if failed is not None:
+            raise failed
 
     async def _job_ended(self, lk: api.LiveKitAPI, room: str, identity: str) -> None:
         view = await look(lk, room, self.agent_name)
