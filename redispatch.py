@@ -40,7 +40,8 @@ logger = logging.getLogger("restaurant.redispatch")
 WORKER_HEALTH_ATTRIBUTE = "phoneline.worker_health"
 DEFAULT_MAX_REDISPATCHES = 3
 JOB_GUARD_POLL_S = 0.1
-JOB_GUARD_TRIES = 50  # a dead job's call is decided again each poll for ~5 s (the watcher after)
+JOB_GUARD_ASK_S = 2.0  # one look at a dead job's room (the SDK retries a 503 itself meanwhile)
+JOB_GUARD_DECIDE_S = 5.0  # then the call watcher's path (agentless room) takes over
 
 
 def max_redispatches() -> int:
@@ -83,6 +84,10 @@ async def look(lk: api.LiveKitAPI, room: str, agent_name: str) -> CallRoom | Non
             view.callers.append(p.identity)
         elif p.kind == api.ParticipantInfo.Kind.AGENT:
             view.agents[p.identity] = p.attributes.get(WORKER_HEALTH_ATTRIBUTE, "")
+    if not view.callers:
+        # The call is over and nothing will be dispatched into it; its room is being deleted,
+        # and LiveKit answers a dispatch listing for such a room with 503s for seconds.
+        return view
     for d in await lk.agent_dispatch.list_dispatch(room):
         if d.agent_name != agent_name:
             continue
@@ -124,9 +129,7 @@ class JobGuard:
         self.agent_name = agent_name
         self.redispatched: list[str] = []
         self._known: dict[str, tuple[str, str]] = {}  # job id -> (room, agent identity)
-        # jobs gone whose call is not decided yet (the server answered 503): (room, identity)
-        # -> checks tried; decided again on the next poll, up to JOB_GUARD_TRIES
-        self._undecided: dict[tuple[str, str], int] = {}
+        self._deciding: set[asyncio.Task[None]] = set()
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -143,39 +146,51 @@ class JobGuard:
             while True:
                 try:
                     await self.check(lk)
-                except api.TwirpError as e:  # an overloaded server's 503: tried again
-                    logger.warning("job guard: LiveKit answered %s (%s); trying again",
-                                   e.code, e.status)
                 except Exception:
                     logger.exception("job guard check failed")
                 await asyncio.sleep(JOB_GUARD_POLL_S)
         finally:
+            await self.settle()
             await lk.aclose()
 
     async def check(self, lk: api.LiveKitAPI) -> None:
+        """Notice the jobs that left since the last poll; each one's call is decided in its own
+        task, so a slow or failing answer about one call never delays another."""
         running = {info.job.id: (info.job.room.name, info.accept_arguments.identity)
                    for info in self.server.active_jobs if not info.fake_job}
-        for job, gone in self._known.items():
-            if job not in running:
-                self._undecided.setdefault(gone, 0)
+        gone = [info for job, info in self._known.items() if job not in running]
         self._known = running
         if self.server.draining:
-            self._undecided.clear()
             return  # a deploy: jobs finish on their own, and this worker takes no new ones
-        failed: Exception | None = None
-        for gone, tries in list(self._undecided.items()):
+        for room, identity in gone:
+            task = asyncio.create_task(self._decide(lk, room, identity),
+                                       name=f"job_guard:{room}")
+            self._deciding.add(task)
+            task.add_done_callback(self._deciding.discard)
+
+    async def settle(self) -> None:
+        """Wait for the calls being decided (tests; shutdown)."""
+        await asyncio.gather(*self._deciding, return_exceptions=True)
+
+    async def _decide(self, lk: api.LiveKitAPI, room: str, identity: str) -> None:
+        """Decided again each poll while LiveKit fails to answer (a busy server's 503), for
+        JOB_GUARD_DECIDE_S; after that the call watcher's slower path is the call's chance."""
+        started = asyncio.get_running_loop().time()
+        while True:
             try:
-                await self._job_ended(lk, *gone)
-            except Exception as e:  # a busy server's 503: the call is not forgotten
-                self._undecided[gone] = tries + 1
-                if tries + 1 < JOB_GUARD_TRIES:
-                    failed = failed or e
-                    continue
-                logger.error("gave up bringing an agent back after %d tries", tries + 1,
-                             extra={"call_id": gone[0]})
-            del self._undecided[gone]
-        if failed is not None:
-            raise failed
+                async with asyncio.timeout(JOB_GUARD_ASK_S):
+                    await self._job_ended(lk, room, identity)
+                return
+            except (api.TwirpError, TimeoutError, OSError) as e:
+                why = f"{e.code} ({e.status})" if isinstance(e, api.TwirpError) else type(
+                    e).__name__
+                if asyncio.get_running_loop().time() - started >= JOB_GUARD_DECIDE_S:
+                    logger.error("job guard: no answer from LiveKit about a dead job's call "
+                                 "(%s); left to the call watcher", why, extra={"call_id": room})
+                    return
+                logger.warning("job guard: LiveKit answered %s; asking again", why,
+                               extra={"call_id": room})
+            await asyncio.sleep(JOB_GUARD_POLL_S)
 
     async def _job_ended(self, lk: api.LiveKitAPI, room: str, identity: str) -> None:
         view = await look(lk, room, self.agent_name)
