@@ -84,10 +84,17 @@ class WorkerSettings(BaseSettings):
     agent_init_timeout_s: float | None = Field(default=None, gt=0)
     # call_options.py levers to turn off (comma list or "all"): the benchmark's before figures
     audio_levers_off: str = ""
+    # A job process above this is killed by the worker (0: no limit) and its call resumed
+    # elsewhere (redispatch.py); a job in a call measured ~410-470 MB RSS.
+    agent_job_memory_limit_mb: float = Field(default=1500, ge=0)
+    # Where the call watcher reaches this worker's health endpoint: loopback natively,
+    # "hostname" in compose (the container's name on the compose network).
+    worker_health_host: str = "127.0.0.1"
 
     _defaults = field_validator(
         "agent_name", "agent_load_threshold", "agent_idle_processes", "agent_max_calls",
-        "agent_http_port", "agent_init_timeout_s", mode="before",
+        "agent_http_port", "agent_init_timeout_s", "agent_job_memory_limit_mb",
+        "worker_health_host", mode="before",
     )(classmethod(_empty_is_default))
 
 
