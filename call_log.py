@@ -75,6 +75,8 @@ class CallRecorder:
             outcome=userdata.outcome(),  # type: ignore[arg-type]
             ids_created=list(userdata.ids_created), transcript=transcript,
             turn_latency_ms=latencies, usage=dict(self.usage), close_reason=reason,
+            direction="outbound" if userdata.outbound else "inbound",
+            outbound_call_id=userdata.outbound.call.id if userdata.outbound else None,
         )
 
     def finish(self, history: llm.ChatContext, reason: str | None) -> asyncio.Task[None]:

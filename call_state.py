@@ -14,6 +14,7 @@ from models import LastOrderLine
 if TYPE_CHECKING:
     from livekit.agents import Agent
 
+    from actions.outbound import OutboundState
     from store import FirebaseManager
 
 
@@ -69,6 +70,7 @@ class UserData:
     ended_by_agent: bool = False
     last_confirmation: str | None = None  # what the last confirm told the caller
     recorder: Any = None  # the CallRecorder writing this call's log
+    outbound: OutboundState | None = None  # a reminder or call-back this call is making
 
     @property
     def settings(self) -> Any:
@@ -88,7 +90,8 @@ class UserData:
 
     def outcome(self) -> str:
         """The call's outcome for the log: what was achieved, else why it ended."""
-        for kind in ("order", "reservation", "change", "cancel", "transfer", "message"):
+        for kind in ("order", "reservation", "change", "cancel", "transfer", "message",
+                     "opted_out", "kept", "voicemail", "no_answer"):
             if kind in self.outcomes:
                 return kind
         if self.has_unsaved_work:

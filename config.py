@@ -86,6 +86,36 @@ class WorkerSettings(BaseSettings):
     )(classmethod(_empty_is_default))
 
 
+class OutboundSettings(BaseSettings):
+    """How reminder and call-back calls leave: the dialer service and the agent that dials.
+
+    SIP_OUTBOUND_TRUNK_ID names LiveKit's outbound trunk; without it the trunk is found by
+    SIP_OUTBOUND_TRUNK_NAME (scripts/setup_sip.py creates `restaurant-outbound`)."""
+
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", case_sensitive=False)
+
+    sip_outbound_trunk_id: str = ""
+    sip_outbound_trunk_name: str = "restaurant-outbound"
+    agent_name: str = DEFAULT_AGENT_NAME
+    dialer_id: str = ""  # the lease owner's name; host and pid when empty
+    dialer_poll_s: float = Field(default=5.0, gt=0)
+    # A call (ringing, talk, wrap-up) ends well inside this; a dialer or worker that died
+    # mid-call frees the guest after it, and the attempt counts.
+    dialer_lease_s: float = Field(default=600.0, ge=60)
+
+    _defaults = field_validator(
+        "sip_outbound_trunk_name", "agent_name", "dialer_poll_s", "dialer_lease_s",
+        mode="before",
+    )(classmethod(_empty_is_default))
+
+
+def outbound_settings() -> OutboundSettings:
+    try:
+        return OutboundSettings()
+    except ValidationError as e:
+        raise ConfigError(f"outbound settings: {e}") from None
+
+
 _FALLBACKS = (
     "openai_fallback_model", "openai_fallback_base_url", "openai_fallback_api_key",
     "deepgram_fallback_model", "deepgram_fallback_base_url", "deepgram_fallback_api_key",

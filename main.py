@@ -14,9 +14,11 @@ from livekit.agents.voice import room_io
 from livekit.plugins import silero
 
 import natural
+import outbound_call
 import providers
 import recordings
 import store
+from actions.outbound import OutboundJob
 from agents.call import SESSION_OPTIONS, new_call, start_call
 from agents.recovery import guard_call
 from call_state import CallServices
@@ -151,6 +153,11 @@ async def entrypoint(ctx: JobContext) -> None:
     settings: Settings = ctx.proc.userdata["settings"]
     catalog: Catalog = ctx.proc.userdata["catalog"]
     db = await database(settings)
+    job = OutboundJob.from_metadata(ctx.job.metadata)
+    if job is not None:  # the dialer's reminder or call-back: this worker dials the guest
+        await outbound_call.run(ctx, job, settings=settings, catalog=catalog, db=db,
+                                build_session=build_session, room_options=room_options(settings))
+        return
     await ctx.connect()
     caller = await ctx.wait_for_participant()
     is_sip = caller.kind == rtc.ParticipantKind.PARTICIPANT_KIND_SIP

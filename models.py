@@ -357,7 +357,9 @@ class Customer(_Doc):
 
 
 CallOutcome = Literal[
-    "order", "reservation", "change", "cancel", "info", "transfer", "message", "abandoned"
+    "order", "reservation", "change", "cancel", "info", "transfer", "message", "abandoned",
+    # outbound calls: a reminder kept, a voicemail left, "don't call me again", nobody there
+    "kept", "voicemail", "opted_out", "no_answer",
 ]
 
 
@@ -384,6 +386,8 @@ class CallLog(_Doc):
     close_reason: str | None = None
     recording: str | None = None  # relative to RECORDINGS_DIR; None once deleted
     recording_expires_at: datetime | None = None
+    direction: Literal["inbound", "outbound"] = "inbound"
+    outbound_call_id: str | None = None  # outbound_calls/{id} this call dialled for
 
 
 OutboundKind = Literal["reminder", "callback"]

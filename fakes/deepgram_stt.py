@@ -91,7 +91,7 @@ class _Session:
 
     def _next_line(self) -> str:
         state = self.app[STATE_KEY]
-        lines = self.app[SCRIPT_KEY].caller
+        lines = (state.get("script") or self.app[SCRIPT_KEY]).caller
         index = state["next_line"]
         state["next_line"] = index + 1
         if index < len(lines):
@@ -99,8 +99,9 @@ class _Session:
         return ""
 
     def _peek_line(self) -> str:
-        lines = self.app[SCRIPT_KEY].caller
-        index = self.app[STATE_KEY]["next_line"]
+        state = self.app[STATE_KEY]
+        lines = (state.get("script") or self.app[SCRIPT_KEY]).caller
+        index = state["next_line"]
         return lines[index] if index < len(lines) else ""
 
     async def on_audio(self, data: bytes) -> None:
@@ -197,6 +198,14 @@ async def fake_log(request: web.Request) -> web.Response:
     )
 
 
+async def load_script(request: web.Request) -> web.Response:
+    """A new script (JSON body): the caller's lines start again from the first."""
+    state = request.app[STATE_KEY]
+    state.update(script=Script.from_dict(await request.json()), next_line=0, emitted=[],
+                 connections=0)
+    return web.Response(text="ok")
+
+
 async def health(request: web.Request) -> web.Response:
     return web.Response(text="ok")
 
@@ -210,5 +219,6 @@ def create_app(
                       "threshold": threshold, "hangover": hangover}
     app.router.add_get("/v1/listen", listen)
     app.router.add_get("/_fake/log", fake_log)
+    app.router.add_post("/_fake/script", load_script)
     app.router.add_get("/health", health)
     return app

@@ -17,6 +17,10 @@ llm:                    # rules tried in order against the latest user message
     steps:
       - tool_calls: [{name: end_call, arguments: {}}]
       - text: ""
+  - when: "leave a message"
+    offers: save_prediction  # only requests offering this tool (LiveKit's voicemail detector)
+    steps:
+      - tool_calls: [{name: save_prediction, arguments: {label: "machine-vm"}}]
 steps: []               # optional: answers, in order, for requests no rule matches
 ```
 
@@ -54,8 +58,11 @@ class Step:
 class Rule:
     when: str
     steps: tuple[Step, ...]
+    offers: str = ""  # the rule answers only requests that offer this tool
 
-    def matches(self, user_text: str) -> bool:
+    def matches(self, user_text: str, offered: frozenset[str] = frozenset()) -> bool:
+        if (self.offers in offered) != bool(self.offers):
+            return False
         return re.search(self.when, user_text, flags=re.IGNORECASE) is not None
 
 
@@ -83,7 +90,8 @@ class Script:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Script:
         rules = [
-            Rule(when=str(raw.get("when", "") or ""), steps=_steps(raw.get("steps")))
+            Rule(when=str(raw.get("when", "") or ""), steps=_steps(raw.get("steps")),
+                 offers=str(raw.get("offers", "") or ""))
             for raw in data.get("llm", []) or []
         ]
         return cls(
@@ -181,11 +189,20 @@ class Responder:
         self._counters: dict[tuple[int, str], int] = {}
         self._global = 0
 
-    def next(self, messages: list[dict[str, Any]]) -> tuple[Step, str, int]:
-        """The step to answer with, the user text it answers, and the step's index."""
+    def reset(self, script: Script) -> None:
+        """Follow `script` from its start (one fake server, several calls)."""
+        self.script = script
+        self._counters.clear()
+        self._global = 0
+
+    def next(
+        self, messages: list[dict[str, Any]], offered: frozenset[str] = frozenset()
+    ) -> tuple[Step, str, int]:
+        """The step to answer with, the user text it answers, and the step's index. A rule
+        with `offers` answers only requests offering that tool; one without, only others."""
         user_text, _ = latest_user_turn(messages)
         for n, rule in enumerate(self.script.rules):
-            if rule.matches(user_text):
+            if rule.matches(user_text, offered):
                 key = (n, user_text)
                 index = self._counters.get(key, 0)
                 self._counters[key] = index + 1

@@ -135,6 +135,8 @@ class StackOptions:
     provider_cidrs: str = ""  # who may call the restaurant number on FreeSWITCH's 5070
     dev_phone_password: str = ""  # 1001 and 1002; random when empty
     staff_phone_password: str = ""
+    dialer: bool = True  # the outbound dialer (dialer.py), with a worker only
+    dialer_env: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.numbers = self.numbers or _env_tuple("RESTAURANT_NUMBERS", DEFAULT_NUMBER)
@@ -518,6 +520,16 @@ class Stack:
         warmed = now - self.registered_at >= 6.0
         return available and warmed and now - self._status_since >= settle_s
 
+    def start_dialer(self, name: str = "dialer", **env: str) -> Proc:
+        """The outbound dialer (dialer.py) on this stack's LiveKit and Firestore; tests start a
+        second one (another `name` and DIALER_ID) to race it."""
+        full = self.base_env()
+        full.update(self.options.worker_env)  # the RESTAURANT_* overrides the worker reads
+        full.update({"DIALER_ID": name, **self.options.dialer_env, **env})
+        proc = self.spawn(name, [sys.executable, "dialer.py"], env=full)
+        self.wait_until(proc, name, lambda: self.log_contains(name, "ready"), 60)
+        return proc
+
     def start(self) -> Stack:
         try:
             self.start_redis()
@@ -535,6 +547,8 @@ class Stack:
                 self.start_board()
             if self.options.worker:
                 self.start_worker()
+                if self.options.dialer:
+                    self.start_dialer()
         except BaseException:
             self.stop()
             raise

@@ -115,6 +115,17 @@ class OutboundQueue:
                  async for s in self.db.collection(CALLS).stream()]
         return sorted(calls, key=lambda c: (c.next_try_at is None, c.next_try_at or c.updated_at))
 
+    async def get(self, call_id: str) -> OutboundCall | None:
+        snap = await self.db.document(f"{CALLS}/{call_id}").get()
+        return OutboundCall.model_validate(snap.to_dict()) if snap.exists else None
+
+    async def message(self, message_id: str) -> Message | None:
+        snap = await self.db.document(f"messages/{message_id}").get()
+        return Message.model_validate(snap.to_dict()) if snap.exists else None
+
+    async def opted_out(self, phone: str) -> bool:
+        return bool((await self.db.document(f"{DO_NOT_CALL}/{phone}").get()).exists)
+
     async def opt_out(self, phone: str, now: datetime, call_id: str | None = None) -> None:
         await self.db.document(f"{DO_NOT_CALL}/{phone}").set({"at": now, "call_id": call_id})
 

@@ -57,7 +57,7 @@ def _range(text: str) -> tuple[int, int]:
 
 def test_services_and_images():
     assert set(SERVICES) == {"redis", "livekit", "livekit-sip", "freeswitch", "firestore",
-                             "setup", "agent", "seed-menu", "board"}
+                             "setup", "agent", "seed-menu", "board", "dialer"}
     assert SERVICES["livekit"]["image"].startswith("livekit/livekit-server:v")
     assert SERVICES["livekit-sip"]["image"].startswith("livekit/sip:v")
     assert SERVICES["freeswitch"]["image"].startswith("safarov/freeswitch:")
@@ -141,7 +141,7 @@ def test_firestore_address_is_the_emulator_service():
     port = 8080
     assert f"127.0.0.1:{port}:{port}" in _ports("firestore")
     assert f"--host-port=0.0.0.0:{port}" in " ".join(SERVICES["firestore"]["command"])
-    for name in ("setup", "agent", "seed-menu", "board"):
+    for name in ("setup", "agent", "seed-menu", "board", "dialer"):
         assert _env(name)["FIRESTORE_EMULATOR_HOST"] == f"firestore:{port}", name
     assert "firestore-data:/data" in SERVICES["firestore"]["volumes"]
 
@@ -241,3 +241,13 @@ def test_board_serves_on_its_published_port_after_the_menu_is_seeded():
     assert overrides == {k for k in _env("agent") if k.startswith("RESTAURANT_")}
     # no default account: the owner's password only ever comes from .env
     assert env["BOARD_OWNER_PASSWORD"] == "${BOARD_OWNER_PASSWORD:-}"
+
+
+def test_dialer_is_a_service_of_the_stack_not_a_cron_job():
+    dialer = SERVICES["dialer"]
+    env = _env("dialer")
+    assert dialer["command"] == ["python", "dialer.py"]
+    assert dialer["restart"] == "unless-stopped"
+    assert env["LIVEKIT_URL"] == "ws://livekit:7880"
+    assert env["AGENT_NAME"] == _env("agent")["AGENT_NAME"]  # dispatches the worker's agent
+    assert dialer["depends_on"]["setup"]["condition"] == "service_completed_successfully"

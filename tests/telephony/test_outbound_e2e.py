@@ -1,0 +1,362 @@
+"""Reminder calls, end to end: the dialer service leases the reminder from the Firestore queue,
+dispatches the real worker, which dials through the real LiveKit SIP outbound trunk to a SIPp
+phone on loopback (tests/telephony/callee.py talks and presses keys on it, RFC 4733). The
+fake AI providers follow a script per call (fakes/: the voicemail detector's question too).
+
+One native stack (devstack.py, with its dialer) serves every call of this module.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import urllib.request
+from datetime import UTC, datetime, timedelta
+from datetime import time as dtime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from google.cloud import firestore
+from livekit import api
+from livekit.protocol import sip as sip_pb
+
+from bench.concurrency import open_timezone
+from models import RestaurantSettings
+from scripts.devstack import Ports, Stack, StackOptions
+from store.outbound import OutboundQueue, Policy
+from testkit.emulator import EMULATOR_JAR
+from testkit.records import make_reservation
+from tests.telephony.callee import Callee, Keys, Say
+from tests.telephony.caller import answer_calls
+from tests.telephony.helpers import require
+from tests.telephony.test_sip_call_e2e import _binaries_present
+
+HERE = Path(__file__).resolve().parent
+PROJECT = "demo-outbound"
+RESTAURANT_NUMBER = "+15550100"
+TRUNK = "restaurant-outbound"
+GUEST_ZONE = ZoneInfo("America/New_York")  # +1 617 numbers: calling hours are Boston's
+HELLO = "Hello?"
+VOICEMAIL = ("Hi, this is Sam. I can't take your call right now, please leave a message "
+             "after the tone.")
+
+
+@pytest.fixture(scope="module")
+def stack(firestore_emulator, tmp_path_factory):
+    _binaries_present()
+    require(EMULATOR_JAR.exists() or bool(firestore_emulator.host), "the Firestore emulator")
+    firestore_emulator.reset(PROJECT)
+    workdir = tmp_path_factory.mktemp("outbound-stack")
+    script = workdir / "idle.yaml"
+    script.write_text("caller: []\nllm: []\n")
+    options = StackOptions(
+        ports=Ports.ephemeral(), workdir=workdir, numbers=(RESTAURANT_NUMBER,),
+        allow=("127.0.0.1",), firestore_host=firestore_emulator.host, project=PROJECT,
+        fakes_script=script, tts_voice="tone", worker="start", ignore_load=True,
+        worker_env={"RESTAURANT_TIMEZONE": open_timezone()},
+        dialer_env={"DIALER_POLL_S": "0.5"},
+    )
+    s = Stack(options)
+    s.start()
+    try:
+        yield s
+    finally:
+        s.stop()
+
+
+def _post(url: str, body: dict[str, Any]) -> None:
+    req = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=5) as resp:
+        assert resp.status == 200
+
+
+def _get(url: str) -> dict[str, Any]:
+    with urllib.request.urlopen(url, timeout=5) as resp:
+        return json.loads(resp.read())
+
+
+def load_script(stack: Stack, script: dict[str, Any]) -> None:
+    _post(f"{stack.fakes.llm}/_fake/script", script)
+    _post(f"{stack.fakes.stt}/_fake/script", script)
+
+
+def human(lines: list[str], rules: list[dict[str, Any]]) -> dict[str, Any]:
+    """A person answers "Hello?" (the voicemail detector's verdict: human), then `lines`."""
+    amd = {"when": "hello", "offers": "save_prediction",
+           "steps": [{"tool_calls": [{"name": "save_prediction",
+                                      "arguments": {"label": "human"}}]}]}
+    return {"caller": [HELLO, *lines], "llm": [amd, *rules]}
+
+
+async def point_trunk_at(stack: Stack, port: int) -> None:
+    """The outbound trunk to the SIPp phone (until scripts/setup_sip.py makes it: issue 15t)."""
+    lk = api.LiveKitAPI(stack.livekit_http, stack.api_key, stack.api_secret)
+    try:
+        trunks = (await lk.sip.list_outbound_trunk(api.ListSIPOutboundTrunkRequest())).items
+        for t in trunks:
+            if t.name == TRUNK:
+                await lk.sip.delete_trunk(sip_pb.DeleteSIPTrunkRequest(sip_trunk_id=t.sip_trunk_id))
+        await lk.sip.create_outbound_trunk(api.CreateSIPOutboundTrunkRequest(
+            trunk=api.SIPOutboundTrunkInfo(name=TRUNK, address=f"127.0.0.1:{port}",
+                                           numbers=[RESTAURANT_NUMBER],
+                                           transport=sip_pb.SIP_TRANSPORT_UDP)))
+    finally:
+        await lk.aclose()
+
+
+def client() -> firestore.AsyncClient:
+    return firestore.AsyncClient(project=PROJECT)
+
+
+def restaurant() -> RestaurantSettings:
+    return RestaurantSettings(name="Test Cafe", timezone=open_timezone())
+
+
+async def set_calling_hours(db: firestore.AsyncClient, open_: dtime, close: dtime) -> None:
+    await db.document("settings/restaurant").set(
+        {"outbound_hours": {"open": open_.strftime("%H:%M"), "close": close.strftime("%H:%M")}},
+        merge=True)
+
+
+def hours_around_now(inside: bool) -> tuple[dtime, dtime]:
+    """A calling window in the guest's zone that holds now (or that does not)."""
+    now = datetime.now(GUEST_ZONE)
+    base = now.replace(minute=0, second=0, microsecond=0)
+    if inside:
+        start = max(base - timedelta(hours=1), base.replace(hour=0))
+        end = base + timedelta(hours=2)
+        return start.time(), (end.time() if end.date() == now.date() else dtime(23, 59))
+    if now.hour <= 20:
+        return (base + timedelta(hours=2)).time(), (base + timedelta(hours=3)).time()
+    return dtime(1, 0), dtime(2, 0)
+
+
+async def book_tonight(db: firestore.AsyncClient, code: str, phone: str) -> None:
+    """A table at 19:00 today, restaurant time (where it is about noon): the reminder is due."""
+    tz = ZoneInfo(open_timezone())
+    res = make_reservation(code=code, phone=phone, day=datetime.now(tz).date(), at=dtime(19, 0),
+                           name="Sam Rivera")
+    await db.document(f"reservations/{code}").set(res.to_doc())
+
+
+async def wait_for(predicate, within: float, what: str):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        value = await predicate()
+        if value:
+            return value
+        await asyncio.sleep(0.3)
+    raise AssertionError(f"{what}: not within {within:.0f}s")
+
+
+def worker_marks(stack: Stack, since: float) -> list[tuple[float, str]]:
+    """The worker's "outbound ..." timeline lines (JSON log records) since `since`."""
+    out = []
+    text = stack.procs["worker"].log_path.read_text(errors="replace")
+    for line in text.splitlines():
+        if '"outbound ' not in line and "outbound " not in line:
+            continue
+        try:
+            rec = json.loads(line)
+        except ValueError:
+            continue
+        msg = str(rec.get("message", ""))
+        stamp = rec.get("timestamp")
+        if not msg.startswith("outbound ") or stamp is None:
+            continue
+        at = datetime.fromisoformat(str(stamp).replace("Z", "+00:00")).timestamp()
+        if at >= since:
+            out.append((at, "worker: " + msg.removeprefix("outbound ")))
+    return out
+
+
+async def reminder_call(stack: Stack, tmp: Path, *, code: str, phone: str,
+                        script: dict[str, Any], plan: list[Say | Keys], capsys,
+                        title: str) -> dict[str, Any]:
+    """Book, schedule the reminder, let the dialer and the worker call the SIPp phone; returns
+    the queue entry, the booking, the call log, the fake LLM's requests and the SIPp trace."""
+    load_script(stack, script)
+    phone_rtp = Callee(plan=plan)
+    sipp, port = answer_calls(workdir=tmp / f"phone-{code}", rtp_port=phone_rtp.port,
+                              timeout_s=150)
+    db = client()
+    try:
+        await point_trunk_at(stack, port)
+        await set_calling_hours(db, *hours_around_now(inside=True))
+        await book_tonight(db, code, phone)
+        queue = OutboundQueue(db, Policy.of(restaurant()))
+        started = time.time()
+        scheduled = await queue.schedule_reminder(code, datetime.now(UTC))
+        rc = await asyncio.to_thread(sipp.wait, 160)
+        done = await wait_for(
+            lambda: _finished(queue, scheduled.id), 30, f"{scheduled.id} finished")
+        res = (await db.document(f"reservations/{code}").get()).to_dict()
+        room = done.call_ids[-1]
+        logs = [s.to_dict() async for s in db.collection("call_logs").stream()]
+        log = next((x for x in logs if x.get("call_id") == room), None)
+        if log is None:
+            log = await wait_for(lambda: _call_log(db, room), 20, f"call log of {room}")
+    finally:
+        sipp.kill()
+        phone_rtp.close()
+    messages = sipp.messages()
+    timeline = [(t, f"phone {d} {first}") for t, d, first in messages]
+    timeline += [(started, f"reminder {scheduled.id} scheduled (due now)")]
+    timeline += worker_marks(stack, started - 1)
+    timeline += phone_rtp.done
+    first_audio = phone_rtp.first_audible()
+    if first_audio:
+        timeline.append((first_audio, "phone hears the agent (first audible RTP)"))
+    report = "\n".join(f"  {t - started:7.2f}s  {what}" for t, what in sorted(timeline))
+    with capsys.disabled():  # the timeline belongs in the CI log even when the test passes
+        print(f"\n{title} (0 = reminder scheduled):\n{report}")
+    assert rc == 0, f"SIPp phone failed (rc {rc}):\n{sipp.output()[-2000:]}"
+    assert any(d == "received" and f.startswith("BYE") for _, d, f in messages), \
+        "the agent never hung up"
+    llm = _get(f"{stack.fakes.llm}/_fake/log")["requests"]
+    assert not [e for r in llm for e in r["errors"]], llm
+    return {"call": done, "booking": res, "log": log, "llm": llm, "messages": messages,
+            "invite": next(f for _, d, f in messages if d == "received")}
+
+
+async def _finished(queue: OutboundQueue, call_id: str):  # type: ignore[no-untyped-def]
+    call = await queue.get(call_id)
+    return call if call is not None and call.status in ("done", "failed", "skipped") else None
+
+
+async def _call_log(db: firestore.AsyncClient, room: str):  # type: ignore[no-untyped-def]
+    async for s in db.collection("call_logs").where("call_id", "==", room).stream():
+        return s.to_dict()
+    return None
+
+
+def tools_called(llm: list[dict[str, Any]]) -> list[str]:
+    return [c["name"] for r in llm for c in r["tool_calls"] if c["name"] != "save_prediction"]
+
+
+# ----------------------------------------------------------------------------- the calls
+
+
+async def test_reminder_kept_by_voice(stack, tmp_path, capsys):
+    code, phone = "KEEPV1", "+16175550111"
+    script = human(["Yes, we'll be there, thanks"], [
+        {"when": "be there", "steps": [{"tool_calls": [{"name": "keep_booking"}]},
+                                       {"tool_calls": [{"name": "end_call"}]}]}])
+    out = await reminder_call(stack, tmp_path, code=code, phone=phone, script=script,
+                              plan=[Say(HELLO, wait_agent=False, delay=0.8),
+                                    Say("Yes, we'll be there, thanks")],
+                              capsys=capsys, title="reminder kept by voice")
+    assert out["call"].outcome == "kept" and out["call"].status == "done"
+    assert out["call"].attempts == 1
+    assert out["booking"]["status"] != "cancelled"
+    assert tools_called(out["llm"]) == ["keep_booking", "end_call"]
+    log = out["log"]
+    assert log["direction"] == "outbound" and log["outbound_call_id"] == f"reminder-{code}"
+    assert log["outcome"] == "kept" and log["caller"] == phone
+    assert phone not in json.dumps(log["transcript"])  # masked like an inbound transcript
+    assert phone.removeprefix("+") in out["invite"] or phone in out["invite"], out["invite"]
+    usage = log["usage"]
+    with capsys.disabled():
+        amd = sum(1 for r in out["llm"] if "save_prediction" in r["offered_tools"])
+        print(f"LLM requests: {len(out['llm'])} ({amd} answering-machine detection); call log "
+              f"usage: {usage}")
+
+
+async def test_reminder_cancelled_by_keypad(stack, tmp_path, capsys):
+    code, phone = "CANKP1", "+16175550112"
+    out = await reminder_call(stack, tmp_path, code=code, phone=phone, script=human([], []),
+                              plan=[Say(HELLO, wait_agent=False, delay=0.8), Keys("3")],
+                              capsys=capsys, title="reminder cancelled by keypad")
+    assert out["call"].outcome == "cancelled"
+    assert out["booking"]["status"] == "cancelled"
+    assert tools_called(out["llm"]) == []  # the keypad needs no LLM
+    assert out["log"]["outcome"] == "cancel"
+
+
+async def test_reminder_changed_by_keypad(stack, tmp_path, capsys):
+    code, phone = "CHGKP1", "+16175550113"
+    out = await reminder_call(stack, tmp_path, code=code, phone=phone, script=human([], []),
+                              plan=[Say(HELLO, wait_agent=False, delay=0.8), Keys("2"),
+                                    Keys("1830#")],
+                              capsys=capsys, title="reminder changed by keypad")
+    assert out["call"].outcome == "changed"
+    assert out["booking"]["time"].startswith("18:30"), out["booking"]
+    assert out["booking"]["status"] != "cancelled"
+
+
+async def test_voicemail_gets_a_short_message(stack, tmp_path, capsys):
+    code, phone = "VMAIL1", "+16175550114"
+    script = {"caller": [VOICEMAIL], "llm": [
+        {"when": "leave a message", "offers": "save_prediction",
+         "steps": [{"tool_calls": [{"name": "save_prediction",
+                                    "arguments": {"label": "machine-vm"}}]}]}]}
+    out = await reminder_call(stack, tmp_path, code=code, phone=phone, script=script,
+                              plan=[Say(VOICEMAIL, wait_agent=False, delay=0.5)],
+                              capsys=capsys, title="voicemail")
+    assert out["call"].outcome == "voicemail_left" and out["call"].status == "done"
+    assert out["log"]["outcome"] == "voicemail"
+    said = " ".join(t["text"] for t in out["log"]["transcript"] if t["role"] == "assistant")
+    assert "booking" in said and "19" not in said and "Sam" not in said, said
+    assert tools_called(out["llm"]) == []
+
+
+async def test_dont_call_me_again_is_stored_and_honoured(stack, tmp_path, capsys):
+    code, phone = "OPTOUT", "+16175550115"
+    script = human(["Please don't call me again"], [
+        {"when": "call me again", "steps": [{"tool_calls": [{"name": "do_not_call"}]},
+                                            {"tool_calls": [{"name": "end_call"}]}]}])
+    out = await reminder_call(stack, tmp_path, code=code, phone=phone, script=script,
+                              plan=[Say(HELLO, wait_agent=False, delay=0.8),
+                                    Say("Please don't call me again")],
+                              capsys=capsys, title="opt-out")
+    assert out["call"].outcome == "opted_out"
+    db = client()
+    assert (await db.document(f"do_not_call/{phone}").get()).exists
+    queue = OutboundQueue(db, Policy.of(restaurant()))
+    await book_tonight(db, "OPTOU2", phone)
+    from refusal import Refusal
+
+    with pytest.raises(Refusal, match="asked not to be called"):
+        await queue.schedule_reminder("OPTOU2", datetime.now(UTC))
+
+
+async def test_outside_calling_hours_nobody_is_dialled(stack, tmp_path):
+    code, phone = "HOURS1", "+16175550116"
+    db = client()
+    await set_calling_hours(db, *hours_around_now(inside=False))
+    await book_tonight(db, code, phone)
+    queue = OutboundQueue(db, Policy.of(restaurant()))
+    call = await queue.schedule_reminder(code, datetime.now(UTC))
+    await asyncio.sleep(4)  # eight dialer polls
+    later = await queue.get(call.id)
+    assert later is not None and later.status == "pending" and later.attempts == 0
+    assert later.next_try_at is not None and later.next_try_at > datetime.now(UTC)
+    opens = later.next_try_at.astimezone(GUEST_ZONE)
+    assert opens.minute == 0 and opens.time() == hours_around_now(inside=False)[0], opens
+    await db.document(f"outbound_calls/{call.id}").delete()  # out of the next tests' way
+
+
+async def test_two_dialers_racing_ring_the_guest_once(stack, tmp_path, capsys):
+    stack.start_dialer("dialer-2", DIALER_POLL_S="0.5")
+    try:
+        code, phone = "RACE01", "+16175550117"
+        script = human(["Yes, we'll be there, thanks"], [
+            {"when": "be there", "steps": [{"tool_calls": [{"name": "keep_booking"}]},
+                                           {"tool_calls": [{"name": "end_call"}]}]}])
+        out = await reminder_call(stack, tmp_path, code=code, phone=phone, script=script,
+                                  plan=[Say(HELLO, wait_agent=False, delay=0.8),
+                                        Say("Yes, we'll be there, thanks")],
+                                  capsys=capsys, title="two dialers")
+        logs = {n: (stack.workdir / "logs" / f"{n}.log").read_text(errors="replace")
+                for n in ("dialer", "dialer-2")}
+    finally:
+        stack._terminate(stack.procs.pop("dialer-2"))
+    invites = [f for _, d, f in out["messages"] if d == "received" and f.startswith("INVITE")]
+    assert len(invites) == 1, invites
+    assert out["call"].attempts == 1 and out["call"].outcome == "kept"
+    dispatched = [n for n, text in logs.items() if f"dispatched reminder-{code}" in text]
+    assert len(dispatched) == 1, dispatched
