@@ -79,10 +79,13 @@ class WorkerSettings(BaseSettings):
     agent_idle_processes: int | None = Field(default=None, ge=0)  # job processes kept warm
     agent_max_calls: int | None = Field(default=None, ge=1)  # admit by call count instead
     agent_http_port: int | None = Field(default=None, ge=0, le=65535)  # the health server
+    # seconds a job process may take to load VAD, menu and models before LiveKit gives up
+    # on it (LiveKit's default 10 s is short on a loaded 2-core machine)
+    agent_init_timeout_s: float = Field(default=10.0, gt=0)
 
     _defaults = field_validator(
         "agent_name", "agent_load_threshold", "agent_idle_processes", "agent_max_calls",
-        "agent_http_port", mode="before",
+        "agent_http_port", "agent_init_timeout_s", mode="before",
     )(classmethod(_empty_is_default))
 
 

@@ -69,7 +69,8 @@ def worker_limits(worker: WorkerSettings) -> dict[str, float | int]:
     warm (default one a core). AGENT_MAX_CALLS: admit by call count (load = calls / N).
     AGENT_HTTP_PORT: the health server's port (default 8081), so two workers can share a machine.
     """
-    limits: dict[str, float | int] = {"load_threshold": worker.agent_load_threshold}
+    limits: dict[str, float | int] = {"load_threshold": worker.agent_load_threshold,
+                                      "initialize_process_timeout": worker.agent_init_timeout_s}
     if worker.agent_idle_processes is not None:
         limits["num_idle_processes"] = worker.agent_idle_processes
     if worker.agent_max_calls is not None:

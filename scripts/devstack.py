@@ -296,6 +296,7 @@ class Stack:
         if self.options.ignore_load:
             # load = calls / 4, not CPU: LiveKit dispatches nothing to a worker reporting 1.0
             env["AGENT_MAX_CALLS"] = "4"
+            env["AGENT_INIT_TIMEOUT_S"] = "60"  # a busy machine loads job processes slowly
         env.update(self.fake_env)
         env.update(self.options.worker_env)
         return env

@@ -184,16 +184,18 @@ async def reminder_call(stack: Stack, tmp: Path, *, code: str, phone: str,
     sipp, port = answer_calls(workdir=tmp / f"phone-{code}", rtp_port=phone_rtp.port,
                               timeout_s=150)
     db = client()
+    started = time.time()
+    scheduled_id = f"reminder-{code}"
     try:
         await point_trunk_at(stack, port)
         await set_calling_hours(db, *hours_around_now(inside=True))
         await book_tonight(db, code, phone)
         queue = OutboundQueue(db, Policy.of(restaurant()))
         started = time.time()
-        scheduled = await queue.schedule_reminder(code, datetime.now(UTC))
+        await queue.schedule_reminder(code, datetime.now(UTC))
         rc = await asyncio.to_thread(sipp.wait, 160)
         done = await wait_for(
-            lambda: _finished(queue, scheduled.id), 30, f"{scheduled.id} finished")
+            lambda: _finished(queue, scheduled_id), 30, f"{scheduled_id} finished")
         res = (await db.document(f"reservations/{code}").get()).to_dict()
         room = done.call_ids[-1]
         logs = [s.to_dict() async for s in db.collection("call_logs").stream()]
@@ -203,17 +205,9 @@ async def reminder_call(stack: Stack, tmp: Path, *, code: str, phone: str,
     finally:
         sipp.kill()
         phone_rtp.close()
-    messages = sipp.messages()
-    timeline = [(t, f"phone {d} {first}") for t, d, first in messages]
-    timeline += [(started, f"reminder {scheduled.id} scheduled (due now)")]
-    timeline += worker_marks(stack, started - 1)
-    timeline += phone_rtp.done
-    first_audio = phone_rtp.first_audible()
-    if first_audio:
-        timeline.append((first_audio, "phone hears the agent (first audible RTP)"))
-    report = "\n".join(f"  {t - started:7.2f}s  {what}" for t, what in sorted(timeline))
-    with capsys.disabled():  # the timeline belongs in the CI log even when the test passes
-        print(f"\n{title} (0 = reminder scheduled):\n{report}")
+        messages = sipp.messages()
+        # the timeline belongs in the CI log, whether the test passes or not
+        print_timeline(stack, capsys, title, started, scheduled_id, messages, phone_rtp)
     assert rc == 0, f"SIPp phone failed (rc {rc}):\n{sipp.output()[-2000:]}"
     assert any(d == "received" and f.startswith("BYE") for _, d, f in messages), \
         "the agent never hung up"
@@ -221,6 +215,26 @@ async def reminder_call(stack: Stack, tmp: Path, *, code: str, phone: str,
     assert not [e for r in llm for e in r["errors"]], llm
     return {"call": done, "booking": res, "log": log, "llm": llm, "messages": messages,
             "invite": next(f for _, d, f in messages if d == "received")}
+
+
+def print_timeline(stack: Stack, capsys, title: str, started: float,  # type: ignore[no-untyped-def]
+                   call_id: str, messages: list[tuple[float, str, str]], phone: Callee) -> None:
+    timeline = [(t, f"phone {d} {first}") for t, d, first in messages]
+    timeline += [(started, f"reminder {call_id} scheduled (due now)")]
+    timeline += worker_marks(stack, started - 1)
+    timeline += phone.done
+    try:
+        heard = _get(f"{stack.fakes.stt}/_fake/log")["emitted"]
+    except OSError:
+        heard = []
+    timeline += [(e["at"], f"STT heard {e['text']!r}") for e in heard if e["at"] >= started]
+    first_audio = phone.first_audible(after=started)
+    if first_audio:
+        timeline.append((first_audio, "phone hears the agent (first audible RTP)"))
+    report = "\n".join(f"  {t - started:7.2f}s  {what}" for t, what in sorted(timeline)
+                       if t >= started - 1)
+    with capsys.disabled():
+        print(f"\n{title} (0 = reminder scheduled):\n{report}")
 
 
 async def _finished(queue: OutboundQueue, call_id: str):  # type: ignore[no-untyped-def]
