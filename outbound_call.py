@@ -119,6 +119,11 @@ async def run(
     ctx.add_shutdown_callback(end_of_call)
     session.on("close", lambda _: ctx.shutdown("session closed"))
 
+    def on_user_state(ev: Any) -> None:
+        if ev.new_state == "speaking":
+            state.guest_spoke_at = time.time()
+
+    session.on("user_state_changed", on_user_state)
     keypad = Keypad()
     ctx.room.on("sip_dtmf_received",
                 lambda ev: asyncio.ensure_future(on_key(ev, keypad, session, userdata, queue)))

@@ -67,6 +67,7 @@ class OutboundState:
     answered: bool = False
     introduced: bool = False
     introduced_at: float | None = None  # time.time() when the introduction began
+    guest_spoke_at: float | None = None  # time.time() the guest last started speaking
     events: list[tuple[datetime, str]] = field(default_factory=list)  # the call's timeline
 
     @property

@@ -56,9 +56,10 @@ class _OutboundAgent(BaseAgent):
         state = self.userdata.outbound
         if state is None:
             return
-        started = (new_message.metrics or {}).get("started_speaking_at")
-        if state.introduced_at is None or (started is not None and started < state.introduced_at):
-            # "Hello?" said while the voicemail detector listened: the introduction answers it.
+        spoke = state.guest_spoke_at
+        if state.introduced_at is None or (spoke is not None and spoke < state.introduced_at):
+            # "Hello?" said while the voicemail detector listened (its words may reach us
+            # after the introduction began): the introduction is the answer.
             raise StopResponse()
 
 

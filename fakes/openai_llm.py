@@ -80,6 +80,8 @@ def _answer(app: web.Application, body: dict[str, Any]) -> tuple[Step, list[dict
             "tool_results": results,
             "offered_tools": sorted(offered),
             "errors": errors,
+            # what was sent, for counting a call's tokens (bench.tokens.Counter)
+            "body": {"messages": messages, "tools": body.get("tools") or []},
         }
     )
     for e in errors:

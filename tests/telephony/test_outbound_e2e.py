@@ -117,9 +117,13 @@ def restaurant() -> RestaurantSettings:
 
 
 async def set_calling_hours(db: firestore.AsyncClient, open_: dtime, close: dtime) -> None:
+    """The calling window; and the café open 07:00-23:00 every day, so a change to 18:30
+    is bookable whatever day CI runs (the sample café closes at 16:00 on Sundays)."""
+    every_day = {d: [{"open": "07:00", "close": "23:00"}]
+                 for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
     await db.document("settings/restaurant").set(
-        {"outbound_hours": {"open": open_.strftime("%H:%M"), "close": close.strftime("%H:%M")}},
-        merge=True)
+        {"outbound_hours": {"open": open_.strftime("%H:%M"), "close": close.strftime("%H:%M")},
+         "hours": every_day}, merge=True)
 
 
 def hours_around_now(inside: bool) -> tuple[dtime, dtime]:
@@ -273,11 +277,82 @@ async def test_reminder_kept_by_voice(stack, tmp_path, capsys):
     assert log["outcome"] == "kept" and log["caller"] == phone
     assert phone not in json.dumps(log["transcript"])  # masked like an inbound transcript
     assert phone.removeprefix("+") in out["invite"] or phone in out["invite"], out["invite"]
-    usage = log["usage"]
+    assert log["usage"]["llm_requests"] >= 2
+    # the "Hello?" the voicemail detector judged gets no answer of its own: the introduction
+    answered = [r["user"] for r in out["llm"] if "save_prediction" not in r["offered_tools"]]
+    assert HELLO not in answered, answered
     with capsys.disabled():
-        amd = sum(1 for r in out["llm"] if "save_prediction" in r["offered_tools"])
-        print(f"LLM requests: {len(out['llm'])} ({amd} answering-machine detection); call log "
-              f"usage: {usage}")
+        print(llm_figures(out["llm"]))
+
+
+def llm_figures(requests: list[dict[str, Any]]) -> str:
+    """Requests and tokens (o200k_base when bpe-openai is installed), as bench/tokens.py counts."""
+    from bench.tokens import Counter
+    from fakes.script import Step, ToolCall
+
+    counter = Counter()
+    lines, total_in, total_out = [], 0, 0
+    for n, r in enumerate(requests, 1):
+        prompt = counter.prompt(r["body"])
+        step = Step(text=r["text"], tool_calls=tuple(
+            ToolCall(c["name"], json.loads(c["arguments"] or "{}")) for c in r["tool_calls"]))
+        completion = counter.completion(step)
+        total_in, total_out = total_in + prompt, total_out + completion
+        what = ", ".join(c["name"] for c in r["tool_calls"]) or repr(r["text"][:40])
+        lines.append(f"  {n}. answering {r['user']!r}: {prompt} in / {completion} out -> {what}")
+    return (f"LLM requests of the call: {len(requests)}, tokens {total_in} in + {total_out} out "
+            f"({counter.method})\n" + "\n".join(lines))
+
+
+def confirmed_by_voice(code: str, ask: str, when: str, tool: str,
+                       arguments: dict[str, Any]) -> dict[str, Any]:
+    """Change or cancel by voice: the inbound tools, their read-back, a yes, a goodbye."""
+    return human([ask, "Yes please", "No, that's all, bye"], [
+        {"when": when, "steps": [{"tool_calls": [{"name": tool,
+                                                  "arguments": {"code": code, **arguments}}]}]},
+        {"when": "yes please", "steps": [{"tool_calls": [{"name": "confirm"}]},
+                                         {"text": "Done. Anything else?"}]},
+        {"when": "bye", "steps": [{"tool_calls": [{"name": "end_call"}]}]},
+    ])
+
+
+async def test_reminder_changed_by_voice(stack, tmp_path, capsys):
+    code, phone = "CHGV01", "+16175550118"
+    ask = "Could we make it 6 pm instead?"
+    out = await reminder_call(
+        stack, tmp_path, code=code, phone=phone,
+        script=confirmed_by_voice(code, ask, "6 pm", "change_reservation", {"time": "6pm"}),
+        plan=[Say(HELLO, wait_agent=False, delay=0.8), Say(ask), Say("Yes please"),
+              Say("No, that's all, bye")],
+        capsys=capsys, title="reminder changed by voice")
+    assert out["call"].outcome == "changed"
+    assert out["booking"]["time"].startswith("18:00"), out["booking"]
+    assert tools_called(out["llm"]) == ["change_reservation", "confirm", "end_call"]
+    assert out["log"]["outcome"] == "change"
+
+
+async def test_reminder_cancelled_by_voice(stack, tmp_path, capsys):
+    code, phone = "CANV01", "+16175550119"
+    ask = "We need to cancel it, sorry"
+    out = await reminder_call(
+        stack, tmp_path, code=code, phone=phone,
+        script=confirmed_by_voice(code, ask, "cancel", "cancel_reservation", {}),
+        plan=[Say(HELLO, wait_agent=False, delay=0.8), Say(ask), Say("Yes please"),
+              Say("No, that's all, bye")],
+        capsys=capsys, title="reminder cancelled by voice")
+    assert out["call"].outcome == "cancelled"
+    assert out["booking"]["status"] == "cancelled"
+    assert tools_called(out["llm"]) == ["cancel_reservation", "confirm", "end_call"]
+
+
+async def test_reminder_kept_by_keypad(stack, tmp_path, capsys):
+    code, phone = "KEEPK1", "+16175550120"
+    out = await reminder_call(stack, tmp_path, code=code, phone=phone, script=human([], []),
+                              plan=[Say(HELLO, wait_agent=False, delay=0.8), Keys("1")],
+                              capsys=capsys, title="reminder kept by keypad")
+    assert out["call"].outcome == "kept" and out["booking"]["status"] != "cancelled"
+    assert tools_called(out["llm"]) == []
+    assert out["log"]["outcome"] == "kept"
 
 
 async def test_reminder_cancelled_by_keypad(stack, tmp_path, capsys):
