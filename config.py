@@ -98,7 +98,7 @@ class OutboundSettings(BaseSettings):
     model_config = SettingsConfigDict(env_file=None, extra="ignore", case_sensitive=False)
 
     sip_outbound_trunk_id: str = ""
-    sip_outbound_trunk_name: str = "restaurant-outbound"
+    sip_outbound_trunk_name: str = "restaurant-outbound"  # sip_outbound.py's default
     agent_name: str = DEFAULT_AGENT_NAME
     dialer_id: str = ""  # the lease owner's name; host and pid when empty
     dialer_poll_s: float = Field(default=5.0, gt=0)

@@ -39,6 +39,7 @@ from call_state import CallServices, UserData
 from config import OutboundSettings, Settings, outbound_settings
 from menu import Catalog
 from refusal import Refusal
+from sip_outbound import outbound_trunk_id
 from store.outbound import OutboundQueue, Policy
 
 logger = logging.getLogger("restaurant.outbound")
@@ -48,14 +49,10 @@ MAX_CALL_S = 600
 
 
 async def outbound_trunk(lk: api.LiveKitAPI, cfg: OutboundSettings) -> str:
+    """SIP_OUTBOUND_TRUNK_ID, else the trunk scripts/setup_sip.py made, by its name."""
     if cfg.sip_outbound_trunk_id:
         return cfg.sip_outbound_trunk_id
-    trunks = (await lk.sip.list_outbound_trunk(api.ListSIPOutboundTrunkRequest())).items
-    for trunk in trunks:
-        if trunk.name == cfg.sip_outbound_trunk_name:
-            return str(trunk.sip_trunk_id)
-    raise RuntimeError(f"no outbound SIP trunk named {cfg.sip_outbound_trunk_name!r} (run "
-                       "scripts/setup_sip.py, or set SIP_OUTBOUND_TRUNK_ID)")
+    return await outbound_trunk_id(lk, cfg.sip_outbound_trunk_name)
 
 
 def mark(userdata: UserData, event: str) -> None:

@@ -99,7 +99,7 @@ class Ports:
             sip_health=free_port(), firestore=free_port(),
             freeswitch=FreeSwitchPorts(internal_sip=free_sip_port(),
                                        external_sip=free_sip_port(), rtp=(43000, 43098),
-                                       esl=free_port()),
+                                       esl=free_port(), outbound_sip=free_sip_port()),
         )
 
 
@@ -137,6 +137,10 @@ class StackOptions:
     staff_phone_password: str = ""
     dialer: bool = True  # the outbound dialer (dialer.py), with a worker only
     dialer_env: dict[str, str] = field(default_factory=dict)
+    # the LiveKit SIP outbound trunk's password on FreeSWITCH (random when empty), and where
+    # FreeSWITCH dials guests' numbers (host:port of the provider; empty: nowhere)
+    outbound_password: str = ""
+    provider_outbound: str = ""
 
     def __post_init__(self) -> None:
         self.numbers = self.numbers or _env_tuple("RESTAURANT_NUMBERS", DEFAULT_NUMBER)
@@ -219,6 +223,7 @@ class Stack:
         self.fake_env: dict[str, str] = {}
         self.timeline: list[tuple[float, str]] = []
         self.freeswitch: FreeSwitch | None = None
+        self.outbound_password = o.outbound_password or secrets.token_urlsafe(18)
         self.registered_at = 0.0
         self._status_count = -1
         self._status_since = 0.0
@@ -287,6 +292,13 @@ class Stack:
             "FREESWITCH_ADDRESS": ",".join(self.options.allow),
             "PYTHONUNBUFFERED": "1",
         })
+        if self.options.freeswitch:  # the outbound trunk: LiveKit SIP -> FreeSWITCH
+            env.update({
+                "SIP_OUTBOUND_ADDRESS": f"{self.options.advertise_ip}:"
+                                        f"{self.options.ports.freeswitch.outbound_sip}",
+                "SIP_OUTBOUND_USERNAME": "livekit-outbound",
+                "SIP_OUTBOUND_PASSWORD": self.outbound_password,
+            })
         env.pop("FIREBASE_SERVICE_ACCOUNT_PATH", None)  # the emulator, never a real project
         return env
 
@@ -402,6 +414,11 @@ class Stack:
             restaurant_number=o.numbers[0],
             bind_ip=o.advertise_ip,
             provider_cidrs=o.provider_cidrs,
+            # LiveKit SIP's outbound INVITEs come from its listen address
+            livekit_sip_cidrs=("127.0.0.1/32" if o.sip_listen_ip == "127.0.0.1"
+                               else f"{o.advertise_ip}/32"),
+            outbound_password=self.outbound_password,
+            provider_outbound=o.provider_outbound,
             ports=o.ports.freeswitch,
             dev_phone_password=o.dev_phone_password,
             staff_phone_password=o.staff_phone_password,
@@ -694,6 +711,8 @@ def main(argv: list[str] | None = None) -> int:
         provider_cidrs=os.environ.get("PROVIDER_CIDRS", ""),
         dev_phone_password=os.environ.get("FS_DEV_PHONE_PASSWORD", ""),
         staff_phone_password=os.environ.get("FS_STAFF_PHONE_PASSWORD", ""),
+        outbound_password=os.environ.get("SIP_OUTBOUND_PASSWORD", ""),
+        provider_outbound=os.environ.get("PROVIDER_OUTBOUND", ""),
     )
     if options.freeswitch:
         _softphone_passwords(options)

@@ -7,6 +7,12 @@ what the environment asks for, so a second run prints "unchanged" twice and touc
   from RESTAURANT_NUMBERS (or SIP_INBOUND_NUMBERS), comma-separated, accepted only from
   FREESWITCH_ADDRESS (comma-separated IPs/CIDRs/host names; host names are resolved here).
   Optional SIP_INBOUND_USERNAME / SIP_INBOUND_PASSWORD add digest auth on top.
+- Outbound trunk `SIP_OUTBOUND_TRUNK_NAME` (default `restaurant-outbound`), when
+  SIP_OUTBOUND_ADDRESS names FreeSWITCH's outbound profile (host:port, e.g. freeswitch:5090):
+  the agent's calls out (reminders, call-backs, the warm transfer's call to staff) leave
+  LiveKit SIP there, from the first restaurant number, with the digest credentials
+  SIP_OUTBOUND_USERNAME (default livekit-outbound) / SIP_OUTBOUND_PASSWORD (required), the
+  pair FreeSWITCH's directory/outbound.xml reads. The worker finds the trunk by its name.
 - Dispatch rule `SIP_DISPATCH_RULE_NAME` (default `restaurant-agent-dispatch`): one room per
   call (`call-<caller>_<random>`), with the agent AGENT_NAME (default `restaurant-agent`)
   dispatched into it explicitly.
@@ -36,8 +42,10 @@ if str(ROOT) not in sys.path:  # `python scripts/setup_sip.py` puts scripts/ fir
     sys.path.insert(0, str(ROOT))
 
 from config import DEFAULT_AGENT_NAME  # noqa: E402
+from sip_outbound import DEFAULT_OUTBOUND_TRUNK_NAME  # noqa: E402
 
 DEFAULT_TRUNK_NAME = "restaurant-inbound"
+DEFAULT_OUTBOUND_USERNAME = "livekit-outbound"
 DEFAULT_RULE_NAME = f"{DEFAULT_AGENT_NAME}-dispatch"
 ROOM_PREFIX = "call-"
 
@@ -52,12 +60,23 @@ class SipSetup:
     auth_username: str = ""
     auth_password: str = ""
     room_prefix: str = ROOM_PREFIX
+    outbound: OutboundSetup | None = None
+
+
+@dataclass(frozen=True)
+class OutboundSetup:
+    address: str  # host:port of FreeSWITCH's outbound profile
+    number: str  # caller ID the trunk presents (FreeSWITCH forces the restaurant's anyway)
+    username: str
+    password: str
+    name: str = DEFAULT_OUTBOUND_TRUNK_NAME
 
 
 @dataclass
 class Report:
     trunk_id: str = ""
     rule_id: str = ""
+    outbound_trunk_id: str = ""
     actions: list[str] = field(default_factory=list)
 
     @property
@@ -102,8 +121,21 @@ def setup_from_env(env: dict[str, str] | None = None) -> SipSetup:
     if wide:
         raise SystemExit(f"FREESWITCH_ADDRESS {', '.join(wide)} is too wide: the trunk must take "
                          "calls from FreeSWITCH only (its IP, or a /16 or narrower network)")
+    outbound = None
+    address = (env.get("SIP_OUTBOUND_ADDRESS") or "").strip()
+    if address:
+        password = env.get("SIP_OUTBOUND_PASSWORD") or ""
+        if not password:
+            raise SystemExit("SIP_OUTBOUND_PASSWORD must be set with SIP_OUTBOUND_ADDRESS: "
+                             "FreeSWITCH lets the outbound trunk dial only with it")
+        outbound = OutboundSetup(
+            address=address, number=numbers[0], password=password,
+            username=env.get("SIP_OUTBOUND_USERNAME") or DEFAULT_OUTBOUND_USERNAME,
+            name=env.get("SIP_OUTBOUND_TRUNK_NAME") or DEFAULT_OUTBOUND_TRUNK_NAME,
+        )
     return SipSetup(
         numbers=numbers,
+        outbound=outbound,
         allowed_addresses=allowed,
         agent_name=env.get("AGENT_NAME") or DEFAULT_AGENT_NAME,
         trunk_name=env.get("SIP_TRUNK_NAME") or DEFAULT_TRUNK_NAME,
@@ -135,6 +167,21 @@ def desired_rule(setup: SipSetup, trunk_id: str) -> sip_pb.SIPDispatchRuleInfo:
             agents=[api.RoomAgentDispatch(agent_name=setup.agent_name)]
         ),
     )
+
+
+def desired_outbound_trunk(outbound: OutboundSetup) -> sip_pb.SIPOutboundTrunkInfo:
+    return sip_pb.SIPOutboundTrunkInfo(
+        name=outbound.name,
+        address=outbound.address,
+        numbers=[outbound.number],
+        auth_username=outbound.username,
+        auth_password=outbound.password,
+        transport=sip_pb.SIPTransport.SIP_TRANSPORT_UDP,
+    )
+
+
+def _outbound_key(t: sip_pb.SIPOutboundTrunkInfo) -> tuple[object, ...]:
+    return (t.name, t.address, sorted(t.numbers), t.auth_username, t.auth_password, t.transport)
 
 
 def _trunk_key(t: sip_pb.SIPInboundTrunkInfo) -> tuple[object, ...]:
@@ -189,6 +236,9 @@ async def ensure(lk: api.LiveKitAPI, setup: SipSetup) -> Report:
             print(f"warning: trunk {other.sip_trunk_id} ({other.name!r}) also claims "
                   f"{sorted(set(other.numbers) & set(setup.numbers))}", flush=True)
 
+    if setup.outbound is not None:
+        await ensure_outbound(lk, setup.outbound, report)
+
     want_rule = desired_rule(setup, report.trunk_id)
     rules = (await lk.sip.list_dispatch_rule(sip_pb.ListSIPDispatchRuleRequest())).items
     mine = [r for r in rules if r.name == setup.rule_name]
@@ -212,6 +262,28 @@ async def ensure(lk: api.LiveKitAPI, setup: SipSetup) -> Report:
         else:
             report.actions.append(f"unchanged dispatch rule {current_rule.sip_dispatch_rule_id}")
     return report
+
+
+async def ensure_outbound(lk: api.LiveKitAPI, outbound: OutboundSetup, report: Report) -> None:
+    want = desired_outbound_trunk(outbound)
+    trunks = (await lk.sip.list_outbound_trunk(sip_pb.ListSIPOutboundTrunkRequest())).items
+    ours = [t for t in trunks if t.name == outbound.name]
+    for extra in ours[1:]:
+        await lk.sip.delete_trunk(sip_pb.DeleteSIPTrunkRequest(sip_trunk_id=extra.sip_trunk_id))
+        report.actions.append(f"deleted duplicate outbound trunk {extra.sip_trunk_id}")
+    if not ours:
+        created = await lk.sip.create_outbound_trunk(
+            sip_pb.CreateSIPOutboundTrunkRequest(trunk=want))
+        report.outbound_trunk_id = created.sip_trunk_id
+        report.actions.append(f"created outbound trunk {created.sip_trunk_id}")
+        return
+    current = ours[0]
+    report.outbound_trunk_id = current.sip_trunk_id
+    if _outbound_key(current) != _outbound_key(want):
+        await lk.sip.update_outbound_trunk(current.sip_trunk_id, want)
+        report.actions.append(f"updated outbound trunk {current.sip_trunk_id}")
+    else:
+        report.actions.append(f"unchanged outbound trunk {current.sip_trunk_id}")
 
 
 async def run(setup: SipSetup, *, url: str, key: str, secret: str, wait_s: float) -> Report:
@@ -248,6 +320,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     report = asyncio.run(run(setup, url=url, key=key, secret=secret, wait_s=args.timeout))
     print(f"inbound trunk {report.trunk_id}: numbers {', '.join(setup.numbers)}, "
           f"from {', '.join(setup.allowed_addresses)}")
+    if setup.outbound is not None:
+        print(f"outbound trunk {report.outbound_trunk_id} ({setup.outbound.name}): to "
+              f"{setup.outbound.address} as {setup.outbound.username}, from "
+              f"{setup.outbound.number}")
+    else:
+        print("no outbound trunk (SIP_OUTBOUND_ADDRESS not set): the agent cannot call out")
     print(f"dispatch rule {report.rule_id}: room prefix {setup.room_prefix!r}, "
           f"agent {setup.agent_name!r}")
     for action in report.actions:

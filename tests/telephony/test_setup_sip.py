@@ -66,3 +66,19 @@ async def test_setup_sip_is_idempotent_and_updates_in_place(firestore_emulator, 
         assert len(rules) == 1
     finally:
         await asyncio.to_thread(stack.stop)
+
+
+def test_outbound_trunk_needs_its_password_and_is_optional():
+    import pytest
+
+    from scripts.setup_sip import setup_from_env
+
+    base = {"RESTAURANT_NUMBERS": "+15550100", "FREESWITCH_ADDRESS": "127.0.0.1"}
+    assert setup_from_env(base).outbound is None  # no address: no trunk, nothing can dial out
+    with pytest.raises(SystemExit, match="SIP_OUTBOUND_PASSWORD"):
+        setup_from_env({**base, "SIP_OUTBOUND_ADDRESS": "freeswitch:5090"})
+    outbound = setup_from_env({**base, "SIP_OUTBOUND_ADDRESS": "freeswitch:5090",
+                               "SIP_OUTBOUND_PASSWORD": "pw"}).outbound
+    assert outbound is not None
+    assert (outbound.address, outbound.number, outbound.username, outbound.name) == (
+        "freeswitch:5090", "+15550100", "livekit-outbound", "restaurant-outbound")
