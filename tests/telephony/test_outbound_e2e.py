@@ -1,9 +1,11 @@
-"""Reminder calls, end to end: the dialer service leases the reminder from the Firestore queue,
-dispatches the real worker, which dials through the real LiveKit SIP outbound trunk to a SIPp
-phone on loopback (tests/telephony/callee.py talks and presses keys on it, RFC 4733). The
-fake AI providers follow a script per call (fakes/: the voicemail detector's question too).
+"""Reminder calls, end to end, the way production places them: the dialer service leases the
+reminder from the Firestore queue and dispatches the real worker, which dials through the real
+LiveKit SIP outbound trunk (scripts/setup_sip.py's `restaurant-outbound`) to the real
+FreeSWITCH, which rings the guest through the provider: a SIPp phone on 127.0.0.5
+(tests/telephony/callee.py talks and presses keys on it, RFC 4733). The fake AI providers
+follow a script per call (fakes/: the voicemail detector's question too).
 
-One native stack (devstack.py, with its dialer) serves every call of this module.
+One native stack (devstack.py, with its dialer and FreeSWITCH) serves every call here.
 """
 
 from __future__ import annotations
@@ -20,24 +22,23 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from google.cloud import firestore
-from livekit import api
-from livekit.protocol import sip as sip_pb
 
 from bench.concurrency import open_timezone
 from models import RestaurantSettings
 from scripts.devstack import Ports, Stack, StackOptions
+from scripts.freeswitch import FreeSwitchError, find_freeswitch
 from store.outbound import OutboundQueue, Policy
 from testkit.emulator import EMULATOR_JAR
 from testkit.records import make_reservation
 from tests.telephony.callee import Callee, Keys, Say
-from tests.telephony.caller import answer_calls
+from tests.telephony.caller import answer_calls, free_udp_port
 from tests.telephony.helpers import require
 from tests.telephony.test_sip_call_e2e import _binaries_present
 
 HERE = Path(__file__).resolve().parent
 PROJECT = "demo-outbound"
 RESTAURANT_NUMBER = "+15550100"
-TRUNK = "restaurant-outbound"
+GUEST_IP = "127.0.0.5"  # the provider's termination: FreeSWITCH's PROVIDER_OUTBOUND
 GUEST_ZONE = ZoneInfo("America/New_York")  # +1 617 numbers: calling hours are Boston's
 HELLO = "Hello?"
 VOICEMAIL = ("Hi, this is Sam. I can't take your call right now, please leave a message "
@@ -47,6 +48,10 @@ VOICEMAIL = ("Hi, this is Sam. I can't take your call right now, please leave a 
 @pytest.fixture(scope="module")
 def stack(firestore_emulator, tmp_path_factory):
     _binaries_present()
+    try:
+        find_freeswitch()
+    except FreeSwitchError:
+        require(False, "FreeSWITCH (built by scripts/build_freeswitch.sh)")
     require(EMULATOR_JAR.exists() or bool(firestore_emulator.host), "the Firestore emulator")
     firestore_emulator.reset(PROJECT)
     workdir = tmp_path_factory.mktemp("outbound-stack")
@@ -58,6 +63,7 @@ def stack(firestore_emulator, tmp_path_factory):
         fakes_script=script, tts_voice="tone", worker="start", ignore_load=True,
         worker_env={"RESTAURANT_TIMEZONE": open_timezone()},
         dialer_env={"DIALER_POLL_S": "0.5"},
+        freeswitch=True, provider_outbound=f"{GUEST_IP}:{free_udp_port(GUEST_IP)}",
     )
     s = Stack(options)
     s.start()
@@ -92,20 +98,8 @@ def human(lines: list[str], rules: list[dict[str, Any]]) -> dict[str, Any]:
     return {"caller": [HELLO, *lines], "llm": [amd, *rules]}
 
 
-async def point_trunk_at(stack: Stack, port: int) -> None:
-    """The outbound trunk to the SIPp phone (until scripts/setup_sip.py makes it: issue 15t)."""
-    lk = api.LiveKitAPI(stack.livekit_http, stack.api_key, stack.api_secret)
-    try:
-        trunks = (await lk.sip.list_outbound_trunk(api.ListSIPOutboundTrunkRequest())).items
-        for t in trunks:
-            if t.name == TRUNK:
-                await lk.sip.delete_trunk(sip_pb.DeleteSIPTrunkRequest(sip_trunk_id=t.sip_trunk_id))
-        await lk.sip.create_outbound_trunk(api.CreateSIPOutboundTrunkRequest(
-            trunk=api.SIPOutboundTrunkInfo(name=TRUNK, address=f"127.0.0.1:{port}",
-                                           numbers=[RESTAURANT_NUMBER],
-                                           transport=sip_pb.SIP_TRANSPORT_UDP)))
-    finally:
-        await lk.aclose()
+def guest_port(stack: Stack) -> int:
+    return int(stack.options.provider_outbound.rsplit(":", 1)[1])
 
 
 def client() -> firestore.AsyncClient:
@@ -184,14 +178,14 @@ async def reminder_call(stack: Stack, tmp: Path, *, code: str, phone: str,
     """Book, schedule the reminder, let the dialer and the worker call the SIPp phone; returns
     the queue entry, the booking, the call log, the fake LLM's requests and the SIPp trace."""
     load_script(stack, script)
-    phone_rtp = Callee(plan=plan)
-    sipp, port = answer_calls(workdir=tmp / f"phone-{code}", rtp_port=phone_rtp.port,
-                              timeout_s=150)
+    phone_rtp = Callee(ip=GUEST_IP, plan=plan)
+    sipp, _ = answer_calls(workdir=tmp / f"phone-{code}", rtp_port=phone_rtp.port,
+                           local_ip=GUEST_IP, port=guest_port(stack), timeout_s=150)
     db = client()
     started = time.time()
     scheduled_id = f"reminder-{code}"
     try:
-        await point_trunk_at(stack, port)
+        await asyncio.sleep(0.5)  # SIPp binds its port
         await set_calling_hours(db, *hours_around_now(inside=True))
         await book_tonight(db, code, phone)
         queue = OutboundQueue(db, Policy.of(restaurant()))
@@ -235,8 +229,12 @@ def print_timeline(stack: Stack, capsys, title: str, started: float,  # type: ig
     first_audio = phone.first_audible(after=started)
     if first_audio:
         timeline.append((first_audio, "phone hears the agent (first audible RTP)"))
-    report = "\n".join(f"  {t - started:7.2f}s  {what}" for t, what in sorted(timeline)
-                       if t >= started - 1)
+    report = "\n".join(f"  {t - started:7.2f}s  {what}" for t, what in sorted(timeline))
+    packets = list(phone.packets)
+    kinds = sorted({p.payload_type for p in packets})
+    loudest = max((p.level for p in packets), default=0.0)
+    report += (f"\n  phone got {len(packets)} RTP packets (payload types {kinds}, loudest "
+               f"{loudest:.0f}) from {sorted(phone.sources)}; sent {phone.sent}")
     with capsys.disabled():
         print(f"\n{title} (0 = reminder scheduled):\n{report}")
 
