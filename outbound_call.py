@@ -157,7 +157,9 @@ async def run(
     state.introduced = True
     state.introduced_at = time.time()
     mark(userdata, "introduction")
-    session.say(outbound.introduction(userdata))
+    # Not interruptible: the words of the guest's "Hello?" can arrive after it began and
+    # would cut it off. What the guest says meanwhile is answered once it ends; keys cut it.
+    session.say(outbound.introduction(userdata), allow_interruptions=False)
 
 
 async def leave_voicemail(session: AgentSession, userdata: UserData, kind: AMDCategory) -> None:
@@ -214,7 +216,7 @@ async def on_key(ev: rtc.SipDTMF, keypad: Keypad, session: AgentSession, userdat
                 "another time, 1 to keep your booking, or 3 to cancel.")
     mark(userdata, f"keypad {what}: {said}")
     try:
-        session.interrupt()  # the keypad answer replaces whatever was being said
+        session.interrupt(force=True)  # the keypad answer replaces whatever was being said
     except RuntimeError:
         return  # the session is closing
     speech = session.say(said, allow_interruptions=not hang_up)

@@ -292,6 +292,13 @@ def build_app(settings: BoardSettings) -> Starlette:
                                        _session(request).user)
         return JSONResponse({"message": doc})
 
+    async def message_call_back(request: Request) -> JSONResponse:
+        call = await ops().call_back(request.path_params["message_id"])
+        return JSONResponse({"call": call}, status_code=201)
+
+    async def outbound(request: Request) -> JSONResponse:
+        return JSONResponse({"calls": await ops().outbound_calls()})
+
     async def menu_availability(request: Request) -> JSONResponse:
         data = await _body(request)
         available = data.get("available")
@@ -441,6 +448,8 @@ def build_app(settings: BoardSettings) -> Starlette:
         Route("/api/users/{username}", user_change, methods=["POST"]),
         Route("/api/orders/{order_id}/status", order_status, methods=["POST"]),
         Route("/api/messages/{message_id}/done", message_done, methods=["POST"]),
+        Route("/api/messages/{message_id}/callback", message_call_back, methods=["POST"]),
+        Route("/api/outbound", outbound),
         Route("/api/menu/{item_id}/availability", menu_availability, methods=["POST"]),
         Route("/api/bookings", booking_new, methods=["POST"]),
         Route("/api/bookings/{code}/change", booking_change, methods=["POST"]),

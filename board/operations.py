@@ -21,7 +21,7 @@ from google.cloud import firestore
 
 from actions import reservations
 from board.auth import User
-from board.live import doc_json
+from board.live import doc_json, to_json
 from call_state import CallServices, UserData
 from config import RestaurantOverrides
 from menu import Catalog, Menu
@@ -34,6 +34,7 @@ from store import (
     ReservationNotFound,
     StaleReservation,
 )
+from store.outbound import OutboundQueue, Policy
 
 
 class Rejected(Exception):
@@ -242,6 +243,23 @@ class Operations:
 
     async def _booking_json(self, code: str) -> dict[str, Any]:
         return await self._current(f"reservations/{code}", "booking")
+
+    # ------------------------------------------------------------ outbound calls
+
+    async def call_back(self, message_id: str) -> dict[str, Any]:
+        """Queue a call back for a saved message; the dialer rings the guest when their
+        calling hours allow (store/outbound.py checks the number and the opt-outs)."""
+        queue = OutboundQueue(self.db, Policy.of(await self.restaurant()))
+        try:
+            call = await queue.schedule_callback(message_id, datetime.now(UTC))
+        except Refusal as e:
+            raise Rejected(str(e)) from None
+        return to_json(call.to_doc()) | {"_id": call.id}
+
+    async def outbound_calls(self) -> list[dict[str, Any]]:
+        """Scheduled and made outbound calls, due first, then the latest finished."""
+        queue = OutboundQueue(self.db, Policy.of(await self.restaurant()))
+        return [to_json(c.to_doc()) | {"_id": c.id} for c in await queue.list_calls()]
 
 
 async def _no_phone_line(destination: str) -> None:

@@ -70,7 +70,9 @@ async def end_call(context: RunContext[UserData]) -> None:
     userdata = context.userdata
     userdata.ended_by_agent = True
     session = context.session
-    goodbye = f"Thank you for calling {userdata.settings.name}. Goodbye!"
+    goodbye = (f"Thank you for your time. Goodbye from {userdata.settings.name}!"
+               if userdata.outbound else  # we called them
+               f"Thank you for calling {userdata.settings.name}. Goodbye!")
     speech = session.say(goodbye, allow_interruptions=False)
     # Hang up only after the goodbye has been heard; closing the session ends the call.
     speech.add_done_callback(lambda _: session.shutdown())

@@ -34,7 +34,8 @@ class Keys:
 @dataclass
 class Callee(RtpCapture):
     plan: list[Say | Keys] = field(default_factory=list)
-    quiet_s: float = 1.5  # the agent's silence that means "your turn"
+    # the agent's silence that means "your turn" (longer than the pauses between its sentences)
+    quiet_s: float = 3.0
     threshold: float = 300.0
     done: list[tuple[float, str]] = field(default_factory=list)  # (time, what) for timelines
 

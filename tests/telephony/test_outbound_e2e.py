@@ -24,7 +24,7 @@ import pytest
 from google.cloud import firestore
 
 from bench.concurrency import open_timezone
-from models import RestaurantSettings
+from models import Message, RestaurantSettings
 from scripts.devstack import Ports, Stack, StackOptions
 from scripts.freeswitch import FreeSwitchError, find_freeswitch
 from store.outbound import OutboundQueue, Policy
@@ -174,7 +174,7 @@ def worker_marks(stack: Stack, since: float) -> list[tuple[float, str]]:
 
 async def reminder_call(stack: Stack, tmp: Path, *, code: str, phone: str,
                         script: dict[str, Any], plan: list[Say | Keys], capsys,
-                        title: str) -> dict[str, Any]:
+                        title: str, message: Message | None = None) -> dict[str, Any]:
     """Book, schedule the reminder, let the dialer and the worker call the SIPp phone; returns
     the queue entry, the booking, the call log, the fake LLM's requests and the SIPp trace."""
     load_script(stack, script)
@@ -183,18 +183,23 @@ async def reminder_call(stack: Stack, tmp: Path, *, code: str, phone: str,
                            local_ip=GUEST_IP, port=guest_port(stack), timeout_s=150)
     db = client()
     started = time.time()
-    scheduled_id = f"reminder-{code}"
+    scheduled_id = f"callback-{message.id}" if message else f"reminder-{code}"
     try:
         await asyncio.sleep(0.5)  # SIPp binds its port
         await set_calling_hours(db, *hours_around_now(inside=True))
-        await book_tonight(db, code, phone)
         queue = OutboundQueue(db, Policy.of(restaurant()))
-        started = time.time()
-        await queue.schedule_reminder(code, datetime.now(UTC))
+        if message is None:
+            await book_tonight(db, code, phone)
+            started = time.time()
+            await queue.schedule_reminder(code, datetime.now(UTC))
+        else:  # what the board's "Call back" button and `scripts/outbound.py callback` do
+            await db.document(f"messages/{message.id}").set(message.to_doc())
+            started = time.time()
+            await queue.schedule_callback(message.id, datetime.now(UTC))
         rc = await asyncio.to_thread(sipp.wait, 160)
         done = await wait_for(
             lambda: _finished(queue, scheduled_id), 30, f"{scheduled_id} finished")
-        res = (await db.document(f"reservations/{code}").get()).to_dict()
+        res = (await db.document(f"reservations/{code}").get()).to_dict() or {}
         room = done.call_ids[-1]
         logs = [s.to_dict() async for s in db.collection("call_logs").stream()]
         log = next((x for x in logs if x.get("call_id") == room), None)
@@ -273,6 +278,9 @@ async def test_reminder_kept_by_voice(stack, tmp_path, capsys):
     log = out["log"]
     assert log["direction"] == "outbound" and log["outbound_call_id"] == f"reminder-{code}"
     assert log["outcome"] == "kept" and log["caller"] == phone
+    said = " ".join(t["text"] for t in log["transcript"] if t["role"] == "assistant")
+    # who calls, and the booking read out
+    assert "assistant of" in said and "2 people today at 7 PM, under Sam Rivera" in said, said
     assert phone not in json.dumps(log["transcript"])  # masked like an inbound transcript
     assert phone.removeprefix("+") in out["invite"] or phone in out["invite"], out["invite"]
     assert log["usage"]["llm_requests"] >= 2
@@ -300,6 +308,27 @@ def llm_figures(requests: list[dict[str, Any]]) -> str:
         lines.append(f"  {n}. answering {r['user']!r}: {prompt} in / {completion} out -> {what}")
     return (f"LLM requests of the call: {len(requests)}, tokens {total_in} in + {total_out} out "
             f"({counter.method})\n" + "\n".join(lines))
+
+
+async def test_call_back_knows_why_it_calls(stack, tmp_path, capsys):
+    phone = "+16175550121"
+    reason = "Asks whether the terrace is open for a birthday on Friday"
+    message = Message(id="call-x-message-1", call_id="call-x", name="Robin Park", phone=phone,
+                      reason=reason, created_at=datetime.now(UTC))
+    script = human(["Great, thanks for calling back, bye"], [
+        {"when": "bye", "steps": [{"tool_calls": [{"name": "end_call"}]}]}])
+    out = await reminder_call(stack, tmp_path, code="-", phone=phone, script=script,
+                              plan=[Say(HELLO, wait_agent=False, delay=0.8),
+                                    Say("Great, thanks for calling back, bye")],
+                              capsys=capsys, title="call-back", message=message)
+    assert out["call"].kind == "callback" and out["call"].outcome == "delivered"
+    said = " ".join(t["text"] for t in out["log"]["transcript"] if t["role"] == "assistant")
+    assert "calling you back" in said and "terrace" in said, said  # it says why it calls
+    agent_requests = [r for r in out["llm"] if "save_prediction" not in r["offered_tools"]]
+    system = str(agent_requests[0]["body"]["messages"][0]["content"])
+    assert reason in system and "Robin Park" in system, system  # and the model knows it
+    assert "do_not_call" in agent_requests[0]["offered_tools"]
+    assert out["log"]["direction"] == "outbound"
 
 
 def confirmed_by_voice(code: str, ask: str, when: str, tool: str,
