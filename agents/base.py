@@ -9,6 +9,7 @@ from livekit.agents import Agent, FunctionTool, llm
 from livekit.agents.llm.utils import parse_function_arguments, validated_arguments
 from livekit.agents.voice.agent import ModelSettings
 from livekit.agents.voice.generation import update_instructions
+from livekit.agents.voice.turn import TurnHandlingOptions
 from pydantic import ValidationError
 
 from agents.tools import EVERY_AGENT
@@ -77,8 +78,13 @@ class BaseAgent(Agent):
     # Cart tools answer with the new read-back while this agent is talking (see agents.tools.base).
     reads_back_changes = False
 
-    def __init__(self, *, instructions: str, tools: list[FunctionTool]) -> None:
-        super().__init__(instructions=instructions, tools=[*tools, *EVERY_AGENT])
+    def __init__(self, *, instructions: str, tools: list[FunctionTool],
+                 turn_handling: TurnHandlingOptions | None = None) -> None:
+        if turn_handling is None:
+            super().__init__(instructions=instructions, tools=[*tools, *EVERY_AGENT])
+        else:
+            super().__init__(instructions=instructions, tools=[*tools, *EVERY_AGENT],
+                             turn_handling=turn_handling)
         self._summaries = 0
         self._explained: dict[str, str] = {}  # tool call id -> what the model was told
 

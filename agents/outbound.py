@@ -8,6 +8,7 @@ answered; keeping, changing, cancelling and "don't call me again" run through ac
 from __future__ import annotations
 
 from livekit.agents import StopResponse, llm
+from livekit.agents.voice.turn import TurnHandlingOptions
 
 from actions.outbound import booking_words
 from agents import tools
@@ -46,6 +47,11 @@ def callback_instructions(userdata: UserData) -> str:
     )
 
 
+# No preemptive generation: it would ask the LLM to answer a voicemail greeting or the
+# guest's "Hello?" before on_user_turn_completed could say those get no answer.
+NO_PREEMPTIVE: TurnHandlingOptions = {"preemptive_generation": {"enabled": False}}
+
+
 class _OutboundAgent(BaseAgent):
     async def on_enter(self) -> None:
         await self._take_over_context()  # the opening words are spoken by outbound_call.py
@@ -69,6 +75,7 @@ class ReminderAgent(_OutboundAgent):
             instructions=reminder_instructions(userdata),
             tools=[keep_booking, tools.change_reservation, tools.cancel_reservation,
                    do_not_call],
+            turn_handling=NO_PREEMPTIVE,
         )
 
 
@@ -77,4 +84,5 @@ class CallbackAgent(_OutboundAgent):
         super().__init__(
             instructions=callback_instructions(userdata),
             tools=[tools.start_order, tools.start_reservation, do_not_call],
+            turn_handling=NO_PREEMPTIVE,
         )
