@@ -14,6 +14,7 @@ from models import LastOrderLine
 if TYPE_CHECKING:
     from livekit.agents import Agent
 
+    from actions.transfer import StaffPhone
     from store import FirebaseManager
 
 
@@ -26,6 +27,9 @@ class CallServices:
     clock: Callable[[], datetime]
     # Cold-transfers the SIP caller to a destination; raises when the transfer fails.
     transfer: Callable[[str], Awaitable[None]]
+    # Warm transfer through the outbound trunk (actions/transfer.py); None: cold only.
+    staff_phone: StaffPhone | None = None
+    staff_ring_s: float = 25.0  # how long staff's phone rings before the agent takes back
 
 
 @dataclass
@@ -61,6 +65,7 @@ class UserData:
 
     ids_created: list[str] = field(default_factory=list)
     outcomes: list[str] = field(default_factory=list)
+    transfer_times: dict[str, float] = field(default_factory=dict)  # a warm transfer's steps
     order_seq: int = 0
     reservation_seq: int = 0
     message_seq: int = 0

@@ -79,10 +79,14 @@ class WorkerSettings(BaseSettings):
     agent_idle_processes: int | None = Field(default=None, ge=0)  # job processes kept warm
     agent_max_calls: int | None = Field(default=None, ge=1)  # admit by call count instead
     agent_http_port: int | None = Field(default=None, ge=0, le=65535)  # the health server
+    # Calls out (warm transfer, reminders): the LiveKit SIP outbound trunk, by name
+    # (scripts/setup_sip.py), and how long staff's phone rings before the agent takes back.
+    sip_outbound_trunk_name: str = "restaurant-outbound"
+    staff_ring_seconds: float = Field(default=25.0, gt=0, le=120)
 
     _defaults = field_validator(
         "agent_name", "agent_load_threshold", "agent_idle_processes", "agent_max_calls",
-        "agent_http_port", mode="before",
+        "agent_http_port", "sip_outbound_trunk_name", "staff_ring_seconds", mode="before",
     )(classmethod(_empty_is_default))
 
 

@@ -24,6 +24,7 @@ from config import ConfigError, Settings, WorkerSettings, get_settings, worker_s
 from menu import Catalog, Menu
 from models import RestaurantSettings
 from redact import protect_logs
+from staff_phone import LiveKitStaffPhone
 
 logger = logging.getLogger("restaurant.worker")
 MENU_READY_TIMEOUT_S = 15.0
@@ -173,6 +174,12 @@ async def entrypoint(ctx: JobContext) -> None:
     )
     session = build_session(settings, ctx.proc.userdata["vad"])
     session.userdata = userdata
+    if is_sip:  # warm transfer to staff through the outbound trunk (staff_phone.py)
+        services.staff_phone = LiveKitStaffPhone(
+            lk=ctx.api, room=ctx.room, caller_identity=caller.identity, session=session,
+            url=settings.livekit_url, trunk_name=settings.sip_outbound_trunk_name)
+        services.staff_ring_s = settings.staff_ring_seconds
+        ctx.add_shutdown_callback(services.staff_phone.aclose)
 
     async def end_of_call() -> None:
         # Runs on hang-up, end_call and worker drain alike: the log is written exactly once.

@@ -89,6 +89,15 @@ def out_stack(firestore_emulator, tmp_path_factory, guest_port) -> Iterator[Stac
         stack.stop()
 
 
+async def _unregister(fs: FreeSwitch, wait_s: float = 5.0) -> None:
+    """Forget every phone registration, and wait until FreeSWITCH has (it is queued)."""
+    fs.api("sofia profile internal flush_inbound_reg")
+    deadline = time.monotonic() + wait_s
+    while "@" in fs.api("sofia status profile internal reg").split("Registrations:", 1)[-1]:
+        assert time.monotonic() < deadline, "registrations never flushed"
+        await asyncio.sleep(0.1)
+
+
 def _fs(stack: Stack) -> FreeSwitch:
     assert stack.freeswitch is not None
     return stack.freeswitch
@@ -253,7 +262,7 @@ async def test_abroad_once_the_restaurant_enables_it(out_stack, tmp_path, guest_
 
 async def test_the_trunk_rings_the_staff_phone_or_fails_fast(out_stack, tmp_path, capsys):
     fs = _fs(out_stack)
-    fs.api("sofia profile internal flush_inbound_reg")
+    await _unregister(fs)
     started = time.monotonic()
     answered, error = await _dial(out_stack, "1002")
     refused_after = time.monotonic() - started
@@ -277,7 +286,7 @@ async def test_the_trunk_rings_the_staff_phone_or_fails_fast(out_stack, tmp_path
     finally:
         staff.kill()
         staff_rtp.close()
-        fs.api("sofia profile internal flush_inbound_reg")
+        await _unregister(fs)
     assert answered, error
     assert rc == 0, staff.output()[-2000:]
     with capsys.disabled():
