@@ -72,6 +72,7 @@ class UserData:
     tool_errors_in_a_row: int = 0
     questions_answered: int = 0
     ended_by_agent: bool = False
+    returned_from_staff: bool = False  # a cold transfer nobody took, back with the agent
     last_confirmation: str | None = None  # what the last confirm told the caller
     recorder: Any = None  # the CallRecorder writing this call's log
 

@@ -17,6 +17,7 @@ import natural
 import providers
 import recordings
 import store
+from actions.transfer import RETURNED_ATTRIBUTE, RETURNED_STAFF_UNAVAILABLE
 from agents.call import SESSION_OPTIONS, new_call, start_call
 from agents.recovery import guard_call
 from call_state import CallServices
@@ -172,6 +173,9 @@ async def entrypoint(ctx: JobContext) -> None:
         caller=attributes.get("sip.phoneNumber"),
         dialed=attributes.get("sip.trunkPhoneNumber"),
     )
+    # a cold transfer to staff that nobody took comes back as a new call, marked
+    userdata.returned_from_staff = (
+        attributes.get(RETURNED_ATTRIBUTE) == RETURNED_STAFF_UNAVAILABLE)
     session = build_session(settings, ctx.proc.userdata["vad"])
     session.userdata = userdata
     if is_sip:  # warm transfer to staff through the outbound trunk (staff_phone.py)

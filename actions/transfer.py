@@ -17,6 +17,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+# A cold transfer (STAFF_TRANSFER_TO a SIP URI) that nobody answers comes back to the agent as a
+# new call: FreeSWITCH marks it with this SIP header, LiveKit SIP's inbound trunk turns it into
+# this participant attribute (scripts/setup_sip.py), and the agent greets it with a message offer.
+RETURNED_HEADER = "X-Phoneline-Returned"
+RETURNED_ATTRIBUTE = "phoneline.returned"
+RETURNED_STAFF_UNAVAILABLE = "staff-unavailable"
+
 
 class StaffUnavailable(RuntimeError):
     """Nobody took the call: `why` is what the agent may tell the caller."""

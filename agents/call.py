@@ -53,7 +53,10 @@ async def new_call(
 
 def greeting(userdata: UserData) -> str:
     name = userdata.settings.name
-    if userdata.returning_name:
+    if userdata.returned_from_staff:
+        hello = ("Sorry, nobody from the team could come to the phone just now. I can take a "
+                 "message and have them call you back: what's your name?")
+    elif userdata.returning_name:
         first = userdata.returning_name.split()[0]
         hello = f"Hi {first}, welcome back to {name}! Would you like to order or book a table?"
     else:

@@ -41,6 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # `python scripts/setup_sip.py` puts scripts/ first, not the repo
     sys.path.insert(0, str(ROOT))
 
+from actions.transfer import RETURNED_ATTRIBUTE, RETURNED_HEADER  # noqa: E402
 from config import DEFAULT_AGENT_NAME  # noqa: E402
 from sip_outbound import DEFAULT_OUTBOUND_TRUNK_NAME  # noqa: E402
 
@@ -153,6 +154,8 @@ def desired_trunk(setup: SipSetup) -> sip_pb.SIPInboundTrunkInfo:
         auth_username=setup.auth_username,
         auth_password=setup.auth_password,
         krisp_enabled=False,
+        # a cold transfer nobody answered comes back marked (dialplan livekit_transfer)
+        headers_to_attributes={RETURNED_HEADER: RETURNED_ATTRIBUTE},
     )
 
 
@@ -186,7 +189,7 @@ def _outbound_key(t: sip_pb.SIPOutboundTrunkInfo) -> tuple[object, ...]:
 
 def _trunk_key(t: sip_pb.SIPInboundTrunkInfo) -> tuple[object, ...]:
     return (t.name, sorted(t.numbers), sorted(t.allowed_addresses), t.auth_username,
-            t.auth_password, t.krisp_enabled)
+            t.auth_password, t.krisp_enabled, sorted(t.headers_to_attributes.items()))
 
 
 def _rule_key(r: sip_pb.SIPDispatchRuleInfo) -> tuple[object, ...]:

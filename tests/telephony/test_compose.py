@@ -151,6 +151,10 @@ def test_outbound_trunk_and_freeswitch_agree():
         assert setup[var] == fs[var], var
     assert fs["SIP_OUTBOUND_PASSWORD"].startswith("${SIP_OUTBOUND_PASSWORD:?")  # required
     assert fs["PROVIDER_OUTBOUND"] == "${PROVIDER_OUTBOUND:-}"
+    # the worker rings staff warm through the trunk setup_sip.py created, by the same name
+    agent = _env("agent")
+    assert agent["SIP_OUTBOUND_TRUNK_NAME"] == setup["SIP_OUTBOUND_TRUNK_NAME"]
+    assert agent["STAFF_TRANSFER_TO"] == "${STAFF_TRANSFER_TO:-1002}"
 
 
 def test_firestore_address_is_the_emulator_service():
