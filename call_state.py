@@ -75,6 +75,9 @@ class UserData:
     returned_from_staff: bool = False  # a cold transfer nobody took, back with the agent
     last_confirmation: str | None = None  # what the last confirm told the caller
     recorder: Any = None  # the CallRecorder writing this call's log
+    resumed: int = 0  # how many agents took this call over after a crash (0: the first)
+    resume_note: str = ""  # said before the read-back when a call resumes at confirmation
+    state_saver: Any = None  # the SnapshotSaver keeping this call resumable
 
     @property
     def settings(self) -> Any:
