@@ -8,7 +8,7 @@ speech through STT and an LLM tool call, with no timeout), where staff here hear
 and are connected.
 
 How, self-hosted:
-- ring: the worker joins a consultation room `<call room>-staff` with its own connection and
+- ring: the worker joins a consultation room `staff-<call room>` with its own connection and
   dials staff into it through the outbound trunk (LiveKit SIP -> FreeSWITCH `agent_outbound`
   -> 1002), waiting for the answer at most `timeout_s`; the caller meanwhile hears LiveKit's
   hold music and the agent neither listens nor speaks.
@@ -195,7 +195,8 @@ class LiveKitStaffPhone:
             self._hold = None
 
     async def ring(self, number: str, timeout_s: float) -> LiveKitStaffLine:
-        consult = f"{self.room.name}-staff"
+        # not "call-…": the call watcher (call_watch.py) treats those rooms as calls to rescue
+        consult = f"staff-{self.room.name}"
         try:
             trunk = await outbound_trunk_id(self.api, self.trunk_name)
         except NoOutboundTrunk as e:
