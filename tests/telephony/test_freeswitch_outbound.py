@@ -143,11 +143,17 @@ async def _outbound_trunks(stack: Stack) -> list:
 async def _registered(fs: FreeSwitch, user: str, wait_s: float = 5.0) -> bool:
     """FreeSWITCH writes registrations through its SQL queue: a moment after the 200 OK."""
     deadline = time.monotonic() + wait_s
-    while f"{user}@" not in fs.api("sofia status profile internal reg"):
+    while not _reachable(fs, user):
         if time.monotonic() > deadline:
             return False
         await asyncio.sleep(0.1)
     return True
+
+
+def _reachable(fs: FreeSwitch, user: str) -> bool:
+    """What `bridge user/...` looks up: the phone's contact, or error/user_not_registered."""
+    domain = fs.api("global_getvar domain").strip()
+    return fs.api(f"sofia_contact */{user}@{domain}").strip().startswith("sofia/")
 
 
 def _invite_text(call) -> str:
@@ -264,7 +270,7 @@ async def test_the_trunk_rings_the_staff_phone_or_fails_fast(out_stack, tmp_path
     fs = _fs(out_stack)
     await _unregister(fs)
     started = time.monotonic()
-    answered, error = await _dial(out_stack, "1002")
+    answered, refusal = await _dial(out_stack, "1002")
     refused_after = time.monotonic() - started
     assert not answered, "1002 is not registered, yet the call was answered"
     assert refused_after < 5.0, f"an unregistered staff phone took {refused_after:.1f} s"
@@ -291,7 +297,7 @@ async def test_the_trunk_rings_the_staff_phone_or_fails_fast(out_stack, tmp_path
     assert rc == 0, staff.output()[-2000:]
     with capsys.disabled():
         print(f"\noutbound trunk -> 1002: not registered, refused after {refused_after:.2f} s "
-              f"({error[:160]}); registered, answered after {answered_after:.2f} s")
+              f"({refusal[:160]}); registered, answered after {answered_after:.2f} s")
 
 
 # --- only the trunk -------------------------------------------------------------------------

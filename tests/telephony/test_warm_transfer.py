@@ -152,7 +152,9 @@ async def _register_staff(stack: Stack, workdir: Path, contact_port: int) -> Non
         password=fs.options.staff_phone_password, contact_port=contact_port)
     assert registration.process.returncode == 0, registration.output()[-2000:]
     deadline = time.monotonic() + 5
-    while "1002@" not in fs.api("sofia status profile internal reg"):
+    domain = fs.api("global_getvar domain").strip()
+    # what `bridge user/1002@...` looks up: a contact, not error/user_not_registered
+    while not fs.api(f"sofia_contact */1002@{domain}").strip().startswith("sofia/"):
         assert time.monotonic() < deadline, "1002's registration never showed"
         await asyncio.sleep(0.1)
 
