@@ -82,10 +82,21 @@ class WorkerSettings(BaseSettings):
     # seconds a job process may take to load VAD, menu and models before LiveKit gives up
     # on it (LiveKit's default 10 s is short on a loaded 2-core machine)
     agent_init_timeout_s: float = Field(default=10.0, gt=0)
+    # A job process above this is killed by the worker (0: no limit) and its call resumed
+    # elsewhere (redispatch.py); a job in a call measured ~410-470 MB RSS.
+    agent_job_memory_limit_mb: float = Field(default=1500, ge=0)
+    # Where the call watcher reaches this worker's health endpoint: loopback natively,
+    # "hostname" in compose (the container's name on the compose network).
+    worker_health_host: str = "127.0.0.1"
+    # Calls out (warm transfer, reminders): the LiveKit SIP outbound trunk, by name
+    # (scripts/setup_sip.py), and how long staff's phone rings before the agent takes back.
+    sip_outbound_trunk_name: str = "restaurant-outbound"
+    staff_ring_seconds: float = Field(default=25.0, gt=0, le=120)
 
     _defaults = field_validator(
         "agent_name", "agent_load_threshold", "agent_idle_processes", "agent_max_calls",
-        "agent_http_port", "agent_init_timeout_s", mode="before",
+        "agent_http_port", "agent_init_timeout_s", "agent_job_memory_limit_mb",
+        "worker_health_host", "sip_outbound_trunk_name", "staff_ring_seconds", mode="before",
     )(classmethod(_empty_is_default))
 
 

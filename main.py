@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import socket
 import sys
 from datetime import UTC, datetime
 from importlib import import_module
@@ -13,12 +15,14 @@ from livekit.agents import AgentServer, AgentSession, JobContext, JobProcess, cl
 from livekit.agents.voice import room_io
 from livekit.plugins import silero
 
+import call_snapshot
 import natural
 import outbound_call
 import providers
 import recordings
 import store
 from actions.outbound import OutboundJob
+from actions.transfer import RETURNED_ATTRIBUTE, RETURNED_STAFF_UNAVAILABLE
 from agents.call import SESSION_OPTIONS, new_call, start_call
 from agents.recovery import guard_call
 from call_state import CallServices
@@ -26,6 +30,8 @@ from config import ConfigError, Settings, WorkerSettings, get_settings, worker_s
 from menu import Catalog, Menu
 from models import RestaurantSettings
 from redact import protect_logs
+from redispatch import WORKER_HEALTH_ATTRIBUTE, JobGuard
+from staff_phone import LiveKitStaffPhone
 
 logger = logging.getLogger("restaurant.worker")
 MENU_READY_TIMEOUT_S = 15.0
@@ -68,6 +74,7 @@ def worker_limits(worker: WorkerSettings) -> dict[str, float | int]:
     ring out, which is worse than a slower answer. AGENT_IDLE_PROCESSES: job processes kept
     warm (default one a core). AGENT_MAX_CALLS: admit by call count (load = calls / N).
     AGENT_HTTP_PORT: the health server's port (default 8081), so two workers can share a machine.
+    AGENT_JOB_MEMORY_LIMIT_MB: a job process above this is killed (default 1500; 0: no limit).
     """
     limits: dict[str, float | int] = {"load_threshold": worker.agent_load_threshold,
                                       "initialize_process_timeout": worker.agent_init_timeout_s}
@@ -80,7 +87,18 @@ def worker_limits(worker: WorkerSettings) -> dict[str, float | int]:
         limits["load_fnc"] = lambda w: len(w.active_jobs) / max_calls  # type: ignore
     if worker.agent_http_port is not None:
         limits["port"] = worker.agent_http_port
+    # A job process growing past this is killed by the worker: a clean restart now that the
+    # call is re-dispatched and resumes from its saved state (redispatch.py).
+    limits["job_memory_limit_mb"] = worker.agent_job_memory_limit_mb
     return limits
+
+
+def worker_health_url(worker: WorkerSettings) -> str:
+    """This worker's health endpoint as the call watcher reaches it."""
+    host = worker.worker_health_host
+    if host == "hostname":
+        host = socket.gethostname()
+    return f"http://{host}:{worker.agent_http_port or 8081}/"
 
 
 try:
@@ -90,6 +108,9 @@ except ConfigError as e:
 server = AgentServer(setup_fnc=prewarm, **worker_limits(WORKER))  # type: ignore[arg-type]
 # LiveKit logs room names, which hold the caller's number: mask numbers in every log line.
 server.on("worker_started", protect_logs)
+# A call whose job process dies (OOM kill, crash) gets a new agent that resumes it.
+job_guard = JobGuard(server, WORKER.agent_name)
+server.on("worker_started", job_guard.start)
 _db: store.FirebaseManager | None = None
 
 
@@ -159,7 +180,13 @@ async def entrypoint(ctx: JobContext) -> None:
         await outbound_call.run(ctx, job, settings=settings, catalog=catalog, db=db,
                                 build_session=build_session, room_options=room_options(settings))
         return
+    # State a crashed agent of this call left (call_snapshot.py), read while the room connects.
+    saved = asyncio.ensure_future(call_snapshot.load_for(db, ctx.job.room.name))
     await ctx.connect()
+    # Where the call watcher asks whether this agent's worker is alive (call_watch.py).
+    health = {WORKER_HEALTH_ATTRIBUTE: worker_health_url(WORKER)}
+    liveness = asyncio.ensure_future(ctx.room.local_participant.set_attributes(health))
+    liveness.add_done_callback(lambda t: t.cancelled() or t.exception())
     caller = await ctx.wait_for_participant()
     is_sip = caller.kind == rtc.ParticipantKind.PARTICIPANT_KIND_SIP
     # `console` mode stands in a mock participant: only a real one has SIP attributes.
@@ -173,14 +200,27 @@ async def entrypoint(ctx: JobContext) -> None:
     services = CallServices(
         db=db, catalog=catalog, clock=lambda: datetime.now(UTC), transfer=transfer
     )
+    resume = await saved
     userdata = await new_call(
         call_id=ctx.room.name,
         services=services,
         caller=attributes.get("sip.phoneNumber"),
         dialed=attributes.get("sip.trunkPhoneNumber"),
+        look_up_caller=resume is None,
     )
+    # a cold transfer to staff that nobody took comes back as a new call, marked
+    userdata.returned_from_staff = (
+        attributes.get(RETURNED_ATTRIBUTE) == RETURNED_STAFF_UNAVAILABLE)
+    if resume is not None:
+        call_snapshot.restore(resume, userdata)
     session = build_session(settings, ctx.proc.userdata["vad"])
     session.userdata = userdata
+    if is_sip:  # warm transfer to staff through the outbound trunk (staff_phone.py)
+        services.staff_phone = LiveKitStaffPhone(
+            lk=ctx.api, room=ctx.room, caller_identity=caller.identity, session=session,
+            url=settings.livekit_url, trunk_name=settings.sip_outbound_trunk_name)
+        services.staff_ring_s = settings.staff_ring_seconds
+        ctx.add_shutdown_callback(services.staff_phone.aclose)
 
     async def end_of_call() -> None:
         # Runs on hang-up, end_call and worker drain alike: the log is written exactly once.
@@ -198,9 +238,12 @@ async def entrypoint(ctx: JobContext) -> None:
     ctx.add_shutdown_callback(end_of_call)
     session.on("close", lambda _: ctx.shutdown("session closed"))
     guard_call(session, userdata)  # every provider down: apology, then staff or a message
-    await start_call(session, userdata, room=ctx.room, room_options=room_options(settings),
+    await start_call(session, userdata, resume=resume, room=ctx.room,
+                     room_options=room_options(settings),
                      record=recording_options(userdata.settings.record_calls))
-    logger.info("call started", extra={"call_id": userdata.call_id, "sip": is_sip})
+    logger.info("call started", extra={"call_id": userdata.call_id, "sip": is_sip,
+                                       "job_id": ctx.job.id, "job_pid": os.getpid(),
+                                       "resumed": userdata.resumed})
 
 
 def main() -> None:

@@ -369,6 +369,9 @@ class TranscriptLine(_Doc):
     agent: str | None = None
 
 
+CallStatus = Literal["in_progress", "completed", "crashed"]
+
+
 class CallLog(_Doc):
     call_id: str
     caller: str | None = None
@@ -384,6 +387,11 @@ class CallLog(_Doc):
     turn_latency_ms: list[float] = []
     usage: dict[str, float] = {}
     close_reason: str | None = None
+    # Written "in_progress" when the call starts, "completed" at its end; "crashed" when no
+    # agent finished it (the reaper in call_watch.py). Logs from before had no status.
+    status: CallStatus = "completed"
+    resumed: int = 0  # how many times an agent took the call over after a crash
+    analytics_day: date | None = None  # the day the call is counted on (restaurant time)
     recording: str | None = None  # relative to RECORDINGS_DIR; None once deleted
     recording_expires_at: datetime | None = None
     direction: Literal["inbound", "outbound"] = "inbound"
@@ -439,6 +447,7 @@ class DailyAnalytics(_Doc):
     transfers: int = 0
     abandoned: int = 0
     messages: int = 0
+    crashed: int = 0  # calls no agent finished (counted in `calls` too)
 
     def averages(self) -> dict[str, float]:
         return {

@@ -7,6 +7,8 @@ what the environment asks for, so a second run prints "unchanged" twice and touc
   from RESTAURANT_NUMBERS (or SIP_INBOUND_NUMBERS), comma-separated, accepted only from
   FREESWITCH_ADDRESS (comma-separated IPs/CIDRs/host names; host names are resolved here).
   Optional SIP_INBOUND_USERNAME / SIP_INBOUND_PASSWORD add digest auth on top.
+  SIP_MAX_CALL_DURATION_S (default 1800) is the longest a call may last: LiveKit SIP then
+  hangs up, whatever the agent does.
 - Outbound trunk `SIP_OUTBOUND_TRUNK_NAME` (default `restaurant-outbound`), when
   SIP_OUTBOUND_ADDRESS names FreeSWITCH's outbound profile (host:port, e.g. freeswitch:5090):
   the agent's calls out (reminders, call-backs, the warm transfer's call to staff) leave
@@ -34,6 +36,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from google.protobuf.duration_pb2 import Duration
 from livekit import api
 from livekit.protocol import sip as sip_pb
 
@@ -41,6 +44,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # `python scripts/setup_sip.py` puts scripts/ first, not the repo
     sys.path.insert(0, str(ROOT))
 
+from actions.transfer import RETURNED_ATTRIBUTE, RETURNED_HEADER  # noqa: E402
 from config import DEFAULT_AGENT_NAME  # noqa: E402
 from sip_outbound import DEFAULT_OUTBOUND_TRUNK_NAME  # noqa: E402
 
@@ -48,6 +52,7 @@ DEFAULT_TRUNK_NAME = "restaurant-inbound"
 DEFAULT_OUTBOUND_USERNAME = "livekit-outbound"
 DEFAULT_RULE_NAME = f"{DEFAULT_AGENT_NAME}-dispatch"
 ROOM_PREFIX = "call-"
+DEFAULT_MAX_CALL_DURATION_S = 30 * 60
 
 
 @dataclass(frozen=True)
@@ -60,6 +65,9 @@ class SipSetup:
     auth_username: str = ""
     auth_password: str = ""
     room_prefix: str = ROOM_PREFIX
+    # LiveKit SIP hangs up (BYE) a call after this long whatever happens to the agent: the
+    # last resort against an open-ended call (its own default is 24 h).
+    max_call_duration_s: int = DEFAULT_MAX_CALL_DURATION_S
     outbound: OutboundSetup | None = None
 
 
@@ -142,6 +150,8 @@ def setup_from_env(env: dict[str, str] | None = None) -> SipSetup:
         rule_name=env.get("SIP_DISPATCH_RULE_NAME") or DEFAULT_RULE_NAME,
         auth_username=env.get("SIP_INBOUND_USERNAME", ""),
         auth_password=env.get("SIP_INBOUND_PASSWORD", ""),
+        max_call_duration_s=int(env.get("SIP_MAX_CALL_DURATION_S")
+                                or DEFAULT_MAX_CALL_DURATION_S),
     )
 
 
@@ -153,6 +163,9 @@ def desired_trunk(setup: SipSetup) -> sip_pb.SIPInboundTrunkInfo:
         auth_username=setup.auth_username,
         auth_password=setup.auth_password,
         krisp_enabled=False,
+        max_call_duration=Duration(seconds=setup.max_call_duration_s),
+        # a cold transfer nobody answered comes back marked (dialplan livekit_transfer)
+        headers_to_attributes={RETURNED_HEADER: RETURNED_ATTRIBUTE},
     )
 
 
@@ -186,7 +199,8 @@ def _outbound_key(t: sip_pb.SIPOutboundTrunkInfo) -> tuple[object, ...]:
 
 def _trunk_key(t: sip_pb.SIPInboundTrunkInfo) -> tuple[object, ...]:
     return (t.name, sorted(t.numbers), sorted(t.allowed_addresses), t.auth_username,
-            t.auth_password, t.krisp_enabled)
+            t.auth_password, t.krisp_enabled, t.max_call_duration.seconds,
+            sorted(t.headers_to_attributes.items()))
 
 
 def _rule_key(r: sip_pb.SIPDispatchRuleInfo) -> tuple[object, ...]:

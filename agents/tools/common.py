@@ -7,6 +7,7 @@ from typing import Literal
 from livekit.agents import Agent, RunContext
 
 from actions import messages, staff
+from actions.transfer import StaffUnavailable
 from agents.tools.base import hand_off, logger, tool
 from call_state import UserData
 from pricing import describe_item
@@ -32,14 +33,22 @@ async def transfer_to_staff(context: RunContext[UserData], reason: str) -> str |
     speech = context.session.say("Of course, I'll connect you with a member of our team now.")
     await speech.wait_for_playout()
     try:
-        await staff.transfer_to_staff(userdata, destination)
+        await staff.transfer_to_staff(userdata, destination, reason)
+    except StaffUnavailable as e:
+        logger.info("staff did not take the call: %s", e.why, extra={"call_id": userdata.call_id})
+        return (
+            f"The transfer did not go through: {e.why}. The caller is back with you. Apologise "
+            "that nobody could come to the phone and offer to take a message (name, phone "
+            "number, reason) with take_message."
+        )
     except Exception:
         logger.exception("transfer to staff failed", extra={"call_id": userdata.call_id})
         return (
             "The transfer failed: nobody picked up. Apologise and offer to take a message "
             "(name, phone number, reason) with take_message."
         )
-    logger.info("caller transferred to staff", extra={"call_id": userdata.call_id})
+    logger.info("caller transferred to staff", extra={"call_id": userdata.call_id,
+                                                      "steps": userdata.transfer_times})
     return None  # the caller has left for staff: no reply to generate
 
 

@@ -384,14 +384,14 @@ def sip_final_status(*, from_ip: str, target_port: int, number: str, caller: str
 
 
 def answer_calls(*, workdir: Path, rtp_port: int, local_ip: str = "127.0.0.1",
-                 timeout_s: int = 180, port: int | None = None) -> tuple[SippCall, int]:
+                 timeout_s: int = 180, port: int | None = None,
+                 scenario: Path = SIPP_DIR / "staff_phone_uas.xml") -> tuple[SippCall, int]:
     """A SIPp phone (sipp/staff_phone_uas.xml) answering one call; and its SIP port (`port`,
     or a free one)."""
     sipp = shutil.which("sipp")
     if sipp is None:
         raise FileNotFoundError("sipp")
     workdir.mkdir(parents=True, exist_ok=True)
-    scenario = SIPP_DIR / "staff_phone_uas.xml"
     shutil.copy(scenario, workdir / scenario.name)
     port = port or free_udp_port(local_ip)
     message_log = workdir / "sipp_messages.log"

@@ -358,6 +358,8 @@ def test_staff_transfer_falls_back_to_the_agent(doc):
     bridges = [a.data for a in actions if a.app == "bridge"]
     assert bridges[0].startswith("user/1002@")
     assert "@livekit-sip:" in bridges[1]
+    # marked, so the agent greets the returning caller with a message offer (issue 10)
+    assert "sip_h_X-Phoneline-Returned=staff-unavailable" in bridges[1]
     assert Action("set", "continue_on_fail=true") in actions
 
 

@@ -89,6 +89,15 @@ def out_stack(firestore_emulator, tmp_path_factory, guest_port) -> Iterator[Stac
         stack.stop()
 
 
+async def _unregister(fs: FreeSwitch, wait_s: float = 5.0) -> None:
+    """Forget every phone registration, and wait until FreeSWITCH has (it is queued)."""
+    fs.api("sofia profile internal flush_inbound_reg")
+    deadline = time.monotonic() + wait_s
+    while "@" in fs.api("sofia status profile internal reg").split("Registrations:", 1)[-1]:
+        assert time.monotonic() < deadline, "registrations never flushed"
+        await asyncio.sleep(0.1)
+
+
 def _fs(stack: Stack) -> FreeSwitch:
     assert stack.freeswitch is not None
     return stack.freeswitch
@@ -134,11 +143,17 @@ async def _outbound_trunks(stack: Stack) -> list:
 async def _registered(fs: FreeSwitch, user: str, wait_s: float = 5.0) -> bool:
     """FreeSWITCH writes registrations through its SQL queue: a moment after the 200 OK."""
     deadline = time.monotonic() + wait_s
-    while f"{user}@" not in fs.api("sofia status profile internal reg"):
+    while not _reachable(fs, user):
         if time.monotonic() > deadline:
             return False
         await asyncio.sleep(0.1)
     return True
+
+
+def _reachable(fs: FreeSwitch, user: str) -> bool:
+    """What `bridge user/...` looks up: the phone's contact, or error/user_not_registered."""
+    domain = fs.api("global_getvar domain").strip()
+    return fs.api(f"sofia_contact */{user}@{domain}").strip().startswith("sofia/")
 
 
 def _invite_text(call) -> str:
@@ -253,9 +268,9 @@ async def test_abroad_once_the_restaurant_enables_it(out_stack, tmp_path, guest_
 
 async def test_the_trunk_rings_the_staff_phone_or_fails_fast(out_stack, tmp_path, capsys):
     fs = _fs(out_stack)
-    fs.api("sofia profile internal flush_inbound_reg")
+    await _unregister(fs)
     started = time.monotonic()
-    answered, error = await _dial(out_stack, "1002")
+    answered, refusal = await _dial(out_stack, "1002")
     refused_after = time.monotonic() - started
     assert not answered, "1002 is not registered, yet the call was answered"
     assert refused_after < 5.0, f"an unregistered staff phone took {refused_after:.1f} s"
@@ -277,12 +292,12 @@ async def test_the_trunk_rings_the_staff_phone_or_fails_fast(out_stack, tmp_path
     finally:
         staff.kill()
         staff_rtp.close()
-        fs.api("sofia profile internal flush_inbound_reg")
+        await _unregister(fs)
     assert answered, error
     assert rc == 0, staff.output()[-2000:]
     with capsys.disabled():
         print(f"\noutbound trunk -> 1002: not registered, refused after {refused_after:.2f} s "
-              f"({error[:160]}); registered, answered after {answered_after:.2f} s")
+              f"({refusal[:160]}); registered, answered after {answered_after:.2f} s")
 
 
 # --- only the trunk -------------------------------------------------------------------------

@@ -1,0 +1,83 @@
+"""Picking a call up after a crash: what the re-dispatched agent says first, and to whom.
+
+The state comes from call_snapshot.py. The caller hears an apology and where they were ("Sorry
+about that, we were cut off. You have a large cappuccino and a BLT so far…"); an order or
+booking that was already saved is announced, never taken again; one that was being confirmed
+is read back again (confirming it again is a replay of the same id: "already saved").
+"""
+
+from __future__ import annotations
+
+import logging
+
+import booking
+from agents.tools.confirm import save_confirmed
+from call_snapshot import CallSnapshot
+from call_state import UserData
+from duplicates import same_booking
+from ids import order_id, reservation_code
+from pricing import describe_line, spoken_list
+
+logger = logging.getLogger("restaurant.resume")
+SORRY = "Sorry about that, we were cut off."
+TOLD_SUFFIX = " Tell the caller"  # the confirm tool's instruction to the model, not for the caller
+
+
+def spoken_confirmation(text: str | None) -> str:
+    """What the confirm tool said was saved, as a sentence for the caller."""
+    return (text or "").split(TOLD_SUFFIX, 1)[0].strip()
+
+
+async def settle_saved_confirmation(userdata: UserData) -> None:
+    """The job died after the save but before the state said so: find the record the pending
+    confirmation would have created and, when it holds the same content, replay the confirmation
+    (the store answers "already saved") so the caller is told it is placed."""
+    db = userdata.services.db
+    cart = userdata.cart
+    r = userdata.reservation
+    try:
+        if r is None and cart and cart.customer_name:
+            oid = (cart.pending_order.id if cart.pending_order
+                   else order_id(userdata.call_id, userdata.order_seq + 1))
+            stored = await db.get_order(oid)
+            if (stored is not None and stored.lines == cart.lines
+                    and stored.customer_name == cart.customer_name):
+                userdata.last_confirmation = await save_confirmed(userdata)
+        elif r is not None and r.action == "new" and r.day and r.at and r.party_size:
+            seq = r.seq if r.seq is not None else userdata.reservation_seq + 1
+            stored_res = await db.get_reservation(reservation_code(userdata.call_id, seq))
+            if stored_res is not None:
+                draft = stored_res.model_copy(update={
+                    "date": r.day, "time": r.at, "party_size": r.party_size,
+                    "name": r.name or "", "phone": r.phone or "", "history": []})
+                if same_booking(stored_res, draft):
+                    userdata.last_confirmation = await save_confirmed(userdata)
+    except Exception:  # the caller can still confirm again: a replay is "already saved"
+        logger.exception("could not check for a saved confirmation",
+                         extra={"call_id": userdata.call_id})
+
+
+def resume_plan(state: CallSnapshot, userdata: UserData) -> tuple[str, str]:
+    """(the agent to start on, what it says first) for a call picked up after a crash."""
+    told = spoken_confirmation(userdata.last_confirmation)
+    pending = bool(userdata.cart) or userdata.reservation is not None
+    if state.stage == "confirmation" and pending:
+        return "confirmation", ""  # ConfirmationAgent reads it back after resume_note
+    if userdata.cart:
+        items = spoken_list([describe_line(line) for line in userdata.cart.lines])
+        return "order", (f"{SORRY} You have {items} so far. What else would you like, or "
+                         "shall I read your order back?")
+    r = userdata.reservation
+    if r is not None and r.action == "new":
+        parts = [f"for {r.party_size}" if r.party_size else "",
+                 booking.say_day(r.day, userdata.now.date()) if r.day else "",
+                 f"at {booking.say_time(r.at)}" if r.at else ""]
+        what = " ".join(p for p in parts if p)
+        return "reservation", f"{SORRY} You were booking a table {what}. Let's carry on.".replace(
+            "table .", "table.")
+    if r is not None:
+        return "reservation", f"{SORRY} Let's carry on with your booking."
+    if told:
+        return "classifier", f"{SORRY} {told} Is there anything else I can help with?"
+    stage = state.stage if state.stage in ("order", "reservation") else "classifier"
+    return stage, f"{SORRY} How can I help you?"
