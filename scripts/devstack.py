@@ -4,7 +4,7 @@ Starts, in order and each waited for (bounded): redis-server, LiveKit server, Li
 FreeSWITCH (with freeswitch-config/, bound to the advertise address), the Firestore emulator,
 optionally the fake AI providers, then seeds the demo menu when the database is empty, runs
 scripts/setup_sip.py (trunk + dispatch rule) and starts the staff board
-(http://127.0.0.1:8090) and the worker. Ctrl-C (or
+(http://127.0.0.1:8090), the worker and the outbound dialer (dialer.py). Ctrl-C (or
 `Stack.stop()`) stops everything, each process group killed.
 
 A softphone registers with FreeSWITCH as 1001 (password FS_DEV_PHONE_PASSWORD) at
