@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from google.cloud import firestore
+from google.cloud.firestore_v1.base_query import FieldFilter
 
 from bench.concurrency import open_timezone
 from models import Message, RestaurantSettings
@@ -252,7 +253,8 @@ async def _finished(queue: OutboundQueue, call_id: str):  # type: ignore[no-unty
 
 
 async def _call_log(db: firestore.AsyncClient, room: str):  # type: ignore[no-untyped-def]
-    async for s in db.collection("call_logs").where("call_id", "==", room).stream():
+    query = db.collection("call_logs").where(filter=FieldFilter("call_id", "==", room))
+    async for s in query.stream():
         return s.to_dict()
     return None
 
@@ -478,3 +480,43 @@ async def test_two_dialers_racing_ring_the_guest_once(stack, tmp_path, capsys):
     assert out["call"].attempts == 1 and out["call"].outcome == "kept"
     dispatched = [n for n, text in logs.items() if f"dispatched reminder-{code}" in text]
     assert len(dispatched) == 1, dispatched
+
+
+async def test_a_busy_guest_is_tried_again_later(stack, tmp_path, capsys):
+    code, phone = "BUSY01", "+16175550122"
+    load_script(stack, {"caller": [], "llm": []})
+    sipp, _ = answer_calls(workdir=tmp_path / "busy", rtp_port=9, local_ip=GUEST_IP,
+                           port=guest_port(stack), timeout_s=60,
+                           scenario=HERE / "sipp" / "busy_phone_uas.xml")
+    db = client()
+    try:
+        await asyncio.sleep(0.5)
+        await set_calling_hours(db, *hours_around_now(inside=True))
+        await book_tonight(db, code, phone)
+        queue = OutboundQueue(db, Policy.of(restaurant()))
+        started = time.time()
+        await queue.schedule_reminder(code, datetime.now(UTC))
+        rc = await asyncio.to_thread(sipp.wait, 60)
+
+        async def retried():  # type: ignore[no-untyped-def]
+            call = await queue.get(f"reminder-{code}")
+            return call if call is not None and call.outcome else None
+
+        call = await wait_for(retried, 30, "the busy attempt recorded")
+        log = await wait_for(lambda: _call_log(db, call.call_ids[-1]), 20, "its call log")
+    finally:
+        sipp.kill()
+    with capsys.disabled():
+        print(f"\nbusy guest: SIPp rc {rc}; queue entry {call.status}, outcome {call.outcome}, "
+              f"attempt {call.attempts}/{call.max_attempts}, next try in "
+              f"{(call.next_try_at - datetime.now(UTC)).total_seconds() / 60:.0f} min"
+              if call.next_try_at else "")
+        for at, what in worker_marks(stack, started - 1):
+            print(f"  {at - started:7.2f}s  {what}")
+    assert rc == 0, sipp.output()[-2000:]
+    assert call.status == "pending" and call.outcome == "busy" and call.attempts == 1
+    assert call.next_try_at is not None
+    wait = (call.next_try_at - datetime.now(UTC)).total_seconds()
+    assert 25 * 60 < wait <= 30 * 60, wait  # store/outbound.py's RETRY_AFTER
+    assert log["outcome"] == "no_answer" and log["direction"] == "outbound"
+    await db.document(f"outbound_calls/{call.id}").delete()  # out of the next tests' way
