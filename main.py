@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from importlib import import_module
 
@@ -15,13 +16,14 @@ from livekit.plugins import silero
 
 import providers
 import store
-from agents.call import SESSION_OPTIONS, new_call, start_call
+from agents.call import SESSION_OPTIONS, new_call, start_call, turn_away
 from agents.recovery import guard_call
 from call_state import CallServices
 from config import ConfigError, Settings, WorkerSettings, get_settings, worker_settings
-from menu import Catalog, Menu
+from live_menus import LiveMenus
 from models import RestaurantSettings
 from redact import protect_logs
+from store.directory import resolve_restaurant
 
 logger = logging.getLogger("restaurant.worker")
 MENU_READY_TIMEOUT_S = 15.0
@@ -41,17 +43,13 @@ def prewarm(proc: JobProcess) -> None:
     # LiveKit imports its realtime-model types lazily during a call's first turn: ~0.8 s of CPU
     # on the call's own loop (the bench saw 1-2 s stalls under load). Pay it here instead.
     import_module("livekit.agents.inference.realtime")
-    catalog = Catalog(Menu([]), restaurant_settings(None, settings))
-    # The sync client runs Firestore's watch on its own thread, never on the audio loop.
-    watch = store.MenuWatch(
+    # The sync client runs Firestore's watches on its own threads, never on the audio loop.
+    # A restaurant's watch starts with its first call in this process and stops with its last.
+    proc.userdata["menus"] = LiveMenus(
         store.make_sync_client(settings),
-        on_menu=catalog.replace_menu,
-        on_settings=lambda s: catalog.replace_settings(restaurant_settings(s, settings)),
+        settings_for=lambda s: restaurant_settings(s, settings),
+        ready_timeout_s=MENU_READY_TIMEOUT_S,
     )
-    if not watch.wait_ready(MENU_READY_TIMEOUT_S):
-        logger.error("menu not loaded after %.0fs", MENU_READY_TIMEOUT_S)
-    proc.userdata["catalog"] = catalog
-    proc.userdata["menu_watch"] = watch
 
 
 def worker_limits(worker: WorkerSettings) -> dict[str, float | int]:
@@ -126,13 +124,25 @@ def room_options(settings: Settings) -> room_io.RoomOptions:
 @server.rtc_session(agent_name=WORKER.agent_name)
 async def entrypoint(ctx: JobContext) -> None:
     settings: Settings = ctx.proc.userdata["settings"]
-    catalog: Catalog = ctx.proc.userdata["catalog"]
-    db = await database(settings)
+    menus: LiveMenus = ctx.proc.userdata["menus"]
+    base_db = await database(settings)
     await ctx.connect()
     caller = await ctx.wait_for_participant()
     is_sip = caller.kind == rtc.ParticipantKind.PARTICIPANT_KIND_SIP
     # `console` mode stands in a mock participant: only a real one has SIP attributes.
     attributes = caller.attributes if isinstance(caller.attributes, dict) else {}
+    dialed = attributes.get("sip.trunkPhoneNumber")
+    restaurant_id = await resolve_restaurant(base_db.client, dialed)
+    if restaurant_id is None:
+        # No restaurant answers on this number: a fixed line and a hang-up, no LLM at all.
+        session = AgentSession(tts=providers.build(settings).tts)
+        await turn_away(session, dialed, room=ctx.room)
+        await ctx.delete_room()
+        ctx.shutdown("unknown dialled number")
+        return
+    db = base_db.for_restaurant(restaurant_id)
+    catalog = await menus.acquire(restaurant_id)
+    ctx.add_shutdown_callback(_release(menus, restaurant_id))
 
     async def transfer(destination: str) -> None:
         if not is_sip:
@@ -146,7 +156,7 @@ async def entrypoint(ctx: JobContext) -> None:
         call_id=ctx.room.name,
         services=services,
         caller=attributes.get("sip.phoneNumber"),
-        dialed=attributes.get("sip.trunkPhoneNumber"),
+        dialed=dialed,
     )
     session = build_session(settings, ctx.proc.userdata["vad"])
     session.userdata = userdata
@@ -161,7 +171,15 @@ async def entrypoint(ctx: JobContext) -> None:
     session.on("close", lambda _: ctx.shutdown("session closed"))
     guard_call(session, userdata)  # every provider down: apology, then staff or a message
     await start_call(session, userdata, room=ctx.room, room_options=room_options(settings))
-    logger.info("call started", extra={"call_id": userdata.call_id, "sip": is_sip})
+    logger.info("call started", extra={"call_id": userdata.call_id, "sip": is_sip,
+                                       "restaurant": restaurant_id})
+
+
+def _release(menus: LiveMenus, restaurant_id: str) -> Callable[[], Awaitable[None]]:
+    async def release() -> None:
+        menus.release(restaurant_id)
+
+    return release
 
 
 def main() -> None:

@@ -21,6 +21,24 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 MENU = "menu_items"  # one document per item id
 SETTINGS_DOC = "settings/restaurant"
 
+# Every restaurant's documents live under restaurants/{rid}/ (store/scope.py); the document
+# restaurants/{rid} itself is its directory entry (name and the dialled numbers that ring it).
+RESTAURANTS = "restaurants"
+DEFAULT_RESTAURANT_ID = "main"  # a single-restaurant deployment's restaurant, no setting needed
+# The collections one restaurant owns; the migration script moves exactly these.
+RESTAURANT_COLLECTIONS = (
+    "menu_items", "settings", "orders", "reservations", "slots", "customers", "messages",
+    "call_logs", "analytics",
+)
+
+
+def check_restaurant_id(rid: str) -> str:
+    if not SLUG_RE.match(rid or ""):
+        raise ValueError(
+            f"restaurant id {rid!r} is not a slug (lowercase letters, digits and dashes)"
+        )
+    return rid
+
 
 class _Doc(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
@@ -172,6 +190,9 @@ class RestaurantSettings(_Doc):
     seats_per_slot: int = Field(default=20, ge=1)
     max_party_size: int = Field(default=8, ge=1)
     staff_transfer_to: str = ""
+    # The dialled numbers (E.164, as the SIP trunk passes them on) that ring this restaurant.
+    # None listed anywhere: a single-restaurant deployment, every call comes here.
+    numbers: list[str] = []
     large_party_note: str = "For parties larger than that, our manager arranges it personally."
 
     @field_validator("timezone")
@@ -333,6 +354,7 @@ class CallLog(_Doc):
     call_id: str
     caller: str | None = None
     dialed: str | None = None
+    restaurant_id: str | None = None
     started_at: datetime
     ended_at: datetime | None = None
     duration_s: float | None = None

@@ -6,7 +6,7 @@ import asyncio
 import logging
 from typing import Any
 
-from livekit.agents import AgentSession
+from livekit.agents import Agent, AgentSession
 from livekit.agents.voice.speech_handle import SpeechHandle
 
 from agents.confirmation import ConfirmationAgent
@@ -70,3 +70,18 @@ async def start_call(
     await session.start(userdata.agents["classifier"], **start_kwargs)  # type: ignore[arg-type]
     return session.say(greeting(userdata))
 
+
+
+# Said on a number no restaurant here answers: fixed, so it costs no LLM request.
+UNKNOWN_NUMBER_LINE = (
+    "Sorry, this number is not connected to a restaurant we answer for. "
+    "Please check the number and call again. Goodbye."
+)
+
+
+async def turn_away(session: AgentSession, dialed: str | None, **start_kwargs: object) -> None:
+    """An unknown dialled number: the fixed line, then the session closes (the caller hangs up)."""
+    logger.warning("call to a number no restaurant answers; refused", extra={"dialed": dialed})
+    await session.start(Agent(instructions="Say nothing."), **start_kwargs)  # type: ignore[arg-type]
+    await session.say(UNKNOWN_NUMBER_LINE, allow_interruptions=False, add_to_chat_ctx=True)
+    await session.aclose()

@@ -1,0 +1,85 @@
+"""The live menus of the restaurants that have calls in progress in this process.
+
+A restaurant's menu watch (two Firestore listeners) starts with its first call here and stops
+when its last call ends: a host with fifty restaurants keeps listeners only for the ones
+ringing, and a sold-out change at one restaurant reaches only that restaurant's calls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from menu import Catalog, Menu
+from models import RestaurantSettings
+from store.menu_watch import MenuWatch
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class _Live:
+    catalog: Catalog
+    watch: MenuWatch
+    calls: int = 0
+
+
+class LiveMenus:
+    """Reference-counted menu watches, one per restaurant with calls (sync client's threads)."""
+
+    def __init__(
+        self,
+        sync_client: Any,
+        settings_for: Callable[[RestaurantSettings | None], RestaurantSettings],
+        ready_timeout_s: float = 15.0,
+    ) -> None:
+        self._client = sync_client
+        self._settings_for = settings_for  # applies the environment overrides
+        self._ready_timeout_s = ready_timeout_s
+        self._live: dict[str, _Live] = {}
+        self._lock = asyncio.Lock()
+
+    def watching(self) -> list[str]:
+        return sorted(self._live)
+
+    async def acquire(self, restaurant_id: str) -> Catalog:
+        """The restaurant's live catalog; starts its watch if this is its first call here."""
+        async with self._lock:
+            live = self._live.get(restaurant_id)
+            if live is None:
+                live = await asyncio.to_thread(self._start, restaurant_id)
+                self._live[restaurant_id] = live
+            live.calls += 1
+            return live.catalog
+
+    def release(self, restaurant_id: str) -> None:
+        """A call of this restaurant ended; its watch stops with its last call."""
+        live = self._live.get(restaurant_id)
+        if live is None:
+            return
+        live.calls -= 1
+        if live.calls <= 0:
+            del self._live[restaurant_id]
+            live.watch.close()
+
+    def close(self) -> None:
+        for live in self._live.values():
+            live.watch.close()
+        self._live.clear()
+
+    def _start(self, restaurant_id: str) -> _Live:
+        # Runs on a thread: the first snapshot is a network round trip.
+        catalog = Catalog(Menu([]), self._settings_for(None))
+        watch = MenuWatch(
+            self._client,
+            on_menu=catalog.replace_menu,
+            on_settings=lambda s: catalog.replace_settings(self._settings_for(s)),
+            restaurant_id=restaurant_id,
+        )
+        if not watch.wait_ready(self._ready_timeout_s):
+            log.error("menu of restaurant %s not loaded after %.0fs",
+                      restaurant_id, self._ready_timeout_s)
+        return _Live(catalog, watch)
