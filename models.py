@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+E164_RE = re.compile(r"^\+[1-9][0-9]{3,14}$")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 # Where the staff menu lives in Firestore (the seed script writes it, the worker watches it).
@@ -202,6 +203,14 @@ class RestaurantSettings(_Doc):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as e:
             raise ValueError(f"unknown time zone {value!r}") from e
+        return value
+
+    @field_validator("numbers")
+    @classmethod
+    def _dialable(cls, value: list[str]) -> list[str]:
+        bad = [n for n in value if not E164_RE.match(n)]
+        if bad:
+            raise ValueError(f"numbers {bad} are not E.164 (a '+', the country code, the number)")
         return value
 
     @field_validator("hours")

@@ -1,10 +1,13 @@
 """Which restaurant a dialled number belongs to: the `restaurants/{rid}` directory documents.
 
 Each directory document holds the restaurant's `name` and the `numbers` (E.164) that ring it;
-the staff script writes it when it seeds the restaurant. A deployment whose directory lists no
-numbers at all is a single-restaurant one: every call goes to the default restaurant, as before
-restaurants existed. Once any number is listed, routing is strict and an unknown number gets
-no restaurant (the worker says a fixed line and hangs up).
+the staff script writes it when it seeds the restaurant.
+
+A number listed by one restaurant rings that restaurant. Any other number rings the default
+restaurant (`main`) as long as `main` lists no numbers of its own: a single-restaurant
+deployment keeps working with no routing configured, and adding a second restaurant does not
+cut the first one off. Once `main` lists its numbers, routing is strict: an unknown number gets
+no restaurant, and the worker says a fixed line and hangs up.
 """
 
 from __future__ import annotations
@@ -28,17 +31,19 @@ class DirectoryEntry:
 
 def route(entries: list[DirectoryEntry], dialed: str | None) -> str | None:
     """The restaurant id for `dialed`, or None when the number is unknown or ambiguous."""
-    if not any(e.numbers for e in entries):
-        return DEFAULT_RESTAURANT_ID  # single-restaurant deployment: no routing configured
-    if not dialed:
-        # `console` mode and non-SIP participants carry no dialled number.
-        return DEFAULT_RESTAURANT_ID
-    wanted = {dialed, to_e164(dialed) or dialed}
+    wanted = {dialed, to_e164(dialed) or dialed} if dialed else set()
     hits = sorted(e.restaurant_id for e in entries if wanted & set(e.numbers))
     if len(hits) > 1:
         log.error("dialled number is listed by several restaurants %s; refusing the call", hits)
         return None
-    return hits[0] if hits else None
+    if hits:
+        return hits[0]
+    default = next((e for e in entries if e.restaurant_id == DEFAULT_RESTAURANT_ID), None)
+    if default is None or not default.numbers:
+        return DEFAULT_RESTAURANT_ID  # the catch-all of a deployment that routes no numbers
+    if not dialed:
+        return DEFAULT_RESTAURANT_ID  # `console` mode and non-SIP participants dial nothing
+    return None
 
 
 async def load_directory(client: Any) -> list[DirectoryEntry]:
