@@ -14,7 +14,6 @@ from store import FirebaseManager, close_sync_client, make_sync_client
 from testkit.firestore import MENU_PATH
 from testkit.records import make_order, make_reservation
 
-
 CUSTOMER = {"phone": "+16175550101", "name": "Ann Lee", "first_seen_ms": 1_763_000_000_000,
             "last_seen_ms": 1_763_000_000_000, "order_count": 1, "reservation_count": 0}
 
