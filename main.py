@@ -23,7 +23,7 @@ from config import ConfigError, Settings, WorkerSettings, get_settings, worker_s
 from live_menus import LiveMenus
 from models import RestaurantSettings
 from redact import protect_logs
-from store.directory import resolve_restaurant
+from store.directory import resolve_restaurant, unmigrated
 
 logger = logging.getLogger("restaurant.worker")
 MENU_READY_TIMEOUT_S = 15.0
@@ -90,6 +90,13 @@ async def database(settings: Settings) -> store.FirebaseManager:
     if _db is None:
         _db = await store.connect(settings)
         asyncio.get_running_loop().create_task(_db.run_outbox_replayer(interval_s=15.0))
+        try:
+            if await unmigrated(_db.client):
+                logger.error("Firestore holds a restaurant at the top level (from before "
+                             "restaurants); calls see an empty menu until it is moved: run "
+                             "python scripts/migrate_restaurants.py (a dry run), then --apply")
+        except Exception:
+            logger.exception("could not check for an unmigrated database")
     return _db
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from contact import to_e164
-from models import DEFAULT_RESTAURANT_ID, RESTAURANTS
+from models import DEFAULT_RESTAURANT_ID, RESTAURANTS, SETTINGS_DOC
 
 log = logging.getLogger(__name__)
 
@@ -58,3 +58,16 @@ async def load_directory(client: Any) -> list[DirectoryEntry]:
 
 async def resolve_restaurant(client: Any, dialed: str | None) -> str | None:
     return route(await load_directory(client), dialed)
+
+
+async def unmigrated(client: Any) -> bool:
+    """True when the database still holds a single restaurant at the top level, unmoved.
+
+    The worker then answers as an empty `main` restaurant; it says so loudly at start, naming
+    the migration script, instead of failing calls in a way nobody can trace.
+    """
+    old = await client.document(SETTINGS_DOC).get()
+    if not old.exists:
+        return False
+    new = await client.document(f"{RESTAURANTS}/{DEFAULT_RESTAURANT_ID}/{SETTINGS_DOC}").get()
+    return not new.exists

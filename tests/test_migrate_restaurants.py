@@ -89,3 +89,15 @@ async def test_a_copy_changed_since_is_a_conflict_and_nothing_is_overwritten(
 def test_delete_source_needs_apply(capsys: pytest.CaptureFixture[str]) -> None:
     assert migrate(["--delete-source"]) == 2
     assert "--apply" in capsys.readouterr().err
+
+
+async def test_an_unmigrated_database_is_detected(
+    db: FirebaseManager, firestore_settings: FirestoreSettings
+) -> None:
+    from store.directory import unmigrated
+
+    assert not await unmigrated(db.client)  # empty: nothing to move
+    await asyncio.to_thread(_old_layout, firestore_settings)
+    assert await unmigrated(db.client)
+    assert await asyncio.to_thread(migrate, ["--apply"]) == 0
+    assert not await unmigrated(db.client)
