@@ -23,7 +23,7 @@ from config import ConfigError, Settings, WorkerSettings, get_settings, worker_s
 from live_menus import LiveMenus
 from models import RestaurantSettings
 from redact import protect_logs
-from store.directory import resolve_restaurant, unmigrated
+from store.directory import load_directory_sync, only_restaurant, resolve_restaurant, unmigrated
 
 logger = logging.getLogger("restaurant.worker")
 MENU_READY_TIMEOUT_S = 15.0
@@ -45,11 +45,17 @@ def prewarm(proc: JobProcess) -> None:
     import_module("livekit.agents.inference.realtime")
     # The sync client runs Firestore's watches on its own threads, never on the audio loop.
     # A restaurant's watch starts with its first call in this process and stops with its last.
-    proc.userdata["menus"] = LiveMenus(
-        store.make_sync_client(settings),
-        settings_for=lambda s: restaurant_settings(s, settings),
-        ready_timeout_s=MENU_READY_TIMEOUT_S,
-    )
+    client = store.make_sync_client(settings)
+    menus = LiveMenus(client, settings_for=lambda s: restaurant_settings(s, settings),
+                      ready_timeout_s=MENU_READY_TIMEOUT_S)
+    proc.userdata["menus"] = menus
+    try:
+        only = only_restaurant(load_directory_sync(client))
+    except Exception:
+        logger.exception("restaurant directory unreadable; menus load when calls arrive")
+        only = None
+    if only is not None:  # one restaurant: its menu is ready before the phone rings
+        menus.warm(only)
 
 
 def worker_limits(worker: WorkerSettings) -> dict[str, float | int]:

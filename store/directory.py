@@ -71,3 +71,15 @@ async def unmigrated(client: Any) -> bool:
         return False
     new = await client.document(f"{RESTAURANTS}/{DEFAULT_RESTAURANT_ID}/{SETTINGS_DOC}").get()
     return not new.exists
+
+
+def only_restaurant(entries: list[DirectoryEntry]) -> str | None:
+    """The restaurant every call will be for, when the deployment has just the one."""
+    ids = {e.restaurant_id for e in entries} or {DEFAULT_RESTAURANT_ID}
+    return ids.pop() if ids == {DEFAULT_RESTAURANT_ID} else None
+
+
+def load_directory_sync(client: Any) -> list[DirectoryEntry]:
+    return [DirectoryEntry(s.id, str((s.to_dict() or {}).get("name", "")),
+                           tuple(str(n) for n in (s.to_dict() or {}).get("numbers") or []))
+            for s in client.collection(RESTAURANTS).stream(timeout=10.0)]

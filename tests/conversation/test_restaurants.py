@@ -16,7 +16,7 @@ from live_menus import LiveMenus
 from models import Reservation, RestaurantSettings
 from scripts.seed_menu import main as seed_script
 from store import FirebaseManager, close_sync_client, make_sync_client
-from store.directory import DirectoryEntry, resolve_restaurant, route
+from store.directory import DirectoryEntry, only_restaurant, resolve_restaurant, route
 from testkit.firestore import ROOT, seed_menu_file
 from testkit.scripted_llm import Call, ScriptedLLM
 from tests.conversation.harness import CALLER, NOW, OPENED, count_docs, open_call, tool_output
@@ -150,6 +150,13 @@ async def test_menu_watches_only_for_restaurants_with_calls_in_progress(
         assert menus.watching() == ["main"]  # one call of main still on the line
         menus.release("main")
         assert menus.watching() == []
+        # A single-restaurant deployment warms its one menu before the call, and the call's
+        # end still stops it.
+        await asyncio.to_thread(menus.warm, "main")
+        assert menus.watching() == ["main"]
+        assert (await menus.acquire("main")).menu.get("croissant") is not None
+        menus.release("main")
+        assert menus.watching() == []
     finally:
         menus.close()
         close_sync_client(client)
@@ -193,6 +200,9 @@ def test_dialled_numbers_route_to_their_restaurant() -> None:
     # One number listed by two restaurants is a mistake: refused, not guessed.
     assert route([strict_main, DirectoryEntry("x", "X", ("+15550200",)), lupita],
                  "+15550200") is None
+    # Only a deployment of the default restaurant alone knows its restaurant before a call.
+    assert only_restaurant([]) == "main" and only_restaurant([quiet_main]) == "main"
+    assert only_restaurant([quiet_main, lupita]) is None
 
 
 async def test_the_staff_script_seeds_a_second_restaurant_and_its_numbers(
