@@ -50,20 +50,26 @@ class LiveMenus:
         async with self._lock:
             live = self._live.get(restaurant_id)
             if live is None:
-                live = await asyncio.to_thread(self._start, restaurant_id)
+                live = await asyncio.to_thread(self._open, restaurant_id)
                 self._live[restaurant_id] = live
             live.calls += 1
-            return live.catalog
+        if not live.watch.wait_ready(0) and not await asyncio.to_thread(
+                live.watch.wait_ready, self._ready_timeout_s):
+            log.error("menu of restaurant %s not loaded after %.0fs",
+                      restaurant_id, self._ready_timeout_s)
+        return live.catalog
 
     def warm(self, restaurant_id: str) -> None:
         """Start a restaurant's watch before its call (blocking: prewarm, not the call loop).
 
         A LiveKit job process takes one call; in a single-restaurant deployment its restaurant
-        is known before the phone rings, so the ~0.3 s of starting the watch is paid here
-        instead of before the greeting. The watch still stops when that call ends.
+        is known before the phone rings, so the ~0.3 s of loading the menu runs while the
+        process waits for its call instead of before the greeting. It does not wait for the
+        first snapshot (LiveKit gives prewarm 10 s); the call's `acquire` does, if still needed.
+        The watch stops when that call ends.
         """
         if restaurant_id not in self._live:
-            self._live[restaurant_id] = self._start(restaurant_id)
+            self._live[restaurant_id] = self._open(restaurant_id)
 
     def release(self, restaurant_id: str) -> None:
         """A call of this restaurant ended; its watch stops with its last call."""
@@ -80,8 +86,8 @@ class LiveMenus:
             live.watch.close()
         self._live.clear()
 
-    def _start(self, restaurant_id: str) -> _Live:
-        # Runs on a thread: the first snapshot is a network round trip.
+    def _open(self, restaurant_id: str) -> _Live:
+        # Blocking (opens the listeners): a thread or prewarm, never the call's loop.
         catalog = Catalog(Menu([]), self._settings_for(None))
         watch = MenuWatch(
             self._client,
@@ -89,7 +95,4 @@ class LiveMenus:
             on_settings=lambda s: catalog.replace_settings(self._settings_for(s)),
             restaurant_id=restaurant_id,
         )
-        if not watch.wait_ready(self._ready_timeout_s):
-            log.error("menu of restaurant %s not loaded after %.0fs",
-                      restaurant_id, self._ready_timeout_s)
         return _Live(catalog, watch)

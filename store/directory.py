@@ -79,7 +79,7 @@ def only_restaurant(entries: list[DirectoryEntry]) -> str | None:
     return ids.pop() if ids == {DEFAULT_RESTAURANT_ID} else None
 
 
-def load_directory_sync(client: Any) -> list[DirectoryEntry]:
+def load_directory_sync(client: Any, timeout_s: float = 2.0) -> list[DirectoryEntry]:
     return [DirectoryEntry(s.id, str((s.to_dict() or {}).get("name", "")),
                            tuple(str(n) for n in (s.to_dict() or {}).get("numbers") or []))
-            for s in client.collection(RESTAURANTS).stream(timeout=10.0)]
+            for s in client.collection(RESTAURANTS).stream(retry=None, timeout=timeout_s)]
