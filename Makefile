@@ -22,7 +22,7 @@ lock: $(STAMP)
 	$(LOCK) -o requirements.lock
 	$(LOCK) --extra dev -o requirements-dev.lock
 
-## deps: apt packages and the Go-built LiveKit server and SIP binaries (cached)
+## deps: apt packages, the Go-built LiveKit server and SIP binaries and FreeSWITCH (all cached)
 deps:
 	bash scripts/install_deps.sh
 

@@ -1,18 +1,21 @@
-"""Run the whole phone line natively, without Docker: `make dev` and the SIP end-to-end test.
+"""Run the whole phone line natively, without Docker: `make dev` and the SIP end-to-end tests.
 
 Starts, in order and each waited for (bounded): redis-server, LiveKit server, LiveKit SIP,
-the Firestore emulator, optionally the fake AI providers, then seeds the demo menu when the
-database is empty, runs scripts/setup_sip.py (trunk + dispatch rule) and starts the worker.
-Ctrl-C (or `Stack.stop()`) stops everything, each process group killed.
+FreeSWITCH (with freeswitch-config/, bound to the advertise address), the Firestore emulator,
+optionally the fake AI providers, then seeds the demo menu when the database is empty, runs
+scripts/setup_sip.py (trunk + dispatch rule) and starts the worker. Ctrl-C (or
+`Stack.stop()`) stops everything, each process group killed.
 
-LiveKit SIP takes INVITEs without registration, so in this mode a softphone calls it
-directly: `sip:<restaurant number>@<advertise ip>:5080` (the trunk admits the softphone's
-address, see --allow). Binaries come from scripts/install_deps.sh
-(~/.cache/phoneline/bin, or LIVEKIT_SERVER_BIN / LIVEKIT_SIP_BIN).
+A softphone registers with FreeSWITCH as 1001 (password FS_DEV_PHONE_PASSWORD) at
+<advertise ip>:5060 and dials 5000, as in production. LiveKit SIP also takes INVITEs directly
+(`sip:<restaurant number>@<advertise ip>:5080`, from the addresses --allow admits).
+Binaries come from scripts/install_deps.sh (~/.cache/phoneline/bin and
+~/.cache/phoneline/freeswitch-1.10.12, or LIVEKIT_SERVER_BIN / LIVEKIT_SIP_BIN / FREESWITCH_BIN).
 
     python scripts/devstack.py                   # real providers from .env
     python scripts/devstack.py --fakes tests/telephony/order_script.yaml
     python scripts/devstack.py --advertise-ip 192.168.1.20 --allow 192.168.1.0/24
+    python scripts/devstack.py --no-freeswitch   # LiveKit SIP only
 """
 
 from __future__ import annotations
@@ -42,6 +45,12 @@ if str(ROOT) not in sys.path:  # `python scripts/devstack.py` puts scripts/ firs
     sys.path.insert(0, str(ROOT))
 
 from config import DEFAULT_AGENT_NAME  # noqa: E402
+from scripts.freeswitch import (  # noqa: E402
+    FreeSwitch,
+    FreeSwitchError,
+    FreeSwitchOptions,
+    FreeSwitchPorts,
+)
 from testkit import emulator  # noqa: E402
 from testkit.emulator import free_port  # noqa: E402  (tests and bench import it from here)
 
@@ -51,6 +60,19 @@ DEFAULT_NUMBER = "+15550100"
 
 class StackError(RuntimeError):
     pass
+
+
+def free_sip_port() -> int:
+    """A port free for both TCP and UDP on 127.0.0.1 (SIP listens on both)."""
+    for _ in range(50):
+        port = free_port()
+        try:
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
+                u.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        return port
+    raise StackError("no free port for SIP (TCP and UDP)")
 
 
 @dataclass(frozen=True)
@@ -65,6 +87,7 @@ class Ports:
     sip_rtp: tuple[int, int] = (10000, 10199)
     sip_health: int = 8089
     firestore: int = 8686
+    freeswitch: FreeSwitchPorts = field(default_factory=FreeSwitchPorts)
 
     @classmethod
     def ephemeral(cls) -> Ports:
@@ -73,6 +96,9 @@ class Ports:
             redis=free_port(), livekit=free_port(), livekit_tcp=free_port(),
             livekit_udp=(41000, 41099), sip=free_port(), sip_rtp=(42000, 42099),
             sip_health=free_port(), firestore=free_port(),
+            freeswitch=FreeSwitchPorts(internal_sip=free_sip_port(),
+                                       external_sip=free_sip_port(), rtp=(43000, 43098),
+                                       esl=free_port()),
         )
 
 
@@ -100,6 +126,13 @@ class StackOptions:
     worker_env: dict[str, str] = field(default_factory=dict)
     agent_name: str = ""
     log_to_console: bool = False
+    # Take calls whatever the machine's CPU load (LiveKit SIP's health and INVITE check, the
+    # worker's load threshold): for tests on a shared machine, where the load is not ours.
+    ignore_load: bool = False
+    freeswitch: bool = False  # run FreeSWITCH in front of LiveKit SIP
+    provider_cidrs: str = ""  # who may call the restaurant number on FreeSWITCH's 5070
+    dev_phone_password: str = ""  # 1001 and 1002; random when empty
+    staff_phone_password: str = ""
 
     def __post_init__(self) -> None:
         self.numbers = self.numbers or _env_tuple("RESTAURANT_NUMBERS", DEFAULT_NUMBER)
@@ -186,6 +219,7 @@ class Stack:
         self.firestore_host = o.firestore_host or f"127.0.0.1:{o.ports.firestore}"
         self.fake_env: dict[str, str] = {}
         self.timeline: list[tuple[float, str]] = []
+        self.freeswitch: FreeSwitch | None = None
         self.registered_at = 0.0
         self._status_count = -1
         self._status_since = 0.0
@@ -239,7 +273,7 @@ class Stack:
             "listen_ip": self.options.sip_listen_ip,
             "nat_1_to_1_ip": self.options.advertise_ip,
             "logging": {"level": "debug"},
-        }
+        } | ({"max_cpu_utilization": 1.0} if self.options.ignore_load else {})
 
     def base_env(self) -> dict[str, str]:
         env = dict(os.environ)
@@ -262,6 +296,9 @@ class Stack:
     def worker_env(self) -> dict[str, str]:
         env = self.base_env()
         env["OUTBOX_PATH"] = str(self.workdir / "outbox.jsonl")
+        if self.options.ignore_load:
+            # load = calls / 4, not CPU: LiveKit dispatches nothing to a worker reporting 1.0
+            env["AGENT_MAX_CALLS"] = "4"
         env.update(self.fake_env)
         env.update(self.options.worker_env)
         return env
@@ -357,6 +394,26 @@ class Stack:
         ])
         health = f"http://127.0.0.1:{self.options.ports.sip_health}/"
         self.wait_until(proc, "livekit-sip", lambda: http_ok(health), 40)
+
+    def start_freeswitch(self) -> None:
+        o = self.options
+        self.freeswitch = FreeSwitch(FreeSwitchOptions(
+            workdir=self.workdir / "freeswitch",
+            livekit_sip_host=o.advertise_ip if o.sip_listen_ip != "127.0.0.1" else "127.0.0.1",
+            livekit_sip_port=o.ports.sip,
+            restaurant_number=o.numbers[0],
+            bind_ip=o.advertise_ip,
+            provider_cidrs=o.provider_cidrs,
+            ports=o.ports.freeswitch,
+            dev_phone_password=o.dev_phone_password,
+            staff_phone_password=o.staff_phone_password,
+        ))
+        self.mark("spawned freeswitch")
+        try:
+            self.freeswitch.start()
+        except FreeSwitchError as e:
+            raise StackError(str(e)) from e
+        self.mark("freeswitch ready")
 
     def start_firestore(self) -> None:
         if self.options.firestore_host:
@@ -464,6 +521,8 @@ class Stack:
             self.start_redis()
             self.start_livekit()
             self.start_sip()
+            if self.options.freeswitch:
+                self.start_freeswitch()
             self.start_firestore()
             if self.options.fakes_script is not None:
                 self.start_fakes()
@@ -478,6 +537,9 @@ class Stack:
         return self
 
     def stop(self) -> None:
+        if self.freeswitch is not None:
+            self.freeswitch.stop()
+            self.mark("stopped freeswitch")
         for name in reversed(list(self.procs)):
             self._terminate(self.procs[name])
             self.mark(f"stopped {name}")
@@ -504,13 +566,54 @@ class Stack:
             f"Firestore      {self.firestore_host}  (project {o.project})",
             f"logs           {self.workdir / 'logs'}",
             "",
-            "Call the agent from a softphone (no registration needed in this mode):",
+        ]
+        if self.freeswitch is not None:
+            fs = o.ports.freeswitch
+            lines += [
+                f"FreeSWITCH     softphones {o.advertise_ip}:{fs.internal_sip} (UDP/TCP), "
+                f"provider {o.advertise_ip}:{fs.external_sip}, RTP {fs.rtp[0]}-{fs.rtp[1]}",
+                "",
+                "Call the agent from a softphone (Zoiper) as in production: register as",
+                f"  user 1001, domain {o.advertise_ip}:{fs.internal_sip}, password "
+                "FS_DEV_PHONE_PASSWORD (staff phone: 1002, FS_STAFF_PHONE_PASSWORD),",
+                "  then dial 5000.",
+                "Or skip FreeSWITCH and call LiveKit SIP directly (no registration):",
+            ]
+        else:
+            lines.append("Call the agent from a softphone (no registration needed in this mode):")
+        lines += [
             f"    {self.sip_uri}",
             f"  the trunk accepts calls from {', '.join(o.allow)} only (--allow to change).",
         ]
         if self.fake_env:
             lines.append(f"fake providers {self.fakes}")
         return "\n".join(lines)
+
+
+def _softphone_passwords(options: StackOptions) -> None:
+    """Softphone passwords come from .env; without them, make ones up and keep them in a
+    file only the user can read (never on the terminal or in a log)."""
+    missing = [name for name, value in (("FS_DEV_PHONE_PASSWORD", options.dev_phone_password),
+                                        ("FS_STAFF_PHONE_PASSWORD", options.staff_phone_password))
+               if not value]
+    if not missing:
+        return
+    assert options.workdir is not None
+    path = options.workdir / "softphone-passwords.env"
+    options.workdir.mkdir(parents=True, exist_ok=True)
+    known: dict[str, str] = {}
+    if path.exists():
+        for line in path.read_text().splitlines():
+            key, _, value = line.partition("=")
+            known[key] = value
+    for name in missing:
+        known.setdefault(name, secrets.token_urlsafe(12))
+    path.touch(mode=0o600)
+    path.write_text("".join(f"{k}={v}\n" for k, v in known.items()))
+    options.dev_phone_password = options.dev_phone_password or known["FS_DEV_PHONE_PASSWORD"]
+    options.staff_phone_password = (options.staff_phone_password
+                                    or known["FS_STAFF_PHONE_PASSWORD"])
+    print(f"{', '.join(missing)} not set in .env: using the one(s) in {path}", flush=True)
 
 
 @contextmanager
@@ -536,6 +639,11 @@ def main(argv: list[str] | None = None) -> int:
                              "(default: the advertise IP)")
     parser.add_argument("--workdir", type=Path, default=ROOT / ".cache" / "devstack")
     parser.add_argument("--no-seed", action="store_true")
+    parser.add_argument("--ignore-load", action="store_true",
+                        help="take calls even when the machine's CPU is busy (LiveKit SIP and "
+                             "the worker otherwise refuse them above 90%%)")
+    parser.add_argument("--no-freeswitch", action="store_true",
+                        help="do not start FreeSWITCH (softphones then call LiveKit SIP directly)")
     args = parser.parse_args(argv)
 
     if (ROOT / ".env").exists():
@@ -555,7 +663,14 @@ def main(argv: list[str] | None = None) -> int:
         fakes_script=args.fakes,
         tts_voice=args.tts_voice,
         worker=args.worker or None,
+        freeswitch=not args.no_freeswitch,
+        ignore_load=args.ignore_load,
+        provider_cidrs=os.environ.get("PROVIDER_CIDRS", ""),
+        dev_phone_password=os.environ.get("FS_DEV_PHONE_PASSWORD", ""),
+        staff_phone_password=os.environ.get("FS_STAFF_PHONE_PASSWORD", ""),
     )
+    if options.freeswitch:
+        _softphone_passwords(options)
     stack = Stack(options)
     stopping = False
 

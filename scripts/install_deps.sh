@@ -6,8 +6,10 @@
 #     ${PHONELINE_BIN_DIR:-~/.cache/phoneline/bin}, one file per version
 #     (livekit-server-vX, livekit-sip-vY) plus the links `livekit-server`, `server` and
 #     `livekit-sip` to the pinned versions. A version already built is not built again.
+#   - FreeSWITCH 1.10.12 with sofia-sip and spandsp, built from ../shared/vendor (or upstream)
+#     into ~/.cache/phoneline/freeswitch-1.10.12 by scripts/build_freeswitch.sh, once.
 #
-# Usage: scripts/install_deps.sh [--no-apt] [--no-go]
+# Usage: scripts/install_deps.sh [--no-apt] [--no-go] [--no-freeswitch]
 # Env:   LIVEKIT_SERVER_VERSION, LIVEKIT_SIP_VERSION override the pins below.
 set -euo pipefail
 
@@ -17,14 +19,20 @@ LIVEKIT_SERVER_VERSION="${LIVEKIT_SERVER_VERSION:-v1.13.5}"
 LIVEKIT_SIP_VERSION="${LIVEKIT_SIP_VERSION:-v1.8.0}"
 BIN_DIR="${PHONELINE_BIN_DIR:-$HOME/.cache/phoneline/bin}"
 APT_PACKAGES=(redis-server sip-tester espeak-ng sox libopus-dev libopusfile-dev libsoxr-dev
-  pkg-config gcc)
+  pkg-config gcc
+  # FreeSWITCH's build and the libraries it runs with (scripts/build_freeswitch.sh)
+  build-essential autoconf automake libtool libtool-bin libssl-dev zlib1g-dev libsqlite3-dev
+  libcurl4-openssl-dev libpcre3-dev libpcre2-dev libspeex-dev libspeexdsp-dev libldns-dev
+  libedit-dev libtiff-dev libjpeg-dev uuid-dev yasm git xz-utils)
 
 do_apt=1
 do_go=1
+do_freeswitch=1
 for arg in "$@"; do
   case "$arg" in
     --no-apt) do_apt=0 ;;
     --no-go) do_go=0 ;;
+    --no-freeswitch) do_freeswitch=0 ;;
     *) echo "unknown option: $arg" >&2; exit 2 ;;
   esac
 done
@@ -79,4 +87,8 @@ if [[ $do_go == 1 ]]; then
   ln -sfn "livekit-server-$LIVEKIT_SERVER_VERSION" "$BIN_DIR/server"
   ln -sfn "livekit-sip-$LIVEKIT_SIP_VERSION" "$BIN_DIR/livekit-sip"
   log "binaries in $BIN_DIR: livekit-server $LIVEKIT_SERVER_VERSION, livekit-sip $LIVEKIT_SIP_VERSION"
+fi
+
+if [[ $do_freeswitch == 1 ]]; then
+  bash "$(dirname "${BASH_SOURCE[0]}")/build_freeswitch.sh"
 fi

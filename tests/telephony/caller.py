@@ -92,19 +92,29 @@ class RtpPacket:
 
 @dataclass
 class RtpCapture:
-    """Listens on 127.0.0.1:<port> (the port our SDP offers) and keeps every RTP packet."""
+    """Listens on <ip>:<port> (the port our SDP offers) and keeps every RTP packet.
 
+    With `speak`, it is also the caller's mouth, as a real phone's RTP socket is: from the
+    first packet that arrives it sends `speak` (linear16, 8 kHz) as PCMU back to where that
+    packet came from, from this same port (symmetric RTP). FreeSWITCH, unlike LiveKit SIP,
+    drops RTP that does not come from the address the caller's SDP named.
+    """
+
+    ip: str = "127.0.0.1"
+    speak: bytes | None = None
     packets: list[RtpPacket] = field(default_factory=list)
     sources: set[tuple[str, int]] = field(default_factory=set)
+    sent: int = 0
 
     def __post_init__(self) -> None:
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind(("127.0.0.1", 0))
+        self.sock.bind((self.ip, 0))
         self.sock.settimeout(0.2)
         self.port = int(self.sock.getsockname()[1])
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="rtp-capture", daemon=True)
         self._thread.start()
+        self._speaker: threading.Thread | None = None
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -121,6 +131,27 @@ class RtpCapture:
             self.packets.append(RtpPacket(time.time(), struct.unpack("!H", data[2:4])[0],
                                           data[1] & 0x7F, data[header:]))
             self.sources.add(addr)
+            if self.speak is not None and self._speaker is None:
+                self._speaker = threading.Thread(target=self._talk, args=(addr,),
+                                                 name="rtp-speaker", daemon=True)
+                self._speaker.start()
+
+    def _talk(self, to: tuple[str, int]) -> None:
+        assert self.speak is not None
+        payload = ulaw_encode(self.speak)
+        ssrc = 0x5EED4321
+        start = time.monotonic()
+        for n, offset in enumerate(range(0, len(payload) - SAMPLES + 1, SAMPLES)):
+            delay = start + n * PTIME_S - time.monotonic()
+            if self._stop.wait(max(delay, 0)):
+                return
+            rtp = struct.pack("!BBHII", 0x80, 0x80 if n == 0 else 0x00, n & 0xFFFF,
+                              (n * SAMPLES) & 0xFFFFFFFF, ssrc)
+            try:
+                self.sock.sendto(rtp + payload[offset : offset + SAMPLES], to)
+            except OSError:
+                return
+            self.sent += 1
 
     def first_audible(self, threshold: float = 300.0, after: float = 0.0) -> float | None:
         """Arrival time of the first PCMU packet louder than `threshold` (after `after`)."""
@@ -135,6 +166,8 @@ class RtpCapture:
     def close(self) -> None:
         self._stop.set()
         self._thread.join(2)
+        if self._speaker is not None:
+            self._speaker.join(2)
         self.sock.close()
 
 
@@ -182,31 +215,107 @@ class SippCall:
         return out
 
 
+ENDING = re.compile(r"<!-- ending:.*?<!-- /ending -->", re.DOTALL)
+PLAY_PCAP = re.compile(r"<nop>\s*<action>\s*<exec play_pcap_audio=[^>]*/>\s*</action>\s*</nop>")
+CALLER_HANGS_UP = """<!-- ending: the caller hangs up after -d ms -->
+  <pause/>
+  <send retrans="500">
+    <![CDATA[
+
+      BYE [next_url] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
+      Max-Forwards: 70
+      [last_From:]
+      [last_To:]
+      [routes]
+      Call-ID: [call_id]
+      CSeq: 10 BYE
+      Content-Length: 0
+
+    ]]>
+  </send>
+  <recv response="200" timeout="10000"/>
+  <!-- /ending -->"""
+
+
 def start_sipp(
     *,
     workdir: Path,
-    pcm: bytes,
+    pcm: bytes | None,
     target: str,
     number: str,
     caller: str,
     rtp_port: int,
     timeout_s: int = 300,
+    scenario: Path = SCENARIO,
+    local_ip: str = "127.0.0.1",
+    hangup_after_s: float | None = None,
+    user: str = "",
+    password: str = "",
 ) -> SippCall:
+    """One SIPp call to `target` for `number`, its media answered to `local_ip:rtp_port` (an
+    RtpCapture). SIPp plays `pcm` (from its own media port, not the SDP's: only LiveKit SIP
+    accepts that); with `pcm=None` SIPp sends no RTP and an RtpCapture(speak=...) talks. With
+    `hangup_after_s` the caller hangs up (BYE) that long after the answer, instead of waiting
+    for the far end's BYE. `user`/`password` answer digest challenges (softphone_uac.xml)."""
     sipp = shutil.which("sipp")
     if sipp is None:
         raise FileNotFoundError("sipp")
     workdir.mkdir(parents=True, exist_ok=True)
-    shutil.copy(SCENARIO, workdir / SCENARIO.name)
-    write_pcap(workdir / "caller.pcap", pcm)
+    text = scenario.read_text()
+    if hangup_after_s is not None:
+        assert ENDING.search(text), f"{scenario.name} has no replaceable ending"
+        text = ENDING.sub(lambda _: CALLER_HANGS_UP, text)
+    if pcm is None:
+        assert PLAY_PCAP.search(text), f"{scenario.name} plays no pcap"
+        text = PLAY_PCAP.sub("", text)
+    else:
+        write_pcap(workdir / "caller.pcap", pcm)
+    (workdir / scenario.name).write_text(text)
     message_log = workdir / "sipp_messages.log"
-    media_port = _free_udp_port()
     argv = [
-        sipp, target, "-sf", SCENARIO.name, "-s", number, "-key", "caller", caller,
-        "-key", "rtp_port", str(rtp_port), "-i", "127.0.0.1", "-p", str(_free_udp_port()),
-        "-mi", "127.0.0.1", "-mp", str(media_port), "-m", "1", "-l", "1", "-nostdin",
+        sipp, target, "-sf", scenario.name, "-s", number, "-key", "caller", caller,
+        "-key", "rtp_port", str(rtp_port), "-i", local_ip, "-p", str(_free_udp_port(local_ip)),
+        "-mi", local_ip, "-mp", str(_free_udp_port(local_ip)), "-m", "1", "-l", "1", "-nostdin",
         "-timeout", f"{timeout_s}s", "-timeout_error", "-trace_msg", "-message_file",
         str(message_log), "-trace_err", "-error_file", str(workdir / "sipp_errors.log"),
     ]
+    if hangup_after_s is not None:
+        argv += ["-d", str(int(hangup_after_s * 1000))]
+    if user:
+        argv += ["-key", "user", user, "-au", user, "-ap", password]
+    return _spawn(argv, workdir, message_log)
+
+
+def register(*, workdir: Path, target: str, user: str, password: str,
+             local_ip: str = "127.0.0.1", timeout_s: int = 20,
+             contact_port: int | None = None) -> SippCall:
+    """Register `user` with FreeSWITCH (sipp/register.xml); returns once SIPp has exited.
+    `contact_port`: calls for `user` go there (a SIPp answering them) instead."""
+    sipp = shutil.which("sipp")
+    if sipp is None:
+        raise FileNotFoundError("sipp")
+    workdir.mkdir(parents=True, exist_ok=True)
+    scenario = SIPP_DIR / "register.xml"
+    text = scenario.read_text()
+    if contact_port is not None:
+        contact = "Contact: <sip:[service]@[local_ip]:[local_port];"
+        assert contact in text
+        text = text.replace(contact, f"Contact: <sip:[service]@[local_ip]:{contact_port};")
+    (workdir / scenario.name).write_text(text)
+    message_log = workdir / "sipp_messages.log"
+    argv = [
+        sipp, target, "-sf", scenario.name, "-s", user, "-au", user, "-ap", password,
+        "-i", local_ip, "-p", str(_free_udp_port(local_ip)), "-m", "1", "-nostdin",
+        "-timeout", f"{timeout_s}s", "-timeout_error", "-trace_msg", "-message_file",
+        str(message_log),
+    ]
+    call = _spawn(argv, workdir, message_log)
+    call.wait(timeout_s + 10)
+    return call
+
+
+def _spawn(argv: list[str], workdir: Path, message_log: Path) -> SippCall:
     out = open(workdir / "sipp.out", "wb")  # the child keeps its own copy
     process = subprocess.Popen(argv, cwd=workdir, stdout=out, stderr=subprocess.STDOUT,
                                stdin=subprocess.DEVNULL, start_new_session=True)
@@ -214,21 +323,80 @@ def start_sipp(
     return SippCall(process, workdir, message_log)
 
 
-def _free_udp_port() -> int:
+def _free_udp_port(ip: str = "127.0.0.1") -> int:
     # SIPp also binds port+2 (and the media port +2 for RTCP-ish use); pick an even port whose
     # neighbours are free too.
     for _ in range(50):
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-            s.bind(("127.0.0.1", 0))
+            s.bind((ip, 0))
             port = int(s.getsockname()[1])
         if port % 2 or port > 65000:
             continue
         try:
             with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as a, \
                     socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as b:
-                a.bind(("127.0.0.1", port))
-                b.bind(("127.0.0.1", port + 2))
+                a.bind((ip, port))
+                b.bind((ip, port + 2))
             return port
         except OSError:
             continue
     raise RuntimeError("no free UDP port pair")
+
+
+# --- one raw SIP request --------------------------------------------------------------------
+
+
+def sip_final_status(*, from_ip: str, target_port: int, number: str, caller: str,
+                     target_ip: str = "127.0.0.1", timeout_s: float = 15.0) -> str:
+    """Send one INVITE (PCMU offer, no credentials) from `from_ip` to target_ip:target_port for
+    `number`; return the first final status line (e.g. "SIP/2.0 407 Proxy Authentication
+    Required"), or "no answer". Retransmits every 2 s like a UA would."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        sock.bind((from_ip, 0))
+        port = sock.getsockname()[1]
+        call_id = os.urandom(8).hex()
+        sdp = (f"v=0\r\no=- 1 1 IN IP4 {from_ip}\r\ns=-\r\nc=IN IP4 {from_ip}\r\nt=0 0\r\n"
+               f"m=audio 9 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n")
+        invite = (
+            f"INVITE sip:{number}@{target_ip}:{target_port} SIP/2.0\r\n"
+            f"Via: SIP/2.0/UDP {from_ip}:{port};branch=z9hG4bK{call_id[:10]};rport\r\n"
+            f"Max-Forwards: 70\r\nFrom: <sip:{caller}@{from_ip}>;tag=t{call_id[:6]}\r\n"
+            f"To: <sip:{number}@{target_ip}>\r\nCall-ID: {call_id}\r\n"
+            f"CSeq: 1 INVITE\r\nContact: <sip:{caller}@{from_ip}:{port}>\r\n"
+            f"Content-Type: application/sdp\r\nContent-Length: {len(sdp)}\r\n\r\n{sdp}"
+        )
+        sock.settimeout(2.0)
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            sock.sendto(invite.encode(), (target_ip, target_port))
+            try:
+                while True:
+                    status = sock.recv(4096).decode(errors="replace").split("\r\n", 1)[0]
+                    code = int(status.split()[1]) if status.startswith("SIP/2.0") else 0
+                    if code >= 200:
+                        return status
+            except TimeoutError:
+                continue
+        return "no answer"
+    finally:
+        sock.close()
+
+
+def answer_calls(*, workdir: Path, rtp_port: int, local_ip: str = "127.0.0.1",
+                 timeout_s: int = 180) -> tuple[SippCall, int]:
+    """A SIPp staff phone (sipp/staff_phone_uas.xml) answering one call; and its SIP port."""
+    sipp = shutil.which("sipp")
+    if sipp is None:
+        raise FileNotFoundError("sipp")
+    workdir.mkdir(parents=True, exist_ok=True)
+    scenario = SIPP_DIR / "staff_phone_uas.xml"
+    shutil.copy(scenario, workdir / scenario.name)
+    port = _free_udp_port(local_ip)
+    message_log = workdir / "sipp_messages.log"
+    argv = [
+        sipp, "-sf", scenario.name, "-key", "rtp_port", str(rtp_port), "-i", local_ip,
+        "-p", str(port), "-mi", local_ip, "-m", "1", "-nostdin", "-timeout", f"{timeout_s}s",
+        "-timeout_error", "-trace_msg", "-message_file", str(message_log),
+    ]
+    return _spawn(argv, workdir, message_log), port

@@ -3,7 +3,9 @@
 `preprocess()` follows switch_xml.c's preprocessor: line by line, `$${var}` expanded before
 anything else (an unknown variable becomes ""), lines holding `<include>`, `</include>` or
 `<?` dropped, `<X-PRE-PROCESS cmd=... data=.../>` lines executed (set, env-set, exec-set,
-include with a glob relative to the including file's directory) and not copied. The result
+include with a glob relative to the including file's directory) and not copied. `exec-set`
+keeps the old value when its command prints nothing; `printenv VAR | tr -d '\\n'` is read from
+`env`, any other command is recorded, not run. The result
 is the one XML document FreeSWITCH parses. `route()` walks an XML dialplan context like
 mod_dialplan_xml: conditions are regexes on a field, `continue="true"` goes on to the next
 extension, `inline="true"` sets take effect during the walk.
@@ -43,7 +45,8 @@ VAR = re.compile(r"\$\$\{([^}]+)\}")
 class Preprocessed:
     text: str
     variables: dict[str, str]
-    env_vars: dict[str, str]  # FreeSWITCH variable -> environment variable (env-set)
+    env_vars: dict[str, str]  # FreeSWITCH variable -> environment variable it comes from
+    env_set: set[str]  # variables set with env-set (an empty environment value wins)
     exec_set: set[str]
     used: dict[str, set[str]] = field(default_factory=dict)  # variable -> files using it
     undefined: dict[str, set[str]] = field(default_factory=dict)
@@ -57,7 +60,8 @@ def preprocess(
     root: Path = CONFIG_DIR / "freeswitch.xml", env: Mapping[str, str] | None = None
 ) -> Preprocessed:
     env = dict(os.environ if env is None else env)
-    result = Preprocessed(text="", variables=dict(BUILTINS), env_vars={}, exec_set=set())
+    result = Preprocessed(text="", variables=dict(BUILTINS), env_vars={}, env_set=set(),
+                          exec_set=set())
     out: list[str] = []
 
     def expand(line: str, file: Path) -> str:
@@ -94,10 +98,19 @@ def preprocess(
                         result.variables[name] = value
                     elif cmd == "exec-set":
                         result.exec_set.add(name)
-                        result.variables[name] = f"<output of: {value}>"
+                        printenv = re.fullmatch(r"printenv (\w+) \| tr -d '\\n'", value)
+                        if printenv is None:
+                            result.variables[name] = f"<output of: {value}>"
+                            continue
+                        result.env_vars[name] = printenv.group(1)
+                        # popen output, newlines deleted, trailing blanks cut; empty: unchanged
+                        output = env.get(printenv.group(1), "").replace("\n", "").rstrip(" ")
+                        if output:
+                            result.variables[name] = output
                     else:
                         assert value.startswith("$"), f"env-set needs $ENV: {data}"
                         result.env_vars[name] = value[1:]
+                        result.env_set.add(name)
                         if value[1:] in env:
                             result.variables[name] = env[value[1:]]
                 continue

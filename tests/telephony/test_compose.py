@@ -113,8 +113,15 @@ def test_livekit_sip_agrees_with_its_config_and_livekit():
 def test_freeswitch_environment_covers_every_env_set_of_its_config():
     config = preprocess(env={})
     env = _env("freeswitch")
-    missing = sorted(set(config.env_vars.values()) - set(env))
+    # Overrides for running natively beside another instance (tests, `make dev`): compose
+    # publishes the default ports and binds to the container's own address, so it must not
+    # pass them.
+    native_only = {"FS_BIND_IP", "FS_INTERNAL_SIP_PORT", "FS_EXTERNAL_SIP_PORT", "FS_ESL_PORT",
+                   "FS_RTP_START_PORT", "FS_RTP_END_PORT", "LIVEKIT_SIP_PORT", "FS_LOGLEVEL"}
+    assert native_only <= set(config.env_vars.values())
+    missing = sorted(set(config.env_vars.values()) - native_only - set(env))
     assert not missing, f"vars.xml reads {missing} but compose does not pass them"
+    assert not native_only & set(env), native_only & set(env)
     assert env["LIVEKIT_SIP_HOST"] in SERVICES, "FreeSWITCH bridges to a compose service"
     assert config.variables["livekit_sip_port"] == str(LIVEKIT_SIP["sip_port"])
     assert config.variables["esl_listen_ip"] == "127.0.0.1"

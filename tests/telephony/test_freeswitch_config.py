@@ -1,4 +1,4 @@
-"""freeswitch-config/, checked statically (FreeSWITCH itself cannot run here).
+"""freeswitch-config/, checked statically (test_freeswitch_calls.py runs it for real).
 
 The config is preprocessed as FreeSWITCH does it (tests/telephony/fsconfig.py) and the
 dialplan is walked for sample numbers: only the restaurant number and the internal
@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.telephony.fsconfig import CONFIG_DIR, Action, preprocess, route
+from tests.telephony.fsconfig import BUILTINS, CONFIG_DIR, Action, preprocess, route
 
 ROOT = CONFIG_DIR.parent
 ENV = {
@@ -135,6 +135,51 @@ def test_secrets_come_from_the_environment(config):
         assert bare.variables[var].startswith("<output of: cat /proc/sys/kernel/random/uuid")
 
 
+def test_an_empty_environment_variable_means_the_default():
+    """compose passes unset optional settings as "" (PROVIDER_SIP_PROXY: ${PROVIDER_SIP_PROXY:-});
+    FreeSWITCH's env-set would copy that "" over the default, so every override is an
+    exec-set of printenv, which leaves the default alone when it prints nothing."""
+    defaults = preprocess(env={})
+    assert not defaults.env_set, f"env-set copies an empty variable: {defaults.env_set}"
+    every_var_empty = {env_var: "" for env_var in defaults.env_vars.values()}
+    assert {"PROVIDER_SIP_PROXY", "PROVIDER_SIP_PASSWORD", "FS_EXTERNAL_IP", "FS_BIND_IP"} <= \
+        set(every_var_empty)
+    empty = preprocess(env=every_var_empty)
+    for name in defaults.env_vars:
+        assert empty.variables[name] == defaults.variables[name], name
+        assert empty.variables[name], f"{name} has no default"
+    assert empty.variables["provider_proxy"] == "sip.provider.invalid"
+    assert empty.variables["provider_password"].startswith("<output of: cat /proc/sys/kernel")
+    # and a value that is set does win
+    assert preprocess(env={"PROVIDER_SIP_PROXY": "sip.example.net"}).variables[
+        "provider_proxy"] == "sip.example.net"
+
+
+def test_profiles_bind_to_the_bind_address(config):
+    secrets = {k: v for k, v in ENV.items() if k.endswith("_PASSWORD")}
+    cases = (({}, BUILTINS["local_ip_v4"]), ({"FS_BIND_IP": "127.0.0.1"}, "127.0.0.1"))
+    for env, expected in cases:
+        doc = preprocess(env={**secrets, **env}).xml()
+        for name in ("internal", "external"):
+            profile = _profile(doc, name)
+            assert profile["sip-ip"] == profile["rtp-ip"] == expected, (env, name)
+            # a test binding to loopback must not advertise the LAN address either
+            assert profile["ext-sip-ip"] == profile["ext-rtp-ip"] == expected, (env, name)
+    # compose's external address still wins over the bind address
+    composed = _profile(config.xml(), "internal")
+    assert composed["ext-sip-ip"] == ENV["FS_EXTERNAL_IP"]
+    assert composed["sip-ip"] == BUILTINS["local_ip_v4"]
+
+
+def test_media_timeouts_use_the_channel_variables(config, doc):
+    """rtp-timeout-sec / rtp-hold-timeout-sec are deprecated (FreeSWITCH warns at start)."""
+    for name in ("internal", "external"):
+        profile = _profile(doc, name)
+        assert "rtp-timeout-sec" not in profile and "rtp-hold-timeout-sec" not in profile
+    assert int(config.variables["media_timeout"]) == 300_000  # ms
+    assert int(config.variables["media_hold_timeout"]) == 1_800_000
+
+
 def test_no_stock_password_anywhere():
     for path in _all_files():
         text = path.read_text().lower()
@@ -212,9 +257,12 @@ def test_ports_do_not_collide_and_match_compose_and_livekit_sip(doc):
     for (_, a_end), (b_start, _) in itertools.pairwise(ranges):
         assert a_end < b_start, f"RTP ranges overlap: {ranges}"
 
+    # FreeSWITCH allocates even RTP ports and rounds an odd end down: say what it uses
+    assert fs_rtp[0] % 2 == 0 and fs_rtp[1] % 2 == 0, fs_rtp
     fs_service = _compose()["services"]["freeswitch"]
     published = [str(p) for p in fs_service["ports"]]
-    assert f"{fs_rtp[0]}-{fs_rtp[1]}:{fs_rtp[0]}-{fs_rtp[1]}/udp" in published
+    udp_ranges = [p for p in published if "-" in p and p.endswith("/udp")]
+    assert udp_ranges == [f"{fs_rtp[0]}-{fs_rtp[1]}:{fs_rtp[0]}-{fs_rtp[1]}/udp"], udp_ranges
     for port in (5060, 5070):
         assert f"{port}:{port}/udp" in published and f"{port}:{port}/tcp" in published
     assert fs_service["volumes"][0].startswith("./freeswitch-config:/etc/freeswitch")
