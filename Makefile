@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup deps test lint dev seed bench bench-quick console clean lock
+.PHONY: setup deps test lint dev seed bench bench-quick console clean lock mutation mutation-sample
 
 # Exactly the versions CI tested: pinned and hashed, generated from pyproject.toml (`make lock`).
 $(STAMP): requirements-dev.lock
@@ -32,9 +32,20 @@ setup: deps $(STAMP)
 lint: $(STAMP)
 	$(PY) -m ruff check .
 
-## test: set up, lint, and run every test (the real emulator, LiveKit, LiveKit SIP and SIPp)
+## test: set up, lint, and run every test (the real emulator, LiveKit, LiveKit SIP and SIPp),
+## then a small random sample of mutants (so a new unguarded change cannot slip in unseen)
 test: setup lint
 	$(PY) -m pytest -q -p no:cacheprovider
+	$(MAKE) mutation-sample
+
+## mutation: every mutant of the modules that guard money, seats, identity and privacy;
+## writes docs/mutation.md (about an hour on 2 cores; `--only pricing ids` for a part)
+mutation: setup
+	$(PY) scripts/mutation.py
+
+## mutation-sample: what CI runs, ~2-3 minutes: random mutants of the server-less targets
+mutation-sample: $(STAMP)
+	$(PY) scripts/mutation.py --sample 10 --budget 150
 
 ## dev: the whole phone system natively (redis, LiveKit, LiveKit SIP, Firestore emulator, worker)
 dev: setup

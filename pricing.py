@@ -47,7 +47,10 @@ def _choices(item: MenuItem, options: list[str]) -> list[ChosenOption]:
     for phrase in options:
         group, option = find_option(item, phrase)
         if not option.available:
-            raise Refusal(f"{option.name} for {item.name} is not available today.")
+            others = [o.name for o in group.options if o.available and o.id != option.id]
+            offer = (f"Offer instead: {', '.join(others)}." if others
+                     else f"Ask whether they want the {item.name} without it.")
+            raise Refusal(f"{option.name} for {item.name} is sold out today. {offer}")
         if any(c.option_id == option.id and c.group_id == group.id for c in chosen):
             continue
         chosen.append(ChosenOption(

@@ -67,9 +67,16 @@ def redact_cards(text: str) -> str:
 
 # ---------------------------------------------------------------- logs
 
-# A phone number in E.164 (caller IDs, and the SIP room names LiveKit builds from them:
-# "call-_+16175550199_Ab12"), or a bare US number of 10/11 digits.
-_PHONE = re.compile(r"\+\d{7,15}(?!\d)|(?<![\d.])1?\d{10}(?![\d.])")
+# A phone number as it reaches a log: E.164 (caller IDs, and the SIP room names LiveKit builds
+# from them: "call-_+16175550199_Ab12"), international with groups ("+1 617 555 0199"), or a
+# North American number of 10/11 digits, bare or grouped the ways people and libraries write
+# them ("617 555 0199", "(617) 555-0199", "617.555.0199", "1-617-555-0199"). Dotted runs that
+# are part of something longer (an IP address, a version) are left alone.
+_G = r"[ .\-]?"
+_PHONE = re.compile(
+    rf"\+\d(?:{_G}\d){{6,14}}(?!\d)"
+    rf"|(?<!\d)(?<!\d\.)(?:1{_G})?(?:\(\d{{3}}\) ?|\d{{3}}{_G})\d{{3}}{_G}\d{{4}}(?!\d|\.\d)"
+)
 _RECORD_FIELDS = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 
 
@@ -78,33 +85,77 @@ def mask_phones(text: str) -> str:
     return _PHONE.sub(lambda m: re.sub(r"\d", "*", m.group()[:-2]) + m.group()[-2:], text)
 
 
+_SCALARS = (bool, float, type(None))
+_DEPTH = 4
+
+
 def _clean(value: object, depth: int = 0) -> object:
+    """`value` with every phone masked and every card removed, keeping its type where that
+    cannot leak: strings, containers, and numbers that hold no phone. Anything else (an int
+    that reads as a phone, a model whose str() names the caller, a container nested too deep)
+    becomes its cleaned text, because a formatter would write that text anyway."""
     if isinstance(value, str):
         return mask_phones(redact_cards(value))
-    if depth > 3:
+    if isinstance(value, _SCALARS):
         return value
-    if isinstance(value, dict):
-        return {k: _clean(v, depth + 1) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return type(value)(_clean(v, depth + 1) for v in value)
-    return value
+    if depth < _DEPTH:
+        if isinstance(value, dict):
+            return {k: _clean(v, depth + 1) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return type(value)(_clean(v, depth + 1) for v in value)
+    try:
+        text = str(value)
+    except Exception:  # a broken __str__ must not stop the log call
+        return "[unprintable]"
+    cleaned = mask_phones(redact_cards(text))
+    if cleaned == text and isinstance(value, int):
+        return value
+    return cleaned
+
+
+class LoggedException(Exception):
+    """Stands in for a logged exception once its traceback has been cleaned: formatters that
+    call formatException(record.exc_info) themselves print this cleaned text, never the
+    original exception's message or frames."""
+
+
+def _clean_exception(record: logging.LogRecord) -> None:
+    if record.exc_info and record.exc_info[0] is not None and not record.exc_text:
+        record.exc_text = _TRACEBACKS.formatException(record.exc_info)
+    if record.exc_text:
+        record.exc_text = str(_clean(record.exc_text))
+        if record.exc_info:
+            stand_in = LoggedException(record.exc_text)
+            record.exc_info = (LoggedException, stand_in, None)
+    if record.stack_info:
+        record.stack_info = str(_clean(record.stack_info))
+
+
+_TRACEBACKS = logging.Formatter()
 
 
 class PrivateLogs(logging.Filter):
-    """Masks phone numbers and removes card numbers from a record's message, arguments and
-    `extra` fields before a handler writes it (LiveKit's own logs carry the room name, which
-    holds the caller's number)."""
+    """Masks phone numbers and removes card numbers from everything a handler could write:
+    the message with its arguments, `extra` fields, the traceback (`exc_info`, which no
+    formatter has rendered yet when a filter runs) and `stack_info`. LiveKit's own logs carry
+    the room name, which holds the caller's number.
+
+    The message is rendered here (`msg % args`) and cleaned as a whole: an argument's str()
+    or a number formatted with %d can hold a phone just as well as a string argument."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.msg, str):
+        try:
+            message = record.getMessage()
+        except Exception:  # a bad format string: leave it for the handler's handleError
             record.msg = _clean(record.msg)
-        if record.args:
             record.args = _clean(record.args)  # type: ignore[assignment]
+        else:
+            record.msg = str(_clean(message))
+            record.args = ()
         for key, value in list(vars(record).items()):
             if key not in _RECORD_FIELDS:
                 setattr(record, key, _clean(value))
-        if record.exc_text:
-            record.exc_text = _clean(record.exc_text)  # type: ignore[assignment]
+        _clean_exception(record)
         return True
 
 

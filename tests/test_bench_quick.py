@@ -76,9 +76,10 @@ def test_concurrency_and_machine(quick_results: tuple[dict, Path]) -> None:
     levels = r["concurrency"]
     assert [level["calls"] for level in levels] == [2]
     for level in levels:
+        # A level that crashed or answered no turn is a failed run, not a figure.
         assert level["rss_mb"] > 0 and level["expected_turns"] == 4 * level["calls"]
-        assert 0 <= level["completed_turns"] <= level["expected_turns"]
+        assert 0 < level["completed_turns"] <= level["expected_turns"], level
         p95 = level["turn_overhead_p95_ms"]
-        assert p95 is None or (isinstance(p95, int | float) and p95 >= 0)
+        assert isinstance(p95, int | float) and math.isfinite(p95) and p95 >= 0, level
     assert r["machine"]["cpus"] >= 1 and r["machine"]["livekit_agents"]
     assert (out / "results.md").read_text().startswith("# Benchmark results")

@@ -1,4 +1,5 @@
-"""The durable outbox, alone and end to end with a Firestore emulator that goes away."""
+"""The durable outbox end to end with a Firestore emulator that goes away (the file alone:
+tests/test_outbox_file.py)."""
 
 from __future__ import annotations
 
@@ -13,58 +14,12 @@ import pytest
 
 from config import FirestoreSettings
 from models import Message
-from outbox import Outbox
 from store import FirebaseManager, connect
 from testkit import emulator
 from testkit.emulator import Emulator
 from tests.conftest import PROJECT, make_order, make_reservation
 
 DAY = date(2026, 11, 20)
-
-# ---------------------------------------------------------------- the file itself
-
-
-def test_append_is_durable_and_deduplicated_by_record_id(tmp_path: Path) -> None:
-    path = tmp_path / "sub" / "outbox.jsonl"
-    box = Outbox(path)
-    box.append_sync("order", {"n": 1}, record_id="call-a-order-1")
-    box.append_sync("order", {"n": 1}, record_id="call-a-order-1")  # a retried save
-    box.append_sync("message", {"n": 2}, record_id="call-a-message-1")
-
-    reopened = Outbox(path)  # e.g. after a worker restart
-    assert [(e.id, e.kind, e.payload) for e in reopened.entries_sync()] == [
-        ("order:call-a-order-1", "order", {"n": 1}),
-        ("message:call-a-message-1", "message", {"n": 2}),
-    ]
-    assert len(path.read_text().splitlines()) == 2
-
-
-def test_remove_rewrites_atomically_and_keeps_the_rest(tmp_path: Path) -> None:
-    box = Outbox(tmp_path / "outbox.jsonl")
-    for n in range(3):
-        box.append_sync("order", {"n": n}, record_id=f"o{n}")
-    assert box.remove_sync(["order:o1", "order:missing"]) == 1
-    assert [e.id for e in box.entries_sync()] == ["order:o0", "order:o2"]
-    assert [p.name for p in tmp_path.iterdir() if p.suffix == ".tmp"] == []
-
-
-def test_a_torn_last_line_is_skipped_and_does_not_swallow_the_next(tmp_path: Path) -> None:
-    path = tmp_path / "outbox.jsonl"
-    box = Outbox(path)
-    box.append_sync("order", {"n": 0}, record_id="o0")
-    with open(path, "a") as f:
-        f.write('{"id": "order:o1", "kind": "ord')  # the process died mid-write
-    box.append_sync("order", {"n": 2}, record_id="o2")
-    assert [e.id for e in box.entries_sync()] == ["order:o0", "order:o2"]
-
-
-async def test_async_api_runs_off_the_event_loop(tmp_path: Path) -> None:
-    box = Outbox(tmp_path / "outbox.jsonl")
-    await asyncio.gather(*(box.append("order", {"n": n}, record_id=f"o{n}") for n in range(20)))
-    assert len(await box.entries()) == 20
-    assert await box.remove([f"order:o{n}" for n in range(10)]) == 10
-    assert len(await box.entries()) == 10
-
 
 # ---------------------------------------------------------------- end to end
 

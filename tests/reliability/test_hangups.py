@@ -55,9 +55,25 @@ async def test_hang_up_during_the_order_read_back_orders_nothing(seeded_db):
     assert await count_docs(db, *SAVED_COLLECTIONS) == NOTHING_SAVED
 
 
-async def test_hang_up_while_the_yes_is_being_saved_is_all_or_nothing(seeded_db):
+async def _hang_up_when(call, ready, timeout_s: float = 10.0) -> bool:
+    """Hang up as soon as `ready()`; True if the save had not finished at that moment."""
+    async with asyncio.timeout(timeout_s):
+        while not ready():  # noqa: ASYNC110 (a condition, not an event: polled every pass)
+            await asyncio.sleep(0)  # every loop pass: the race window can be one RPC long
+    unsaved = "order" not in call.userdata.outcomes
+    await call.hang_up()
+    return unsaved
+
+
+@pytest.mark.parametrize("moment", ["the model has just been asked", "the commit is in flight"])
+async def test_hang_up_while_the_yes_is_being_saved_is_all_or_nothing(seeded_db, moment):
     """The caller says yes and hangs up at once: either the whole order (order, customer,
-    analytics) is saved and the log says "order", or nothing is and it says "abandoned"."""
+    analytics) is saved and the log says "order", or nothing is and it says "abandoned".
+    Never an order the log calls abandoned, nor a log that claims an order not saved.
+
+    The hang-up is timed from inside the "yes" turn: once the model has been asked what to do
+    with it (the confirm tool call is on its way), or once the save's commit has been sent to
+    Firestore and not yet answered. Either way the save has not finished when the caller goes."""
     db = seeded_db
     call = await open_call(
         db, Call("start_order"), Call("add_item", {"item": "croissant"}),
@@ -65,19 +81,22 @@ async def test_hang_up_while_the_yes_is_being_saved_is_all_or_nothing(seeded_db)
         Call("confirm"), "Done!",
     )
     await call.caller_says("A croissant for Sam Rivera")
+    asked, commits = len(call.llm.requests), db.rpcs.commits
+    if moment == "the model has just been asked":
+        ready = lambda: len(call.llm.requests) > asked  # noqa: E731
+    else:
+        ready = lambda: db.rpcs.commits > commits  # noqa: E731
     turn = asyncio.create_task(call.caller_says("Yes"))
-    for _ in range(5000):  # until the model has been asked: "confirm" comes next
-        if len(call.llm.requests) >= 4:
-            break
-        await asyncio.sleep(0.001)
-    await call.hang_up()
+    raced = await _hang_up_when(call, ready)
     await asyncio.gather(turn, return_exceptions=True)
     log = await _log(db, call)
     counts = await count_docs(db, "orders", "customers")
     stats = await db.get_analytics(call.userdata.now.date())
-    print("hang-up during the save ->", log["outcome"])
+    print(f"hang-up when {moment} ->", log["outcome"], counts)
+    assert raced, "the save finished before the hang-up: no race was tested"
     if log["outcome"] == "order":
         assert counts == {"orders": 1, "customers": 1} and stats.orders == 1
+        assert log["ids_created"] == [d.id async for d in db.db.collection("orders").stream()]
     else:
-        assert log["outcome"] == "abandoned"
+        assert log["outcome"] == "abandoned", log["outcome"]
         assert counts == {"orders": 0, "customers": 0} and stats.orders == 0

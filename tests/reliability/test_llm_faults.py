@@ -18,6 +18,7 @@ import providers
 from agents import OrderAgent
 from agents.recovery import MESSAGE_TAKEN, SAY_AGAIN, TAKE_MESSAGE, TRANSFERRING
 from tests.conversation.harness import CALLER, TZ, Phone, count_docs
+from tests.privacy import CARD, digit_runs
 from tests.reliability.calls import open_guarded_call, settings_for
 from tests.reliability.llm_server import LLMServer, Tool
 
@@ -153,7 +154,7 @@ async def test_every_model_down_and_no_one_to_transfer_to_takes_a_message(
 
         await call.caller_says(
             "This is Ann Lee, call me on 617 555 0123 about a cake for Saturday, "
-            "my card is 4111 1111 1111 1111"
+            f"my card is {CARD}"
         )
         await call.wait_for(call.closed.is_set, within_s=5)
         assert call.timeline.texts()[-1] == MESSAGE_TAKEN
@@ -163,7 +164,7 @@ async def test_every_model_down_and_no_one_to_transfer_to_takes_a_message(
     assert len(messages) == 1
     msg = messages[0]
     assert msg["phone"] == "+16175550123" and "cake for Saturday" in msg["reason"]
-    assert "4111" not in msg["reason"], "a card number is never stored"
+    assert digit_runs(CARD, msg["reason"]) == [], "no digit run of a card number is stored"
     log = (await seeded_db.db.document(f"call_logs/{call.userdata.call_id}").get()).to_dict()
     assert log["outcome"] == "message" and log["ids_created"] == [msg["id"]]
     assert (await count_docs(seeded_db, "orders", "reservations")) == {

@@ -21,13 +21,13 @@ from config import Settings
 from redact import PrivateLogs, protect_logs
 from testkit.scripted_llm import Call, ScriptedLLM
 from tests.conversation.harness import NOW, Phone, catalog_from, tool_output
+from tests.privacy import CARD, digit_runs
 
 pytestmark = pytest.mark.usefixtures("settle_tasks")
 
 CALLER = "+16175550199"
 ROOM = f"call-_{CALLER}_Xb7Qp2"  # as LiveKit SIP names a caller's room
 SECRETS = ("sk-live-0123456789abcdef", "dg-live-fedcba9876543210", "ct-live-a1b2c3d4e5f6")
-CARD = "4111 1111 1111 1111"
 SAID = ("I'd like a xylophone-shaped croissant, my name is Quentin Marlowe, call me on "
         f"617 555 0123, and put it on my card {CARD}")
 
@@ -37,9 +37,10 @@ def leaks(text: str) -> list[str]:
     for number in (CALLER, CALLER[1:], "6175550199", "6175550123", "617 555 0123"):
         if number in text:
             found.append(number)
-    for words in ("xylophone", "Quentin", "Marlowe", "4111"):
+    for words in ("xylophone", "Quentin", "Marlowe"):
         if words in text:
             found.append(words)
+    found += [f"card digits {run}" for run in digit_runs(CARD, text)]
     return found
 
 
@@ -109,5 +110,5 @@ async def test_a_full_call_logs_nothing_private(seeded_db, caplog: pytest.LogCap
     log = (await seeded_db.db.document(f"call_logs/{ROOM}").get()).to_dict()
     assert len(orders) == 1 and len(messages) == 1
     stored = str(orders) + str(messages) + str(log)
-    assert "4111" not in stored and "[card number removed]" in str(messages)
+    assert digit_runs(CARD, stored) == [] and "[card number removed]" in str(messages)
     assert "[card number removed]" in str(log["transcript"])

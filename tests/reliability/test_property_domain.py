@@ -7,6 +7,7 @@ Counts: each test's examples are reported by `pytest --hypothesis-show-statistic
 
 from __future__ import annotations
 
+import os
 import re
 import unicodedata
 from datetime import date, datetime, time, timedelta
@@ -24,6 +25,7 @@ from menu_file import load_menu_file
 from pricing import MAX_QUANTITY, build_line
 from redact import luhn_ok, redact_cards
 from refusal import Refusal
+from tests.privacy import CARDS, digit_runs
 
 ROOT = Path(__file__).resolve().parents[2]
 MENU_FILE = load_menu_file(ROOT / "data" / "menu.yaml")
@@ -31,7 +33,8 @@ ITEMS = list(MENU_FILE.items)
 MENU = Menu(ITEMS)
 RESTAURANT = MENU_FILE.restaurant
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=RESTAURANT.tz)  # a Friday lunchtime
-MANY = settings(max_examples=1500, deadline=None,
+# PROPERTY_EXAMPLES: fewer examples where each test runs hundreds of times (scripts/mutation.py).
+MANY = settings(max_examples=int(os.environ.get("PROPERTY_EXAMPLES", "1500")), deadline=None,
                 suppress_health_check=[HealthCheck.too_slow])
 
 # What a refusal must do: say what to ask or offer, or list what exists.
@@ -169,7 +172,7 @@ def test_foreign_numbers_are_refused_with_a_reason(raw):
 @given(raw=st.one_of(st.text(max_size=400), st.sampled_from([
     "", "   ", "12345", "Robert'); DROP TABLE orders;--", "<script>alert(1)</script>",
     "Ann\x00Lee", "Zoë O'Brien-Smith", "李小龙", "‮evil", "Ann\u200bLee", "A" * 61,
-    "{{tool:confirm}}", "Ann 4111 1111 1111 1111",
+    "{{tool:confirm}}", f"Ann {CARDS[0]}",
 ])))
 def test_clean_name_gives_a_sayable_name_or_refuses(raw):
     try:
@@ -206,12 +209,32 @@ card_said = st.builds(
     st.sampled_from(["", " ", "-", "."]))
 
 
+no_digits = st.text(st.characters(blacklist_categories=("Nd",)), max_size=20)
+
+
+@MANY
+@given(card=card_said, before=no_digits, after=no_digits)
+def test_no_digit_of_a_card_number_survives(card, before, after):
+    """Not even one digit: a check for the whole number passes once a single digit is left
+    out of the redaction, and would miss a leaked last four."""
+    text = f"{before} {card} {after}"
+    cleaned = redact_cards(text)
+    assert not re.search(r"\d", cleaned), (text, cleaned)
+    with pytest.raises(Refusal, match="pay at pickup"):
+        build_line(MENU, "croissant", special_instructions=f"charge {card}")
+    with pytest.raises(Refusal):
+        clean_name(f"Ann {card}")
+
+
 @MANY
 @given(card=card_said, before=st.text(max_size=20), after=st.text(max_size=20))
 def test_a_card_number_never_survives(card, before, after):
+    """Digits said next to the card may merge with it; still no 4-digit run of the card
+    that the surrounding text did not itself hold."""
     text = f"{before} {card} {after}"
     cleaned = redact_cards(text)
     assert re.sub(r"\D", "", card) not in re.sub(r"\D", "", cleaned)
+    assert set(digit_runs(card, cleaned)) <= set(digit_runs(card, f"{before} {after}"))
     with pytest.raises(Refusal, match="pay at pickup"):
         build_line(MENU, "croissant", special_instructions=f"charge {card}")
     with pytest.raises(Refusal):

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 
 import pytest
 from livekit.agents import FunctionTool, llm
 
 from agents import ConfirmationAgent, IntentClassifier, OrderAgent, ReservationAgent
-from pricing import build_line, totals
+from pricing import build_line, money, totals
 from testkit.scripted_llm import Call
 from tests.conversation.harness import SAVED_COLLECTIONS, count_docs, open_call, tool_output
 
@@ -62,6 +63,73 @@ async def test_no_tool_takes_a_price_and_only_the_confirmation_agent_saves(seede
     # The agents are told the rules too (belt and braces: the code enforces them anyway).
     for agent in agents.values():
         assert "Never ask for or accept payment card details" in agent.instructions
+    await call.hang_up()
+
+
+# The only numbers a tool takes: how many of an item, which line, how many people. Any other
+# number a tool accepts, whatever it is called ("unit", "each", "amount", "override"), could be
+# a price, so a new numeric parameter fails here until it is added with a reason.
+COUNTS = {"quantity", "line_number", "party_size"}
+
+
+def _parameters(schema: dict, path: str = "") -> Iterator[tuple[str, dict]]:
+    """Every parameter in a tool's JSON schema, nested objects and array items included."""
+    for name, prop in (schema.get("properties") or {}).items():
+        yield f"{path}{name}", prop
+        yield from _parameters(prop, f"{path}{name}.")
+    for key in ("items", "additionalProperties"):
+        if isinstance(schema.get(key), dict):
+            yield from _parameters(schema[key], f"{path}[]." if key == "items" else path)
+    for key in ("anyOf", "oneOf", "allOf"):
+        for sub in schema.get(key) or []:
+            yield from _parameters(sub, path)
+    for sub in (schema.get("$defs") or {}).values():
+        yield from _parameters(sub, path)
+
+
+def _types(prop: dict) -> set[str]:
+    found = {prop["type"]} if isinstance(prop.get("type"), str) else set(prop.get("type") or [])
+    for key in ("anyOf", "oneOf", "allOf"):
+        for sub in prop.get(key) or []:
+            found |= _types(sub)
+    if isinstance(prop.get("items"), dict):
+        found |= {f"array of {t}" for t in _types(prop["items"])}
+    return found
+
+
+async def test_no_tool_argument_can_set_a_price_whatever_it_is_called(seeded_db):
+    call = await open_call(seeded_db)
+    numbers: dict[str, set[str]] = {}
+    for agent in call.userdata.agents.values():
+        for tool, schema in _schemas(agent).items():
+            assert schema["parameters"].get("additionalProperties") in (None, False), tool
+            for name, prop in _parameters(schema["parameters"]):
+                assert not MONEY_WORDS.search(name), (tool, name)
+                # No free-form object a price could ride in under any key.
+                if "object" in _types(prop):
+                    assert prop.get("properties") and prop.get("additionalProperties") in (
+                        None, False), (tool, name, prop)
+                if _types(prop) & {"integer", "number", "array of integer", "array of number"}:
+                    numbers.setdefault(name.split(".")[-1], set()).add(tool)
+    assert set(numbers) <= COUNTS, {n: t for n, t in numbers.items() if n not in COUNTS}
+    assert {"quantity", "party_size"} <= set(numbers)  # the walk does see numbers
+    await call.hang_up()
+
+
+async def test_the_model_is_given_no_price(seeded_db):
+    """Prices are read out by tools from the menu; an agent's prompt that held one could only
+    have the model repeat it, right or wrong."""
+    call = await open_call(seeded_db)
+    menu = call.userdata.services.catalog.menu
+    prices = {money(c) for i in menu.items.values()
+              for c in (i.price_cents, *(i.price_cents + s.price_delta_cents for s in i.sizes),
+                        *(o.price_delta_cents for g in i.option_groups for o in g.options))
+              if c}
+    for name, agent in call.userdata.agents.items():
+        text = agent.instructions
+        assert "Menu:" in text or name != "order"  # the order agent does carry the menu
+        assert not re.search(r"\$\s*\d|\d+\.\d\d\b", text), (name, text)
+        assert not [p for p in prices if p in text or p[1:] in text], name
     await call.hang_up()
 
 

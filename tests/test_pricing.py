@@ -1,0 +1,239 @@
+"""Prices, totals, pickup times and what the caller hears about a dish (pricing.py), computed
+from the sample menu in integer cents, at the edges where an off-by-one costs money."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from menu import Menu
+from menu_file import load_menu_file
+from models import ChosenOption, MenuItem, OrderLine
+from pricing import (
+    MAX_INSTRUCTIONS,
+    MAX_QUANTITY,
+    build_line,
+    check_quantity,
+    describe_item,
+    describe_line,
+    money,
+    pickup_time,
+    spoken_list,
+    tax_cents,
+    totals,
+)
+from refusal import Refusal
+from tests.privacy import CARD
+
+ROOT = Path(__file__).resolve().parent.parent
+MENU = Menu(load_menu_file(ROOT / "data" / "menu.yaml").items)
+TZ = ZoneInfo("America/New_York")
+
+
+@pytest.mark.parametrize("quantity", [1, MAX_QUANTITY])
+def test_quantities_from_one_to_the_maximum_are_taken(quantity):
+    check_quantity(quantity)
+    assert build_line(MENU, "croissant", quantity=quantity).line_price_cents == 375 * quantity
+
+
+@pytest.mark.parametrize("quantity", [0, -1, MAX_QUANTITY + 1])
+def test_other_quantities_are_refused(quantity):
+    with pytest.raises(Refusal, match=f"Quantity {quantity} is not possible"):
+        check_quantity(quantity)
+
+
+def test_a_line_is_priced_from_item_size_and_options():
+    line = build_line(MENU, "cappuccino", quantity=3, size="large",
+                      options=["oat milk", "extra shot", "vanilla syrup"])
+    assert (line.item_id, line.name, line.size, line.size_name) == (
+        "cappuccino", "Cappuccino", "large", "Large")
+    assert line.unit_price_cents == 425 + 100 + 75 + 100 + 60
+    assert line.line_price_cents == 3 * line.unit_price_cents
+    assert [(o.group_id, o.option_id, o.name, o.price_delta_cents) for o in line.options] == [
+        ("milk", "oat", "Oat milk", 75), ("extras", "extra-shot", "Extra shot", 100),
+        ("extras", "vanilla-syrup", "Vanilla syrup", 60)]
+
+
+def test_the_default_size_and_a_size_said_with_the_item():
+    assert build_line(MENU, "latte").size == "medium"
+    assert build_line(MENU, "latte").unit_price_cents == 500
+    assert build_line(MENU, "a small latte").size == "small"
+    assert build_line(MENU, "a small latte", size="Large").size == "large"  # the tool's word wins
+    assert build_line(MENU, "latte", size=" MEDIUM ").size == "medium"
+
+
+def test_one_size_items_take_no_size_but_the_words_for_none():
+    for said in (None, "regular", "One Size", "normal"):
+        line = build_line(MENU, "espresso", size=said)
+        assert line.size is None and line.size_name is None and line.unit_price_cents == 300
+    with pytest.raises(Refusal, match="comes in one size only"):
+        build_line(MENU, "espresso", size="large")
+
+
+def test_an_unknown_size_names_the_sizes():
+    with pytest.raises(Refusal, match=r"has no size 'venti'\. Sizes: Small, Medium, Large\."):
+        build_line(MENU, "latte", size="venti")
+
+
+def test_an_item_without_a_default_size_asks_for_one():
+    item = MENU.get("latte").model_copy(update={"default_size": None})
+    with pytest.raises(Refusal, match="Ask which size of Latte: Small, Medium, Large"):
+        build_line(Menu([item]), "latte")
+    assert build_line(Menu([item]), "latte", size="small").unit_price_cents == 450
+
+
+def test_a_required_choice_must_be_made_and_at_most_the_maximum_taken():
+    with pytest.raises(Refusal, match="needs a choice of Bread: ask for one of Sourdough, Rye"):
+        build_line(MENU, "blt")
+    assert build_line(MENU, "blt", options=["rye"]).unit_price_cents == 1150
+    with pytest.raises(Refusal, match="allows at most 1 Bread choice"):
+        build_line(MENU, "blt", options=["rye", "sourdough"])
+    two = build_line(MENU, "latte", options=["extra shot", "vanilla syrup"])
+    assert len(two.options) == 2
+    latte = MENU.get("latte")
+    one_extra = latte.model_copy(update={"option_groups": [
+        g.model_copy(update={"max_picks": 1}) if g.id == "extras" else g
+        for g in latte.option_groups]})
+    build_line(Menu([one_extra]), "latte", options=["extra shot"])
+    with pytest.raises(Refusal, match="allows at most 1 Extras choice"):
+        build_line(Menu([one_extra]), "latte", options=["extra shot", "vanilla syrup"])
+
+
+def test_an_option_said_twice_is_counted_once():
+    line = build_line(MENU, "latte", options=["oat milk", "Oat Milk", "oat"])
+    assert [o.option_id for o in line.options] == ["oat"] and line.unit_price_cents == 575
+
+
+def test_kitchen_notes_are_tidied_bounded_and_never_hold_a_card():
+    line = build_line(MENU, "croissant", special_instructions="  warm   it\n up  ")
+    assert line.special_instructions == "warm it up"
+    build_line(MENU, "croissant", special_instructions="x" * MAX_INSTRUCTIONS)
+    with pytest.raises(Refusal, match="too long"):
+        build_line(MENU, "croissant", special_instructions="x" * (MAX_INSTRUCTIONS + 1))
+    with pytest.raises(Refusal, match="pay at pickup"):
+        build_line(MENU, "croissant", special_instructions=f"charge {CARD}")
+
+
+def test_tax_is_rounded_half_up_like_a_till():
+    assert tax_cents(8, 0.0625) == 1  # 0.5 -> 1
+    assert tax_cents(7, 0.0625) == 0  # 0.4375 -> 0
+    assert tax_cents(24, 0.0625) == 2  # 1.5 -> 2
+    assert tax_cents(1000, 0.0625) == 63  # 62.5 -> 63: half-up, not to even
+    assert tax_cents(1999, 0.0) == 0
+
+
+def test_totals_add_the_lines_then_the_tax():
+    lines = [build_line(MENU, "croissant", quantity=2), build_line(MENU, "latte")]
+    assert totals(lines, 0.0625) == (1250, 78, 1328)
+    assert totals([], 0.0625) == (0, 0, 0)
+
+
+def _at(hh: int, mm: int, ss: int = 0) -> datetime:
+    return datetime(2026, 11, 20, hh, mm, ss, 500, tzinfo=TZ)
+
+
+def test_pickup_is_prep_time_plus_big_orders_rounded_up_to_five_minutes():
+    assert pickup_time(_at(12, 0), 15, 1) == _at(12, 15).replace(microsecond=0)
+    assert pickup_time(_at(12, 0), 15, 5) == _at(12, 15).replace(microsecond=0)
+    assert pickup_time(_at(12, 0), 15, 6) == _at(12, 20).replace(microsecond=0)  # 16 -> 20
+    assert pickup_time(_at(12, 0), 15, 10) == _at(12, 20).replace(microsecond=0)
+    assert pickup_time(_at(12, 1, 30), 15, 1) == _at(12, 20).replace(microsecond=0)
+    assert pickup_time(_at(12, 4), 15, 1) == _at(12, 20).replace(microsecond=0)
+    ready = pickup_time(_at(12, 5, 59), 15, 2)
+    assert ready == _at(12, 20).replace(microsecond=0) and ready.second == 0
+
+
+def test_money_is_said_in_dollars_and_cents():
+    assert [money(c) for c in (0, 5, 60, 100, 1250, 10000)] == [
+        "$0.00", "$0.05", "$0.60", "$1.00", "$12.50", "$100.00"]
+
+
+def test_a_line_is_read_back_with_size_options_and_note():
+    line = build_line(MENU, "latte", quantity=2, size="large", options=["oat milk"],
+                      special_instructions="extra hot")
+    assert describe_line(line) == "2 large Latte with oat milk (extra hot)"
+    assert describe_line(build_line(MENU, "croissant")) == "1 Butter Croissant"
+    bare = OrderLine(item_id="x", name="Thing", quantity=1, unit_price_cents=1,
+                     line_price_cents=1, options=[ChosenOption(
+                         group_id="g", option_id="o", name="Foam", price_delta_cents=0)])
+    assert describe_line(bare) == "1 Thing with foam"
+
+
+def test_lists_are_said_with_and():
+    assert spoken_list([]) == ""
+    assert spoken_list(["a"]) == "a"
+    assert spoken_list(["a", "b"]) == "a and b"
+    assert spoken_list(["a", "b", "c"]) == "a, b and c"
+
+
+def test_a_dish_is_described_with_prices_choices_allergens_and_diet():
+    latte = describe_item(MENU.get("latte"))
+    assert latte.startswith("Latte: small $4.50, medium $5.00, large $5.50; ")
+    assert "Milk: Whole milk, Oat milk +$0.75, Almond milk +$0.75, Skim milk; " in latte
+    assert "Extras: Extra shot +$1.00, Vanilla syrup +$0.60; " in latte
+    assert "allergens: dairy; dietary: vegetarian, gluten-free; Espresso with plenty" in latte
+    assert "sold out" not in latte
+    blt = describe_item(MENU.get("blt-sandwich"))
+    assert blt.startswith("BLT Sandwich: $11.50; Bread (required): Sourdough, Rye, Whole wheat")
+    assert "dietary" not in blt
+    loaf = describe_item(MENU.get("pumpkin-loaf"))
+    assert loaf.startswith("Pumpkin Loaf: $3.95; sold out today; allergens: gluten")
+    plain = MenuItem.model_validate({"id": "water", "name": "Water", "category": "drinks",
+                                     "price_cents": 100})
+    assert describe_item(plain) == "Water: $1.00; allergens: none listed"
+
+
+def _latte_with(**changes: object) -> Menu:
+    return Menu([MENU.get("latte").model_copy(update=changes)])
+
+
+def test_a_size_is_found_by_its_name_when_its_id_differs():
+    latte = MENU.get("latte")
+    sizes = [s.model_copy(update={"id": s.id[:2]}) for s in latte.sizes]  # sm, me, la
+    menu = _latte_with(sizes=sizes, default_size="me")
+    assert build_line(menu, "latte", size="Large").size == "la"
+    assert build_line(menu, "latte", size="la").size == "la"
+
+
+def test_sold_out_options_are_never_offered_instead():
+    latte = MENU.get("latte")
+    extras = next(g for g in latte.option_groups if g.id == "extras")
+    two_out = extras.model_copy(update={"options": [
+        o.model_copy(update={"available": False}) if o.id == "extra-shot" else o
+        for o in extras.options]})
+    menu = _latte_with(option_groups=[g if g.id != "extras" else two_out
+                                      for g in latte.option_groups])
+    with pytest.raises(Refusal) as refused:
+        build_line(menu, "latte", options=["caramel syrup"])
+    assert str(refused.value) == ("Caramel syrup for Latte is sold out today. "
+                                  "Offer instead: Vanilla syrup.")
+    only = extras.model_copy(update={"options": [o for o in extras.options
+                                                 if o.id == "caramel-syrup"]})
+    alone = _latte_with(option_groups=[only])
+    with pytest.raises(Refusal) as nothing_else:
+        build_line(alone, "latte", options=["caramel syrup"])
+    assert str(nothing_else.value) == ("Caramel syrup for Latte is sold out today. "
+                                       "Ask whether they want the Latte without it.")
+
+
+def test_the_other_options_are_listed_with_commas():
+    with pytest.raises(Refusal, match=r"Offer instead: Extra shot, Vanilla syrup\.$"):
+        build_line(MENU, "latte", options=["caramel syrup"])
+
+
+def test_a_repeated_option_does_not_stop_the_ones_after_it():
+    line = build_line(MENU, "latte", options=["oat milk", "oat", "extra shot"])
+    assert [o.option_id for o in line.options] == ["oat", "extra-shot"]
+
+
+def test_a_line_with_several_options_reads_them_with_commas():
+    line = build_line(MENU, "latte", options=["oat milk", "extra shot", "vanilla syrup"])
+    assert describe_line(line) == "1 medium Latte with oat milk, extra shot, vanilla syrup"
+
+
+def test_every_allergen_is_named():
+    loaf = describe_item(MENU.get("pumpkin-loaf"))
+    assert "; allergens: gluten, dairy, egg; dietary: vegetarian; " in loaf
