@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 
 from models import WEEKDAYS, RestaurantSettings
+from natural import parse_clock, parse_count, parse_day
 from refusal import Refusal
+from seating import Hold, minute_of
 
 MAX_DAYS_AHEAD = 60
 DAY_NAMES = dict(zip(WEEKDAYS, (
@@ -111,15 +114,16 @@ def nearest_free_times(
     day: date,
     wanted: time,
     party_size: int,
-    seats_used: dict[str, int],
+    holds: Sequence[Hold],
     limit: int = 3,
 ) -> list[time]:
-    """Bookable times that day with room for the party, closest to the wanted time first."""
+    """Bookable times that day where a table (or the seats) stays free for the whole meal,
+    closest to the wanted time first."""
     local_now = now.astimezone(settings.tz)
     free = [
         t for t in seating_times(settings, day)
         if (day > local_now.date() or t > local_now.time())
-        and seats_used.get(t.strftime("%H:%M"), 0) + party_size <= settings.seats_per_slot
+        and settings.seating.fit(holds, minute_of(t), party_size) is not None
     ]
     free.sort(key=lambda t: (abs(_minutes(t) - _minutes(wanted)), _minutes(t)))
     return sorted(free[:limit])
@@ -143,3 +147,22 @@ def check_pickup(settings: RestaurantSettings, now: datetime, ready: datetime) -
             f"An order now would be ready at {say_time(ready.time())}, after we close at "
             f"{say_time(current.close)}. Tell the caller we cannot take it today."
         )
+
+
+# ---------------------------------------------------------------- what the model passes
+
+
+def read_day(settings: RestaurantSettings, now: datetime, said: str) -> date:
+    """"2026-11-21", "tomorrow", "Friday", "Nov 21", in the restaurant's time zone."""
+    return parse_day(said, now.astimezone(settings.tz).date())
+
+
+def read_time(settings: RestaurantSettings, day: date, said: str) -> time:
+    """"19:00", "7pm", "7:30 PM"; a bare "seven" is whichever of 7 AM / 7 PM we seat at."""
+    seats = set(seating_times(settings, day))
+    return parse_clock(said, bookable=lambda t: t in seats)
+
+
+def read_party(said: int | str) -> int:
+    """4, "4", "four", "four people", "a couple"."""
+    return parse_count(said, "party_size", "4")

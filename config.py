@@ -193,7 +193,6 @@ class Settings(FirestoreSettings, WorkerSettings, ProviderSettings):
     restaurant_tax_rate: float | None = Field(default=None, ge=0, lt=0.5)
     restaurant_prep_minutes: int | None = Field(default=None, ge=1)
     restaurant_max_party_size: int | None = Field(default=None, ge=1)
-    restaurant_seats_per_slot: int | None = Field(default=None, ge=1)
     staff_transfer_to: str | None = None
 
     log_level: str = "INFO"
@@ -202,7 +201,7 @@ class Settings(FirestoreSettings, WorkerSettings, ProviderSettings):
         "openai_base_url", "deepgram_base_url", "cartesia_base_url", "staff_transfer_to",
         "restaurant_name", "restaurant_timezone", "noise_cancellation",
         "restaurant_tax_rate", "restaurant_prep_minutes", "restaurant_max_party_size",
-        "restaurant_seats_per_slot", mode="before",
+        mode="before",
     )
     @classmethod
     def _empty_optional_is_unset(cls, value: Any) -> Any:
@@ -254,7 +253,6 @@ class Settings(FirestoreSettings, WorkerSettings, ProviderSettings):
             "tax_rate": self.restaurant_tax_rate,
             "prep_minutes": self.restaurant_prep_minutes,
             "max_party_size": self.restaurant_max_party_size,
-            "seats_per_slot": self.restaurant_seats_per_slot,
             "staff_transfer_to": self.staff_transfer_to,
         }
         return {k: v for k, v in pairs.items() if v is not None}

@@ -6,6 +6,7 @@ import unicodedata
 
 import phonenumbers
 
+from natural import spoken_digits
 from redact import has_card_number
 from refusal import Refusal
 
@@ -29,8 +30,9 @@ def to_e164(raw: str | None, region: str = DEFAULT_REGION) -> str | None:
 
 
 def require_e164(raw: str, region: str = DEFAULT_REGION) -> str:
-    """A valid number in the restaurant's own country: staff must be able to call it back."""
-    number = to_e164(raw, region)
+    """A valid number in the restaurant's own country: staff must be able to call it back.
+    Spoken digits ("six one seven five five five oh one two three") are understood."""
+    number = to_e164(raw, region) or to_e164(spoken_digits(raw), region)
     if number is None:
         raise Refusal(
             f"'{raw}' is not a valid phone number. Ask the caller to say their number again, "

@@ -14,6 +14,7 @@ from livekit.agents import AgentServer, AgentSession, JobContext, JobProcess, cl
 from livekit.agents.voice import room_io
 from livekit.plugins import silero
 
+import natural
 import providers
 import store
 from agents.call import SESSION_OPTIONS, new_call, start_call, turn_away
@@ -43,6 +44,7 @@ def prewarm(proc: JobProcess) -> None:
     # LiveKit imports its realtime-model types lazily during a call's first turn: ~0.8 s of CPU
     # on the call's own loop (the bench saw 1-2 s stalls under load). Pay it here instead.
     import_module("livekit.agents.inference.realtime")
+    natural.warm_up()  # dateparser's first parse costs ~0.3 s of CPU: not on a call's loop
     # The sync client runs Firestore's watches on its own threads, never on the audio loop.
     # A restaurant's watch starts with its first call in this process and stops with its last.
     client = store.make_sync_client(settings)

@@ -278,6 +278,8 @@ class _Checker:
     def _refine(model: type[BaseModel], raw: dict[str, Any], loc: Path_,
                 message: str) -> tuple[Path_, str]:
         """Point model-level errors (no field in `loc`) at the field they are about."""
+        if model is RestaurantSettings:
+            return _refine_seating(raw, loc, message)
         if model is MenuItem and not loc:
             for prefix, name in _ITEM_FIELD_HINTS:
                 if message.startswith(prefix):
@@ -310,6 +312,19 @@ class _Checker:
             if path[:n] in self.lines:
                 return self.lines[path[:n]]
         return None
+
+
+def _refine_seating(raw: dict[str, Any], loc: Path_, message: str) -> tuple[Path_, str]:
+    """Seating problems name the table by its id, as staff call it."""
+    if not loc and message.startswith("max_party_size"):
+        return ("max_party_size",), message
+    if len(loc) >= 3 and loc[:2] == ("seating", "tables") and isinstance(loc[2], int):
+        seating = raw.get("seating") if isinstance(raw.get("seating"), dict) else {}
+        table = _nth(seating.get("tables"), loc[2])
+        tid = table.get("id") if isinstance(table, dict) else None
+        if tid:
+            message = f"table '{tid}': {message}"
+    return loc, message
 
 
 def _is_group_level(loc: Path_, err: dict[str, Any]) -> bool:

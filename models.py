@@ -14,6 +14,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from seating import SeatingPlan
+
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 E164_RE = re.compile(r"^\+[1-9][0-9]{3,14}$")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -28,8 +30,8 @@ RESTAURANTS = "restaurants"
 DEFAULT_RESTAURANT_ID = "main"  # a single-restaurant deployment's restaurant, no setting needed
 # The collections one restaurant owns; the migration script moves exactly these.
 RESTAURANT_COLLECTIONS = (
-    "menu_items", "settings", "orders", "reservations", "slots", "customers", "messages",
-    "call_logs", "analytics",
+    "menu_items", "settings", "orders", "reservations", "seating", "slots", "customers",
+    "messages", "call_logs", "analytics",
 )
 
 
@@ -188,7 +190,8 @@ class RestaurantSettings(_Doc):
     tax_rate: float = Field(default=0.0, ge=0, lt=0.5)
     prep_minutes: int = Field(default=15, ge=1, le=240)
     slot_minutes: int = Field(default=30, ge=5, le=240)
-    seats_per_slot: int = Field(default=20, ge=1)
+    # Tables (or seats), dining time by party size and pacing: see seating.py.
+    seating: SeatingPlan = Field(default_factory=lambda: SeatingPlan(seats=20))
     max_party_size: int = Field(default=8, ge=1)
     staff_transfer_to: str = ""
     # The dialled numbers (E.164, as the SIP trunk passes them on) that ring this restaurant.
@@ -220,6 +223,27 @@ class RestaurantSettings(_Doc):
         if bad:
             raise ValueError(f"unknown weekdays {bad}; use {list(WEEKDAYS)}")
         return value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _legacy_seats_per_slot(cls, data: Any) -> Any:
+        # Settings saved before the seating model capped covers per start slot; the nearest
+        # honest reading of that number is the room's seats (now held for the whole meal).
+        if isinstance(data, dict) and "seats_per_slot" in data:
+            data = dict(data)
+            seats = data.pop("seats_per_slot")
+            data.setdefault("seating", {"seats": seats})
+        return data
+
+    @model_validator(mode="after")
+    def _room_takes_the_largest_party(self) -> RestaurantSettings:
+        largest = self.seating.largest_party
+        if self.max_party_size > largest:
+            raise ValueError(
+                f"max_party_size {self.max_party_size} is more than the largest table or "
+                f"combination of tables seats ({largest}); lower it or let tables join"
+            )
+        return self
 
     @property
     def tz(self) -> ZoneInfo:
@@ -309,6 +333,9 @@ class Reservation(_Doc):
     history: list[ReservationChange] = []
     created_at: datetime
     updated_at: datetime
+    # What the booking holds in the dining room (seating.py): its tables and minutes there.
+    tables: list[str] = []
+    minutes: int | None = None
 
     @property
     def slot_id(self) -> str:
@@ -318,13 +345,6 @@ class Reservation(_Doc):
 def slot_id(day: date, at: time) -> str:
     """Firestore id of the capacity counter for one time slot: ``2026-11-22T19:00``."""
     return f"{day.isoformat()}T{at.strftime('%H:%M')}"
-
-
-class Slot(_Doc):
-    date: date
-    time: time
-    seats_used: int = Field(ge=0)
-    capacity: int = Field(ge=1)
 
 
 # ---------------------------------------------------------------- people and calls

@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
-from menu import Menu, find_option
-from models import ChosenOption, MenuItem, OrderLine
+from item_phrase import SIZE_WORDS, Said, parse_item_phrase, parse_option_phrases
+from menu import Menu, _norm
+from models import ChosenOption, MenuItem, Option, OptionGroup, OrderLine
+from natural import parse_count
 from redact import has_card_number
 from refusal import Refusal
 
@@ -15,6 +17,8 @@ MAX_INSTRUCTIONS = 200
 
 
 def check_quantity(quantity: int) -> None:
+    if isinstance(quantity, bool) or not isinstance(quantity, int):
+        raise Refusal("Pass quantity as a whole number, e.g. 2. Ask how many they want.")
     if not 1 <= quantity <= MAX_QUANTITY:
         raise Refusal(
             f"Quantity {quantity} is not possible: we take 1 to {MAX_QUANTITY} of an item a line. "
@@ -24,7 +28,7 @@ def check_quantity(quantity: int) -> None:
 
 def _size_for(item: MenuItem, size: str | None) -> str | None:
     if not item.sizes:
-        if size and size.lower() not in {"regular", "one size", "normal"}:
+        if size and _norm(size) not in {"regular", "one size", "normal", "medium"}:
             raise Refusal(f"{item.name} comes in one size only; no need to ask for a size.")
         return None
     if size is None:
@@ -33,19 +37,21 @@ def _size_for(item: MenuItem, size: str | None) -> str | None:
                 f"Ask which size of {item.name}: {', '.join(s.name for s in item.sizes)}."
             )
         return item.default_size
-    wanted = size.strip().lower()
+    wanted = _norm(size).removesuffix(" size").removeprefix("a ")
     for s in item.sizes:
         if wanted in {s.id, s.name.lower()}:
             return s.id
+    said = SIZE_WORDS.get(wanted)
+    if said is not None and item.size(said) is not None:
+        return said
     raise Refusal(
         f"{item.name} has no size '{size}'. Sizes: {', '.join(s.name for s in item.sizes)}."
     )
 
 
-def _choices(item: MenuItem, options: list[str]) -> list[ChosenOption]:
+def _choices(item: MenuItem, picks: list[tuple[OptionGroup, Option]]) -> list[ChosenOption]:
     chosen: list[ChosenOption] = []
-    for phrase in options:
-        group, option = find_option(item, phrase)
+    for group, option in picks:
         if not option.available:
             others = [o.name for o in group.options if o.available and o.id != option.id]
             offer = (f"Offer instead: {', '.join(others)}." if others
@@ -70,22 +76,48 @@ def _choices(item: MenuItem, options: list[str]) -> list[ChosenOption]:
     return chosen
 
 
+def _quantity(said: Said, quantity: int | str | None) -> int:
+    """The count the caller said: in the phrase ("two lattes"), as `quantity`, or both."""
+    passed = None if quantity is None else parse_count(quantity, "quantity", "2")
+    if passed is None:
+        return 1 if said.quantity is None else said.quantity
+    if said.quantity is None or said.quantity_is_article or said.quantity == passed:
+        return passed
+    if passed == 1:  # the model's habitual default; the phrase has what the caller said
+        return said.quantity
+    raise Refusal(
+        f"The item says {said.quantity} but quantity is {passed}. Ask the caller how many "
+        f"{said.item.name} they want."
+    )
+
+
 def build_line(
     menu: Menu,
     item: str,
     *,
-    quantity: int = 1,
+    quantity: int | str | None = None,
     size: str | None = None,
     options: list[str] | None = None,
     special_instructions: str = "",
 ) -> OrderLine:
-    """One validated, priced order line; raises Refusal saying what to ask the caller."""
-    check_quantity(quantity)
-    heard = menu.require(item)
-    menu_item = heard.item
-    size_id = _size_for(menu_item, size or heard.size_id)
-    chosen = _choices(menu_item, options or [])
-    instructions = " ".join(special_instructions.split())
+    """One validated, priced order line carrying everything said, or a Refusal saying what
+    to ask the caller (naming any words that could not be placed)."""
+    said = parse_item_phrase(menu, item)
+    menu_item = said.item
+    if not menu_item.available:
+        alts = menu.alternatives(menu_item)
+        offer = f" Offer instead: {', '.join(alts)}." if alts else ""
+        raise Refusal(f"{menu_item.name} is sold out today.{offer}")
+    count = _quantity(said, quantity)
+    check_quantity(count)
+    if size and said.size_id and _size_for(menu_item, size) != _size_for(menu_item, said.size_id):
+        raise Refusal(f"The item says {said.size_id} but size is {size}. Ask which size.")
+    size_id = _size_for(menu_item, size or said.size_id)
+    picked, option_note = parse_option_phrases(menu_item, options or [])
+    chosen = _choices(menu_item, said.options + picked)
+    instructions = ", ".join(
+        n for n in (said.note, option_note, " ".join(special_instructions.split())) if n
+    )
     if len(instructions) > MAX_INSTRUCTIONS:
         raise Refusal("Those instructions are too long; ask the caller for a short note.")
     if has_card_number(instructions):
@@ -101,8 +133,8 @@ def build_line(
     )
     return OrderLine(
         item_id=menu_item.id, name=menu_item.name, size=size_id,
-        size_name=size_obj.name if size_obj else None, options=chosen, quantity=quantity,
-        unit_price_cents=unit, line_price_cents=unit * quantity,
+        size_name=size_obj.name if size_obj else None, options=chosen, quantity=count,
+        unit_price_cents=unit, line_price_cents=unit * count,
         special_instructions=instructions,
     )
 

@@ -9,7 +9,7 @@ from call_state import UserData
 from contact import clean_name, number_or_caller_id
 from ids import order_id, order_number
 from models import LastOrderLine, Order, OrderLine
-from pricing import build_line, check_quantity, pickup_time
+from pricing import build_line, pickup_time
 from refusal import Refusal
 from store import SaveStatus
 
@@ -17,20 +17,20 @@ MAX_ITEMS_PER_ORDER = 60
 
 
 def add_line(
-    userdata: UserData, item: str, quantity: int = 1, size: str | None = None,
+    userdata: UserData, item: str, quantity: int | str | None = None, size: str | None = None,
     options: list[str] | None = None, special_instructions: str = "",
 ) -> OrderLine:
-    """Match, validate and price one line and add it to the cart."""
+    """Place every word said about one item, validate and price the line, add it to the cart."""
     cart = userdata.cart
-    if not cart:
-        now = userdata.now
-        check_pickup(userdata.settings, now,
-                     pickup_time(now, userdata.settings.prep_minutes, quantity))
     line = build_line(
         userdata.services.catalog.menu, item, quantity=quantity, size=size,
         options=options, special_instructions=special_instructions,
     )
-    if cart.item_count + quantity > MAX_ITEMS_PER_ORDER:
+    if not cart:
+        now = userdata.now
+        check_pickup(userdata.settings, now,
+                     pickup_time(now, userdata.settings.prep_minutes, line.quantity))
+    if cart.item_count + line.quantity > MAX_ITEMS_PER_ORDER:
         raise Refusal("That is more than we make for one phone order; offer staff instead.")
     cart.lines.append(line)
     return line
@@ -77,17 +77,17 @@ def _index(userdata: UserData, line_number: int) -> int:
 
 
 def change_line(
-    userdata: UserData, line_number: int, quantity: int | None = None, size: str | None = None,
-    options: list[str] | None = None, special_instructions: str | None = None,
+    userdata: UserData, line_number: int, quantity: int | str | None = None,
+    size: str | None = None, options: list[str] | None = None,
+    special_instructions: str | None = None,
 ) -> OrderLine:
-    """Rebuild a line with what changed (the rest kept) and put it in the old one's place."""
+    """Rebuild a line with what changed (the rest kept) and put it in the old one's place;
+    every option word is placed or named, as in add_item."""
     index = _index(userdata, line_number)
     old = userdata.cart.lines[index]
-    if quantity is not None:
-        check_quantity(quantity)
     line = build_line(
         userdata.services.catalog.menu, old.item_id,
-        quantity=old.quantity if quantity is None else quantity,
+        quantity=old.quantity if quantity in (None, "") else quantity,
         size=size or old.size,
         options=[o.option_id for o in old.options] if options is None else options,
         special_instructions=(

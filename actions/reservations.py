@@ -12,6 +12,7 @@ from contact import clean_name, number_or_caller_id
 from ids import reservation_code
 from models import Reservation, ReservationChange
 from refusal import Refusal
+from seating import minute_of
 from store import (
     CodeTaken,
     ReservationCancelled,
@@ -29,21 +30,44 @@ def spell(code: str) -> str:
 
 
 async def check_slot(
-    userdata: UserData, day: dt.date, at: dt.time, party: int, *, freed: int = 0
+    userdata: UserData, day: dt.date, at: dt.time, party: int, *, moving: str | None = None
 ) -> None:
-    """Rules plus current capacity; `freed` is the caller's own seats when moving a booking."""
+    """Rules plus the dining room as booked now; `moving` is the caller's own booking, whose
+    table is theirs to keep when they change it."""
     s = userdata.settings
     booking.check_booking(s, userdata.now, day, at, party)
-    used = await userdata.services.db.seats_used_on(day)
-    key = at.strftime("%H:%M")
-    used[key] = max(0, used.get(key, 0) - freed)
-    if used.get(key, 0) + party > s.seats_per_slot:
-        options = booking.nearest_free_times(s, userdata.now, day, at, party, used)
+    holds = [h for h in await userdata.services.db.holds_on(day) if h.code != moving]
+    if s.seating.fit(holds, minute_of(at), party) is None:
+        options = booking.nearest_free_times(s, userdata.now, day, at, party, holds)
         offer = (
             f" Nearest free times that day: {', '.join(booking.say_time(t) for t in options)}."
             if options else " Nothing else is free that day; offer another day."
         )
         raise Refusal(f"{booking.say_time(at)} is fully booked for {party}.{offer}")
+
+
+def read_booking(
+    userdata: UserData, date: str | None, time: str | None, party_size: int | str | None,
+    was: tuple[dt.date | None, dt.time | None, int | None] = (None, None, None),
+) -> tuple[dt.date, dt.time, int]:
+    """Day, time and party as the model passed them (natural or ISO), or what they `was`."""
+    s, now = userdata.settings, userdata.now
+    day = booking.read_day(s, now, date) if date else was[0]
+    at = booking.read_time(s, day or now.date(), time) if time else was[1]
+    party = booking.read_party(party_size) if party_size not in (None, "") else was[2]
+    if day is None or at is None or party is None:
+        missing = [n for n, v in (("date", day), ("time", at), ("party_size", party)) if not v]
+        raise Refusal(f"Ask the caller for the {' and '.join(missing)} of the booking.")
+    return day, at, party
+
+
+async def check_availability(
+    userdata: UserData, date: str, time: str, party_size: int | str
+) -> tuple[dt.date, dt.time, int]:
+    """Whether a table is free then, from the arguments as the model passed them."""
+    day, at, party = read_booking(userdata, date, time, party_size)
+    await check_slot(userdata, day, at, party)
+    return day, at, party
 
 
 def contact_phone(userdata: UserData, phone: str | None) -> str:
@@ -75,9 +99,11 @@ async def own_reservation(userdata: UserData, code: str) -> Reservation:
 
 
 async def draft_booking(
-    userdata: UserData, day: dt.date, at: dt.time, party: int, name: str, phone: str | None,
+    userdata: UserData, date: str, time: str, party_size: int | str, name: str,
+    phone: str | None,
 ) -> ReservationDraft:
-    """A new booking to read back: every rule and the capacity checked, nothing saved yet."""
+    """A new booking to read back: every rule and the seating checked, nothing saved yet."""
+    day, at, party = read_booking(userdata, date, time, party_size)
     clean = clean_name(name)
     number = contact_phone(userdata, phone)
     await check_slot(userdata, day, at, party)
@@ -88,13 +114,13 @@ async def draft_booking(
 
 
 async def draft_change(
-    userdata: UserData, code: str, day: dt.date | None, at: dt.time | None, party: int | None,
+    userdata: UserData, code: str, date: str | None, time: str | None,
+    party_size: int | str | None,
 ) -> ReservationDraft:
     current = await own_reservation(userdata, code)
-    day, at = day or current.date, at or current.time
-    party = party or current.party_size
-    same_slot = (day, at) == (current.date, current.time)
-    await check_slot(userdata, day, at, party, freed=current.party_size if same_slot else 0)
+    day, at, party = read_booking(userdata, date, time, party_size,
+                                  was=(current.date, current.time, current.party_size))
+    await check_slot(userdata, day, at, party, moving=current.code)
     userdata.reservation = ReservationDraft(
         action="change", day=day, at=at, party_size=party, name=current.name,
         phone=current.phone, code=current.code,
@@ -112,18 +138,17 @@ async def draft_cancel(userdata: UserData, code: str) -> ReservationDraft:
 
 
 async def correct_draft(
-    userdata: UserData, day: dt.date | None, at: dt.time | None, party: int | None,
+    userdata: UserData, date: str | None, time: str | None, party_size: int | str | None,
     name: str | None,
 ) -> ReservationDraft:
     """A correction during the read-back of a new booking or a change."""
     r = userdata.reservation
     if r is None or r.action == "cancel":
         raise Refusal("There is no booking being made here; nothing to correct.")
-    day, at = day or r.day, at or r.at
-    party = party or r.party_size
-    assert day and at and party
+    day, at, party = read_booking(userdata, date, time, party_size,
+                                  was=(r.day, r.at, r.party_size))
     new_name = clean_name(name) if name else r.name
-    await check_slot(userdata, day, at, party)
+    await check_slot(userdata, day, at, party, moving=r.code)
     r.day, r.at, r.party_size, r.name = day, at, party, new_name
     return r
 
@@ -140,7 +165,7 @@ async def confirm_draft(userdata: UserData) -> BookingDone:
     r = userdata.reservation
     assert r is not None and r.day and r.at and r.party_size
     db = userdata.services.db
-    capacity = userdata.settings.seats_per_slot
+    seating = userdata.settings.seating
     now = userdata.now
     try:
         if r.action == "cancel":
@@ -149,13 +174,14 @@ async def confirm_draft(userdata: UserData) -> BookingDone:
         elif r.action == "change":
             saved = await db.change_reservation(
                 r.code or "", new_date=r.day, new_time=r.at, new_party_size=r.party_size,
-                call_id=userdata.call_id, capacity=capacity, now=now,
+                call_id=userdata.call_id, seating=seating, now=now,
             )
             done = BookingDone("change", saved.code, "saved")
         else:
-            done = await _book(userdata, r, capacity)
+            done = await _book(userdata, r)
     except SlotFull:
-        await check_slot(userdata, r.day, r.at, r.party_size)  # names the free times
+        # names the free times
+        await check_slot(userdata, r.day, r.at, r.party_size, moving=r.code)
         raise Refusal("That time was just taken; ask for another time.") from None
     except (ReservationNotFound, ReservationCancelled):
         userdata.reservation = None
@@ -168,7 +194,7 @@ async def confirm_draft(userdata: UserData) -> BookingDone:
     return done
 
 
-async def _book(userdata: UserData, r: ReservationDraft, capacity: int) -> BookingDone:
+async def _book(userdata: UserData, r: ReservationDraft) -> BookingDone:
     assert r.day and r.at and r.party_size
     if r.seq is None:
         # Fixed once per draft so a retried confirm produces the same code, never a twin.
@@ -183,7 +209,8 @@ async def _book(userdata: UserData, r: ReservationDraft, capacity: int) -> Booki
             history=[ReservationChange(at=now, call_id=userdata.call_id, action="created")],
         )
         try:
-            result = await userdata.services.db.book_reservation(res, capacity, now.date())
+            result = await userdata.services.db.book_reservation(
+                res, userdata.settings.seating, now.date())
         except CodeTaken:
             continue
         userdata.ids_created.append(code)

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 
 from livekit.agents import Agent, FunctionTool, llm
+from livekit.agents.llm.utils import parse_function_arguments, validated_arguments
 from livekit.agents.voice.agent import ModelSettings
 from livekit.agents.voice.generation import update_instructions
+from pydantic import ValidationError
 
 from agents.tools import EVERY_AGENT
+from agents.tools.base import refusal_text
 from call_state import UserData
 
 RECENT_ITEMS = 8  # conversation items a receiving agent gets from the previous one
@@ -22,6 +26,51 @@ PHONE_MANNER = (
 )
 
 
+# LiveKit's text for arguments its schema check refused, before our tool could run.
+ARGUMENT_ERROR = "Error parsing arguments for `"
+ARG_HINTS = {
+    "date": "the day as the caller said it ('tomorrow', 'Friday', 'Nov 21') or YYYY-MM-DD",
+    "time": "the time as said ('7pm', '7:30 PM') or HH:MM on the 24-hour clock",
+    "party_size": "the number of people, e.g. 4",
+    "quantity": "how many, e.g. 2",
+    "line_number": "the line's number from 1, as list_order numbers them",
+    "options": 'a list of the choices the caller named, e.g. ["oat milk", "extra shot"]',
+    "phone": "the number as the caller said it, e.g. '617 555 0123', or leave it out",
+    "code": "the six-character booking code, e.g. 'KXT4MA'",
+    "action": "one of new, change or cancel",
+}
+
+
+def explain_arguments(call: llm.FunctionCall, tools: list[llm.Tool]) -> str:
+    """What was wrong with a tool call's arguments and what to pass, in words for the model
+    (never the schema validator's dump)."""
+    name = call.name
+    tool = next((t for t in tools if isinstance(t, FunctionTool) and t.id == name), None)
+    try:
+        args = parse_function_arguments(call.arguments or "{}")
+    except ValueError:
+        return f"{name} was not run: its arguments were not a JSON object. Call it again."
+    problems: dict[str, str] = {}
+    if tool is not None:
+        try:
+            validated_arguments(tool, args)
+        except ValidationError as e:
+            for err in e.errors():
+                field = str(err["loc"][0]) if err["loc"] else "arguments"
+                said = "is missing" if err["type"] == "missing" else (
+                    f"cannot be {json.dumps(err.get('input'), default=str)[:60]}")
+                problems.setdefault(field, said)
+        except (TypeError, ValueError):
+            pass
+    if not problems:
+        return f"{name} was not run: its arguments did not fit. Ask the caller and call it again."
+    parts = [
+        f"`{field}` {said}: pass {ARG_HINTS.get(field, 'the value the caller said')}"
+        for field, said in problems.items()
+    ]
+    return f"{name} was not run: {'; '.join(parts)}. Ask the caller if you do not know it."
+
+
 class BaseAgent(Agent):
     """One agent of the call. Created once per call and reused when the caller comes back."""
 
@@ -31,6 +80,7 @@ class BaseAgent(Agent):
     def __init__(self, *, instructions: str, tools: list[FunctionTool]) -> None:
         super().__init__(instructions=instructions, tools=[*tools, *EVERY_AGENT])
         self._summaries = 0
+        self._explained: dict[str, str] = {}  # tool call id -> what the model was told
 
     @property
     def userdata(self) -> UserData:
@@ -73,6 +123,7 @@ class BaseAgent(Agent):
     async def llm_node(
         self, chat_ctx: llm.ChatContext, tools: list[llm.Tool], model_settings: ModelSettings
     ) -> AsyncIterator[llm.ChatChunk]:
+        self._explain_argument_errors(chat_ctx, tools)
         fresh = self.stale_instructions()
         if fresh is not None:
             # Live data (the menu) changed since the last turn: the model sees it now.
@@ -91,6 +142,21 @@ class BaseAgent(Agent):
         ) as stream:
             async for chunk in stream:
                 yield chunk
+
+    def _explain_argument_errors(self, chat_ctx: llm.ChatContext, tools: list[llm.Tool]) -> None:
+        """Every tool's argument errors reach the model the same way as our refusals: what to
+        pass, never LiveKit's raw validation dump. Rewritten in place, so the history (and
+        the call log) keep the explanation too."""
+        calls = {i.call_id: i for i in chat_ctx.items if i.type == "function_call"}
+        for item in chat_ctx.items:
+            if item.type != "function_call_output" or not item.is_error:
+                continue
+            if not item.output.startswith(ARGUMENT_ERROR) or item.call_id not in calls:
+                continue
+            if item.call_id not in self._explained:  # counted once, however often it is sent
+                text = explain_arguments(calls[item.call_id], tools)
+                self._explained[item.call_id] = refusal_text(self.userdata, text)
+            item.output = self._explained[item.call_id]
 
     def stale_instructions(self) -> str | None:
         """New instructions when the live data they were built from has changed, else None."""

@@ -13,8 +13,8 @@ def instructions(userdata: UserData) -> str:
     now = userdata.now
     return (
         f"You handle table reservations for {s.name}. Today is {now.strftime('%A %Y-%m-%d')}, "
-        f"the time is {now.strftime('%H:%M')}, time zone {s.timezone}. Pass dates as YYYY-MM-DD "
-        f"and times as HH:MM (24h), working out 'tomorrow' or 'Friday' from today's date. "
+        f"the time is {now.strftime('%H:%M')}, time zone {s.timezone}. Pass the date and time "
+        "as the caller said them ('tomorrow', 'Friday', '7:30 PM') or as YYYY-MM-DD and HH:MM. "
         f"Hours: {booking.hours_text(s)}. We book parties of 1 to {s.max_party_size}. "
         f"{PHONE_MANNER}\n"
         "New booking: once you know date, time and party size, call check_availability; with a "

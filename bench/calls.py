@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 from testkit.scripted_llm import Call, Step
 
-# A Saturday (the day after the frozen "now") has 28 half-hour slots of 20 seats; bookings of
-# two spread over these evening slots leave room for many calls between emulator resets.
+# A Saturday (the day after the frozen "now"), in a room made big for the benchmarks
+# (bench/emulator.py): bookings of two spread over these slots never run out of tables.
 _SLOTS = [f"{h:02d}:{m:02d}" for h in range(12, 21) for m in (0, 30)]
 
 

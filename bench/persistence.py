@@ -12,7 +12,7 @@ from datetime import date
 from datetime import time as dtime
 from typing import Any
 
-from bench.emulator import Firestore
+from bench.emulator import BENCH_ROOM, Firestore
 from bench.stats import timing
 from testkit.records import make_order, make_reservation
 
@@ -46,7 +46,7 @@ async def measure(fs: Firestore, n: int) -> dict[str, Any]:
             res = make_reservation(call_id=f"call-bench-r{i}", seq=1, day=day, at=at, party=2)
             db.rpcs.reset()
             t0 = time.perf_counter()
-            booked = await db.book_reservation(res, 20, DAY)
+            booked = await db.book_reservation(res, BENCH_ROOM, DAY)
             elapsed = (time.perf_counter() - t0) * 1000
             if booked.status != "saved":
                 raise RuntimeError(f"booking {res.code} not saved: {booked.status}")

@@ -7,12 +7,11 @@ from typing import Literal
 
 
 class SlotFull(Exception):
-    """The slot cannot take this party; `free_seats` says how many seats are left there."""
+    """No table (or combination, or seats) stays free for the party's whole meal then."""
 
-    def __init__(self, slot: str, free_seats: int) -> None:
-        super().__init__(f"slot {slot} has only {free_seats} free seats")
+    def __init__(self, slot: str) -> None:
+        super().__init__(f"nothing free for the whole meal at {slot}")
         self.slot = slot
-        self.free_seats = max(0, free_seats)
 
 
 class ReservationNotFound(LookupError):

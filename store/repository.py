@@ -4,16 +4,17 @@ Design rules, because a caller is waiting on the line:
 * A confirmed order is ONE batch commit (order + customer + analytics): all or nothing, one
   round trip. Ids are derived from the call, so a retry or replay hits `create`'s precondition
   and becomes "already_saved" instead of a twin order or double-counted revenue.
-* Seat capacity is only changed inside transactions that read the slot first.
+* What a booking holds in the dining room (tables or seats, for its whole meal) is kept in
+  one document per day and only changed by a commit conditioned on the day as it was read.
 * When Firestore is unreachable for longer than a short budget, writes go to the durable local
   outbox and are replayed later through the same idempotent code.
 * We do our own retrying, so every RPC gets `retry=None` and a bounded timeout: the library
   defaults would retry for up to 60-300 s while the caller listens to silence.
 
 Collections, all under restaurants/{rid}/ (store/scope.py): menu_items/{id},
-settings/restaurant, orders/{id}, reservations/{code}, slots/{yyyy-mm-ddTHH:MM},
-customers/{phone}, messages/{id}, call_logs/{call_id}, analytics/{yyyy-mm-dd}. A manager serves
-exactly one restaurant; `for_restaurant` gives another one's manager over the same client.
+settings/restaurant, orders/{id}, reservations/{code}, seating/{yyyy-mm-dd}, customers/{phone},
+messages/{id}, call_logs/{call_id}, analytics/{yyyy-mm-dd}. A manager serves exactly one
+restaurant; `for_restaurant` gives another one's manager over the same client.
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ from typing import Any, TypeVar
 
 from google.api_core import exceptions as gexc
 from google.cloud import firestore
-from google.cloud.firestore_v1.async_transaction import AsyncTransaction, async_transactional
 from google.cloud.firestore_v1.base_query import FieldFilter
 from google.cloud.firestore_v1.transforms import Increment, Maximum, Minimum
 from pydantic import ValidationError
@@ -48,6 +48,7 @@ from models import (
     slot_id,
 )
 from outbox import Outbox, OutboxEntry
+from seating import Hold, SeatingPlan, minute_of
 from store.clients import make_async_client
 from store.errors import (
     BookingResult,
@@ -59,7 +60,7 @@ from store.errors import (
     SaveStatus,
     SlotFull,
 )
-from store.parsing import brief, customer_from_doc, ms, parse_menu_item, parse_settings, time_key
+from store.parsing import brief, customer_from_doc, ms, parse_menu_item, parse_settings
 from store.retries import with_retries
 from store.rpc import RpcCounter, instrument
 from store.scope import DEFAULT_RESTAURANT_ID, RestaurantScope
@@ -178,15 +179,6 @@ class FirebaseManager:
                 found.append(res)
         return sorted(found, key=lambda r: (r.date, r.time, r.code))
 
-    async def seats_used_on(self, day: date) -> dict[str, int]:
-        """"HH:MM" -> seats used for every slot with bookings that day (one query)."""
-        query = self.db.collection("slots").where(filter=FieldFilter("date", "==", day.isoformat()))
-        used: dict[str, int] = {}
-        async for snap in query.stream():
-            data = snap.to_dict() or {}
-            used[time_key(data["time"])] = int(data.get("seats_used", 0))
-        return used
-
     # ------------------------------------------------------------ orders, messages, call logs
 
     async def save_order(self, order: Order, analytics_day: date) -> SaveResult:
@@ -251,52 +243,47 @@ class FirebaseManager:
     # ------------------------------------------------------------ reservations
 
     async def book_reservation(
-        self, res: Reservation, capacity: int, analytics_day: date
+        self, res: Reservation, seating: SeatingPlan, analytics_day: date
     ) -> BookingResult:
         """Raises SlotFull or CodeTaken; "queued" only when Firestore is unreachable."""
         payload = {"restaurant_id": self.restaurant_id,
-                   "reservation": res.model_dump(mode="json"), "capacity": capacity,
+                   "reservation": res.model_dump(mode="json"),
+                   "seating": seating.model_dump(mode="json"),
                    "analytics_day": analytics_day.isoformat()}
         result = await self._save_or_queue(
-            "booking", res.code, payload, lambda: self._book_once(res, capacity, analytics_day)
+            "booking", res.code, payload, lambda: self._book_once(res, seating, analytics_day)
         )
         return BookingResult(result.status, result.id)
 
-    async def _book_once(self, res: Reservation, capacity: int, day: date) -> SaveStatus:
+    async def _book_once(self, res: Reservation, seating: SeatingPlan, day: date) -> SaveStatus:
         if not res.history:
             res = res.model_copy(update={"history": [
                 ReservationChange(at=res.created_at, call_id=res.call_id, action="created")
             ]})
         res_ref = self.db.document(f"reservations/{res.code}")
-        slot_ref = self.db.document(f"slots/{res.slot_id}")
-        # Check-and-set without a read-write transaction: the commit carries the slot's update
+        day_ref = self._seating_ref(res.date)
+        # Check-and-set without a read-write transaction: the commit carries the day's update
         # time (or "must not exist") as a precondition, so a booking that got there first makes
-        # it fail and it is decided again on fresh data. Transactions lock the hot slot on read:
-        # twenty callers for one slot then starve each other on lock timeouts (none booked).
-        snaps = {s.reference.path: s async for s in self.db.get_all([res_ref, slot_ref])}
-        existing, slot = snaps[res_ref.path], snaps[slot_ref.path]
+        # it fail and it is decided again on fresh data. Transactions lock the hot document on
+        # read: twenty callers for one table then starve each other on lock timeouts (none
+        # booked). One document per day holds every booking's tables, so bookings at different
+        # times that overlap at the table are decided against each other too.
+        snaps = {s.reference.path: s async for s in self.db.get_all([res_ref, day_ref])}
+        existing, room = snaps[res_ref.path], snaps[day_ref.path]
         if existing.exists:
             if (existing.to_dict() or {}).get("call_id") == res.call_id:
                 return "already_saved"
             raise CodeTaken(res.code)
-        used = _seats(slot)
-        if used + res.party_size > capacity:
-            raise SlotFull(res.slot_id, capacity - used)
+        seat = seating.fit(_holds(room).values(), minute_of(res.time), res.party_size)
+        if seat is None:
+            raise SlotFull(res.slot_id)
+        res = res.model_copy(update={"tables": list(seat.tables), "minutes": seat.minutes})
         batch = self.db.batch()
         batch.create(res_ref, res.to_doc())
-        slot_doc = self._slot_doc(res.date, res.time, used + res.party_size, capacity)
-        if slot.exists:
-            unchanged = self.db.write_option(last_update_time=slot.update_time)
-            batch.update(slot_ref, slot_doc, option=unchanged)
-        else:
-            batch.create(slot_ref, slot_doc)
+        self._hold(batch, room, res.date, _hold_of(res))
         self._customer_upsert(batch, res.phone, res.name, res.created_at, reservation_count=1)
         self._count(batch, day, reservations=1, covers=res.party_size)
-        try:
-            await batch.commit(retry=None, timeout=self.rpc_timeout_s)
-        except (gexc.FailedPrecondition, gexc.Conflict) as e:
-            # The slot changed or the code was just taken: contention, decided again on retry.
-            raise gexc.Aborted(f"booking {res.code} raced another write: {e.message}") from e
+        await self._commit_checked(batch, f"booking {res.code}")
         return "saved"
 
     async def change_reservation(
@@ -307,78 +294,103 @@ class FirebaseManager:
         new_time: time | None = None,
         new_party_size: int | None = None,
         call_id: str,
-        capacity: int,
+        seating: SeatingPlan,
         now: datetime,
     ) -> Reservation:
-        """Move seats between slots atomically. Re-applying the same change is a no-op."""
+        """Move the booking's hold atomically. Re-applying the same change is a no-op."""
+        return await self._with_retries(lambda: self._change_once(
+            code, new_date, new_time, new_party_size, call_id, seating, now))
+
+    async def _change_once(
+        self, code: str, new_date: date | None, new_time: time | None,
+        new_party_size: int | None, call_id: str, seating: SeatingPlan, now: datetime,
+    ) -> Reservation:
         res_ref = self.db.document(f"reservations/{code}")
-
-        @async_transactional
-        async def run(tx: AsyncTransaction) -> Reservation:
-            (snap,) = await self._tx_get(tx, res_ref)
-            res = _existing_reservation(snap, code)
-            if res.status == "cancelled":
-                raise ReservationCancelled(code)
-            day = res.date if new_date is None else new_date
-            at = res.time if new_time is None else new_time
-            party = res.party_size if new_party_size is None else new_party_size
-            if party < 1:
-                raise ValueError(f"party size must be at least 1, not {party}")
-            if (day, at, party) == (res.date, res.time, res.party_size):
-                return res
-            old_ref = self.db.document(f"slots/{res.slot_id}")
-            new_ref = self.db.document(f"slots/{slot_id(day, at)}")
-            if old_ref.path == new_ref.path:
-                (slot,) = await self._tx_get(tx, old_ref)
-                others = _seats(slot) - res.party_size
-                if party > res.party_size and others + party > capacity:
-                    raise SlotFull(slot_id(day, at), capacity - others)
-                tx.set(old_ref, self._slot_doc(day, at, max(0, others) + party, capacity))
-            else:
-                old_slot, new_slot = await self._tx_get(tx, old_ref, new_ref)
-                used = _seats(new_slot)
-                if used + party > capacity:
-                    raise SlotFull(slot_id(day, at), capacity - used)
-                tx.update(old_ref, {"seats_used": max(0, _seats(old_slot) - res.party_size)})
-                tx.set(new_ref, self._slot_doc(day, at, used + party, capacity))
-            before = {"date": res.date.isoformat(), "time": res.time.isoformat(),
-                      "party_size": res.party_size, "status": res.status}
-            changed = res.model_copy(update={
-                "date": day, "time": at, "party_size": party, "status": "changed",
-                "updated_at": now,
-                "history": [*res.history, ReservationChange(
-                    at=now, call_id=call_id, action="changed", before=before)],
-            })
-            changed = Reservation.model_validate(changed.model_dump())  # re-run validators
-            tx.set(res_ref, changed.to_doc())
-            return changed
-
-        return await self._with_retries(lambda: run(self._transaction()))
+        snap = await res_ref.get()
+        res = _existing_reservation(snap, code)
+        if res.status == "cancelled":
+            raise ReservationCancelled(code)
+        day = res.date if new_date is None else new_date
+        at = res.time if new_time is None else new_time
+        party = res.party_size if new_party_size is None else new_party_size
+        if party < 1:
+            raise ValueError(f"party size must be at least 1, not {party}")
+        if (day, at, party) == (res.date, res.time, res.party_size):
+            return res
+        old_ref, new_ref = self._seating_ref(res.date), self._seating_ref(day)
+        rooms = {s.reference.path: s async for s in self.db.get_all([old_ref, new_ref])}
+        others = {c: h for c, h in _holds(rooms[new_ref.path]).items() if c != code}
+        seat = seating.fit(others.values(), minute_of(at), party)
+        if seat is None:
+            raise SlotFull(slot_id(day, at))
+        before = {"date": res.date.isoformat(), "time": res.time.isoformat(),
+                  "party_size": res.party_size, "status": res.status}
+        changed = res.model_copy(update={
+            "date": day, "time": at, "party_size": party, "status": "changed",
+            "updated_at": now, "tables": list(seat.tables), "minutes": seat.minutes,
+            "history": [*res.history, ReservationChange(
+                at=now, call_id=call_id, action="changed", before=before)],
+        })
+        changed = Reservation.model_validate(changed.model_dump())  # re-run validators
+        batch = self.db.batch()
+        batch.update(res_ref, changed.to_doc(),
+                  option=self.db.write_option(last_update_time=snap.update_time))
+        if old_ref.path != new_ref.path:
+            self._release(batch, rooms[old_ref.path], code)
+        self._hold(batch, rooms[new_ref.path], day, _hold_of(changed))
+        await self._commit_checked(batch, f"change of {code}")
+        return changed
 
     async def cancel_reservation(self, code: str, *, call_id: str, now: datetime) -> Reservation:
-        """Free the seats; cancelling an already cancelled reservation returns it unchanged."""
+        """Free exactly what the booking held; cancelling twice returns it unchanged."""
+        return await self._with_retries(lambda: self._cancel_once(code, call_id, now))
+
+    async def _cancel_once(self, code: str, call_id: str, now: datetime) -> Reservation:
         res_ref = self.db.document(f"reservations/{code}")
+        snap = await res_ref.get()
+        res = _existing_reservation(snap, code)
+        if res.status == "cancelled":
+            return res
+        room = await self._seating_ref(res.date).get()
+        cancelled = res.model_copy(update={
+            "status": "cancelled", "updated_at": now,
+            "history": [*res.history, ReservationChange(
+                at=now, call_id=call_id, action="cancelled", before={"status": res.status})],
+        })
+        batch = self.db.batch()
+        batch.update(res_ref, cancelled.to_doc(),
+                  option=self.db.write_option(last_update_time=snap.update_time))
+        self._release(batch, room, code)
+        await self._commit_checked(batch, f"cancel of {code}")
+        return cancelled
 
-        @async_transactional
-        async def run(tx: AsyncTransaction) -> Reservation:
-            (snap,) = await self._tx_get(tx, res_ref)
-            res = _existing_reservation(snap, code)
-            if res.status == "cancelled":
-                return res
-            slot_ref = self.db.document(f"slots/{res.slot_id}")
-            (slot,) = await self._tx_get(tx, slot_ref)
-            if slot.exists:
-                tx.update(slot_ref, {"seats_used": max(0, _seats(slot) - res.party_size)})
-            before = {"status": res.status}
-            cancelled = res.model_copy(update={
-                "status": "cancelled", "updated_at": now,
-                "history": [*res.history, ReservationChange(
-                    at=now, call_id=call_id, action="cancelled", before=before)],
-            })
-            tx.set(res_ref, cancelled.to_doc())
-            return cancelled
+    async def holds_on(self, day: date) -> list[Hold]:
+        """What every booking of that day holds in the dining room (one read)."""
+        return list(_holds(await self._seating_ref(day).get()).values())
 
-        return await self._with_retries(lambda: run(self._transaction()))
+    def _seating_ref(self, day: date) -> Any:
+        return self.db.document(f"seating/{day.isoformat()}")
+
+    def _hold(self, batch: Any, room: Any, day: date, hold: Hold) -> None:
+        """Add or replace one booking's hold, only if the day is as it was read."""
+        if room.exists:
+            batch.update(room.reference, {f"holds.{hold.code}": hold.to_doc()},
+                         option=self.db.write_option(last_update_time=room.update_time))
+        else:
+            batch.create(room.reference, {"date": day.isoformat(),
+                                          "holds": {hold.code: hold.to_doc()}})
+
+    def _release(self, batch: Any, room: Any, code: str) -> None:
+        if room.exists and code in _holds(room):
+            batch.update(room.reference, {f"holds.{code}": firestore.DELETE_FIELD},
+                         option=self.db.write_option(last_update_time=room.update_time))
+
+    async def _commit_checked(self, batch: Any, what: str) -> None:
+        try:
+            await batch.commit(retry=None, timeout=self.rpc_timeout_s)
+        except (gexc.FailedPrecondition, gexc.Conflict) as e:
+            # The day (or the booking) changed since it was read: decided again on retry.
+            raise gexc.Aborted(f"{what} raced another write: {e.message}") from e
 
     # ------------------------------------------------------------ outbox replay
 
@@ -434,8 +446,10 @@ class FirebaseManager:
             await once(lambda: self._commit_call_log(call_log, day))
         elif entry.kind == "booking":
             res = Reservation.model_validate(p["reservation"])
+            seating = (SeatingPlan.model_validate(p["seating"]) if "seating" in p
+                       else SeatingPlan(seats=int(p["capacity"])))  # queued before the model
             try:
-                await once(lambda: self._book_once(res, int(p["capacity"]), day))
+                await once(lambda: self._book_once(res, seating, day))
             except (SlotFull, CodeTaken) as e:
                 # No longer fits: staff must call the guest; the message replaces the booking.
                 note = _unplaced_booking_message(res, e)
@@ -474,16 +488,6 @@ class FirebaseManager:
         return await with_retries(op, budget_s=budget,
                                   contention_budget_s=self.contention_budget_s)
 
-    def _transaction(self) -> AsyncTransaction:
-        return self.db.transaction(max_attempts=5)
-
-    async def _tx_get(self, tx: AsyncTransaction, *refs: Any) -> list[Any]:
-        """Read several docs in one RPC inside `tx`, returned in the order asked."""
-        # AsyncTransaction.get_all is broken in google-cloud-firestore 2.34 (awaits an async
-        # generator), so go through the client with the transaction.
-        by_path = {s.reference.path: s async for s in self.db.get_all(list(refs), transaction=tx)}
-        return [by_path[r.path] for r in refs]
-
     # ------------------------------------------------------------ write helpers
 
     def _customer_upsert(
@@ -509,14 +513,18 @@ class FirebaseManager:
         fields = {k: Increment(v) for k, v in increments.items() if v}
         writer.set(self.db.document(f"analytics/{day.isoformat()}"), fields, merge=True)
 
-    @staticmethod
-    def _slot_doc(day: date, at: time, seats_used: int, capacity: int) -> dict[str, Any]:
-        return {"date": day.isoformat(), "time": at.isoformat(), "seats_used": seats_used,
-                "capacity": capacity}
+
+def _holds(room: Any) -> dict[str, Hold]:
+    if not room.exists:
+        return {}
+    raw = (room.to_dict() or {}).get("holds") or {}
+    return {code: Hold.from_doc(code, data) for code, data in raw.items()}
 
 
-def _seats(snap: Any) -> int:
-    return int((snap.to_dict() or {}).get("seats_used", 0)) if snap.exists else 0
+def _hold_of(res: Reservation) -> Hold:
+    assert res.minutes is not None
+    return Hold(code=res.code, start=minute_of(res.time), minutes=res.minutes,
+                party_size=res.party_size, tables=tuple(res.tables))
 
 
 def _existing_reservation(snap: Any, code: str) -> Reservation:

@@ -17,6 +17,7 @@ from models import Message
 from store import FirebaseManager, connect
 from testkit import emulator
 from testkit.emulator import Emulator
+from testkit.seating import seated_at, seats
 from tests.conftest import PROJECT, make_order, make_reservation
 
 DAY = date(2026, 11, 20)
@@ -77,8 +78,8 @@ async def test_writes_survive_an_outage_and_replay_exactly_once(
         queued = [
             await db.save_order(order2 := make_order("call-b"), DAY),
             await db.save_order(order2, DAY),  # the agent retried: still one entry
-            await db.book_reservation(booking, 4, DAY),
-            await db.book_reservation(doomed, 4, DAY),
+            await db.book_reservation(booking, seats(4), DAY),
+            await db.book_reservation(doomed, seats(4), DAY),
             await db.save_message(message, DAY),
         ]
         per_write = (_time.monotonic() - started) / len(queued)
@@ -95,14 +96,14 @@ async def test_writes_survive_an_outage_and_replay_exactly_once(
         # Meanwhile another caller took the 19:00 seats the doomed booking wanted.
         await eventually(firestore_answers(db))  # gRPC reconnects with back-off
         rival = make_reservation("call-rival", at=time(19, 0), party=2)
-        assert (await db.book_reservation(rival, 4, DAY)).status == "saved"
+        assert (await db.book_reservation(rival, seats(4), DAY)).status == "saved"
 
         assert await db.replay_outbox() == 4
         assert await db.outbox.entries() == []
 
         assert await count(db, "orders") == 1
         assert (await db.get_analytics(DAY)).orders == 1
-        assert await db.seats_used_on(booking.date) == {"19:00": 4}
+        assert await seated_at(db, booking.date) == {"19:00": 4}
         assert await db.get_reservation(doomed.code) is None
         staff_note = await db.db.document(f"messages/call-late-unplaced-{doomed.code}").get()
         assert staff_note.exists and doomed.code in staff_note.get("reason")

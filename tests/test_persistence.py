@@ -11,6 +11,7 @@ import pytest
 
 from config import ConfigError, FirestoreSettings
 from models import CallLog, Message, slot_id
+from seating import SeatingPlan, Table, double_seated
 from store import (
     CodeTaken,
     FirebaseManager,
@@ -19,6 +20,7 @@ from store import (
     SlotFull,
     connect,
 )
+from testkit.seating import seated_at, seats
 from tests.conftest import make_order, make_reservation
 
 DAY = date(2026, 11, 20)
@@ -137,12 +139,12 @@ async def test_analytics_of_a_quiet_day_are_zero(db: FirebaseManager) -> None:
 async def test_booking_takes_seats_and_counts_covers(db: FirebaseManager) -> None:
     res = make_reservation(party=4)
     db.rpcs.reset()
-    result = await db.book_reservation(res, capacity=20, analytics_day=DAY)
+    result = await db.book_reservation(res, seats(20), analytics_day=DAY)
 
     assert (result.status, result.code) == ("saved", res.code)
     # one read of slot and code + one commit (check-and-set on the slot, no transaction)
     assert db.rpcs.snapshot() == {"batch_get_documents": 1, "commit": 1}
-    assert await db.seats_used_on(res.date) == {"19:00": 4}
+    assert await seated_at(db, res.date) == {"19:00": 4}
     stored = await db.get_reservation(res.code)
     assert stored is not None and stored.history[0].action == "created"
     stats = await db.get_analytics(DAY)
@@ -155,34 +157,35 @@ async def test_rebooking_the_same_call_is_already_saved_and_another_call_gets_co
     db: FirebaseManager,
 ) -> None:
     res = make_reservation()
-    await db.book_reservation(res, 20, DAY)
-    again = await db.book_reservation(res, 20, DAY)
+    await db.book_reservation(res, seats(20), DAY)
+    again = await db.book_reservation(res, seats(20), DAY)
     assert again.status == "already_saved"
-    assert await db.seats_used_on(res.date) == {"19:00": 2}
+    assert await seated_at(db, res.date) == {"19:00": 2}
 
     other_call = make_reservation("call-other", code=res.code)
     with pytest.raises(CodeTaken):
-        await db.book_reservation(other_call, 20, DAY)
+        await db.book_reservation(other_call, seats(20), DAY)
     assert (await db.get_analytics(DAY)).reservations == 1
 
 
 async def test_full_slot_says_how_many_seats_are_left(db: FirebaseManager) -> None:
-    await db.book_reservation(make_reservation("c1", party=5), 8, DAY)
+    await db.book_reservation(make_reservation("c1", party=5), seats(8), DAY)
     with pytest.raises(SlotFull) as err:
-        await db.book_reservation(make_reservation("c2", party=4), 8, DAY)
-    assert err.value.free_seats == 3
-    assert await db.seats_used_on(date(2026, 11, 27)) == {"19:00": 5}
+        await db.book_reservation(make_reservation("c2", party=4), seats(8), DAY)
+    assert err.value.slot == "2026-11-27T19:00"
+    assert await seated_at(db, date(2026, 11, 27)) == {"19:00": 5}
     assert await count(db, "reservations") == 1
 
 
 async def test_concurrent_callers_cannot_overbook_the_last_seats(db: FirebaseManager) -> None:
     """Four callers race for the last four seats: exactly two parties of two get them."""
     capacity = 10
-    await db.book_reservation(make_reservation("early", party=6), capacity, DAY)
+    await db.book_reservation(make_reservation("early", party=6), seats(capacity), DAY)
 
     async def caller(n: int) -> str:
         try:
-            await db.book_reservation(make_reservation(f"racer-{n}", party=2), capacity, DAY)
+            await db.book_reservation(make_reservation(f"racer-{n}", party=2), seats(capacity),
+                                      DAY)
             return "booked"
         except SlotFull:
             return "full"
@@ -190,7 +193,7 @@ async def test_concurrent_callers_cannot_overbook_the_last_seats(db: FirebaseMan
     outcomes = await asyncio.gather(*(caller(n) for n in range(4)))
 
     assert sorted(outcomes) == ["booked", "booked", "full", "full"]
-    assert await db.seats_used_on(date(2026, 11, 27)) == {"19:00": capacity}
+    assert await seated_at(db, date(2026, 11, 27)) == {"19:00": capacity}
     assert await count(db, "reservations") == 3
     assert (await db.get_analytics(DAY)).covers == capacity
 
@@ -198,79 +201,77 @@ async def test_concurrent_callers_cannot_overbook_the_last_seats(db: FirebaseMan
 async def test_moving_a_booking_frees_its_old_slot(db: FirebaseManager) -> None:
     day = date(2026, 11, 27)
     res = make_reservation(party=4)
-    await db.book_reservation(res, 4, DAY)
+    await db.book_reservation(res, seats(4), DAY)
     with pytest.raises(SlotFull):
-        await db.book_reservation(make_reservation("waiting", party=2), 4, DAY)
+        await db.book_reservation(make_reservation("waiting", party=2), seats(4), DAY)
+    # 20:15 is when a party of two starting at 19:00 would leave (75 minutes).
+    moved = await db.change_reservation(res.code, new_time=time(20, 15), call_id="call-2",
+                                        seating=seats(4), now=NOW)
 
-    moved = await db.change_reservation(res.code, new_time=time(19, 30), call_id="call-2",
-                                        capacity=4, now=NOW)
-
-    assert (moved.status, moved.time, moved.party_size) == ("changed", time(19, 30), 4)
+    assert (moved.status, moved.time, moved.party_size) == ("changed", time(20, 15), 4)
     assert moved.history[-1].call_id == "call-2"
     assert moved.history[-1].before == {"date": "2026-11-27", "time": "19:00:00",
                                         "party_size": 4, "status": "confirmed"}
-    assert await db.seats_used_on(day) == {"19:00": 0, "19:30": 4}
-    assert (await db.book_reservation(make_reservation("waiting", party=2), 4, DAY)).status == (
-        "saved"
-    )
+    assert await seated_at(db, day) == {"20:15": 4}
+    waiting = await db.book_reservation(make_reservation("waiting", party=2), seats(4), DAY)
+    assert waiting.status == "saved"
     assert await db.get_reservation(res.code) == moved
 
 
 async def test_changing_party_size_in_the_same_slot_checks_the_delta(db: FirebaseManager) -> None:
     res = make_reservation(party=2)
-    await db.book_reservation(res, 6, DAY)
-    await db.book_reservation(make_reservation("other", party=3), 6, DAY)
+    await db.book_reservation(res, seats(6), DAY)
+    await db.book_reservation(make_reservation("other", party=3), seats(6), DAY)
 
-    with pytest.raises(SlotFull) as err:
-        await db.change_reservation(res.code, new_party_size=4, call_id="c2", capacity=6,
+    with pytest.raises(SlotFull):
+        await db.change_reservation(res.code, new_party_size=4, call_id="c2", seating=seats(6),
                                     now=NOW)
-    assert err.value.free_seats == 3  # 6 seats minus the other party's 3
-    assert await db.seats_used_on(res.date) == {"19:00": 5}
+    assert await seated_at(db, res.date) == {"19:00": 5}
 
-    bigger = await db.change_reservation(res.code, new_party_size=3, call_id="c2", capacity=6,
+    bigger = await db.change_reservation(res.code, new_party_size=3, call_id="c2", seating=seats(6),
                                          now=NOW)
     assert bigger.party_size == 3
-    assert await db.seats_used_on(res.date) == {"19:00": 6}
+    assert await seated_at(db, res.date) == {"19:00": 6}
     # The same change again (a retried tool call) moves nothing and adds no history.
-    same = await db.change_reservation(res.code, new_party_size=3, call_id="c2", capacity=6,
+    same = await db.change_reservation(res.code, new_party_size=3, call_id="c2", seating=seats(6),
                                        now=NOW)
-    assert same == bigger and await db.seats_used_on(res.date) == {"19:00": 6}
+    assert same == bigger and await seated_at(db, res.date) == {"19:00": 6}
 
 
 async def test_moving_into_a_full_slot_changes_nothing(db: FirebaseManager) -> None:
     res = make_reservation(party=2)
-    await db.book_reservation(res, 4, DAY)
-    await db.book_reservation(make_reservation("other", at=time(20, 0), party=4), 4, DAY)
+    await db.book_reservation(res, seats(4), DAY)
+    await db.book_reservation(make_reservation("other", at=time(20, 30), party=4), seats(4), DAY)
 
     with pytest.raises(SlotFull) as err:
-        await db.change_reservation(res.code, new_time=time(20, 0), call_id="c2", capacity=4,
-                                    now=NOW)
-    assert err.value.free_seats == 0
-    assert await db.seats_used_on(res.date) == {"19:00": 2, "20:00": 4}
+        await db.change_reservation(res.code, new_time=time(20, 30), call_id="c2",
+                                    seating=seats(4), now=NOW)
+    assert err.value.slot == "2026-11-27T20:30"
+    assert await seated_at(db, res.date) == {"19:00": 2, "20:30": 4}
     stored = await db.get_reservation(res.code)
     assert stored is not None and stored.status == "confirmed"
 
 
 async def test_cancel_frees_seats_once_and_blocks_later_changes(db: FirebaseManager) -> None:
     res = make_reservation(party=3)
-    await db.book_reservation(res, 20, DAY)
-    await db.book_reservation(make_reservation("other", party=2), 20, DAY)
+    await db.book_reservation(res, seats(20), DAY)
+    await db.book_reservation(make_reservation("other", party=2), seats(20), DAY)
 
     cancelled = await db.cancel_reservation(res.code, call_id="c2", now=NOW)
     assert cancelled.status == "cancelled" and cancelled.history[-1].action == "cancelled"
-    assert await db.seats_used_on(res.date) == {"19:00": 2}
+    assert await seated_at(db, res.date) == {"19:00": 2}
 
     again = await db.cancel_reservation(res.code, call_id="c3", now=NOW)
     assert again == cancelled  # no second history entry, seats not freed twice
-    assert await db.seats_used_on(res.date) == {"19:00": 2}
+    assert await seated_at(db, res.date) == {"19:00": 2}
 
     with pytest.raises(ReservationCancelled):
-        await db.change_reservation(res.code, new_party_size=2, call_id="c4", capacity=20,
+        await db.change_reservation(res.code, new_party_size=2, call_id="c4", seating=seats(20),
                                     now=NOW)
     with pytest.raises(ReservationNotFound):
         await db.cancel_reservation("NOPE99", call_id="c5", now=NOW)
     with pytest.raises(ReservationNotFound):
-        await db.change_reservation("NOPE99", new_party_size=2, call_id="c5", capacity=20,
+        await db.change_reservation("NOPE99", new_party_size=2, call_id="c5", seating=seats(20),
                                     now=NOW)
 
 
@@ -282,21 +283,23 @@ async def test_find_reservations_lists_upcoming_active_ones_in_order(db: Firebas
     gone = make_reservation("d", day=date(2026, 11, 28), phone=phone)
     someone_else = make_reservation("e", phone="+16175550999")
     for res in (later, sooner, past, gone, someone_else):
-        await db.book_reservation(res, 20, DAY)
+        await db.book_reservation(res, seats(20), DAY)
     await db.cancel_reservation(gone.code, call_id="x", now=NOW)
 
     found = await db.find_reservations(phone, date(2026, 11, 20))
     assert [r.code for r in found] == [sooner.code, later.code]
 
 
-async def test_seats_used_on_is_one_query(db: FirebaseManager) -> None:
+async def test_a_days_holds_are_one_read(db: FirebaseManager) -> None:
     day = date(2026, 11, 27)
+    room = seats(20)
     for n, hour in enumerate((18, 19, 19, 20)):
-        await db.book_reservation(make_reservation(f"c{n}", at=time(hour, 0), party=2), 20, DAY)
-    await db.book_reservation(make_reservation("next-day", day=day + timedelta(days=1)), 20, DAY)
+        await db.book_reservation(make_reservation(f"c{n}", at=time(hour, 0), party=2), room, DAY)
+    await db.book_reservation(make_reservation("next-day", day=day + timedelta(days=1)), room,
+                              DAY)
     db.rpcs.reset()
-    assert await db.seats_used_on(day) == {"18:00": 2, "19:00": 4, "20:00": 2}
-    assert db.rpcs.snapshot() == {"run_query": 1}
+    assert await seated_at(db, day) == {"18:00": 2, "19:00": 4, "20:00": 2}
+    assert db.rpcs.snapshot() == {"batch_get_documents": 1}
     assert slot_id(day, time(19, 0)) == "2026-11-27T19:00"
 
 
@@ -371,3 +374,32 @@ async def test_a_service_account_wins_over_a_stray_emulator_variable(
         assert manager.db._target == "firestore.googleapis.com"
     finally:
         await manager.close()
+
+
+TWO_TABLES = SeatingPlan(tables=[Table(id="T1", seats=2), Table(id="T2", seats=4)])
+
+
+async def test_change_and_cancel_free_exactly_what_the_booking_held(db: FirebaseManager) -> None:
+    day = date(2026, 11, 27)
+    a = make_reservation("a", party=2)
+    b = make_reservation("b", party=4, at=time(19, 30))
+    await db.book_reservation(a, TWO_TABLES, DAY)
+    await db.book_reservation(b, TWO_TABLES, DAY)
+    held = {h.code: h for h in await db.holds_on(day)}
+    assert (held[a.code].tables, held[a.code].minutes) == (("T1",), 75)
+    assert (held[b.code].tables, held[b.code].minutes) == (("T2",), 90)
+    with pytest.raises(SlotFull):  # both tables are taken at 7
+        await db.book_reservation(make_reservation("c", party=2), TWO_TABLES, DAY)
+
+    moved = await db.change_reservation(a.code, new_date=day + timedelta(days=1),
+                                        call_id="x", seating=TWO_TABLES, now=NOW)
+    assert (moved.tables, moved.date) == (["T1"], day + timedelta(days=1))
+    assert [h.code for h in await db.holds_on(day)] == [b.code]  # b's hold untouched
+    assert [h.code for h in await db.holds_on(moved.date)] == [a.code]
+    c = make_reservation("c", party=2)
+    assert (await db.book_reservation(c, TWO_TABLES, DAY)).status == "saved"
+    assert (await db.get_reservation(c.code)).tables == ["T1"]
+
+    await db.cancel_reservation(b.code, call_id="x", now=NOW)
+    assert [h.code for h in await db.holds_on(day)] == [c.code]
+    assert double_seated(await db.holds_on(day)) == []

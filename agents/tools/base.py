@@ -17,6 +17,17 @@ logger = logging.getLogger("restaurant.agents")
 ERRORS_BEFORE_STAFF = 3
 
 
+def refusal_text(userdata: UserData, message: str) -> str:
+    """Count a refusal; the third in a row also points the model to staff."""
+    userdata.tool_errors_in_a_row += 1
+    if userdata.tool_errors_in_a_row >= ERRORS_BEFORE_STAFF:
+        message += (
+            " This is the third problem in a row: apologise and offer to connect the "
+            "caller with a member of staff (transfer_to_staff)."
+        )
+    return message
+
+
 def _context_of(args: tuple[Any, ...], kwargs: dict[str, Any]) -> RunContext[UserData]:
     return next(a for a in (*args, *kwargs.values()) if isinstance(a, RunContext))
 
@@ -30,14 +41,7 @@ def tool(fn: Callable[..., Awaitable[Any]]) -> FunctionTool:
         try:
             result = await fn(*args, **kwargs)
         except Refusal as e:
-            userdata.tool_errors_in_a_row += 1
-            message = str(e)
-            if userdata.tool_errors_in_a_row >= ERRORS_BEFORE_STAFF:
-                message += (
-                    " This is the third problem in a row: apologise and offer to connect the "
-                    "caller with a member of staff (transfer_to_staff)."
-                )
-            raise ToolError(message) from None
+            raise ToolError(refusal_text(userdata, str(e))) from None
         userdata.tool_errors_in_a_row = 0
         return result
 

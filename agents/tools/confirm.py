@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from livekit.agents import Agent, RunContext
 
 import booking
@@ -74,14 +72,14 @@ async def decline(context: RunContext[UserData]) -> Agent:
 
 @tool
 async def update_booking(
-    context: RunContext[UserData], date: dt.date | None = None, time: dt.time | None = None,
-    party_size: int | None = None, name: str | None = None,
+    context: RunContext[UserData], date: str | None = None, time: str | None = None,
+    party_size: int | str | None = None, name: str | None = None,
 ) -> str:
     """Correct the booking being confirmed.
 
     Args:
-        date: New day, YYYY-MM-DD.
-        time: New time, HH:MM 24-hour.
+        date: New day, as said ("Saturday") or YYYY-MM-DD.
+        time: New time, as said ("8pm") or HH:MM 24-hour.
         party_size: New number of people.
         name: New name.
     """

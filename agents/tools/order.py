@@ -16,16 +16,17 @@ from pricing import describe_line, money
 async def add_item(
     context: RunContext[UserData],
     item: str,
-    quantity: int = 1,
+    quantity: int | str | None = None,
     size: str | None = None,
     options: list[str] | None = None,
     special_instructions: str = "",
 ) -> str:
-    """Add a menu item to the order.
+    """Add a menu item to the order. Everything the caller said about it must fit the menu;
+    the tool names any words it could not place.
 
     Args:
-        item: The item as the caller said it, e.g. "large cappuccino" or "blt".
-        quantity: How many, 1 to 20.
+        item: The item as the caller said it, e.g. "two large oat milk lattes" or "blt".
+        quantity: How many, 1 to 20 (or leave it in the item text).
         size: small, medium or large when the item has sizes and the caller said one.
         options: Choices the caller named, e.g. ["oat milk", "extra shot"] or ["rye"].
         special_instructions: A short kitchen note, e.g. "no tomato".
@@ -55,7 +56,7 @@ async def order_the_usual(context: RunContext[UserData]) -> str:
 async def change_item(
     context: RunContext[UserData],
     line_number: int,
-    quantity: int | None = None,
+    quantity: int | str | None = None,
     size: str | None = None,
     options: list[str] | None = None,
     special_instructions: str | None = None,

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from livekit.agents import Agent, RunContext
 
 import booking
@@ -14,27 +12,27 @@ from call_state import UserData
 
 @tool
 async def check_availability(
-    context: RunContext[UserData], date: dt.date, time: dt.time, party_size: int
+    context: RunContext[UserData], date: str, time: str, party_size: int | str
 ) -> str:
     """Whether a table is free. Call as soon as date, time and party size are known.
 
     Args:
-        date: The day, YYYY-MM-DD.
-        time: The time, HH:MM 24-hour.
-        party_size: Number of people.
+        date: The day as said ("tomorrow", "Friday", "Nov 21") or YYYY-MM-DD.
+        time: The time as said ("7pm", "7:30 PM") or HH:MM 24-hour.
+        party_size: Number of people, e.g. 4.
     """
     userdata = context.userdata
-    await reservations.check_slot(userdata, date, time, party_size)
-    day = booking.say_day(date, userdata.now.date())
-    return f"A table for {party_size} {day} at {booking.say_time(time)} is available."
+    day, at, party = await reservations.check_availability(userdata, date, time, party_size)
+    when = booking.say_day(day, userdata.now.date())
+    return f"A table for {party} {when} at {booking.say_time(at)} is available."
 
 
 @tool
 async def book_table(
     context: RunContext[UserData],
-    date: dt.date,
-    time: dt.time,
-    party_size: int,
+    date: str,
+    time: str,
+    party_size: int | str,
     name: str,
     phone: str | None = None,
 ) -> Agent:
@@ -42,9 +40,9 @@ async def book_table(
     caller to confirm.
 
     Args:
-        date: The day, YYYY-MM-DD.
-        time: The time, HH:MM 24-hour.
-        party_size: Number of people.
+        date: The day as said ("tomorrow", "Friday") or YYYY-MM-DD.
+        time: The time as said ("7pm", "7:30 PM") or HH:MM 24-hour.
+        party_size: Number of people, e.g. 4.
         name: Name for the booking.
         phone: Contact number if the caller gave one; empty to use the caller ID.
     """
@@ -74,16 +72,16 @@ async def find_reservations(context: RunContext[UserData], phone: str | None = N
 async def change_reservation(
     context: RunContext[UserData],
     code: str,
-    date: dt.date | None = None,
-    time: dt.time | None = None,
-    party_size: int | None = None,
+    date: str | None = None,
+    time: str | None = None,
+    party_size: int | str | None = None,
 ) -> Agent:
     """Change the caller's existing booking; reads the change back for confirmation.
 
     Args:
         code: The booking code from find_reservations.
-        date: New day, YYYY-MM-DD, if it changes.
-        time: New time, HH:MM, if it changes.
+        date: New day if it changes, as said ("Saturday") or YYYY-MM-DD.
+        time: New time if it changes, as said ("8pm") or HH:MM.
         party_size: New number of people, if it changes.
     """
     await reservations.draft_change(context.userdata, code, date, time, party_size)

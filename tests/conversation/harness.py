@@ -95,7 +95,7 @@ async def count_docs(db: FirebaseManager, *collections: str) -> dict[str, int]:
     return counts
 
 
-SAVED_COLLECTIONS = ("orders", "reservations", "messages", "customers", "slots")
+SAVED_COLLECTIONS = ("orders", "reservations", "messages", "customers", "seating")
 
 
 def tool_output(result: RunResult, name: str) -> tuple[str, bool]:

@@ -69,18 +69,21 @@ async def test_malformed_phone_is_refused(seeded_db):
     assert call.userdata.cart.customer_phone is None
 
 
-async def _fill_slot(db, day, at, seats):
+async def _fill_room(db, day, at):
+    """Every table of the demo café taken at `at` (staff seating walk-ins: no pacing)."""
     from datetime import datetime
 
+    from menu_file import load_menu_file
     from models import Reservation
+    from tests.conftest import MENU_PATH
 
-    parties = [8] * (seats // 8) + ([seats % 8] if seats % 8 else [])
-    for n, party in enumerate(parties):
+    room = load_menu_file(MENU_PATH).restaurant.seating.model_copy(update={"pacing": None})
+    for n, party in enumerate([2, 2, 2, 2, 4, 4, 4, 4, 6]):
         now = datetime(2026, 11, 19, 9, 0, tzinfo=NOW.tzinfo)
         res = Reservation(code=f"FULL{n:02d}", date=day, time=at, party_size=party,
                           name="Other", phone="+16175550100", call_id=f"other-{n}",
                           created_at=now, updated_at=now)
-        await db.book_reservation(res, 20, now.date())
+        await db.book_reservation(res, room, now.date())
 
 
 RESERVATION_CASES = [
@@ -103,14 +106,14 @@ async def test_check_availability_refuses_bad_bookings(seeded_db, args, says):
     output, is_error = tool_output(result, "check_availability")
     assert is_error and says in output
     await call.hang_up()
-    counts = await count_docs(seeded_db, "reservations", "slots")
-    assert counts == {"reservations": 0, "slots": 0}
+    counts = await count_docs(seeded_db, "reservations", "seating")
+    assert counts == {"reservations": 0, "seating": 0}
 
 
 async def test_full_slot_offers_nearest_free_times(seeded_db):
     from datetime import date, time
 
-    await _fill_slot(seeded_db, date(2026, 11, 21), time(19, 0), 20)
+    await _fill_room(seeded_db, date(2026, 11, 21), time(19, 0))
     before = await count_docs(seeded_db, "reservations")
     call = await open_call(
         seeded_db, Call("start_reservation", {"action": "new"}),
@@ -121,7 +124,10 @@ async def test_full_slot_offers_nearest_free_times(seeded_db):
     result = await call.caller_says("Table for two tomorrow at 7 under Lee")
     output, is_error = tool_output(result, "book_table")
     assert is_error and "fully booked" in output
-    assert "6:30 PM" in output and "7:30 PM" in output
+    # Every table is held from 7 until 8:15 at the earliest, so 6:30 and 7:30 do not truly
+    # fit a 75-minute meal for two: the nearest that do are 5:30 (gone by 6:45) and 8:30.
+    assert "5:30 PM" in output and "8:30 PM" in output
+    assert "6:30 PM" not in output and "7:30 PM" not in output
     assert await count_docs(seeded_db, "reservations") == before
 
 

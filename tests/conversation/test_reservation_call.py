@@ -5,14 +5,20 @@ from __future__ import annotations
 from datetime import date, datetime, time
 
 from agents import ConfirmationAgent, ReservationAgent
+from menu_file import load_menu_file
 from models import Reservation
+from testkit.firestore import MENU_PATH
 from testkit.scripted_llm import Call
+from testkit.seating import seated_at
 from tests.conversation.harness import CALLER, NOW, open_call, tool_output
+
+ROOM = load_menu_file(MENU_PATH).restaurant.seating  # the demo café's tables
 
 
 async def _slot(db, key: str) -> int:
-    doc = await db.db.collection("slots").document(key).get()
-    return doc.to_dict()["seats_used"] if doc.exists else 0
+    """Guests whose booking starts at "YYYY-MM-DDTHH:MM", from what the day's bookings hold."""
+    day, at = key.split("T")
+    return (await seated_at(db, date.fromisoformat(day))).get(at, 0)
 
 
 async def test_full_reservation_call_books_once(seeded_db):
@@ -63,6 +69,8 @@ async def test_full_reservation_call_books_once(seeded_db):
     assert booking["status"] == "confirmed"
     assert " ".join(docs[0].id) in output, "the caller is told the code that was saved"
     assert await _slot(db, "2026-11-21T19:00") == 4
+    # a four-top, for the 90 minutes a party of four dines
+    assert (booking["tables"], booking["minutes"]) == (["T5"], 90)
 
     await call.caller_says("That's all, thanks")
     log = await call.hung_up_by_agent()
@@ -74,7 +82,7 @@ async def _existing_booking(db, code="KXT4MA", party=2, at=time(19, 0)) -> Reser
     res = Reservation(code=code, date=date(2026, 11, 21), time=at, party_size=party,
                       name="Dana Fox", phone=CALLER, call_id="call-earlier",
                       created_at=made, updated_at=made)
-    await db.book_reservation(res, 20, made.date())
+    await db.book_reservation(res, ROOM, made.date())
     return res
 
 

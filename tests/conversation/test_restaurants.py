@@ -13,15 +13,17 @@ from livekit.agents import AgentSession
 from agents.call import UNKNOWN_NUMBER_LINE, turn_away
 from config import FirestoreSettings
 from live_menus import LiveMenus
+from menu_file import load_menu_file
 from models import Reservation, RestaurantSettings
 from scripts.seed_menu import main as seed_script
 from store import FirebaseManager, close_sync_client, make_sync_client
 from store.directory import DirectoryEntry, only_restaurant, resolve_restaurant, route
-from testkit.firestore import ROOT, seed_menu_file
+from testkit.firestore import MENU_PATH, ROOT, seed_menu_file
 from testkit.scripted_llm import Call, ScriptedLLM
 from tests.conversation.harness import CALLER, NOW, OPENED, count_docs, open_call, tool_output
 
 OTHER = "casa-lupita"
+ROOM = load_menu_file(MENU_PATH).restaurant.seating  # the café's tables, at both restaurants
 
 
 async def _seed_both(db: FirebaseManager, settings: FirestoreSettings) -> FirebaseManager:
@@ -36,7 +38,7 @@ async def _booking_at(db: FirebaseManager, code: str = "KXT4MA") -> Reservation:
     res = Reservation(code=code, date=date(2026, 11, 21), time=time(19, 0), party_size=2,
                       name="Dana Fox", phone=CALLER, call_id="call-earlier",
                       created_at=made, updated_at=made)
-    await db.book_reservation(res, 20, made.date())
+    await db.book_reservation(res, ROOM, made.date())
     return res
 
 
@@ -67,7 +69,7 @@ async def test_a_caller_of_one_restaurant_cannot_find_or_change_a_booking_at_ano
     await call.hang_up()
     saved = (await other.db.document("reservations/KXT4MA").get()).to_dict()
     assert saved["status"] == "confirmed" and saved["time"] == "19:00:00"
-    assert (await count_docs(db, "reservations", "slots")) == {"reservations": 0, "slots": 0}
+    assert (await count_docs(db, "reservations", "seating")) == {"reservations": 0, "seating": 0}
     log = (await db.db.document(f"call_logs/{call.userdata.call_id}").get()).to_dict()
     assert log["restaurant_id"] == "main"
     assert not (await other.db.document(f"call_logs/{call.userdata.call_id}").get()).exists
@@ -82,8 +84,8 @@ async def test_the_same_booking_code_at_two_restaurants_are_two_bookings(
     cancelled = await db.cancel_reservation(mine.code, call_id="call-x", now=NOW)
     assert cancelled.status == "cancelled"
     assert (await other.get_reservation("KXT4MA")).status == "confirmed"  # type: ignore[union-attr]
-    assert await other.seats_used_on(date(2026, 11, 21)) == {"19:00": 2}
-    assert await db.seats_used_on(date(2026, 11, 21)) == {"19:00": 0}
+    assert [h.code for h in await other.holds_on(date(2026, 11, 21))] == ["KXT4MA"]
+    assert await db.holds_on(date(2026, 11, 21)) == []
 
 
 async def test_a_queued_write_is_replayed_into_the_restaurant_that_queued_it(
@@ -94,7 +96,7 @@ async def test_a_queued_write_is_replayed_into_the_restaurant_that_queued_it(
                       name="Dana Fox", phone=CALLER, call_id="call-q",
                       created_at=NOW, updated_at=NOW)
     payload = {"restaurant_id": OTHER, "reservation": res.model_dump(mode="json"),
-               "capacity": 20, "analytics_day": "2026-11-20"}
+               "seating": ROOM.model_dump(mode="json"), "analytics_day": "2026-11-20"}
     await db.outbox.append("booking", payload, record_id=res.code)
     assert await db.replay_outbox() == 1  # replayed by the default restaurant's manager
     assert (await other.get_reservation("QUEUED")) is not None

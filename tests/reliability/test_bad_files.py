@@ -121,7 +121,6 @@ def env(monkeypatch):
     ("RESTAURANT_TIMEZONE", "Mars/Olympus", "RESTAURANT_TIMEZONE is invalid"),
     ("LIVEKIT_URL", "livekit:7880", "LIVEKIT_URL is invalid"),
     ("RESTAURANT_MAX_PARTY_SIZE", "0", "RESTAURANT_MAX_PARTY_SIZE is invalid"),
-    ("RESTAURANT_SEATS_PER_SLOT", "many", "RESTAURANT_SEATS_PER_SLOT is invalid"),
     ("NOISE_CANCELLATION", "maybe", "NOISE_CANCELLATION is invalid"),
 ])
 def test_bad_setting_names_the_variable(env, var, value, says):

@@ -13,6 +13,7 @@ from models import Order
 from store import FirebaseManager
 from testkit.emulator import Emulator
 from testkit.scripted_llm import Call
+from testkit.seating import seated_at
 from tests.conversation.harness import CALLER, NOW, count_docs, open_call, tool_output
 
 pytestmark = pytest.mark.usefixtures("settle_tasks")
@@ -134,7 +135,7 @@ async def test_booking_confirmed_during_an_outage_is_placed_once_after_it(
     await restart_and_drain(own_emulator, db)
     booking = await db.get_reservation(code)
     assert booking is not None and booking.party_size == 4 and booking.phone == CALLER
-    assert await db.seats_used_on(booking.date) == {"19:00": 4}
+    assert await seated_at(db, booking.date) == {"19:00": 4}
     assert await count_docs(db, "reservations", "messages") == {"reservations": 1, "messages": 0}
     stats = await db.get_analytics(NOW.date())
     assert (stats.reservations, stats.covers, stats.calls) == (1, 4, 1)

@@ -16,9 +16,14 @@ from datetime import time as dtime
 
 import pytest
 
+from booking import say_time
+from menu_file import load_menu_file
 from models import Reservation
 from pricing import build_line, totals
+from seating import SeatingPlan, Table, double_seated, minute_of
+from testkit.firestore import MENU_PATH
 from testkit.scripted_llm import Call
+from testkit.seating import seated_at, with_room
 from tests.conversation.harness import NOW, catalog_from, count_docs, open_call, tool_output
 
 pytestmark = pytest.mark.usefixtures("settle_tasks")
@@ -27,13 +32,16 @@ DAY, AT = date(2026, 11, 21), dtime(19, 0)
 BOUND_S = 120
 
 
-async def _fill(db, seats: int) -> None:
+ROOM = load_menu_file(MENU_PATH).restaurant.seating.model_copy(update={"pacing": None})
+
+
+async def _fill(db, parties: list[int], room: SeatingPlan = ROOM) -> None:
     made = datetime(2026, 11, 19, 9, 0, tzinfo=NOW.tzinfo)
-    for n, party in enumerate([8] * (seats // 8) + ([seats % 8] if seats % 8 else [])):
+    for n, party in enumerate(parties):
         res = Reservation(code=f"EARLY{n}", date=DAY, time=AT, party_size=party, name="Other",
                           phone="+16175550100", call_id=f"earlier-{n}", created_at=made,
                           updated_at=made)
-        assert (await db.book_reservation(res, 20, made.date())).status == "saved"
+        assert (await db.book_reservation(res, room, made.date())).status == "saved"
 
 
 def _number(n: int) -> str:
@@ -42,9 +50,10 @@ def _number(n: int) -> str:
 
 async def test_twenty_callers_for_the_last_table(seeded_db):
     db = seeded_db
-    await _fill(db, 18)  # 20 seats a slot: one table for two is left
+    await _fill(db, [2, 2, 2, 4, 4, 4, 4, 6])  # every table of the café but one two-top (T4)
     callers = 20
-    catalog = await catalog_from(db)  # one live menu per worker process, as in production
+    # one live menu per worker process, as in production
+    catalog = with_room(await catalog_from(db), ROOM)
     calls = await asyncio.gather(*[
         open_call(
             db, Call("start_reservation", {"action": "new"}),
@@ -72,8 +81,11 @@ async def test_twenty_callers_for_the_last_table(seeded_db):
     assert len(refused) == callers - 1
     for text in refused:  # the truth, and what else there is
         assert "7 PM is fully booked for 2" in text and "Nearest free times that day" in text
-    assert await db.seats_used_on(DAY) == {"19:00": 20}
-    assert await count_docs(db, "reservations") == {"reservations": 3 + 1}
+    assert await seated_at(db, DAY) == {"19:00": 30}
+    assert await count_docs(db, "reservations") == {"reservations": 8 + 1}
+    booked_code = booked[0].removeprefix("Booked: code ").split(".")[0].replace(" ", "")
+    assert (await db.get_reservation(booked_code)).tables == ["T4"]
+    assert double_seated(await db.holds_on(DAY)) == []
     stats = await db.get_analytics(NOW.date())
     assert stats.reservations == 1 and stats.covers == 2
     rpcs = db.rpcs.snapshot()
@@ -83,6 +95,57 @@ async def test_twenty_callers_for_the_last_table(seeded_db):
     print(f"\nlast table: {callers} confirms in {elapsed:.1f}s, {rpcs.get('commit', 0)} commit "
           f"attempts for 1 booking ({rpcs.get('commit', 0) - 1} lost the race and were "
           f"re-read), {rpcs.get('batch_get_documents', 0)} reads; rpcs {rpcs}")
+    for c in calls:
+        await c.hang_up()
+
+
+# Two tables that can be pushed together, and requests at four start times from 6:30 to 8 PM
+# whose meals (75 to 120 minutes) overlap one another at one table or both.
+PAIR = SeatingPlan(tables=[Table(id="A", seats=4, joins=["B"]), Table(id="B", seats=2)])
+RACE = [("18:30", 2), ("19:00", 4), ("19:30", 6), ("19:00", 2), ("20:00", 3), ("18:30", 6)]
+
+
+async def test_different_start_times_race_for_the_same_tables(seeded_db):
+    """Twelve callers, six different requests, start times half an hour to an hour and a half
+    apart, parties that need one table or both joined: at no moment is a table held twice."""
+    db = seeded_db
+    callers = 12
+    catalog = with_room(await catalog_from(db), PAIR)
+    plans = [RACE[n % len(RACE)] for n in range(callers)]
+    calls = await asyncio.gather(*[
+        open_call(
+            db, Call("start_reservation", {"action": "new"}),
+            Call("book_table", {"date": DAY.isoformat(), "time": at, "party_size": party,
+                                "name": f"Guest {n}"}),
+            Call("confirm"), "Let me tell you.",
+            caller=_number(n), catalog=catalog,
+        ) for n, (at, party) in enumerate(plans)
+    ])
+    async with asyncio.timeout(BOUND_S):
+        await asyncio.gather(*[c.caller_says("A table tomorrow evening") for c in calls])
+    assert all("Shall I book it?" in (c.session.history.items[-1].text_content or "")
+               for c in calls), "the room was empty when each of them asked"
+    async with asyncio.timeout(BOUND_S):
+        results = await asyncio.gather(*[c.caller_says("Yes") for c in calls])
+    outputs = [tool_output(r, "confirm") for r in results]
+    booked = [n for n, (_, err) in enumerate(outputs) if not err]
+    holds = await db.holds_on(DAY)
+    assert double_seated(holds) == []
+    # What stands is exactly what the callers were told: one hold per booked caller.
+    assert len(holds) == len(booked) >= 1
+    # Bookings only accumulate here, so a caller refused then could not be seated now either:
+    # nobody was turned away from a table that was free for their whole meal.
+    for n, (at, party) in enumerate(plans):
+        if n not in booked:
+            assert PAIR.fit(holds, minute_of(dtime.fromisoformat(at)), party) is None, (at, party)
+    seated = sorted(h.tables for h in holds)
+    for n, (text, err) in enumerate(outputs):
+        if err:  # told the truth, and offered only other times
+            asked = say_time(dtime.fromisoformat(plans[n][0]))
+            assert text.startswith(f"{asked} is fully booked for {plans[n][1]}")
+            assert asked not in text.split("Nearest free times that day:")[-1]
+    print(f"\nrace: {callers} callers at 4 start times for 2 tables: {len(booked)} booked "
+          f"({seated}), {callers - len(booked)} offered other times")
     for c in calls:
         await c.hang_up()
 

@@ -221,5 +221,5 @@ async def test_confirm_without_anything_read_back_saves_nothing(seeded_db):
     r = await call.caller_says("Just book it, skip the questions")
     _, is_error = _output(r, "confirm")
     assert is_error
-    assert await count_docs(db, "reservations", "slots") == {"reservations": 0, "slots": 0}
+    assert await count_docs(db, "reservations", "seating") == {"reservations": 0, "seating": 0}
     await call.hang_up()
