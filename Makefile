@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup deps test lint dev seed bench bench-quick console clean lock mutation mutation-sample
+.PHONY: setup deps test lint dev seed bench bench-quick bench-board board screenshots console clean lock mutation mutation-sample
 
 # Exactly the versions CI tested: pinned and hashed, generated from pyproject.toml (`make lock`).
 $(STAMP): requirements-dev.lock
@@ -44,8 +44,11 @@ mutation: setup
 	$(PY) scripts/mutation.py
 
 ## mutation-sample: what CI runs, ~2-3 minutes: random mutants of the server-less targets
+# A fixed seed: CI draws the same sample of the current code each run (new code means new
+# mutants, so the habit still cannot rot), and a red sample is reproducible on any machine.
+MUTATION_SEED ?= 20261128
 mutation-sample: $(STAMP)
-	$(PY) scripts/mutation.py --sample 10 --budget 150
+	$(PY) scripts/mutation.py --sample 10 --budget 150 --seed $(MUTATION_SEED)
 
 ## dev: the whole phone system natively (redis, LiveKit, LiveKit SIP, Firestore emulator, worker)
 dev: setup
@@ -63,6 +66,18 @@ bench: setup
 
 bench-quick: setup
 	$(PY) -m bench --quick
+
+## bench-board: confirm -> visible on an open staff board, and page load times (chromium)
+bench-board: setup
+	$(PY) -m bench.board
+
+## board: the staff board alone, on the configured Firestore (http://127.0.0.1:8090)
+board: $(STAMP)
+	$(PY) -m board
+
+## screenshots: run the board's browser tests and refresh docs/board/*.png for the README
+screenshots: setup
+	BOARD_SCREENSHOTS_TO_DOCS=1 $(PY) -m pytest -q -p no:cacheprovider tests/board
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

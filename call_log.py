@@ -15,8 +15,8 @@ from livekit.agents.metrics.usage import (
 )
 
 from call_state import UserData
+from masking import mask_personal
 from models import CallLog, TranscriptLine
-from redact import redact_cards
 
 logger = logging.getLogger("restaurant.call_log")
 
@@ -61,8 +61,9 @@ class CallRecorder:
                 continue
             text = item.text_content or ""
             if text:
-                # Pay at pickup: a card number said on the call is not kept.
-                transcript.append(TranscriptLine(role=item.role, text=redact_cards(text)))
+                # Kept: what was said. Not kept: numbers, e-mails, cards, street addresses (the
+                # order or booking holds the ones it needs).
+                transcript.append(TranscriptLine(role=item.role, text=mask_personal(text)))
             e2e = (item.metrics or {}).get("e2e_latency") if item.role == "assistant" else None
             if e2e is not None:
                 latencies.append(round(e2e * 1000, 1))

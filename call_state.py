@@ -38,6 +38,8 @@ class ReservationDraft:
     phone: str | None = None
     code: str | None = None  # the existing booking, for change and cancel
     seq: int | None = None  # this call's booking number, fixed at the first confirm
+    # Staff board: change/cancel only the version of the booking staff saw (two tablets)
+    if_updated_at: datetime | None = None
 
 
 @dataclass

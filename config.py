@@ -166,7 +166,54 @@ class ProviderSettings(BaseSettings):
             )
 
 
-class Settings(FirestoreSettings, WorkerSettings, ProviderSettings):
+class RestaurantOverrides(FirestoreSettings):
+    """Firestore plus the RESTAURANT_* overrides of settings/restaurant (worker and staff board
+    must apply the same ones, or the board would book against another capacity)."""
+
+    restaurant_name: str | None = None
+    restaurant_timezone: str | None = None
+    restaurant_tax_rate: float | None = Field(default=None, ge=0, lt=0.5)
+    restaurant_prep_minutes: int | None = Field(default=None, ge=1)
+    restaurant_max_party_size: int | None = Field(default=None, ge=1)
+    staff_transfer_to: str | None = None
+    restaurant_record_calls: bool | None = None
+    restaurant_recording_retention_days: int | None = Field(default=None, ge=1, le=3650)
+
+    @field_validator(
+        "staff_transfer_to", "restaurant_name", "restaurant_timezone", "restaurant_tax_rate",
+        "restaurant_prep_minutes", "restaurant_max_party_size", "restaurant_record_calls",
+        "restaurant_recording_retention_days", mode="before",
+    )
+    @classmethod
+    def _empty_override_is_unset(cls, value: Any) -> Any:
+        return None if value == "" else value
+
+    @field_validator("restaurant_timezone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        # Checked here so a typo stops the worker at start, naming the variable.
+        if value is not None:
+            try:
+                ZoneInfo(value)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ValueError(f"unknown time zone {value!r} (e.g. America/New_York)") from None
+        return value
+
+    def restaurant_overrides(self) -> dict[str, Any]:
+        pairs = {
+            "name": self.restaurant_name,
+            "timezone": self.restaurant_timezone,
+            "tax_rate": self.restaurant_tax_rate,
+            "prep_minutes": self.restaurant_prep_minutes,
+            "max_party_size": self.restaurant_max_party_size,
+            "staff_transfer_to": self.staff_transfer_to,
+            "record_calls": self.restaurant_record_calls,
+            "recording_retention_days": self.restaurant_recording_retention_days,
+        }
+        return {k: v for k, v in pairs.items() if v is not None}
+
+
+class Settings(RestaurantOverrides, WorkerSettings, ProviderSettings):
     """Everything the worker needs."""
 
     # LiveKit
@@ -187,36 +234,20 @@ class Settings(FirestoreSettings, WorkerSettings, ProviderSettings):
     cartesia_base_url: str | None = None
     noise_cancellation: bool | None = None  # unset: on only against LiveKit Cloud
 
-    # Overrides of settings/restaurant
-    restaurant_name: str | None = None
-    restaurant_timezone: str | None = None
-    restaurant_tax_rate: float | None = Field(default=None, ge=0, lt=0.5)
-    restaurant_prep_minutes: int | None = Field(default=None, ge=1)
-    restaurant_max_party_size: int | None = Field(default=None, ge=1)
-    staff_transfer_to: str | None = None
+    # Where kept recordings go (a volume in compose); only used when recording is on.
+    recordings_dir: Path = ROOT / "data" / "recordings"
+    _recordings_default = field_validator("recordings_dir", mode="before")(
+        classmethod(_empty_is_default))
 
     log_level: str = "INFO"
 
     @field_validator(
-        "openai_base_url", "deepgram_base_url", "cartesia_base_url", "staff_transfer_to",
-        "restaurant_name", "restaurant_timezone", "noise_cancellation",
-        "restaurant_tax_rate", "restaurant_prep_minutes", "restaurant_max_party_size",
+        "openai_base_url", "deepgram_base_url", "cartesia_base_url", "noise_cancellation",
         mode="before",
     )
     @classmethod
     def _empty_optional_is_unset(cls, value: Any) -> Any:
         return None if value == "" else value
-
-    @field_validator("restaurant_timezone")
-    @classmethod
-    def _known_zone(cls, value: str | None) -> str | None:
-        # Checked here so a typo stops the worker at start, naming the variable.
-        if value is not None:
-            try:
-                ZoneInfo(value)
-            except (ZoneInfoNotFoundError, ValueError):
-                raise ValueError(f"unknown time zone {value!r} (e.g. America/New_York)") from None
-        return value
 
     @field_validator("livekit_url")
     @classmethod
@@ -246,16 +277,6 @@ class Settings(FirestoreSettings, WorkerSettings, ProviderSettings):
             return self.uses_livekit_cloud
         return self.noise_cancellation
 
-    def restaurant_overrides(self) -> dict[str, Any]:
-        pairs = {
-            "name": self.restaurant_name,
-            "timezone": self.restaurant_timezone,
-            "tax_rate": self.restaurant_tax_rate,
-            "prep_minutes": self.restaurant_prep_minutes,
-            "max_party_size": self.restaurant_max_party_size,
-            "staff_transfer_to": self.staff_transfer_to,
-        }
-        return {k: v for k, v in pairs.items() if v is not None}
 
 
 def _describe(error: ValidationError) -> str:

@@ -222,7 +222,9 @@ def _refuse_unplaced(menu: Menu, item: MenuItem | None, phrase: str, left: list[
     offered = ""
     if item is not None and item.option_groups:
         offered = " Options for {}: {}.".format(item.name, "; ".join(
-            f"{g.name}: {', '.join(o.name for o in g.options)}" for g in item.option_groups))
+            # Sold-out options are not offered: the model would read them to the caller.
+            f"{g.name}: {', '.join(o.name for o in g.options if o.available)}"
+            for g in item.option_groups))
     raise Refusal(
         f"I could not place {words} from '{phrase}'.{offered} Ask the caller what they meant "
         "by it; pass a kitchen note (e.g. 'no tomato') as special_instructions."

@@ -16,18 +16,26 @@ from livekit.plugins import silero
 
 import natural
 import providers
+import recordings
 import store
 from agents.call import SESSION_OPTIONS, new_call, start_call, turn_away
 from agents.recovery import guard_call
 from call_state import CallServices
 from config import ConfigError, Settings, WorkerSettings, get_settings, worker_settings
 from live_menus import LiveMenus
-from models import RestaurantSettings
+from models import DEFAULT_RESTAURANT_ID, RestaurantSettings
 from redact import protect_logs
-from store.directory import load_directory_sync, only_restaurant, resolve_restaurant, unmigrated
+from store.directory import (
+    load_directory,
+    load_directory_sync,
+    only_restaurant,
+    resolve_restaurant,
+    unmigrated,
+)
 
 logger = logging.getLogger("restaurant.worker")
 MENU_READY_TIMEOUT_S = 15.0
+RECORDING_SWEEP_INTERVAL_S = 3600.0
 
 
 def restaurant_settings(base: RestaurantSettings | None, settings: Settings) -> RestaurantSettings:
@@ -98,6 +106,7 @@ async def database(settings: Settings) -> store.FirebaseManager:
     if _db is None:
         _db = await store.connect(settings)
         asyncio.get_running_loop().create_task(_db.run_outbox_replayer(interval_s=15.0))
+        asyncio.get_running_loop().create_task(sweep_recordings_forever(settings, _db))
         try:
             if await unmigrated(_db.client):
                 logger.error("Firestore holds a restaurant at the top level (from before "
@@ -134,6 +143,27 @@ def room_options(settings: Settings) -> room_io.RoomOptions:
         "self-hosted" if not settings.uses_livekit_cloud else "cloud with NOISE_CANCELLATION=false",
     )
     return room_io.RoomOptions()
+
+
+def recording_options(record_calls: bool) -> dict[str, bool] | bool:
+    """Audio only, when the restaurant opted in; never LiveKit Cloud traces or transcripts
+    (the stored transcript is ours, masked). False, not LiveKit's server-side default: no
+    recording without the restaurant's consent."""
+    if not record_calls:
+        return False
+    return {"audio": True, "traces": False, "logs": False, "transcript": False}
+
+
+async def sweep_recordings_forever(settings: Settings, db: store.FirebaseManager) -> None:
+    while True:
+        try:  # every restaurant's expired recordings, each from its own call logs and folder
+            ids = [e.restaurant_id for e in await load_directory(db.client)]
+            for rid in ids or [DEFAULT_RESTAURANT_ID]:
+                await recordings.sweep(recordings.restaurant_dir(settings.recordings_dir, rid),
+                                       db.for_restaurant(rid), datetime.now(UTC))
+        except Exception:
+            logger.exception("recording sweep failed; trying again later")
+        await asyncio.sleep(RECORDING_SWEEP_INTERVAL_S)
 
 
 @server.rtc_session(agent_name=WORKER.agent_name)
@@ -179,13 +209,22 @@ async def entrypoint(ctx: JobContext) -> None:
     async def end_of_call() -> None:
         # Runs on hang-up, end_call and worker drain alike: the log is written exactly once.
         await userdata.recorder.finish(session.history, "job_shutdown")
+        if userdata.settings.record_calls:
+            # After session.aclose(), before LiveKit deletes the job's temporary folder.
+            await recordings.keep_call_recording(
+                ctx.session_directory / "audio.ogg",
+                recordings.restaurant_dir(settings.recordings_dir, restaurant_id), db,
+                call_id=userdata.call_id, started_at=userdata.recorder.started_at,
+                retention_days=userdata.settings.recording_retention_days,
+            )
         if userdata.ended_by_agent:
             await ctx.delete_room()  # hangs up the SIP leg: the caller hears the BYE
 
     ctx.add_shutdown_callback(end_of_call)
     session.on("close", lambda _: ctx.shutdown("session closed"))
     guard_call(session, userdata)  # every provider down: apology, then staff or a message
-    await start_call(session, userdata, room=ctx.room, room_options=room_options(settings))
+    await start_call(session, userdata, room=ctx.room, room_options=room_options(settings),
+                     record=recording_options(userdata.settings.record_calls))
     logger.info("call started", extra={"call_id": userdata.call_id, "sip": is_sip,
                                        "restaurant": restaurant_id})
 

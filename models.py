@@ -32,6 +32,10 @@ DEFAULT_RESTAURANT_ID = "main"  # a single-restaurant deployment's restaurant, n
 RESTAURANT_COLLECTIONS = (
     "menu_items", "settings", "orders", "reservations", "seating", "slots", "customers",
     "messages", "call_logs", "analytics",
+    # the staff board's accounts and sign-ins: a staff account belongs to one restaurant
+    "staff_users", "staff_sessions",
+    # the outbound call queue (store/outbound.py)
+    "outbound_calls", "outbound_phones", "do_not_call",
 )
 
 
@@ -198,7 +202,15 @@ class RestaurantSettings(_Doc):
     # None listed anywhere: a single-restaurant deployment, every call comes here.
     numbers: list[str] = []
     large_party_note: str = "For parties larger than that, our manager arranges it personally."
-
+    # Call recording is opt-in; callers hear the notice before anything else.
+    record_calls: bool = False
+    recording_notice: str = "This call is recorded so we can get your order right."
+    recording_retention_days: int = Field(default=30, ge=1, le=3650)
+    # Outbound calls (reminders, call-backs): guest-local calling hours, attempts, reach.
+    reminder_hours_before: int = Field(default=24, ge=1, le=168)
+    outbound_max_attempts: int = Field(default=3, ge=1, le=10)
+    outbound_hours: TimeRange | None = None  # default 09:00-20:00 in the guest's time zone
+    outbound_international: bool = False
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
@@ -281,7 +293,11 @@ class OrderLine(_Doc):
         return self
 
 
-OrderStatus = Literal["confirmed", "pending_staff_confirmation", "ready", "collected", "cancelled"]
+# "confirmed" is a new order to the kitchen; "preparing", "ready", "collected" (picked up) and
+# "cancelled" (with `cancel_reason`) are set by staff on the board.
+OrderStatus = Literal[
+    "confirmed", "pending_staff_confirmation", "preparing", "ready", "collected", "cancelled"
+]
 
 
 class Order(_Doc):
@@ -298,6 +314,9 @@ class Order(_Doc):
     status: OrderStatus = "confirmed"
     notes: str = ""
     created_at: datetime
+    cancel_reason: str = ""
+    updated_at: datetime | None = None  # last staff change (the board)
+    updated_by: str = ""
 
     @model_validator(mode="after")
     def _totals(self) -> Order:
@@ -310,13 +329,15 @@ class Order(_Doc):
 
 # ---------------------------------------------------------------- reservations
 
-ReservationStatus = Literal["confirmed", "changed", "cancelled"]
+# A call books, changes and cancels; the host stand also marks a party seated, finished or
+# a no-show (the board).
+ReservationStatus = Literal["confirmed", "changed", "cancelled", "seated", "finished", "no_show"]
 
 
 class ReservationChange(_Doc):
     at: datetime
-    call_id: str
-    action: Literal["created", "changed", "cancelled"]
+    call_id: str  # the call, or "board:<staff user>" for a change made on the staff board
+    action: Literal["created", "changed", "cancelled", "seated", "finished", "no_show"]
     before: dict[str, Any] = {}
 
 
@@ -395,6 +416,34 @@ class CallLog(_Doc):
     turn_latency_ms: list[float] = []
     usage: dict[str, float] = {}
     close_reason: str | None = None
+    recording: str | None = None  # relative to RECORDINGS_DIR; None once deleted
+    recording_expires_at: datetime | None = None
+
+
+OutboundKind = Literal["reminder", "callback"]
+OutboundStatus = Literal["pending", "leased", "done", "failed", "skipped"]
+
+
+class OutboundCall(_Doc):
+    """One guest to call (outbound_calls/{id}); the id comes from what it is about, so a
+    booking gets one reminder and a message one call-back however often they are scheduled."""
+
+    id: str
+    kind: OutboundKind
+    phone: str
+    reservation_code: str | None = None
+    message_id: str | None = None
+    reason: str = ""
+    status: OutboundStatus = "pending"
+    attempts: int = 0
+    max_attempts: int = Field(default=3, ge=1)
+    next_try_at: datetime | None = None  # None once finished: the queue never looks again
+    lease_owner: str | None = None
+    lease_until: datetime | None = None
+    outcome: str | None = None
+    call_ids: list[str] = []
+    created_at: datetime
+    updated_at: datetime
 
 
 class Message(_Doc):
@@ -405,6 +454,8 @@ class Message(_Doc):
     reason: str = Field(min_length=1, max_length=500)
     status: Literal["new", "handled"] = "new"
     created_at: datetime
+    handled_at: datetime | None = None  # when staff marked it done on the board
+    handled_by: str = ""
 
 
 class DailyAnalytics(_Doc):

@@ -7,6 +7,7 @@ import phonenumbers
 from call_state import UserData
 from contact import DEFAULT_REGION, clean_name, number_or_caller_id, to_e164
 from ids import message_id
+from masking import mask_personal
 from models import Message
 from redact import redact_cards
 from refusal import Refusal
@@ -22,7 +23,9 @@ async def take_message(
     number = number_or_caller_id(
         phone, userdata.caller_phone, "ask for a number staff can call back."
     )
-    text = redact_cards(" ".join(reason.split()))  # pay at pickup: no card numbers
+    # The call-back number lives in `phone`; the text keeps no numbers, e-mails, cards or
+    # addresses.
+    text = mask_personal(" ".join(reason.split()))
     if not text or len(text) > MAX_REASON:
         raise Refusal("Ask the caller briefly what the message is about.")
     if "message" in userdata.outcomes:
@@ -35,6 +38,7 @@ async def save_caller_words(userdata: UserData, said: str) -> Message:
     or the caller ID, and whatever the call left unfinished."""
     text = redact_cards(" ".join(said.split()))
     number = _number_in(text) or userdata.caller_phone or userdata.cart.customer_phone
+    text = mask_personal(text)  # the number found above is the message's `phone`
     name = userdata.cart.customer_name or userdata.returning_name or "Caller (name in message)"
     pending = f" Unfinished: {userdata.summary()}." if userdata.has_unsaved_work else ""
     reason = f"Left while our phone assistant was down. Caller said: {text or '(nothing)'}"

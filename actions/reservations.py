@@ -169,12 +169,14 @@ async def confirm_draft(userdata: UserData) -> BookingDone:
     now = userdata.now
     try:
         if r.action == "cancel":
-            saved = await db.cancel_reservation(r.code or "", call_id=userdata.call_id, now=now)
+            saved = await db.cancel_reservation(r.code or "", call_id=userdata.call_id, now=now,
+                                                if_updated_at=r.if_updated_at)
             done = BookingDone("cancel", saved.code, "saved")
         elif r.action == "change":
             saved = await db.change_reservation(
                 r.code or "", new_date=r.day, new_time=r.at, new_party_size=r.party_size,
                 call_id=userdata.call_id, seating=seating, now=now,
+                if_updated_at=r.if_updated_at,
             )
             done = BookingDone("change", saved.code, "saved")
         else:

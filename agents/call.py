@@ -55,8 +55,12 @@ def greeting(userdata: UserData) -> str:
     name = userdata.settings.name
     if userdata.returning_name:
         first = userdata.returning_name.split()[0]
-        return f"Hi {first}, welcome back to {name}! Would you like to order or book a table?"
-    return f"Thanks for calling {name}! Would you like to place an order or book a table?"
+        hello = f"Hi {first}, welcome back to {name}! Would you like to order or book a table?"
+    else:
+        hello = f"Thanks for calling {name}! Would you like to place an order or book a table?"
+    if userdata.settings.record_calls:
+        return f"{userdata.settings.recording_notice} {hello}"  # the disclosure comes first
+    return hello
 
 
 async def start_call(

@@ -3,7 +3,8 @@
 Starts, in order and each waited for (bounded): redis-server, LiveKit server, LiveKit SIP,
 FreeSWITCH (with freeswitch-config/, bound to the advertise address), the Firestore emulator,
 optionally the fake AI providers, then seeds the demo menu when the database is empty, runs
-scripts/setup_sip.py (trunk + dispatch rule) and starts the worker. Ctrl-C (or
+scripts/setup_sip.py (trunk + dispatch rule) and starts the staff board
+(http://127.0.0.1:8090) and the worker. Ctrl-C (or
 `Stack.stop()`) stops everything, each process group killed.
 
 A softphone registers with FreeSWITCH as 1001 (password FS_DEV_PHONE_PASSWORD) at
@@ -123,6 +124,7 @@ class StackOptions:
     fakes_script: Path | None = None  # serve fake AI providers following this script
     tts_voice: str = "tone"
     worker: str | None = "start"  # `python main.py <worker>`; None: no worker
+    board_port: int | None = None  # serve the staff board (`python -m board`) on this port
     worker_env: dict[str, str] = field(default_factory=dict)
     agent_name: str = ""
     log_to_console: bool = False
@@ -446,6 +448,7 @@ class Stack:
 
     def run_step(self, name: str, argv: list[str], timeout: float) -> str:
         log_path = self.workdir / "logs" / f"{name}.log"
+        log_path.parent.mkdir(parents=True, exist_ok=True)
         try:
             done = subprocess.run(argv, cwd=str(ROOT), env=self.base_env(), timeout=timeout,
                                   capture_output=True, text=True, start_new_session=True)
@@ -473,6 +476,18 @@ class Stack:
     def setup_sip(self) -> str:
         return self.run_step("setup-sip", [sys.executable, str(ROOT / "scripts" / "setup_sip.py")],
                              90)
+
+    @property
+    def board_url(self) -> str:
+        return f"http://127.0.0.1:{self.options.board_port}"
+
+    def start_board(self) -> None:
+        """The staff board on the same Firestore (first owner from BOARD_OWNER_* if set)."""
+        env = self.base_env()
+        env.update({"BOARD_HOST": "127.0.0.1", "BOARD_PORT": str(self.options.board_port),
+                    "OUTBOX_PATH": str(self.workdir / "board-outbox.jsonl")})
+        proc = self.spawn("board", [sys.executable, "-m", "board"], env=env)
+        self.wait_until(proc, "board", lambda: http_ok(self.board_url + "/healthz", b"ok"), 60)
 
     def start_worker(self) -> None:
         mode = self.options.worker
@@ -529,6 +544,8 @@ class Stack:
             if self.options.seed_menu:
                 self.seed_output = self.seed_menu()
             self.setup_output = self.setup_sip()
+            if self.options.board_port:
+                self.start_board()
             if self.options.worker:
                 self.start_worker()
         except BaseException:
@@ -585,6 +602,10 @@ class Stack:
             f"    {self.sip_uri}",
             f"  the trunk accepts calls from {', '.join(o.allow)} only (--allow to change).",
         ]
+        if self.options.board_port:
+            lines.append(f"staff board    {self.board_url}  (sign in: BOARD_OWNER_USERNAME/"
+                         "BOARD_OWNER_PASSWORD from .env, or `python -m board create-user "
+                         "NAME --owner`)")
         if self.fake_env:
             lines.append(f"fake providers {self.fakes}")
         return "\n".join(lines)
@@ -639,6 +660,8 @@ def main(argv: list[str] | None = None) -> int:
                              "(default: the advertise IP)")
     parser.add_argument("--workdir", type=Path, default=ROOT / ".cache" / "devstack")
     parser.add_argument("--no-seed", action="store_true")
+    parser.add_argument("--board-port", type=int, default=int(os.environ.get("BOARD_PORT") or 8090),
+                        help="port of the staff board (default 8090; 0 = no board)")
     parser.add_argument("--ignore-load", action="store_true",
                         help="take calls even when the machine's CPU is busy (LiveKit SIP and "
                              "the worker otherwise refuse them above 90%%)")
@@ -663,6 +686,7 @@ def main(argv: list[str] | None = None) -> int:
         fakes_script=args.fakes,
         tts_voice=args.tts_voice,
         worker=args.worker or None,
+        board_port=args.board_port or None,
         freeswitch=not args.no_freeswitch,
         ignore_load=args.ignore_load,
         provider_cidrs=os.environ.get("PROVIDER_CIDRS", ""),

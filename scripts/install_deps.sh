@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install what the telephony stack and its tests need on a Debian machine, idempotently:
-#   - apt: redis-server, sipp (sip-tester), espeak-ng, sox, and the opus/soxr headers
+#   - apt: redis-server, sipp (sip-tester), espeak-ng, sox, chromium (the board's browser
+#     tests), and the opus/soxr headers
 #     LiveKit SIP links against;
 #   - LiveKit server and LiveKit SIP, built from the Go module proxy into
 #     ${PHONELINE_BIN_DIR:-~/.cache/phoneline/bin}, one file per version
@@ -20,6 +21,7 @@ LIVEKIT_SIP_VERSION="${LIVEKIT_SIP_VERSION:-v1.8.0}"
 BIN_DIR="${PHONELINE_BIN_DIR:-$HOME/.cache/phoneline/bin}"
 APT_PACKAGES=(redis-server sip-tester espeak-ng sox libopus-dev libopusfile-dev libsoxr-dev
   pkg-config gcc
+  chromium  # the staff board's browser tests (tests/board/)
   # FreeSWITCH's build and the libraries it runs with (scripts/build_freeswitch.sh)
   build-essential autoconf automake libtool libtool-bin libssl-dev zlib1g-dev libsqlite3-dev
   libcurl4-openssl-dev libpcre3-dev libpcre2-dev libspeex-dev libspeexdsp-dev libldns-dev

@@ -56,7 +56,15 @@ PROPERTY = "tests/reliability/test_property_domain.py"
 TARGETS = (
     Target("pricing", "pricing.py",
            ("tests/test_pricing.py", "tests/test_menu_guards.py", PROPERTY)),
-    Target("booking", "booking.py", ("tests/test_booking_rules.py", PROPERTY)),
+    Target("booking", "booking.py",
+           ("tests/test_booking_rules.py", "tests/test_natural.py", PROPERTY)),
+    Target("seating", "seating.py",
+           ("tests/test_seating.py", "tests/test_booking_rules.py", PROPERTY)),
+    Target("item phrases", "item_phrase.py",
+           ("tests/test_item_phrases.py", "tests/test_pricing.py", "tests/test_menu_guards.py"),
+           # Not in the CI sample yet: the full run left 124 of 468 mutants alive (spelling
+           # variants, refusal wording built outside `raise`), not yet killed or triaged.
+           in_sample=False),
     Target("menu matching", "menu.py",
            ("tests/test_menu_match.py", "tests/test_menu_guards.py", PROPERTY)),
     Target("contact", "contact.py", ("tests/test_contact.py", PROPERTY)),
@@ -73,7 +81,10 @@ TARGETS = (
                       "FirebaseManager.cancel_reservation", "FirebaseManager._replay",
                       "FirebaseManager.replay_outbox", "FirebaseManager._save_or_queue",
                       "FirebaseManager._customer_upsert", "FirebaseManager._count",
-                      "FirebaseManager._slot_doc", "_seats", "_existing_reservation",
+                      "FirebaseManager._change_once", "FirebaseManager._cancel_once",
+                      "FirebaseManager._hold", "FirebaseManager._release",
+                      "FirebaseManager._commit_checked", "_holds", "_hold_of",
+                      "_existing_reservation",
                       "_unplaced_booking_message"),
            emulator=True),
     Target("SIP trunk setup", "scripts/setup_sip.py",
@@ -396,6 +407,8 @@ def main(argv: list[str] | None = None) -> int:
     targets = [t for t in TARGETS if not args.only or t.name in args.only
                or t.source in args.only]
     if args.baseline:
+        # Targets born after the baseline (issue 11's seating and phrases) had no tests before.
+        targets = [t for t in targets if t.name in BASELINE_TESTS]
         targets = [Target(t.name, t.source, BASELINE_TESTS[t.name], t.functions,
                           emulator=t.emulator or "persistence" in str(BASELINE_TESTS[t.name]),
                           livekit=t.livekit) for t in targets]

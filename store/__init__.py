@@ -20,6 +20,7 @@ from store.errors import (
     SaveResult,
     SaveStatus,
     SlotFull,
+    StaleReservation,
 )
 from store.menu_watch import MenuWatch
 from store.parsing import customer_from_doc, parse_menu_item, parse_settings
@@ -29,6 +30,7 @@ from store.rpc import RpcCounter
 __all__ = [
     "BookingResult", "CodeTaken", "FirebaseManager", "MenuWatch", "PersistenceUnavailable",
     "ReservationCancelled", "ReservationNotFound", "RpcCounter", "SaveResult", "SaveStatus",
-    "SlotFull", "close_sync_client", "connect", "customer_from_doc", "make_async_client",
+    "SlotFull", "StaleReservation", "close_sync_client", "connect", "customer_from_doc",
+    "make_async_client",
     "make_sync_client", "parse_menu_item", "parse_settings",
 ]

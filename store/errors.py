@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 
 class SlotFull(Exception):
@@ -24,6 +24,15 @@ class ReservationCancelled(Exception):
     def __init__(self, code: str) -> None:
         super().__init__(f"reservation {code} is cancelled")
         self.code = code
+
+
+class StaleReservation(Exception):
+    """Someone changed the reservation since the version the caller of a change saw;
+    `current` is the reservation as it is now."""
+
+    def __init__(self, res: Any) -> None:
+        super().__init__(f"reservation {res.code} was changed meanwhile")
+        self.current = res
 
 
 class CodeTaken(Exception):

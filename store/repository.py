@@ -59,6 +59,7 @@ from store.errors import (
     SaveResult,
     SaveStatus,
     SlotFull,
+    StaleReservation,
 )
 from store.parsing import brief, customer_from_doc, ms, parse_menu_item, parse_settings
 from store.retries import with_retries
@@ -296,18 +297,25 @@ class FirebaseManager:
         call_id: str,
         seating: SeatingPlan,
         now: datetime,
+        if_updated_at: datetime | None = None,
     ) -> Reservation:
-        """Move the booking's hold atomically. Re-applying the same change is a no-op."""
+        """Move the booking's hold atomically. Re-applying the same change is a no-op.
+
+        `if_updated_at` (staff board): refuse with StaleReservation unless the reservation is
+        still the version its `updated_at` names, so two tablets never overwrite each other.
+        """
         return await self._with_retries(lambda: self._change_once(
-            code, new_date, new_time, new_party_size, call_id, seating, now))
+            code, new_date, new_time, new_party_size, call_id, seating, now, if_updated_at))
 
     async def _change_once(
         self, code: str, new_date: date | None, new_time: time | None,
         new_party_size: int | None, call_id: str, seating: SeatingPlan, now: datetime,
+        if_updated_at: datetime | None = None,
     ) -> Reservation:
         res_ref = self.db.document(f"reservations/{code}")
         snap = await res_ref.get()
         res = _existing_reservation(snap, code)
+        _check_version(res, if_updated_at)
         if res.status == "cancelled":
             raise ReservationCancelled(code)
         day = res.date if new_date is None else new_date
@@ -341,14 +349,20 @@ class FirebaseManager:
         await self._commit_checked(batch, f"change of {code}")
         return changed
 
-    async def cancel_reservation(self, code: str, *, call_id: str, now: datetime) -> Reservation:
-        """Free exactly what the booking held; cancelling twice returns it unchanged."""
-        return await self._with_retries(lambda: self._cancel_once(code, call_id, now))
+    async def cancel_reservation(
+        self, code: str, *, call_id: str, now: datetime, if_updated_at: datetime | None = None
+    ) -> Reservation:
+        """Free exactly what the booking held; cancelling twice returns it unchanged.
+        `if_updated_at` (staff board): only the version staff saw, else StaleReservation."""
+        return await self._with_retries(
+            lambda: self._cancel_once(code, call_id, now, if_updated_at))
 
-    async def _cancel_once(self, code: str, call_id: str, now: datetime) -> Reservation:
+    async def _cancel_once(self, code: str, call_id: str, now: datetime,
+                           if_updated_at: datetime | None = None) -> Reservation:
         res_ref = self.db.document(f"reservations/{code}")
         snap = await res_ref.get()
         res = _existing_reservation(snap, code)
+        _check_version(res, if_updated_at)
         if res.status == "cancelled":
             return res
         room = await self._seating_ref(res.date).get()
@@ -391,6 +405,28 @@ class FirebaseManager:
         except (gexc.FailedPrecondition, gexc.Conflict) as e:
             # The day (or the booking) changed since it was read: decided again on retry.
             raise gexc.Aborted(f"{what} raced another write: {e.message}") from e
+
+    # ------------------------------------------------------------ recordings
+
+    async def link_recording(self, call_id: str, path: str, expires_at: datetime) -> None:
+        """The call log points at its recording (merged: the log itself may still be queued)."""
+        await self._with_retries(lambda: self.db.document(f"call_logs/{call_id}").set(
+            {"recording": path, "recording_expires_at": expires_at}, merge=True))
+
+    async def expired_recordings(self, now: datetime) -> list[tuple[str, str]]:
+        """(call id, recording path) of every linked recording past its date."""
+        query = self.db.collection("call_logs").where(
+            filter=FieldFilter("recording_expires_at", "<=", now))
+        found = []
+        async for snap in query.stream():
+            path = (snap.to_dict() or {}).get("recording")
+            if path:
+                found.append((snap.id, path))
+        return found
+
+    async def forget_recording(self, call_id: str, now: datetime) -> None:
+        await self._with_retries(lambda: self.db.document(f"call_logs/{call_id}").update(
+            {"recording": None, "recording_expires_at": None, "recording_deleted_at": now}))
 
     # ------------------------------------------------------------ outbox replay
 
@@ -531,6 +567,11 @@ def _existing_reservation(snap: Any, code: str) -> Reservation:
     if not snap.exists:
         raise ReservationNotFound(code)
     return Reservation.from_doc(snap.to_dict() or {})
+
+
+def _check_version(res: Reservation, if_updated_at: datetime | None) -> None:
+    if if_updated_at is not None and res.updated_at != if_updated_at:
+        raise StaleReservation(res)
 
 
 def _unplaced_booking_message(res: Reservation, why: Exception) -> Message:

@@ -3,7 +3,9 @@
 item x size x options x quantity (digits, words, articles) x filler x singular/plural x
 spoken variants (size synonyms, "oat" for oat milk, options before or after the item, in
 the phrase or in the tool's own arguments), and optionally a word that is not on the menu
-(the tool must then refuse and name it). Used by the property test and bench/phrases.py.
+(the tool must then refuse and name it). An option sold out today may be picked too: the
+tool must then refuse naming it (the case lists it in `sold_out`).
+Used by the property test and bench/phrases.py.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ class Case:
     option_ids: set[tuple[str, str]]
     note: str = ""
     junk: list[str] = field(default_factory=list)
+    sold_out: list[str] = field(default_factory=list)  # options said that are sold out today
 
     def said(self) -> str:
         extra = f" {self.kwargs}" if self.kwargs else ""
@@ -94,11 +97,14 @@ def make_case(rng: random.Random, items: list[MenuItem], junk: bool = False) -> 
     # options: respecting each group's picks
     picks: list[tuple[str, str]] = []
     said_options: list[str] = []
+    sold_out: list[str] = []
     for group in item.option_groups:
         count_picks = rng.randint(group.min_picks, min(group.max_picks, 2))
         for option in rng.sample(group.options, count_picks):
             picks.append((group.id, option.id))
             said_options.append(_option_said(rng, group.name, option.name))
+            if not option.available:
+                sold_out.append(option.name)
     before: list[str] = []
     after: list[str] = []
     in_kwargs: list[str] = []
@@ -129,4 +135,5 @@ def make_case(rng: random.Random, items: list[MenuItem], junk: bool = False) -> 
     return Case(
         phrase=phrase, kwargs=kwargs, item_id=item.id, quantity=quantity,
         size=size or item.default_size, option_ids=set(picks), note=note, junk=junk_words,
+        sold_out=sold_out,
     )

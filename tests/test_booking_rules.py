@@ -14,11 +14,14 @@ import pytest
 import booking
 from models import RestaurantSettings
 from refusal import Refusal
+from seating import Hold
 
 TZ = ZoneInfo("America/New_York")
 SETTINGS = RestaurantSettings.model_validate({
     "name": "Edge Diner", "timezone": "America/New_York", "slot_minutes": 45,
-    "seats_per_slot": 10, "max_party_size": 6, "prep_minutes": 15,
+    # Ten seats, no table plan; a quick diner: every party sits one 45-minute slot.
+    "seating": {"seats": 10, "durations": [{"up_to": 99, "minutes": 45}]},
+    "max_party_size": 6, "prep_minutes": 15,
     "large_party_note": "Call the manager.",
     "hours": {"mon": [{"open": "07:10", "close": "10:00"}, {"open": "17:00", "close": "21:00"}],
               "wed": [{"open": "08:00", "close": "20:00"}],
@@ -32,6 +35,11 @@ NOW = datetime(2026, 11, 23, 8, 0, tzinfo=TZ)  # Monday breakfast
 
 def at(day: date, hh: int, mm: int = 0) -> datetime:
     return datetime.combine(day, time(hh, mm), tzinfo=TZ)
+
+
+def seated(code: str, hh: int, mm: int, party: int) -> Hold:
+    """A booking already holding seats from hh:mm for its party's dining time."""
+    return Hold(code, hh * 60 + mm, SETTINGS.seating.minutes_for(party), party)
 
 
 def test_times_and_days_are_said_the_way_people_say_them():
@@ -124,14 +132,14 @@ def test_a_party_too_large_is_refused_before_the_clock_is_looked_at():
 
 
 def test_nearest_free_times_respect_capacity_and_the_clock():
-    used = {"09:00": 8, "08:15": 9}
+    used = [seated("A", 9, 0, 8), seated("B", 8, 15, 9)]
     free = booking.nearest_free_times(SETTINGS, at(MONDAY, 7, 45), MONDAY, time(8, 15), 2, used)
     # 08:15 has 1 seat left, 09:00 exactly 2 (fits), 07:30 is past; then the evening.
     assert free == [time(9, 0), time(17, 15), time(18, 0)]
     tomorrow = booking.nearest_free_times(SETTINGS, at(MONDAY, 23, 0), SUNDAY, time(11, 0), 1,
-                                          {}, limit=2)
+                                          [], limit=2)
     assert tomorrow == [time(10, 30), time(11, 15)]
-    assert booking.nearest_free_times(SETTINGS, NOW, TUESDAY, time(9, 0), 1, {}) == []
+    assert booking.nearest_free_times(SETTINGS, NOW, TUESDAY, time(9, 0), 1, []) == []
 
 
 def test_pickup_orders_are_taken_while_the_kitchen_can_finish_them():
@@ -155,10 +163,22 @@ def test_the_last_slot_ends_by_closing_even_a_minute_before_the_grid():
 
 
 def test_a_slot_starting_this_minute_is_no_longer_offered():
-    free = booking.nearest_free_times(SETTINGS, at(MONDAY, 9, 0), MONDAY, time(9, 0), 1, {})
+    free = booking.nearest_free_times(SETTINGS, at(MONDAY, 9, 0), MONDAY, time(9, 0), 1, [])
     assert time(9, 0) not in free and free[0] == time(17, 15)
 
 
 def test_an_empty_slot_takes_a_party_as_large_as_the_room():
-    free = booking.nearest_free_times(SETTINGS, NOW, SUNDAY, time(9, 0), 10, {"09:45": 1})
+    free = booking.nearest_free_times(SETTINGS, NOW, SUNDAY, time(9, 0), 10,
+                                      [seated("A", 9, 45, 1)])
     assert free == [time(9, 0), time(10, 30), time(11, 15)]  # 09:45 has 9 seats left
+
+
+def test_what_the_model_passes_is_read_in_the_restaurants_clock_and_grid():
+    late_monday = datetime(2026, 11, 24, 3, 0, tzinfo=ZoneInfo("UTC"))  # Monday 22:00 in Boston
+    assert booking.read_day(SETTINGS, late_monday, "tomorrow") == TUESDAY
+    assert booking.read_time(SETTINGS, MONDAY, "nine") == time(9, 0)  # 9 PM is after closing
+    assert booking.read_time(SETTINGS, MONDAY, "6pm") == time(18, 0)
+    assert booking.read_party("four people") == 4
+    with pytest.raises(Refusal) as e:
+        booking.read_party("banana")
+    assert "party_size" in str(e.value)

@@ -76,3 +76,9 @@ def test_markup_and_invisible_characters_are_refused(bad):
 def test_a_card_number_is_not_a_name():
     with pytest.raises(Refusal, match="never take card details"):
         clean_name(f"Ann {CARD}")
+
+
+def test_a_number_said_digit_by_digit_without_the_country_code_is_a_local_number():
+    said = "six one seven five five five zero one nine nine"
+    assert require_e164(said) == "+16175550199"
+    assert require_e164("617 555 0199") == "+16175550199"

@@ -61,7 +61,11 @@ def test_the_default_size_and_a_size_said_with_the_item():
     assert build_line(MENU, "latte").size == "medium"
     assert build_line(MENU, "latte").unit_price_cents == 500
     assert build_line(MENU, "a small latte").size == "small"
-    assert build_line(MENU, "a small latte", size="Large").size == "large"  # the tool's word wins
+    assert build_line(MENU, "a small latte", size="Small").size == "small"  # said twice, agreed
+    # Said two ways that disagree: neither is silently dropped, the caller is asked (issue 11).
+    with pytest.raises(Refusal, match=r"says small but size is Large\. Ask which size"):
+        build_line(MENU, "a small latte", size="Large")
+    assert build_line(MENU, "latte", size="venti").size == "large"  # the coffee-shop word
     assert build_line(MENU, "latte", size=" MEDIUM ").size == "medium"
 
 
@@ -74,8 +78,8 @@ def test_one_size_items_take_no_size_but_the_words_for_none():
 
 
 def test_an_unknown_size_names_the_sizes():
-    with pytest.raises(Refusal, match=r"has no size 'venti'\. Sizes: Small, Medium, Large\."):
-        build_line(MENU, "latte", size="venti")
+    with pytest.raises(Refusal, match=r"has no size 'jumbo'\. Sizes: Small, Medium, Large\."):
+        build_line(MENU, "latte", size="jumbo")
 
 
 def test_an_item_without_a_default_size_asks_for_one():
@@ -237,3 +241,21 @@ def test_a_line_with_several_options_reads_them_with_commas():
 def test_every_allergen_is_named():
     loaf = describe_item(MENU.get("pumpkin-loaf"))
     assert "; allergens: gluten, dairy, egg; dietary: vegetarian; " in loaf
+
+
+def test_the_count_in_the_phrase_and_the_quantity_argument_are_reconciled():
+    # "a croissant" is an article, not a count: the quantity argument stands.
+    assert build_line(MENU, "a croissant", quantity=2).quantity == 2
+    # quantity=1 is the model's habit; "three croissants" is what the caller said.
+    assert build_line(MENU, "three croissants", quantity=1).quantity == 3
+    # the same count said both ways is that count, not a conflict.
+    assert build_line(MENU, "two croissants", quantity=2).quantity == 2
+    # two different counts: ask, naming both.
+    with pytest.raises(Refusal, match="says 3 but quantity is 2"):
+        build_line(MENU, "three croissants", quantity=2)
+
+
+def test_a_quantity_the_tool_cannot_read_names_the_quantity_argument():
+    with pytest.raises(Refusal, match="quantity") as refused:
+        build_line(MENU, "croissant", quantity="lots")
+    assert "QUANTITY" not in str(refused.value)

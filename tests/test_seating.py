@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ from pydantic import ValidationError
 
 from menu_file import MenuFileError, parse_menu_text
 from models import RestaurantSettings
-from seating import Hold, Pacing, SeatingPlan, Table, double_seated, peak_guests
+from seating import Hold, Pacing, Seat, SeatingPlan, Table, double_seated, peak_guests
 
 ROOT = Path(__file__).resolve().parent.parent
 MENU_TEXT = (ROOT / "data" / "menu.yaml").read_text()
@@ -79,7 +80,9 @@ OPS = st.lists(st.tuples(st.sampled_from(["book", "move", "cancel"]),
                          st.integers(1, 8), st.integers(0, 30)), max_size=60)
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# PROPERTY_EXAMPLES: fewer examples where each test runs hundreds of times (scripts/mutation.py).
+@settings(max_examples=int(os.environ.get("PROPERTY_EXAMPLES", "400")), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])
 @given(plan=ROOMS, ops=OPS)
 def test_no_sequence_of_bookings_changes_and_cancels_overfills_the_room(plan, ops):
     holds: list[Hold] = []
@@ -131,3 +134,55 @@ def test_old_settings_with_seats_per_slot_still_load_as_seats():
     assert s.seating.seats == 24 and not s.seating.tables
     with pytest.raises(ValidationError, match="either tables or seats"):
         SeatingPlan(seats=10, tables=[Table(id="A", seats=2)])
+
+
+def test_a_hold_reads_back_from_its_document_as_written():
+    hold = Hold("ABC123", start=19 * 60, minutes=90, party_size=4, tables=("t1", "t2"))
+    assert Hold.from_doc("ABC123", hold.to_doc()) == hold
+    assert Hold.from_doc("P", {"start": 600, "minutes": 75, "party_size": 2}).tables == ()
+
+
+def test_a_party_above_every_dining_time_sits_the_longest_one():
+    plan = SeatingPlan(seats=40, durations=[{"up_to": 2, "minutes": 60},
+                                            {"up_to": 4, "minutes": 90},
+                                            {"up_to": 6, "minutes": 150}])
+    assert [plan.minutes_for(n) for n in (1, 3, 6, 9)] == [60, 90, 150, 150]
+
+
+def test_pacing_counts_covers_starting_in_the_same_window():
+    plan = SeatingPlan(seats=50, pacing=Pacing(covers=4, minutes=30))
+    first = [Hold("A", 600, 75, 4)]  # four covers start at 10:00
+    assert plan.fit(first, 615, 2) is None  # 10:15 is the same half hour
+    assert plan.fit(first, 630, 2) is not None  # 10:30 is the next one
+
+
+TWO = SeatingPlan(tables=[Table(id="t1", seats=4), Table(id="t2", seats=4)],
+                  durations=[{"up_to": 99, "minutes": 90}])
+
+
+@pytest.mark.parametrize(("holds", "table"), [
+    ([], "t1"),  # nothing booked: file order
+    ([Hold("X", 990, 90, 4, ("t2",))], "t2"),  # t2 frees up at 18:00, right when they come
+    ([Hold("X", 1170, 90, 4, ("t2",))], "t2"),  # t2 is next needed at 19:30, when they leave
+    ([Hold("X", 630, 90, 4, ("t1",)), Hold("Y", 930, 90, 4, ("t2",))], "t2"),  # 12:00 vs 17:00
+    ([Hold("X", 1320, 90, 4, ("t1",)), Hold("Y", 1200, 60, 4, ("t2",))], "t2"),  # 22:00 vs 20:00
+    ([Hold("X", 30, 60, 4, ("t2",))], "t2"),  # even a gap since 01:30 beats a table idle all day
+    ([Hold("X", 1425, 15, 4, ("t2",))], "t2"),  # and one till 23:45 after they leave
+])
+def test_the_table_idle_least_around_the_meal_is_given(holds, table):
+    """Best fit ties are broken so long free stretches stay whole for later callers."""
+    assert TWO.fit(holds, 18 * 60, 4) == Seat(90, (table,))
+
+
+def test_seats_free_again_the_minute_a_party_leaves():
+    plan = SeatingPlan(seats=6, durations=[{"up_to": 99, "minutes": 60}])
+    holds = [Hold("A", 17 * 60, 60, 3), Hold("B", 18 * 60, 60, 3)]
+    assert plan.fit(holds, 17 * 60 + 30, 3) is not None  # A has left when B sits down
+    assert plan.fit(holds, 17 * 60 + 30, 4) is None
+
+
+def test_the_day_reports_count_every_clash_and_an_empty_day():
+    assert peak_guests([]) == 0
+    holds = [Hold("A", 600, 90, 2, ("t1", "t2")), Hold("B", 630, 90, 2, ("t1",)),
+             Hold("C", 660, 90, 2, ("t2",))]
+    assert double_seated(holds) == [("t1", "A", "B"), ("t2", "A", "C")]

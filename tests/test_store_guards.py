@@ -5,10 +5,10 @@
   first), so the write is queued and later replayed on top of itself. Nothing may double: no
   second order, no analytics counted twice, no customer visit counted twice, no seats taken
   twice, and no "could not place your booking" note for a booking that is in fact placed.
-* A queued booking is placed by the replay, or, when the slot filled meanwhile, turns into a
-  note for staff to call the guest back.
-* Two callers racing for a slot nobody has booked yet: there is no slot document to hold a
-  precondition on, so the first write must create it and the second must lose.
+* A queued booking is placed by the replay, or, when its seats were taken meanwhile for its
+  dining time, turns into a note for staff to call the guest back.
+* Two callers racing for a day nobody has booked yet: there is no seating/{day} document to
+  hold a precondition on, so the first write must create it and the second must lose.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import pytest
 from config import FirestoreSettings
 from models import CallLog, Message
 from store import CodeTaken, FirebaseManager, ReservationNotFound, SlotFull, connect
+from testkit.seating import seated_at, seats
 from tests.conftest import make_order, make_reservation
 
 DAY = date(2026, 11, 20)
@@ -62,7 +63,7 @@ async def test_replaying_writes_that_had_landed_doubles_nothing(
     unreachable = await _queued_while_down(firestore_settings)
     try:
         queued = [await unreachable.save_order(order, DAY),
-                  await unreachable.book_reservation(booking, 8, DAY),
+                  await unreachable.book_reservation(booking, seats(8), DAY),
                   await unreachable.save_message(message, DAY),
                   await unreachable.write_call_log(call_log, DAY)]
         # A replay while Firestore is still away stops at once and keeps every entry.
@@ -73,7 +74,7 @@ async def test_replaying_writes_that_had_landed_doubles_nothing(
     assert len(await db.outbox.entries()) == 4
 
     # ...while every one of those writes had in fact reached it.
-    landed = [await db.save_order(order, DAY), await db.book_reservation(booking, 8, DAY),
+    landed = [await db.save_order(order, DAY), await db.book_reservation(booking, seats(8), DAY),
               await db.save_message(message, DAY), await db.write_call_log(call_log, DAY)]
     assert [r.status for r in landed] == ["saved"] * 4
     before = await db.get_analytics(DAY)
@@ -90,7 +91,7 @@ async def test_replaying_writes_that_had_landed_doubles_nothing(
     customer = await db.get_customer("+16175550111")
     assert customer is not None
     assert (customer.order_count, customer.reservation_count) == (1, 1)
-    assert await db.seats_used_on(BOOKED_DAY) == {"19:00": 3}
+    assert await seated_at(db, BOOKED_DAY) == {"19:00": 3}
     assert (await db.get_reservation(booking.code)) is not None
     saved = (await db.db.document(f"messages/{message.id}").get()).to_dict()
     assert Message.from_doc(saved) == message
@@ -102,18 +103,21 @@ async def test_a_queued_booking_is_placed_by_the_replay_on_its_day(
     booking = make_reservation("call-late", party=4, at=time(20, 0))
     unreachable = await _queued_while_down(firestore_settings)
     try:
-        assert (await unreachable.book_reservation(booking, 6, DAY)).status == "queued"
+        assert (await unreachable.book_reservation(booking, seats(6), DAY)).status == "queued"
     finally:
         await unreachable.close()
     assert await db.replay_outbox() == 1
     placed = await db.get_reservation(booking.code)
     assert placed is not None and placed.party_size == 4 and placed.status == "confirmed"
-    assert await db.seats_used_on(BOOKED_DAY) == {"20:00": 4}
+    assert await seated_at(db, BOOKED_DAY) == {"20:00": 4}
     stats = await db.get_analytics(DAY)  # counted on the day the caller was told, not today
     assert (stats.reservations, stats.covers) == (1, 4)
-    # Its capacity came with it: a second party of 3 no longer fits the 6 seats.
-    with pytest.raises(SlotFull):
-        await db.book_reservation(make_reservation("call-next", party=3, at=time(20, 0)), 6, DAY)
+    # Its seats came with it, for its whole meal (a party of 4 sits 90 minutes): a party of 3
+    # no longer fits the 6 seats at 20:00, nor at 21:00 while the four are still eating.
+    for n, start in enumerate((time(20, 0), time(21, 0))):
+        with pytest.raises(SlotFull):
+            await db.book_reservation(
+                make_reservation(f"call-next-{n}", party=3, at=start), seats(6), DAY)
 
 
 async def test_a_queued_booking_that_no_longer_fits_becomes_a_call_back_note(
@@ -127,22 +131,24 @@ async def test_a_queued_booking_that_no_longer_fits_becomes_a_call_back_note(
                                phone="+16175550123")
     unreachable = await _queued_while_down(firestore_settings)
     try:
-        await unreachable.book_reservation(booking, 6, DAY)
+        await unreachable.book_reservation(booking, seats(6), DAY)
     finally:
         await unreachable.close()
     # Meanwhile a caller on a working line took the seats.
-    await db.book_reservation(make_reservation("call-rival", party=4, at=time(20, 0)), 6, DAY)
+    await db.book_reservation(
+        make_reservation("call-rival", party=4, at=time(20, 0)), seats(6), DAY)
     started = datetime.now(UTC)
     assert await db.replay_outbox() == 1
     assert await db.get_reservation(booking.code) is None
-    assert await db.seats_used_on(BOOKED_DAY) == {"20:00": 4}
+    assert await seated_at(db, BOOKED_DAY) == {"20:00": 4}
     note_id = f"call-late-unplaced-{booking.code}"
     note = Message.from_doc((await db.db.document(f"messages/{note_id}").get()).to_dict())
     assert (note.id, note.call_id, note.name, note.phone) == (
         note_id, "call-late", "Ann Lee", "+16175550123")
     assert note.reason.startswith(f"Booking {booking.code} for 4 on 2026-11-27 at 20:00 was "
                                   "confirmed while the database was offline")
-    assert "only 2 free seats" in note.reason and note.reason.endswith("call the guest back.")
+    assert "nothing free for the whole meal at" in note.reason  # why, for the staff member
+    assert note.reason.endswith("call the guest back.")
     assert started <= note.created_at <= datetime.now(UTC)
     assert (await db.get_analytics(DAY)).messages == 1
     assert await db.replay_outbox() == 0  # settled: the note is not written twice
@@ -154,9 +160,9 @@ async def test_the_code_and_booking_named_in_refusals_are_the_ones_asked_for(
     db: FirebaseManager,
 ) -> None:
     mine = make_reservation("call-one")
-    await db.book_reservation(mine, 20, DAY)
+    await db.book_reservation(mine, seats(20), DAY)
     with pytest.raises(CodeTaken) as taken:
-        await db.book_reservation(make_reservation("call-two", code=mine.code), 20, DAY)
+        await db.book_reservation(make_reservation("call-two", code=mine.code), seats(20), DAY)
     assert taken.value.code == mine.code
     now = datetime(2026, 11, 20, 18, 0, tzinfo=UTC)
     with pytest.raises(ReservationNotFound) as missing:
@@ -168,24 +174,27 @@ async def test_the_code_and_booking_named_in_refusals_are_the_ones_asked_for(
 async def test_callers_racing_for_an_empty_slot_cannot_overbook_it(
     db: FirebaseManager, callers: int
 ) -> None:
-    """Parties of 3 for a 4-seat slot that has no bookings yet: exactly one gets it."""
+    """Parties of 3 for a 4-seat room that has no bookings that day yet: exactly one gets it."""
     capacity = 4
     commits_before = db.rpcs.commits
-    assert await db.seats_used_on(BOOKED_DAY) == {}
+    assert await seated_at(db, BOOKED_DAY) == {}
+
+    racer = make_reservation("empty-racer", party=3, at=time(18, 0))
 
     async def caller(n: int) -> str:
         try:
             await db.book_reservation(
-                make_reservation(f"empty-racer-{n}", party=3, at=time(18, 0)), capacity, DAY)
+                make_reservation(f"empty-racer-{n}", party=3, at=time(18, 0)),
+                seats(capacity), DAY)
             return "booked"
         except SlotFull as e:
-            assert e.free_seats == 1
+            assert e.slot == racer.slot_id  # the refusal names the time asked for
             return "full"
 
     outcomes = await asyncio.gather(*(caller(n) for n in range(callers)))
 
     assert sorted(outcomes) == ["booked"] + ["full"] * (callers - 1)
-    assert await db.seats_used_on(BOOKED_DAY) == {"18:00": 3}
+    assert await seated_at(db, BOOKED_DAY) == {"18:00": 3}
     assert await _count(db, "reservations") == 1
     stats = await db.get_analytics(DAY)
     assert (stats.reservations, stats.covers) == (1, 3)

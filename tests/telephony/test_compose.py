@@ -57,7 +57,7 @@ def _range(text: str) -> tuple[int, int]:
 
 def test_services_and_images():
     assert set(SERVICES) == {"redis", "livekit", "livekit-sip", "freeswitch", "firestore",
-                             "setup", "agent", "seed-menu"}
+                             "setup", "agent", "seed-menu", "board"}
     assert SERVICES["livekit"]["image"].startswith("livekit/livekit-server:v")
     assert SERVICES["livekit-sip"]["image"].startswith("livekit/sip:v")
     assert SERVICES["freeswitch"]["image"].startswith("safarov/freeswitch:")
@@ -141,7 +141,7 @@ def test_firestore_address_is_the_emulator_service():
     port = 8080
     assert f"127.0.0.1:{port}:{port}" in _ports("firestore")
     assert f"--host-port=0.0.0.0:{port}" in " ".join(SERVICES["firestore"]["command"])
-    for name in ("setup", "agent", "seed-menu"):
+    for name in ("setup", "agent", "seed-menu", "board"):
         assert _env(name)["FIRESTORE_EMULATOR_HOST"] == f"firestore:{port}", name
     assert "firestore-data:/data" in SERVICES["firestore"]["volumes"]
 
@@ -226,3 +226,18 @@ def test_dockerfile_runs_the_worker_as_a_non_root_user():
     ignored = (ROOT / ".dockerignore").read_text().split()
     for entry in (".env", ".venv", ".git"):
         assert entry in ignored
+
+
+def test_board_serves_on_its_published_port_after_the_menu_is_seeded():
+    board = SERVICES["board"]
+    env = _env("board")
+    assert board["command"] == ["python", "-m", "board"]
+    assert env["BOARD_HOST"] == "0.0.0.0" and env["BOARD_PORT"] == "8090"
+    assert _interpolate(_ports("board")[0], {}) == "8090:8090"
+    assert f"http://127.0.0.1:{env['BOARD_PORT']}/healthz" in " ".join(board["healthcheck"]["test"])
+    assert board["depends_on"]["setup"]["condition"] == "service_completed_successfully"
+    # the board books against the worker's capacity: the same RESTAURANT_* overrides, if any
+    overrides = {k for k in env if k.startswith("RESTAURANT_")}
+    assert overrides == {k for k in _env("agent") if k.startswith("RESTAURANT_")}
+    # no default account: the owner's password only ever comes from .env
+    assert env["BOARD_OWNER_PASSWORD"] == "${BOARD_OWNER_PASSWORD:-}"

@@ -34,6 +34,7 @@ from typing import Any
 import pytest
 from livekit import api
 
+from bench.concurrency import open_timezone
 from fakes.audio import silence
 from fakes.script import Script
 from scripts.devstack import Ports, Stack, StackOptions
@@ -70,15 +71,6 @@ PROJECT = "demo-freeswitch"
 HANGUP_AFTER_S = 10.0  # short calls: the greeting is heard well within this
 
 
-def _open_now_timezone() -> str:
-    """A time zone where it is about noon now: the restaurant is open (data/menu.yaml hours
-    cover noon every day), so "speak to a person" is a transfer, not a message."""
-    from datetime import UTC, datetime
-
-    offset = (12 - datetime.now(UTC).hour + 12) % 24 - 12  # -12..11 hours from UTC
-    return f"Etc/GMT{-offset:+d}" if offset else "Etc/UTC"
-
-
 def _freeswitch_present() -> None:
     try:
         find_freeswitch()
@@ -110,7 +102,8 @@ def fs_stack(firestore_emulator, tmp_path_factory) -> Iterator[Stack]:
         worker_env={
             # where LiveKit SIP REFERs "speak to a person": FreeSWITCH rings the staff phone
             "STAFF_TRANSFER_TO": f"sip:1002@127.0.0.1:{ports.freeswitch.external_sip}",
-            "RESTAURANT_TIMEZONE": _open_now_timezone(),
+            # open at any hour (noon there), so "speak to a person" is a transfer, not a message
+            "RESTAURANT_TIMEZONE": open_timezone(),
         },
         freeswitch=True,
         provider_cidrs=f"{PROVIDER_IP}/32",

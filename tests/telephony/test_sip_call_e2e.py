@@ -23,6 +23,7 @@ from typing import Any
 
 from livekit import api
 
+from bench.concurrency import open_timezone
 from fakes.script import Script
 from scripts.devstack import Ports, Stack, StackError, StackOptions, find_binary
 from testkit.emulator import EMULATOR_JAR
@@ -155,6 +156,8 @@ async def test_sip_call_places_order_and_agent_hangs_up(firestore_emulator, tmp_
         # the machine's load (CI neighbours, other stacks) must not make LiveKit SIP or the
         # worker refuse the call: capacity is bench/'s subject, not this test's
         ignore_load=True,
+        # open whatever the hour CI runs at (the sample café closes at 9 pm New York time)
+        worker_env={"RESTAURANT_TIMEZONE": open_timezone()},
     )
     stack = Stack(options)
     capture = RtpCapture()
