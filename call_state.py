@@ -69,6 +69,9 @@ class UserData:
     ended_by_agent: bool = False
     last_confirmation: str | None = None  # what the last confirm told the caller
     recorder: Any = None  # the CallRecorder writing this call's log
+    # The language the caller is served in (lines.py, spoken.py), and every one used so far.
+    language: str = "en"
+    languages_used: list[str] = field(default_factory=list)
 
     @property
     def settings(self) -> Any:
@@ -100,6 +103,8 @@ class UserData:
     def summary(self) -> str:
         """Compact state handed to the next agent with the recent conversation."""
         parts = [f"now {self.now.strftime('%A %Y-%m-%d %H:%M')}"]
+        if self.language != "en":
+            parts.append(f"caller speaks {self.language}")
         if self.caller_phone:
             parts.append(f"caller ID {self.caller_phone}")
         name = self.cart.customer_name or self.returning_name

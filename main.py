@@ -19,8 +19,9 @@ import providers
 import recordings
 import store
 from agents.call import SESSION_OPTIONS, new_call, start_call, turn_away
+from agents.language import default_voices, follow_caller, provider_languages
 from agents.recovery import guard_call
-from call_state import CallServices
+from call_state import CallServices, UserData
 from config import ConfigError, Settings, WorkerSettings, get_settings, worker_settings
 from live_menus import LiveMenus
 from models import DEFAULT_RESTAURANT_ID, RestaurantSettings
@@ -117,13 +118,15 @@ async def database(settings: Settings) -> store.FirebaseManager:
     return _db
 
 
-def build_session(settings: Settings, vad: object) -> AgentSession:
+def build_session(settings: Settings, vad: object, userdata: UserData | None = None
+                  ) -> AgentSession:
     """STT, LLM, TTS, VAD and turn detection live on the session, shared by all four agents.
 
     Each provider sits behind LiveKit's fallback adapter with short attempt timeouts and no
     silent retries (providers.py); the optional *_FALLBACK_* variables add a second one.
     """
-    p = providers.build(settings)
+    # The restaurant's languages: multilingual STT, the default language's voice.
+    p = providers.build(settings, **(provider_languages(userdata, settings) if userdata else {}))
     return AgentSession(
         stt=p.stt, llm=p.llm, tts=p.tts, vad=vad,  # type: ignore[arg-type]
         turn_handling={"turn_detection": inference.TurnDetector(version="v1-mini")},
@@ -203,8 +206,9 @@ async def entrypoint(ctx: JobContext) -> None:
         caller=attributes.get("sip.phoneNumber"),
         dialed=dialed,
     )
-    session = build_session(settings, ctx.proc.userdata["vad"])
+    session = build_session(settings, ctx.proc.userdata["vad"], userdata)
     session.userdata = userdata
+    follow_caller(session, userdata, default_voices(settings))  # Spanish callers in Spanish
 
     async def end_of_call() -> None:
         # Runs on hang-up, end_call and worker drain alike: the log is written exactly once.

@@ -19,6 +19,10 @@ from seating import SeatingPlan
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 E164_RE = re.compile(r"^\+[1-9][0-9]{3,14}$")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+# The languages the line speaks (lines.py holds every fixed line in each), and the lines a
+# restaurant writes itself and must give in every language it offers.
+LANGUAGES = ("en", "es")
+RESTAURANT_LINES = ("recording_notice", "large_party_note")
 
 # Where the staff menu lives in Firestore (the seed script writes it, the worker watches it).
 MENU = "menu_items"  # one document per item id
@@ -211,6 +215,14 @@ class RestaurantSettings(_Doc):
     outbound_max_attempts: int = Field(default=3, ge=1, le=10)
     outbound_hours: TimeRange | None = None  # default 09:00-20:00 in the guest's time zone
     outbound_international: bool = False
+    # Languages: the one a call starts in, the ones callers may switch to, the voice of each
+    # (Cartesia voice ids; unset: CARTESIA_VOICE_ID / CARTESIA_VOICE_ID_ES), and the
+    # restaurant's own lines (RESTAURANT_LINES) in every offered language but English.
+    default_language: str = "en"
+    languages: list[str] = ["en"]
+    voices: dict[str, str] = {}
+    lines: dict[str, dict[str, str]] = {}
+
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
@@ -246,6 +258,27 @@ class RestaurantSettings(_Doc):
             seats = data.pop("seats_per_slot")
             data.setdefault("seating", {"seats": seats})
         return data
+
+    @model_validator(mode="after")
+    def _every_language_has_its_lines(self) -> RestaurantSettings:
+        unknown = [x for x in [*self.languages, self.default_language, *self.voices,
+                               *self.lines] if x not in LANGUAGES]
+        if unknown:
+            raise ValueError(f"language {unknown[0]!r} is not one the line speaks "
+                             f"{list(LANGUAGES)}")
+        if self.default_language not in self.languages:
+            raise ValueError(f"default_language {self.default_language!r} is not in "
+                             f"languages {self.languages}")
+        for lang in self.languages:
+            if lang == "en":
+                continue  # the English lines are the fields themselves
+            given = self.lines.get(lang) or {}
+            for key in RESTAURANT_LINES:
+                if not str(given.get(key) or "").strip():
+                    raise ValueError(f"languages lists {lang!r} but lines.{lang}.{key} is "
+                                     f"missing (the {key.replace('_', ' ')} callers hear "
+                                     f"in that language)")
+        return self
 
     @model_validator(mode="after")
     def _room_takes_the_largest_party(self) -> RestaurantSettings:
@@ -405,6 +438,8 @@ class CallLog(_Doc):
     caller: str | None = None
     dialed: str | None = None
     restaurant_id: str | None = None
+    language: str = "en"  # the language the call ended in
+    languages: list[str] = []  # every language the caller was served in, in order
     started_at: datetime
     ended_at: datetime | None = None
     duration_s: float | None = None

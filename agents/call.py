@@ -11,11 +11,13 @@ from livekit.agents.voice.speech_handle import SpeechHandle
 
 from agents.confirmation import ConfirmationAgent
 from agents.intent_classifier import IntentClassifier
+from agents.language import start_language
 from agents.order import OrderAgent
 from agents.reservation import ReservationAgent
 from call_log import CallRecorder
 from call_state import CallServices, UserData
 from contact import to_e164
+from lines import UNKNOWN_NUMBER, restaurant_line, say
 
 logger = logging.getLogger("restaurant.call")
 CUSTOMER_LOOKUP_TIMEOUT_S = 0.5  # the greeting must not wait on a slow database
@@ -29,6 +31,7 @@ async def new_call(
     userdata = UserData(
         call_id=call_id, services=services, caller_phone=to_e164(caller), dialed=dialed
     )
+    start_language(userdata)
     if userdata.caller_phone:
         try:
             customer = await asyncio.wait_for(
@@ -52,14 +55,14 @@ async def new_call(
 
 
 def greeting(userdata: UserData) -> str:
-    name = userdata.settings.name
+    name, lang = userdata.settings.name, userdata.language
     if userdata.returning_name:
         first = userdata.returning_name.split()[0]
-        hello = f"Hi {first}, welcome back to {name}! Would you like to order or book a table?"
+        hello = say(lang, "greeting_returning", first=first, name=name)
     else:
-        hello = f"Thanks for calling {name}! Would you like to place an order or book a table?"
-    if userdata.settings.record_calls:
-        return f"{userdata.settings.recording_notice} {hello}"  # the disclosure comes first
+        hello = say(lang, "greeting", name=name)
+    if userdata.settings.record_calls:  # the disclosure comes first
+        return f"{restaurant_line(userdata.settings, 'recording_notice', lang)} {hello}"
     return hello
 
 
@@ -77,10 +80,7 @@ async def start_call(
 
 
 # Said on a number no restaurant here answers: fixed, so it costs no LLM request.
-UNKNOWN_NUMBER_LINE = (
-    "Sorry, this number is not connected to a restaurant we answer for. "
-    "Please check the number and call again. Goodbye."
-)
+UNKNOWN_NUMBER_LINE = UNKNOWN_NUMBER
 
 
 async def turn_away(session: AgentSession, dialed: str | None, **start_kwargs: object) -> None:

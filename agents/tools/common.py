@@ -9,6 +9,7 @@ from livekit.agents import Agent, RunContext
 from actions import messages, staff
 from agents.tools.base import hand_off, logger, tool
 from call_state import UserData
+from lines import say
 from pricing import describe_item
 
 
@@ -29,7 +30,7 @@ async def transfer_to_staff(context: RunContext[UserData], reason: str) -> str |
             "a message for staff: ask for name, phone number and the reason, then use "
             "take_message."
         )
-    speech = context.session.say("Of course, I'll connect you with a member of our team now.")
+    speech = context.session.say(say(userdata.language, "connecting"))
     await speech.wait_for_playout()
     try:
         await staff.transfer_to_staff(userdata, destination)
@@ -70,7 +71,7 @@ async def end_call(context: RunContext[UserData]) -> None:
     userdata = context.userdata
     userdata.ended_by_agent = True
     session = context.session
-    goodbye = f"Thank you for calling {userdata.settings.name}. Goodbye!"
+    goodbye = say(userdata.language, "goodbye", name=userdata.settings.name)
     speech = session.say(goodbye, allow_interruptions=False)
     # Hang up only after the goodbye has been heard; closing the session ends the call.
     speech.add_done_callback(lambda _: session.shutdown())
