@@ -110,7 +110,9 @@ HOUSE_LINES: dict[str, dict[str, str]] = {
 # Said on a number no restaurant answers, before any restaurant (or language) is known: both.
 UNKNOWN_NUMBER = (
     "Sorry, this number is not connected to a restaurant we answer for. "
-    "Please check the number and call again. Goodbye."
+    "Please check the number and call again. Goodbye. "
+    "Lo sentimos, este número no corresponde a ningún restaurante que atendamos. "
+    "Por favor, verifique el número y vuelva a llamar. Adiós."
 )
 
 __all__ = ["HOUSE_LINES", "RESTAURANT_LINES", "UNKNOWN_NUMBER", "restaurant_line", "say"]

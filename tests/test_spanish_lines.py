@@ -6,11 +6,13 @@ from __future__ import annotations
 
 from datetime import date, time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import yaml
 
-from lines import HOUSE_LINES, RESTAURANT_LINES, restaurant_line, say
+from agents.language import heard
+from lines import HOUSE_LINES, RESTAURANT_LINES, UNKNOWN_NUMBER, restaurant_line, say
 from menu_file import MenuFileError, load_menu_file
 from models import ChosenOption, OrderLine, RestaurantSettings
 from spoken import spoken_in
@@ -102,3 +104,29 @@ def test_a_file_offering_spanish_without_one_of_its_lines_is_refused_naming_it(
 def test_a_language_the_line_does_not_speak_or_does_not_offer_is_refused(change, named):
     with pytest.raises(ValueError, match=named):
         RestaurantSettings(name="X", **change)
+
+
+def _caller(languages: list[str], now: str = "en") -> SimpleNamespace:
+    return SimpleNamespace(language=now, settings=SimpleNamespace(languages=languages))
+
+
+@pytest.mark.parametrize(("said", "reported", "offered", "switch"), [
+    ("Hola, quiero pedir un café", "es", ["en", "es"], "es"),
+    ("Hola, quiero pedir un café", "es-419", ["en", "es"], "es"),
+    ("Sí", "es", ["en", "es"], None),  # one word: not enough to change the whole call
+    ("¿Habla español?", "en", ["en", "es"], "es"),  # asked for, whatever the STT thought
+    ("Do you speak Spanish?", "en", ["en", "es"], "es"),
+    ("Hola, quiero pedir un café", "es", ["en"], None),  # not offered here
+    ("Hello, I'd like a coffee please", "en", ["en", "es"], None),  # already English
+    ("Bonjour, je voudrais un café", "fr", ["en", "es"], None),
+])
+def test_when_a_call_switches_language(said, reported, offered, switch):
+    assert heard(_caller(offered), reported, said) == switch  # type: ignore[arg-type]
+
+
+def test_back_to_english_when_the_caller_asks():
+    assert heard(_caller(["en", "es"], now="es"), "en", "Can we speak English please") == "en"  # type: ignore[arg-type]
+
+
+def test_the_unknown_number_line_is_said_in_both_languages():
+    assert "Goodbye." in UNKNOWN_NUMBER and "Adiós." in UNKNOWN_NUMBER
