@@ -108,14 +108,16 @@ HOUSE_LINES: dict[str, dict[str, str]] = {
 }
 
 # Said on a number no restaurant answers, before any restaurant (or language) is known: both.
-UNKNOWN_NUMBER = (
-    "Sorry, this number is not connected to a restaurant we answer for. "
-    "Please check the number and call again. Goodbye. "
-    "Lo sentimos, este número no corresponde a ningún restaurante que atendamos. "
-    "Por favor, verifique el número y vuelva a llamar. Adiós."
-)
+UNKNOWN_NUMBER_LINES = {
+    "en": ("Sorry, this number is not connected to a restaurant we answer for. "
+           "Please check the number and call again. Goodbye."),
+    "es": ("Lo sentimos, este número no corresponde a ningún restaurante que atendamos. "
+           "Por favor, verifique el número y vuelva a llamar. Adiós."),
+}
+UNKNOWN_NUMBER = " ".join(UNKNOWN_NUMBER_LINES[lang] for lang in LANGUAGES)
 
-__all__ = ["HOUSE_LINES", "RESTAURANT_LINES", "UNKNOWN_NUMBER", "restaurant_line", "say"]
+__all__ = ["HOUSE_LINES", "RESTAURANT_LINES", "UNKNOWN_NUMBER", "UNKNOWN_NUMBER_LINES",
+           "restaurant_line", "say"]
 
 
 def _check_catalogue() -> None:

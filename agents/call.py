@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from typing import Any
 
@@ -17,7 +18,7 @@ from agents.reservation import ReservationAgent
 from call_log import CallRecorder
 from call_state import CallServices, UserData
 from contact import to_e164
-from lines import UNKNOWN_NUMBER, restaurant_line, say
+from lines import UNKNOWN_NUMBER, UNKNOWN_NUMBER_LINES, restaurant_line, say
 
 logger = logging.getLogger("restaurant.call")
 CUSTOMER_LOOKUP_TIMEOUT_S = 0.5  # the greeting must not wait on a slow database
@@ -87,5 +88,9 @@ async def turn_away(session: AgentSession, dialed: str | None, **start_kwargs: o
     """An unknown dialled number: the fixed line, then the session closes (the caller hangs up)."""
     logger.warning("call to a number no restaurant answers; refused", extra={"dialed": dialed})
     await session.start(Agent(instructions="Say nothing."), **start_kwargs)  # type: ignore[arg-type]
-    await session.say(UNKNOWN_NUMBER_LINE, allow_interruptions=False, add_to_chat_ctx=True)
+    for language, line in UNKNOWN_NUMBER_LINES.items():  # each in its own language's voice
+        for tts in getattr(session.tts, "_tts_instances", None) or [session.tts]:
+            with contextlib.suppress(AttributeError, TypeError):
+                tts.update_options(language=language)
+        await session.say(line, allow_interruptions=False, add_to_chat_ctx=True)
     await session.aclose()

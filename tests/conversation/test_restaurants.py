@@ -12,6 +12,7 @@ from livekit.agents import AgentSession
 
 from agents.call import UNKNOWN_NUMBER_LINE, turn_away
 from config import FirestoreSettings
+from lines import UNKNOWN_NUMBER_LINES
 from live_menus import LiveMenus
 from menu_file import load_menu_file
 from models import Reservation, RestaurantSettings
@@ -173,7 +174,8 @@ async def test_an_unknown_number_gets_the_fixed_line_and_no_llm_request() -> Non
     await turn_away(session, "+15550999")
     assert closed.is_set()
     said = [i.text_content for i in session.history.items if i.type == "message"]
-    assert said == [UNKNOWN_NUMBER_LINE]
+    assert said == list(UNKNOWN_NUMBER_LINES.values())  # English, then Spanish
+    assert " ".join(said) == UNKNOWN_NUMBER_LINE
 
 
 @pytest.mark.parametrize("bad", ["Casa Lupita", "../main", ""])

@@ -100,6 +100,9 @@ async def test_the_dialled_number_picks_the_restaurant(firestore_emulator, tmp_p
         # LiveKit sends the TTS one sentence at a time
         said = [s["text"].strip() for s in _fake_log(stack.fakes.tts)["spoken"][said_before:]]
         assert " ".join(said) == UNKNOWN_NUMBER_LINE, said
+        pieces = _fake_log(stack.fakes.tts)["spoken"][said_before:]
+        assert {p["language"] for p in pieces if "Goodbye" in p["text"]} == {"en"}, pieces
+        assert {p["language"] for p in pieces if "Adiós" in p["text"]} == {"es"}, pieces
         assert len(_fake_log(stack.fakes.llm)["requests"]) == llm_before, "an LLM was asked"
         logs = await asyncio.to_thread(_call_logs, PROJECT)
         assert len(logs["main"]) == 0 and len(logs["casa-lupita"]) == 1
