@@ -1,10 +1,11 @@
-"""Everything a call leaves behind for staff: one call log, written once when the session closes."""
+"""Everything a call leaves behind for staff: one call log, opened "in progress" when the call
+starts (so a crash leaves a trace and the call is counted) and completed once when it closes."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime
+from datetime import date, datetime
 
 from livekit.agents import llm
 from livekit.agents.metrics.usage import (
@@ -30,6 +31,25 @@ class CallRecorder:
             "tts_characters": 0, "tts_audio_s": 0.0, "stt_audio_s": 0.0,
         }
         self._written: asyncio.Task[None] | None = None
+        self._opened: asyncio.Task[None] | None = None
+        self.earlier: list[TranscriptLine] = []  # said before a crash, when a call resumed
+
+    def open(self) -> asyncio.Task[None]:
+        """Log the call as in progress, in the background: the greeting does not wait for it."""
+        if self._opened is None:
+            u = self.userdata
+            day = self.started_at.astimezone(u.settings.tz).date()
+            log = CallLog(call_id=u.call_id, caller=u.caller_phone, dialed=u.dialed,
+                          started_at=self.started_at, status="in_progress", resumed=u.resumed,
+                          analytics_day=day)
+            self._opened = asyncio.ensure_future(self._open(log, day))
+        return self._opened
+
+    async def _open(self, log: CallLog, day: date) -> None:
+        try:
+            await self.userdata.services.db.open_call_log(log, day)
+        except Exception:  # the completed log is still written at the end
+            logger.exception("call log not opened", extra={"call_id": log.call_id})
 
     def on_usage(self, usage: AgentSessionUsage) -> None:
         """The session's running totals (`session_usage_updated`), per model, summed here.
@@ -67,6 +87,7 @@ class CallRecorder:
             e2e = (item.metrics or {}).get("e2e_latency") if item.role == "assistant" else None
             if e2e is not None:
                 latencies.append(round(e2e * 1000, 1))
+        transcript = [*self.earlier, *transcript]
         return CallLog(
             call_id=userdata.call_id, caller=userdata.caller_phone, dialed=userdata.dialed,
             restaurant_id=userdata.services.db.restaurant_id,
@@ -77,6 +98,8 @@ class CallRecorder:
             outcome=userdata.outcome(),  # type: ignore[arg-type]
             ids_created=list(userdata.ids_created), transcript=transcript,
             turn_latency_ms=latencies, usage=dict(self.usage), close_reason=reason,
+            resumed=userdata.resumed,
+            analytics_day=self.started_at.astimezone(userdata.settings.tz).date(),
         )
 
     def finish(self, history: llm.ChatContext, reason: str | None) -> asyncio.Task[None]:
@@ -89,6 +112,8 @@ class CallRecorder:
     async def _write(self, log: CallLog) -> None:
         day = log.started_at.astimezone(self.userdata.settings.tz).date()
         result = await self.userdata.services.db.write_call_log(log, day)
+        if self.userdata.state_saver is not None:  # the call is over: nothing to resume
+            await self.userdata.state_saver.close()
         logger.info(
             "call log written",
             extra={"call_id": log.call_id, "outcome": log.outcome, "status": result.status},

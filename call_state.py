@@ -72,6 +72,9 @@ class UserData:
     # The language the caller is served in (lines.py, spoken.py), and every one used so far.
     language: str = "en"
     languages_used: list[str] = field(default_factory=list)
+    resumed: int = 0  # how many agents took this call over after a crash (0: the first)
+    resume_note: str = ""  # said before the read-back when a call resumes at confirmation
+    state_saver: Any = None  # the SnapshotSaver keeping this call resumable
 
     @property
     def settings(self) -> Any:

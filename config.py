@@ -79,10 +79,16 @@ class WorkerSettings(BaseSettings):
     agent_idle_processes: int | None = Field(default=None, ge=0)  # job processes kept warm
     agent_max_calls: int | None = Field(default=None, ge=1)  # admit by call count instead
     agent_http_port: int | None = Field(default=None, ge=0, le=65535)  # the health server
+    # A job process above this is killed by the worker (0: no limit) and its call resumed
+    # elsewhere (redispatch.py); a job in a call measured ~410-470 MB RSS.
+    agent_job_memory_limit_mb: float = Field(default=1500, ge=0)
+    # Where the call watcher reaches this worker's health endpoint: loopback natively,
+    # "hostname" in compose (the container's name on the compose network).
+    worker_health_host: str = "127.0.0.1"
 
     _defaults = field_validator(
         "agent_name", "agent_load_threshold", "agent_idle_processes", "agent_max_calls",
-        "agent_http_port", mode="before",
+        "agent_http_port", "agent_job_memory_limit_mb", "worker_health_host", mode="before",
     )(classmethod(_empty_is_default))
 
 

@@ -12,8 +12,17 @@ def _digest(*parts: str) -> bytes:
     return hashlib.sha256("\x1f".join(parts).encode()).digest()
 
 
+# How many ids a save walks through when each one holds a different record.
+MAX_ID_ATTEMPTS = 5
+
+
 def order_id(call_id: str, seq: int) -> str:
     return f"{call_id}-order-{seq}"
+
+
+def replayed_order_id(original: str, attempt: int) -> str:
+    """The id a queued order is replayed under when `original` holds a different order."""
+    return original if attempt == 0 else f"{original}-{attempt + 1}"
 
 
 def order_number(order_doc_id: str) -> str:

@@ -59,6 +59,17 @@ HOUSE_LINES: dict[str, dict[str, str]] = {
             "now; staff will call to confirm."),
         "booking_changed": "Booking {code} is changed.",
         "booking_cancelled": "Booking {code} is cancelled.",
+        # a call picked up again after a crash (agents/resume.py)
+        "resume_sorry": "Sorry about that, we were cut off.",
+        "resume_order": (
+            "{sorry} You have {items} so far. What else would you like, or shall I read your "
+            "order back?"),
+        "resume_booking": "{sorry} You were booking a table{what}. Let's carry on.",
+        "resume_party": " for {party}",
+        "resume_at": " at {time}",
+        "resume_other_booking": "{sorry} Let's carry on with your booking.",
+        "resume_told": "{sorry} {told} Is there anything else I can help with?",
+        "resume_help": "{sorry} How can I help you?",
     },
     "es": {
         "greeting": "¡Gracias por llamar a {name}! ¿Desea hacer un pedido o reservar una mesa?",
@@ -104,6 +115,15 @@ HOUSE_LINES: dict[str, dict[str, str]] = {
             "confirmarla ahora; el personal le llamará para confirmarla."),
         "booking_changed": "La reserva {code} está cambiada.",
         "booking_cancelled": "La reserva {code} está cancelada.",
+        "resume_sorry": "Disculpe, se cortó la llamada.",
+        "resume_order": (
+            "{sorry} Lleva {items} por ahora. ¿Qué más desea, o le repito su pedido?"),
+        "resume_booking": "{sorry} Estaba reservando una mesa{what}. Sigamos.",
+        "resume_party": " para {party}",
+        "resume_at": " a {time}",
+        "resume_other_booking": "{sorry} Sigamos con su reserva.",
+        "resume_told": "{sorry} {told} ¿Le puedo ayudar en algo más?",
+        "resume_help": "{sorry} ¿En qué le puedo ayudar?",
     },
 }
 

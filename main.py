@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -14,6 +15,7 @@ from livekit.agents import AgentServer, AgentSession, JobContext, JobProcess, cl
 from livekit.agents.voice import room_io
 from livekit.plugins import silero
 
+import call_snapshot
 import natural
 import providers
 import recordings
@@ -26,6 +28,7 @@ from config import ConfigError, Settings, WorkerSettings, get_settings, worker_s
 from live_menus import LiveMenus
 from models import DEFAULT_RESTAURANT_ID, RestaurantSettings
 from redact import protect_logs
+from redispatch import WORKER_HEALTH_ATTRIBUTE, JobGuard
 from store.directory import (
     load_directory,
     load_directory_sync,
@@ -77,6 +80,7 @@ def worker_limits(worker: WorkerSettings) -> dict[str, float | int]:
     ring out, which is worse than a slower answer. AGENT_IDLE_PROCESSES: job processes kept
     warm (default one a core). AGENT_MAX_CALLS: admit by call count (load = calls / N).
     AGENT_HTTP_PORT: the health server's port (default 8081), so two workers can share a machine.
+    AGENT_JOB_MEMORY_LIMIT_MB: a job process above this is killed (default 1500; 0: no limit).
     """
     limits: dict[str, float | int] = {"load_threshold": worker.agent_load_threshold}
     if worker.agent_idle_processes is not None:
@@ -88,7 +92,18 @@ def worker_limits(worker: WorkerSettings) -> dict[str, float | int]:
         limits["load_fnc"] = lambda w: len(w.active_jobs) / max_calls  # type: ignore
     if worker.agent_http_port is not None:
         limits["port"] = worker.agent_http_port
+    # A job process growing past this is killed by the worker: a clean restart now that the
+    # call is re-dispatched and resumes from its saved state (redispatch.py).
+    limits["job_memory_limit_mb"] = worker.agent_job_memory_limit_mb
     return limits
+
+
+def worker_health_url(worker: WorkerSettings) -> str:
+    """This worker's health endpoint as the call watcher reaches it."""
+    host = worker.worker_health_host
+    if host == "hostname":
+        host = socket.gethostname()
+    return f"http://{host}:{worker.agent_http_port or 8081}/"
 
 
 try:
@@ -98,6 +113,9 @@ except ConfigError as e:
 server = AgentServer(setup_fnc=prewarm, **worker_limits(WORKER))  # type: ignore[arg-type]
 # LiveKit logs room names, which hold the caller's number: mask numbers in every log line.
 server.on("worker_started", protect_logs)
+# A call whose job process dies (OOM kill, crash) gets a new agent that resumes it.
+job_guard = JobGuard(server, WORKER.agent_name)
+server.on("worker_started", job_guard.start)
 _db: store.FirebaseManager | None = None
 
 
@@ -175,6 +193,10 @@ async def entrypoint(ctx: JobContext) -> None:
     menus: LiveMenus = ctx.proc.userdata["menus"]
     base_db = await database(settings)
     await ctx.connect()
+    # Where the call watcher asks whether this agent's worker is alive (call_watch.py).
+    health = {WORKER_HEALTH_ATTRIBUTE: worker_health_url(WORKER)}
+    liveness = asyncio.ensure_future(ctx.room.local_participant.set_attributes(health))
+    liveness.add_done_callback(lambda t: t.cancelled() or t.exception())
     caller = await ctx.wait_for_participant()
     is_sip = caller.kind == rtc.ParticipantKind.PARTICIPANT_KIND_SIP
     # `console` mode stands in a mock participant: only a real one has SIP attributes.
@@ -189,6 +211,9 @@ async def entrypoint(ctx: JobContext) -> None:
         ctx.shutdown("unknown dialled number")
         return
     db = base_db.for_restaurant(restaurant_id)
+    # State a crashed agent of this call left (call_snapshot.py), in the restaurant's own
+    # call_snapshots, read while its menu is made ready.
+    saved = asyncio.ensure_future(call_snapshot.load_for(db, ctx.job.room.name))
     catalog = await menus.acquire(restaurant_id)
     ctx.add_shutdown_callback(_release(menus, restaurant_id))
 
@@ -200,12 +225,16 @@ async def entrypoint(ctx: JobContext) -> None:
     services = CallServices(
         db=db, catalog=catalog, clock=lambda: datetime.now(UTC), transfer=transfer
     )
+    resume = await saved
     userdata = await new_call(
         call_id=ctx.room.name,
         services=services,
         caller=attributes.get("sip.phoneNumber"),
         dialed=dialed,
+        look_up_caller=resume is None,
     )
+    if resume is not None:
+        call_snapshot.restore(resume, userdata)  # its language too: a resumed call keeps it
     session = build_session(settings, ctx.proc.userdata["vad"], userdata)
     session.userdata = userdata
     follow_caller(session, userdata, default_voices(settings))  # Spanish callers in Spanish
@@ -227,7 +256,8 @@ async def entrypoint(ctx: JobContext) -> None:
     ctx.add_shutdown_callback(end_of_call)
     session.on("close", lambda _: ctx.shutdown("session closed"))
     guard_call(session, userdata)  # every provider down: apology, then staff or a message
-    await start_call(session, userdata, room=ctx.room, room_options=room_options(settings),
+    await start_call(session, userdata, resume=resume, room=ctx.room,
+                     room_options=room_options(settings),
                      record=recording_options(userdata.settings.record_calls))
     logger.info("call started", extra={"call_id": userdata.call_id, "sip": is_sip,
                                        "restaurant": restaurant_id})

@@ -40,6 +40,8 @@ RESTAURANT_COLLECTIONS = (
     "staff_users", "staff_sessions",
     # the outbound call queue (store/outbound.py)
     "outbound_calls", "outbound_phones", "do_not_call",
+    # what a re-dispatched agent needs to resume a crashed call (call_snapshot.py)
+    "call_snapshots",
 )
 
 
@@ -433,6 +435,9 @@ class TranscriptLine(_Doc):
     agent: str | None = None
 
 
+CallStatus = Literal["in_progress", "completed", "crashed"]
+
+
 class CallLog(_Doc):
     call_id: str
     caller: str | None = None
@@ -451,6 +456,11 @@ class CallLog(_Doc):
     turn_latency_ms: list[float] = []
     usage: dict[str, float] = {}
     close_reason: str | None = None
+    # Written "in_progress" when the call starts, "completed" at its end; "crashed" when no
+    # agent finished it (the reaper in call_watch.py). Logs from before had no status.
+    status: CallStatus = "completed"
+    resumed: int = 0  # how many times an agent took the call over after a crash
+    analytics_day: date | None = None  # the day the call is counted on (restaurant time)
     recording: str | None = None  # relative to RECORDINGS_DIR; None once deleted
     recording_expires_at: datetime | None = None
 
@@ -504,6 +514,7 @@ class DailyAnalytics(_Doc):
     transfers: int = 0
     abandoned: int = 0
     messages: int = 0
+    crashed: int = 0  # calls no agent finished (counted in `calls` too)
 
     def averages(self) -> dict[str, float]:
         return {

@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from booking import check_pickup
 from call_state import UserData
 from contact import clean_name, number_or_caller_id
-from ids import order_id, order_number
+from ids import MAX_ID_ATTEMPTS, order_id, order_number
 from models import LastOrderLine, Order, OrderLine
 from pricing import build_line, pickup_time
 from refusal import Refusal
-from store import SaveStatus
+from store import OrderIdTaken, SaveResult, SaveStatus
 
 MAX_ITEMS_PER_ORDER = 60
 
@@ -137,9 +137,28 @@ async def place_order(userdata: UserData) -> PlacedOrder:
             customer_phone=cart.customer_phone or "",
             pickup_time=cart.estimated_pickup(userdata.settings, now), created_at=now,
         )
+    result = await _save_under_free_id(userdata)
     order = cart.pending_order
-    result = await userdata.services.db.save_order(order, order.created_at.date())
+    assert order is not None
     cart.placed()
     userdata.outcomes.append("order")
     userdata.ids_created.append(order.id)
     return PlacedOrder(order, result.status)
+
+
+async def _save_under_free_id(userdata: UserData) -> SaveResult:
+    """Save the pending order; when its id holds a different order (this call's counter started
+    over after a crash), move to the next number. The walk is the same on every retry."""
+    cart = userdata.cart
+    for _ in range(MAX_ID_ATTEMPTS):
+        order = cart.pending_order
+        assert order is not None
+        try:
+            return await userdata.services.db.save_order(order, order.created_at.date())
+        except OrderIdTaken:
+            userdata.order_seq += 1
+            oid = order_id(userdata.call_id, userdata.order_seq)
+            cart.pending_order = order.model_copy(
+                update={"id": oid, "order_number": order_number(oid)}
+            )
+    raise RuntimeError("could not find a free order id")

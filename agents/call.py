@@ -10,12 +10,15 @@ from typing import Any
 from livekit.agents import Agent, AgentSession
 from livekit.agents.voice.speech_handle import SpeechHandle
 
+from agents.base import RECENT_ITEMS
 from agents.confirmation import ConfirmationAgent
 from agents.intent_classifier import IntentClassifier
 from agents.language import start_language
 from agents.order import OrderAgent
 from agents.reservation import ReservationAgent
+from agents.resume import resume_plan, settle_saved_confirmation
 from call_log import CallRecorder
+from call_snapshot import CallSnapshot, SnapshotSaver
 from call_state import CallServices, UserData
 from contact import to_e164
 from lines import UNKNOWN_NUMBER, UNKNOWN_NUMBER_LINES, restaurant_line, say
@@ -27,13 +30,15 @@ SESSION_OPTIONS: dict[str, Any] = {"max_tool_steps": 4}
 
 
 async def new_call(
-    call_id: str, services: CallServices, caller: str | None, dialed: str | None = None
+    call_id: str, services: CallServices, caller: str | None, dialed: str | None = None,
+    *, look_up_caller: bool = True,
 ) -> UserData:
+    """`look_up_caller=False` for a call resumed after a crash: its state knows the caller."""
     userdata = UserData(
         call_id=call_id, services=services, caller_phone=to_e164(caller), dialed=dialed
     )
     start_language(userdata)
-    if userdata.caller_phone:
+    if userdata.caller_phone and look_up_caller:
         try:
             customer = await asyncio.wait_for(
                 services.db.get_customer(userdata.caller_phone), CUSTOMER_LOOKUP_TIMEOUT_S
@@ -68,17 +73,53 @@ def greeting(userdata: UserData) -> str:
 
 
 async def start_call(
-    session: AgentSession, userdata: UserData, **start_kwargs: object
-) -> SpeechHandle:
-    """Start the session on the classifier and speak the fixed greeting: no LLM round trip."""
+    session: AgentSession, userdata: UserData, resume: CallSnapshot | None = None,
+    **start_kwargs: object,
+) -> SpeechHandle | None:
+    """Start the session on the classifier and speak the fixed greeting: no LLM round trip.
+
+    With `resume` (the state a crashed agent of this call left, call_snapshot.py), the call is
+    picked up where it was instead: the agent the caller was with, and an apology that says
+    where they were (agents/resume.py)."""
     recorder = CallRecorder(userdata, userdata.services.clock())
     session.on("session_usage_updated", lambda ev: recorder.on_usage(ev.usage))
     session.on("close", lambda ev: recorder.finish(session.history, ev.reason.value))
     userdata.recorder = recorder
-    await session.start(userdata.agents["classifier"], **start_kwargs)  # type: ignore[arg-type]
-    return session.say(greeting(userdata))
+    recorder.open()
+    earlier = list(resume.transcript) if resume else []
+    recorder.earlier = earlier
+    userdata.state_saver = SnapshotSaver(
+        session, userdata, earlier=earlier,
+        started_at=(resume.started_at if resume else None) or recorder.started_at,
+    )
+    if resume is None:
+        await session.start(userdata.agents["classifier"], **start_kwargs)  # type: ignore[arg-type]
+        return session.say(greeting(userdata))
+    await settle_saved_confirmation(userdata)
+    stage, line = resume_plan(resume, userdata)
+    agent = userdata.agents[stage]
+    await _brief_resumed_agent(agent, userdata, resume)
+    if stage == "confirmation":
+        userdata.resume_note = say(userdata.language, "resume_sorry") + " "
+    await session.start(agent, **start_kwargs)  # type: ignore[arg-type]
+    userdata.state_saver.changed()
+    logger.info("call resumed after a crash", extra={
+        "call_id": userdata.call_id, "stage": stage, "resumed": userdata.resumed})
+    return session.say(line) if line else None
 
 
+async def _brief_resumed_agent(agent: Agent, userdata: UserData, state: CallSnapshot) -> None:
+    """The new agent's model sees what was said before the crash and the call's state."""
+    ctx = agent.chat_ctx.copy()
+    for line in state.transcript[-RECENT_ITEMS:]:
+        ctx.add_message(role=line.role, content=line.text)  # type: ignore[arg-type]
+    ctx.add_message(
+        role="system",
+        content=f"The call was cut off by a technical problem and has just been picked up "
+        f"again; the caller has been told. Call state: {userdata.summary()}. Continue with "
+        "the caller's request; do not ask again for what they already said.",
+    )
+    await agent.update_chat_ctx(ctx)
 
 # Said on a number no restaurant here answers: fixed, so it costs no LLM request.
 UNKNOWN_NUMBER_LINE = UNKNOWN_NUMBER

@@ -32,4 +32,6 @@ class ConfirmationAgent(BaseAgent):
     async def on_enter(self) -> None:
         await self._take_over_context()
         # The read-back is built from the saved state, not generated: exact and instant.
-        self.session.say(readback(self.userdata))
+        # After a crash it follows the apology (agents/resume.py).
+        note, self.userdata.resume_note = self.userdata.resume_note, ""
+        self.session.say(note + readback(self.userdata))

@@ -128,6 +128,7 @@ class StackOptions:
     worker_env: dict[str, str] = field(default_factory=dict)
     agent_name: str = ""
     log_to_console: bool = False
+    watcher: bool = True  # the call watcher (call_watch.py): re-dispatch, apology, reaper
     # Take calls whatever the machine's CPU load (LiveKit SIP's health and INVITE check, the
     # worker's load threshold): for tests on a shared machine, where the load is not ours.
     ignore_load: bool = False
@@ -489,7 +490,7 @@ class Stack:
         proc = self.spawn("board", [sys.executable, "-m", "board"], env=env)
         self.wait_until(proc, "board", lambda: http_ok(self.board_url + "/healthz", b"ok"), 60)
 
-    def start_worker(self) -> None:
+    def start_worker(self, name: str = "worker") -> None:
         mode = self.options.worker
         assert mode is not None
         argv = [sys.executable, "main.py", mode]
@@ -497,27 +498,36 @@ class Stack:
         # `start` serves the worker's health endpoint on a fixed port (8081): give it a free
         # one (AGENT_HTTP_PORT) so a test stack can run beside `make dev` or a benchmark.
         env.setdefault("AGENT_HTTP_PORT", str(free_port()))
+        if name != "worker":  # a second worker of the same stack needs its own port
+            env["AGENT_HTTP_PORT"] = str(free_port())
         supports_port = "AGENT_HTTP_PORT" in (ROOT / "main.py").read_text()
         if mode == "start" and not supports_port and not _tcp_port_free(8081):
             # the hidden --simulation flag is the only other way off port 8081 (it also
             # lifts the CPU load limit); better than a worker that cannot start at all
             argv.append("--simulation")
             self.mark("port 8081 busy: worker started with --simulation")
-        proc = self.spawn("worker", argv, env=env)
-        self.wait_until(proc, "worker registered",
-                        lambda: self.log_contains("worker", "registered worker"), 120)
+        proc = self.spawn(name, argv, env=env)
+        self.wait_until(proc, f"{name} registered",
+                        lambda: self.log_contains(name, "registered worker"), 120)
         self.registered_at = time.time()
         # In `start` mode a worker refuses jobs while the machine's CPU load is above its
         # threshold, and LiveKit does not offer a refused call again: the caller would hear
         # ringing until the INVITE times out. Right after start-up (two job processes loading
         # models) the load is high, so wait for the worker to settle as available.
-        self.wait_until(proc, "worker available", self.worker_available, 120)
+        self.wait_until(proc, f"{name} available", lambda: self.worker_available(name=name), 120)
 
-    def worker_available(self, settle_s: float = 3.0) -> bool:
+    def start_watcher(self) -> None:
+        """The call watcher (call_watch.py): brings an agent back when a worker dies, ends
+        calls no agent can take, marks calls no agent finished as crashed."""
+        proc = self.spawn("call-watch", [sys.executable, "call_watch.py"], env=self.worker_env())
+        self.wait_until(proc, "call-watch", lambda: self.log_contains("call-watch",
+                                                                      "call watch running"), 60)
+
+    def worker_available(self, settle_s: float = 3.0, name: str = "worker") -> bool:
         """Registered, and its latest load report (if any) unchanged and "available" for
         `settle_s` seconds, at least 6 s after registration (the first report comes later)."""
         try:
-            text = self.procs["worker"].log_path.read_text(errors="replace")
+            text = self.procs[name].log_path.read_text(errors="replace")
         except (KeyError, OSError):
             return False
         if "registered worker" not in text:
@@ -548,6 +558,8 @@ class Stack:
                 self.start_board()
             if self.options.worker:
                 self.start_worker()
+            if self.options.watcher:
+                self.start_watcher()
         except BaseException:
             self.stop()
             raise

@@ -8,6 +8,8 @@ what the environment asks for, so a second run prints "unchanged" twice and touc
   each restaurant file in RESTAURANT_FILES (comma-separated paths) — accepted only from
   FREESWITCH_ADDRESS (comma-separated IPs/CIDRs/host names; host names are resolved here).
   Optional SIP_INBOUND_USERNAME / SIP_INBOUND_PASSWORD add digest auth on top.
+  SIP_MAX_CALL_DURATION_S (default 1800) is the longest a call may last: LiveKit SIP then
+  hangs up, whatever the agent does.
 - Dispatch rule `SIP_DISPATCH_RULE_NAME` (default `restaurant-agent-dispatch`): one room per
   call (`call-<caller>_<random>`), with the agent AGENT_NAME (default `restaurant-agent`)
   dispatched into it explicitly.
@@ -29,6 +31,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from google.protobuf.duration_pb2 import Duration
 from livekit import api
 from livekit.protocol import sip as sip_pb
 
@@ -41,6 +44,7 @@ from config import DEFAULT_AGENT_NAME  # noqa: E402
 DEFAULT_TRUNK_NAME = "restaurant-inbound"
 DEFAULT_RULE_NAME = f"{DEFAULT_AGENT_NAME}-dispatch"
 ROOM_PREFIX = "call-"
+DEFAULT_MAX_CALL_DURATION_S = 30 * 60
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,9 @@ class SipSetup:
     auth_username: str = ""
     auth_password: str = ""
     room_prefix: str = ROOM_PREFIX
+    # LiveKit SIP hangs up (BYE) a call after this long whatever happens to the agent: the
+    # last resort against an open-ended call (its own default is 24 h).
+    max_call_duration_s: int = DEFAULT_MAX_CALL_DURATION_S
 
 
 @dataclass
@@ -127,6 +134,8 @@ def setup_from_env(env: dict[str, str] | None = None) -> SipSetup:
         rule_name=env.get("SIP_DISPATCH_RULE_NAME") or DEFAULT_RULE_NAME,
         auth_username=env.get("SIP_INBOUND_USERNAME", ""),
         auth_password=env.get("SIP_INBOUND_PASSWORD", ""),
+        max_call_duration_s=int(env.get("SIP_MAX_CALL_DURATION_S")
+                                or DEFAULT_MAX_CALL_DURATION_S),
     )
 
 
@@ -138,6 +147,7 @@ def desired_trunk(setup: SipSetup) -> sip_pb.SIPInboundTrunkInfo:
         auth_username=setup.auth_username,
         auth_password=setup.auth_password,
         krisp_enabled=False,
+        max_call_duration=Duration(seconds=setup.max_call_duration_s),
     )
 
 
@@ -156,7 +166,7 @@ def desired_rule(setup: SipSetup, trunk_id: str) -> sip_pb.SIPDispatchRuleInfo:
 
 def _trunk_key(t: sip_pb.SIPInboundTrunkInfo) -> tuple[object, ...]:
     return (t.name, sorted(t.numbers), sorted(t.allowed_addresses), t.auth_username,
-            t.auth_password, t.krisp_enabled)
+            t.auth_password, t.krisp_enabled, t.max_call_duration.seconds)
 
 
 def _rule_key(r: sip_pb.SIPDispatchRuleInfo) -> tuple[object, ...]:

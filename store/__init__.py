@@ -7,13 +7,16 @@
 * `repository`: `FirebaseManager`, every read and write (one atomic commit per order, seat
   capacity under preconditions or transactions, the durable outbox when Firestore is down);
 * `parsing`: documents to typed records (bad ones logged and skipped);
-* `menu_watch`: the live menu and settings from Firestore listeners.
+* `menu_watch`: the live menu and settings from Firestore listeners;
+* `call_records`: the call log's lifecycle (in progress, completed, crashed) and the
+  resumable call snapshot (a mixin of `FirebaseManager`).
 """
 
 from store.clients import close_sync_client, make_async_client, make_sync_client
 from store.errors import (
     BookingResult,
     CodeTaken,
+    OrderIdTaken,
     PersistenceUnavailable,
     ReservationCancelled,
     ReservationNotFound,
@@ -28,7 +31,8 @@ from store.repository import FirebaseManager, connect
 from store.rpc import RpcCounter
 
 __all__ = [
-    "BookingResult", "CodeTaken", "FirebaseManager", "MenuWatch", "PersistenceUnavailable",
+    "BookingResult", "CodeTaken", "FirebaseManager", "MenuWatch", "OrderIdTaken",
+    "PersistenceUnavailable",
     "ReservationCancelled", "ReservationNotFound", "RpcCounter", "SaveResult", "SaveStatus",
     "SlotFull", "StaleReservation", "close_sync_client", "connect", "customer_from_doc",
     "make_async_client",

@@ -43,6 +43,14 @@ class CodeTaken(Exception):
         self.code = code
 
 
+class OrderIdTaken(Exception):
+    """A different order is stored under this id; save this one under the next id."""
+
+    def __init__(self, order_id: str) -> None:
+        super().__init__(f"order id {order_id} holds a different order")
+        self.order_id = order_id
+
+
 class PersistenceUnavailable(RuntimeError):
     """Firestore did not answer within the retry budget (and the write could not be queued)."""
 

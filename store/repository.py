@@ -31,7 +31,9 @@ from google.cloud.firestore_v1.base_query import FieldFilter
 from google.cloud.firestore_v1.transforms import Increment, Maximum, Minimum
 from pydantic import ValidationError
 
+import ids
 from config import FirestoreSettings
+from duplicates import same_booking, same_order
 from models import (
     MENU,
     SETTINGS_DOC,
@@ -49,10 +51,12 @@ from models import (
 )
 from outbox import Outbox, OutboxEntry
 from seating import Hold, SeatingPlan, minute_of
+from store.call_records import CallRecords
 from store.clients import make_async_client
 from store.errors import (
     BookingResult,
     CodeTaken,
+    OrderIdTaken,
     PersistenceUnavailable,
     ReservationCancelled,
     ReservationNotFound,
@@ -90,7 +94,7 @@ async def connect(
     )
 
 
-class FirebaseManager:
+class FirebaseManager(CallRecords):
     def __init__(
         self,
         client: firestore.AsyncClient,
@@ -219,19 +223,21 @@ class FirebaseManager:
         self._customer_upsert(batch, order.customer_phone, order.customer_name, order.created_at,
                               order_count=1, last_order=last_order)
         self._count(batch, day, orders=1, revenue_cents=order.total_cents)
-        return await self._commit_create(batch)
+        status = await self._commit_create(batch)
+        if status == "already_saved":
+            await self._same_order_or_raise(order)
+        return status
+
+    async def _same_order_or_raise(self, order: Order) -> None:
+        # Same id is not the same order: "already saved" only for the same content.
+        snap = await self.db.document(f"orders/{order.id}").get()
+        if not same_order(Order.from_doc(snap.to_dict() or {}), order):
+            raise OrderIdTaken(order.id)
 
     async def _commit_message(self, msg: Message, day: date) -> SaveStatus:
         batch = self.db.batch()
         batch.create(self.db.document(f"messages/{msg.id}"), msg.to_doc())
         self._count(batch, day, messages=1)
-        return await self._commit_create(batch)
-
-    async def _commit_call_log(self, log_: CallLog, day: date) -> SaveStatus:
-        batch = self.db.batch()
-        batch.create(self.db.document(f"call_logs/{log_.call_id}"), log_.to_doc())
-        self._count(batch, day, calls=1, transfers=int(log_.outcome == "transfer"),
-                    abandoned=int(log_.outcome == "abandoned"))
         return await self._commit_create(batch)
 
     async def _commit_create(self, batch: Any) -> SaveStatus:
@@ -272,7 +278,7 @@ class FirebaseManager:
         snaps = {s.reference.path: s async for s in self.db.get_all([res_ref, day_ref])}
         existing, room = snaps[res_ref.path], snaps[day_ref.path]
         if existing.exists:
-            if (existing.to_dict() or {}).get("call_id") == res.call_id:
+            if same_booking(Reservation.from_doc(existing.to_dict() or {}), res):
                 return "already_saved"
             raise CodeTaken(res.code)
         seat = seating.fit(_holds(room).values(), minute_of(res.time), res.party_size)
@@ -473,10 +479,13 @@ class FirebaseManager:
         once = self._once
         if entry.kind == "order":
             order = Order.model_validate(p["order"])
-            await once(lambda: self._commit_order(order, day))
+            await self._replay_order(order, day)
         elif entry.kind == "message":
             msg = Message.model_validate(p["message"])
             await once(lambda: self._commit_message(msg, day))
+        elif entry.kind == "call_open":
+            opened = CallLog.model_validate(p["call_log"])
+            await once(lambda: self._commit_call_open(opened, day))
         elif entry.kind == "call_log":
             call_log = CallLog.model_validate(p["call_log"])
             await once(lambda: self._commit_call_log(call_log, day))
@@ -494,6 +503,19 @@ class FirebaseManager:
             log.error("unknown outbox entry kind %r (%s); kept", entry.kind, entry.id)
             return False
         return True
+
+    async def _replay_order(self, order: Order, day: date) -> None:
+        # The caller was told "noted, staff will call": if its id now holds a different order,
+        # it is saved under a derived id (the same one on every replay), never dropped.
+        for attempt in range(ids.MAX_ID_ATTEMPTS):
+            oid = ids.replayed_order_id(order.id, attempt)
+            moved = order.model_copy(update={"id": oid, "order_number": ids.order_number(oid)})
+            try:
+                await self._once(lambda: self._commit_order(moved, day))  # noqa: B023
+                return
+            except OrderIdTaken:
+                continue
+        raise OrderIdTaken(order.id)
 
     async def _once(self, op: Callable[[], Awaitable[T]]) -> T:
         # Replays get a single attempt: the replayer itself is the retry loop.

@@ -9,12 +9,14 @@ from typing import Any
 
 import pytest
 
+import ids
 from config import ConfigError, FirestoreSettings
 from models import CallLog, Message, slot_id
 from seating import SeatingPlan, Table, double_seated
 from store import (
     CodeTaken,
     FirebaseManager,
+    OrderIdTaken,
     ReservationCancelled,
     ReservationNotFound,
     SlotFull,
@@ -46,6 +48,9 @@ async def test_order_is_one_commit_with_customer_and_analytics(db: FirebaseManag
 
     assert (result.status, result.id) == ("saved", order.id)
     assert db.rpcs.snapshot() == {"commit": 1}  # one round trip for the whole confirmation
+    # ... and it writes the order, its customer and the day's analytics together
+    assert {c: db.rpcs.commits_to(c) for c in ("orders", "customers", "analytics", "seating")} == {
+        "orders": 1, "customers": 1, "analytics": 1, "seating": 0}
     saved = await doc(db, f"orders/{order.id}")
     assert saved is not None and saved["total_cents"] == order.total_cents
     customer = await db.get_customer(order.customer_phone)
@@ -72,20 +77,47 @@ async def test_saving_the_same_order_twice_counts_it_once(db: FirebaseManager) -
     assert customer is not None and customer.order_count == 1
 
 
-async def test_existing_order_id_rejects_the_whole_batch(db: FirebaseManager) -> None:
-    """All three documents or none: the customer and analytics writes ride on the create."""
+async def test_a_different_order_under_a_stored_id_is_not_already_saved(
+    db: FirebaseManager,
+) -> None:
+    """Same id is not the same order: the clash is refused whole, and the caller's code is told
+    (OrderIdTaken) so it saves under the next id instead of announcing the stored order."""
     original = make_order(phone="+16175550111", name="First Caller")
     await db.save_order(original, DAY)
     before = await db.get_analytics(DAY)
 
     clash = make_order(phone="+16175550999", name="Someone Else", quantity=5)  # same order id
-    result = await db.save_order(clash, DAY)
+    with pytest.raises(OrderIdTaken):
+        await db.save_order(clash, DAY)
 
-    assert result.status == "already_saved"
     assert await db.get_customer("+16175550999") is None
     assert await db.get_analytics(DAY) == before
     saved = await doc(db, f"orders/{original.id}")
     assert saved is not None and saved["customer_name"] == "First Caller"
+
+
+async def test_the_same_order_built_again_later_is_already_saved(db: FirebaseManager) -> None:
+    """A re-dispatched agent rebuilds the same confirmation with fresh timestamps: a replay."""
+    original = make_order(created_at=NOW)
+    await db.save_order(original, DAY)
+    rebuilt = make_order(created_at=NOW + timedelta(seconds=40))
+    assert (await db.save_order(rebuilt, DAY)).status == "already_saved"
+    assert (await db.get_analytics(DAY)).orders == 1
+
+
+async def test_a_queued_order_whose_id_was_taken_is_replayed_under_a_derived_id(
+    db: FirebaseManager,
+) -> None:
+    queued = make_order(name="Queued Caller", quantity=3)
+    await db.save_order(make_order(name="Other Order"), DAY)  # same id, different order
+    await db.outbox.append("order", {"order": queued.model_dump(mode="json"),
+                                     "analytics_day": DAY.isoformat()}, record_id=queued.id)
+    assert await db.replay_outbox() == 1
+    assert await db.replay_outbox() == 0
+    moved = await doc(db, f"orders/{queued.id}-2")
+    assert moved is not None and moved["customer_name"] == "Queued Caller"
+    assert moved["order_number"] == ids.order_number(f"{queued.id}-2")
+    assert (await db.get_analytics(DAY)).orders == 2
 
 
 async def test_returning_customer_keeps_first_seen_even_when_writes_arrive_late(
@@ -128,6 +160,52 @@ async def test_message_and_call_logs_update_the_daily_counters_once(db: Firebase
     assert saved is not None and saved["outcome"] == "transfer"
 
 
+async def test_a_call_is_logged_and_counted_when_it_starts_and_completed_once(
+    db: FirebaseManager,
+) -> None:
+    opened = CallLog(call_id="c-live", caller="+16175550104", started_at=NOW)
+    assert (await db.open_call_log(opened, DAY)).status == "saved"
+    live = await doc(db, "call_logs/c-live")
+    assert live is not None and live["status"] == "in_progress"
+    assert (await db.get_analytics(DAY)).calls == 1  # counted before any order can be
+    # a re-dispatched agent of the same call opens it again: nothing new
+    assert (await db.open_call_log(opened, DAY)).status == "already_saved"
+
+    resumed_part = CallLog(call_id="c-live", started_at=NOW + timedelta(seconds=50),
+                           ended_at=NOW + timedelta(seconds=90), outcome="transfer", resumed=1)
+    assert (await db.write_call_log(resumed_part, DAY)).status == "saved"
+    assert (await db.write_call_log(resumed_part, DAY)).status == "already_saved"
+    final = await doc(db, "call_logs/c-live")
+    assert final is not None
+    assert (final["status"], final["outcome"], final["resumed"]) == ("completed", "transfer", 1)
+    assert final["duration_s"] == 90.0  # from the call's real start, not the resumed agent's
+    stats = await db.get_analytics(DAY)
+    assert (stats.calls, stats.transfers, stats.crashed) == (1, 1, 0)
+    assert [c.call_id for c in await db.open_call_logs()] == []
+
+
+async def test_a_call_no_agent_finished_is_marked_crashed_and_still_counted(
+    db: FirebaseManager,
+) -> None:
+    await db.open_call_log(CallLog(call_id="c-dead", started_at=NOW, analytics_day=DAY), DAY)
+    await db.open_call_log(CallLog(call_id="c-alive", started_at=NOW, analytics_day=DAY), DAY)
+    assert sorted(c.call_id for c in await db.open_call_logs()) == ["c-alive", "c-dead"]
+
+    later = NOW + timedelta(minutes=3)
+    assert await db.mark_call_crashed("c-dead", now=later)
+    assert not await db.mark_call_crashed("c-dead", now=later)
+    dead = await doc(db, "call_logs/c-dead")
+    assert dead is not None and (dead["status"], dead["duration_s"]) == ("crashed", 180.0)
+    stats = await db.get_analytics(DAY)
+    assert (stats.calls, stats.crashed) == (2, 1)
+
+    # its completed log arrives late (queued in an outage): it replaces the crash mark
+    late = CallLog(call_id="c-dead", started_at=NOW, ended_at=later, outcome="order")
+    assert (await db.write_call_log(late, DAY)).status == "saved"
+    stats = await db.get_analytics(DAY)
+    assert (stats.calls, stats.crashed) == (2, 0)
+
+
 async def test_analytics_of_a_quiet_day_are_zero(db: FirebaseManager) -> None:
     stats = await db.get_analytics(date(2030, 1, 1))
     assert stats.orders == stats.calls == 0 and stats.averages()["average_order_cents"] == 0.0
@@ -144,6 +222,7 @@ async def test_booking_takes_seats_and_counts_covers(db: FirebaseManager) -> Non
     assert (result.status, result.code) == ("saved", res.code)
     # one read of slot and code + one commit (check-and-set on the slot, no transaction)
     assert db.rpcs.snapshot() == {"batch_get_documents": 1, "commit": 1}
+    assert (db.rpcs.commits_to("seating"), db.rpcs.commits_to("reservations")) == (1, 1)
     assert await seated_at(db, res.date) == {"19:00": 4}
     stored = await db.get_reservation(res.code)
     assert stored is not None and stored.history[0].action == "created"
@@ -166,6 +245,29 @@ async def test_rebooking_the_same_call_is_already_saved_and_another_call_gets_co
     with pytest.raises(CodeTaken):
         await db.book_reservation(other_call, seats(20), DAY)
     assert (await db.get_analytics(DAY)).reservations == 1
+
+
+async def test_a_different_booking_of_the_same_call_under_a_stored_code_gets_code_taken(
+    db: FirebaseManager,
+) -> None:
+    res = make_reservation(party=2)
+    await db.book_reservation(res, seats(20), DAY)
+    other_table = make_reservation(party=6, at=time(20, 0))  # same call, same seq: same code
+    assert other_table.code == res.code
+    with pytest.raises(CodeTaken):
+        await db.book_reservation(other_table, seats(20), DAY)
+    assert await seated_at(db, res.date) == {"19:00": 2}
+
+
+async def test_a_booking_changed_later_is_still_already_saved_on_replay(
+    db: FirebaseManager,
+) -> None:
+    res = make_reservation(party=2)
+    await db.book_reservation(res, seats(20), DAY)
+    await db.change_reservation(res.code, new_party_size=4, call_id=res.call_id, seating=seats(20),
+                                now=NOW)
+    assert (await db.book_reservation(res, seats(20), DAY)).status == "already_saved"
+    assert await seated_at(db, res.date) == {"19:00": 4}
 
 
 async def test_full_slot_says_how_many_seats_are_left(db: FirebaseManager) -> None:

@@ -19,12 +19,17 @@ async def confirm(context: RunContext[UserData]) -> str:
     if userdata.reservation is None and not userdata.cart and userdata.last_confirmation:
         # A second "yes" (or a repeated tool call) must not save a twin.
         return f"Already done, nothing new saved. {userdata.last_confirmation}"
-    if userdata.reservation is not None:
-        text = _booking_said(await reservations.confirm_draft(userdata), userdata.language)
-    else:
-        text = _order_said(userdata, await orders.place_order(userdata))
+    text = await save_confirmed(userdata)
     userdata.last_confirmation = text
     return text
+
+
+async def save_confirmed(userdata: UserData) -> str:
+    """Save the order or booking being confirmed; what to tell the caller. Also replays a
+    confirmation a crashed agent saved, for the agent that resumes the call (agents/resume.py)."""
+    if userdata.reservation is not None:
+        return _booking_said(await reservations.confirm_draft(userdata), userdata.language)
+    return _order_said(userdata, await orders.place_order(userdata))
 
 
 def _order_said(userdata: UserData, placed: orders.PlacedOrder) -> str:

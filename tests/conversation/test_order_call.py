@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import ids
+from actions.reservations import spell
 from agents import ConfirmationAgent, OrderAgent
+from testkit.records import make_order
 from testkit.scripted_llm import Call
-from tests.conversation.harness import CALLER, open_call
+from tests.conversation.harness import CALLER, open_call, tool_output
 
 
 async def test_full_order_call_saves_one_priced_order(seeded_db):
@@ -69,3 +72,40 @@ async def test_full_order_call_saves_one_priced_order(seeded_db):
     assert log["outcome"] == "order" and log["ids_created"] == [orders[0].id]
     assert log["agents_visited"][:3] == ["intent_classifier", "order_agent", "confirmation_agent"]
     assert not call.llm.overrun
+
+
+async def test_an_order_id_holding_another_order_is_never_announced_as_placed(seeded_db):
+    """A second agent in the same call (re-dispatch after a crash) starts its order counter
+    over: its first order id may already hold the earlier order. The new order is saved under
+    the next id and the caller hears the new number, not "already saved" for the wrong one."""
+    db = seeded_db
+    call = await open_call(
+        db,
+        Call("start_order"),
+        Call("add_item", {"item": "a large cap"}),
+        "A large cappuccino. What name is the order under?",
+        Call("set_customer", {"name": "Sam Rivera"}),
+        Call("review_order"),
+        Call("confirm"),
+        "Placed. Anything else?",
+    )
+    earlier = make_order(call.userdata.call_id, 1, name="Earlier Order", quantity=3)
+    await db.save_order(earlier, earlier.created_at.date())
+
+    await call.caller_says("A large cap please")
+    await call.caller_says("It's Sam Rivera")
+    result = await call.caller_says("Yes")
+    said, is_error = tool_output(result, "confirm")
+
+    new_id = ids.order_id(call.userdata.call_id, 2)
+    assert not is_error
+    assert said.startswith("Order placed") and spell(ids.order_number(new_id)) in said, said
+    assert spell(earlier.order_number) not in said
+    orders = {d.id: d.to_dict() async for d in db.db.collection("orders").stream()}
+    assert set(orders) == {earlier.id, new_id}
+    assert orders[new_id]["customer_name"] == "Sam Rivera"
+    assert [(ln["item_id"], ln["size"]) for ln in orders[new_id]["lines"]] == [
+        ("cappuccino", "large")
+    ]
+    assert orders[earlier.id]["customer_name"] == "Earlier Order"
+    assert call.userdata.ids_created == [new_id]

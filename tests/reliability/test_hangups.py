@@ -81,11 +81,12 @@ async def test_hang_up_while_the_yes_is_being_saved_is_all_or_nothing(seeded_db,
         Call("confirm"), "Done!",
     )
     await call.caller_says("A croissant for Sam Rivera")
-    asked, commits = len(call.llm.requests), db.rpcs.commits
+    # the order's own commit: the call's state snapshots are commits too, and come first
+    asked, commits = len(call.llm.requests), db.rpcs.commits_to("orders")
     if moment == "the model has just been asked":
         ready = lambda: len(call.llm.requests) > asked  # noqa: E731
     else:
-        ready = lambda: db.rpcs.commits > commits  # noqa: E731
+        ready = lambda: db.rpcs.commits_to("orders") > commits  # noqa: E731
     turn = asyncio.create_task(call.caller_says("Yes"))
     raced = await _hang_up_when(call, ready)
     await asyncio.gather(turn, return_exceptions=True)

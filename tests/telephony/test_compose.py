@@ -57,7 +57,7 @@ def _range(text: str) -> tuple[int, int]:
 
 def test_services_and_images():
     assert set(SERVICES) == {"redis", "livekit", "livekit-sip", "freeswitch", "firestore",
-                             "setup", "agent", "seed-menu", "board"}
+                             "setup", "agent", "call-watch", "seed-menu", "board"}
     assert SERVICES["livekit"]["image"].startswith("livekit/livekit-server:v")
     assert SERVICES["livekit-sip"]["image"].startswith("livekit/sip:v")
     assert SERVICES["freeswitch"]["image"].startswith("safarov/freeswitch:")
@@ -162,6 +162,19 @@ def test_agent_and_setup_get_what_the_worker_reads():
     assert _env("setup")["AGENT_NAME"] == agent["AGENT_NAME"]
     for script in ("scripts/setup_sip.py",):
         assert (ROOT / script).exists()
+
+
+def test_call_watch_reaches_livekit_and_the_workers_and_memory_is_bounded():
+    watch = _env("call-watch")
+    assert SERVICES["call-watch"]["command"] == ["python", "call_watch.py"]
+    assert watch["LIVEKIT_URL"] == _env("agent")["LIVEKIT_URL"]
+    assert watch["AGENT_NAME"] == _env("agent")["AGENT_NAME"]
+    for var in ("LIVEKIT_API_KEY", "LIVEKIT_API_SECRET", "FIRESTORE_EMULATOR_HOST"):
+        assert var in watch, var
+    assert _env("agent")["WORKER_HEALTH_HOST"] == "hostname"  # reachable by container name
+    for name in ("agent", "call-watch"):
+        assert SERVICES[name].get("mem_limit"), f"{name}: no memory limit"
+    assert "AGENT_JOB_MEMORY_LIMIT_MB" in _env("agent")
 
 
 def test_no_secret_is_written_in_compose():

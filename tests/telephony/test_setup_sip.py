@@ -47,6 +47,7 @@ async def test_setup_sip_is_idempotent_and_updates_in_place(firestore_emulator, 
         # the stack's number, then the sample second restaurant's (data/casa-lupita.yaml)
         assert list(trunk.numbers) == ["+15550100", "+15550200"]
         assert list(trunk.allowed_addresses) == ["127.0.0.1"]
+        assert trunk.max_call_duration.seconds == 30 * 60  # LiveKit SIP's BYE of last resort
         assert list(rule.trunk_ids) == [trunk.sip_trunk_id]
         assert rule.rule.dispatch_rule_individual.room_prefix == "call-"
         assert [a.agent_name for a in rule.room_config.agents] == ["restaurant-agent"]

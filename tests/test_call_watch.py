@@ -1,0 +1,86 @@
+"""What the call watcher decides for a call room, from what the LiveKit API shows of it."""
+
+from __future__ import annotations
+
+import pytest
+
+from call_watch import RoomMemory, WatchOptions, decide
+from redispatch import CallRoom
+
+OPTS = WatchOptions()
+LIVE, DEAD = "http://127.0.0.1:8081/", "http://127.0.0.1:8082/"
+
+
+def room(*, callers: tuple[str, ...] = ("sip-caller",), agents: dict[str, str] | None = None,
+         dispatches: dict[str, list[str]] | None = None) -> CallRoom:
+    dispatches = {"AD_1": ["agent-1"]} if dispatches is None else dispatches
+    return CallRoom("call-x", callers=list(callers),
+                    agents={"agent-1": LIVE} if agents is None else agents,
+                    dispatches=list(dispatches), dispatch_jobs=dispatches)
+
+
+def seen(*ids: str, at: float = 0.0, agents: tuple[str, ...] = ("agent-1",)) -> RoomMemory:
+    return RoomMemory(dispatch_seen=dict.fromkeys(ids, at), agents_seen=set(agents))
+
+
+def test_a_call_with_a_live_agent_is_left_alone() -> None:
+    assert decide(room(), seen("AD_1"), {DEAD}, 100.0, OPTS) == ("ok", None)
+
+
+def test_an_agent_whose_worker_is_dead_is_replaced() -> None:
+    view = room(agents={"agent-1": DEAD})
+    assert decide(view, seen("AD_1"), {DEAD}, 100.0, OPTS) == ("redispatch", "agent-1")
+
+
+def test_a_re_dispatched_agent_on_its_way_is_waited_for() -> None:
+    view = room(agents={}, dispatches={"AD_1": ["agent-1"], "AD_2": []})
+    memory = seen("AD_1", at=0.0)
+    memory.dispatch_seen["AD_2"] = 99.0
+    assert decide(view, memory, set(), 100.0, OPTS) == ("wait", None)
+
+
+def test_a_re_dispatch_no_worker_took_ends_the_call() -> None:
+    view = room(agents={}, dispatches={"AD_1": ["agent-1"], "AD_2": []})
+    memory = seen("AD_1", at=0.0)
+    memory.dispatch_seen["AD_2"] = 100.0 - OPTS.join_deadline_s - 0.1
+    assert decide(view, memory, set(), 100.0, OPTS) == ("give_up", None)
+
+
+def test_the_first_agent_gets_longer_to_join_then_one_more_try() -> None:
+    view = room(agents={}, dispatches={"AD_1": []})
+    assert decide(view, seen("AD_1", at=95.0, agents=()), set(), 100.0, OPTS) == ("wait", None)
+    late = seen("AD_1", at=100.0 - OPTS.first_join_deadline_s - 0.1, agents=())
+    assert decide(view, late, set(), 100.0, OPTS) == ("redispatch", None)
+
+
+def test_an_agent_a_worker_is_still_starting_is_never_doubled() -> None:
+    """Under load a worker can take many seconds to start an agent: no second one meanwhile."""
+    view = room(agents={}, dispatches={"AD_1": ["agent-1"]})
+    slow = seen("AD_1", at=100.0 - OPTS.first_join_deadline_s - 5, agents=())
+    assert decide(view, slow, set(), 100.0, OPTS) == ("wait", None)
+    gone = seen("AD_1", at=100.0 - OPTS.assigned_join_deadline_s - 1, agents=())
+    assert decide(view, gone, set(), 100.0, OPTS)[0] == "redispatch"
+
+
+def test_an_agent_that_left_at_the_end_of_the_call_is_not_replaced() -> None:
+    """The agent leaves a moment before it deletes the room: that moment is not a crash."""
+    view = room(agents={}, dispatches={"AD_1": ["agent-1"]})
+    memory = seen("AD_1", at=0.0)
+    assert decide(view, memory, set(), 100.0, OPTS) == ("wait", None)
+    assert decide(view, memory, set(), 101.0, OPTS) == ("wait", None)
+    # still no agent and the caller still there after the grace: that is a strand
+    assert decide(view, memory, set(), 100.0 + OPTS.agentless_grace_s, OPTS)[0] == "redispatch"
+
+
+def test_re_dispatches_are_capped(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CALL_MAX_REDISPATCHES", "2")
+    jobs = {"AD_1": ["agent-1"], "AD_2": ["agent-2"], "AD_3": ["agent-3"]}
+    view = room(agents={"agent-3": DEAD}, dispatches=jobs)
+    assert decide(view, seen(*jobs), {DEAD}, 100.0, OPTS) == ("give_up", "agent-3")
+
+
+def test_nothing_is_done_once_the_caller_is_gone_or_the_call_is_being_ended() -> None:
+    assert decide(room(callers=(), agents={}), seen("AD_1"), set(), 100.0, OPTS)[0] == "ok"
+    ending = seen("AD_1")
+    ending.ended = True
+    assert decide(room(agents={}), ending, set(), 100.0, OPTS)[0] == "ok"
