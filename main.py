@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import socket
 import sys
 from collections.abc import Awaitable, Callable
@@ -260,7 +261,8 @@ async def entrypoint(ctx: JobContext) -> None:
                      room_options=room_options(settings),
                      record=recording_options(userdata.settings.record_calls))
     logger.info("call started", extra={"call_id": userdata.call_id, "sip": is_sip,
-                                       "restaurant": restaurant_id})
+                                       "restaurant": restaurant_id, "job_id": ctx.job.id,
+                                       "job_pid": os.getpid(), "resumed": userdata.resumed})
 
 
 def _release(menus: LiveMenus, restaurant_id: str) -> Callable[[], Awaitable[None]]:
