@@ -90,6 +90,8 @@ class CallRecorder:
         transcript = [*self.earlier, *transcript]
         return CallLog(
             call_id=userdata.call_id, caller=userdata.caller_phone, dialed=userdata.dialed,
+            restaurant_id=userdata.services.db.restaurant_id,
+            language=userdata.language, languages=list(userdata.languages_used),
             started_at=self.started_at, ended_at=ended,
             duration_s=round((ended - self.started_at).total_seconds(), 2),
             agents_visited=list(userdata.agents_visited), intents=list(userdata.intents),

@@ -77,6 +77,9 @@ class UserData:
     last_confirmation: str | None = None  # what the last confirm told the caller
     recorder: Any = None  # the CallRecorder writing this call's log
     outbound: OutboundState | None = None  # a reminder or call-back this call is making
+    # The language the caller is served in (lines.py, spoken.py), and every one used so far.
+    language: str = "en"
+    languages_used: list[str] = field(default_factory=list)
     resumed: int = 0  # how many agents took this call over after a crash (0: the first)
     resume_note: str = ""  # said before the read-back when a call resumes at confirmation
     state_saver: Any = None  # the SnapshotSaver keeping this call resumable
@@ -112,6 +115,8 @@ class UserData:
     def summary(self) -> str:
         """Compact state handed to the next agent with the recent conversation."""
         parts = [f"now {self.now.strftime('%A %Y-%m-%d %H:%M')}"]
+        if self.language != "en":
+            parts.append(f"caller speaks {self.language}")
         if self.caller_phone:
             parts.append(f"caller ID {self.caller_phone}")
         name = self.cart.customer_name or self.returning_name

@@ -274,6 +274,9 @@ class Settings(RestaurantOverrides, WorkerSettings, ProviderSettings):
     deepgram_base_url: str | None = None
     cartesia_api_key: SecretStr
     cartesia_voice_id: str = DEFAULT_VOICE_ID
+    # The voice Spanish is spoken with (a restaurant's `voices:` overrides it); unset: the
+    # English voice, speaking Spanish (Cartesia's sonic voices are multilingual).
+    cartesia_voice_id_es: str | None = None
     cartesia_model: str = "sonic-2"
     cartesia_base_url: str | None = None
     noise_cancellation: bool | None = None  # unset: on only against LiveKit Cloud
@@ -287,6 +290,7 @@ class Settings(RestaurantOverrides, WorkerSettings, ProviderSettings):
 
     @field_validator(
         "openai_base_url", "deepgram_base_url", "cartesia_base_url", "noise_cancellation",
+        "cartesia_voice_id_es",
         mode="before",
     )
     @classmethod

@@ -39,9 +39,11 @@ from config import (
     load_firestore_settings,
     outbound_settings,
 )
-from models import OutboundCall, RestaurantSettings
+from models import DEFAULT_RESTAURANT_ID, SETTINGS_DOC, OutboundCall, RestaurantSettings
 from store import make_async_client, parse_settings
+from store.directory import load_directory
 from store.outbound import OutboundQueue, Policy
+from store.scope import scoped
 
 log = logging.getLogger("restaurant.dialer")
 
@@ -60,26 +62,38 @@ class Dialer:
         self.worker = cfg.dialer_id or f"{socket.gethostname()}-{os.getpid()}"
         self.lease = timedelta(seconds=cfg.dialer_lease_s)
 
-    async def queue(self) -> OutboundQueue:
-        """The queue under today's restaurant settings (calling hours, attempts)."""
-        snap = await self.client.document("settings/restaurant").get()
+    async def restaurants(self) -> list[str]:
+        """Every restaurant of the directory (the default one when there is no directory)."""
+        return [e.restaurant_id for e in await load_directory(self.client)] or [
+            DEFAULT_RESTAURANT_ID]
+
+    async def queue(self, restaurant_id: str = DEFAULT_RESTAURANT_ID) -> OutboundQueue:
+        """A restaurant's queue under its settings today (calling hours, attempts)."""
+        scope = scoped(self.client, restaurant_id)
+        snap = await scope.document(SETTINGS_DOC).get()
         base = parse_settings(snap.to_dict() if snap.exists else None)
         data = base.model_dump() if base else {"name": "our restaurant"}
         # the RESTAURANT_* overrides the worker applies (time zone, ...), here too
         settings = RestaurantSettings.model_validate(
             {**data, **RestaurantOverrides().restaurant_overrides()})
-        return OutboundQueue(self.client, Policy.of(settings))
+        return OutboundQueue(scope, Policy.of(settings), restaurant_id)
 
     async def dial_due(self) -> list[OutboundCall]:
-        """Dispatch every entry due now; the ones this dialer started."""
-        queue = await self.queue()
+        """Dispatch every entry due now, restaurant by restaurant; the ones this dialer started."""
+        started: list[OutboundCall] = []
+        for restaurant_id in await self.restaurants():
+            started += await self._dial_due(restaurant_id)
+        return started
+
+    async def _dial_due(self, restaurant_id: str) -> list[OutboundCall]:
+        queue = await self.queue(restaurant_id)
         started: list[OutboundCall] = []
         while True:
             now = datetime.now(UTC)
             call = await queue.claim(self.worker, now, self.lease)
             if call is None:
                 return started
-            job = OutboundJob(call.id, self.worker)
+            job = OutboundJob(call.id, self.worker, restaurant_id)
             room = room_for(call)
             try:
                 await self.lk.agent_dispatch.create_dispatch(api.CreateAgentDispatchRequest(

@@ -23,7 +23,7 @@ from typing import Literal
 import booking
 from actions import reservations
 from call_state import UserData
-from models import Message, OutboundCall, Reservation
+from models import DEFAULT_RESTAURANT_ID, Message, OutboundCall, Reservation
 from refusal import Refusal
 from store.outbound import OutboundQueue
 
@@ -39,9 +39,11 @@ class OutboundJob:
 
     call_id: str
     lease_owner: str
+    restaurant_id: str = DEFAULT_RESTAURANT_ID  # whose queue, menu and voice the call uses
 
     def to_metadata(self) -> str:
-        return json.dumps({JOB_KEY: self.call_id, "lease_owner": self.lease_owner})
+        return json.dumps({JOB_KEY: self.call_id, "lease_owner": self.lease_owner,
+                           "restaurant": self.restaurant_id})
 
     @classmethod
     def from_metadata(cls, metadata: str | None) -> OutboundJob | None:
@@ -52,7 +54,8 @@ class OutboundJob:
             return None
         if not isinstance(data, dict) or not data.get(JOB_KEY):
             return None
-        return cls(str(data[JOB_KEY]), str(data.get("lease_owner") or ""))
+        return cls(str(data[JOB_KEY]), str(data.get("lease_owner") or ""),
+                   str(data.get("restaurant") or DEFAULT_RESTAURANT_ID))
 
 
 @dataclass

@@ -35,6 +35,7 @@ from store import (
     StaleReservation,
 )
 from store.outbound import OutboundQueue, Policy
+from store.scope import RestaurantScope, scoped
 
 
 class Rejected(Exception):
@@ -90,11 +91,12 @@ def _actor(user: User) -> str:
 
 
 class Operations:
-    def __init__(self, manager: FirebaseManager, sync_client: firestore.Client,
+    def __init__(self, manager: FirebaseManager, sync_client: firestore.Client | RestaurantScope,
                  overrides: RestaurantOverrides) -> None:
         self.manager = manager
         self.db = manager.db
-        self.sync_client = sync_client
+        # The staff menu script's client, seen through this board's restaurant only.
+        self.sync_client = scoped(sync_client, manager.restaurant_id)
         self.overrides = overrides
 
     async def restaurant(self) -> RestaurantSettings:
@@ -111,7 +113,9 @@ class Operations:
             await ref.update(fields, option=option)
         except gexc.FailedPrecondition:
             snap = await ref.get()
-            raise Conflict(doc_json(snap) if snap.exists else None, what) from None
+            if not snap.exists:  # never here (or another restaurant's id): not a conflict
+                raise Rejected(f"{what} does not exist", 404) from None
+            raise Conflict(doc_json(snap), what) from None
         except gexc.NotFound:
             raise Rejected(f"{what} no longer exists", 404) from None
         return doc_json(await ref.get())

@@ -6,6 +6,7 @@ A script is YAML (or JSON):
 caller:                 # what the fake STT "hears", one entry per speech segment, in order
   - "I'd like a large cappuccino"
   - "That's all, thanks"
+  - {text: "Quiero un café", language: es}   # reported as Spanish in Deepgram's `multi` mode
 llm:                    # rules tried in order against the latest user message
   - when: "cappuccino"  # regex, case-insensitive; "" or omitted matches anything
     steps:              # used one per chat request answering that same user message
@@ -83,6 +84,8 @@ def _steps(raw: Any) -> tuple[Step, ...]:
 @dataclass(frozen=True)
 class Script:
     caller: tuple[str, ...] = ()
+    # The language of each caller line ("en" unless given), reported in `multi` mode.
+    caller_languages: tuple[str, ...] = ()
     rules: tuple[Rule, ...] = ()
     steps: tuple[Step, ...] = ()  # used in order by requests no rule matches
     fallback: str = "Sorry, could you say that again?"
@@ -94,8 +97,10 @@ class Script:
                  offers=str(raw.get("offers", "") or ""))
             for raw in data.get("llm", []) or []
         ]
+        said = [t if isinstance(t, dict) else {"text": t} for t in data.get("caller", []) or []]
         return cls(
-            caller=tuple(str(t) for t in data.get("caller", []) or []),
+            caller=tuple(str(t.get("text", "")) for t in said),
+            caller_languages=tuple(str(t.get("language") or "en") for t in said),
             rules=tuple(rules),
             steps=_steps(data.get("steps")),
             fallback=str(data.get("fallback", cls.fallback)),
@@ -104,6 +109,10 @@ class Script:
     @classmethod
     def load(cls, path: str | Path) -> Script:
         return cls.from_dict(yaml.safe_load(Path(path).read_text()) or {})
+
+    def language_of(self, index: int) -> str:
+        langs = self.caller_languages
+        return langs[index] if index < len(langs) else "en"
 
     def tool_names(self) -> set[str]:
         return {c.name for r in self.rules for s in r.steps for c in s.tool_calls}

@@ -163,6 +163,11 @@ class Proc:
             return ""
 
 
+def sample_restaurants() -> list[Path]:
+    """data/*.yaml besides the default restaurant's menu.yaml, each seeded as its file stem."""
+    return sorted(p for p in (ROOT / "data").glob("*.yaml") if p.name != "menu.yaml")
+
+
 def find_binary(env_var: str, *names: str) -> Path:
     if os.environ.get(env_var):
         return Path(os.environ[env_var])
@@ -290,6 +295,8 @@ class Stack:
             "GOOGLE_CLOUD_PROJECT": self.options.project,
             "AGENT_NAME": self.options.agent_name,
             "RESTAURANT_NUMBERS": ",".join(self.options.numbers),
+            # the trunk also answers every sample restaurant's own numbers
+            "RESTAURANT_FILES": ",".join(str(p) for p in sample_restaurants()),
             "FREESWITCH_ADDRESS": ",".join(self.options.allow),
             "PYTHONUNBUFFERED": "1",
         })
@@ -475,11 +482,17 @@ class Stack:
         return done.stdout
 
     def seed_menu(self) -> str:
+        """The demo café as `main`, and every other sample restaurant in data/ by its file name."""
         seed = ROOT / "scripts" / "seed_menu.py"
         menu = ROOT / "data" / "menu.yaml"
         if not (seed.exists() and menu.exists()):
             return "menu seeding skipped (scripts/seed_menu.py or data/menu.yaml missing)"
-        return self.run_step("seed-menu", [sys.executable, str(seed), "--if-empty", str(menu)], 120)
+        out = self.run_step("seed-menu", [sys.executable, str(seed), "--if-empty", str(menu)], 120)
+        for path in sample_restaurants():
+            out += self.run_step(f"seed-{path.stem}", [
+                sys.executable, str(seed), "--if-empty", str(path), "--restaurant", path.stem,
+            ], 120)
+        return out
 
     def setup_sip(self) -> str:
         return self.run_step("setup-sip", [sys.executable, str(ROOT / "scripts" / "setup_sip.py")],

@@ -3,8 +3,9 @@
 Idempotent: the trunk and the rule are found by name and only changed when they differ from
 what the environment asks for, so a second run prints "unchanged" twice and touches nothing.
 
-- Inbound trunk `SIP_TRUNK_NAME` (default `restaurant-inbound`): the restaurant number(s)
-  from RESTAURANT_NUMBERS (or SIP_INBOUND_NUMBERS), comma-separated, accepted only from
+- Inbound trunk `SIP_TRUNK_NAME` (default `restaurant-inbound`): every restaurant's numbers —
+  those in RESTAURANT_NUMBERS (or SIP_INBOUND_NUMBERS), comma-separated, plus the `numbers:` of
+  each restaurant file in RESTAURANT_FILES (comma-separated paths) — accepted only from
   FREESWITCH_ADDRESS (comma-separated IPs/CIDRs/host names; host names are resolved here).
   Optional SIP_INBOUND_USERNAME / SIP_INBOUND_PASSWORD add digest auth on top.
   SIP_MAX_CALL_DURATION_S (default 1800) is the longest a call may last: LiveKit SIP then
@@ -113,12 +114,28 @@ def resolve_addresses(entries: Sequence[str]) -> tuple[str, ...]:
     return tuple(out)
 
 
+def numbers_of_files(paths: Sequence[str]) -> tuple[str, ...]:
+    """The `numbers:` of each restaurant file (validated as the staff script validates it)."""
+    from menu_file import MenuFileError, load_menu_file
+
+    numbers: list[str] = []
+    for path in paths:
+        try:
+            numbers.extend(load_menu_file(path).restaurant.numbers)
+        except MenuFileError as e:
+            raise SystemExit(f"RESTAURANT_FILES: {path}: {e}") from None
+    return tuple(numbers)
+
+
 def setup_from_env(env: dict[str, str] | None = None) -> SipSetup:
     env = dict(os.environ if env is None else env)
-    numbers = _split(env.get("RESTAURANT_NUMBERS") or env.get("SIP_INBOUND_NUMBERS"))
+    listed = _split(env.get("RESTAURANT_NUMBERS") or env.get("SIP_INBOUND_NUMBERS"))
+    from_files = numbers_of_files(_split(env.get("RESTAURANT_FILES")))
+    numbers = tuple(dict.fromkeys((*listed, *from_files)))  # one trunk answers them all
     if not numbers:
         raise SystemExit("RESTAURANT_NUMBERS (or SIP_INBOUND_NUMBERS) must name the restaurant "
-                         "number(s), e.g. +15550100")
+                         "number(s), e.g. +15550100, or RESTAURANT_FILES the restaurant files "
+                         "that list them")
     addresses = _split(env.get("FREESWITCH_ADDRESS"))
     if not addresses:
         raise SystemExit("FREESWITCH_ADDRESS must say where calls come from (FreeSWITCH's IP, "

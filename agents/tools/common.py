@@ -10,6 +10,7 @@ from actions import messages, staff
 from actions.transfer import StaffUnavailable
 from agents.tools.base import hand_off, logger, tool
 from call_state import UserData
+from lines import say
 from pricing import describe_item
 
 
@@ -30,7 +31,7 @@ async def transfer_to_staff(context: RunContext[UserData], reason: str) -> str |
             "a message for staff: ask for name, phone number and the reason, then use "
             "take_message."
         )
-    speech = context.session.say("Of course, I'll connect you with a member of our team now.")
+    speech = context.session.say(say(userdata.language, "connecting"))
     await speech.wait_for_playout()
     try:
         await staff.transfer_to_staff(userdata, destination, reason)
@@ -79,9 +80,8 @@ async def end_call(context: RunContext[UserData]) -> None:
     userdata = context.userdata
     userdata.ended_by_agent = True
     session = context.session
-    goodbye = (f"Thank you for your time. Goodbye from {userdata.settings.name}!"
-               if userdata.outbound else  # we called them
-               f"Thank you for calling {userdata.settings.name}. Goodbye!")
+    goodbye = say(userdata.language, "goodbye_outbound" if userdata.outbound else "goodbye",
+                  name=userdata.settings.name)
     speech = session.say(goodbye, allow_interruptions=False)
     # Hang up only after the goodbye has been heard; closing the session ends the call.
     speech.add_done_callback(lambda _: session.shutdown())
