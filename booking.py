@@ -68,21 +68,24 @@ def hours_text(settings: RestaurantSettings) -> str:
     return "; ".join(parts)
 
 
-def check_party(settings: RestaurantSettings, party_size: int) -> None:
+def check_party(settings: RestaurantSettings, party_size: int, note: str | None = None) -> None:
+    """`note`: what the restaurant says about large parties, in the caller's language."""
     if party_size < 1:
         raise Refusal("Ask the caller how many people the table is for.")
     if party_size > settings.max_party_size:
         raise LargeParty(
             f"We book tables for up to {settings.max_party_size} people by phone. "
-            f"{settings.large_party_note} Offer to transfer the caller to staff, or take a message."
+            f"{note or settings.large_party_note} Offer to transfer the caller to staff, or "
+            "take a message."
         )
 
 
 def check_booking(
-    settings: RestaurantSettings, now: datetime, day: date, at: time, party_size: int
+    settings: RestaurantSettings, now: datetime, day: date, at: time, party_size: int,
+    large_party_note: str | None = None,
 ) -> None:
     """Every rule but capacity (which only a transaction can decide)."""
-    check_party(settings, party_size)
+    check_party(settings, party_size, large_party_note)
     local_now = now.astimezone(settings.tz)
     if day < local_now.date() or (day == local_now.date() and at <= local_now.time()):
         raise Refusal(

@@ -90,12 +90,16 @@ class CallRecorder:
         transcript = [*self.earlier, *transcript]
         return CallLog(
             call_id=userdata.call_id, caller=userdata.caller_phone, dialed=userdata.dialed,
+            restaurant_id=userdata.services.db.restaurant_id,
+            language=userdata.language, languages=list(userdata.languages_used),
             started_at=self.started_at, ended_at=ended,
             duration_s=round((ended - self.started_at).total_seconds(), 2),
             agents_visited=list(userdata.agents_visited), intents=list(userdata.intents),
             outcome=userdata.outcome(),  # type: ignore[arg-type]
             ids_created=list(userdata.ids_created), transcript=transcript,
             turn_latency_ms=latencies, usage=dict(self.usage), close_reason=reason,
+            direction="outbound" if userdata.outbound else "inbound",
+            outbound_call_id=userdata.outbound.call.id if userdata.outbound else None,
             resumed=userdata.resumed,
             analytics_day=self.started_at.astimezone(userdata.settings.tz).date(),
         )

@@ -11,7 +11,9 @@ import logging
 from collections.abc import Collection
 from datetime import datetime
 
+from models import DEFAULT_RESTAURANT_ID
 from store import FirebaseManager
+from store.directory import load_directory
 
 logger = logging.getLogger("restaurant.reaper")
 # A log younger than this is left alone: its room may have been created after the list of
@@ -19,16 +21,34 @@ logger = logging.getLogger("restaurant.reaper")
 MIN_AGE_S = 60.0
 
 
+async def every_restaurant(db: FirebaseManager) -> list[FirebaseManager]:
+    """A manager for each restaurant of the deployment (its call logs are its own)."""
+    ids = [e.restaurant_id for e in await load_directory(db.client)] or [DEFAULT_RESTAURANT_ID]
+    return [db.for_restaurant(rid) for rid in ids]
+
+
 async def reap_crashed_calls(
     db: FirebaseManager, live_calls: Collection[str], now: datetime, min_age_s: float = MIN_AGE_S
 ) -> list[str]:
-    """Mark every "in progress" log whose call is not live (and not brand new) as crashed."""
+    """Mark every "in progress" log, at every restaurant, whose call is not live (and not
+    brand new) as crashed."""
     reaped: list[str] = []
-    for log in await db.open_call_logs():
-        if log.call_id in live_calls or (now - log.started_at).total_seconds() < min_age_s:
-            continue
-        if await db.mark_call_crashed(log.call_id, now=now):
-            logger.warning("call marked crashed: no agent finished it",
-                           extra={"call_id": log.call_id})
-            reaped.append(log.call_id)
+    for restaurant in await every_restaurant(db):
+        for log in await restaurant.open_call_logs():
+            if log.call_id in live_calls or (now - log.started_at).total_seconds() < min_age_s:
+                continue
+            if await restaurant.mark_call_crashed(log.call_id, now=now):
+                logger.warning("call marked crashed: no agent finished it",
+                               extra={"call_id": log.call_id,
+                                      "restaurant": restaurant.restaurant_id})
+                reaped.append(log.call_id)
     return reaped
+
+
+async def mark_crashed_anywhere(db: FirebaseManager, call_id: str, now: datetime) -> bool:
+    """Close a dead call's log at whichever restaurant it was (the watcher knows the room, not
+    the restaurant); False when no restaurant holds it in progress."""
+    for restaurant in await every_restaurant(db):
+        if await restaurant.mark_call_crashed(call_id, now=now):
+            return True
+    return False

@@ -54,6 +54,8 @@ class CallSnapshot(BaseModel):
     transcript: list[TranscriptLine] = []
     resumed: int = 0
     started_at: datetime | None = None
+    language: str = "en"  # the caller's language (agents/language.py): a resumed call keeps it
+    languages: list[str] = []
 
     def to_doc(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
@@ -99,6 +101,7 @@ def capture(userdata: UserData, stage: str, transcript: list[TranscriptLine],
         agents_visited=list(userdata.agents_visited),
         last_confirmation=userdata.last_confirmation, transcript=transcript[-TRANSCRIPT_LINES:],
         resumed=userdata.resumed, started_at=started_at,
+        language=userdata.language, languages=list(userdata.languages_used),
     )
 
 
@@ -118,6 +121,8 @@ def restore(state: CallSnapshot, userdata: UserData) -> None:
     userdata.agents_visited = list(state.agents_visited)
     userdata.last_confirmation = state.last_confirmation
     userdata.resumed = state.resumed + 1
+    userdata.language = state.language
+    userdata.languages_used = list(state.languages) or [state.language]
 
 
 def transcript_of(history: Any) -> list[TranscriptLine]:

@@ -14,6 +14,8 @@ from models import LastOrderLine
 if TYPE_CHECKING:
     from livekit.agents import Agent
 
+    from actions.outbound import OutboundState
+    from actions.transfer import StaffPhone
     from store import FirebaseManager
 
 
@@ -26,6 +28,9 @@ class CallServices:
     clock: Callable[[], datetime]
     # Cold-transfers the SIP caller to a destination; raises when the transfer fails.
     transfer: Callable[[str], Awaitable[None]]
+    # Warm transfer through the outbound trunk (actions/transfer.py); None: cold only.
+    staff_phone: StaffPhone | None = None
+    staff_ring_s: float = 25.0  # how long staff's phone rings before the agent takes back
 
 
 @dataclass
@@ -61,14 +66,20 @@ class UserData:
 
     ids_created: list[str] = field(default_factory=list)
     outcomes: list[str] = field(default_factory=list)
+    transfer_times: dict[str, float] = field(default_factory=dict)  # a warm transfer's steps
     order_seq: int = 0
     reservation_seq: int = 0
     message_seq: int = 0
     tool_errors_in_a_row: int = 0
     questions_answered: int = 0
     ended_by_agent: bool = False
+    returned_from_staff: bool = False  # a cold transfer nobody took, back with the agent
     last_confirmation: str | None = None  # what the last confirm told the caller
     recorder: Any = None  # the CallRecorder writing this call's log
+    outbound: OutboundState | None = None  # a reminder or call-back this call is making
+    # The language the caller is served in (lines.py, spoken.py), and every one used so far.
+    language: str = "en"
+    languages_used: list[str] = field(default_factory=list)
     resumed: int = 0  # how many agents took this call over after a crash (0: the first)
     resume_note: str = ""  # said before the read-back when a call resumes at confirmation
     state_saver: Any = None  # the SnapshotSaver keeping this call resumable
@@ -91,7 +102,8 @@ class UserData:
 
     def outcome(self) -> str:
         """The call's outcome for the log: what was achieved, else why it ended."""
-        for kind in ("order", "reservation", "change", "cancel", "transfer", "message"):
+        for kind in ("order", "reservation", "change", "cancel", "transfer", "message",
+                     "opted_out", "kept", "voicemail", "no_answer"):
             if kind in self.outcomes:
                 return kind
         if self.has_unsaved_work:
@@ -103,6 +115,8 @@ class UserData:
     def summary(self) -> str:
         """Compact state handed to the next agent with the recent conversation."""
         parts = [f"now {self.now.strftime('%A %Y-%m-%d %H:%M')}"]
+        if self.language != "en":
+            parts.append(f"caller speaks {self.language}")
         if self.caller_phone:
             parts.append(f"caller ID {self.caller_phone}")
         name = self.cart.customer_name or self.returning_name

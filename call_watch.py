@@ -286,7 +286,9 @@ class CallWatch:
         if self.db is None:
             return
         try:
-            await self.db.mark_call_crashed(call_id, now=datetime.now(UTC))  # type: ignore[attr-defined]
+            from call_reaper import mark_crashed_anywhere
+
+            await mark_crashed_anywhere(self.db, call_id, datetime.now(UTC))  # type: ignore[arg-type]
         except Exception:
             logger.exception("call log not marked crashed", extra={"call_id": call_id})
 

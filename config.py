@@ -79,9 +79,9 @@ class WorkerSettings(BaseSettings):
     agent_idle_processes: int | None = Field(default=None, ge=0)  # job processes kept warm
     agent_max_calls: int | None = Field(default=None, ge=1)  # admit by call count instead
     agent_http_port: int | None = Field(default=None, ge=0, le=65535)  # the health server
-    # seconds a new job process may take to start (LiveKit's default 10 s kills and respawns
-    # slower ones forever on a starved machine); the benchmark raises it
-    agent_init_timeout_s: float | None = Field(default=None, gt=0)
+    # seconds a job process may take to load VAD, menu and models before LiveKit gives up
+    # on it (LiveKit's default 10 s is short on a loaded 2-core machine)
+    agent_init_timeout_s: float = Field(default=10.0, gt=0)
     # call_options.py levers to turn off (comma list or "all"): the benchmark's before figures
     audio_levers_off: str = ""
     # A job process above this is killed by the worker (0: no limit) and its call resumed
@@ -90,12 +90,46 @@ class WorkerSettings(BaseSettings):
     # Where the call watcher reaches this worker's health endpoint: loopback natively,
     # "hostname" in compose (the container's name on the compose network).
     worker_health_host: str = "127.0.0.1"
+    # Calls out (warm transfer, reminders): the LiveKit SIP outbound trunk, by name
+    # (scripts/setup_sip.py), and how long staff's phone rings before the agent takes back.
+    sip_outbound_trunk_name: str = "restaurant-outbound"
+    staff_ring_seconds: float = Field(default=25.0, gt=0, le=120)
 
     _defaults = field_validator(
         "agent_name", "agent_load_threshold", "agent_idle_processes", "agent_max_calls",
         "agent_http_port", "agent_init_timeout_s", "agent_job_memory_limit_mb",
-        "worker_health_host", mode="before",
+        "worker_health_host", "sip_outbound_trunk_name", "staff_ring_seconds", mode="before",
     )(classmethod(_empty_is_default))
+
+
+class OutboundSettings(BaseSettings):
+    """How reminder and call-back calls leave: the dialer service and the agent that dials.
+
+    SIP_OUTBOUND_TRUNK_ID names LiveKit's outbound trunk; without it the trunk is found by
+    SIP_OUTBOUND_TRUNK_NAME (scripts/setup_sip.py creates `restaurant-outbound`)."""
+
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", case_sensitive=False)
+
+    sip_outbound_trunk_id: str = ""
+    sip_outbound_trunk_name: str = "restaurant-outbound"  # sip_outbound.py's default
+    agent_name: str = DEFAULT_AGENT_NAME
+    dialer_id: str = ""  # the lease owner's name; host and pid when empty
+    dialer_poll_s: float = Field(default=5.0, gt=0)
+    # A call (ringing, talk, wrap-up) ends well inside this; a dialer or worker that died
+    # mid-call frees the guest after it, and the attempt counts.
+    dialer_lease_s: float = Field(default=600.0, ge=60)
+
+    _defaults = field_validator(
+        "sip_outbound_trunk_name", "agent_name", "dialer_poll_s", "dialer_lease_s",
+        mode="before",
+    )(classmethod(_empty_is_default))
+
+
+def outbound_settings() -> OutboundSettings:
+    try:
+        return OutboundSettings()
+    except ValidationError as e:
+        raise ConfigError(f"outbound settings: {e}") from None
 
 
 _FALLBACKS = (
@@ -242,6 +276,9 @@ class Settings(RestaurantOverrides, WorkerSettings, ProviderSettings):
     deepgram_base_url: str | None = None
     cartesia_api_key: SecretStr
     cartesia_voice_id: str = DEFAULT_VOICE_ID
+    # The voice Spanish is spoken with (a restaurant's `voices:` overrides it); unset: the
+    # English voice, speaking Spanish (Cartesia's sonic voices are multilingual).
+    cartesia_voice_id_es: str | None = None
     cartesia_model: str = "sonic-2"
     cartesia_base_url: str | None = None
     noise_cancellation: bool | None = None  # unset: on only against LiveKit Cloud
@@ -255,6 +292,7 @@ class Settings(RestaurantOverrides, WorkerSettings, ProviderSettings):
 
     @field_validator(
         "openai_base_url", "deepgram_base_url", "cartesia_base_url", "noise_cancellation",
+        "cartesia_voice_id_es",
         mode="before",
     )
     @classmethod

@@ -7,6 +7,7 @@ import logging
 import os
 import socket
 import sys
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from importlib import import_module
 
@@ -16,19 +17,31 @@ from livekit.agents.voice import room_io
 
 import call_snapshot
 import natural
+import outbound_call
 import providers
 import recordings
 import store
 import turn_taking
-from agents.call import SESSION_OPTIONS, new_call, start_call
+from actions.outbound import OutboundJob
+from actions.transfer import RETURNED_ATTRIBUTE, RETURNED_STAFF_UNAVAILABLE
+from agents.call import SESSION_OPTIONS, new_call, start_call, turn_away
+from agents.language import default_voices, follow_caller, provider_languages
 from agents.recovery import guard_call
 from call_options import CallOptions, levers_off
-from call_state import CallServices
+from call_state import CallServices, UserData
 from config import ConfigError, Settings, WorkerSettings, get_settings, worker_settings
-from menu import Catalog, Menu
-from models import RestaurantSettings
+from live_menus import LiveMenus
+from models import DEFAULT_RESTAURANT_ID, RestaurantSettings
 from redact import protect_logs
 from redispatch import WORKER_HEALTH_ATTRIBUTE, JobGuard
+from staff_phone import LiveKitStaffPhone
+from store.directory import (
+    load_directory,
+    load_directory_sync,
+    only_restaurant,
+    resolve_restaurant,
+    unmigrated,
+)
 
 logger = logging.getLogger("restaurant.worker")
 MENU_READY_TIMEOUT_S = 15.0
@@ -50,17 +63,19 @@ def prewarm(proc: JobProcess) -> None:
     # on the call's own loop (the bench saw 1-2 s stalls under load). Pay it here instead.
     import_module("livekit.agents.inference.realtime")
     natural.warm_up()  # dateparser's first parse costs ~0.3 s of CPU: not on a call's loop
-    catalog = Catalog(Menu([]), restaurant_settings(None, settings))
-    # The sync client runs Firestore's watch on its own thread, never on the audio loop.
-    watch = store.MenuWatch(
-        store.make_sync_client(settings),
-        on_menu=catalog.replace_menu,
-        on_settings=lambda s: catalog.replace_settings(restaurant_settings(s, settings)),
-    )
-    if not watch.wait_ready(MENU_READY_TIMEOUT_S):
-        logger.error("menu not loaded after %.0fs", MENU_READY_TIMEOUT_S)
-    proc.userdata["catalog"] = catalog
-    proc.userdata["menu_watch"] = watch
+    # The sync client runs Firestore's watches on its own threads, never on the audio loop.
+    # A restaurant's watch starts with its first call in this process and stops with its last.
+    client = store.make_sync_client(settings)
+    menus = LiveMenus(client, settings_for=lambda s: restaurant_settings(s, settings),
+                      ready_timeout_s=MENU_READY_TIMEOUT_S)
+    proc.userdata["menus"] = menus
+    try:
+        only = only_restaurant(load_directory_sync(client))
+    except Exception:
+        logger.exception("restaurant directory unreadable; menus load when calls arrive")
+        only = None
+    if only is not None:  # one restaurant: its menu is ready before the phone rings
+        menus.warm(only)
 
 
 def worker_limits(worker: WorkerSettings) -> dict[str, float | int]:
@@ -74,7 +89,8 @@ def worker_limits(worker: WorkerSettings) -> dict[str, float | int]:
     AGENT_INIT_TIMEOUT_S: how long a new job process may take to start (LiveKit: 10 s).
     AGENT_JOB_MEMORY_LIMIT_MB: a job process above this is killed (default 1500; 0: no limit).
     """
-    limits: dict[str, float | int] = {"load_threshold": worker.agent_load_threshold}
+    limits: dict[str, float | int] = {"load_threshold": worker.agent_load_threshold,
+                                      "initialize_process_timeout": worker.agent_init_timeout_s}
     if worker.agent_idle_processes is not None:
         limits["num_idle_processes"] = worker.agent_idle_processes
     if worker.agent_max_calls is not None:
@@ -84,8 +100,6 @@ def worker_limits(worker: WorkerSettings) -> dict[str, float | int]:
         limits["load_fnc"] = lambda w: len(w.active_jobs) / max_calls  # type: ignore
     if worker.agent_http_port is not None:
         limits["port"] = worker.agent_http_port
-    if worker.agent_init_timeout_s is not None:
-        limits["initialize_process_timeout"] = worker.agent_init_timeout_s
     # A job process growing past this is killed by the worker: a clean restart now that the
     # call is re-dispatched and resumes from its saved state (redispatch.py).
     limits["job_memory_limit_mb"] = worker.agent_job_memory_limit_mb
@@ -125,16 +139,25 @@ async def database(settings: Settings) -> store.FirebaseManager:
         _db = await store.connect(settings)
         asyncio.get_running_loop().create_task(_db.run_outbox_replayer(interval_s=15.0))
         asyncio.get_running_loop().create_task(sweep_recordings_forever(settings, _db))
+        try:
+            if await unmigrated(_db.client):
+                logger.error("Firestore holds a restaurant at the top level (from before "
+                             "restaurants); calls see an empty menu until it is moved: run "
+                             "python scripts/migrate_restaurants.py (a dry run), then --apply")
+        except Exception:
+            logger.exception("could not check for an unmigrated database")
     return _db
 
 
-def build_session(settings: Settings, vad: object) -> AgentSession:
+def build_session(settings: Settings, vad: object, userdata: UserData | None = None
+                  ) -> AgentSession:
     """STT, LLM, TTS, VAD and turn detection live on the session, shared by all four agents.
 
     Each provider sits behind LiveKit's fallback adapter with short attempt timeouts and no
     silent retries (providers.py); the optional *_FALLBACK_* variables add a second one.
     """
-    p = providers.build(settings)
+    # The restaurant's languages: multilingual STT, the default language's voice.
+    p = providers.build(settings, **(provider_languages(userdata, settings) if userdata else {}))
     return AgentSession(
         stt=p.stt, llm=p.llm, tts=p.tts, vad=vad,  # type: ignore[arg-type]
         turn_handling=turn_taking.session_turn_handling(inference.TurnDetector(version="v1-mini")),
@@ -166,8 +189,11 @@ def recording_options(record_calls: bool) -> dict[str, bool] | bool:
 
 async def sweep_recordings_forever(settings: Settings, db: store.FirebaseManager) -> None:
     while True:
-        try:
-            await recordings.sweep(settings.recordings_dir, db, datetime.now(UTC))
+        try:  # every restaurant's expired recordings, each from its own call logs and folder
+            ids = [e.restaurant_id for e in await load_directory(db.client)]
+            for rid in ids or [DEFAULT_RESTAURANT_ID]:
+                await recordings.sweep(recordings.restaurant_dir(settings.recordings_dir, rid),
+                                       db.for_restaurant(rid), datetime.now(UTC))
         except Exception:
             logger.exception("recording sweep failed; trying again later")
         await asyncio.sleep(RECORDING_SWEEP_INTERVAL_S)
@@ -176,10 +202,16 @@ async def sweep_recordings_forever(settings: Settings, db: store.FirebaseManager
 @server.rtc_session(agent_name=WORKER.agent_name)
 async def entrypoint(ctx: JobContext) -> None:
     settings: Settings = ctx.proc.userdata["settings"]
-    catalog: Catalog = ctx.proc.userdata["catalog"]
-    db = await database(settings)
-    # State a crashed agent of this call left (call_snapshot.py), read while the room connects.
-    saved = asyncio.ensure_future(call_snapshot.load_for(db, ctx.job.room.name))
+    menus: LiveMenus = ctx.proc.userdata["menus"]
+    base_db = await database(settings)
+    job = OutboundJob.from_metadata(ctx.job.metadata)
+    if job is not None:  # the dialer's reminder or call-back: this worker dials the guest
+        db = base_db.for_restaurant(job.restaurant_id)
+        catalog = await menus.acquire(job.restaurant_id)
+        ctx.add_shutdown_callback(_release(menus, job.restaurant_id))
+        await outbound_call.run(ctx, job, settings=settings, catalog=catalog, db=db,
+                                build_session=build_session, room_options=room_options(settings))
+        return
     await ctx.connect()
     # Where the call watcher asks whether this agent's worker is alive (call_watch.py).
     health = {WORKER_HEALTH_ATTRIBUTE: worker_health_url(WORKER)}
@@ -189,6 +221,21 @@ async def entrypoint(ctx: JobContext) -> None:
     is_sip = caller.kind == rtc.ParticipantKind.PARTICIPANT_KIND_SIP
     # `console` mode stands in a mock participant: only a real one has SIP attributes.
     attributes = caller.attributes if isinstance(caller.attributes, dict) else {}
+    dialed = attributes.get("sip.trunkPhoneNumber")
+    restaurant_id = await resolve_restaurant(base_db.client, dialed)
+    if restaurant_id is None:
+        # No restaurant answers on this number: a fixed line and a hang-up, no LLM at all.
+        session = AgentSession(tts=providers.build(settings).tts)
+        await turn_away(session, dialed, room=ctx.room)
+        await ctx.delete_room()
+        ctx.shutdown("unknown dialled number")
+        return
+    db = base_db.for_restaurant(restaurant_id)
+    # State a crashed agent of this call left (call_snapshot.py), in the restaurant's own
+    # call_snapshots, read while its menu is made ready.
+    saved = asyncio.ensure_future(call_snapshot.load_for(db, ctx.job.room.name))
+    catalog = await menus.acquire(restaurant_id)
+    ctx.add_shutdown_callback(_release(menus, restaurant_id))
 
     async def transfer(destination: str) -> None:
         if not is_sip:
@@ -203,13 +250,23 @@ async def entrypoint(ctx: JobContext) -> None:
         call_id=ctx.room.name,
         services=services,
         caller=attributes.get("sip.phoneNumber"),
-        dialed=attributes.get("sip.trunkPhoneNumber"),
+        dialed=dialed,
         look_up_caller=resume is None,
     )
+    # a cold transfer to staff that nobody took comes back as a new call, marked
+    userdata.returned_from_staff = (
+        attributes.get(RETURNED_ATTRIBUTE) == RETURNED_STAFF_UNAVAILABLE)
     if resume is not None:
-        call_snapshot.restore(resume, userdata)
-    session = build_session(settings, ctx.proc.userdata["vad"])
+        call_snapshot.restore(resume, userdata)  # its language too: a resumed call keeps it
+    session = build_session(settings, ctx.proc.userdata["vad"], userdata)
     session.userdata = userdata
+    if is_sip:  # warm transfer to staff through the outbound trunk (staff_phone.py)
+        services.staff_phone = LiveKitStaffPhone(
+            lk=ctx.api, room=ctx.room, caller_identity=caller.identity, session=session,
+            url=settings.livekit_url, trunk_name=settings.sip_outbound_trunk_name)
+        services.staff_ring_s = settings.staff_ring_seconds
+        ctx.add_shutdown_callback(services.staff_phone.aclose)
+    follow_caller(session, userdata, default_voices(settings))  # Spanish callers in Spanish
 
     async def end_of_call() -> None:
         # Runs on hang-up, end_call and worker drain alike: the log is written exactly once.
@@ -217,7 +274,8 @@ async def entrypoint(ctx: JobContext) -> None:
         if userdata.settings.record_calls:
             # After session.aclose(), before LiveKit deletes the job's temporary folder.
             await recordings.keep_call_recording(
-                ctx.session_directory / "audio.ogg", settings.recordings_dir, db,
+                ctx.session_directory / "audio.ogg",
+                recordings.restaurant_dir(settings.recordings_dir, restaurant_id), db,
                 call_id=userdata.call_id, started_at=userdata.recorder.started_at,
                 retention_days=userdata.settings.recording_retention_days,
             )
@@ -231,8 +289,15 @@ async def entrypoint(ctx: JobContext) -> None:
                      room_options=room_options(settings),
                      record=recording_options(userdata.settings.record_calls))
     logger.info("call started", extra={"call_id": userdata.call_id, "sip": is_sip,
-                                       "job_id": ctx.job.id, "job_pid": os.getpid(),
-                                       "resumed": userdata.resumed})
+                                       "restaurant": restaurant_id, "job_id": ctx.job.id,
+                                       "job_pid": os.getpid(), "resumed": userdata.resumed})
+
+
+def _release(menus: LiveMenus, restaurant_id: str) -> Callable[[], Awaitable[None]]:
+    async def release() -> None:
+        menus.release(restaurant_id)
+
+    return release
 
 
 def main() -> None:

@@ -17,11 +17,40 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from seating import SeatingPlan
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+E164_RE = re.compile(r"^\+[1-9][0-9]{3,14}$")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+# The languages the line speaks (lines.py holds every fixed line in each), and the lines a
+# restaurant writes itself and must give in every language it offers.
+LANGUAGES = ("en", "es")
+RESTAURANT_LINES = ("recording_notice", "large_party_note")
 
 # Where the staff menu lives in Firestore (the seed script writes it, the worker watches it).
 MENU = "menu_items"  # one document per item id
 SETTINGS_DOC = "settings/restaurant"
+
+# Every restaurant's documents live under restaurants/{rid}/ (store/scope.py); the document
+# restaurants/{rid} itself is its directory entry (name and the dialled numbers that ring it).
+RESTAURANTS = "restaurants"
+DEFAULT_RESTAURANT_ID = "main"  # a single-restaurant deployment's restaurant, no setting needed
+# The collections one restaurant owns; the migration script moves exactly these.
+RESTAURANT_COLLECTIONS = (
+    "menu_items", "settings", "orders", "reservations", "seating", "slots", "customers",
+    "messages", "call_logs", "analytics",
+    # the staff board's accounts and sign-ins: a staff account belongs to one restaurant
+    "staff_users", "staff_sessions",
+    # the outbound call queue (store/outbound.py)
+    "outbound_calls", "outbound_phones", "do_not_call",
+    # what a re-dispatched agent needs to resume a crashed call (call_snapshot.py)
+    "call_snapshots",
+)
+
+
+def check_restaurant_id(rid: str) -> str:
+    if not SLUG_RE.match(rid or ""):
+        raise ValueError(
+            f"restaurant id {rid!r} is not a slug (lowercase letters, digits and dashes)"
+        )
+    return rid
 
 
 class _Doc(BaseModel):
@@ -175,6 +204,9 @@ class RestaurantSettings(_Doc):
     seating: SeatingPlan = Field(default_factory=lambda: SeatingPlan(seats=20))
     max_party_size: int = Field(default=8, ge=1)
     staff_transfer_to: str = ""
+    # The dialled numbers (E.164, as the SIP trunk passes them on) that ring this restaurant.
+    # None listed anywhere: a single-restaurant deployment, every call comes here.
+    numbers: list[str] = []
     large_party_note: str = "For parties larger than that, our manager arranges it personally."
     # Call recording is opt-in; callers hear the notice before anything else.
     record_calls: bool = False
@@ -185,6 +217,13 @@ class RestaurantSettings(_Doc):
     outbound_max_attempts: int = Field(default=3, ge=1, le=10)
     outbound_hours: TimeRange | None = None  # default 09:00-20:00 in the guest's time zone
     outbound_international: bool = False
+    # Languages: the one a call starts in, the ones callers may switch to, the voice of each
+    # (Cartesia voice ids; unset: CARTESIA_VOICE_ID / CARTESIA_VOICE_ID_ES), and the
+    # restaurant's own lines (RESTAURANT_LINES) in every offered language but English.
+    default_language: str = "en"
+    languages: list[str] = ["en"]
+    voices: dict[str, str] = {}
+    lines: dict[str, dict[str, str]] = {}
 
     @field_validator("timezone")
     @classmethod
@@ -193,6 +232,14 @@ class RestaurantSettings(_Doc):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as e:
             raise ValueError(f"unknown time zone {value!r}") from e
+        return value
+
+    @field_validator("numbers")
+    @classmethod
+    def _dialable(cls, value: list[str]) -> list[str]:
+        bad = [n for n in value if not E164_RE.match(n)]
+        if bad:
+            raise ValueError(f"numbers {bad} are not E.164 (a '+', the country code, the number)")
         return value
 
     @field_validator("hours")
@@ -213,6 +260,27 @@ class RestaurantSettings(_Doc):
             seats = data.pop("seats_per_slot")
             data.setdefault("seating", {"seats": seats})
         return data
+
+    @model_validator(mode="after")
+    def _every_language_has_its_lines(self) -> RestaurantSettings:
+        unknown = [x for x in [*self.languages, self.default_language, *self.voices,
+                               *self.lines] if x not in LANGUAGES]
+        if unknown:
+            raise ValueError(f"language {unknown[0]!r} is not one the line speaks "
+                             f"{list(LANGUAGES)}")
+        if self.default_language not in self.languages:
+            raise ValueError(f"default_language {self.default_language!r} is not in "
+                             f"languages {self.languages}")
+        for lang in self.languages:
+            if lang == "en":
+                continue  # the English lines are the fields themselves
+            given = self.lines.get(lang) or {}
+            for key in RESTAURANT_LINES:
+                if not str(given.get(key) or "").strip():
+                    raise ValueError(f"languages lists {lang!r} but lines.{lang}.{key} is "
+                                     f"missing (the {key.replace('_', ' ')} callers hear "
+                                     f"in that language)")
+        return self
 
     @model_validator(mode="after")
     def _room_takes_the_largest_party(self) -> RestaurantSettings:
@@ -357,7 +425,9 @@ class Customer(_Doc):
 
 
 CallOutcome = Literal[
-    "order", "reservation", "change", "cancel", "info", "transfer", "message", "abandoned"
+    "order", "reservation", "change", "cancel", "info", "transfer", "message", "abandoned",
+    # outbound calls: a reminder kept, a voicemail left, "don't call me again", nobody there
+    "kept", "voicemail", "opted_out", "no_answer",
 ]
 
 
@@ -374,6 +444,9 @@ class CallLog(_Doc):
     call_id: str
     caller: str | None = None
     dialed: str | None = None
+    restaurant_id: str | None = None
+    language: str = "en"  # the language the call ended in
+    languages: list[str] = []  # every language the caller was served in, in order
     started_at: datetime
     ended_at: datetime | None = None
     duration_s: float | None = None
@@ -392,6 +465,8 @@ class CallLog(_Doc):
     analytics_day: date | None = None  # the day the call is counted on (restaurant time)
     recording: str | None = None  # relative to RECORDINGS_DIR; None once deleted
     recording_expires_at: datetime | None = None
+    direction: Literal["inbound", "outbound"] = "inbound"
+    outbound_call_id: str | None = None  # outbound_calls/{id} this call dialled for
 
 
 OutboundKind = Literal["reminder", "callback"]

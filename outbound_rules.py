@@ -29,6 +29,9 @@ NEVER_DIAL = {
     PhoneNumberType.TOLL_FREE: "a toll-free number (not a guest's phone)",
     PhoneNumberType.UAN: "a universal access number",
     PhoneNumberType.PAGER: "a pager",
+    # follow-me numbers (US 5XX, UK 070): billed at the number holder's rates, a toll-fraud
+    # classic; FreeSWITCH's gate (scripts/dialable_area_codes.py) refuses them too
+    PhoneNumberType.PERSONAL_NUMBER: "a personal (follow-me) number",
 }
 _MAX_ZONES = 4  # more than this: the number tells us nothing about where the guest is
 

@@ -77,11 +77,14 @@ def build_llm(settings: Settings, fb: ProviderSettings) -> llm.LLM:
     return HoldTheLine(adapter, after_s=fb.hold_line_after_s)
 
 
-def build_stt(settings: Settings, fb: ProviderSettings) -> stt.STT:
+def build_stt(settings: Settings, fb: ProviderSettings, language: str = "en-US") -> stt.STT:
+    """`language`: "multi" (nova-3's multilingual mode, reporting each transcript's language)
+    for a restaurant that offers more than one language."""
     from livekit.plugins import deepgram
 
     def make(model: str, api_key: str, base_url: str | None) -> stt.STT:
-        return deepgram.STT(model=model, api_key=api_key, smart_format=True, **_given(base_url))
+        return deepgram.STT(model=model, api_key=api_key, smart_format=True, language=language,
+                            **_given(base_url))
 
     chain = [make(settings.deepgram_model, settings.deepgram_api_key.get_secret_value(),
                   settings.deepgram_base_url)]
@@ -96,13 +99,15 @@ def build_stt(settings: Settings, fb: ProviderSettings) -> stt.STT:
     )
 
 
-def build_tts(settings: Settings, fb: ProviderSettings) -> tts.TTS:
+def build_tts(settings: Settings, fb: ProviderSettings, language: str = "en",
+              voice: str | None = None) -> tts.TTS:
     from livekit.plugins import cartesia
 
     def make(model: str, voice: str, api_key: str, base_url: str | None) -> tts.TTS:
-        return cartesia.TTS(model=model, voice=voice, api_key=api_key, **_given(base_url))
+        return cartesia.TTS(model=model, voice=voice, api_key=api_key, language=language,
+                            **_given(base_url))
 
-    chain = [make(settings.cartesia_model, settings.cartesia_voice_id,
+    chain = [make(settings.cartesia_model, voice or settings.cartesia_voice_id,
                   settings.cartesia_api_key.get_secret_value(), settings.cartesia_base_url)]
     if fb.has_tts_fallback:
         chain.append(make(
@@ -137,12 +142,16 @@ class Providers:
     conn_options: SessionConnectOptions
 
 
-def build(settings: Settings, fb: ProviderSettings | None = None) -> Providers:
-    """The session's providers; the fallbacks come from `settings` unless given (tests)."""
+def build(settings: Settings, fb: ProviderSettings | None = None, *,
+          stt_language: str = "en-US", tts_language: str = "en",
+          voice: str | None = None) -> Providers:
+    """The session's providers; the fallbacks come from `settings` unless given (tests).
+    The languages and voice are the restaurant's (agents/language.py)."""
     fb = fb or settings
     fb.check_against(settings)
     return Providers(
-        stt=build_stt(settings, fb), llm=build_llm(settings, fb), tts=build_tts(settings, fb),
+        stt=build_stt(settings, fb, stt_language), llm=build_llm(settings, fb),
+        tts=build_tts(settings, fb, tts_language, voice),
         conn_options=session_conn_options(fb),
     )
 

@@ -25,6 +25,8 @@ from typing import Protocol
 import av
 import numpy as np
 
+from models import DEFAULT_RESTAURANT_ID
+
 logger = logging.getLogger("restaurant.recordings")
 RATE = 16000  # telephone audio is 8 kHz; 16 kHz keeps the agent's voice intact
 _SAFE = re.compile(r"[^A-Za-z0-9_.+-]")
@@ -43,6 +45,13 @@ class KeptRecording:
     path: str  # relative to the recordings directory: what the call log links
     expires_at: datetime
     seconds: float
+
+
+def restaurant_dir(root: Path, restaurant_id: str) -> Path:
+    """Where one restaurant's recordings go: its own folder under `root` (the default
+    restaurant keeps `root` itself, where a single-restaurant deployment's files already are).
+    A restaurant's sweep deletes only what its own call logs link, inside its own folder."""
+    return root if restaurant_id == DEFAULT_RESTAURANT_ID else root / "restaurants" / restaurant_id
 
 
 def recording_name(call_id: str, started_at: datetime) -> str:

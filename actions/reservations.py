@@ -10,6 +10,7 @@ import booking
 from call_state import ReservationDraft, UserData
 from contact import clean_name, number_or_caller_id
 from ids import reservation_code
+from lines import restaurant_line
 from models import Reservation, ReservationChange
 from refusal import Refusal
 from seating import minute_of
@@ -35,7 +36,8 @@ async def check_slot(
     """Rules plus the dining room as booked now; `moving` is the caller's own booking, whose
     table is theirs to keep when they change it."""
     s = userdata.settings
-    booking.check_booking(s, userdata.now, day, at, party)
+    booking.check_booking(s, userdata.now, day, at, party,
+                          restaurant_line(s, "large_party_note", userdata.language))
     holds = [h for h in await userdata.services.db.holds_on(day) if h.code != moving]
     if s.seating.fit(holds, minute_of(at), party) is None:
         options = booking.nearest_free_times(s, userdata.now, day, at, party, holds)

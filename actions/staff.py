@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import booking
+from actions import transfer
 from call_state import UserData
 from masking import mask_personal
 
@@ -15,9 +16,26 @@ def staff_line(userdata: UserData) -> str | None:
     return settings.staff_transfer_to
 
 
-async def transfer_to_staff(userdata: UserData, destination: str) -> None:
-    """Cold-transfer the caller; raises when the phone line could not (nobody picked up)."""
-    await userdata.services.transfer(destination)
+def is_warm(destination: str) -> bool:
+    """A number or extension (e.g. 1002) is dialled through the outbound trunk and briefed;
+    a URI (sip:1002@freeswitch:5070) is a cold REFER."""
+    return ":" not in destination and "@" not in destination
+
+
+async def transfer_to_staff(userdata: UserData, destination: str, reason: str = "") -> None:
+    """Hand the caller to staff: warm (staff briefed first, see actions/transfer.py) when the
+    destination is a number and the call has a staff phone, else a cold transfer. Raises when
+    nobody took the call (transfer.StaffUnavailable for a warm one): the caller is then still
+    with the agent, which offers to take a message."""
+    services = userdata.services
+    if services.staff_phone is not None and is_warm(destination):
+        report = await transfer.warm_transfer(
+            services.staff_phone, destination, staff_briefing(userdata, reason or "a person"),
+            ring_s=services.staff_ring_s)
+        userdata.outcomes.append("transfer")
+        userdata.transfer_times = report.times
+        return
+    await services.transfer(destination)
     userdata.outcomes.append("transfer")
 
 

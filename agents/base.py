@@ -9,9 +9,11 @@ from livekit.agents import Agent, FunctionTool, llm
 from livekit.agents.llm.utils import parse_function_arguments, validated_arguments
 from livekit.agents.voice.agent import ModelSettings
 from livekit.agents.voice.generation import update_instructions
+from livekit.agents.voice.turn import TurnHandlingOptions
 from pydantic import ValidationError
 
 import turn_taking
+from agents.language import language_note
 from agents.tools import EVERY_AGENT
 from agents.tools.base import refusal_text
 from call_state import UserData
@@ -80,12 +82,15 @@ class BaseAgent(Agent):
     # The answers this agent waits for are short (yes/no): a shorter endpointing ceiling.
     short_answers = False
 
-    def __init__(self, *, instructions: str, tools: list[FunctionTool]) -> None:
+    def __init__(self, *, instructions: str, tools: list[FunctionTool],
+                 turn_handling: TurnHandlingOptions | None = None) -> None:
         super().__init__(
             instructions=instructions, tools=[*tools, *EVERY_AGENT],
-            turn_handling=turn_taking.agent_turn_handling(self.short_answers),  # type: ignore[arg-type]
+            turn_handling=(turn_handling if turn_handling is not None  # type: ignore[arg-type]
+                           else turn_taking.agent_turn_handling(self.short_answers)),
         )
         self._short_now = self.short_answers
+        self._plain_instructions = instructions  # without the caller's language note
         self._summaries = 0
         self._explained: dict[str, str] = {}  # tool call id -> what the model was told
 
@@ -132,8 +137,12 @@ class BaseAgent(Agent):
     ) -> AsyncIterator[llm.ChatChunk]:
         self._explain_argument_errors(chat_ctx, tools)
         fresh = self.stale_instructions()
-        if fresh is not None:
-            # Live data (the menu) changed since the last turn: the model sees it now.
+        if fresh is not None:  # live data (the menu) changed since the last turn
+            self._plain_instructions = fresh
+        wanted = self.instructions_now()
+        if wanted != self.instructions:
+            # The menu or the caller's language changed: the model sees it on this request.
+            fresh = wanted
             await self.update_instructions(fresh)
             chat_ctx = chat_ctx.copy()
             update_instructions(chat_ctx, instructions=fresh, add_if_missing=True)
@@ -149,6 +158,11 @@ class BaseAgent(Agent):
         ) as stream:
             async for chunk in stream:
                 yield chunk
+
+    def instructions_now(self) -> str:
+        """The instructions with the note for the caller's language (none for English)."""
+        note = language_note(self.userdata)
+        return f"{self._plain_instructions}\n{note}" if note else self._plain_instructions
 
     def _explain_argument_errors(self, chat_ctx: llm.ChatContext, tools: list[llm.Tool]) -> None:
         """Every tool's argument errors reach the model the same way as our refusals: what to

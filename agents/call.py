@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from typing import Any
 
@@ -12,13 +13,15 @@ from livekit.agents.voice.speech_handle import SpeechHandle
 from agents.base import RECENT_ITEMS, BaseAgent
 from agents.confirmation import ConfirmationAgent
 from agents.intent_classifier import IntentClassifier
+from agents.language import start_language
 from agents.order import OrderAgent
 from agents.reservation import ReservationAgent
-from agents.resume import SORRY, resume_plan, settle_saved_confirmation
+from agents.resume import resume_plan, settle_saved_confirmation
 from call_log import CallRecorder
 from call_snapshot import CallSnapshot, SnapshotSaver
 from call_state import CallServices, UserData
 from contact import to_e164
+from lines import UNKNOWN_NUMBER, UNKNOWN_NUMBER_LINES, restaurant_line, say
 
 logger = logging.getLogger("restaurant.call")
 CUSTOMER_LOOKUP_TIMEOUT_S = 0.5  # the greeting must not wait on a slow database
@@ -34,6 +37,7 @@ async def new_call(
     userdata = UserData(
         call_id=call_id, services=services, caller_phone=to_e164(caller), dialed=dialed
     )
+    start_language(userdata)
     if userdata.caller_phone and look_up_caller:
         try:
             customer = await asyncio.wait_for(
@@ -57,14 +61,16 @@ async def new_call(
 
 
 def greeting(userdata: UserData) -> str:
-    name = userdata.settings.name
-    if userdata.returning_name:
+    name, lang = userdata.settings.name, userdata.language
+    if userdata.returned_from_staff:
+        hello = say(lang, "returned_from_staff")
+    elif userdata.returning_name:
         first = userdata.returning_name.split()[0]
-        hello = f"Hi {first}, welcome back to {name}! Would you like to order or book a table?"
+        hello = say(lang, "greeting_returning", first=first, name=name)
     else:
-        hello = f"Thanks for calling {name}! Would you like to place an order or book a table?"
-    if userdata.settings.record_calls:
-        return f"{userdata.settings.recording_notice} {hello}"  # the disclosure comes first
+        hello = say(lang, "greeting", name=name)
+    if userdata.settings.record_calls:  # the disclosure comes first
+        return f"{restaurant_line(userdata.settings, 'recording_notice', lang)} {hello}"
     return hello
 
 
@@ -107,7 +113,7 @@ async def start_call(
     agent = userdata.agents[stage]
     await _brief_resumed_agent(agent, userdata, resume)
     if stage == "confirmation":
-        userdata.resume_note = SORRY + " "
+        userdata.resume_note = say(userdata.language, "resume_sorry") + " "
     await session.start(agent, **start_kwargs)  # type: ignore[arg-type]
     userdata.state_saver.changed()
     logger.info("call resumed after a crash", extra={
@@ -127,3 +133,18 @@ async def _brief_resumed_agent(agent: Agent, userdata: UserData, state: CallSnap
         "the caller's request; do not ask again for what they already said.",
     )
     await agent.update_chat_ctx(ctx)
+
+# Said on a number no restaurant here answers: fixed, so it costs no LLM request.
+UNKNOWN_NUMBER_LINE = UNKNOWN_NUMBER
+
+
+async def turn_away(session: AgentSession, dialed: str | None, **start_kwargs: object) -> None:
+    """An unknown dialled number: the fixed line, then the session closes (the caller hangs up)."""
+    logger.warning("call to a number no restaurant answers; refused", extra={"dialed": dialed})
+    await session.start(Agent(instructions="Say nothing."), **start_kwargs)  # type: ignore[arg-type]
+    for language, line in UNKNOWN_NUMBER_LINES.items():  # each in its own language's voice
+        for tts in getattr(session.tts, "_tts_instances", None) or [session.tts]:
+            with contextlib.suppress(AttributeError, TypeError):
+                tts.update_options(language=language)
+        await session.say(line, allow_interruptions=False, add_to_chat_ctx=True)
+    await session.aclose()

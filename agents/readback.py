@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import booking
-from actions.reservations import spell
 from call_state import UserData
-from contact import spoken
-from pricing import describe_line, money, spoken_list
+from lines import say
+from pricing import describe_line, money
+from spoken import spoken_in
 
 
 def order_text(userdata: UserData) -> str:
@@ -18,28 +17,29 @@ def order_text(userdata: UserData) -> str:
 
 
 def order_readback(userdata: UserData) -> str:
-    cart = userdata.cart
+    """The fixed read-back, in the caller's language (menu names as the menu writes them)."""
+    cart, lang = userdata.cart, userdata.language
+    sp = spoken_in(lang)
     _, _, total = cart.totals(userdata.settings.tax_rate)
-    items = spoken_list([describe_line(line) for line in cart.lines])
-    phone = spoken(cart.customer_phone) if cart.customer_phone else "no number"
-    pickup = booking.say_time(cart.estimated_pickup(userdata.settings, userdata.now).time())
-    return (
-        f"Let me read that back: {items}. That's {money(total)} with tax, paid at pickup, "
-        f"ready at about {pickup}, under the name {cart.customer_name}, phone {phone}. "
-        "Shall I place the order?"
-    )
+    items = sp.items([sp.line(line) for line in cart.lines])
+    phone = sp.phone(cart.customer_phone) if cart.customer_phone else say(lang, "no_number")
+    pickup = sp.time(cart.estimated_pickup(userdata.settings, userdata.now).time())
+    return say(lang, "order_readback", items=items, total=sp.money(total), pickup=pickup,
+               customer=cart.customer_name, phone=phone)
 
 
 def reservation_readback(userdata: UserData) -> str:
-    r = userdata.reservation
+    r, lang = userdata.reservation, userdata.language
     assert r is not None and r.day and r.at and r.party_size
-    when = f"{booking.say_day(r.day, userdata.now.date())} at {booking.say_time(r.at)}"
-    table = f"a table for {r.party_size} {when}, under {r.name}"
+    sp = spoken_in(lang)
+    when = sp.when(r.day, r.at, userdata.now.date())
+    table = say(lang, "table", party=r.party_size, when=when, customer=r.name)
     if r.action == "new":
-        return f"Let me confirm: {table}, phone {spoken(r.phone or '')}. Shall I book it?"
+        return say(lang, "booking_new", table=table, phone=sp.phone(r.phone or ""))
+    code = sp.code(r.code or "")
     if r.action == "change":
-        return f"Let me confirm the change to booking {spell(r.code or '')}: {table}. Shall I?"
-    return f"Just to confirm: cancel booking {spell(r.code or '')}, {table}? "
+        return say(lang, "booking_change", code=code, table=table)
+    return say(lang, "booking_cancel", code=code, table=table)
 
 
 def readback(userdata: UserData) -> str:

@@ -25,28 +25,17 @@ from livekit.agents.voice.events import ConversationItemAddedEvent, ErrorEvent
 
 from actions import messages, staff
 from call_state import UserData
+from lines import say
 from models import Message
 
 logger = logging.getLogger("restaurant.recovery")
 
-SAY_AGAIN = (
-    "I'm sorry, I'm having a little trouble on my end. Could you say that again? "
-    "If you'd rather speak to a person, just say so."
-)
-TRANSFERRING = (
-    "I'm sorry, our system isn't working properly right now. "
-    "I'll connect you with a member of our team."
-)
-TAKE_MESSAGE = (
-    "I'm sorry, our system isn't working properly right now and no one can come to the phone. "
-    "Please tell me your name, your phone number and what you need, and staff will call "
-    "you back."
-)
-MESSAGE_TAKEN = "Thank you, I've passed that on to our staff and they will call you back. Goodbye."
-CANNOT_HEAR = (
-    "I'm sorry, I'm having trouble hearing you and no one can come to the phone right now. "
-    "Please call us back in a few minutes. Goodbye."
-)
+# The English lines (tests name them); the caller hears them in their language (lines.py).
+SAY_AGAIN = say("en", "say_again")
+TRANSFERRING = say("en", "transferring")
+TAKE_MESSAGE = say("en", "take_message")
+MESSAGE_TAKEN = say("en", "message_taken")
+CANNOT_HEAR = say("en", "cannot_hear")
 FIXED_LINES = (SAY_AGAIN, TRANSFERRING, TAKE_MESSAGE, MESSAGE_TAKEN, CANNOT_HEAR)
 FAILED_TURNS_BEFORE_STAFF = 2
 
@@ -87,8 +76,9 @@ class CallGuard:
             self._error_this_turn = True
             self.failed_turns += 1
             if self.failed_turns < FAILED_TURNS_BEFORE_STAFF:
-                self.timeline.append(("apology", SAY_AGAIN))
-                self.session.say(SAY_AGAIN)
+                apology = self.line("say_again")
+                self.timeline.append(("apology", apology))
+                self.session.say(apology)
                 return
             self._spawn(self._escalate("llm"))
         elif kind == "stt_error":
@@ -102,6 +92,10 @@ class CallGuard:
         task.add_done_callback(self._tasks.discard)
 
     # ------------------------------------------------------------ taking over
+
+    def line(self, key: str) -> str:
+        """A fixed line in the caller's language."""
+        return say(self.userdata.language, key)
 
     async def _say(self, text: str) -> None:
         self.timeline.append(("say", text))
@@ -121,7 +115,7 @@ class CallGuard:
         destination = staff.staff_line(userdata)
         if destination is not None:
             if why != "tts":
-                await self._say(TRANSFERRING)
+                await self._say(self.line("transferring"))
             try:
                 await staff.transfer_to_staff(userdata, destination)
             except Exception:
@@ -134,11 +128,11 @@ class CallGuard:
             self.escalated = "message"
             # The next turn must reach the message taker, even if the caller talks over us.
             self.session.update_agent(MessageTaker(self))
-            await self._say(TAKE_MESSAGE)
+            await self._say(self.line("take_message"))
             return
         self.escalated = "hangup"
         if why == "stt":
-            await self._say(CANNOT_HEAR)
+            await self._say(self.line("cannot_hear"))
         self.hang_up()
 
     def hang_up(self) -> None:
@@ -177,7 +171,7 @@ class MessageTaker(Agent):
         speech = self.session.current_speech
         if speech is not None:
             speech.add_done_callback(lambda _: self.guard.hang_up())
-        yield MESSAGE_TAKEN
+        yield self.guard.line("message_taken")
 
 
 def guard_call(session: AgentSession, userdata: UserData) -> CallGuard:

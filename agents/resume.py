@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import logging
 
-import booking
 from agents.tools.confirm import save_confirmed
 from call_snapshot import CallSnapshot
 from call_state import UserData
 from duplicates import same_booking
 from ids import order_id, reservation_code
-from pricing import describe_line, spoken_list
+from lines import say
+from spoken import spoken_in
 
 logger = logging.getLogger("restaurant.resume")
-SORRY = "Sorry about that, we were cut off."
+SORRY = say("en", "resume_sorry")  # the English line (tests name it)
 TOLD_SUFFIX = " Tell the caller"  # the confirm tool's instruction to the model, not for the caller
 
 
@@ -58,26 +58,28 @@ async def settle_saved_confirmation(userdata: UserData) -> None:
 
 
 def resume_plan(state: CallSnapshot, userdata: UserData) -> tuple[str, str]:
-    """(the agent to start on, what it says first) for a call picked up after a crash."""
+    """(the agent to start on, what it says first) for a call picked up after a crash, in the
+    caller's language."""
+    lang = userdata.language
+    sp = spoken_in(lang)
+    sorry = say(lang, "resume_sorry")
     told = spoken_confirmation(userdata.last_confirmation)
     pending = bool(userdata.cart) or userdata.reservation is not None
     if state.stage == "confirmation" and pending:
         return "confirmation", ""  # ConfirmationAgent reads it back after resume_note
     if userdata.cart:
-        items = spoken_list([describe_line(line) for line in userdata.cart.lines])
-        return "order", (f"{SORRY} You have {items} so far. What else would you like, or "
-                         "shall I read your order back?")
+        items = sp.items([sp.line(line) for line in userdata.cart.lines])
+        return "order", say(lang, "resume_order", sorry=sorry, items=items)
     r = userdata.reservation
     if r is not None and r.action == "new":
-        parts = [f"for {r.party_size}" if r.party_size else "",
-                 booking.say_day(r.day, userdata.now.date()) if r.day else "",
-                 f"at {booking.say_time(r.at)}" if r.at else ""]
-        what = " ".join(p for p in parts if p)
-        return "reservation", f"{SORRY} You were booking a table {what}. Let's carry on.".replace(
-            "table .", "table.")
+        what = "".join([
+            say(lang, "resume_party", party=r.party_size) if r.party_size else "",
+            f" {sp.day(r.day, userdata.now.date())}" if r.day else "",
+            say(lang, "resume_at", time=sp.time(r.at)) if r.at else ""])
+        return "reservation", say(lang, "resume_booking", sorry=sorry, what=what)
     if r is not None:
-        return "reservation", f"{SORRY} Let's carry on with your booking."
+        return "reservation", say(lang, "resume_other_booking", sorry=sorry)
     if told:
-        return "classifier", f"{SORRY} {told} Is there anything else I can help with?"
+        return "classifier", say(lang, "resume_told", sorry=sorry, told=told)
     stage = state.stage if state.stage in ("order", "reservation") else "classifier"
-    return stage, f"{SORRY} How can I help you?"
+    return stage, say(lang, "resume_help", sorry=sorry)

@@ -573,13 +573,14 @@ class Bench:
     def _call_logs(self, rooms: list[str]) -> dict[str, dict[str, Any]]:
         from config import FirestoreSettings
         from store import close_sync_client, make_sync_client
+        from store.scope import scoped
 
         client = make_sync_client(FirestoreSettings(
             firestore_emulator_host=self.stack.firestore_host, google_cloud_project=PROJECT))
         try:
             found = {}
             for room in rooms:
-                doc = client.collection("call_logs").document(room).get()
+                doc = scoped(client).collection("call_logs").document(room).get()
                 if doc.exists:
                     found[room] = doc.to_dict()
             return found

@@ -60,6 +60,7 @@ class DrivenSTT(stt.STT):
     def __init__(self) -> None:
         super().__init__(capabilities=stt.STTCapabilities(streaming=True, interim_results=True))
         self.streams: list[DrivenStream] = []
+        self.language = "en"  # what each final transcript reports (Deepgram's `multi` mode)
 
     @property
     def model(self) -> str:
@@ -95,7 +96,8 @@ class DrivenSTT(stt.STT):
         """The final transcript and end of speech, sent back to back; returns the start time."""
         s = self._live()
         now = time.time()
-        data = stt.SpeechData(language="en", text=text, confidence=0.99)  # type: ignore[arg-type]
+        data = stt.SpeechData(language=self.language, text=text,  # type: ignore[arg-type]
+                              confidence=0.99)
         t0 = time.perf_counter()
         s._event_ch.send_nowait(stt.SpeechEvent(
             type=stt.SpeechEventType.FINAL_TRANSCRIPT, alternatives=[data]))

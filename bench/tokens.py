@@ -18,6 +18,7 @@ from typing import Any
 from aiohttp import web
 from livekit.plugins import openai
 
+from agents.language import follow_caller
 from bench.calls import ScriptedCall, order_call, reservation_call
 from bench.emulator import Firestore
 from bench.rig import open_voice_call
@@ -98,6 +99,15 @@ class Counter:
         return total + 1  # end of message
 
 
+def offer_language(catalog: Any, language: str) -> None:
+    """The bench restaurant offers `language` too (with its own lines in it)."""
+    s = catalog.settings
+    lines = {language: {"recording_notice": s.recording_notice,
+                        "large_party_note": s.large_party_note}}
+    catalog.replace_settings(type(s).model_validate(
+        {**s.model_dump(), "languages": ["en", language], "lines": lines}))
+
+
 def _fake_step(step: Any) -> Step:
     if isinstance(step, Call):
         return Step(tool_calls=(step,))
@@ -123,7 +133,10 @@ async def _serve(script: Script, bodies: list[dict[str, Any]]) -> tuple[web.AppR
 
 
 async def _one_call(fs: Firestore, script: ScriptedCall, counter: Counter,
-                    overheads: list[float] | None = None) -> dict[str, Any]:
+                    overheads: list[float] | None = None, language: str = "en"
+                    ) -> dict[str, Any]:
+    """One scripted call; `language` other than English: the restaurant offers it and the
+    STT reports every caller turn in it (bench/languages.py)."""
     steps = [_fake_step(s) for s in script.steps]
     bodies: list[dict[str, Any]] = []
     runner, url = await _serve(Script(steps=tuple(steps)), bodies)
@@ -131,7 +144,12 @@ async def _one_call(fs: Firestore, script: ScriptedCall, counter: Counter,
         model = openai.LLM(model=MODEL, api_key="fake-openai-key", base_url=url,
                            parallel_tool_calls=False)
         async with fs.fresh() as (db, catalog):
+            if language != "en":
+                offer_language(catalog, language)
             call = await open_voice_call(db, catalog, [], model=model)
+            if language != "en":
+                call.stt.language = language
+                follow_caller(call.session, call.userdata, {})
             try:
                 for turn in script.turns:
                     timed = await call.turn(turn.says, turn.label)

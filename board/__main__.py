@@ -42,7 +42,7 @@ async def _accounts_run(settings: BoardSettings, args: argparse.Namespace) -> in
     from board.auth import Accounts, AuthError
     from store import connect
 
-    manager = await connect(settings)
+    manager = await connect(settings, restaurant_id=settings.board_restaurant)
     try:
         accounts = Accounts(manager.db, settings.board_session_hours)
         try:

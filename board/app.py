@@ -43,6 +43,7 @@ from store import (
     connect,
     make_sync_client,
 )
+from store.scope import scoped
 
 log = logging.getLogger("board")
 HERE = Path(__file__).resolve().parent
@@ -114,7 +115,8 @@ def build_app(settings: BoardSettings) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        manager = await connect(settings)
+        # Everything below sees one restaurant only (store/scope.py): its data, its accounts.
+        manager = await connect(settings, restaurant_id=settings.board_restaurant)
         sync_client = make_sync_client(settings)
         board.accounts = Accounts(manager.db, settings.board_session_hours)
         board.ops = Operations(manager, sync_client, settings)
@@ -129,7 +131,8 @@ def build_app(settings: BoardSettings) -> Starlette:
             log.warning("no staff accounts yet: set BOARD_OWNER_USERNAME and "
                         "BOARD_OWNER_PASSWORD, or run `python -m board create-user --owner`")
         restaurant = await board.ops.restaurant()
-        board.hub = Hub(sync_client, asyncio.get_running_loop()).start(
+        board.hub = Hub(scoped(sync_client, manager.restaurant_id),
+                        asyncio.get_running_loop()).start(
             datetime.now(restaurant.tz).date())
         app.state.board = board
         try:
@@ -292,6 +295,13 @@ def build_app(settings: BoardSettings) -> Starlette:
                                        _session(request).user)
         return JSONResponse({"message": doc})
 
+    async def message_call_back(request: Request) -> JSONResponse:
+        call = await ops().call_back(request.path_params["message_id"])
+        return JSONResponse({"call": call}, status_code=201)
+
+    async def outbound(request: Request) -> JSONResponse:
+        return JSONResponse({"calls": await ops().outbound_calls()})
+
     async def menu_availability(request: Request) -> JSONResponse:
         data = await _body(request)
         available = data.get("available")
@@ -441,6 +451,8 @@ def build_app(settings: BoardSettings) -> Starlette:
         Route("/api/users/{username}", user_change, methods=["POST"]),
         Route("/api/orders/{order_id}/status", order_status, methods=["POST"]),
         Route("/api/messages/{message_id}/done", message_done, methods=["POST"]),
+        Route("/api/messages/{message_id}/callback", message_call_back, methods=["POST"]),
+        Route("/api/outbound", outbound),
         Route("/api/menu/{item_id}/availability", menu_availability, methods=["POST"]),
         Route("/api/bookings", booking_new, methods=["POST"]),
         Route("/api/bookings/{code}/change", booking_change, methods=["POST"]),

@@ -19,6 +19,7 @@ from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
 from menu_file import MENU, SETTINGS_DOC
+from store.scope import RestaurantScope
 
 log = logging.getLogger("board.live")
 
@@ -74,7 +75,9 @@ class Subscriber:
 
 
 class Hub:
-    def __init__(self, client: firestore.Client, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, client: firestore.Client | RestaurantScope,
+                 loop: asyncio.AbstractEventLoop) -> None:
+        # A RestaurantScope in the board: the listeners only see its restaurant.
         self.client = client
         self.loop = loop
         self.state: dict[str, dict[str, dict[str, Any]]] = {t: {} for t in TOPICS}

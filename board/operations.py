@@ -21,7 +21,7 @@ from google.cloud import firestore
 
 from actions import reservations
 from board.auth import User
-from board.live import doc_json
+from board.live import doc_json, to_json
 from call_state import CallServices, UserData
 from config import RestaurantOverrides
 from menu import Catalog, Menu
@@ -34,6 +34,8 @@ from store import (
     ReservationNotFound,
     StaleReservation,
 )
+from store.outbound import OutboundQueue, Policy
+from store.scope import RestaurantScope, scoped
 
 
 class Rejected(Exception):
@@ -89,11 +91,12 @@ def _actor(user: User) -> str:
 
 
 class Operations:
-    def __init__(self, manager: FirebaseManager, sync_client: firestore.Client,
+    def __init__(self, manager: FirebaseManager, sync_client: firestore.Client | RestaurantScope,
                  overrides: RestaurantOverrides) -> None:
         self.manager = manager
         self.db = manager.db
-        self.sync_client = sync_client
+        # The staff menu script's client, seen through this board's restaurant only.
+        self.sync_client = scoped(sync_client, manager.restaurant_id)
         self.overrides = overrides
 
     async def restaurant(self) -> RestaurantSettings:
@@ -110,7 +113,9 @@ class Operations:
             await ref.update(fields, option=option)
         except gexc.FailedPrecondition:
             snap = await ref.get()
-            raise Conflict(doc_json(snap) if snap.exists else None, what) from None
+            if not snap.exists:  # never here (or another restaurant's id): not a conflict
+                raise Rejected(f"{what} does not exist", 404) from None
+            raise Conflict(doc_json(snap), what) from None
         except gexc.NotFound:
             raise Rejected(f"{what} no longer exists", 404) from None
         return doc_json(await ref.get())
@@ -242,6 +247,23 @@ class Operations:
 
     async def _booking_json(self, code: str) -> dict[str, Any]:
         return await self._current(f"reservations/{code}", "booking")
+
+    # ------------------------------------------------------------ outbound calls
+
+    async def call_back(self, message_id: str) -> dict[str, Any]:
+        """Queue a call back for a saved message; the dialer rings the guest when their
+        calling hours allow (store/outbound.py checks the number and the opt-outs)."""
+        queue = OutboundQueue(self.db, Policy.of(await self.restaurant()))
+        try:
+            call = await queue.schedule_callback(message_id, datetime.now(UTC))
+        except Refusal as e:
+            raise Rejected(str(e)) from None
+        return to_json(call.to_doc()) | {"_id": call.id}
+
+    async def outbound_calls(self) -> list[dict[str, Any]]:
+        """Scheduled and made outbound calls, due first, then the latest finished."""
+        queue = OutboundQueue(self.db, Policy.of(await self.restaurant()))
+        return [to_json(c.to_doc()) | {"_id": c.id} for c in await queue.list_calls()]
 
 
 async def _no_phone_line(destination: str) -> None:

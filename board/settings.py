@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import Field, SecretStr, field_validator
 
 from config import ConfigError, RestaurantOverrides, _default_env_file, _load
+from models import DEFAULT_RESTAURANT_ID, check_restaurant_id
 
 
 class BoardSettings(RestaurantOverrides):
@@ -24,6 +25,16 @@ class BoardSettings(RestaurantOverrides):
     board_owner_username: str | None = None
     board_owner_password: SecretStr | None = None
     board_log_level: str = "INFO"
+    # The one restaurant this board serves (its data, its staff accounts): a deployment with
+    # several restaurants runs one board per restaurant, so staff of one never reach another's.
+    board_restaurant: str = DEFAULT_RESTAURANT_ID
+
+    @field_validator("board_restaurant", mode="before")
+    @classmethod
+    def _restaurant_slug(cls, value: Any) -> Any:
+        if value in ("", None):
+            return DEFAULT_RESTAURANT_ID
+        return check_restaurant_id(str(value))
 
     @field_validator("board_owner_username", "board_owner_password", mode="before")
     @classmethod

@@ -82,8 +82,12 @@ async def websocket(request: web.Request) -> web.StreamResponse:
         if text.strip() and not ctx.cancelled:
             audio = await loop.run_in_executor(None, _render, app, text.strip(), rate)
             seconds = len(audio) / 2 / rate
-            app[STATE_KEY]["spoken"].append({"at": time.time(), "context_id": cid, "text": text,
-                                             "seconds": round(seconds, 3)})
+            app[STATE_KEY]["spoken"].append({
+                "at": time.time(), "context_id": cid, "text": text, "seconds": round(seconds, 3),
+                # what a real Cartesia would speak it in, and with which voice
+                "language": req.get("language"),
+                "voice": (req.get("voice") or {}).get("id"),
+            })
             log.info("fake TTS: %r -> %.2fs", text, seconds)
             step = int(rate * CHUNK_SECONDS) * 2
             for i in range(0, len(audio), step):

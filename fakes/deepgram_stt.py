@@ -48,8 +48,13 @@ def _words(text: str, start: float, end: float) -> list[dict[str, Any]]:
 
 
 def _results(
-    request_id: str, text: str, start: float, end: float, *, is_final: bool, speech_final: bool
+    request_id: str, text: str, start: float, end: float, *, is_final: bool, speech_final: bool,
+    language: str | None = None,
 ) -> str:
+    alternative: dict[str, Any] = {"transcript": text, "confidence": 0.99 if text else 0.0,
+                                   "words": _words(text, start, end)}
+    if language:  # nova-3 `multi` reports the languages it heard, most used first
+        alternative["languages"] = [language]
     return json.dumps(
         {
             "type": "Results",
@@ -59,12 +64,7 @@ def _results(
             "is_final": is_final,
             "speech_final": speech_final,
             "from_finalize": False,
-            "channel": {
-                "alternatives": [
-                    {"transcript": text, "confidence": 0.99 if text else 0.0,
-                     "words": _words(text, start, end)}
-                ]
-            },
+            "channel": {"alternatives": [alternative]},
             "metadata": {
                 "request_id": request_id,
                 "model_info": {"name": "fake", "version": "0", "arch": "fake"},
@@ -83,24 +83,27 @@ class _Session:
         self.channels = int(query.get("channels", "1"))
         self.vad_events = query.get("vad_events", "false") == "true"
         self.interim = query.get("interim_results", "false") == "true"
+        self.multi = query.get("language") == "multi"
         state = app[STATE_KEY]
         self.segmenter = EnergySegmenter(
             self.sample_rate, threshold=state["threshold"], hangover=state["hangover"]
         )
         self.interim_sent = False
 
-    def _next_line(self) -> str:
+    def _next_line(self) -> tuple[str, str | None]:
+        """The next scripted line, and its language when the client asked for `multi`."""
         state = self.app[STATE_KEY]
-        lines = self.app[SCRIPT_KEY].caller
+        script = state.get("script") or self.app[SCRIPT_KEY]
         index = state["next_line"]
         state["next_line"] = index + 1
-        if index < len(lines):
-            return lines[index]
-        return ""
+        if index < len(script.caller):
+            return script.caller[index], script.language_of(index) if self.multi else None
+        return "", None
 
     def _peek_line(self) -> str:
-        lines = self.app[SCRIPT_KEY].caller
-        index = self.app[STATE_KEY]["next_line"]
+        state = self.app[STATE_KEY]
+        lines = (state.get("script") or self.app[SCRIPT_KEY]).caller
+        index = state["next_line"]
         return lines[index] if index < len(lines) else ""
 
     async def on_audio(self, data: bytes) -> None:
@@ -126,20 +129,25 @@ class _Session:
             words = self._peek_line().split()
             partial = " ".join(words[: max(1, len(words) // 2)])
             if partial:
+                state = self.app[STATE_KEY]
+                script = state.get("script") or self.app[SCRIPT_KEY]
+                lang = script.language_of(state["next_line"]) if self.multi else None
                 await self.ws.send_str(_results(
                     self.request_id, partial, self.segmenter.position - 0.4,
-                    self.segmenter.position, is_final=False, speech_final=False,
+                    self.segmenter.position, is_final=False, speech_final=False, language=lang,
                 ))
 
     async def _final(self, start: float, end: float) -> None:
-        text = self._next_line()
+        text, language = self._next_line()
         state = self.app[STATE_KEY]
-        state["emitted"].append({"at": time.time(), "text": text, "start": start, "end": end})
+        state["emitted"].append({"at": time.time(), "text": text, "start": start, "end": end,
+                                 "language": language})
         log.info("fake STT: speech %.2f-%.2fs -> %r", start, end, text)
         if not text:
             return
         await self.ws.send_str(
-            _results(self.request_id, text, start, end, is_final=True, speech_final=True)
+            _results(self.request_id, text, start, end, is_final=True, speech_final=True,
+                     language=language)
         )
         await self.ws.send_str(
             json.dumps({"type": "UtteranceEnd", "channel": [0, 1], "last_word_end": round(end, 3)})
@@ -167,6 +175,7 @@ async def listen(request: web.Request) -> web.StreamResponse:
     await ws.prepare(request)
     session = _Session(request.app, ws, dict(request.query))
     request.app[STATE_KEY]["connections"] += 1
+    request.app[STATE_KEY]["queries"].append(dict(request.query))
     log.info("fake STT: connection, sample_rate=%d", session.sample_rate)
     try:
         async for msg in ws:
@@ -193,8 +202,16 @@ async def fake_log(request: web.Request) -> web.Response:
     state = request.app[STATE_KEY]
     return web.json_response(
         {"emitted": state["emitted"], "connections": state["connections"],
-         "next_line": state["next_line"]}
+         "next_line": state["next_line"], "queries": state["queries"]}
     )
+
+
+async def load_script(request: web.Request) -> web.Response:
+    """A new script (JSON body): the caller's lines start again from the first."""
+    state = request.app[STATE_KEY]
+    state.update(script=Script.from_dict(await request.json()), next_line=0, emitted=[],
+                 connections=0)
+    return web.Response(text="ok")
 
 
 async def health(request: web.Request) -> web.Response:
@@ -206,9 +223,10 @@ def create_app(
 ) -> web.Application:
     app = web.Application()
     app[SCRIPT_KEY] = script
-    app[STATE_KEY] = {"next_line": 0, "emitted": [], "connections": 0,
+    app[STATE_KEY] = {"next_line": 0, "emitted": [], "connections": 0, "queries": [],
                       "threshold": threshold, "hangover": hangover}
     app.router.add_get("/v1/listen", listen)
     app.router.add_get("/_fake/log", fake_log)
+    app.router.add_post("/_fake/script", load_script)
     app.router.add_get("/health", health)
     return app

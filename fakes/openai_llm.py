@@ -50,9 +50,9 @@ def _offered_tools(body: dict[str, Any]) -> set[str]:
 
 def _answer(app: web.Application, body: dict[str, Any]) -> tuple[Step, list[dict[str, Any]]]:
     messages = body.get("messages") or []
-    step, user_text, index = app[RESPONDER_KEY].next(messages)
-    results = tool_results(messages)
     offered = _offered_tools(body)
+    step, user_text, index = app[RESPONDER_KEY].next(messages, frozenset(offered))
+    results = tool_results(messages)
     calls = []
     errors = []
     for n, call in enumerate(step.tool_calls):
@@ -80,6 +80,8 @@ def _answer(app: web.Application, body: dict[str, Any]) -> tuple[Step, list[dict
             "tool_results": results,
             "offered_tools": sorted(offered),
             "errors": errors,
+            # what was sent, for counting a call's tokens (bench.tokens.Counter)
+            "body": {"messages": messages, "tools": body.get("tools") or []},
         }
     )
     for e in errors:
@@ -138,6 +140,13 @@ async def fake_log(request: web.Request) -> web.Response:
     return web.json_response({"requests": request.app[LOG_KEY]})
 
 
+async def load_script(request: web.Request) -> web.Response:
+    """A new script (JSON body, the YAML's shape) and an empty log: one stack, many calls."""
+    request.app[RESPONDER_KEY].reset(Script.from_dict(await request.json()))
+    request.app[LOG_KEY].clear()
+    return web.Response(text="ok")
+
+
 def create_app(script: Script) -> web.Application:
     app = web.Application()
     app[RESPONDER_KEY] = Responder(script)
@@ -146,6 +155,7 @@ def create_app(script: Script) -> web.Application:
         app.router.add_post(f"{prefix}/chat/completions", chat_completions)
         app.router.add_get(f"{prefix}/models", models)
     app.router.add_get("/_fake/log", fake_log)
+    app.router.add_post("/_fake/script", load_script)
     app.router.add_get("/health", health)
     return app
 

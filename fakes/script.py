@@ -6,6 +6,7 @@ A script is YAML (or JSON):
 caller:                 # what the fake STT "hears", one entry per speech segment, in order
   - "I'd like a large cappuccino"
   - "That's all, thanks"
+  - {text: "Quiero un café", language: es}   # reported as Spanish in Deepgram's `multi` mode
 llm:                    # rules tried in order against the latest user message
   - when: "cappuccino"  # regex, case-insensitive; "" or omitted matches anything
     steps:              # used one per chat request answering that same user message
@@ -17,6 +18,10 @@ llm:                    # rules tried in order against the latest user message
     steps:
       - tool_calls: [{name: end_call, arguments: {}}]
       - text: ""
+  - when: "leave a message"
+    offers: save_prediction  # only requests offering this tool (LiveKit's voicemail detector)
+    steps:
+      - tool_calls: [{name: save_prediction, arguments: {label: "machine-vm"}}]
 steps: []               # optional: answers, in order, for requests no rule matches
 ```
 
@@ -54,8 +59,11 @@ class Step:
 class Rule:
     when: str
     steps: tuple[Step, ...]
+    offers: str = ""  # the rule answers only requests that offer this tool
 
-    def matches(self, user_text: str) -> bool:
+    def matches(self, user_text: str, offered: frozenset[str] = frozenset()) -> bool:
+        if (self.offers in offered) != bool(self.offers):
+            return False
         return re.search(self.when, user_text, flags=re.IGNORECASE) is not None
 
 
@@ -76,6 +84,8 @@ def _steps(raw: Any) -> tuple[Step, ...]:
 @dataclass(frozen=True)
 class Script:
     caller: tuple[str, ...] = ()
+    # The language of each caller line ("en" unless given), reported in `multi` mode.
+    caller_languages: tuple[str, ...] = ()
     rules: tuple[Rule, ...] = ()
     steps: tuple[Step, ...] = ()  # used in order by requests no rule matches
     fallback: str = "Sorry, could you say that again?"
@@ -83,11 +93,14 @@ class Script:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Script:
         rules = [
-            Rule(when=str(raw.get("when", "") or ""), steps=_steps(raw.get("steps")))
+            Rule(when=str(raw.get("when", "") or ""), steps=_steps(raw.get("steps")),
+                 offers=str(raw.get("offers", "") or ""))
             for raw in data.get("llm", []) or []
         ]
+        said = [t if isinstance(t, dict) else {"text": t} for t in data.get("caller", []) or []]
         return cls(
-            caller=tuple(str(t) for t in data.get("caller", []) or []),
+            caller=tuple(str(t.get("text", "")) for t in said),
+            caller_languages=tuple(str(t.get("language") or "en") for t in said),
             rules=tuple(rules),
             steps=_steps(data.get("steps")),
             fallback=str(data.get("fallback", cls.fallback)),
@@ -96,6 +109,10 @@ class Script:
     @classmethod
     def load(cls, path: str | Path) -> Script:
         return cls.from_dict(yaml.safe_load(Path(path).read_text()) or {})
+
+    def language_of(self, index: int) -> str:
+        langs = self.caller_languages
+        return langs[index] if index < len(langs) else "en"
 
     def tool_names(self) -> set[str]:
         return {c.name for r in self.rules for s in r.steps for c in s.tool_calls}
@@ -181,11 +198,20 @@ class Responder:
         self._counters: dict[tuple[int, str], int] = {}
         self._global = 0
 
-    def next(self, messages: list[dict[str, Any]]) -> tuple[Step, str, int]:
-        """The step to answer with, the user text it answers, and the step's index."""
+    def reset(self, script: Script) -> None:
+        """Follow `script` from its start (one fake server, several calls)."""
+        self.script = script
+        self._counters.clear()
+        self._global = 0
+
+    def next(
+        self, messages: list[dict[str, Any]], offered: frozenset[str] = frozenset()
+    ) -> tuple[Step, str, int]:
+        """The step to answer with, the user text it answers, and the step's index. A rule
+        with `offers` answers only requests offering that tool; one without, only others."""
         user_text, _ = latest_user_turn(messages)
         for n, rule in enumerate(self.script.rules):
-            if rule.matches(user_text):
+            if rule.matches(user_text, offered):
                 key = (n, user_text)
                 index = self._counters.get(key, 0)
                 self._counters[key] = index + 1

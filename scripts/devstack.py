@@ -4,7 +4,7 @@ Starts, in order and each waited for (bounded): redis-server, LiveKit server, Li
 FreeSWITCH (with freeswitch-config/, bound to the advertise address), the Firestore emulator,
 optionally the fake AI providers, then seeds the demo menu when the database is empty, runs
 scripts/setup_sip.py (trunk + dispatch rule) and starts the staff board
-(http://127.0.0.1:8090) and the worker. Ctrl-C (or
+(http://127.0.0.1:8090), the worker and the outbound dialer (dialer.py). Ctrl-C (or
 `Stack.stop()`) stops everything, each process group killed.
 
 A softphone registers with FreeSWITCH as 1001 (password FS_DEV_PHONE_PASSWORD) at
@@ -99,7 +99,7 @@ class Ports:
             sip_health=free_port(), firestore=free_port(),
             freeswitch=FreeSwitchPorts(internal_sip=free_sip_port(),
                                        external_sip=free_sip_port(), rtp=(43000, 43098),
-                                       esl=free_port()),
+                                       esl=free_port(), outbound_sip=free_sip_port()),
         )
 
 
@@ -136,6 +136,12 @@ class StackOptions:
     provider_cidrs: str = ""  # who may call the restaurant number on FreeSWITCH's 5070
     dev_phone_password: str = ""  # 1001 and 1002; random when empty
     staff_phone_password: str = ""
+    dialer: bool = True  # the outbound dialer (dialer.py), with a worker only
+    dialer_env: dict[str, str] = field(default_factory=dict)
+    # the LiveKit SIP outbound trunk's password on FreeSWITCH (random when empty), and where
+    # FreeSWITCH dials guests' numbers (host:port of the provider; empty: nowhere)
+    outbound_password: str = ""
+    provider_outbound: str = ""
 
     def __post_init__(self) -> None:
         self.numbers = self.numbers or _env_tuple("RESTAURANT_NUMBERS", DEFAULT_NUMBER)
@@ -155,6 +161,11 @@ class Proc:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
         except OSError:
             return ""
+
+
+def sample_restaurants() -> list[Path]:
+    """data/*.yaml besides the default restaurant's menu.yaml, each seeded as its file stem."""
+    return sorted(p for p in (ROOT / "data").glob("*.yaml") if p.name != "menu.yaml")
 
 
 def find_binary(env_var: str, *names: str) -> Path:
@@ -218,6 +229,7 @@ class Stack:
         self.fake_env: dict[str, str] = {}
         self.timeline: list[tuple[float, str]] = []
         self.freeswitch: FreeSwitch | None = None
+        self.outbound_password = o.outbound_password or secrets.token_urlsafe(18)
         self.registered_at = 0.0
         self._status_count = -1
         self._status_since = 0.0
@@ -283,9 +295,18 @@ class Stack:
             "GOOGLE_CLOUD_PROJECT": self.options.project,
             "AGENT_NAME": self.options.agent_name,
             "RESTAURANT_NUMBERS": ",".join(self.options.numbers),
+            # the trunk also answers every sample restaurant's own numbers
+            "RESTAURANT_FILES": ",".join(str(p) for p in sample_restaurants()),
             "FREESWITCH_ADDRESS": ",".join(self.options.allow),
             "PYTHONUNBUFFERED": "1",
         })
+        if self.options.freeswitch:  # the outbound trunk: LiveKit SIP -> FreeSWITCH
+            env.update({
+                "SIP_OUTBOUND_ADDRESS": f"{self.options.advertise_ip}:"
+                                        f"{self.options.ports.freeswitch.outbound_sip}",
+                "SIP_OUTBOUND_USERNAME": "livekit-outbound",
+                "SIP_OUTBOUND_PASSWORD": self.outbound_password,
+            })
         env.pop("FIREBASE_SERVICE_ACCOUNT_PATH", None)  # the emulator, never a real project
         return env
 
@@ -295,6 +316,7 @@ class Stack:
         if self.options.ignore_load:
             # load = calls / 4, not CPU: LiveKit dispatches nothing to a worker reporting 1.0
             env["AGENT_MAX_CALLS"] = "4"
+            env["AGENT_INIT_TIMEOUT_S"] = "60"  # a busy machine loads job processes slowly
         env.update(self.fake_env)
         env.update(self.options.worker_env)
         return env
@@ -400,6 +422,11 @@ class Stack:
             restaurant_number=o.numbers[0],
             bind_ip=o.advertise_ip,
             provider_cidrs=o.provider_cidrs,
+            # LiveKit SIP's outbound INVITEs come from its listen address
+            livekit_sip_cidrs=("127.0.0.1/32" if o.sip_listen_ip == "127.0.0.1"
+                               else f"{o.advertise_ip}/32"),
+            outbound_password=self.outbound_password,
+            provider_outbound=o.provider_outbound,
             ports=o.ports.freeswitch,
             dev_phone_password=o.dev_phone_password,
             staff_phone_password=o.staff_phone_password,
@@ -455,11 +482,17 @@ class Stack:
         return done.stdout
 
     def seed_menu(self) -> str:
+        """The demo café as `main`, and every other sample restaurant in data/ by its file name."""
         seed = ROOT / "scripts" / "seed_menu.py"
         menu = ROOT / "data" / "menu.yaml"
         if not (seed.exists() and menu.exists()):
             return "menu seeding skipped (scripts/seed_menu.py or data/menu.yaml missing)"
-        return self.run_step("seed-menu", [sys.executable, str(seed), "--if-empty", str(menu)], 120)
+        out = self.run_step("seed-menu", [sys.executable, str(seed), "--if-empty", str(menu)], 120)
+        for path in sample_restaurants():
+            out += self.run_step(f"seed-{path.stem}", [
+                sys.executable, str(seed), "--if-empty", str(path), "--restaurant", path.stem,
+            ], 120)
+        return out
 
     def setup_sip(self) -> str:
         return self.run_step("setup-sip", [sys.executable, str(ROOT / "scripts" / "setup_sip.py")],
@@ -528,6 +561,16 @@ class Stack:
         warmed = now - self.registered_at >= 6.0
         return available and warmed and now - self._status_since >= settle_s
 
+    def start_dialer(self, name: str = "dialer", **env: str) -> Proc:
+        """The outbound dialer (dialer.py) on this stack's LiveKit and Firestore; tests start a
+        second one (another `name` and DIALER_ID) to race it."""
+        full = self.base_env()
+        full.update(self.options.worker_env)  # the RESTAURANT_* overrides the worker reads
+        full.update({"DIALER_ID": name, **self.options.dialer_env, **env})
+        proc = self.spawn(name, [sys.executable, "dialer.py"], env=full)
+        self.wait_until(proc, name, lambda: self.log_contains(name, "ready"), 60)
+        return proc
+
     def start(self) -> Stack:
         try:
             self.start_redis()
@@ -545,6 +588,8 @@ class Stack:
                 self.start_board()
             if self.options.worker:
                 self.start_worker()
+                if self.options.dialer:
+                    self.start_dialer()
             if self.options.watcher:
                 self.start_watcher()
         except BaseException:
@@ -691,6 +736,8 @@ def main(argv: list[str] | None = None) -> int:
         provider_cidrs=os.environ.get("PROVIDER_CIDRS", ""),
         dev_phone_password=os.environ.get("FS_DEV_PHONE_PASSWORD", ""),
         staff_phone_password=os.environ.get("FS_STAFF_PHONE_PASSWORD", ""),
+        outbound_password=os.environ.get("SIP_OUTBOUND_PASSWORD", ""),
+        provider_outbound=os.environ.get("PROVIDER_OUTBOUND", ""),
     )
     if options.freeswitch:
         _softphone_passwords(options)

@@ -57,6 +57,7 @@ class FreeSwitchPorts:
     external_sip: int = 5070
     rtp: tuple[int, int] = (16384, 16582)
     esl: int = 8021
+    outbound_sip: int = 5090  # the agent's outbound trunk (LiveKit SIP) only
 
 
 @dataclass
@@ -68,6 +69,13 @@ class FreeSwitchOptions:
     bind_ip: str = "127.0.0.1"
     external_ip: str = ""  # address phones reach us at; the bind address when empty
     provider_cidrs: str = ""  # the config's default (a documentation address) when empty
+    # outbound: LiveKit SIP's address(es), the trunk's digest credentials (random password
+    # when empty), where guests' numbers are dialled (host:port, "gateway" or "" = nowhere)
+    livekit_sip_cidrs: str = "127.0.0.1/32"
+    outbound_username: str = "livekit-outbound"
+    outbound_password: str = ""
+    provider_outbound: str = ""
+    outbound_international: bool = False
     ports: FreeSwitchPorts = field(default_factory=FreeSwitchPorts)
     dev_phone_password: str = ""  # random when empty
     staff_phone_password: str = ""
@@ -80,6 +88,7 @@ class FreeSwitchOptions:
         self.dev_phone_password = self.dev_phone_password or secrets.token_urlsafe(18)
         self.staff_phone_password = self.staff_phone_password or secrets.token_urlsafe(18)
         self.esl_password = self.esl_password or secrets.token_urlsafe(18)
+        self.outbound_password = self.outbound_password or secrets.token_urlsafe(18)
 
     def env(self) -> dict[str, str]:
         """The environment the config reads (vars.xml); nothing else is inherited but PATH."""
@@ -101,12 +110,19 @@ class FreeSwitchOptions:
             "LIVEKIT_SIP_PORT": str(self.livekit_sip_port),
             "PROVIDER_CIDRS": self.provider_cidrs,
             "FS_LOGLEVEL": self.loglevel,
+            "FS_OUTBOUND_SIP_PORT": str(p.outbound_sip),
+            "LIVEKIT_SIP_CIDRS": self.livekit_sip_cidrs,
+            "SIP_OUTBOUND_USERNAME": self.outbound_username,
+            "SIP_OUTBOUND_PASSWORD": self.outbound_password,
+            "PROVIDER_OUTBOUND": self.provider_outbound,
+            "OUTBOUND_INTERNATIONAL": "true" if self.outbound_international else "",
         }
         env.update(self.extra_env)
         return env
 
     def secrets(self) -> list[str]:
-        return [self.dev_phone_password, self.staff_phone_password, self.esl_password]
+        return [self.dev_phone_password, self.staff_phone_password, self.esl_password,
+                self.outbound_password]
 
 
 class FreeSwitch:
@@ -149,7 +165,7 @@ class FreeSwitch:
             self.forget_fsxml()
 
     def wait_ready(self, timeout: float) -> None:
-        """Both SIP profiles RUNNING, asked over the Event Socket."""
+        """All three SIP profiles RUNNING, asked over the Event Socket."""
         assert self.popen is not None
         deadline = time.monotonic() + timeout
         status = ""
@@ -161,9 +177,9 @@ class FreeSwitch:
                 status = self.api("sofia status", timeout=2.0)
             except OSError:
                 status = ""
-            running = re.findall(r"^\s*(internal|external)\s+profile\s+\S+\s+RUNNING", status,
-                                 re.MULTILINE)
-            if {"internal", "external"} <= set(running):
+            running = re.findall(r"^\s*(internal|external|outbound)\s+profile\s+\S+\s+RUNNING",
+                                 status, re.MULTILINE)
+            if {"internal", "external", "outbound"} <= set(running):
                 return
             time.sleep(0.3)
         raise FreeSwitchError(f"freeswitch: SIP profiles not RUNNING after {timeout:.0f}s;"

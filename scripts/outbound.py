@@ -4,6 +4,10 @@
     python scripts/outbound.py callback MESSAGE_ID  a call back for a saved message
     python scripts/outbound.py list                 every outbound call and where it stands
     python scripts/outbound.py dont-call +1617...   store a guest's "don't call me again"
+    python scripts/outbound.py --restaurant casa-lupita list
+
+Every command works on ONE restaurant, `--restaurant ID` (default `main`): its bookings,
+messages, queue and opt-outs; nothing here reads or writes another restaurant's.
 
 Calls are only ever scheduled from a booking or a message the restaurant holds, and only to
 numbers it may dial (outbound_rules.py); the rules are checked again when a dialer claims one.
@@ -25,14 +29,17 @@ if str(ROOT) not in sys.path:
 
 from config import ConfigError, load_firestore_settings  # noqa: E402
 from contact import to_e164  # noqa: E402
-from models import RestaurantSettings  # noqa: E402
+from models import DEFAULT_RESTAURANT_ID, SETTINGS_DOC, RestaurantSettings  # noqa: E402
 from refusal import Refusal  # noqa: E402
 from store import make_async_client, parse_settings  # noqa: E402
 from store.outbound import OutboundQueue, Policy  # noqa: E402
+from store.scope import scoped  # noqa: E402
 
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--restaurant", default=DEFAULT_RESTAURANT_ID, metavar="ID",
+                   help=f"the restaurant to work on (default {DEFAULT_RESTAURANT_ID!r})")
     sub = p.add_subparsers(dest="command", required=True)
     sub.add_parser("remind", help="a reminder call for a booking").add_argument("code")
     sub.add_parser("callback", help="a call back for a message").add_argument("message_id")
@@ -42,8 +49,12 @@ def _parser() -> argparse.ArgumentParser:
 
 
 async def run(args: argparse.Namespace) -> int:
-    client = make_async_client(load_firestore_settings())
-    snap = await client.document("settings/restaurant").get()
+    try:
+        client = scoped(make_async_client(load_firestore_settings()), args.restaurant)
+    except ValueError as e:  # not a restaurant id
+        print(f"--restaurant: {e}", file=sys.stderr)
+        return 2
+    snap = await client.document(SETTINGS_DOC).get()
     settings = parse_settings(snap.to_dict() if snap.exists else None) or RestaurantSettings(
         name="our restaurant")
     queue = OutboundQueue(client, Policy.of(settings))

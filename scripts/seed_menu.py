@@ -7,6 +7,13 @@
     python scripts/seed_menu.py --sold-out pumpkin-loaf
     python scripts/seed_menu.py --available pumpkin-loaf
     python scripts/seed_menu.py --if-empty          # first start (docker compose setup)
+    python scripts/seed_menu.py data/casa-lupita.yaml --restaurant casa-lupita
+    python scripts/seed_menu.py --restaurant casa-lupita --sold-out tamales
+
+Every command works on ONE restaurant: `--restaurant ID` (default `main`, the restaurant of a
+single-restaurant deployment). Its data lives under `restaurants/ID/` and nothing here reads or
+writes another restaurant's. Seeding also writes the directory entry `restaurants/ID` (name and
+the `numbers:` that ring it), which the worker routes calls by.
 
 The whole file is validated before anything is written. An item whose entry has no explicit
 `available:` keeps the availability staff set in Firestore (so re-seeding after a price edit
@@ -39,10 +46,13 @@ from menu_file import (  # noqa: E402
     plan_seed,
     unknown_ids,
 )
+from models import DEFAULT_RESTAURANT_ID, check_restaurant_id  # noqa: E402
 
 if TYPE_CHECKING:
     from google.api_core.retry import Retry
     from google.cloud import firestore
+
+    from store.scope import RestaurantScope
 
 # The Firestore libraries take most of the start-up time, so they are imported only once
 # the file is valid: a file with mistakes is reported in well under a second.
@@ -65,22 +75,32 @@ def _retry() -> Retry:
 # ---------------------------------------------------------------- Firestore side (sync client)
 
 
-def read_menu_docs(client: firestore.Client) -> dict[str, dict[str, Any]]:
+def scoped(client: Any, restaurant_id: str = DEFAULT_RESTAURANT_ID) -> RestaurantScope:
+    """One restaurant's view of the client (imported late: Firestore loads slowly)."""
+    from store.scope import scoped as scope_of
+
+    return scope_of(client, restaurant_id)
+
+
+def read_menu_docs(client: firestore.Client | RestaurantScope) -> dict[str, dict[str, Any]]:
+    client = scoped(client)
     return {s.id: s.to_dict() or {}
             for s in client.collection(MENU).stream(retry=_retry(), timeout=TIMEOUT)}
 
 
-def read_settings_doc(client: firestore.Client) -> dict[str, Any] | None:
-    snap = client.document(SETTINGS_DOC).get(retry=_retry(), timeout=TIMEOUT)
+def read_settings_doc(client: firestore.Client | RestaurantScope) -> dict[str, Any] | None:
+    snap = scoped(client).document(SETTINGS_DOC).get(retry=_retry(), timeout=TIMEOUT)
     return snap.to_dict() if snap.exists else None
 
 
-def menu_is_empty(client: firestore.Client) -> bool:
-    return not list(client.collection(MENU).limit(1).stream(retry=_retry(), timeout=TIMEOUT))
+def menu_is_empty(client: firestore.Client | RestaurantScope) -> bool:
+    first = scoped(client).collection(MENU).limit(1)
+    return not list(first.stream(retry=_retry(), timeout=TIMEOUT))
 
 
-def write_plan(client: firestore.Client, plan: SeedPlan) -> None:
+def write_plan(client: firestore.Client | RestaurantScope, plan: SeedPlan) -> None:
     """Full-doc `set` for added/changed docs, field update for availability flips."""
+    client = scoped(client)
     writes = plan.writes
     for start in range(0, len(writes), BATCH_LIMIT):
         batch = client.batch()
@@ -94,18 +114,26 @@ def write_plan(client: firestore.Client, plan: SeedPlan) -> None:
 
 
 def apply_menu(
-    client: firestore.Client, menu: MenuFile, *, prune: bool = False, dry_run: bool = False
+    client: firestore.Client | RestaurantScope, menu: MenuFile, *, prune: bool = False,
+    dry_run: bool = False, restaurant_id: str = DEFAULT_RESTAURANT_ID,
 ) -> SeedPlan:
-    """Idempotent upsert of the settings and every item; the plan says what changed."""
-    plan = plan_seed(menu, read_menu_docs(client), read_settings_doc(client), prune=prune)
+    """Idempotent upsert of the settings, every item and the directory entry."""
+    scope = scoped(client, restaurant_id)
+    plan = plan_seed(menu, read_menu_docs(scope), read_settings_doc(scope), prune=prune)
     if not dry_run:
-        write_plan(client, plan)
+        write_plan(scope, plan)
+        scope.directory_entry().set(
+            {"name": menu.restaurant.name, "numbers": list(menu.restaurant.numbers)},
+            retry=_retry(), timeout=TIMEOUT,
+        )
     return plan
 
 
 def set_availability(
-    client: firestore.Client, ids: list[str], available: bool, *, dry_run: bool = False
+    client: firestore.Client | RestaurantScope, ids: list[str], available: bool, *,
+    dry_run: bool = False, restaurant_id: str = DEFAULT_RESTAURANT_ID,
 ) -> SeedPlan:
+    client = scoped(client, restaurant_id)
     current = read_menu_docs(client)
     missing = unknown_ids(current, ids)
     if missing:
@@ -159,6 +187,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="mark an item sold out for now (repeatable); the file is not read")
     p.add_argument("--available", action="append", default=[], metavar="ID",
                    help="mark an item available again (repeatable); the file is not read")
+    p.add_argument("--restaurant", default=DEFAULT_RESTAURANT_ID, metavar="ID",
+                   help=f"the restaurant to work on (default {DEFAULT_RESTAURANT_ID!r})")
     p.add_argument("-v", "--verbose", action="store_true", help="also list unchanged documents")
     return p
 
@@ -173,6 +203,12 @@ def main(argv: list[str] | None = None) -> int:
     overlap = set(args.sold_out) & set(args.available)
     if overlap:
         _err(f"--sold-out and --available both name {sorted(overlap)}; pick one")
+        return 1
+
+    try:
+        check_restaurant_id(args.restaurant)
+    except ValueError as e:
+        _err(f"--restaurant: {e}")
         return 1
 
     menu = None
@@ -194,14 +230,16 @@ def main(argv: list[str] | None = None) -> int:
         _err(str(e))
         return 2
 
+    scope = scoped(client, args.restaurant)
     try:
         if toggles:
-            return _toggle(client, args)
+            return _toggle(scope, args)
         assert menu is not None
-        if args.if_empty and not menu_is_empty(client):
-            print("menu_items already has items; nothing seeded (--if-empty)")
+        if args.if_empty and not menu_is_empty(scope):
+            print(f"restaurant {args.restaurant} already has menu items; nothing seeded "
+                  "(--if-empty)")
             return 0
-        plan = apply_menu(client, menu, prune=args.prune, dry_run=args.dry_run)
+        plan = apply_menu(scope, menu, prune=args.prune, dry_run=args.dry_run)
         _print_plan(plan, dry_run=args.dry_run, verbose=args.verbose)
         return 0
     except (gexc.GoogleAPIError, OSError) as e:
@@ -211,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
         close_sync_client(client)
 
 
-def _toggle(client: firestore.Client, args: argparse.Namespace) -> int:
+def _toggle(client: RestaurantScope, args: argparse.Namespace) -> int:
     try:
         plans = []
         if args.sold_out:

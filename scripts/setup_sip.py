@@ -3,12 +3,19 @@
 Idempotent: the trunk and the rule are found by name and only changed when they differ from
 what the environment asks for, so a second run prints "unchanged" twice and touches nothing.
 
-- Inbound trunk `SIP_TRUNK_NAME` (default `restaurant-inbound`): the restaurant number(s)
-  from RESTAURANT_NUMBERS (or SIP_INBOUND_NUMBERS), comma-separated, accepted only from
+- Inbound trunk `SIP_TRUNK_NAME` (default `restaurant-inbound`): every restaurant's numbers —
+  those in RESTAURANT_NUMBERS (or SIP_INBOUND_NUMBERS), comma-separated, plus the `numbers:` of
+  each restaurant file in RESTAURANT_FILES (comma-separated paths) — accepted only from
   FREESWITCH_ADDRESS (comma-separated IPs/CIDRs/host names; host names are resolved here).
   Optional SIP_INBOUND_USERNAME / SIP_INBOUND_PASSWORD add digest auth on top.
   SIP_MAX_CALL_DURATION_S (default 1800) is the longest a call may last: LiveKit SIP then
   hangs up, whatever the agent does.
+- Outbound trunk `SIP_OUTBOUND_TRUNK_NAME` (default `restaurant-outbound`), when
+  SIP_OUTBOUND_ADDRESS names FreeSWITCH's outbound profile (host:port, e.g. freeswitch:5090):
+  the agent's calls out (reminders, call-backs, the warm transfer's call to staff) leave
+  LiveKit SIP there, from the first restaurant number, with the digest credentials
+  SIP_OUTBOUND_USERNAME (default livekit-outbound) / SIP_OUTBOUND_PASSWORD (required), the
+  pair FreeSWITCH's directory/outbound.xml reads. The worker finds the trunk by its name.
 - Dispatch rule `SIP_DISPATCH_RULE_NAME` (default `restaurant-agent-dispatch`): one room per
   call (`call-<caller>_<random>`), with the agent AGENT_NAME (default `restaurant-agent`)
   dispatched into it explicitly.
@@ -38,9 +45,12 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # `python scripts/setup_sip.py` puts scripts/ first, not the repo
     sys.path.insert(0, str(ROOT))
 
+from actions.transfer import RETURNED_ATTRIBUTE, RETURNED_HEADER  # noqa: E402
 from config import DEFAULT_AGENT_NAME  # noqa: E402
+from sip_outbound import DEFAULT_OUTBOUND_TRUNK_NAME  # noqa: E402
 
 DEFAULT_TRUNK_NAME = "restaurant-inbound"
+DEFAULT_OUTBOUND_USERNAME = "livekit-outbound"
 DEFAULT_RULE_NAME = f"{DEFAULT_AGENT_NAME}-dispatch"
 ROOM_PREFIX = "call-"
 DEFAULT_MAX_CALL_DURATION_S = 30 * 60
@@ -59,12 +69,23 @@ class SipSetup:
     # LiveKit SIP hangs up (BYE) a call after this long whatever happens to the agent: the
     # last resort against an open-ended call (its own default is 24 h).
     max_call_duration_s: int = DEFAULT_MAX_CALL_DURATION_S
+    outbound: OutboundSetup | None = None
+
+
+@dataclass(frozen=True)
+class OutboundSetup:
+    address: str  # host:port of FreeSWITCH's outbound profile
+    number: str  # caller ID the trunk presents (FreeSWITCH forces the restaurant's anyway)
+    username: str
+    password: str
+    name: str = DEFAULT_OUTBOUND_TRUNK_NAME
 
 
 @dataclass
 class Report:
     trunk_id: str = ""
     rule_id: str = ""
+    outbound_trunk_id: str = ""
     actions: list[str] = field(default_factory=list)
 
     @property
@@ -93,12 +114,28 @@ def resolve_addresses(entries: Sequence[str]) -> tuple[str, ...]:
     return tuple(out)
 
 
+def numbers_of_files(paths: Sequence[str]) -> tuple[str, ...]:
+    """The `numbers:` of each restaurant file (validated as the staff script validates it)."""
+    from menu_file import MenuFileError, load_menu_file
+
+    numbers: list[str] = []
+    for path in paths:
+        try:
+            numbers.extend(load_menu_file(path).restaurant.numbers)
+        except MenuFileError as e:
+            raise SystemExit(f"RESTAURANT_FILES: {path}: {e}") from None
+    return tuple(numbers)
+
+
 def setup_from_env(env: dict[str, str] | None = None) -> SipSetup:
     env = dict(os.environ if env is None else env)
-    numbers = _split(env.get("RESTAURANT_NUMBERS") or env.get("SIP_INBOUND_NUMBERS"))
+    listed = _split(env.get("RESTAURANT_NUMBERS") or env.get("SIP_INBOUND_NUMBERS"))
+    from_files = numbers_of_files(_split(env.get("RESTAURANT_FILES")))
+    numbers = tuple(dict.fromkeys((*listed, *from_files)))  # one trunk answers them all
     if not numbers:
         raise SystemExit("RESTAURANT_NUMBERS (or SIP_INBOUND_NUMBERS) must name the restaurant "
-                         "number(s), e.g. +15550100")
+                         "number(s), e.g. +15550100, or RESTAURANT_FILES the restaurant files "
+                         "that list them")
     addresses = _split(env.get("FREESWITCH_ADDRESS"))
     if not addresses:
         raise SystemExit("FREESWITCH_ADDRESS must say where calls come from (FreeSWITCH's IP, "
@@ -109,8 +146,21 @@ def setup_from_env(env: dict[str, str] | None = None) -> SipSetup:
     if wide:
         raise SystemExit(f"FREESWITCH_ADDRESS {', '.join(wide)} is too wide: the trunk must take "
                          "calls from FreeSWITCH only (its IP, or a /16 or narrower network)")
+    outbound = None
+    address = (env.get("SIP_OUTBOUND_ADDRESS") or "").strip()
+    if address:
+        password = env.get("SIP_OUTBOUND_PASSWORD") or ""
+        if not password:
+            raise SystemExit("SIP_OUTBOUND_PASSWORD must be set with SIP_OUTBOUND_ADDRESS: "
+                             "FreeSWITCH lets the outbound trunk dial only with it")
+        outbound = OutboundSetup(
+            address=address, number=numbers[0], password=password,
+            username=env.get("SIP_OUTBOUND_USERNAME") or DEFAULT_OUTBOUND_USERNAME,
+            name=env.get("SIP_OUTBOUND_TRUNK_NAME") or DEFAULT_OUTBOUND_TRUNK_NAME,
+        )
     return SipSetup(
         numbers=numbers,
+        outbound=outbound,
         allowed_addresses=allowed,
         agent_name=env.get("AGENT_NAME") or DEFAULT_AGENT_NAME,
         trunk_name=env.get("SIP_TRUNK_NAME") or DEFAULT_TRUNK_NAME,
@@ -131,6 +181,8 @@ def desired_trunk(setup: SipSetup) -> sip_pb.SIPInboundTrunkInfo:
         auth_password=setup.auth_password,
         krisp_enabled=False,
         max_call_duration=Duration(seconds=setup.max_call_duration_s),
+        # a cold transfer nobody answered comes back marked (dialplan livekit_transfer)
+        headers_to_attributes={RETURNED_HEADER: RETURNED_ATTRIBUTE},
     )
 
 
@@ -147,9 +199,25 @@ def desired_rule(setup: SipSetup, trunk_id: str) -> sip_pb.SIPDispatchRuleInfo:
     )
 
 
+def desired_outbound_trunk(outbound: OutboundSetup) -> sip_pb.SIPOutboundTrunkInfo:
+    return sip_pb.SIPOutboundTrunkInfo(
+        name=outbound.name,
+        address=outbound.address,
+        numbers=[outbound.number],
+        auth_username=outbound.username,
+        auth_password=outbound.password,
+        transport=sip_pb.SIPTransport.SIP_TRANSPORT_UDP,
+    )
+
+
+def _outbound_key(t: sip_pb.SIPOutboundTrunkInfo) -> tuple[object, ...]:
+    return (t.name, t.address, sorted(t.numbers), t.auth_username, t.auth_password, t.transport)
+
+
 def _trunk_key(t: sip_pb.SIPInboundTrunkInfo) -> tuple[object, ...]:
     return (t.name, sorted(t.numbers), sorted(t.allowed_addresses), t.auth_username,
-            t.auth_password, t.krisp_enabled, t.max_call_duration.seconds)
+            t.auth_password, t.krisp_enabled, t.max_call_duration.seconds,
+            sorted(t.headers_to_attributes.items()))
 
 
 def _rule_key(r: sip_pb.SIPDispatchRuleInfo) -> tuple[object, ...]:
@@ -199,6 +267,9 @@ async def ensure(lk: api.LiveKitAPI, setup: SipSetup) -> Report:
             print(f"warning: trunk {other.sip_trunk_id} ({other.name!r}) also claims "
                   f"{sorted(set(other.numbers) & set(setup.numbers))}", flush=True)
 
+    if setup.outbound is not None:
+        await ensure_outbound(lk, setup.outbound, report)
+
     want_rule = desired_rule(setup, report.trunk_id)
     rules = (await lk.sip.list_dispatch_rule(sip_pb.ListSIPDispatchRuleRequest())).items
     mine = [r for r in rules if r.name == setup.rule_name]
@@ -222,6 +293,28 @@ async def ensure(lk: api.LiveKitAPI, setup: SipSetup) -> Report:
         else:
             report.actions.append(f"unchanged dispatch rule {current_rule.sip_dispatch_rule_id}")
     return report
+
+
+async def ensure_outbound(lk: api.LiveKitAPI, outbound: OutboundSetup, report: Report) -> None:
+    want = desired_outbound_trunk(outbound)
+    trunks = (await lk.sip.list_outbound_trunk(sip_pb.ListSIPOutboundTrunkRequest())).items
+    ours = [t for t in trunks if t.name == outbound.name]
+    for extra in ours[1:]:
+        await lk.sip.delete_trunk(sip_pb.DeleteSIPTrunkRequest(sip_trunk_id=extra.sip_trunk_id))
+        report.actions.append(f"deleted duplicate outbound trunk {extra.sip_trunk_id}")
+    if not ours:
+        created = await lk.sip.create_outbound_trunk(
+            sip_pb.CreateSIPOutboundTrunkRequest(trunk=want))
+        report.outbound_trunk_id = created.sip_trunk_id
+        report.actions.append(f"created outbound trunk {created.sip_trunk_id}")
+        return
+    current = ours[0]
+    report.outbound_trunk_id = current.sip_trunk_id
+    if _outbound_key(current) != _outbound_key(want):
+        await lk.sip.update_outbound_trunk(current.sip_trunk_id, want)
+        report.actions.append(f"updated outbound trunk {current.sip_trunk_id}")
+    else:
+        report.actions.append(f"unchanged outbound trunk {current.sip_trunk_id}")
 
 
 async def run(setup: SipSetup, *, url: str, key: str, secret: str, wait_s: float) -> Report:
@@ -258,6 +351,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     report = asyncio.run(run(setup, url=url, key=key, secret=secret, wait_s=args.timeout))
     print(f"inbound trunk {report.trunk_id}: numbers {', '.join(setup.numbers)}, "
           f"from {', '.join(setup.allowed_addresses)}")
+    if setup.outbound is not None:
+        print(f"outbound trunk {report.outbound_trunk_id} ({setup.outbound.name}): to "
+              f"{setup.outbound.address} as {setup.outbound.username}, from "
+              f"{setup.outbound.number}")
+    else:
+        print("no outbound trunk (SIP_OUTBOUND_ADDRESS not set): the agent cannot call out")
     print(f"dispatch rule {report.rule_id}: room prefix {setup.room_prefix!r}, "
           f"agent {setup.agent_name!r}")
     for action in report.actions:

@@ -12,12 +12,14 @@ from google.cloud import firestore
 
 from models import MENU, SETTINGS_DOC, MenuItem, RestaurantSettings
 from store.parsing import parse_menu_item, parse_settings
+from store.scope import DEFAULT_RESTAURANT_ID, RestaurantScope
 
 log = logging.getLogger(__name__)
 
 
 class MenuWatch:
-    """Live menu + settings via Firestore listeners (a sync client; callbacks on its thread).
+    """One restaurant's live menu + settings via Firestore listeners (a sync client; callbacks
+    on its thread).
 
     Listening starts as soon as it is constructed; `close()` stops it.
 
@@ -30,8 +32,10 @@ class MenuWatch:
         client: firestore.Client,
         on_menu: Callable[[list[MenuItem]], None],
         on_settings: Callable[[RestaurantSettings | None], None],
+        restaurant_id: str = DEFAULT_RESTAURANT_ID,
     ) -> None:
-        self._client = client
+        self._client = RestaurantScope(client, restaurant_id)
+        self.restaurant_id = restaurant_id
         self._on_menu = on_menu
         self._on_settings = on_settings
         self._menu_ready = threading.Event()

@@ -1,5 +1,5 @@
-"""The outbound call queue in Firestore: reminders and call-backs, leased to one dialer at a
-time.
+"""One restaurant's outbound call queue in Firestore (under restaurants/{rid}/): reminders and
+call-backs, leased to one dialer at a time.
 
 outbound_calls/{id}      one guest to call (models.OutboundCall)
 outbound_phones/{phone}  which call holds the guest's line now, and until when: two dialers
@@ -28,6 +28,7 @@ from google.cloud.firestore_v1.base_query import FieldFilter
 from models import Message, OutboundCall, Reservation, RestaurantSettings
 from outbound_rules import CallingHours, check_dialable, guest_zones, next_calling_time
 from refusal import Refusal
+from store.scope import DEFAULT_RESTAURANT_ID, RestaurantScope, scoped
 
 log = logging.getLogger(__name__)
 CALLS, PHONES, DO_NOT_CALL = "outbound_calls", "outbound_phones", "do_not_call"
@@ -59,8 +60,10 @@ class Policy:
 
 
 class OutboundQueue:
-    def __init__(self, client: firestore.AsyncClient, policy: Policy) -> None:
-        self.db = client
+    def __init__(self, client: firestore.AsyncClient | RestaurantScope, policy: Policy,
+                 restaurant_id: str = DEFAULT_RESTAURANT_ID) -> None:
+        # One restaurant's queue: its bookings, messages, guests' locks and opt-outs only.
+        self.db = scoped(client, restaurant_id)
         self.policy = policy
 
     # ------------------------------------------------------------ scheduling
@@ -114,6 +117,17 @@ class OutboundQueue:
         calls = [OutboundCall.model_validate(s.to_dict())
                  async for s in self.db.collection(CALLS).stream()]
         return sorted(calls, key=lambda c: (c.next_try_at is None, c.next_try_at or c.updated_at))
+
+    async def get(self, call_id: str) -> OutboundCall | None:
+        snap = await self.db.document(f"{CALLS}/{call_id}").get()
+        return OutboundCall.model_validate(snap.to_dict()) if snap.exists else None
+
+    async def message(self, message_id: str) -> Message | None:
+        snap = await self.db.document(f"messages/{message_id}").get()
+        return Message.model_validate(snap.to_dict()) if snap.exists else None
+
+    async def opted_out(self, phone: str) -> bool:
+        return bool((await self.db.document(f"{DO_NOT_CALL}/{phone}").get()).exists)
 
     async def opt_out(self, phone: str, now: datetime, call_id: str | None = None) -> None:
         await self.db.document(f"{DO_NOT_CALL}/{phone}").set({"at": now, "call_id": call_id})

@@ -11,9 +11,10 @@ Design rules, because a caller is waiting on the line:
 * We do our own retrying, so every RPC gets `retry=None` and a bounded timeout: the library
   defaults would retry for up to 60-300 s while the caller listens to silence.
 
-Collections: menu_items/{id}, settings/restaurant, orders/{id}, reservations/{code},
-seating/{yyyy-mm-dd}, customers/{phone}, messages/{id}, call_logs/{call_id},
-analytics/{yyyy-mm-dd}.
+Collections, all under restaurants/{rid}/ (store/scope.py): menu_items/{id},
+settings/restaurant, orders/{id}, reservations/{code}, seating/{yyyy-mm-dd}, customers/{phone},
+messages/{id}, call_logs/{call_id}, analytics/{yyyy-mm-dd}. A manager serves exactly one
+restaurant; `for_restaurant` gives another one's manager over the same client.
 """
 
 from __future__ import annotations
@@ -67,6 +68,7 @@ from store.errors import (
 from store.parsing import brief, customer_from_doc, ms, parse_menu_item, parse_settings
 from store.retries import with_retries
 from store.rpc import RpcCounter, instrument
+from store.scope import DEFAULT_RESTAURANT_ID, RestaurantScope
 
 log = logging.getLogger(__name__)
 
@@ -79,11 +81,13 @@ async def connect(
     retry_budget_s: float = 3.0,
     rpc_timeout_s: float = 10.0,
     contention_budget_s: float = 30.0,
+    restaurant_id: str = DEFAULT_RESTAURANT_ID,
 ) -> FirebaseManager:
     """A manager for the configured target; raises ConfigError naming what to set."""
     return FirebaseManager(
         make_async_client(settings),
         Outbox(settings.outbox_path),
+        restaurant_id=restaurant_id,
         retry_budget_s=retry_budget_s,
         rpc_timeout_s=rpc_timeout_s,
         contention_budget_s=contention_budget_s,
@@ -96,21 +100,39 @@ class FirebaseManager(CallRecords):
         client: firestore.AsyncClient,
         outbox: Outbox,
         *,
+        restaurant_id: str = DEFAULT_RESTAURANT_ID,
         retry_budget_s: float = 3.0,
         rpc_timeout_s: float = 10.0,
         contention_budget_s: float = 30.0,
+        rpcs: RpcCounter | None = None,
     ) -> None:
-        self.db = client
+        self.client = client
+        # Every path below goes through the scope: this manager cannot name another
+        # restaurant's documents.
+        self.db = RestaurantScope(client, restaurant_id)
+        self.restaurant_id = self.db.restaurant_id
         self.outbox = outbox
         self.retry_budget_s = retry_budget_s
         self.rpc_timeout_s = rpc_timeout_s
         self.contention_budget_s = contention_budget_s
-        self.rpcs = RpcCounter()
-        instrument(client, self.rpcs, rpc_timeout_s)
+        if rpcs is None:
+            rpcs = RpcCounter()
+            instrument(client, rpcs, rpc_timeout_s)
+        self.rpcs = rpcs
+
+    def for_restaurant(self, restaurant_id: str) -> FirebaseManager:
+        """The same client and outbox, scoped to another restaurant (no new connection)."""
+        if restaurant_id == self.restaurant_id:
+            return self
+        return FirebaseManager(
+            self.client, self.outbox, restaurant_id=restaurant_id,
+            retry_budget_s=self.retry_budget_s, rpc_timeout_s=self.rpc_timeout_s,
+            contention_budget_s=self.contention_budget_s, rpcs=self.rpcs,
+        )
 
     async def close(self) -> None:
         # The client has no close(); its gRPC channel lives on the transport.
-        transport = getattr(self.db, "_transport", None)
+        transport = getattr(self.client, "_transport", None)
         if transport is not None:
             await transport.close()
 
@@ -166,7 +188,8 @@ class FirebaseManager(CallRecords):
 
     async def save_order(self, order: Order, analytics_day: date) -> SaveResult:
         """One atomic commit: order + customer + analytics. Queued to the outbox if down."""
-        payload = {"order": order.model_dump(mode="json"),
+        payload = {"restaurant_id": self.restaurant_id,
+                   "order": order.model_dump(mode="json"),
                    "analytics_day": analytics_day.isoformat()}
         return await self._save_or_queue(
             "order", order.id, payload, lambda: self._commit_order(order, analytics_day)
@@ -174,13 +197,15 @@ class FirebaseManager(CallRecords):
 
     async def save_message(self, msg: Message, analytics_day: date | None = None) -> SaveResult:
         day = analytics_day or msg.created_at.date()
-        payload = {"message": msg.model_dump(mode="json"), "analytics_day": day.isoformat()}
+        payload = {"restaurant_id": self.restaurant_id, "message": msg.model_dump(mode="json"),
+                   "analytics_day": day.isoformat()}
         return await self._save_or_queue(
             "message", msg.id, payload, lambda: self._commit_message(msg, day)
         )
 
     async def write_call_log(self, log_: CallLog, analytics_day: date) -> SaveResult:
-        payload = {"call_log": log_.model_dump(mode="json"),
+        payload = {"restaurant_id": self.restaurant_id,
+                   "call_log": log_.model_dump(mode="json"),
                    "analytics_day": analytics_day.isoformat()}
         return await self._save_or_queue(
             "call_log", log_.call_id, payload, lambda: self._commit_call_log(log_, analytics_day)
@@ -228,7 +253,8 @@ class FirebaseManager(CallRecords):
         self, res: Reservation, seating: SeatingPlan, analytics_day: date
     ) -> BookingResult:
         """Raises SlotFull or CodeTaken; "queued" only when Firestore is unreachable."""
-        payload = {"reservation": res.model_dump(mode="json"),
+        payload = {"restaurant_id": self.restaurant_id,
+                   "reservation": res.model_dump(mode="json"),
                    "seating": seating.model_dump(mode="json"),
                    "analytics_day": analytics_day.isoformat()}
         result = await self._save_or_queue(
@@ -444,6 +470,11 @@ class FirebaseManager(CallRecords):
 
     async def _replay(self, entry: OutboxEntry) -> bool:
         p = entry.payload
+        # The outbox file is shared by every restaurant's calls: each entry goes back to the
+        # restaurant that queued it (entries from before restaurants existed: the default).
+        rid = p.get("restaurant_id", DEFAULT_RESTAURANT_ID)
+        if rid != self.restaurant_id:
+            return await self.for_restaurant(rid)._replay(entry)
         day = date.fromisoformat(p["analytics_day"])
         once = self._once
         if entry.kind == "order":

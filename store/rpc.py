@@ -54,15 +54,25 @@ class RpcCounter:
 
 
 def written_collections(request: Any) -> frozenset[str]:
-    """The top-level collections a CommitRequest (or its dict form) writes to; none when the
-    request is not one (counting must never fail the commit it counts)."""
+    """The collections (a restaurant's, under restaurants/{rid}/) a CommitRequest (or its dict
+    form) writes to; none when the request is not one (counting must never fail the commit it
+    counts)."""
     try:
         writes = request.get("writes", ()) if isinstance(request, dict) else getattr(
             request, "writes", ())
         names = [w.update.name or w.delete or w.transform.document for w in writes]
     except (AttributeError, TypeError):
         return frozenset()
-    return frozenset(n.split("/documents/", 1)[-1].split("/", 1)[0] for n in names if n)
+    return frozenset(_collection_of(n.split("/documents/", 1)[-1]) for n in names if n)
+
+
+def _collection_of(path: str) -> str:
+    """A restaurant's collection (`restaurants/{rid}/orders/x` is "orders"), else the
+    top-level one."""
+    parts = path.split("/")
+    if parts[0] == "restaurants" and len(parts) > 3:
+        return parts[2]
+    return parts[0]
 
 
 def instrument(client: Any, counter: RpcCounter, rpc_timeout_s: float) -> None:

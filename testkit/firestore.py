@@ -6,6 +6,7 @@ from pathlib import Path
 
 from config import FirestoreSettings
 from menu_file import load_menu_file
+from models import DEFAULT_RESTAURANT_ID
 from scripts.seed_menu import apply_menu
 from store import close_sync_client, make_sync_client
 
@@ -13,10 +14,13 @@ ROOT = Path(__file__).resolve().parent.parent
 MENU_PATH = ROOT / "data" / "menu.yaml"
 
 
-def seed_menu_file(settings: FirestoreSettings, path: Path = MENU_PATH) -> None:
+def seed_menu_file(
+    settings: FirestoreSettings, path: Path = MENU_PATH, *,
+    restaurant_id: str = DEFAULT_RESTAURANT_ID,
+) -> None:
     """Seed exactly as `scripts/seed_menu.py` does (same validation, same writes)."""
     client = make_sync_client(settings)
     try:
-        apply_menu(client, load_menu_file(path))
+        apply_menu(client, load_menu_file(path), restaurant_id=restaurant_id)
     finally:
         close_sync_client(client)

@@ -16,6 +16,7 @@ import pytest
 from config import FirestoreSettings
 from models import MenuItem, RestaurantSettings
 from store import FirebaseManager, MenuWatch, close_sync_client, make_sync_client
+from store.scope import scoped
 from testkit.emulator import Emulator
 from tests.conftest import PROJECT, ROOT
 
@@ -122,7 +123,7 @@ def test_a_callback_that_raises_does_not_stop_the_watch(
     try:
         assert menu_watch.wait_ready(10)
         writer = make_sync_client(firestore_settings)
-        writer.document("menu_items/croissant").update({"available": False})
+        scoped(writer).document("menu_items/croissant").update({"available": False})
         close_sync_client(writer)
         deadline = time.monotonic() + 10
         while len(calls) < 2 and time.monotonic() < deadline:

@@ -7,8 +7,10 @@ from typing import Literal
 from livekit.agents import Agent, RunContext
 
 from actions import messages, staff
+from actions.transfer import StaffUnavailable
 from agents.tools.base import hand_off, logger, tool
 from call_state import UserData
+from lines import say
 from pricing import describe_item
 
 
@@ -29,17 +31,25 @@ async def transfer_to_staff(context: RunContext[UserData], reason: str) -> str |
             "a message for staff: ask for name, phone number and the reason, then use "
             "take_message."
         )
-    speech = context.session.say("Of course, I'll connect you with a member of our team now.")
+    speech = context.session.say(say(userdata.language, "connecting"))
     await speech.wait_for_playout()
     try:
-        await staff.transfer_to_staff(userdata, destination)
+        await staff.transfer_to_staff(userdata, destination, reason)
+    except StaffUnavailable as e:
+        logger.info("staff did not take the call: %s", e.why, extra={"call_id": userdata.call_id})
+        return (
+            f"The transfer did not go through: {e.why}. The caller is back with you. Apologise "
+            "that nobody could come to the phone and offer to take a message (name, phone "
+            "number, reason) with take_message."
+        )
     except Exception:
         logger.exception("transfer to staff failed", extra={"call_id": userdata.call_id})
         return (
             "The transfer failed: nobody picked up. Apologise and offer to take a message "
             "(name, phone number, reason) with take_message."
         )
-    logger.info("caller transferred to staff", extra={"call_id": userdata.call_id})
+    logger.info("caller transferred to staff", extra={"call_id": userdata.call_id,
+                                                      "steps": userdata.transfer_times})
     return None  # the caller has left for staff: no reply to generate
 
 
@@ -70,7 +80,8 @@ async def end_call(context: RunContext[UserData]) -> None:
     userdata = context.userdata
     userdata.ended_by_agent = True
     session = context.session
-    goodbye = f"Thank you for calling {userdata.settings.name}. Goodbye!"
+    goodbye = say(userdata.language, "goodbye_outbound" if userdata.outbound else "goodbye",
+                  name=userdata.settings.name)
     speech = session.say(goodbye, allow_interruptions=False)
     # Hang up only after the goodbye has been heard; closing the session ends the call.
     speech.add_done_callback(lambda _: session.shutdown())

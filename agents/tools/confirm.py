@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from livekit.agents import Agent, RunContext
 
-import booking
 from actions import orders, reservations
-from actions.reservations import spell
 from agents.readback import reservation_readback
 from agents.tools.base import hand_off, tool
 from call_state import UserData
-from pricing import money
+from lines import say
+from spoken import spoken_in
 
 
 @tool
@@ -29,40 +28,33 @@ async def save_confirmed(userdata: UserData) -> str:
     """Save the order or booking being confirmed; what to tell the caller. Also replays a
     confirmation a crashed agent saved, for the agent that resumes the call (agents/resume.py)."""
     if userdata.reservation is not None:
-        return _booking_said(await reservations.confirm_draft(userdata))
+        return _booking_said(await reservations.confirm_draft(userdata), userdata.language)
     return _order_said(userdata, await orders.place_order(userdata))
 
 
 def _order_said(userdata: UserData, placed: orders.PlacedOrder) -> str:
-    order = placed.order
+    order, lang = placed.order, userdata.language
+    sp = spoken_in(lang)
+    number = sp.code(order.order_number)
     if placed.status == "queued":
-        return (
-            f"The order is noted as number {spell(order.order_number)} but our system could "
-            "not confirm it just now; staff will call to confirm. Tell the caller exactly "
-            "that, and ask if there is anything else."
-        )
-    pickup = booking.say_time(
-        order.pickup_time.astimezone(userdata.settings.tz).time()
-    )
-    return (
-        f"Order placed: number {spell(order.order_number)}, total {money(order.total_cents)} "
-        f"paid at pickup, ready at about {pickup}. Tell the caller, and ask if there is "
-        "anything else."
-    )
+        return (say(lang, "order_queued", number=number)
+                + " Tell the caller exactly that, and ask if there is anything else.")
+    pickup = sp.time(order.pickup_time.astimezone(userdata.settings.tz).time())
+    return (say(lang, "order_placed", number=number, total=sp.money(order.total_cents),
+                pickup=pickup)
+            + " Tell the caller, and ask if there is anything else.")
 
 
-def _booking_said(done: reservations.BookingDone) -> str:
+def _booking_said(done: reservations.BookingDone, language: str) -> str:
+    code = spoken_in(language).code(done.code)
     if done.kind == "cancel":
-        text = f"Booking {spell(done.code)} is cancelled."
+        text = say(language, "booking_cancelled", code=code)
     elif done.kind == "change":
-        text = f"Booking {spell(done.code)} is changed."
+        text = say(language, "booking_changed", code=code)
     elif done.status == "queued":
-        text = (
-            f"The booking is noted under code {spell(done.code)}, but our system could not "
-            "confirm it just now; staff will call to confirm."
-        )
+        text = say(language, "booking_queued", code=code)
     else:
-        text = f"Booked: code {spell(done.code)}."
+        text = say(language, "booked", code=code)
     return text + " Tell the caller, and ask if there is anything else."
 
 

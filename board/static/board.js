@@ -384,7 +384,11 @@ function messagesPage() {
             const r = await write(`/api/messages/${encodeURIComponent(m._id)}/done`, { done: !done, version: m._version },
               (cur) => { state.messages[cur._id] = cur; render(); });
             if (r.ok) { state.messages[m._id] = r.data.message; render(); }
-          } }, done ? `Done (${m.handled_by || "?"}) · reopen` : "Mark done"))));
+          } }, done ? `Done (${m.handled_by || "?"}) · reopen` : "Mark done"),
+          el("button", { type: "button", "data-action": "callback", onclick: async (ev) => {
+            const r = await write(`/api/messages/${encodeURIComponent(m._id)}/callback`, {});
+            if (r.ok) { ev.target.textContent = "Call back queued"; ev.target.disabled = true; }
+          } }, "Call back"))));
     }
     if (!rows.length) body.append(el("tr", {}, el("td", { colspan: 5 }, "No messages.")));
   };
@@ -428,6 +432,19 @@ function callsPage() {
     render();
   };
   dayInput.addEventListener("change", load); outcome.addEventListener("change", load);
+  const loadOutbound = async () => {
+    const r = await api("/api/outbound");
+    const body = $("#outbound tbody"); body.replaceChildren();
+    for (const c of (r.ok ? r.data.calls : [])) {
+      body.append(el("tr", { "data-id": c._id, "data-status": c.status },
+        el("td", {}, c.next_try_at ? `${dayOf(c.next_try_at)} ${clock(c.next_try_at)}` : "-"),
+        el("td", {}, phone(c.phone)), el("td", {}, c.reason),
+        el("td", {}, el("span", { class: "status" }, c.status)),
+        el("td", {}, `${c.attempts}/${c.max_attempts}`), el("td", {}, c.outcome || "")));
+    }
+    if (!body.children.length) body.append(el("tr", {}, el("td", { colspan: 6 }, "No outbound calls.")));
+  };
+  loadOutbound(); setInterval(loadOutbound, 15000);
   live(["calls"], {
     reset: load,
     change: (ch) => {

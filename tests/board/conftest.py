@@ -78,15 +78,26 @@ def board_server(firestore_emulator: Emulator, tmp_path_factory: pytest.TempPath
     settings = FirestoreSettings(firestore_emulator_host=firestore_emulator.host,
                                  google_cloud_project=PROJECT, outbox_path=work / "outbox.jsonl")
     seed_menu_file(settings)
+    with run_board(firestore_emulator, settings, work, ("owner", secrets.token_urlsafe(12))
+                   ) as server:
+        yield server
+
+
+@contextlib.contextmanager
+def run_board(firestore_emulator: Emulator, settings: FirestoreSettings, work: Path,
+              owner: tuple[str, str], restaurant: str | None = None) -> Iterator[BoardServer]:
+    """`python -m board` on a free port (for `restaurant`, or the default one), its first
+    owner from the environment; stopped on exit."""
     port = free_port()
-    owner = ("owner", secrets.token_urlsafe(12))
     env = {**os.environ, "FIRESTORE_EMULATOR_HOST": firestore_emulator.host,
            "GOOGLE_CLOUD_PROJECT": PROJECT, "ENV_FILE": str(work / "no.env"),
            "BOARD_PORT": str(port), "BOARD_OWNER_USERNAME": owner[0],
            "BOARD_OWNER_PASSWORD": owner[1], "OUTBOX_PATH": str(work / "outbox.jsonl"),
            "PYTHONUNBUFFERED": "1"}
+    if restaurant:
+        env["BOARD_RESTAURANT"] = restaurant
     env.pop("FIREBASE_SERVICE_ACCOUNT_PATH", None)
-    log_path = work / "board.log"
+    log_path = work / f"board-{restaurant or 'main'}.log"
     with open(log_path, "ab") as log:
         proc = subprocess.Popen([sys.executable, "-m", "board"], cwd=ROOT, env=env,
                                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True)

@@ -90,12 +90,13 @@ def test_seed_script_exits_non_zero_and_writes_nothing(
     assert CASES[case][1] in done.stderr + done.stdout
     from config import FirestoreSettings
     from store import close_sync_client, make_sync_client
+    from store.scope import scoped
 
     client = make_sync_client(FirestoreSettings(firestore_emulator_host=firestore_emulator.host,
                                                 google_cloud_project=PROJECT))
     try:
-        assert list(client.collection("menu_items").limit(1).stream()) == []
-        assert not client.document("settings/restaurant").get().exists
+        assert list(scoped(client).collection("menu_items").limit(1).stream()) == []
+        assert not scoped(client).document("settings/restaurant").get().exists
     finally:
         close_sync_client(client)
 

@@ -28,6 +28,7 @@ ENV = {
     "RESTAURANT_NUMBER": NUMBER, "LIVEKIT_SIP_HOST": "livekit-sip",
     "FS_EXTERNAL_IP": "203.0.113.7", "FS_DEV_PHONE_PASSWORD": "dev-secret-from-env",
     "FS_STAFF_PHONE_PASSWORD": "staff-secret-from-env", "FS_ESL_PASSWORD": "esl-from-env",
+    "SIP_OUTBOUND_PASSWORD": "outbound-secret-from-env",
     "PROVIDER_CIDRS": "198.51.100.0/24",
 }
 DOC = preprocess(env=ENV).xml()

@@ -23,6 +23,7 @@ from config import FirestoreSettings
 from fakes.audio import speech_or_tone
 from scripts.devstack import Ports, Stack, StackError, StackOptions, find_binary, free_port
 from store import close_sync_client, make_sync_client
+from store.scope import scoped
 from testkit.emulator import Emulator
 from tests.conftest import seed_menu_file
 
@@ -82,8 +83,8 @@ def _firestore(emu: Emulator) -> tuple[dict[str, dict], int]:
     client = make_sync_client(FirestoreSettings(firestore_emulator_host=emu.host,
                                                 google_cloud_project=PROJECT))
     try:
-        logs = {d.id: d.to_dict() for d in client.collection("call_logs").stream()}
-        orders = len(list(client.collection("orders").stream()))
+        logs = {d.id: d.to_dict() for d in scoped(client).collection("call_logs").stream()}
+        orders = len(list(scoped(client).collection("orders").stream()))
         return logs, orders
     finally:
         close_sync_client(client)

@@ -275,8 +275,8 @@ def start_sipp(
     message_log = workdir / "sipp_messages.log"
     argv = [
         sipp, target, "-sf", scenario.name, "-s", number, "-key", "caller", caller,
-        "-key", "rtp_port", str(rtp_port), "-i", local_ip, "-p", str(_free_udp_port(local_ip)),
-        "-mi", local_ip, "-mp", str(_free_udp_port(local_ip)), "-m", "1", "-l", "1", "-nostdin",
+        "-key", "rtp_port", str(rtp_port), "-i", local_ip, "-p", str(free_udp_port(local_ip)),
+        "-mi", local_ip, "-mp", str(free_udp_port(local_ip)), "-m", "1", "-l", "1", "-nostdin",
         "-timeout", f"{timeout_s}s", "-timeout_error", "-trace_msg", "-message_file",
         str(message_log), "-trace_err", "-error_file", str(workdir / "sipp_errors.log"),
     ]
@@ -306,7 +306,7 @@ def register(*, workdir: Path, target: str, user: str, password: str,
     message_log = workdir / "sipp_messages.log"
     argv = [
         sipp, target, "-sf", scenario.name, "-s", user, "-au", user, "-ap", password,
-        "-i", local_ip, "-p", str(_free_udp_port(local_ip)), "-m", "1", "-nostdin",
+        "-i", local_ip, "-p", str(free_udp_port(local_ip)), "-m", "1", "-nostdin",
         "-timeout", f"{timeout_s}s", "-timeout_error", "-trace_msg", "-message_file",
         str(message_log),
     ]
@@ -323,7 +323,7 @@ def _spawn(argv: list[str], workdir: Path, message_log: Path) -> SippCall:
     return SippCall(process, workdir, message_log)
 
 
-def _free_udp_port(ip: str = "127.0.0.1") -> int:
+def free_udp_port(ip: str = "127.0.0.1") -> int:
     # SIPp also binds port+2 (and the media port +2 for RTCP-ish use); pick an even port whose
     # neighbours are free too.
     for _ in range(50):
@@ -384,15 +384,16 @@ def sip_final_status(*, from_ip: str, target_port: int, number: str, caller: str
 
 
 def answer_calls(*, workdir: Path, rtp_port: int, local_ip: str = "127.0.0.1",
-                 timeout_s: int = 180) -> tuple[SippCall, int]:
-    """A SIPp staff phone (sipp/staff_phone_uas.xml) answering one call; and its SIP port."""
+                 timeout_s: int = 180, port: int | None = None,
+                 scenario: Path = SIPP_DIR / "staff_phone_uas.xml") -> tuple[SippCall, int]:
+    """A SIPp phone (sipp/staff_phone_uas.xml) answering one call; and its SIP port (`port`,
+    or a free one)."""
     sipp = shutil.which("sipp")
     if sipp is None:
         raise FileNotFoundError("sipp")
     workdir.mkdir(parents=True, exist_ok=True)
-    scenario = SIPP_DIR / "staff_phone_uas.xml"
     shutil.copy(scenario, workdir / scenario.name)
-    port = _free_udp_port(local_ip)
+    port = port or free_udp_port(local_ip)
     message_log = workdir / "sipp_messages.log"
     argv = [
         sipp, "-sf", scenario.name, "-key", "rtp_port", str(rtp_port), "-i", local_ip,

@@ -130,8 +130,38 @@ class Action:
     data: str
 
 
-def _expand_channel(text: str, channel: Mapping[str, str]) -> str:
-    return re.sub(r"\$\{([^}]+)\}", lambda m: channel.get(m.group(1), ""), text)
+def _acl(root: ET.Element, ip: str, name: str) -> str:
+    """The `acl` API: "true" when `ip` is allowed by network list `name` (comma-separated
+    CIDRs per node, as our config writes them), else "false"."""
+    import ipaddress
+
+    lists = [lst for lst in root.iter("list") if lst.get("name") == name]
+    if len(lists) != 1 or not ip:
+        return "false"
+    address = ipaddress.ip_address(ip)
+    for node in lists[0].iter("node"):
+        cidrs = [c.strip() for c in node.get("cidr", "").split(",") if c.strip()]
+        if any(address in ipaddress.ip_network(c, strict=False) for c in cidrs):
+            return "true" if node.get("type") == "allow" else "false"
+    return "true" if lists[0].get("default") == "allow" else "false"
+
+
+def _expand_channel(text: str, channel: Mapping[str, str],
+                    root: ET.Element | None = None) -> str:
+    """${var} from the channel (innermost first, so ${acl(${network_addr} list)} works)."""
+
+    def one(m: re.Match[str]) -> str:
+        name = m.group(1)
+        acl = re.fullmatch(r"acl\((\S*) (\S+)\)", name)
+        if acl is not None and root is not None:
+            return _acl(root, acl.group(1), acl.group(2))
+        return channel.get(name, "")
+
+    while True:
+        expanded = re.sub(r"\$\{([^${}]+)\}", one, text)
+        if expanded == text:
+            return expanded
+        text = expanded
 
 
 def _captures(text: str, m: re.Match[str]) -> str:
@@ -139,19 +169,21 @@ def _captures(text: str, m: re.Match[str]) -> str:
 
 
 def route(
-    root: ET.Element, context: str, destination: str, caller: str = "+16175550199"
+    root: ET.Element, context: str, destination: str, caller: str = "+16175550199",
+    variables: Mapping[str, str] | None = None,
 ) -> list[Action]:
-    """The actions mod_dialplan_xml would queue for a call to `destination` in `context`."""
+    """The actions mod_dialplan_xml would queue for a call to `destination` in `context`.
+    `variables`: channel and global variables the fields read (network_addr, global vars)."""
     contexts = [c for c in root.iter("context") if c.get("name") == context]
     assert len(contexts) == 1, f"context {context!r} defined {len(contexts)} times"
-    channel = {"destination_number": destination, "caller_id_number": caller}
+    channel = {**(variables or {}), "destination_number": destination, "caller_id_number": caller}
     actions: list[Action] = []
     for ext in contexts[0].findall("extension"):
         matched = True
         ext_actions: list[Action] = []
         for cond in ext.findall("condition"):
             field_name = cond.get("field", "")
-            value = (_expand_channel(field_name, channel) if "${" in field_name
+            value = (_expand_channel(field_name, channel, root) if "${" in field_name
                      else channel.get(field_name, ""))
             m = re.search(cond.get("expression", ""), value)
             if m is None:
@@ -160,7 +192,7 @@ def route(
                                for a in cond.findall("anti-action")]
                 break
             for a in cond.findall("action"):
-                data = _expand_channel(_captures(a.get("data", ""), m), channel)
+                data = _expand_channel(_captures(a.get("data", ""), m), channel, root)
                 if a.get("inline") == "true" and a.get("application") == "set":
                     key, _, val = data.partition("=")
                     channel[key] = val

@@ -57,7 +57,7 @@ def _range(text: str) -> tuple[int, int]:
 
 def test_services_and_images():
     assert set(SERVICES) == {"redis", "livekit", "livekit-sip", "freeswitch", "firestore",
-                             "setup", "agent", "call-watch", "seed-menu", "board"}
+                             "setup", "agent", "call-watch", "seed-menu", "board", "dialer"}
     assert SERVICES["livekit"]["image"].startswith("livekit/livekit-server:v")
     assert SERVICES["livekit-sip"]["image"].startswith("livekit/sip:v")
     assert SERVICES["freeswitch"]["image"].startswith("safarov/freeswitch:")
@@ -117,7 +117,8 @@ def test_freeswitch_environment_covers_every_env_set_of_its_config():
     # publishes the default ports and binds to the container's own address, so it must not
     # pass them.
     native_only = {"FS_BIND_IP", "FS_INTERNAL_SIP_PORT", "FS_EXTERNAL_SIP_PORT", "FS_ESL_PORT",
-                   "FS_RTP_START_PORT", "FS_RTP_END_PORT", "LIVEKIT_SIP_PORT", "FS_LOGLEVEL"}
+                   "FS_RTP_START_PORT", "FS_RTP_END_PORT", "LIVEKIT_SIP_PORT", "FS_LOGLEVEL",
+                   "FS_OUTBOUND_SIP_PORT"}
     assert native_only <= set(config.env_vars.values())
     missing = sorted(set(config.env_vars.values()) - native_only - set(env))
     assert not missing, f"vars.xml reads {missing} but compose does not pass them"
@@ -137,11 +138,30 @@ def test_trunk_allows_exactly_freeswitchs_fixed_address():
     assert ipaddress.ip_address(sip_ip) in subnet and sip_ip != str(fs_ip)
 
 
+def test_outbound_trunk_and_freeswitch_agree():
+    """setup_sip.py's outbound trunk dials FreeSWITCH's outbound profile with the password
+    FreeSWITCH checks, and FreeSWITCH takes it only from livekit-sip's fixed address."""
+    fs_ip = SERVICES["freeswitch"]["networks"]["phoneline"]["ipv4_address"]
+    sip_ip = SERVICES["livekit-sip"]["networks"]["phoneline"]["ipv4_address"]
+    setup, fs = _env("setup"), _env("freeswitch")
+    config = preprocess(env={})
+    assert setup["SIP_OUTBOUND_ADDRESS"] == f"{fs_ip}:{config.variables['outbound_sip_port']}"
+    assert fs["LIVEKIT_SIP_CIDRS"] == f"{sip_ip}/32" == config.variables["livekit_sip_cidrs"]
+    for var in ("SIP_OUTBOUND_USERNAME", "SIP_OUTBOUND_PASSWORD"):
+        assert setup[var] == fs[var], var
+    assert fs["SIP_OUTBOUND_PASSWORD"].startswith("${SIP_OUTBOUND_PASSWORD:?")  # required
+    assert fs["PROVIDER_OUTBOUND"] == "${PROVIDER_OUTBOUND:-}"
+    # the worker rings staff warm through the trunk setup_sip.py created, by the same name
+    agent = _env("agent")
+    assert agent["SIP_OUTBOUND_TRUNK_NAME"] == setup["SIP_OUTBOUND_TRUNK_NAME"]
+    assert agent["STAFF_TRANSFER_TO"] == "${STAFF_TRANSFER_TO:-1002}"
+
+
 def test_firestore_address_is_the_emulator_service():
     port = 8080
     assert f"127.0.0.1:{port}:{port}" in _ports("firestore")
     assert f"--host-port=0.0.0.0:{port}" in " ".join(SERVICES["firestore"]["command"])
-    for name in ("setup", "agent", "seed-menu", "board"):
+    for name in ("setup", "agent", "seed-menu", "board", "dialer"):
         assert _env(name)["FIRESTORE_EMULATOR_HOST"] == f"firestore:{port}", name
     assert "firestore-data:/data" in SERVICES["firestore"]["volumes"]
 
@@ -194,7 +214,8 @@ def test_required_variables_interpolate_from_a_dotenv():
     sample = {"LIVEKIT_API_KEY": "APIexample", "LIVEKIT_API_SECRET": "s" * 40,
               "RESTAURANT_NUMBER": "+15550100", "FS_EXTERNAL_IP": "203.0.113.7",
               "FS_DEV_PHONE_PASSWORD": "a", "FS_STAFF_PHONE_PASSWORD": "b",
-              "FS_ESL_PASSWORD": "c", "OPENAI_API_KEY": "o", "DEEPGRAM_API_KEY": "d",
+              "FS_ESL_PASSWORD": "c", "SIP_OUTBOUND_PASSWORD": "p", "OPENAI_API_KEY": "o",
+              "DEEPGRAM_API_KEY": "d",
               "CARTESIA_API_KEY": "k"}
     for name in SERVICES:
         for value in _env(name).values():
@@ -254,3 +275,13 @@ def test_board_serves_on_its_published_port_after_the_menu_is_seeded():
     assert overrides == {k for k in _env("agent") if k.startswith("RESTAURANT_")}
     # no default account: the owner's password only ever comes from .env
     assert env["BOARD_OWNER_PASSWORD"] == "${BOARD_OWNER_PASSWORD:-}"
+
+
+def test_dialer_is_a_service_of_the_stack_not_a_cron_job():
+    dialer = SERVICES["dialer"]
+    env = _env("dialer")
+    assert dialer["command"] == ["python", "dialer.py"]
+    assert dialer["restart"] == "unless-stopped"
+    assert env["LIVEKIT_URL"] == "ws://livekit:7880"
+    assert env["AGENT_NAME"] == _env("agent")["AGENT_NAME"]  # dispatches the worker's agent
+    assert dialer["depends_on"]["setup"]["condition"] == "service_completed_successfully"

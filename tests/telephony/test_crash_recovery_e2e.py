@@ -41,6 +41,7 @@ from actions.reservations import spell
 from bench.concurrency import open_timezone
 from fakes.audio import silence, speech_or_tone
 from scripts.devstack import Ports, Stack, StackOptions
+from store.scope import scoped
 from testkit.emulator import EMULATOR_JAR
 from tests.conftest import seed_menu_file
 from tests.telephony.caller import RATE, RtpCapture, start_sipp
@@ -115,35 +116,35 @@ def _get_json(url: str) -> dict[str, Any]:
 def _firestore(room: str) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
     from google.cloud import firestore  # FIRESTORE_EMULATOR_HOST is set by the fixture
 
-    client = firestore.Client(project=PROJECT)
+    client = scoped(firestore.Client(project=PROJECT))  # the default restaurant's data
     try:
         orders = [d.to_dict() | {"id": d.id} for d in client.collection("orders")
                   .where(filter=firestore.FieldFilter("call_id", "==", room)).stream()]
         snap = client.document(f"call_logs/{room}").get()
         return orders, (snap.to_dict() if snap.exists else None)
     finally:
-        client.close()
+        client.client.close()
 
 
 def _snapshot(room: str) -> dict[str, Any]:
     from google.cloud import firestore
 
-    client = firestore.Client(project=PROJECT)
+    client = scoped(firestore.Client(project=PROJECT))  # the default restaurant's data
     try:
         snap = client.document(f"call_snapshots/{room}").get()
         return snap.to_dict() or {} if snap.exists else {}
     finally:
-        client.close()
+        client.client.close()
 
 
 def _forget_state(room: str) -> None:
     from google.cloud import firestore
 
-    client = firestore.Client(project=PROJECT)
+    client = scoped(firestore.Client(project=PROJECT))  # the default restaurant's data
     try:
         client.document(f"call_snapshots/{room}").delete()
     finally:
-        client.close()
+        client.client.close()
 
 
 def _job_process(stack: Stack, job_id: str) -> tuple[str, int] | None:

@@ -15,9 +15,11 @@ the fake AI providers and the real worker. SIPp plays the softphones and the pro
   with no outgoing leg.
 - latency: "INVITE -> first agent audio" for calls through FreeSWITCH and straight to LiveKit
   SIP, alternately, in the same run: what FreeSWITCH adds is printed.
-- transfer: the caller asks for a person, LiveKit SIP REFERs, FreeSWITCH rings the registered
-  staff phone 1002 (SIPp) and connects them. (1002 not registered -> back to the agent offering
-  a message is not tested yet.)
+- transfer (cold: STAFF_TRANSFER_TO a SIP URI): the caller asks for a person, LiveKit SIP REFERs,
+  FreeSWITCH rings the registered staff phone 1002 (SIPp) and connects them; 1002 not
+  registered -> FreeSWITCH brings the caller back to LiveKit SIP as a new call marked
+  X-Phoneline-Returned, which arrives as the attribute phoneline.returned, and the agent greets
+  it with a message offer. (The default, warm transfer: test_warm_transfer.py.)
 """
 
 from __future__ import annotations
@@ -458,4 +460,55 @@ async def test_speak_to_a_person_rings_the_staff_phone(fs_stack, tmp_path, capsy
     fs_rtp = fs_stack.options.ports.freeswitch.rtp
     assert staff_rtp.packets, "no media reached the staff phone"
     assert {port for _, port in staff_rtp.sources} <= set(range(fs_rtp[0], fs_rtp[1] + 1))
+    assert "bridge(user/1002@" in fs.log_path.read_text(errors="replace")
+
+
+async def test_nobody_at_the_staff_phone_the_caller_returns_to_a_message_offer(fs_stack, tmp_path,
+                                                                           capsys):
+    """Cold transfer with 1002 not registered: FreeSWITCH bridges the caller back to LiveKit SIP,
+    marked; the new call's agent offers to take a message instead of the usual greeting."""
+    fs = _fs(fs_stack)
+    fs.api("sofia profile internal flush_inbound_reg")
+    deadline = time.monotonic() + 5
+    while "1002@" in fs.api("sofia status profile internal reg"):
+        assert time.monotonic() < deadline, "1002 stayed registered"
+        await asyncio.sleep(0.1)
+    earlier = frozenset(await _call_rooms(fs_stack))
+    line = list(Script.load(SCRIPT).caller)[5]
+    pcm = await asyncio.to_thread(caller_audio, [line], lead_in=4.0, gap=0.0, tail=30.0)
+    caller_rtp = RtpCapture(speak=pcm)
+    caller = start_sipp(workdir=tmp_path / "caller", pcm=None, target=_internal(fs_stack),
+                        number="5000", caller="1001", rtp_port=caller_rtp.port,
+                        scenario=SOFTPHONE_SCENARIO, user="1001",
+                        password=fs.options.dev_phone_password, timeout_s=90,
+                        hangup_after_s=25.0)
+    returned: dict[str, Any] = {}
+    lk = api.LiveKitAPI(fs_stack.livekit_http, fs_stack.api_key, fs_stack.api_secret)
+    try:
+        while caller.process.poll() is None and not returned:
+            for room in set(await _call_rooms(fs_stack)) - earlier:
+                people = (await lk.room.list_participants(
+                    api.ListParticipantsRequest(room=room))).participants
+                for p in people:
+                    if p.attributes.get("phoneline.returned"):
+                        returned = {"room": room, "at": time.time(),
+                                    "attributes": dict(p.attributes)}
+            await asyncio.sleep(0.3)
+        rc = await asyncio.to_thread(caller.wait, 120)
+    finally:
+        await lk.aclose()
+        caller.kill()
+        caller_rtp.close()
+    spoken = _fake_log(fs_stack.fakes.tts)["spoken"]
+    offer = next((s for s in spoken if s["text"].startswith("Sorry, nobody from the team")), None)
+    with capsys.disabled():
+        print(f"\ncold transfer, 1002 not registered: the caller came back as room "
+              f"{returned.get('room')} with {returned.get('attributes')}; agent: "
+              f"{offer['text'] if offer else None!r}")
+    assert rc == 0, f"caller: rc {rc}\n{caller.output()[-2000:]}"
+    assert returned, "the caller never came back to the agent as a marked call"
+    assert returned["attributes"]["phoneline.returned"] == "staff-unavailable"
+    assert returned["attributes"].get("sip.phoneNumber") == "1001", returned["attributes"]
+    assert offer is not None, [s["text"] for s in spoken]
+    assert caller_rtp.first_audible(after=offer["at"]) is not None, "the offer was never heard"
     assert "bridge(user/1002@" in fs.log_path.read_text(errors="replace")

@@ -27,7 +27,10 @@ ENV = {
     "FS_STAFF_PHONE_PASSWORD": "staff-secret-from-env",
     "FS_ESL_PASSWORD": "esl-secret-from-env",
     "PROVIDER_CIDRS": "198.51.100.0/24",
+    "SIP_OUTBOUND_PASSWORD": "outbound-secret-from-env",
+    "PROVIDER_OUTBOUND": "sip.provider.example:5060",
 }
+LIVEKIT_SIP_IP = "172.30.57.20"  # compose's fixed address for livekit-sip (the default ACL)
 NUMBER = ENV["RESTAURANT_NUMBER"]
 
 
@@ -126,12 +129,14 @@ def test_secrets_come_from_the_environment(config):
     for var, env in (("dev_phone_password", "FS_DEV_PHONE_PASSWORD"),
                      ("staff_phone_password", "FS_STAFF_PHONE_PASSWORD"),
                      ("esl_password", "FS_ESL_PASSWORD"),
-                     ("provider_password", "PROVIDER_SIP_PASSWORD")):
+                     ("provider_password", "PROVIDER_SIP_PASSWORD"),
+                     ("outbound_password", "SIP_OUTBOUND_PASSWORD")):
         assert config.env_vars.get(var) == env, var
         assert var in config.exec_set, f"{var} needs a random default, not a fixed one"
     # without the environment, no secret is a guessable constant
     bare = preprocess(env={})
-    for var in ("dev_phone_password", "staff_phone_password", "esl_password"):
+    for var in ("dev_phone_password", "staff_phone_password", "esl_password",
+                "outbound_password"):
         assert bare.variables[var].startswith("<output of: cat /proc/sys/kernel/random/uuid")
 
 
@@ -201,8 +206,12 @@ def test_softphones_must_register_and_authenticate_calls(doc):
     assert users["1001"]["password"] == ENV["FS_DEV_PHONE_PASSWORD"]
     assert users["1002"]["password"] == ENV["FS_STAFF_PHONE_PASSWORD"]
     domains = [d for d in doc.iter("domain") if d.find("params") is not None]
-    assert [d.get("name") for d in domains] == ["phoneline.local"]
-    domain_params = _params(domains[0].find("params"))  # type: ignore[arg-type]
+    assert sorted(d.get("name") for d in domains) == ["livekit-outbound.invalid", "phoneline.local"]
+    # the phones' profile authenticates against the phones' domain only: the outbound
+    # trunk's credentials are no good on 5060
+    assert internal["force-register-domain"] == "phoneline.local"
+    phones = next(d for d in domains if d.get("name") == "phoneline.local")
+    domain_params = _params(phones.find("params"))  # type: ignore[arg-type]
     assert domain_params["allow-empty-password"] == "false"
 
 
@@ -221,7 +230,7 @@ def test_provider_profile_takes_new_calls_only_from_provider_addresses(doc):
 
 
 def test_media_is_never_late_offer_or_bypassed(doc, config):
-    for name in ("internal", "external"):
+    for name in ("internal", "external", "outbound"):
         profile = _profile(doc, name)
         assert profile["inbound-late-negotiation"] == "false", name
         assert profile.get("inbound-bypass-media", "false") == "false", name
@@ -245,8 +254,10 @@ def test_event_socket_is_loopback_only_with_env_password(doc):
 def test_ports_do_not_collide_and_match_compose_and_livekit_sip(doc):
     internal, external = _profile(doc, "internal"), _profile(doc, "external")
     sip_conf = _livekit_sip_config()
-    ports = {int(internal["sip-port"]), int(external["sip-port"]), int(sip_conf["sip_port"])}
-    assert ports == {5060, 5070, 5080}
+    outbound = _profile(doc, "outbound")
+    ports = {int(internal["sip-port"]), int(external["sip-port"]), int(sip_conf["sip_port"]),
+             int(outbound["sip-port"])}
+    assert ports == {5060, 5070, 5080, 5090}
 
     switch = _params(_configuration(doc, "switch.conf"))
     fs_rtp = (int(switch["rtp-start-port"]), int(switch["rtp-end-port"]))
@@ -265,6 +276,8 @@ def test_ports_do_not_collide_and_match_compose_and_livekit_sip(doc):
     assert udp_ranges == [f"{fs_rtp[0]}-{fs_rtp[1]}:{fs_rtp[0]}-{fs_rtp[1]}/udp"], udp_ranges
     for port in (5060, 5070):
         assert f"{port}:{port}/udp" in published and f"{port}:{port}/tcp" in published
+    # the outbound profile is for LiveKit SIP on compose's network only: never published
+    assert not any("5090" in p for p in published), published
     assert fs_service["volumes"][0].startswith("./freeswitch-config:/etc/freeswitch")
 
 
@@ -345,6 +358,8 @@ def test_staff_transfer_falls_back_to_the_agent(doc):
     bridges = [a.data for a in actions if a.app == "bridge"]
     assert bridges[0].startswith("user/1002@")
     assert "@livekit-sip:" in bridges[1]
+    # marked, so the agent greets the returning caller with a message offer (issue 10)
+    assert "sip_h_X-Phoneline-Returned=staff-unavailable" in bridges[1]
     assert Action("set", "continue_on_fail=true") in actions
 
 
@@ -357,3 +372,162 @@ def test_livekit_sip_host_follows_the_environment():
     other = preprocess(env={**ENV, "LIVEKIT_SIP_HOST": "127.0.0.1"}).xml()
     bridge = _livekit_bridge(route(other, "public", NUMBER))
     assert f"@127.0.0.1:{_livekit_sip_config()['sip_port']}" in bridge.data
+
+
+# --- the agent's outbound trunk -------------------------------------------------------------
+
+OUTBOUND_GLOBALS = ("provider_outbound", "outbound_international")
+
+
+def _outbound(doc: ET.Element, config, number: str, *, network_addr: str = LIVEKIT_SIP_IP,
+              **overrides: str) -> list[Action]:
+    """route() in agent_outbound, with the globals the context reads at call time."""
+    variables = {name: config.variables[name] for name in OUTBOUND_GLOBALS}
+    variables.update(overrides)
+    variables["network_addr"] = network_addr
+    return route(doc, "agent_outbound", number, caller=NUMBER, variables=variables)
+
+
+def test_outbound_profile_authenticates_every_call_in_a_domain_of_its_own(doc, config):
+    outbound = _profile(doc, "outbound")
+    assert outbound["context"] == "agent_outbound"
+    assert outbound["auth-calls"] == "true"
+    # an inbound ACL that matches lets a call in WITHOUT the password (mod_sofia): the source
+    # address is checked in the dialplan instead, after authentication
+    assert "apply-inbound-acl" not in outbound
+    assert outbound["accept-blind-auth"] == "false" and outbound["disable-register"] == "true"
+    domain = config.variables["outbound_domain"]
+    assert outbound["force-register-domain"] == domain != config.variables["domain"]
+    domains = {d.get("name"): d for d in doc.iter("domain") if d.find("params") is not None}
+    users = {u.get("id"): _params(u) for u in domains[domain].iter("user")}
+    assert users == {"livekit-outbound": {"password": ENV["SIP_OUTBOUND_PASSWORD"]}}
+    variables = {v.get("name"): v.get("value") for v in domains[domain].iter("variable")}
+    assert variables["user_context"] == "agent_outbound"
+    # the phones' domain does not know the trunk's user, nor the trunk's domain the phones
+    phones = {u.get("id") for u in domains[config.variables["domain"]].iter("user")}
+    assert "livekit-outbound" not in phones and not {"1001", "1002"} & set(users)
+    lists = {lst.get("name"): lst for lst in doc.iter("list")}
+    assert lists["livekit_sip"].get("default") == "deny"
+    assert [n.get("cidr") for n in lists["livekit_sip"].iter("node")] == [f"{LIVEKIT_SIP_IP}/32"]
+
+
+@pytest.mark.parametrize(
+    ("number", "expected"),
+    [
+        ("1002", "user/1002"),
+        ("+16175550123", "bridge +16175550123@sip.provider.example:5060"),  # Boston
+        ("+12125550123", "bridge +12125550123@sip.provider.example:5060"),  # New York
+        ("+13125550123", "bridge +13125550123@sip.provider.example:5060"),  # Chicago
+        ("+17875550123", "rejected"),  # Puerto Rico: region PR, as outbound_rules.py sees it
+        ("+19005550123", "rejected"),  # premium rate
+        ("+19765550123", "rejected"),  # premium (976)
+        ("+18005550123", "rejected"),  # toll-free: nobody's phone
+        ("+18885550123", "rejected"),
+        ("+18095550123", "rejected"),  # Dominican Republic: +1, but international
+        ("+18765550123", "rejected"),  # Jamaica
+        ("+14165550123", "rejected"),  # Toronto
+        ("+442079460000", "rejected"),  # London
+        ("011442079460000", "rejected"),
+        ("16175550123", "rejected"),  # not E.164
+        ("+1617555012", "rejected"),
+        ("+161755501234", "rejected"),
+        ("+16171550123", "rejected"),  # exchange code cannot start with 1
+        ("1001", "rejected"),
+        ("5000", "rejected"),
+        (NUMBER, "rejected"),
+        ("", "rejected"),
+    ],
+)
+def test_outbound_trunk_reaches_staff_and_us_guests_only(doc, config, number, expected):
+    outcome = _outcome(_outbound(doc, config, number))
+    assert outcome == (f"bridge {{absolute_codec_string='PCMU,PCMA'}}sofia/external/"
+                       f"{expected.split(' ', 1)[1]}" if expected.startswith("bridge ")
+                       else expected)
+
+
+@pytest.mark.parametrize(
+    ("number", "expected"),
+    [
+        ("+442079460000", "bridge"),
+        ("+18095550123", "bridge"),
+        ("+14165550123", "bridge"),
+        ("+16175550123", "bridge"),
+        ("+19005550123", "rejected"),
+        ("+19765550123", "rejected"),
+        ("+18005550123", "rejected"),
+        ("+0442079460000", "rejected"),
+        ("1001", "rejected"),
+    ],
+)
+def test_international_only_when_the_restaurant_enables_it(doc, config, number, expected):
+    outcome = _outcome(_outbound(doc, config, number, outbound_international="true"))
+    assert outcome.split(" ")[0] == expected, outcome
+
+
+def test_outbound_env_switches_international_on():
+    on = preprocess(env={**ENV, "OUTBOUND_INTERNATIONAL": "true"})
+    assert on.variables["outbound_international"] == "true"
+    assert preprocess(env=ENV).variables["outbound_international"] == "false"
+
+
+@pytest.mark.parametrize("source", ["127.0.0.1", "172.30.57.10", "203.0.113.9", ""])
+def test_outbound_trunk_credentials_from_elsewhere_are_refused(doc, config, source):
+    for number in ("1002", "+16175550123"):
+        actions = _outbound(doc, config, number, network_addr=source)
+        assert actions == [Action("respond", "403 Forbidden")], (source, number, actions)
+
+
+def test_guest_calls_carry_the_restaurants_number_and_g711(doc, config):
+    actions = _outbound(doc, config, "+16175550123")
+    sets = {a.data.partition("=")[0]: a.data.partition("=")[2] for a in actions if a.app == "set"}
+    assert sets["effective_caller_id_number"] == NUMBER
+    assert sets["hangup_after_bridge"] == "true" and sets["continue_on_fail"] == "false"
+
+
+def test_guests_go_through_the_gateway_or_nowhere(doc, config):
+    gateway = _outcome(_outbound(doc, config, "+16175550123", provider_outbound="gateway"))
+    assert gateway.endswith("sofia/gateway/provider/+16175550123"), gateway
+    for nowhere in ("none", "", "sip:evil@x", "host name"):
+        actions = _outbound(doc, config, "+16175550123", provider_outbound=nowhere)
+        assert _outcome(actions) == "rejected", (nowhere, actions)
+    assert preprocess(env={}).variables["provider_outbound"] == "none"
+    assert _outcome(_outbound(doc, config, "1002", provider_outbound="none")) == "user/1002"
+
+
+@pytest.mark.parametrize("context", ["public", "default", "livekit_transfer"])
+@pytest.mark.parametrize("number", ["+16175550123", "16175550123", "+442079460000", "1002#"])
+def test_no_other_context_reaches_a_provider(doc, context, number):
+    outcome = _outcome(route(doc, context, number))
+    assert outcome in ("rejected", "nothing"), outcome
+    text = ET.tostring(next(c for c in doc.iter("context") if c.get("name") == context),
+                       encoding="unicode")
+    assert "sofia/gateway/" not in text and "provider_outbound" not in text, context
+
+
+def test_us_area_codes_match_phonenumbers():
+    from scripts import dialable_area_codes
+
+    assert dialable_area_codes.main(["--check"]) == 0
+    codes = set(dialable_area_codes.us_area_codes())
+    assert {"212", "617", "312"} <= codes
+    assert not {"900", "976", "800", "888", "809", "876", "416", "604", "787"} & codes
+
+
+def test_freeswitch_and_outbound_rules_agree_on_every_us_area_code(doc, config):
+    """FreeSWITCH's gate and the queue's rules (outbound_rules.py) let the same +1 numbers
+    through, for every area code: neither is looser than the other."""
+    from outbound_rules import check_dialable
+    from refusal import Refusal
+
+    disagree = []
+    for npa in range(200, 1000):
+        number = f"+1{npa}2345678"
+        try:
+            check_dialable(number, home_region="US", allow_international=False)
+            rules = True
+        except Refusal:
+            rules = False
+        gate = _outcome(_outbound(doc, config, number)).startswith("bridge")
+        if rules != gate:
+            disagree.append((number, rules, gate))
+    assert not disagree, disagree

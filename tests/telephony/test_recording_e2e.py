@@ -21,6 +21,7 @@ from bench.concurrency import open_timezone
 from fakes.script import Script
 from scripts.devstack import Ports, Stack, StackOptions
 from store import FirebaseManager
+from store.scope import scoped
 from testkit.emulator import EMULATOR_JAR
 from tests.telephony.caller import RtpCapture, caller_audio, start_sipp
 from tests.telephony.helpers import require
@@ -36,7 +37,7 @@ PROJECT = "demo-recording"
 
 
 def _call_logs(project: str) -> list[dict[str, Any]]:
-    client = firestore.Client(project=project)
+    client = scoped(firestore.Client(project=project))  # the default restaurant's call logs
     return [d.to_dict() for d in client.collection("call_logs").stream()]
 
 

@@ -44,7 +44,8 @@ async def test_setup_sip_is_idempotent_and_updates_in_place(firestore_emulator, 
         trunks, rules = await _state(stack)
         assert len(trunks) == 1 and len(rules) == 1
         trunk, rule = trunks[0], rules[0]
-        assert list(trunk.numbers) == ["+15550100"]
+        # the stack's number, then the sample second restaurant's (data/casa-lupita.yaml)
+        assert list(trunk.numbers) == ["+15550100", "+15550200"]
         assert list(trunk.allowed_addresses) == ["127.0.0.1"]
         assert trunk.max_call_duration.seconds == 30 * 60  # LiveKit SIP's BYE of last resort
         assert list(rule.trunk_ids) == [trunk.sip_trunk_id]
@@ -62,8 +63,42 @@ async def test_setup_sip_is_idempotent_and_updates_in_place(firestore_emulator, 
         assert "unchanged dispatch rule" in changed
         trunks, rules = await _state(stack)
         assert [t.sip_trunk_id for t in trunks] == [trunk.sip_trunk_id]
-        assert sorted(trunks[0].numbers) == ["+15550100", "+15550111"]
+        assert sorted(trunks[0].numbers) == ["+15550100", "+15550111", "+15550200"]
         assert sorted(trunks[0].allowed_addresses) == ["127.0.0.1", "127.0.0.2/32"]
         assert len(rules) == 1
     finally:
         await asyncio.to_thread(stack.stop)
+
+
+def test_outbound_trunk_needs_its_password_and_is_optional():
+    import pytest
+
+    from scripts.setup_sip import setup_from_env
+
+    base = {"RESTAURANT_NUMBERS": "+15550100", "FREESWITCH_ADDRESS": "127.0.0.1"}
+    assert setup_from_env(base).outbound is None  # no address: no trunk, nothing can dial out
+    with pytest.raises(SystemExit, match="SIP_OUTBOUND_PASSWORD"):
+        setup_from_env({**base, "SIP_OUTBOUND_ADDRESS": "freeswitch:5090"})
+    outbound = setup_from_env({**base, "SIP_OUTBOUND_ADDRESS": "freeswitch:5090",
+                               "SIP_OUTBOUND_PASSWORD": "pw"}).outbound
+    assert outbound is not None
+    assert (outbound.address, outbound.number, outbound.username, outbound.name) == (
+        "freeswitch:5090", "+15550100", "livekit-outbound", "restaurant-outbound")
+
+
+def test_the_trunk_takes_every_restaurants_numbers(tmp_path) -> None:
+    from scripts.setup_sip import setup_from_env
+
+    env = {"RESTAURANT_NUMBERS": "+15550100", "FREESWITCH_ADDRESS": "127.0.0.1",
+           "RESTAURANT_FILES": "data/casa-lupita.yaml, data/menu.yaml"}
+    assert setup_from_env(env).numbers == ("+15550100", "+15550200")
+    only_files = {**env, "RESTAURANT_NUMBERS": ""}
+    assert setup_from_env(only_files).numbers == ("+15550200",)
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("restaurant: {name: X, numbers: ['5550100']}\nitems: []\n")
+    try:
+        setup_from_env({**env, "RESTAURANT_FILES": str(broken)})
+    except SystemExit as e:
+        assert str(broken) in str(e) and "numbers" in str(e)
+    else:
+        raise AssertionError("a restaurant file with a bad number was accepted")

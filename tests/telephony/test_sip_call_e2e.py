@@ -90,9 +90,12 @@ async def _watch_room(stack: Stack, seen: dict[str, Any], stop: asyncio.Event,
 def _orders(project: str) -> list[dict[str, Any]]:
     from google.cloud import firestore  # FIRESTORE_EMULATOR_HOST is set by the fixture
 
+    from store.scope import scoped
+
     client = firestore.Client(project=project)
     try:
-        return [d.to_dict() | {"id": d.id} for d in client.collection("orders").stream()]
+        orders = scoped(client).collection("orders").stream()
+        return [d.to_dict() | {"id": d.id} for d in orders]
     finally:
         client.close()
 

@@ -1,0 +1,271 @@
+"""What a reminder or call-back call does to the restaurant, without LiveKit in it.
+
+The dialer (dialer.py) leases a queue entry and dispatches the agent with an `OutboundJob` as
+the job's metadata; the job loads the entry (`prepare`), and the guest's answer, by voice or
+keypad, becomes one of these results, stored on the queue entry when the call ends (`finish`):
+
+kept / changed / cancelled   the guest's word on the booking (the booking itself is changed
+                             or cancelled through actions/reservations.py, as on an inbound call)
+opted_out                    "don't call me again": do_not_call/{phone}, at once, for good
+voicemail_left               a machine answered: a short message, no booking details
+delivered                    a person answered and heard it, without a decision (or a call-back)
+no_answer / busy / failed    tried again later, while attempts remain
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+import booking
+from actions import reservations
+from call_state import UserData
+from models import DEFAULT_RESTAURANT_ID, Message, OutboundCall, Reservation
+from refusal import Refusal
+from store.outbound import OutboundQueue
+
+JOB_KEY = "outbound_call_id"
+# The SIP status of a failed dial, as LiveKit reports it, to the queue's retry outcome.
+_BUSY = {486, 600}
+_NO_ANSWER = {408, 480, 487, 603}
+
+
+@dataclass(frozen=True)
+class OutboundJob:
+    """What the dialer hands the agent: which queue entry, leased to whom."""
+
+    call_id: str
+    lease_owner: str
+    restaurant_id: str = DEFAULT_RESTAURANT_ID  # whose queue, menu and voice the call uses
+
+    def to_metadata(self) -> str:
+        return json.dumps({JOB_KEY: self.call_id, "lease_owner": self.lease_owner,
+                           "restaurant": self.restaurant_id})
+
+    @classmethod
+    def from_metadata(cls, metadata: str | None) -> OutboundJob | None:
+        """The job of an outbound dispatch; None for an inbound call (no such metadata)."""
+        try:
+            data = json.loads(metadata or "")
+        except ValueError:
+            return None
+        if not isinstance(data, dict) or not data.get(JOB_KEY):
+            return None
+        return cls(str(data[JOB_KEY]), str(data.get("lease_owner") or ""),
+                   str(data.get("restaurant") or DEFAULT_RESTAURANT_ID))
+
+
+@dataclass
+class OutboundState:
+    """The call being made, on the call's UserData (`userdata.outbound`)."""
+
+    job: OutboundJob
+    call: OutboundCall
+    booking: Reservation | None = None
+    message: Message | None = None
+    result: str | None = None
+    answered: bool = False
+    introduced: bool = False
+    introduced_at: float | None = None  # time.time() when the introduction began
+    guest_spoke_at: float | None = None  # time.time() the guest last started speaking
+    events: list[tuple[datetime, str]] = field(default_factory=list)  # the call's timeline
+
+    @property
+    def about(self) -> str:
+        return self.call.kind
+
+
+async def prepare(queue: OutboundQueue, job: OutboundJob) -> OutboundState:
+    """The queue entry with its booking or message; Refusal when it is not (or no longer)
+    leased to the dialer that dispatched this job (a late or duplicate dispatch)."""
+    call = await queue.get(job.call_id)
+    if call is None:
+        raise Refusal(f"no outbound call {job.call_id}")
+    if call.status != "leased" or call.lease_owner != job.lease_owner:
+        raise Refusal(f"{job.call_id} is {call.status}, not leased to {job.lease_owner}")
+    state = OutboundState(job=job, call=call)
+    if call.reservation_code:
+        state.booking = await queue_booking(queue, call.reservation_code)
+        if state.booking is None or state.booking.status == "cancelled":
+            raise Refusal(f"booking {call.reservation_code} is gone or cancelled")
+    if call.message_id:
+        state.message = await queue.message(call.message_id)
+    return state
+
+
+async def queue_booking(queue: OutboundQueue, code: str) -> Reservation | None:
+    snap = await queue.db.document(f"reservations/{code}").get()
+    return Reservation.model_validate(snap.to_dict()) if snap.exists else None
+
+
+def dial_failure(sip_status: int | None) -> Literal["busy", "no_answer", "failed"]:
+    if sip_status in _BUSY:
+        return "busy"
+    if sip_status in _NO_ANSWER:
+        return "no_answer"
+    return "failed"
+
+
+# ------------------------------------------------------------------ what the guest hears
+
+
+def booking_words(userdata: UserData, res: Reservation) -> str:
+    day = booking.say_day(res.date, userdata.now.date())
+    people = "1 person" if res.party_size == 1 else f"{res.party_size} people"
+    return f"a table for {people} {day} at {booking.say_time(res.time)}, under {res.name}"
+
+
+KEYPAD_MENU = ("You can also use your keypad: press 1 to keep it, 2 to change the time, "
+               "3 to cancel, or 9 if you'd rather we never call you.")
+
+
+def introduction(userdata: UserData) -> str:
+    """The first thing a person hears: who calls, why, and what they can do."""
+    state = userdata.outbound
+    assert state is not None
+    name = userdata.settings.name
+    if state.booking is not None:
+        return (f"Hello, this is the automated assistant of {name}, calling to remind "
+                f"you of your booking: {booking_words(userdata, state.booking)}. "
+                f"Will you keep it, change it or cancel it? {KEYPAD_MENU}")
+    reason = state.message.reason if state.message else state.call.reason
+    return (f"Hello, this is the automated assistant of {name}, calling you back "
+            f"about your message: {reason}. How can I help?")
+
+
+def voicemail_message(userdata: UserData) -> str:
+    """Short, and without booking details a stranger could hear on a shared mailbox."""
+    state = userdata.outbound
+    assert state is not None
+    name = userdata.settings.name
+    what = ("about your upcoming booking" if state.booking is not None
+            else "returning your call")
+    return (f"Hello, this is {name}, {what}. No need to call back unless something has "
+            "changed. Thank you, goodbye.")
+
+
+# ------------------------------------------------------------------ the guest's answer
+
+
+def _state(userdata: UserData) -> OutboundState:
+    if userdata.outbound is None:
+        raise Refusal("This is not a reminder call.")
+    return userdata.outbound
+
+
+def keep(userdata: UserData) -> str:
+    state = _state(userdata)
+    if state.booking is None:
+        raise Refusal("There is no booking on this call to keep.")
+    state.result = "kept"
+    if "kept" not in userdata.outcomes:
+        userdata.outcomes.append("kept")
+    return f"Kept: {booking_words(userdata, state.booking)}."
+
+
+async def opt_out(userdata: UserData, queue: OutboundQueue) -> str:
+    """Stored at once, not at hang-up: no other dialer may ring this guest again."""
+    state = _state(userdata)
+    await queue.opt_out(state.call.phone, userdata.services.clock(), userdata.call_id)
+    state.result = "opted_out"
+    if "opted_out" not in userdata.outcomes:
+        userdata.outcomes.append("opted_out")
+    return "Stored: this number will not be called again."
+
+
+async def cancel_now(userdata: UserData) -> str:
+    """The keypad's cancel (3): the same draft and confirm an inbound caller's yes runs."""
+    state = _state(userdata)
+    if state.booking is None:
+        raise Refusal("There is no booking on this call to cancel.")
+    await reservations.draft_cancel(userdata, state.booking.code)
+    done = await reservations.confirm_draft(userdata)
+    state.result = "cancelled"
+    return f"Your booking is cancelled, code {reservations.spell(done.code)}."
+
+
+_KEYPAD_TIME = re.compile(r"^(\d{1,2})(\d{2})$")
+
+
+def keypad_time(digits: str) -> str:
+    """'1930' or '730' (HHMM, 24-hour or as the restaurant's hours read it) as HH:MM."""
+    m = _KEYPAD_TIME.match(digits)
+    if not m or int(m.group(2)) > 59:
+        raise Refusal(f"{digits or 'nothing'} is not a time")
+    return f"{int(m.group(1))}:{m.group(2)}"
+
+
+async def change_time_now(userdata: UserData, digits: str) -> str:
+    """The keypad's change (2, then the new time and #): same day, same party."""
+    state = _state(userdata)
+    if state.booking is None:
+        raise Refusal("There is no booking on this call to change.")
+    at = keypad_time(digits)
+    await reservations.draft_change(userdata, state.booking.code, None, at, None)
+    await reservations.confirm_draft(userdata)
+    state.result = "changed"
+    res = state.booking
+    updated = await queue_booking_of(userdata, res.code) or res
+    state.booking = updated
+    return f"Done: your booking is now {booking_words(userdata, updated)}."
+
+
+async def queue_booking_of(userdata: UserData, code: str) -> Reservation | None:
+    return await userdata.services.db.get_reservation(code)
+
+
+def result_of(userdata: UserData) -> str:
+    """The queue outcome of the call that just ended."""
+    state = _state(userdata)
+    if state.result:
+        return state.result
+    if "change" in userdata.outcomes:
+        return "changed"
+    if "cancel" in userdata.outcomes:
+        return "cancelled"
+    return "delivered" if state.answered else "no_answer"
+
+
+async def finish(queue: OutboundQueue, userdata: UserData, now: datetime) -> OutboundCall:
+    state = _state(userdata)
+    return await queue.finish(state.call, state.job.lease_owner, result_of(userdata), now,
+                              room=userdata.call_id)
+
+
+# ------------------------------------------------------------------ the keypad
+
+
+@dataclass
+class Keypad:
+    """Digits to what the guest asked for: 1 keep, 2 then a time and # change, 3 cancel,
+    9 never call again. `press` returns the request once it is complete, else None."""
+
+    collecting: bool = False
+    digits: str = ""
+
+    def press(self, digit: str) -> tuple[str, str] | None:
+        if self.collecting:
+            if digit == "#" or (digit.isdigit() and len(self.digits) == 3):
+                if digit.isdigit():
+                    self.digits += digit
+                typed, self.digits, self.collecting = self.digits, "", False
+                return ("change", typed)
+            if digit == "*":
+                self.digits, self.collecting = "", False
+                return ("menu", "")
+            if digit.isdigit():
+                self.digits += digit
+            return None
+        if digit == "1":
+            return ("keep", "")
+        if digit == "2":
+            self.collecting = True
+            return ("ask_time", "")
+        if digit == "3":
+            return ("cancel", "")
+        if digit == "9":
+            return ("opt_out", "")
+        return ("menu", "")

@@ -1,0 +1,174 @@
+"""Every fixed line a caller hears, in every language the line speaks.
+
+Fixed lines cost no LLM request: the greeting, the read-backs, the goodbye, the hold line, the
+apologies and hand-over lines of a failing call, the refusal of an unknown number. Each
+language has every line (checked at import, so a missing translation fails the first test,
+not a caller). `{name}`-style fields are filled by the caller of `say`.
+
+A restaurant's own lines (its recording notice, what it says about large parties) come from
+its file, in every language it offers: `RestaurantSettings` refuses a file that enables a
+language without them, naming the missing line.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from models import LANGUAGES, RESTAURANT_LINES
+
+HOUSE_LINES: dict[str, dict[str, str]] = {
+    "en": {
+        "greeting": "Thanks for calling {name}! Would you like to place an order or book a table?",
+        "greeting_returning": (
+            "Hi {first}, welcome back to {name}! Would you like to order or book a table?"),
+        "goodbye": "Thank you for calling {name}. Goodbye!",
+        "goodbye_outbound": "Thank you for your time. Goodbye from {name}!",
+        "returned_from_staff": (
+            "Sorry, nobody from the team could come to the phone just now. I can take a "
+            "message and have them call you back: what's your name?"),
+        "connecting": "Of course, I'll connect you with a member of our team now.",
+        "hold": "One moment. ",
+        "say_again": (
+            "I'm sorry, I'm having a little trouble on my end. Could you say that again? "
+            "If you'd rather speak to a person, just say so."),
+        "transferring": (
+            "I'm sorry, our system isn't working properly right now. "
+            "I'll connect you with a member of our team."),
+        "take_message": (
+            "I'm sorry, our system isn't working properly right now and no one can come to "
+            "the phone. Please tell me your name, your phone number and what you need, and "
+            "staff will call you back."),
+        "message_taken": (
+            "Thank you, I've passed that on to our staff and they will call you back. Goodbye."),
+        "cannot_hear": (
+            "I'm sorry, I'm having trouble hearing you and no one can come to the phone right "
+            "now. Please call us back in a few minutes. Goodbye."),
+        "order_readback": (
+            "Let me read that back: {items}. That's {total} with tax, paid at pickup, ready at "
+            "about {pickup}, under the name {customer}, phone {phone}. Shall I place the order?"),
+        "no_number": "no number",
+        "booking_new": "Let me confirm: {table}, phone {phone}. Shall I book it?",
+        "booking_change": "Let me confirm the change to booking {code}: {table}. Shall I?",
+        "booking_cancel": "Just to confirm: cancel booking {code}, {table}? ",
+        "table": "a table for {party} {when}, under {customer}",
+        "order_placed": (
+            "Order placed: number {number}, total {total} paid at pickup, ready at about "
+            "{pickup}."),
+        "order_queued": (
+            "The order is noted as number {number} but our system could not confirm it just "
+            "now; staff will call to confirm."),
+        "booked": "Booked: code {code}.",
+        "booking_queued": (
+            "The booking is noted under code {code}, but our system could not confirm it just "
+            "now; staff will call to confirm."),
+        "booking_changed": "Booking {code} is changed.",
+        "booking_cancelled": "Booking {code} is cancelled.",
+        # a call picked up again after a crash (agents/resume.py)
+        "resume_sorry": "Sorry about that, we were cut off.",
+        "resume_order": (
+            "{sorry} You have {items} so far. What else would you like, or shall I read your "
+            "order back?"),
+        "resume_booking": "{sorry} You were booking a table{what}. Let's carry on.",
+        "resume_party": " for {party}",
+        "resume_at": " at {time}",
+        "resume_other_booking": "{sorry} Let's carry on with your booking.",
+        "resume_told": "{sorry} {told} Is there anything else I can help with?",
+        "resume_help": "{sorry} How can I help you?",
+    },
+    "es": {
+        "greeting": "¡Gracias por llamar a {name}! ¿Desea hacer un pedido o reservar una mesa?",
+        "greeting_returning": (
+            "¡Hola, {first}, bienvenido de nuevo a {name}! ¿Desea hacer un pedido o reservar "
+            "una mesa?"),
+        "goodbye": "Gracias por llamar a {name}. ¡Adiós!",
+        "goodbye_outbound": "Gracias por su tiempo. ¡Adiós de parte de {name}!",
+        "returned_from_staff": (
+            "Disculpe, nadie del equipo ha podido atender el teléfono ahora mismo. Puedo tomar "
+            "un mensaje para que le devuelvan la llamada: ¿cuál es su nombre?"),
+        "connecting": "Por supuesto, le comunico ahora con una persona de nuestro equipo.",
+        "hold": "Un momento. ",
+        "say_again": (
+            "Disculpe, tengo un pequeño problema técnico. ¿Me lo puede repetir? Si prefiere "
+            "hablar con una persona, dígamelo."),
+        "transferring": (
+            "Disculpe, nuestro sistema no funciona bien en este momento. Le comunico con una "
+            "persona de nuestro equipo."),
+        "take_message": (
+            "Disculpe, nuestro sistema no funciona bien en este momento y nadie puede atender "
+            "el teléfono. Dígame su nombre, su número de teléfono y lo que necesita, y el "
+            "personal le devolverá la llamada."),
+        "message_taken": (
+            "Gracias, ya le pasé su mensaje al personal y le devolverán la llamada. Adiós."),
+        "cannot_hear": (
+            "Disculpe, no le escucho bien y nadie puede atender el teléfono ahora. Por favor, "
+            "vuelva a llamar en unos minutos. Adiós."),
+        "order_readback": (
+            "Le repito su pedido: {items}. Son {total} con impuestos, se paga al recoger, "
+            "estará listo hacia {pickup}, a nombre de {customer}, teléfono {phone}. "
+            "¿Hago el pedido?"),
+        "no_number": "sin número",
+        "booking_new": "Le confirmo: {table}, teléfono {phone}. ¿La reservo?",
+        "booking_change": "Le confirmo el cambio de la reserva {code}: {table}. ¿Lo hago?",
+        "booking_cancel": "Solo para confirmar: ¿cancelo la reserva {code}, {table}? ",
+        "table": "una mesa para {party} {when}, a nombre de {customer}",
+        "order_placed": (
+            "Pedido hecho: número {number}, total {total}, se paga al recoger, estará listo "
+            "hacia {pickup}."),
+        "order_queued": (
+            "El pedido quedó anotado con el número {number}, pero nuestro sistema no pudo "
+            "confirmarlo ahora; el personal le llamará para confirmarlo."),
+        "booked": "Reservado: código {code}.",
+        "booking_queued": (
+            "La reserva quedó anotada con el código {code}, pero nuestro sistema no pudo "
+            "confirmarla ahora; el personal le llamará para confirmarla."),
+        "booking_changed": "La reserva {code} está cambiada.",
+        "booking_cancelled": "La reserva {code} está cancelada.",
+        "resume_sorry": "Disculpe, se cortó la llamada.",
+        "resume_order": (
+            "{sorry} Lleva {items} por ahora. ¿Qué más desea, o le repito su pedido?"),
+        "resume_booking": "{sorry} Estaba reservando una mesa{what}. Sigamos.",
+        "resume_party": " para {party}",
+        "resume_at": " a {time}",
+        "resume_other_booking": "{sorry} Sigamos con su reserva.",
+        "resume_told": "{sorry} {told} ¿Le puedo ayudar en algo más?",
+        "resume_help": "{sorry} ¿En qué le puedo ayudar?",
+    },
+}
+
+# Said on a number no restaurant answers, before any restaurant (or language) is known: both.
+UNKNOWN_NUMBER_LINES = {
+    "en": ("Sorry, this number is not connected to a restaurant we answer for. "
+           "Please check the number and call again. Goodbye."),
+    "es": ("Lo sentimos, este número no corresponde a ningún restaurante que atendamos. "
+           "Por favor, verifique el número y vuelva a llamar. Adiós."),
+}
+UNKNOWN_NUMBER = " ".join(UNKNOWN_NUMBER_LINES[lang] for lang in LANGUAGES)
+
+__all__ = ["HOUSE_LINES", "RESTAURANT_LINES", "UNKNOWN_NUMBER", "UNKNOWN_NUMBER_LINES",
+           "restaurant_line", "say"]
+
+
+def _check_catalogue() -> None:
+    keys = set(HOUSE_LINES["en"])
+    for lang in LANGUAGES:
+        missing = keys - set(HOUSE_LINES.get(lang, {}))
+        if missing:
+            raise RuntimeError(f"lines.py: language {lang!r} lacks {sorted(missing)}")
+
+
+_check_catalogue()
+
+
+def say(language: str, key: str, **fields: Any) -> str:
+    """The fixed line `key` in `language` (English when the language has no lines)."""
+    lines = HOUSE_LINES.get(language, HOUSE_LINES["en"])
+    return lines[key].format(**fields)
+
+
+def restaurant_line(settings: Any, key: str, language: str) -> str:
+    """The restaurant's own line in `language`; its English field is the English one."""
+    if language != "en":
+        said = (settings.lines.get(language) or {}).get(key)
+        if said:
+            return str(said)
+    return str(getattr(settings, key))

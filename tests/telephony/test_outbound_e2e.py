@@ -1,0 +1,522 @@
+"""Reminder calls, end to end, the way production places them: the dialer service leases the
+reminder from the Firestore queue and dispatches the real worker, which dials through the real
+LiveKit SIP outbound trunk (scripts/setup_sip.py's `restaurant-outbound`) to the real
+FreeSWITCH, which rings the guest through the provider: a SIPp phone on 127.0.0.5
+(tests/telephony/callee.py talks and presses keys on it, RFC 4733). The fake AI providers
+follow a script per call (fakes/: the voicemail detector's question too).
+
+One native stack (devstack.py, with its dialer and FreeSWITCH) serves every call here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import urllib.request
+from datetime import UTC, datetime, timedelta
+from datetime import time as dtime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from google.cloud import firestore
+from google.cloud.firestore_v1.base_query import FieldFilter
+
+from bench.concurrency import open_timezone
+from models import Message, RestaurantSettings
+from scripts.devstack import Ports, Stack, StackOptions
+from scripts.freeswitch import FreeSwitchError, find_freeswitch
+from store.outbound import OutboundQueue, Policy
+from testkit.emulator import EMULATOR_JAR
+from testkit.records import make_reservation
+from tests.telephony.callee import Callee, Keys, Say
+from tests.telephony.caller import answer_calls, free_udp_port
+from tests.telephony.helpers import require
+from tests.telephony.test_sip_call_e2e import _binaries_present
+
+HERE = Path(__file__).resolve().parent
+PROJECT = "demo-outbound"
+RESTAURANT_NUMBER = "+15550100"
+GUEST_IP = "127.0.0.5"  # the provider's termination: FreeSWITCH's PROVIDER_OUTBOUND
+GUEST_ZONE = ZoneInfo("America/New_York")  # +1 617 numbers: calling hours are Boston's
+HELLO = "Hello?"
+VOICEMAIL = ("Hi, this is Sam. I can't take your call right now, please leave a message "
+             "after the tone.")
+
+
+@pytest.fixture(scope="module")
+def stack(firestore_emulator, tmp_path_factory):
+    _binaries_present()
+    try:
+        find_freeswitch()
+    except FreeSwitchError:
+        require(False, "FreeSWITCH (built by scripts/build_freeswitch.sh)")
+    require(EMULATOR_JAR.exists() or bool(firestore_emulator.host), "the Firestore emulator")
+    firestore_emulator.reset(PROJECT)
+    workdir = tmp_path_factory.mktemp("outbound-stack")
+    script = workdir / "idle.yaml"
+    script.write_text("caller: []\nllm: []\n")
+    options = StackOptions(
+        ports=Ports.ephemeral(), workdir=workdir, numbers=(RESTAURANT_NUMBER,),
+        allow=("127.0.0.1",), firestore_host=firestore_emulator.host, project=PROJECT,
+        fakes_script=script, tts_voice="tone", worker="start", ignore_load=True,
+        worker_env={"RESTAURANT_TIMEZONE": open_timezone()},
+        dialer_env={"DIALER_POLL_S": "0.5"},
+        freeswitch=True, provider_outbound=f"{GUEST_IP}:{free_udp_port(GUEST_IP)}",
+    )
+    s = Stack(options)
+    s.start()
+    try:
+        yield s
+    finally:
+        s.stop()
+
+
+def _post(url: str, body: dict[str, Any]) -> None:
+    req = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=5) as resp:
+        assert resp.status == 200
+
+
+def _get(url: str) -> dict[str, Any]:
+    with urllib.request.urlopen(url, timeout=5) as resp:
+        return json.loads(resp.read())
+
+
+def load_script(stack: Stack, script: dict[str, Any]) -> None:
+    _post(f"{stack.fakes.llm}/_fake/script", script)
+    _post(f"{stack.fakes.stt}/_fake/script", script)
+
+
+def human(lines: list[str], rules: list[dict[str, Any]]) -> dict[str, Any]:
+    """A person answers "Hello?" (the voicemail detector's verdict: human), then `lines`."""
+    amd = {"when": "hello", "offers": "save_prediction",
+           "steps": [{"tool_calls": [{"name": "save_prediction",
+                                      "arguments": {"label": "human"}}]}]}
+    return {"caller": [HELLO, *lines], "llm": [amd, *rules]}
+
+
+def guest_port(stack: Stack) -> int:
+    return int(stack.options.provider_outbound.rsplit(":", 1)[1])
+
+
+def client() -> firestore.AsyncClient:
+    return firestore.AsyncClient(project=PROJECT)
+
+
+def restaurant() -> RestaurantSettings:
+    return RestaurantSettings(name="Test Cafe", timezone=open_timezone())
+
+
+async def set_calling_hours(db: firestore.AsyncClient, open_: dtime, close: dtime) -> None:
+    """The calling window; and the café open 07:00-23:00 every day, so a change to 18:30
+    is bookable whatever day CI runs (the sample café closes at 16:00 on Sundays)."""
+    every_day = {d: [{"open": "07:00", "close": "23:00"}]
+                 for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+    await db.document("settings/restaurant").set(
+        {"outbound_hours": {"open": open_.strftime("%H:%M"), "close": close.strftime("%H:%M")},
+         "hours": every_day}, merge=True)
+
+
+def hours_around_now(inside: bool) -> tuple[dtime, dtime]:
+    """A calling window in the guest's zone that holds now (or that does not)."""
+    now = datetime.now(GUEST_ZONE)
+    base = now.replace(minute=0, second=0, microsecond=0)
+    if inside:
+        start = max(base - timedelta(hours=1), base.replace(hour=0))
+        end = base + timedelta(hours=2)
+        return start.time(), (end.time() if end.date() == now.date() else dtime(23, 59))
+    if now.hour <= 20:
+        return (base + timedelta(hours=2)).time(), (base + timedelta(hours=3)).time()
+    return dtime(1, 0), dtime(2, 0)
+
+
+async def book_tonight(db: firestore.AsyncClient, code: str, phone: str) -> None:
+    """A table at 19:00 today, restaurant time (where it is about noon): the reminder is due."""
+    tz = ZoneInfo(open_timezone())
+    res = make_reservation(code=code, phone=phone, day=datetime.now(tz).date(), at=dtime(19, 0),
+                           name="Sam Rivera")
+    await db.document(f"reservations/{code}").set(res.to_doc())
+
+
+async def wait_for(predicate, within: float, what: str):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        value = await predicate()
+        if value:
+            return value
+        await asyncio.sleep(0.3)
+    raise AssertionError(f"{what}: not within {within:.0f}s")
+
+
+def worker_marks(stack: Stack, since: float) -> list[tuple[float, str]]:
+    """The worker's "outbound ..." timeline lines (JSON log records) since `since`."""
+    out = []
+    text = stack.procs["worker"].log_path.read_text(errors="replace")
+    for line in text.splitlines():
+        if '"outbound ' not in line and "outbound " not in line:
+            continue
+        try:
+            rec = json.loads(line)
+        except ValueError:
+            continue
+        msg = str(rec.get("message", ""))
+        stamp = rec.get("timestamp")
+        if not msg.startswith("outbound ") or stamp is None:
+            continue
+        at = datetime.fromisoformat(str(stamp).replace("Z", "+00:00")).timestamp()
+        if at >= since:
+            out.append((at, "worker: " + msg.removeprefix("outbound ")))
+    return out
+
+
+async def reminder_call(stack: Stack, tmp: Path, *, code: str, phone: str,
+                        script: dict[str, Any], plan: list[Say | Keys], capsys,
+                        title: str, message: Message | None = None) -> dict[str, Any]:
+    """Book, schedule the reminder, let the dialer and the worker call the SIPp phone; returns
+    the queue entry, the booking, the call log, the fake LLM's requests and the SIPp trace."""
+    load_script(stack, script)
+    phone_rtp = Callee(ip=GUEST_IP, plan=plan)
+    sipp, _ = answer_calls(workdir=tmp / f"phone-{code}", rtp_port=phone_rtp.port,
+                           local_ip=GUEST_IP, port=guest_port(stack), timeout_s=150)
+    db = client()
+    started = time.time()
+    scheduled_id = f"callback-{message.id}" if message else f"reminder-{code}"
+    try:
+        await asyncio.sleep(0.5)  # SIPp binds its port
+        await set_calling_hours(db, *hours_around_now(inside=True))
+        queue = OutboundQueue(db, Policy.of(restaurant()))
+        if message is None:
+            await book_tonight(db, code, phone)
+            started = time.time()
+            await queue.schedule_reminder(code, datetime.now(UTC))
+        else:  # what the board's "Call back" button and `scripts/outbound.py callback` do
+            await db.document(f"messages/{message.id}").set(message.to_doc())
+            started = time.time()
+            await queue.schedule_callback(message.id, datetime.now(UTC))
+        rc = await asyncio.to_thread(sipp.wait, 160)
+        done = await wait_for(
+            lambda: _finished(queue, scheduled_id), 30, f"{scheduled_id} finished")
+        res = (await db.document(f"reservations/{code}").get()).to_dict() or {}
+        room = done.call_ids[-1]
+        logs = [s.to_dict() async for s in db.collection("call_logs").stream()]
+        log = next((x for x in logs if x.get("call_id") == room), None)
+        if log is None:
+            log = await wait_for(lambda: _call_log(db, room), 20, f"call log of {room}")
+    finally:
+        sipp.kill()
+        phone_rtp.close()
+        messages = sipp.messages()
+        # the timeline belongs in the CI log, whether the test passes or not
+        print_timeline(stack, capsys, title, started, scheduled_id, messages, phone_rtp)
+    assert rc == 0, f"SIPp phone failed (rc {rc}):\n{sipp.output()[-2000:]}"
+    assert any(d == "received" and f.startswith("BYE") for _, d, f in messages), \
+        "the agent never hung up"
+    llm = _get(f"{stack.fakes.llm}/_fake/log")["requests"]
+    with capsys.disabled():
+        print(llm_figures(llm))
+    assert not [e for r in llm for e in r["errors"]], llm
+    return {"call": done, "booking": res, "log": log, "llm": llm, "messages": messages,
+            "invite": next(f for _, d, f in messages if d == "received")}
+
+
+def print_timeline(stack: Stack, capsys, title: str, started: float,  # type: ignore[no-untyped-def]
+                   call_id: str, messages: list[tuple[float, str, str]], phone: Callee) -> None:
+    timeline = [(t, f"phone {d} {first}") for t, d, first in messages]
+    timeline += [(started, f"reminder {call_id} scheduled (due now)")]
+    timeline += worker_marks(stack, started - 1)
+    timeline += phone.done
+    try:
+        heard = _get(f"{stack.fakes.stt}/_fake/log")["emitted"]
+    except OSError:
+        heard = []
+    timeline += [(e["at"], f"STT heard {e['text']!r}") for e in heard if e["at"] >= started]
+    first_audio = phone.first_audible(after=started)
+    if first_audio:
+        timeline.append((first_audio, "phone hears the agent (first audible RTP)"))
+    report = "\n".join(f"  {t - started:7.2f}s  {what}" for t, what in sorted(timeline))
+    packets = list(phone.packets)
+    kinds = sorted({p.payload_type for p in packets})
+    loudest = max((p.level for p in packets), default=0.0)
+    report += (f"\n  phone got {len(packets)} RTP packets (payload types {kinds}, loudest "
+               f"{loudest:.0f}) from {sorted(phone.sources)}; sent {phone.sent}")
+    with capsys.disabled():
+        print(f"\n{title} (0 = reminder scheduled):\n{report}")
+
+
+async def _finished(queue: OutboundQueue, call_id: str):  # type: ignore[no-untyped-def]
+    call = await queue.get(call_id)
+    return call if call is not None and call.status in ("done", "failed", "skipped") else None
+
+
+async def _call_log(db: firestore.AsyncClient, room: str):  # type: ignore[no-untyped-def]
+    query = db.collection("call_logs").where(filter=FieldFilter("call_id", "==", room))
+    async for s in query.stream():
+        return s.to_dict()
+    return None
+
+
+def tools_called(llm: list[dict[str, Any]]) -> list[str]:
+    return [c["name"] for r in llm for c in r["tool_calls"] if c["name"] != "save_prediction"]
+
+
+# ----------------------------------------------------------------------------- the calls
+
+
+async def test_reminder_kept_by_voice(stack, tmp_path, capsys):
+    code, phone = "KEEPV1", "+16175550111"
+    script = human(["Yes, we'll be there, thanks"], [
+        {"when": "be there", "steps": [{"tool_calls": [{"name": "keep_booking"}]},
+                                       {"tool_calls": [{"name": "end_call"}]}]}])
+    out = await reminder_call(stack, tmp_path, code=code, phone=phone, script=script,
+                              plan=[Say(HELLO, wait_agent=False, delay=0.8),
+                                    Say("Yes, we'll be there, thanks")],
+                              capsys=capsys, title="reminder kept by voice")
+    assert out["call"].outcome == "kept" and out["call"].status == "done"
+    assert out["call"].attempts == 1
+    assert out["booking"]["status"] != "cancelled"
+    assert tools_called(out["llm"]) == ["keep_booking", "end_call"]
+    log = out["log"]
+    assert log["direction"] == "outbound" and log["outbound_call_id"] == f"reminder-{code}"
+    assert log["outcome"] == "kept" and log["caller"] == phone
+    said = " ".join(t["text"] for t in log["transcript"] if t["role"] == "assistant")
+    # who calls, and the booking read out
+    assert "assistant of" in said and "2 people today at 7 PM, under Sam Rivera" in said, said
+    assert phone not in json.dumps(log["transcript"])  # masked like an inbound transcript
+    assert phone.removeprefix("+") in out["invite"] or phone in out["invite"], out["invite"]
+    assert log["usage"]["llm_requests"] >= 2
+    # the "Hello?" the voicemail detector judged gets no answer of its own: the introduction
+    answered = [r["user"] for r in out["llm"] if "save_prediction" not in r["offered_tools"]]
+    assert HELLO not in answered, answered
+
+
+def llm_figures(requests: list[dict[str, Any]]) -> str:
+    """Requests and tokens (o200k_base when bpe-openai is installed), as bench/tokens.py counts."""
+    from bench.tokens import Counter
+    from fakes.script import Step, ToolCall
+
+    counter = Counter()
+    lines, total_in, total_out = [], 0, 0
+    for n, r in enumerate(requests, 1):
+        prompt = counter.prompt(r["body"])
+        step = Step(text=r["text"], tool_calls=tuple(
+            ToolCall(c["name"], json.loads(c["arguments"] or "{}")) for c in r["tool_calls"]))
+        completion = counter.completion(step)
+        total_in, total_out = total_in + prompt, total_out + completion
+        what = ", ".join(c["name"] for c in r["tool_calls"]) or repr(r["text"][:40])
+        lines.append(f"  {n}. answering {r['user']!r}: {prompt} in / {completion} out -> {what}")
+    return (f"LLM requests of the call: {len(requests)}, tokens {total_in} in + {total_out} out "
+            f"({counter.method})\n" + "\n".join(lines))
+
+
+async def test_call_back_knows_why_it_calls(stack, tmp_path, capsys):
+    phone = "+16175550121"
+    reason = "Asks whether the terrace is open for a birthday on Friday"
+    message = Message(id="call-x-message-1", call_id="call-x", name="Robin Park", phone=phone,
+                      reason=reason, created_at=datetime.now(UTC))
+    script = human(["Great, thanks for calling back, bye"], [
+        {"when": "bye", "steps": [{"tool_calls": [{"name": "end_call"}]}]}])
+    out = await reminder_call(stack, tmp_path, code="-", phone=phone, script=script,
+                              plan=[Say(HELLO, wait_agent=False, delay=0.8),
+                                    Say("Great, thanks for calling back, bye")],
+                              capsys=capsys, title="call-back", message=message)
+    assert out["call"].kind == "callback" and out["call"].outcome == "delivered"
+    said = " ".join(t["text"] for t in out["log"]["transcript"] if t["role"] == "assistant")
+    assert "calling you back" in said and "terrace" in said, said  # it says why it calls
+    agent_requests = [r for r in out["llm"] if "save_prediction" not in r["offered_tools"]]
+    system = str(agent_requests[0]["body"]["messages"][0]["content"])
+    assert reason in system and "Robin Park" in system, system  # and the model knows it
+    assert "do_not_call" in agent_requests[0]["offered_tools"]
+    assert out["log"]["direction"] == "outbound"
+
+
+def confirmed_by_voice(code: str, ask: str, when: str, tool: str,
+                       arguments: dict[str, Any]) -> dict[str, Any]:
+    """Change or cancel by voice: the inbound tools, their read-back, a yes, a goodbye."""
+    return human([ask, "Yes please", "No, that's all, bye"], [
+        {"when": when, "steps": [{"tool_calls": [{"name": tool,
+                                                  "arguments": {"code": code, **arguments}}]}]},
+        {"when": "yes please", "steps": [{"tool_calls": [{"name": "confirm"}]},
+                                         {"text": "Done. Anything else?"}]},
+        {"when": "bye", "steps": [{"tool_calls": [{"name": "end_call"}]}]},
+    ])
+
+
+async def test_reminder_changed_by_voice(stack, tmp_path, capsys):
+    code, phone = "CHGV01", "+16175550118"
+    ask = "Could we make it 6 pm instead?"
+    out = await reminder_call(
+        stack, tmp_path, code=code, phone=phone,
+        script=confirmed_by_voice(code, ask, "6 pm", "change_reservation", {"time": "6pm"}),
+        plan=[Say(HELLO, wait_agent=False, delay=0.8), Say(ask), Say("Yes please"),
+              Say("No, that's all, bye")],
+        capsys=capsys, title="reminder changed by voice")
+    assert out["call"].outcome == "changed"
+    assert out["booking"]["time"].startswith("18:00"), out["booking"]
+    assert tools_called(out["llm"]) == ["change_reservation", "confirm", "end_call"]
+    assert out["log"]["outcome"] == "change"
+
+
+async def test_reminder_cancelled_by_voice(stack, tmp_path, capsys):
+    code, phone = "CANV01", "+16175550119"
+    ask = "We need to cancel it, sorry"
+    out = await reminder_call(
+        stack, tmp_path, code=code, phone=phone,
+        script=confirmed_by_voice(code, ask, "cancel", "cancel_reservation", {}),
+        plan=[Say(HELLO, wait_agent=False, delay=0.8), Say(ask), Say("Yes please"),
+              Say("No, that's all, bye")],
+        capsys=capsys, title="reminder cancelled by voice")
+    assert out["call"].outcome == "cancelled"
+    assert out["booking"]["status"] == "cancelled"
+    assert tools_called(out["llm"]) == ["cancel_reservation", "confirm", "end_call"]
+
+
+async def test_reminder_kept_by_keypad(stack, tmp_path, capsys):
+    code, phone = "KEEPK1", "+16175550120"
+    out = await reminder_call(stack, tmp_path, code=code, phone=phone, script=human([], []),
+                              plan=[Say(HELLO, wait_agent=False, delay=0.8), Keys("1")],
+                              capsys=capsys, title="reminder kept by keypad")
+    assert out["call"].outcome == "kept" and out["booking"]["status"] != "cancelled"
+    assert tools_called(out["llm"]) == []
+    assert out["log"]["outcome"] == "kept"
+
+
+async def test_reminder_cancelled_by_keypad(stack, tmp_path, capsys):
+    code, phone = "CANKP1", "+16175550112"
+    out = await reminder_call(stack, tmp_path, code=code, phone=phone, script=human([], []),
+                              plan=[Say(HELLO, wait_agent=False, delay=0.8), Keys("3")],
+                              capsys=capsys, title="reminder cancelled by keypad")
+    assert out["call"].outcome == "cancelled"
+    assert out["booking"]["status"] == "cancelled"
+    assert tools_called(out["llm"]) == []  # the keypad needs no LLM
+    assert out["log"]["outcome"] == "cancel"
+
+
+async def test_reminder_changed_by_keypad(stack, tmp_path, capsys):
+    code, phone = "CHGKP1", "+16175550113"
+    out = await reminder_call(stack, tmp_path, code=code, phone=phone, script=human([], []),
+                              plan=[Say(HELLO, wait_agent=False, delay=0.8), Keys("2"),
+                                    Keys("1830#")],
+                              capsys=capsys, title="reminder changed by keypad")
+    assert out["call"].outcome == "changed"
+    assert out["booking"]["time"].startswith("18:30"), out["booking"]
+    assert out["booking"]["status"] != "cancelled"
+
+
+async def test_voicemail_gets_a_short_message(stack, tmp_path, capsys):
+    code, phone = "VMAIL1", "+16175550114"
+    script = {"caller": [VOICEMAIL], "llm": [
+        {"when": "leave a message", "offers": "save_prediction",
+         "steps": [{"tool_calls": [{"name": "save_prediction",
+                                    "arguments": {"label": "machine-vm"}}]}]}]}
+    out = await reminder_call(stack, tmp_path, code=code, phone=phone, script=script,
+                              plan=[Say(VOICEMAIL, wait_agent=False, delay=0.5)],
+                              capsys=capsys, title="voicemail")
+    assert out["call"].outcome == "voicemail_left" and out["call"].status == "done"
+    assert out["log"]["outcome"] == "voicemail"
+    said = " ".join(t["text"] for t in out["log"]["transcript"] if t["role"] == "assistant")
+    assert "booking" in said and "19" not in said and "Sam" not in said, said
+    # one request: the detector's; the greeting itself gets no answer from the agent
+    assert [r["offered_tools"] for r in out["llm"]] == [["postpone_termination",
+                                                        "save_prediction"]], out["llm"]
+
+
+async def test_dont_call_me_again_is_stored_and_honoured(stack, tmp_path, capsys):
+    code, phone = "OPTOUT", "+16175550115"
+    script = human(["Please don't call me again"], [
+        {"when": "call me again", "steps": [{"tool_calls": [{"name": "do_not_call"}]},
+                                            {"tool_calls": [{"name": "end_call"}]}]}])
+    out = await reminder_call(stack, tmp_path, code=code, phone=phone, script=script,
+                              plan=[Say(HELLO, wait_agent=False, delay=0.8),
+                                    Say("Please don't call me again")],
+                              capsys=capsys, title="opt-out")
+    assert out["call"].outcome == "opted_out"
+    db = client()
+    assert (await db.document(f"do_not_call/{phone}").get()).exists
+    queue = OutboundQueue(db, Policy.of(restaurant()))
+    await book_tonight(db, "OPTOU2", phone)
+    from refusal import Refusal
+
+    with pytest.raises(Refusal, match="asked not to be called"):
+        await queue.schedule_reminder("OPTOU2", datetime.now(UTC))
+
+
+async def test_outside_calling_hours_nobody_is_dialled(stack, tmp_path):
+    code, phone = "HOURS1", "+16175550116"
+    db = client()
+    await set_calling_hours(db, *hours_around_now(inside=False))
+    await book_tonight(db, code, phone)
+    queue = OutboundQueue(db, Policy.of(restaurant()))
+    call = await queue.schedule_reminder(code, datetime.now(UTC))
+    await asyncio.sleep(4)  # eight dialer polls
+    later = await queue.get(call.id)
+    assert later is not None and later.status == "pending" and later.attempts == 0
+    assert later.next_try_at is not None and later.next_try_at > datetime.now(UTC)
+    opens = later.next_try_at.astimezone(GUEST_ZONE)
+    assert opens.minute == 0 and opens.time() == hours_around_now(inside=False)[0], opens
+    await db.document(f"outbound_calls/{call.id}").delete()  # out of the next tests' way
+
+
+async def test_two_dialers_racing_ring_the_guest_once(stack, tmp_path, capsys):
+    stack.start_dialer("dialer-2", DIALER_POLL_S="0.5")
+    try:
+        code, phone = "RACE01", "+16175550117"
+        script = human(["Yes, we'll be there, thanks"], [
+            {"when": "be there", "steps": [{"tool_calls": [{"name": "keep_booking"}]},
+                                           {"tool_calls": [{"name": "end_call"}]}]}])
+        out = await reminder_call(stack, tmp_path, code=code, phone=phone, script=script,
+                                  plan=[Say(HELLO, wait_agent=False, delay=0.8),
+                                        Say("Yes, we'll be there, thanks")],
+                                  capsys=capsys, title="two dialers")
+        logs = {n: (stack.workdir / "logs" / f"{n}.log").read_text(errors="replace")
+                for n in ("dialer", "dialer-2")}
+    finally:
+        stack._terminate(stack.procs.pop("dialer-2"))
+    invites = [f for _, d, f in out["messages"] if d == "received" and f.startswith("INVITE")]
+    assert len(invites) == 1, invites
+    assert out["call"].attempts == 1 and out["call"].outcome == "kept"
+    dispatched = [n for n, text in logs.items() if f"dispatched reminder-{code}" in text]
+    assert len(dispatched) == 1, dispatched
+
+
+async def test_a_busy_guest_is_tried_again_later(stack, tmp_path, capsys):
+    code, phone = "BUSY01", "+16175550122"
+    load_script(stack, {"caller": [], "llm": []})
+    sipp, _ = answer_calls(workdir=tmp_path / "busy", rtp_port=9, local_ip=GUEST_IP,
+                           port=guest_port(stack), timeout_s=60,
+                           scenario=HERE / "sipp" / "busy_phone_uas.xml")
+    db = client()
+    try:
+        await asyncio.sleep(0.5)
+        await set_calling_hours(db, *hours_around_now(inside=True))
+        await book_tonight(db, code, phone)
+        queue = OutboundQueue(db, Policy.of(restaurant()))
+        started = time.time()
+        await queue.schedule_reminder(code, datetime.now(UTC))
+        rc = await asyncio.to_thread(sipp.wait, 60)
+
+        async def retried():  # type: ignore[no-untyped-def]
+            call = await queue.get(f"reminder-{code}")
+            return call if call is not None and call.outcome else None
+
+        call = await wait_for(retried, 30, "the busy attempt recorded")
+        log = await wait_for(lambda: _call_log(db, call.call_ids[-1]), 20, "its call log")
+    finally:
+        sipp.kill()
+    with capsys.disabled():
+        print(f"\nbusy guest: SIPp rc {rc}; queue entry {call.status}, outcome {call.outcome}, "
+              f"attempt {call.attempts}/{call.max_attempts}, next try in "
+              f"{(call.next_try_at - datetime.now(UTC)).total_seconds() / 60:.0f} min"
+              if call.next_try_at else "")
+        for at, what in worker_marks(stack, started - 1):
+            print(f"  {at - started:7.2f}s  {what}")
+    assert rc == 0, sipp.output()[-2000:]
+    assert call.status == "pending" and call.outcome == "busy" and call.attempts == 1
+    assert call.next_try_at is not None
+    wait = (call.next_try_at - datetime.now(UTC)).total_seconds()
+    assert 25 * 60 < wait <= 30 * 60, wait  # store/outbound.py's RETRY_AFTER
+    assert log["outcome"] == "no_answer" and log["direction"] == "outbound"
+    await db.document(f"outbound_calls/{call.id}").delete()  # out of the next tests' way
