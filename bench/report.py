@@ -181,8 +181,9 @@ def voice_rows(r: dict[str, Any]) -> list[tuple[str, str, str, str]]:
                 f"Voice-to-voice through SIP, {lv['calls']} call{'s' if lv['calls'] > 1 else ''}"
                 f", {label} ({x.get('measured_at')}; load average {_num(la[0])}-{_num(la[1])})",
                 f"p50 {t['p50']:g} / p95 {t['p95']:g} / max {t['max']:g} ms over {t['n']} turns;"
-                f" ours p50 {ours['p50']:g} / p95 {ours['p95']:g} ms; missed "
-                f"{x['missed_turns']}, cut-offs {x['cut_offs']}, failed calls "
+                f" ours p50 {ours['p50']:g} / p95 {ours['p95']:g} ms; held by the turn detector "
+                f"{_num(x.get('turns_held'))}, missed {x['missed_turns']}, cut-offs "
+                f"{x['cut_offs']}, failed calls "
                 f"{x['failed_calls']}/{x['calls_placed']}", target, _mark(ok)))
     cap = v.get("capacity") or {}
     if cap:

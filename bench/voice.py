@@ -34,6 +34,7 @@ import json
 import math
 import os
 import random
+import re
 import sys
 import tempfile
 import time
@@ -60,12 +61,20 @@ MODES: dict[str, dict[str, float]] = {
     "realistic": dict(REALISTIC),
     "zero": {"stt_final_s": 0.0, "llm_first_token_s": 0.0, "tts_first_audio_s": 0.0},
 }
-QUESTIONS = [
-    "Do you have oat milk?", "What time do you close today?", "How much is a large latte?",
-    "Is the almond croissant vegan?", "Can I pay by card?", "Is there parking nearby?",
-    "Do you have any gluten free cakes?", "Do you take reservations for six?",
+# A caller's questions and the agent's one-sentence answers (one LLM request, one TTS context,
+# a tone of 0.04 s a character): a conversation that makes sense, for LiveKit's turn detector
+# reads it. Each call asks them in this order; the fake STT hands them out in this order too.
+QA = [
+    ("Do you have oat milk?", "Yes, we have oat milk."),
+    ("What time do you close today?", "We close at nine tonight."),
+    ("How much is a large latte?", "A large latte is five dollars."),
+    ("Is the almond croissant vegan?", "No, it is made with butter."),
+    ("Can I pay by card?", "Yes, we take every card."),
+    ("Is there parking nearby?", "Yes, there is a lot behind us."),
+    ("Do you have any gluten free cakes?", "Yes, the orange almond cake."),
+    ("Do you take reservations for six?", "Yes, we can seat six."),
 ]
-ANSWER = "Yes, we do."  # one sentence: one LLM request, one TTS context, a 0.44 s tone
+QUESTIONS = [q for q, _ in QA]
 ANSWER_LIMIT_S = 8.0  # no answer by then: a missed turn
 QUIET_S = 0.5  # the agent's answer is over after this long without a loud packet
 TURN_CYCLE_S = 5.0  # a turn's length, for sizing calls: pause + line + answer + quiet
@@ -84,9 +93,10 @@ def ports() -> Ports:
 
 
 def script() -> dict[str, Any]:
-    """The STT hears the questions in turn; every LLM request is answered with ANSWER (the
-    script's global steps: the same user text may come twice, it still gets an answer)."""
-    return {"caller": QUESTIONS * 400, "steps": [ANSWER] * 8000}
+    """The STT hears the questions in turn; each is answered with its answer, every time it
+    is asked (a rule's steps serve the requests answering the same text one after another)."""
+    return {"caller": QUESTIONS * 400,
+            "llm": [{"when": re.escape(q), "steps": [a] * 2000} for q, a in QA]}
 
 
 @dataclasses.dataclass
@@ -119,7 +129,9 @@ class VoiceBench:
             # worker's (main.py worker_limits), which is what the levels measure.
             ignore_load=True,
             worker_env={"RESTAURANT_TIMEZONE": open_timezone(), "AGENT_INIT_TIMEOUT_S": "60",
-                        "AGENT_MAX_CALLS": "", **worker_env},
+                        "AGENT_MAX_CALLS": "",
+                        # the turn detector's predictions are debug records: turns held
+                        "LIVEKIT_LOG_LEVEL": "DEBUG", **worker_env},
         ))
 
     def start(self) -> None:
@@ -159,12 +171,14 @@ class VoiceBench:
                 return
             await self._until_quiet(capture, greeting)
             answered = greeting
+            asked = 0
             while (time.time() - answered < call_s - TURN_CYCLE_S - 2
                    and tally.started_turns < wanted and sipp.process.poll() is None):
                 tally.started_turns += 1
                 await asyncio.sleep(rng.uniform(0.2, 0.6))
                 began, ended = await asyncio.to_thread(
-                    capture.say, self.speech[rng.randrange(len(self.speech))])
+                    capture.say, self.speech[asked % len(self.speech)])
+                asked += 1
                 heard = await self._heard(capture, began, ended - began + ANSWER_LIMIT_S)
                 if heard is None or heard - ended > ANSWER_LIMIT_S:
                     tally.turns.append(Turn(None, False, ended))
@@ -203,8 +217,29 @@ class VoiceBench:
 
     # --- a level in one mode -------------------------------------------------------------
 
+    def worker_log(self) -> Path:
+        return self.stack.procs["worker"].log_path
+
+    def held_turns(self, offset: int) -> tuple[int, int]:
+        """End-of-turn predictions in the worker log since `offset`: (held, all). Held: the
+        turn detector thought the caller unfinished and waited the maximum delay."""
+        held = total = 0
+        with open(self.worker_log(), "rb") as f:
+            f.seek(offset)
+            for raw in f:
+                if b'"eot prediction"' not in raw:
+                    continue
+                try:
+                    rec = json.loads(raw)
+                except ValueError:
+                    continue
+                total += 1
+                held += (rec.get("endpointing_delay") or 0) >= 1.0
+        return held, total
+
     async def level(self, n: int, mode: str, turns: int, limit_s: float) -> dict[str, Any]:
         latency = await self.set_mode(mode)
+        log_offset = self.worker_log().stat().st_size
         tally = Tally()
         rng = random.Random(f"{n}-{mode}")
         load_start = load_avg()
@@ -234,6 +269,7 @@ class VoiceBench:
             "turns": len(tally.turns),
             "missed_turns": sum(t.v2v_ms is None and not t.cut_off for t in tally.turns),
             "cut_offs": sum(t.cut_off for t in tally.turns),
+            "turns_held": self.held_turns(log_offset)[0],
             "calls_placed": tally.calls, "failed_calls": len(tally.failed_calls),
             "errors": tally.failed_calls[:5],
             "seconds": round(time.monotonic() - t0, 1),
@@ -300,7 +336,8 @@ def pooled(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             continue
         p = out[key]
         p["samples_ms"] += r["samples_ms"]
-        for k in ("turns", "missed_turns", "cut_offs", "calls_placed", "failed_calls"):
+        for k in ("turns", "missed_turns", "cut_offs", "turns_held", "calls_placed",
+                  "failed_calls"):
             p[k] += r[k]
         p["errors"] += r["errors"]
         p["load_avg"] = [min(p["load_avg"][0], r["load_avg"][0]),
@@ -320,7 +357,8 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
         entry = levels.setdefault(r["calls"], {"calls": r["calls"]})
         entry[r["mode"]] = {k: r[k] for k in (
             "voice_to_voice_ms", "ours_ms", "provider_latency_ms", "turns", "missed_turns",
-            "cut_offs", "calls_placed", "failed_calls", "load_avg", "measured_at") if k in r}
+            "cut_offs", "turns_held", "calls_placed", "failed_calls", "load_avg",
+            "measured_at") if k in r}
     return {
         "how": "bench/voice.py: SIPp calls on FreeSWITCH's provider port -> LiveKit SIP -> "
                "main.py start; end of the caller's speech in the RTP it sends -> first loud "

@@ -76,7 +76,8 @@ def _row(calls: int, mode: str, samples: list[float], **kw: object) -> dict:
                                     "llm_first_token": latency["llm_first_token_s"] * 1000,
                                     "tts_first_audio": latency["tts_first_audio_s"] * 1000,
                                     "stt_end_silence": 200},
-            "turns": len(samples), "missed_turns": 0, "cut_offs": 0, "calls_placed": 1,
+            "turns": len(samples), "missed_turns": 0, "cut_offs": 0, "turns_held": 0,
+            "calls_placed": 1,
             "failed_calls": 0, "errors": [], "load_avg": [1.0, 2.0],
             "measured_at": "2026-11-28 05:50 UTC", **kw}
 
