@@ -1,6 +1,7 @@
 """Voice-to-voice as the caller hears it, through SIP (issue 13 §1).
 
     .venv/bin/python -m bench.voice --levels 1 4 8 --turns 100 --out /tmp/v2v.json
+    .venv/bin/python -m bench.voice --runs realistic:8 zero:8 realistic:1 --deadline 05:58 ...
     .venv/bin/python -m bench.voice --record /tmp/v2v.json     # into results.json/md + the plot
 
 One stack (scripts/devstack.py): LiveKit server, LiveKit SIP, the real FreeSWITCH, the
@@ -63,7 +64,7 @@ MODES: dict[str, dict[str, float]] = {
 }
 # A caller's questions and the agent's one-sentence answers (one LLM request, one TTS context,
 # a tone of 0.04 s a character): a conversation that makes sense, for LiveKit's turn detector
-# reads it. Each call asks them in this order; the fake STT hands them out in this order too.
+# reads it. Callers ask them in this order; the fake STT hands them out in this order too.
 QA = [
     ("Do you have oat milk?", "Yes, we have oat milk."),
     ("What time do you close today?", "We close at nine tonight."),
@@ -76,7 +77,7 @@ QA = [
 ]
 QUESTIONS = [q for q, _ in QA]
 ANSWER_LIMIT_S = 8.0  # no answer by then: a missed turn
-QUIET_S = 0.5  # the agent's answer is over after this long without a loud packet
+QUIET_S = 0.4  # the agent's answer is over after this long without a loud packet
 TURN_CYCLE_S = 5.0  # a turn's length, for sizing calls: pause + line + answer + quiet
 TARGETS = {"p50_1_call_ms": 1000, "p95_1_call_ms": 1400, "p95_growth_8_calls": 0.15}
 
@@ -171,14 +172,13 @@ class VoiceBench:
                 return
             await self._until_quiet(capture, greeting)
             answered = greeting
-            asked = 0
             while (time.time() - answered < call_s - TURN_CYCLE_S - 2
                    and tally.started_turns < wanted and sipp.process.poll() is None):
+                # the level's n-th question: with one call, the very line the fake STT hands out
+                question = self.speech[tally.started_turns % len(self.speech)]
                 tally.started_turns += 1
-                await asyncio.sleep(rng.uniform(0.2, 0.6))
-                began, ended = await asyncio.to_thread(
-                    capture.say, self.speech[asked % len(self.speech)])
-                asked += 1
+                await asyncio.sleep(rng.uniform(0.2, 0.5))
+                began, ended = await asyncio.to_thread(capture.say, question)
                 heard = await self._heard(capture, began, ended - began + ANSWER_LIMIT_S)
                 if heard is None or heard - ended > ANSWER_LIMIT_S:
                     tally.turns.append(Turn(None, False, ended))
@@ -249,7 +249,8 @@ class VoiceBench:
             await asyncio.sleep(i * 0.7)  # calls ring one after another, not in one instant
             while tally.started_turns < turns and time.monotonic() - t0 < limit_s:
                 share = math.ceil((turns - tally.started_turns) / n)
-                call_s = min(max(8 + share * TURN_CYCLE_S, 20), 90)
+                left = limit_s - (time.monotonic() - t0)
+                call_s = min(max(8 + share * TURN_CYCLE_S, 20), 150, max(left + 8, 20))
                 await self.call(i, call_s, tally, turns, rng)
 
         await asyncio.gather(*(line(i) for i in range(n)))
@@ -278,10 +279,11 @@ class VoiceBench:
         return out
 
 
-def measure(levels: list[int], modes: list[str], turns: int, out: Path, limit_s: float,
-            worker_env: dict[str, str]) -> list[dict[str, Any]]:
-    """Every level in every mode on one stack; `out` is rewritten after each, so a run cut
-    short keeps what it measured."""
+def measure(runs: list[tuple[str, int]], turns: int, out: Path, limit_s: float,
+            worker_env: dict[str, str], deadline: float | None = None) -> list[dict[str, Any]]:
+    """Each (mode, level) of `runs`, in order, on one stack; `out` is rewritten after each, so
+    a run cut short keeps what it measured. Past `deadline` (epoch seconds) no level starts,
+    and a level running stops placing calls."""
     workdir = Path(tempfile.mkdtemp(prefix="bench-voice-"))
     bench = VoiceBench(workdir, worker_env)
     rows: list[dict[str, Any]] = []
@@ -289,17 +291,23 @@ def measure(levels: list[int], modes: list[str], turns: int, out: Path, limit_s:
         bench.start()
         print(f"bench.voice: stack up in {workdir} (load average {load_avg()})",
               file=sys.stderr, flush=True)
-        for n in levels:
-            for mode in modes:
-                row = asyncio.run(bench.level(n, mode, turns, limit_s))
-                row["measured_at"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-                rows.append(row)
-                out.write_text(json.dumps(rows, indent=2) + "\n")
-                v = row["voice_to_voice_ms"]
-                print(f"bench.voice: {n} calls {mode}: v2v p50 {v['p50']} p95 {v['p95']} max "
-                      f"{v['max']} ms over {v['n']} turns (missed {row['missed_turns']}, failed "
-                      f"calls {row['failed_calls']}); load average {row['load_avg']}",
-                      file=sys.stderr, flush=True)
+        for mode, n in runs:
+            limit = limit_s
+            if deadline is not None:
+                limit = min(limit_s, deadline - time.time() - 20)  # 20 s: the calls' ends
+                if limit < 30:
+                    print(f"bench.voice: {n} calls {mode}: not run (deadline)",
+                          file=sys.stderr, flush=True)
+                    continue
+            row = asyncio.run(bench.level(n, mode, turns, limit))
+            row["measured_at"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+            rows.append(row)
+            out.write_text(json.dumps(rows, indent=2) + "\n")
+            v = row["voice_to_voice_ms"]
+            print(f"bench.voice: {n} calls {mode}: v2v p50 {v['p50']} p95 {v['p95']} max "
+                  f"{v['max']} ms over {v['n']} turns (missed {row['missed_turns']}, failed "
+                  f"calls {row['failed_calls']}); load average {row['load_avg']}",
+                  file=sys.stderr, flush=True)
     finally:
         bench.stop()
     return rows
@@ -423,6 +431,10 @@ def main() -> None:
                     help="stop placing calls at a level after this long")
     ap.add_argument("--out", type=Path, default=Path("/tmp/bench-voice.json"))
     ap.add_argument("--worker-env", default="{}", help="JSON of extra worker variables")
+    ap.add_argument("--deadline", help="HH:MM UTC: start nothing after it (a shared machine)")
+    ap.add_argument("--runs", nargs="+", metavar="MODE:CALLS",
+                    help="the order to run in, e.g. realistic:8 zero:8 realistic:1 (default: "
+                         "every mode at every level, levels first)")
     ap.add_argument("--record", type=Path, nargs="+",
                     help="runs (--out files) to merge into bench/results.json/md and the plot")
     args = ap.parse_args()
@@ -430,8 +442,19 @@ def main() -> None:
         rows = [r for f in args.record for r in json.loads(f.read_text())]
         record(rows, ROOT / "bench" / "results.json")
         return
-    measure(args.levels, args.modes, args.turns, args.out, args.limit_s,
-            json.loads(args.worker_env))
+    deadline = None
+    if args.deadline:
+        hh, mm = map(int, args.deadline.split(":"))
+        deadline = datetime.now(UTC).replace(hour=hh, minute=mm, second=0).timestamp()
+    runs = [(m, n) for m in args.modes for n in args.levels]
+    if args.runs:
+        runs = []
+        for item in args.runs:
+            mode, _, calls = item.partition(":")
+            if mode not in MODES or not calls.isdigit():
+                ap.error(f"--runs {item!r}: expected MODE:CALLS with MODE one of {list(MODES)}")
+            runs.append((mode, int(calls)))
+    measure(runs, args.turns, args.out, args.limit_s, json.loads(args.worker_env), deadline)
 
 
 if __name__ == "__main__":
