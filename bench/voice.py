@@ -386,13 +386,19 @@ def plot(summary: dict[str, Any], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(7, 4.2), dpi=110)
-    for mode, style, label in (("realistic", "o-", "with provider latencies (800 ms)"),
-                               ("zero", "s--", "providers at 0 ms")):
-        pts = [(lv["calls"], lv[mode]["voice_to_voice_ms"]["p95"]) for lv in summary["levels"]
-               if mode in lv and lv[mode]["voice_to_voice_ms"]["n"]]
+    for mode, style, color, label in (
+            ("realistic", "o-", "tab:blue", "with provider latencies (800 ms)"),
+            ("zero", "s--", "tab:orange", "providers at 0 ms")):
+        done = [lv for lv in summary["levels"] if mode in lv and lv[mode]["voice_to_voice_ms"]["n"]]
+        xs = [lv["calls"] for lv in done]
+        p50 = [lv[mode]["voice_to_voice_ms"]["p50"] for lv in done]
+        if xs:
+            ax.plot(xs, p50, style, color=color, alpha=0.35, lw=1, ms=4,
+                    label=f"p50, {label}")
+        pts = [(lv["calls"], lv[mode]["voice_to_voice_ms"]["p95"]) for lv in done]
         if pts:
             xs, ys = zip(*pts, strict=True)
-            ax.plot(xs, ys, style, label=f"p95, {label}")
+            ax.plot(xs, ys, style, color=color, label=f"p95, {label}")
             for x, y in pts:
                 ax.annotate(f"{y:.0f}", (x, y), textcoords="offset points", xytext=(4, 6),
                             fontsize=8)
@@ -400,12 +406,12 @@ def plot(summary: dict[str, Any], path: Path) -> None:
     ax.text(0.02, TARGETS["p95_1_call_ms"], " target at 1 call: p95 1400 ms", fontsize=8,
             color="grey", va="bottom", transform=ax.get_yaxis_transform())
     ax.set_xlabel("concurrent calls")
-    ax.set_ylabel("voice-to-voice p95 (ms)")
+    ax.set_ylabel("voice-to-voice (ms)")
     ax.set_title("Silence after the caller stops, through FreeSWITCH and LiveKit SIP")
     ax.set_ylim(bottom=0)
     ax.set_xticks(sorted({lv["calls"] for lv in summary["levels"]}))
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=8, loc="best")
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
