@@ -29,6 +29,7 @@ from models import Message, RestaurantSettings
 from scripts.devstack import Ports, Stack, StackOptions
 from scripts.freeswitch import FreeSwitchError, find_freeswitch
 from store.outbound import OutboundQueue, Policy
+from store.scope import RestaurantScope, scoped
 from testkit.emulator import EMULATOR_JAR
 from testkit.records import make_reservation
 from tests.telephony.callee import Callee, Keys, Say
@@ -103,8 +104,9 @@ def guest_port(stack: Stack) -> int:
     return int(stack.options.provider_outbound.rsplit(":", 1)[1])
 
 
-def client() -> firestore.AsyncClient:
-    return firestore.AsyncClient(project=PROJECT)
+def client() -> RestaurantScope:
+    """The default restaurant's documents, where the worker and the dialer look."""
+    return scoped(firestore.AsyncClient(project=PROJECT))
 
 
 def restaurant() -> RestaurantSettings:
