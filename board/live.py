@@ -28,8 +28,8 @@ log = logging.getLogger("board.live")
 TOPICS = ("orders", "reservations", "slots", "messages", "calls", "menu", "settings")
 READY_TIMEOUT_S = 10.0
 # How often the hub looks for a listener Firestore stopped. The client library closes a watch
-# for good on an error it does not retry (seen when the emulator resets) and tells nobody: the
-# board would go on showing a frozen screen.
+# for good on a stream error it does not retry and tells nobody: the board would go on showing
+# a frozen screen.
 WATCH_CHECK_S = 2.0
 QUEUE_LIMIT = 1000  # a page this far behind is cut off and reconnects (EventSource retries)
 

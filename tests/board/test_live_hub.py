@@ -1,7 +1,7 @@
 """The board's live hub keeps its Firestore listeners running.
 
-The client library closes a listener for good on a stream error it does not retry (the
-emulator's reset did it in the suite) and tells nobody; a board whose listener died shows a
+google-cloud-firestore's Watch closes a listener for good on a stream error it does not
+retry and tells nobody (watch.py, `_on_rpc_done`); a board whose listener died would show a
 frozen screen while calls keep coming in. The hub restarts a stopped listener and brings its
 state up to date, deletions included.
 """
