@@ -82,6 +82,8 @@ class WorkerSettings(BaseSettings):
     # seconds a job process may take to load VAD, menu and models before LiveKit gives up
     # on it (LiveKit's default 10 s is short on a loaded 2-core machine)
     agent_init_timeout_s: float = Field(default=10.0, gt=0)
+    # call_options.py levers to turn off (comma list or "all"): the benchmark's before figures
+    audio_levers_off: str = ""
     # A job process above this is killed by the worker (0: no limit) and its call resumed
     # elsewhere (redispatch.py); a job in a call measured ~410-470 MB RSS.
     agent_job_memory_limit_mb: float = Field(default=1500, ge=0)

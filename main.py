@@ -14,7 +14,6 @@ from importlib import import_module
 from livekit import rtc
 from livekit.agents import AgentServer, AgentSession, JobContext, JobProcess, cli, inference
 from livekit.agents.voice import room_io
-from livekit.plugins import silero
 
 import call_snapshot
 import natural
@@ -22,11 +21,13 @@ import outbound_call
 import providers
 import recordings
 import store
+import turn_taking
 from actions.outbound import OutboundJob
 from actions.transfer import RETURNED_ATTRIBUTE, RETURNED_STAFF_UNAVAILABLE
 from agents.call import SESSION_OPTIONS, new_call, start_call, turn_away
 from agents.language import default_voices, follow_caller, provider_languages
 from agents.recovery import guard_call
+from call_options import CallOptions, levers_off
 from call_state import CallServices, UserData
 from config import ConfigError, Settings, WorkerSettings, get_settings, worker_settings
 from live_menus import LiveMenus
@@ -57,7 +58,7 @@ def prewarm(proc: JobProcess) -> None:
     """Once per worker process, before any call: VAD, turn model, the live menu."""
     settings = get_settings()
     proc.userdata["settings"] = settings
-    proc.userdata["vad"] = silero.VAD.load()
+    proc.userdata["vad"] = CALL_OPTIONS.load_vad()
     # LiveKit imports its realtime-model types lazily during a call's first turn: ~0.8 s of CPU
     # on the call's own loop (the bench saw 1-2 s stalls under load). Pay it here instead.
     import_module("livekit.agents.inference.realtime")
@@ -85,6 +86,7 @@ def worker_limits(worker: WorkerSettings) -> dict[str, float | int]:
     ring out, which is worse than a slower answer. AGENT_IDLE_PROCESSES: job processes kept
     warm (default one a core). AGENT_MAX_CALLS: admit by call count (load = calls / N).
     AGENT_HTTP_PORT: the health server's port (default 8081), so two workers can share a machine.
+    AGENT_INIT_TIMEOUT_S: how long a new job process may take to start (LiveKit: 10 s).
     AGENT_JOB_MEMORY_LIMIT_MB: a job process above this is killed (default 1500; 0: no limit).
     """
     limits: dict[str, float | int] = {"load_threshold": worker.agent_load_threshold,
@@ -114,9 +116,14 @@ def worker_health_url(worker: WorkerSettings) -> str:
 
 try:
     WORKER = worker_settings()
-except ConfigError as e:
+    CALL_OPTIONS = CallOptions(levers_off(WORKER.audio_levers_off))
+except (ConfigError, ValueError) as e:
     raise SystemExit(str(e)) from None
-server = AgentServer(setup_fnc=prewarm, **worker_limits(WORKER))  # type: ignore[arg-type]
+CALL_OPTIONS.install()  # in every process that imports this module: job processes too
+server = AgentServer(
+    setup_fnc=prewarm, preload_modules=CALL_OPTIONS.preload_modules(),
+    **worker_limits(WORKER),  # type: ignore[arg-type]
+)
 # LiveKit logs room names, which hold the caller's number: mask numbers in every log line.
 server.on("worker_started", protect_logs)
 # A call whose job process dies (OOM kill, crash) gets a new agent that resumes it.
@@ -153,7 +160,7 @@ def build_session(settings: Settings, vad: object, userdata: UserData | None = N
     p = providers.build(settings, **(provider_languages(userdata, settings) if userdata else {}))
     return AgentSession(
         stt=p.stt, llm=p.llm, tts=p.tts, vad=vad,  # type: ignore[arg-type]
-        turn_handling={"turn_detection": inference.TurnDetector(version="v1-mini")},
+        turn_handling=turn_taking.session_turn_handling(inference.TurnDetector(version="v1-mini")),
         conn_options=p.conn_options,
         **SESSION_OPTIONS,
     )
@@ -163,13 +170,12 @@ def room_options(settings: Settings) -> room_io.RoomOptions:
     if settings.noise_cancellation_enabled:
         from livekit.plugins import noise_cancellation
 
-        audio = room_io.AudioInputOptions(noise_cancellation=noise_cancellation.BVCTelephony())
-        return room_io.RoomOptions(audio_input=audio)
+        return CALL_OPTIONS.room_options(noise_cancellation.BVCTelephony())
     logger.info(
         "noise cancellation off: BVC needs LiveKit Cloud and LIVEKIT_URL is %s",
         "self-hosted" if not settings.uses_livekit_cloud else "cloud with NOISE_CANCELLATION=false",
     )
-    return room_io.RoomOptions()
+    return CALL_OPTIONS.room_options()
 
 
 def recording_options(record_calls: bool) -> dict[str, bool] | bool:

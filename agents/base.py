@@ -12,6 +12,7 @@ from livekit.agents.voice.generation import update_instructions
 from livekit.agents.voice.turn import TurnHandlingOptions
 from pydantic import ValidationError
 
+import turn_taking
 from agents.language import language_note
 from agents.tools import EVERY_AGENT
 from agents.tools.base import refusal_text
@@ -78,14 +79,17 @@ class BaseAgent(Agent):
 
     # Cart tools answer with the new read-back while this agent is talking (see agents.tools.base).
     reads_back_changes = False
+    # The answers this agent waits for are short (yes/no): a shorter endpointing ceiling.
+    short_answers = False
 
     def __init__(self, *, instructions: str, tools: list[FunctionTool],
                  turn_handling: TurnHandlingOptions | None = None) -> None:
-        if turn_handling is None:
-            super().__init__(instructions=instructions, tools=[*tools, *EVERY_AGENT])
-        else:
-            super().__init__(instructions=instructions, tools=[*tools, *EVERY_AGENT],
-                             turn_handling=turn_handling)
+        super().__init__(
+            instructions=instructions, tools=[*tools, *EVERY_AGENT],
+            turn_handling=(turn_handling if turn_handling is not None  # type: ignore[arg-type]
+                           else turn_taking.agent_turn_handling(self.short_answers)),
+        )
+        self._short_now = self.short_answers
         self._plain_instructions = instructions  # without the caller's language note
         self._summaries = 0
         self._explained: dict[str, str] = {}  # tool call id -> what the model was told
@@ -174,6 +178,23 @@ class BaseAgent(Agent):
                 text = explain_arguments(calls[item.call_id], tools)
                 self._explained[item.call_id] = refusal_text(self.userdata, text)
             item.output = self._explained[item.call_id]
+
+    # ------------------------------------------------------------ turn taking
+
+    def expects_short_answer(self) -> bool:
+        """Whether the caller's next answer is a short one (a name, yes/no): see turn_taking."""
+        return self.short_answers
+
+    def sync_endpointing(self) -> None:
+        """Called when the agent starts listening: the endpointing ceiling for the answer it
+        now waits for (the agent's own otherwise)."""
+        short = self.expects_short_answer()
+        if short == self._short_now:
+            return
+        self._short_now = short
+        activity = self._get_activity_or_raise()
+        opts = {**activity.endpointing_opts, **turn_taking.endpointing_for(short)}
+        activity.update_options(endpointing_opts=opts)  # type: ignore[arg-type]
 
     def stale_instructions(self) -> str | None:
         """New instructions when the live data they were built from has changed, else None."""

@@ -10,7 +10,7 @@ from typing import Any
 from livekit.agents import Agent, AgentSession
 from livekit.agents.voice.speech_handle import SpeechHandle
 
-from agents.base import RECENT_ITEMS
+from agents.base import RECENT_ITEMS, BaseAgent
 from agents.confirmation import ConfirmationAgent
 from agents.intent_classifier import IntentClassifier
 from agents.language import start_language
@@ -74,6 +74,16 @@ def greeting(userdata: UserData) -> str:
     return hello
 
 
+def _listening(session: AgentSession, state: str) -> None:
+    """The agent has finished speaking: endpointing for the answer it waits for now."""
+    agent = session.current_agent if state == "listening" else None
+    if isinstance(agent, BaseAgent):
+        try:
+            agent.sync_endpointing()
+        except RuntimeError:  # the agent's activity is already closing (a handoff, hang-up)
+            pass
+
+
 async def start_call(
     session: AgentSession, userdata: UserData, resume: CallSnapshot | None = None,
     **start_kwargs: object,
@@ -88,6 +98,7 @@ async def start_call(
     session.on("close", lambda ev: recorder.finish(session.history, ev.reason.value))
     userdata.recorder = recorder
     recorder.open()
+    session.on("agent_state_changed", lambda ev: _listening(session, ev.new_state))
     earlier = list(resume.transcript) if resume else []
     recorder.earlier = earlier
     userdata.state_saver = SnapshotSaver(

@@ -18,6 +18,7 @@ INSTRUCTIONS = (
 
 class ConfirmationAgent(BaseAgent):
     reads_back_changes = True
+    short_answers = True  # "yes", "no", "that's all"
 
     def __init__(self, userdata: UserData) -> None:
         super().__init__(

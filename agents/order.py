@@ -33,6 +33,11 @@ class OrderAgent(BaseAgent):
         )
         self._menu_seen = userdata.services.catalog.menu
 
+    def expects_short_answer(self) -> bool:
+        # Items chosen and no name yet: the agent has asked for the name ("It's Sam Rivera").
+        cart = self.userdata.cart
+        return bool(cart.lines) and not cart.customer_name
+
     def stale_instructions(self) -> str | None:
         # A sold-out change reaches this call on its next LLM request.
         menu = self.userdata.services.catalog.menu

@@ -114,6 +114,13 @@ def main(argv: list[str] | None = None) -> int:
     from bench.report import markdown
 
     results = run(set(args.only or BENCHMARKS), args.quick)
+    previous = out / "results.json"
+    if previous.exists():
+        # bench/cores.py's figures (`--record`) are not re-run here: keep them, with their date
+        old = json.loads(previous.read_text())
+        for key in ("cores_per_call", "pss_per_call_mb", "turn_taking"):
+            if key in old and key not in results:
+                results[key] = old[key]
     (out / "results.json").write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
     table = markdown(results)
     (out / "results.md").write_text(table)

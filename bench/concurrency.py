@@ -326,6 +326,8 @@ class Bench:
             "RESTAURANT_TIMEZONE": open_timezone(),
             # "user turn committed" (with its room) is a debug record: the start of a turn
             "LIVEKIT_LOG_LEVEL": "DEBUG",
+            # a configuration under test (bench/cores.py): JSON of extra worker variables
+            **json.loads(os.environ.get("BENCH_WORKER_ENV") or "{}"),
         }
         s.start_fakes()
         for attempt in range(3):  # the health port can be taken between choosing and binding

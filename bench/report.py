@@ -86,6 +86,7 @@ def markdown(r: dict[str, Any]) -> str:
             f"{level.get('completed_turns')}/{level.get('expected_turns')}"
             + _stalls(level.get("call_loop_stalls")),
             "25 calls: p95 <= 100 ms in <= 4 GB" if level["calls"] == 25 else "-", _mark(ok)))
+    rows += cores_rows(r)
     plugin = r.get("turn_overhead_openai_plugin_ms")
     if plugin:
         rows.append(("Turn overhead through the real OpenAI plugin + HTTP (in-process fake)",
@@ -111,6 +112,44 @@ def markdown(r: dict[str, Any]) -> str:
     lines = ["| Figure | Result | Target | Met |", "| --- | --- | --- | --- |"]
     lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
     return head + "\n".join(lines) + "\n" + by_kind(r)
+
+
+def cores_rows(r: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    """bench/cores.py's figures (merged into results.json by `python -m bench.cores --record`)."""
+    rows: list[tuple[str, str, str, str]] = []
+    c = r.get("cores_per_call")
+    if c and c.get("before") and c.get("after"):
+        b, a = c["before"], c["after"]
+        n, when = c["concurrent_calls"], c["measured_at"]
+        la = a.get("load_avg") or [None, None]
+        load = f"load average {_num(la[0])}-{_num(la[1])}"
+        rows.append((f"Cores per call, worker ({n} concurrent calls, {when}; {load})",
+                     f"before {b['worker_cores_per_call']:g} -> after "
+                     f"{a['worker_cores_per_call']:g} ({b['worker_cpu_s_per_call']:g} -> "
+                     f"{a['worker_cpu_s_per_call']:g} "
+                     "CPU-s a call)", "<= 0.10", _mark(a["worker_cores_per_call"] <= 0.10)))
+        rows.append((f"PSS per call, worker ({n} concurrent calls)",
+                     f"before {b['pss_per_call_mb']:g} -> after {a['pss_per_call_mb']:g} MB "
+                     f"(fixed {b['pss_fixed_mb']:g} -> {a['pss_fixed_mb']:g} MB)", "<= 60 MB",
+                     _mark(a["pss_per_call_mb"] <= 60)))
+        rows.append(("LiveKit server CPU per call",
+                     f"before {b['livekit_server_cpu_s_per_call']:g} -> after "
+                     f"{a['livekit_server_cpu_s_per_call']:g} CPU-s", "-", "-"))
+    t = r.get("turn_taking")
+    if t and t.get("livekit_defaults") and t.get("tuned"):
+        for name in ("livekit_defaults", "tuned"):
+            x = t[name]
+            la = x.get("load_avg") or [None, None]
+            rows.append((f"Turn taking, {name.replace('_', ' ')} ({t['concurrent_calls']} calls, "
+                         f"varied speech; load average {_num(la[0])}-{_num(la[1])})",
+                         f"turns held {_num(x.get('turns_held_per_100'))} / 100; final "
+                         "transcript -> commit p50 "
+                         f"{_num(x.get('final_transcript_to_commit_p50_ms'))}"
+                         f" / p95 {_num(x.get('final_transcript_to_commit_p95_ms'))} ms; cut-offs "
+                         f"{_num(x.get('cut_offs_per_100'))} / 100; end of speech -> answer p50 "
+                         f"{_num(x.get('speech_end_to_answer_p50_ms'))} / p95 "
+                         f"{_num(x.get('speech_end_to_answer_p95_ms'))} ms", "-", "-"))
+    return rows
 
 
 def _stalls(stalls: dict[str, Any] | None) -> str:

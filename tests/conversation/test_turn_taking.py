@@ -1,0 +1,60 @@
+"""Endpointing follows the answer the agent waits for (turn_taking.py): a short ceiling for the
+name and for yes/no, the session's own for everything else."""
+
+from __future__ import annotations
+
+import turn_taking
+from agents import ConfirmationAgent, IntentClassifier, OrderAgent
+from testkit.scripted_llm import Call
+from tests.conversation.harness import open_call
+
+
+def ceiling(agent: object) -> float:
+    return agent._get_activity_or_raise().endpointing_opts["max_delay"]  # type: ignore[attr-defined]
+
+
+def recognition_ceiling(agent: object) -> float | None:
+    recognition = agent._get_activity_or_raise()._audio_recognition  # type: ignore[attr-defined]
+    return None if recognition is None else recognition._endpointing.max_delay
+
+
+async def test_short_answers_get_the_short_ceiling(seeded_db):
+    call = await open_call(
+        seeded_db,
+        Call("start_order"),
+        Call("add_item", {"item": "a large cap"}),
+        "One large cappuccino. What name is the order under?",
+        Call("set_customer", {"name": "Sam Rivera"}),
+        Call("review_order"),
+        Call("confirm"),
+        "Your order is in. Anything else?",
+    )
+    short = turn_taking.SHORT_ANSWER_ENDPOINTING["max_delay"]
+    assert isinstance(call.session.current_agent, IntentClassifier)
+    assert ceiling(call.session.current_agent) > short  # "order or book?" may be a sentence
+    assert not call.session.current_agent.expects_short_answer()
+
+    await call.caller_says("Hi, a large cap please")
+    order = call.session.current_agent
+    assert isinstance(order, OrderAgent)
+    assert order.expects_short_answer(), "an item in the cart and no name: the name is next"
+    assert order._short_now, "set when the agent began listening after asking for the name"
+    assert recognition_ceiling(order) in (None, short)
+
+    await call.caller_says("It's Sam Rivera")
+    confirmation = call.session.current_agent
+    assert isinstance(confirmation, ConfirmationAgent)
+    assert ceiling(confirmation) == short
+    await call.caller_says("Yes, that's right")
+    await call.hang_up()
+
+
+def test_levers_off_restore_livekit_defaults(monkeypatch):
+    monkeypatch.setitem(turn_taking.enabled, "short_answers", False)
+    monkeypatch.setitem(turn_taking.enabled, "dynamic_endpointing", False)
+    assert turn_taking.agent_turn_handling(True) == {}
+    assert "endpointing" not in turn_taking.session_turn_handling("stt")
+    monkeypatch.setitem(turn_taking.enabled, "short_answers", True)
+    monkeypatch.setitem(turn_taking.enabled, "dynamic_endpointing", True)
+    assert turn_taking.agent_turn_handling(True) == {"endpointing": {"max_delay": 1.0}}
+    assert turn_taking.session_turn_handling("stt")["endpointing"]["mode"] == "dynamic"
