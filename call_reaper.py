@@ -11,9 +11,8 @@ import logging
 from collections.abc import Collection
 from datetime import datetime
 
-from models import DEFAULT_RESTAURANT_ID
 from store import FirebaseManager
-from store.directory import load_directory
+from store.directory import restaurant_ids
 
 logger = logging.getLogger("restaurant.reaper")
 # A log younger than this is left alone: its room may have been created after the list of
@@ -23,8 +22,7 @@ MIN_AGE_S = 60.0
 
 async def every_restaurant(db: FirebaseManager) -> list[FirebaseManager]:
     """A manager for each restaurant of the deployment (its call logs are its own)."""
-    ids = [e.restaurant_id for e in await load_directory(db.client)] or [DEFAULT_RESTAURANT_ID]
-    return [db.for_restaurant(rid) for rid in ids]
+    return [db.for_restaurant(rid) for rid in await restaurant_ids(db.client)]
 
 
 async def reap_crashed_calls(

@@ -41,7 +41,7 @@ from config import (
 )
 from models import DEFAULT_RESTAURANT_ID, SETTINGS_DOC, OutboundCall, RestaurantSettings
 from store import make_async_client, parse_settings
-from store.directory import load_directory
+from store.directory import restaurant_ids
 from store.outbound import OutboundQueue, Policy
 from store.scope import scoped
 
@@ -62,11 +62,6 @@ class Dialer:
         self.worker = cfg.dialer_id or f"{socket.gethostname()}-{os.getpid()}"
         self.lease = timedelta(seconds=cfg.dialer_lease_s)
 
-    async def restaurants(self) -> list[str]:
-        """Every restaurant of the directory (the default one when there is no directory)."""
-        return [e.restaurant_id for e in await load_directory(self.client)] or [
-            DEFAULT_RESTAURANT_ID]
-
     async def queue(self, restaurant_id: str = DEFAULT_RESTAURANT_ID) -> OutboundQueue:
         """A restaurant's queue under its settings today (calling hours, attempts)."""
         scope = scoped(self.client, restaurant_id)
@@ -81,7 +76,7 @@ class Dialer:
     async def dial_due(self) -> list[OutboundCall]:
         """Dispatch every entry due now, restaurant by restaurant; the ones this dialer started."""
         started: list[OutboundCall] = []
-        for restaurant_id in await self.restaurants():
+        for restaurant_id in await restaurant_ids(self.client):
             started += await self._dial_due(restaurant_id)
         return started
 

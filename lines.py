@@ -74,6 +74,41 @@ HOUSE_LINES: dict[str, dict[str, str]] = {
         "resume_other_booking": "{sorry} Let's carry on with your booking.",
         "resume_told": "{sorry} {told} Is there anything else I can help with?",
         "resume_help": "{sorry} How can I help you?",
+        # calls the restaurant makes: reminders and call-backs (actions/outbound.py)
+        "party_one": "1 person",
+        "party_many": "{n} people",
+        "outbound_table": "a table for {people} {when}, under {customer}",
+        "keypad_menu": (
+            "You can also use your keypad: press 1 to keep it, 2 to change the time, 3 to "
+            "cancel, or 9 if you'd rather we never call you."),
+        "reminder_intro": (
+            "Hello, this is the automated assistant of {name}, calling to remind you of your "
+            "booking: {table}. Will you keep it, change it or cancel it? {keypad}"),
+        "callback_intro": (
+            "Hello, this is the automated assistant of {name}, calling you back about your "
+            "message: {reason}. How can I help?"),
+        "voicemail": (
+            "Hello, this is {name}, {what}. No need to call back unless something has changed. "
+            "Thank you, goodbye."),
+        "voicemail_booking": "about your upcoming booking",
+        "voicemail_callback": "returning your call",
+        "kept": "Kept: {table}.",
+        "opted_out": "Stored: this number will not be called again.",
+        "cancelled_now": "Your booking is cancelled, code {code}.",
+        "changed_now": "Done: your booking is now {table}.",
+        # the keypad's answers (outbound_call.py)
+        "keypad_kept": "{kept} Thank you, we look forward to seeing you.",
+        "keypad_ask_time": (
+            "Enter the new time as four digits, for example 1 9 3 0 for 7:30 in the evening, "
+            "then the pound key."),
+        "keypad_changed": "{changed} Thank you, goodbye.",
+        "keypad_cancelled": "{cancelled} Thank you for letting us know.",
+        "keypad_opted_out": "Understood, we will not call you again. Goodbye.",
+        # {why}: ": " and the refusal, which is written for the model in English; it is left
+        # out ("") when the call speaks another language (actions/outbound.keypad_answer).
+        "keypad_failed": (
+            "Sorry, that did not work{why}. Press 2 to try another time, 1 to keep your "
+            "booking, or 3 to cancel."),
     },
     "es": {
         "greeting": "¡Gracias por llamar a {name}! ¿Desea hacer un pedido o reservar una mesa?",
@@ -132,6 +167,37 @@ HOUSE_LINES: dict[str, dict[str, str]] = {
         "resume_other_booking": "{sorry} Sigamos con su reserva.",
         "resume_told": "{sorry} {told} ¿Le puedo ayudar en algo más?",
         "resume_help": "{sorry} ¿En qué le puedo ayudar?",
+        "party_one": "1 persona",
+        "party_many": "{n} personas",
+        "outbound_table": "una mesa para {people} {when}, a nombre de {customer}",
+        "keypad_menu": (
+            "También puede usar el teclado: marque 1 para mantenerla, 2 para cambiar la hora, "
+            "3 para cancelarla, o 9 si prefiere que no le volvamos a llamar."),
+        "reminder_intro": (
+            "Hola, le habla el asistente automático de {name}. Le llamamos para recordarle su "
+            "reserva: {table}. ¿Desea mantenerla, cambiarla o cancelarla? {keypad}"),
+        "callback_intro": (
+            "Hola, le habla el asistente automático de {name}. Le devolvemos la llamada por su "
+            "mensaje: {reason}. ¿En qué le puedo ayudar?"),
+        "voicemail": (
+            "Hola, le llamamos de {name} {what}. No hace falta que nos devuelva la llamada, "
+            "salvo que algo haya cambiado. Gracias, adiós."),
+        "voicemail_booking": "por su próxima reserva",
+        "voicemail_callback": "para devolverle la llamada",
+        "kept": "Queda confirmada: {table}.",
+        "opted_out": "Anotado: no volveremos a llamar a este número.",
+        "cancelled_now": "Su reserva está cancelada, código {code}.",
+        "changed_now": "Listo: su reserva queda ahora como {table}.",
+        "keypad_kept": "{kept} Gracias, le esperamos.",
+        "keypad_ask_time": (
+            "Marque la nueva hora con cuatro cifras, por ejemplo 1 9 3 0 para las 7 y media de "
+            "la tarde, y después la tecla de numeral."),
+        "keypad_changed": "{changed} Gracias, adiós.",
+        "keypad_cancelled": "{cancelled} Gracias por avisarnos.",
+        "keypad_opted_out": "Entendido, no le volveremos a llamar. Adiós.",
+        "keypad_failed": (
+            "Lo siento, eso no ha funcionado{why}. Marque 2 para probar otra hora, 1 para mantener "
+            "su reserva o 3 para cancelarla."),
     },
 }
 

@@ -32,15 +32,15 @@ from call_options import CallOptions, levers_off
 from call_state import CallServices, UserData
 from config import ConfigError, Settings, WorkerSettings, get_settings, worker_settings
 from live_menus import LiveMenus
-from models import DEFAULT_RESTAURANT_ID, RestaurantSettings
+from models import RestaurantSettings
 from redact import protect_logs
 from redispatch import WORKER_HEALTH_ATTRIBUTE, JobGuard
 from staff_phone import LiveKitStaffPhone
 from store.directory import (
-    load_directory,
     load_directory_sync,
     only_restaurant,
     resolve_restaurant,
+    restaurant_ids,
     unmigrated,
 )
 
@@ -190,8 +190,7 @@ def recording_options(record_calls: bool) -> dict[str, bool] | bool:
 async def sweep_recordings_forever(settings: Settings, db: store.FirebaseManager) -> None:
     while True:
         try:  # every restaurant's expired recordings, each from its own call logs and folder
-            ids = [e.restaurant_id for e in await load_directory(db.client)]
-            for rid in ids or [DEFAULT_RESTAURANT_ID]:
+            for rid in await restaurant_ids(db.client):
                 await recordings.sweep(recordings.restaurant_dir(settings.recordings_dir, rid),
                                        db.for_restaurant(rid), datetime.now(UTC))
         except Exception:

@@ -392,6 +392,9 @@ class Reservation(_Doc):
     # What the booking holds in the dining room (seating.py): its tables and minutes there.
     tables: list[str] = []
     minutes: int | None = None
+    # The language of the call that booked it, so reminders speak it (actions/outbound.py).
+    # None on bookings from before languages: read as the restaurant's default language.
+    language: str | None = None
 
     @property
     def slot_id(self) -> str:
@@ -505,6 +508,9 @@ class Message(_Doc):
     created_at: datetime
     handled_at: datetime | None = None  # when staff marked it done on the board
     handled_by: str = ""
+    # The language the caller left it in, so the call-back speaks it (actions/outbound.py).
+    # None on messages from before languages: read as the restaurant's default language.
+    language: str | None = None
 
 
 class DailyAnalytics(_Doc):

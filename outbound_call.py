@@ -33,6 +33,7 @@ import store
 from actions import outbound
 from actions.outbound import Keypad, OutboundJob
 from agents.call import new_call
+from agents.language import default_voices, follow_caller, start_language
 from agents.outbound import CallbackAgent, ReminderAgent
 from call_log import CallRecorder
 from call_state import CallServices, UserData
@@ -70,7 +71,7 @@ async def run(
     settings: Settings,
     catalog: Catalog,
     db: store.FirebaseManager,
-    build_session: Callable[[Settings, Any], AgentSession],
+    build_session: Callable[[Settings, Any, UserData], AgentSession],
     room_options: room_io.RoomOptions,
     record: dict[str, bool] | bool = False,
 ) -> None:
@@ -92,13 +93,10 @@ async def run(
 
     services = CallServices(db=db, catalog=catalog, clock=lambda: datetime.now(UTC),
                             transfer=transfer)
-    userdata = await new_call(call_id=ctx.room.name, services=services, caller=state.call.phone)
-    userdata.outbound = state
-    agent = ReminderAgent(userdata) if state.booking is not None else CallbackAgent(userdata)
-    userdata.agents["outbound"] = agent
+    userdata, agent = await guest_call(ctx.room.name, state, services)
     mark(userdata, f"job started for {state.call.id} (attempt {state.call.attempts})")
 
-    session = build_session(settings, ctx.proc.userdata["vad"])
+    session = build_session(settings, ctx.proc.userdata["vad"], userdata)
     session.userdata = userdata
     recorder = CallRecorder(userdata, services.clock())
     userdata.recorder = recorder
@@ -154,12 +152,28 @@ async def run(
         await leave_voicemail(session, userdata, verdict.category)
         return
     state.answered = True
+    # A person: from now on what they say may switch the call's language (someone else in
+    # the house answers in English). Not before: a carrier's voicemail greeting must not.
+    follow_caller(session, userdata, default_voices(settings))
     state.introduced = True
     state.introduced_at = time.time()
     mark(userdata, "introduction")
     # Not interruptible: the words of the guest's "Hello?" can arrive after it began and
     # would cut it off. What the guest says meanwhile is answered once it ends; keys cut it.
     session.say(outbound.introduction(userdata), allow_interruptions=False)
+
+
+async def guest_call(call_id: str, state: outbound.OutboundState, services: CallServices
+                     ) -> tuple[UserData, ReminderAgent | CallbackAgent]:
+    """The call's state and its agent, in the guest's language: the booking's or message's
+    if the restaurant still offers it (actions/outbound.call_language). The fixed lines, the
+    agent's language note and the session's voice (build_session) all follow it."""
+    userdata = await new_call(call_id=call_id, services=services, caller=state.call.phone)
+    userdata.outbound = state
+    start_language(userdata, outbound.call_language(userdata.settings, state))
+    agent = ReminderAgent(userdata) if state.booking is not None else CallbackAgent(userdata)
+    userdata.agents["outbound"] = agent
+    return userdata, agent
 
 
 async def leave_voicemail(session: AgentSession, userdata: UserData, kind: AMDCategory) -> None:
@@ -190,30 +204,7 @@ async def on_key(ev: rtc.SipDTMF, keypad: Keypad, session: AgentSession, userdat
     if request is None:
         return
     what, digits = request
-    hang_up = False
-    try:
-        if what == "keep":
-            said = outbound.keep(userdata) + " Thank you, we look forward to seeing you."
-            hang_up = True
-        elif what == "ask_time":
-            said = ("Enter the new time as four digits, for example 1 9 3 0 for 7:30 in the "
-                    "evening, then the pound key.")
-        elif what == "change":
-            said = await outbound.change_time_now(userdata, digits) + " Thank you, goodbye."
-            hang_up = True
-        elif what == "cancel":
-            said = await outbound.cancel_now(userdata) + " Thank you for letting us know."
-            hang_up = True
-        elif what == "opt_out":
-            await outbound.opt_out(userdata, queue)
-            said = "Understood, we will not call you again. Goodbye."
-            hang_up = True
-        else:
-            said = outbound.KEYPAD_MENU
-    except Refusal as e:
-        logger.info("keypad request refused: %s", e, extra={"call_id": userdata.call_id})
-        said = ("Sorry, that did not work: " + str(e).split(".")[0] + ". Press 2 to try "
-                "another time, 1 to keep your booking, or 3 to cancel.")
+    said, hang_up = await outbound.keypad_answer(userdata, queue, what, digits)
     mark(userdata, f"keypad {what}: {said}")
     try:
         session.interrupt(force=True)  # the keypad answer replaces whatever was being said

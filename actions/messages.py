@@ -51,6 +51,7 @@ async def _save(userdata: UserData, *, name: str, phone: str, reason: str) -> Me
     msg = Message(
         id=message_id(userdata.call_id, userdata.message_seq), call_id=userdata.call_id,
         name=name, phone=phone, reason=reason, created_at=userdata.now,
+        language=userdata.language,  # the call-back speaks it
     )
     await userdata.services.db.save_message(msg)
     userdata.outcomes.append("message")

@@ -15,18 +15,21 @@ no_answer / busy / failed    tried again later, while attempts remain
 from __future__ import annotations
 
 import json
+import logging
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
-import booking
 from actions import reservations
 from call_state import UserData
+from lines import say
 from models import DEFAULT_RESTAURANT_ID, Message, OutboundCall, Reservation
 from refusal import Refusal
+from spoken import spoken_in
 from store.outbound import OutboundQueue
 
+logger = logging.getLogger("restaurant.outbound")
 JOB_KEY = "outbound_call_id"
 # The SIP status of a failed dial, as LiveKit reports it, to the queue's retry outcome.
 _BUSY = {486, 600}
@@ -112,39 +115,48 @@ def dial_failure(sip_status: int | None) -> Literal["busy", "no_answer", "failed
 # ------------------------------------------------------------------ what the guest hears
 
 
+def call_language(settings: Any, state: OutboundState) -> str:
+    """The language the guest booked (or left the message) in, when the restaurant still
+    offers it; else the restaurant's default (bookings and messages from before languages
+    were stored have none)."""
+    about = state.booking or state.message
+    language = about.language if about is not None else None
+    return language if language in settings.languages else settings.default_language
+
+
 def booking_words(userdata: UserData, res: Reservation) -> str:
-    day = booking.say_day(res.date, userdata.now.date())
-    people = "1 person" if res.party_size == 1 else f"{res.party_size} people"
-    return f"a table for {people} {day} at {booking.say_time(res.time)}, under {res.name}"
+    """"a table for 2 people today at 7 PM, under Sam Rivera" in the call's language."""
+    lang = userdata.language
+    sp = spoken_in(lang)
+    people = (say(lang, "party_one") if res.party_size == 1
+              else say(lang, "party_many", n=res.party_size))
+    when = sp.when(res.date, res.time, userdata.now.date())
+    return say(lang, "outbound_table", people=people, when=when, customer=res.name)
 
 
-KEYPAD_MENU = ("You can also use your keypad: press 1 to keep it, 2 to change the time, "
-               "3 to cancel, or 9 if you'd rather we never call you.")
+def keypad_menu(userdata: UserData) -> str:
+    return say(userdata.language, "keypad_menu")
 
 
 def introduction(userdata: UserData) -> str:
     """The first thing a person hears: who calls, why, and what they can do."""
     state = userdata.outbound
     assert state is not None
-    name = userdata.settings.name
+    name, lang = userdata.settings.name, userdata.language
     if state.booking is not None:
-        return (f"Hello, this is the automated assistant of {name}, calling to remind "
-                f"you of your booking: {booking_words(userdata, state.booking)}. "
-                f"Will you keep it, change it or cancel it? {KEYPAD_MENU}")
+        table = booking_words(userdata, state.booking)
+        return say(lang, "reminder_intro", name=name, table=table, keypad=keypad_menu(userdata))
     reason = state.message.reason if state.message else state.call.reason
-    return (f"Hello, this is the automated assistant of {name}, calling you back "
-            f"about your message: {reason}. How can I help?")
+    return say(lang, "callback_intro", name=name, reason=reason)
 
 
 def voicemail_message(userdata: UserData) -> str:
     """Short, and without booking details a stranger could hear on a shared mailbox."""
     state = userdata.outbound
     assert state is not None
-    name = userdata.settings.name
-    what = ("about your upcoming booking" if state.booking is not None
-            else "returning your call")
-    return (f"Hello, this is {name}, {what}. No need to call back unless something has "
-            "changed. Thank you, goodbye.")
+    lang = userdata.language
+    what = say(lang, "voicemail_booking" if state.booking is not None else "voicemail_callback")
+    return say(lang, "voicemail", name=userdata.settings.name, what=what)
 
 
 # ------------------------------------------------------------------ the guest's answer
@@ -163,7 +175,7 @@ def keep(userdata: UserData) -> str:
     state.result = "kept"
     if "kept" not in userdata.outcomes:
         userdata.outcomes.append("kept")
-    return f"Kept: {booking_words(userdata, state.booking)}."
+    return say(userdata.language, "kept", table=booking_words(userdata, state.booking))
 
 
 async def opt_out(userdata: UserData, queue: OutboundQueue) -> str:
@@ -173,7 +185,7 @@ async def opt_out(userdata: UserData, queue: OutboundQueue) -> str:
     state.result = "opted_out"
     if "opted_out" not in userdata.outcomes:
         userdata.outcomes.append("opted_out")
-    return "Stored: this number will not be called again."
+    return say(userdata.language, "opted_out")
 
 
 async def cancel_now(userdata: UserData) -> str:
@@ -184,7 +196,8 @@ async def cancel_now(userdata: UserData) -> str:
     await reservations.draft_cancel(userdata, state.booking.code)
     done = await reservations.confirm_draft(userdata)
     state.result = "cancelled"
-    return f"Your booking is cancelled, code {reservations.spell(done.code)}."
+    lang = userdata.language
+    return say(lang, "cancelled_now", code=spoken_in(lang).code(done.code))
 
 
 _KEYPAD_TIME = re.compile(r"^(\d{1,2})(\d{2})$")
@@ -210,7 +223,7 @@ async def change_time_now(userdata: UserData, digits: str) -> str:
     res = state.booking
     updated = await queue_booking_of(userdata, res.code) or res
     state.booking = updated
-    return f"Done: your booking is now {booking_words(userdata, updated)}."
+    return say(userdata.language, "changed_now", table=booking_words(userdata, updated))
 
 
 async def queue_booking_of(userdata: UserData, code: str) -> Reservation | None:
@@ -236,6 +249,33 @@ async def finish(queue: OutboundQueue, userdata: UserData, now: datetime) -> Out
 
 
 # ------------------------------------------------------------------ the keypad
+
+
+async def keypad_answer(userdata: UserData, queue: OutboundQueue, what: str,
+                        digits: str = "") -> tuple[str, bool]:
+    """What the guest's complete keypad request (`Keypad.press`) does, and the fixed line
+    that answers it in the call's language; True when the call then hangs up."""
+    lang = userdata.language
+    try:
+        if what == "keep":
+            return say(lang, "keypad_kept", kept=keep(userdata)), True
+        if what == "ask_time":
+            return say(lang, "keypad_ask_time"), False
+        if what == "change":
+            changed = await change_time_now(userdata, digits)
+            return say(lang, "keypad_changed", changed=changed), True
+        if what == "cancel":
+            return say(lang, "keypad_cancelled", cancelled=await cancel_now(userdata)), True
+        if what == "opt_out":
+            await opt_out(userdata, queue)
+            return say(lang, "keypad_opted_out"), True
+        return keypad_menu(userdata), False
+    except Refusal as e:
+        logger.info("keypad request refused: %s", e, extra={"call_id": userdata.call_id})
+        # The refusal is English, written for the model: said to English callers only.
+        why = ": " + str(e).split(".")[0] if lang == "en" else ""
+        return say(lang, "keypad_failed", why=why), False
+
 
 
 @dataclass

@@ -211,6 +211,7 @@ async def _book(userdata: UserData, r: ReservationDraft) -> BookingDone:
             code=code, date=r.day, time=r.at, party_size=r.party_size, name=r.name or "",
             phone=r.phone or "", call_id=userdata.call_id, created_at=now, updated_at=now,
             history=[ReservationChange(at=now, call_id=userdata.call_id, action="created")],
+            language=userdata.language,  # its reminder speaks it
         )
         try:
             result = await userdata.services.db.book_reservation(

@@ -72,9 +72,10 @@ def heard(userdata: UserData, language: str | None, transcript: str) -> str | No
     return wanted
 
 
-def start_language(userdata: UserData) -> None:
-    """The restaurant's default language, at the start of the call."""
-    userdata.language = userdata.settings.default_language
+def start_language(userdata: UserData, language: str | None = None) -> None:
+    """The language the call starts in: the restaurant's default, or `language` (a call the
+    restaurant makes speaks the language the guest booked in: actions/outbound.py)."""
+    userdata.language = language or userdata.settings.default_language
     userdata.languages_used = [userdata.language]
 
 

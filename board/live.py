@@ -27,6 +27,10 @@ log = logging.getLogger("board.live")
 # that look further back (calls by day, numbers) query instead.
 TOPICS = ("orders", "reservations", "slots", "messages", "calls", "menu", "settings")
 READY_TIMEOUT_S = 10.0
+# How often the hub looks for a listener Firestore stopped. The client library closes a watch
+# for good on a stream error it does not retry and tells nobody: the board would go on showing
+# a frozen screen.
+WATCH_CHECK_S = 2.0
 QUEUE_LIMIT = 1000  # a page this far behind is cut off and reconnects (EventSource retries)
 
 
@@ -83,7 +87,9 @@ class Hub:
         self.state: dict[str, dict[str, dict[str, Any]]] = {t: {} for t in TOPICS}
         self.ready: dict[str, asyncio.Event] = {t: asyncio.Event() for t in TOPICS}
         self.subscribers: set[Subscriber] = set()
-        self._watches: list[Any] = []
+        self._queries: dict[str, Any] = {}
+        self._watches: dict[str, Any] = {}
+        self._supervisor: asyncio.Task[None] | None = None
 
     # ------------------------------------------------------------ listeners (watch thread)
 
@@ -102,25 +108,60 @@ class Hub:
             "menu": c.collection(MENU),
             "settings": c.document(SETTINGS_DOC),
         }
-        for topic, query in queries.items():
-            self._watches.append(query.on_snapshot(self._listener(topic)))
+        self._queries = queries
+        for topic in queries:
+            self._watch(topic, restarted=False)
+        self._supervisor = self.loop.create_task(self._keep_watching())
         return self
 
+    def _watch(self, topic: str, *, restarted: bool) -> None:
+        self._watches[topic] = self._queries[topic].on_snapshot(
+            self._listener(topic, reconcile=restarted))
+
+    @staticmethod
+    def _stopped(watch: Any) -> bool:
+        return bool(getattr(watch, "_closed", False)) or not watch.is_active
+
+    async def _keep_watching(self) -> None:
+        """Restart any listener that stopped; its first snapshot brings the board up to date."""
+        while True:
+            await asyncio.sleep(WATCH_CHECK_S)
+            for topic, watch in list(self._watches.items()):
+                if self._stopped(watch):
+                    log.warning("the live %s listener stopped: starting it again", topic)
+                    self._close_watch(watch)
+                    self._watch(topic, restarted=True)
+
+    @staticmethod
+    def _close_watch(watch: Any) -> None:
+        try:
+            watch.unsubscribe()
+        except Exception:
+            log.exception("closing a Firestore listener failed")
+
     def close(self) -> None:
-        for watch in self._watches:
-            try:
-                watch.unsubscribe()
-            except Exception:
-                log.exception("closing a Firestore listener failed")
-        self._watches = []
+        if self._supervisor is not None:
+            self._supervisor.cancel()
+            self._supervisor = None
+        for watch in self._watches.values():
+            self._close_watch(watch)
+        self._watches = {}
         for sub in list(self.subscribers):
             self._offer(sub, None)
 
-    def _listener(self, topic: str) -> Callable[[Any, Any, Any], None]:
+    def _listener(self, topic: str, *, reconcile: bool = False) -> Callable[[Any, Any, Any], None]:
+        # A restarted listener's first snapshot lists every document anew: what the hub still
+        # holds and the snapshot lacks was deleted while no listener ran.
+        pending = [reconcile]
+
         def on_snapshot(docs: Any, changes: Any, read_time: Any) -> None:
             # An exception escaping here would stop the watch for good: log and go on.
             try:
                 out = []
+                present = None
+                if pending[0]:
+                    pending[0] = False
+                    present = {snap.id for snap in docs}
                 for ch in changes:
                     snap = ch.document
                     if ch.type.name == "REMOVED" or not snap.exists:
@@ -131,7 +172,7 @@ class Hub:
                     for snap in docs:
                         if snap.exists:
                             out.append(Change(topic, "upsert", snap.id, doc_json(snap)))
-                self.loop.call_soon_threadsafe(self._apply, topic, out)
+                self.loop.call_soon_threadsafe(self._apply, topic, out, present)
             except Exception:
                 log.exception("live %s update failed", topic)
 
@@ -139,8 +180,11 @@ class Hub:
 
     # ------------------------------------------------------------ fan-out (event loop)
 
-    def _apply(self, topic: str, changes: list[Change]) -> None:
+    def _apply(self, topic: str, changes: list[Change], present: set[str] | None = None) -> None:
         docs = self.state[topic]
+        if present is not None:  # a restarted listener: drop what was deleted meanwhile
+            changes = [Change(topic, "remove", gone, None)
+                       for gone in docs if gone not in present] + changes
         for ch in changes:
             if ch.op == "remove":
                 docs.pop(ch.id, None)

@@ -56,6 +56,13 @@ async def load_directory(client: Any) -> list[DirectoryEntry]:
     return entries
 
 
+async def restaurant_ids(client: Any) -> list[str]:
+    """Every restaurant a service must look after: the directory's, and always `main`, which a
+    single-restaurant deployment (or a catch-all `main` without numbers) may never list."""
+    return sorted({e.restaurant_id for e in await load_directory(client)} | {
+        DEFAULT_RESTAURANT_ID})
+
+
 async def resolve_restaurant(client: Any, dialed: str | None) -> str | None:
     return route(await load_directory(client), dialed)
 

@@ -603,4 +603,5 @@ def _unplaced_booking_message(res: Reservation, why: Exception) -> Message:
         f"could not be placed afterwards ({why}). Please call the guest back."
     )
     return Message(id=f"{res.call_id}-unplaced-{res.code}", call_id=res.call_id, name=res.name,
-                   phone=res.phone, reason=reason[:500], created_at=datetime.now(UTC))
+                   phone=res.phone, reason=reason[:500], created_at=datetime.now(UTC),
+                   language=res.language)

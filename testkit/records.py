@@ -33,9 +33,11 @@ def make_order(call_id: str = "call-a", seq: int = 1, *, phone: str = "+16175550
 
 def make_reservation(call_id: str = "call-r", seq: int = 1, *, day: date = date(2026, 11, 27),
                      at: time = time(19, 0), party: int = 2, phone: str = "+16175550102",
-                     name: str = "Bo Chen", code: str | None = None) -> Reservation:
+                     name: str = "Bo Chen", code: str | None = None,
+                     language: str | None = None) -> Reservation:
     created = datetime(2026, 11, 20, 17, 0, tzinfo=UTC)
     return Reservation(
         code=code or ids.reservation_code(call_id, seq), date=day, time=at, party_size=party,
         name=name, phone=phone, call_id=call_id, created_at=created, updated_at=created,
+        language=language,
     )

@@ -425,10 +425,18 @@ function callsPage() {
     if (!rows.length) body.append(el("tr", {}, el("td", { colspan: 6 }, "No calls.")));
   };
   const matches = (c) => dayOf(c.started_at) === dayInput.value && (!outcome.value || c.outcome === outcome.value);
+  // Calls that end while the day's list is being fetched arrive live before the answer, which
+  // may not hold them yet: keep them instead of letting the answer wipe them off the screen.
+  let arrived = null;
+  const newer = (a, b) => !b || (a._version || "") >= (b._version || "");
   const load = async () => {
+    arrived = {};
     const r = await api(`/api/calls?day=${dayInput.value}&outcome=${encodeURIComponent(outcome.value)}`);
-    calls = {};
-    for (const c of (r.ok ? r.data.calls : [])) calls[c._id] = c;
+    const fresh = {};
+    for (const c of (r.ok ? r.data.calls : [])) fresh[c._id] = c;
+    for (const [id, c] of Object.entries(arrived)) if (matches(c) && newer(c, fresh[id])) fresh[id] = c;
+    arrived = null;
+    calls = fresh;
     render();
   };
   dayInput.addEventListener("change", load); outcome.addEventListener("change", load);
@@ -449,7 +457,9 @@ function callsPage() {
     reset: load,
     change: (ch) => {
       if (ch.topic !== "calls") return;
-      if (ch.op === "upsert" && matches(ch.doc)) { calls[ch.id] = ch.doc; render(); }
+      if (ch.op !== "upsert") return;
+      if (arrived) arrived[ch.id] = ch.doc;
+      if (matches(ch.doc)) { calls[ch.id] = ch.doc; render(); }
     },
   });
 }

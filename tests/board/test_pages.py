@@ -12,6 +12,13 @@ from testkit.records import make_order
 from tests.board.conftest import api_client, screenshot, sign_in, until
 
 
+def _earlier_today(now: datetime, *, minutes: int) -> datetime:
+    """`minutes` before `now`, but not before the restaurant's midnight: the calls page shows
+    the day a call started on, and a test run just after midnight must still find its call."""
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    return max(now - timedelta(minutes=minutes), midnight)
+
+
 async def test_a_call_back_request_arrives_live_and_staff_mark_it_done(
         board_db, board_server, tablet):
     page = tablet
@@ -75,7 +82,7 @@ async def test_calls_list_with_outcome_filter_transcript_and_latency(
     now = datetime.now(settings.tz)
     call_id = "call-list-" + secrets.token_hex(4)
     transfer = CallLog(
-        call_id=call_id, caller="+16175550166", started_at=now - timedelta(minutes=3),
+        call_id=call_id, caller="+16175550166", started_at=_earlier_today(now, minutes=3),
         ended_at=now, duration_s=180.0, outcome="transfer",
         agents_visited=["intent_classifier", "reservation_agent"],
         transcript=[TranscriptLine(role="assistant", text="Harbor Street Café, how can I help?"),
@@ -110,6 +117,33 @@ async def test_calls_list_with_outcome_filter_transcript_and_latency(
     finally:
         await api.aclose()
     assert call_id not in {c["_id"] for c in day_before}
+
+
+async def test_a_call_that_ends_while_the_list_loads_stays_on_screen(
+        board_db, board_server, tablet):
+    # The day's list is fetched when the page connects; a call that ends meanwhile arrives
+    # live first, and the fetch's older answer (held here, answered without it) must not
+    # wipe it off the screen.
+    page = tablet
+    settings = await board_db.load_restaurant_settings()
+    now = datetime.now(settings.tz)
+    held: list = []
+    await page.route("**/api/calls?*", lambda route: held.append(route))
+    await page.goto(board_server.url + "/calls")
+    await until(page, "window.__board.ready")
+    call_id = "call-race-" + secrets.token_hex(4)
+    await board_db.write_call_log(CallLog(
+        call_id=call_id, caller="+16175550177", started_at=_earlier_today(now, minutes=1),
+        ended_at=now, duration_s=60.0, outcome="order"), now.date())
+    row = page.locator(f'#calls tr[data-id="{call_id}"]')
+    await row.wait_for()  # live
+    assert held, "the page did not fetch the day's calls"
+    for route in held:
+        await route.fulfill(json={"day": now.date().isoformat(), "calls": []})
+    await page.unroute("**/api/calls?*")
+    await until(page, "document.querySelector('#calls tbody') !== null")
+    await page.wait_for_timeout(300)  # the answer is applied
+    assert await row.count() == 1, "the answer fetched before the call ended wiped it"
 
 
 async def test_numbers_plot_the_days_and_hours_and_hide_revenue_from_staff(

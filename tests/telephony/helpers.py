@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -29,3 +32,21 @@ def require(ok: bool, what: str) -> None:
 def require_tools(*names: str) -> None:
     for name in names:
         require(shutil.which(name) is not None, f"`{name}`")
+
+
+async def forget_registrations(fs: Any, wait_s: float = 5.0) -> None:
+    """Forget every phone registration of FreeSWITCH's internal profile, and wait until it has.
+
+    A flush is queued SQL: issued while nothing is registered, it can run after the next
+    REGISTER's row is written and delete it (seen: 1002 registered with a 200 OK, yet never
+    reachable). So nothing registered, nothing flushed."""
+    def registered() -> bool:
+        return "@" in fs.api("sofia status profile internal reg").split("Registrations:", 1)[-1]
+
+    if not registered():
+        return
+    fs.api("sofia profile internal flush_inbound_reg")
+    deadline = time.monotonic() + wait_s
+    while registered():
+        assert time.monotonic() < deadline, "registrations never flushed"
+        await asyncio.sleep(0.1)

@@ -29,6 +29,7 @@ from models import Message, RestaurantSettings
 from scripts.devstack import Ports, Stack, StackOptions
 from scripts.freeswitch import FreeSwitchError, find_freeswitch
 from store.outbound import OutboundQueue, Policy
+from store.scope import RestaurantScope, scoped
 from testkit.emulator import EMULATOR_JAR
 from testkit.records import make_reservation
 from tests.telephony.callee import Callee, Keys, Say
@@ -103,8 +104,9 @@ def guest_port(stack: Stack) -> int:
     return int(stack.options.provider_outbound.rsplit(":", 1)[1])
 
 
-def client() -> firestore.AsyncClient:
-    return firestore.AsyncClient(project=PROJECT)
+def client() -> RestaurantScope:
+    """The default restaurant's documents, where the worker and the dialer look."""
+    return scoped(firestore.AsyncClient(project=PROJECT))
 
 
 def restaurant() -> RestaurantSettings:
@@ -134,11 +136,12 @@ def hours_around_now(inside: bool) -> tuple[dtime, dtime]:
     return dtime(1, 0), dtime(2, 0)
 
 
-async def book_tonight(db: firestore.AsyncClient, code: str, phone: str) -> None:
+async def book_tonight(db: firestore.AsyncClient, code: str, phone: str,
+                      language: str | None = None) -> None:
     """A table at 19:00 today, restaurant time (where it is about noon): the reminder is due."""
     tz = ZoneInfo(open_timezone())
     res = make_reservation(code=code, phone=phone, day=datetime.now(tz).date(), at=dtime(19, 0),
-                           name="Sam Rivera")
+                           name="Sam Rivera", language=language)
     await db.document(f"reservations/{code}").set(res.to_doc())
 
 
@@ -175,7 +178,8 @@ def worker_marks(stack: Stack, since: float) -> list[tuple[float, str]]:
 
 async def reminder_call(stack: Stack, tmp: Path, *, code: str, phone: str,
                         script: dict[str, Any], plan: list[Say | Keys], capsys,
-                        title: str, message: Message | None = None) -> dict[str, Any]:
+                        title: str, message: Message | None = None,
+                        language: str | None = None) -> dict[str, Any]:
     """Book, schedule the reminder, let the dialer and the worker call the SIPp phone; returns
     the queue entry, the booking, the call log, the fake LLM's requests and the SIPp trace."""
     load_script(stack, script)
@@ -190,7 +194,7 @@ async def reminder_call(stack: Stack, tmp: Path, *, code: str, phone: str,
         await set_calling_hours(db, *hours_around_now(inside=True))
         queue = OutboundQueue(db, Policy.of(restaurant()))
         if message is None:
-            await book_tonight(db, code, phone)
+            await book_tonight(db, code, phone, language)
             started = time.time()
             await queue.schedule_reminder(code, datetime.now(UTC))
         else:  # what the board's "Call back" button and `scripts/outbound.py callback` do
@@ -404,6 +408,39 @@ async def test_reminder_changed_by_keypad(stack, tmp_path, capsys):
     assert out["call"].outcome == "changed"
     assert out["booking"]["time"].startswith("18:30"), out["booking"]
     assert out["booking"]["status"] != "cancelled"
+
+
+SPANISH = {"languages": ["en", "es"], "voices": {"es": "voice-es-e2e"},
+           "lines": {"es": {"recording_notice": "Esta llamada se graba.",
+                            "large_party_note": "Para grupos grandes, llame al gerente."}}}
+
+
+async def test_a_spanish_booking_is_reminded_and_kept_in_spanish(stack, tmp_path, capsys):
+    code, phone = "ESKEP1", "+16175550123"
+    db = client()
+    settings = db.document("settings/restaurant")
+    before = (await settings.get()).to_dict() or {}
+    await settings.set(SPANISH, merge=True)
+    try:
+        t0 = time.time()
+        out = await reminder_call(stack, tmp_path, code=code, phone=phone,
+                                  script=human([], []), language="es",
+                                  plan=[Say(HELLO, wait_agent=False, delay=0.8), Keys("1")],
+                                  capsys=capsys, title="Spanish reminder kept by keypad")
+    finally:  # the other calls here are the English restaurant's
+        await settings.update({k: before.get(k, firestore.DELETE_FIELD) for k in SPANISH})
+    assert out["call"].outcome == "kept" and out["log"]["outcome"] == "kept"
+    assert out["log"]["language"] == "es" and out["log"]["languages"] == ["es"]
+    said = " ".join(t["text"] for t in out["log"]["transcript"] if t["role"] == "assistant")
+    assert ("Le llamamos para recordarle su reserva: una mesa para 2 personas hoy a las 7 de "
+            "la tarde, a nombre de Sam Rivera.") in said, said
+    assert "Queda confirmada: una mesa para 2 personas" in said and "Gracias, le esperamos." \
+        in said, said
+    assert "Hello, this is" not in said and "7 PM" not in said, said
+    spoken = [s for s in _get(f"{stack.fakes.tts}/_fake/log")["spoken"] if s["at"] >= t0]
+    assert spoken and all((s["language"], s["voice"]) == ("es", "voice-es-e2e")
+                          for s in spoken), spoken
+    assert tools_called(out["llm"]) == []
 
 
 async def test_voicemail_gets_a_short_message(stack, tmp_path, capsys):

@@ -40,7 +40,7 @@ from tests.telephony.caller import (
     register,
     start_sipp,
 )
-from tests.telephony.helpers import require
+from tests.telephony.helpers import forget_registrations, require
 from tests.telephony.test_freeswitch_calls import _freeswitch_present
 from tests.telephony.test_sip_call_e2e import _binaries_present, _fake_log
 
@@ -84,15 +84,6 @@ def stack(firestore_emulator, tmp_path_factory) -> Iterator[Stack]:
         yield s
     finally:
         s.stop()
-
-
-async def _unregister(fs: FreeSwitch, wait_s: float = 5.0) -> None:
-    """Forget every phone registration, and wait until FreeSWITCH has (it is queued)."""
-    fs.api("sofia profile internal flush_inbound_reg")
-    deadline = time.monotonic() + wait_s
-    while "@" in fs.api("sofia status profile internal reg").split("Registrations:", 1)[-1]:
-        assert time.monotonic() < deadline, "registrations never flushed"
-        await asyncio.sleep(0.1)
 
 
 def _fs(stack: Stack) -> FreeSwitch:
@@ -240,7 +231,7 @@ async def test_staff_answer_hear_the_briefing_then_talk_to_the_caller(stack, tmp
 async def _unanswered(stack: Stack, tmp_path: Path, line: str, capsys,
                       *, registered: bool) -> dict[str, Any]:
     fs = _fs(stack)
-    await _unregister(fs)
+    await forget_registrations(fs)
     staff: SippCall | None = None
     if registered:
         staff, staff_port = answer_calls(workdir=tmp_path / "staff", rtp_port=9, timeout_s=90,
@@ -259,7 +250,7 @@ async def _unanswered(stack: Stack, tmp_path: Path, line: str, capsys,
         caller_rtp.close()
         if staff:
             staff.kill()
-        await _unregister(fs)
+        await forget_registrations(fs)
     request = _transfer_request(stack, line)
     back = _after_transfer(stack, line)
     offer = next((s for s in _spoken(stack) if "message" in s["text"]
