@@ -27,9 +27,9 @@ from typing import Any, Protocol
 
 import psutil
 
-# bench/voice.py, 2026-11-28, 2 cores: the p95 of the answer stays within 15 % of one call's
-# up to this many calls a core (bench/README.md §6c)
-CALLS_PER_CORE = 4
+# bench/voice.py, 2026-11-28, 2 cores: 4 calls, the highest level measured, kept the answer's
+# p95 within 15 % of one call's; 8 calls were not measured in that session (bench/README.md §6c)
+CALLS_PER_CORE = 2
 CPU_WINDOW_S = 2.5  # like LiveKit's own average: one process start is not a full worker
 
 

@@ -179,7 +179,8 @@ def voice_rows(r: dict[str, Any]) -> list[tuple[str, str, str, str]]:
                 ok = t["p95"] <= base["p95"] * 1.15
             rows.append((
                 f"Voice-to-voice through SIP, {lv['calls']} call{'s' if lv['calls'] > 1 else ''}"
-                f", {label} ({x.get('measured_at')}; load average {_num(la[0])}-{_num(la[1])})",
+                f", {label} ({x.get('measured_at')}; load average {_num(la[0])}-{_num(la[1])})"
+                + (f" [{x['note']}]" if x.get("note") else ""),
                 f"p50 {t['p50']:g} / p95 {t['p95']:g} / max {t['max']:g} ms over {t['n']} turns;"
                 f" ours p50 {ours['p50']:g} / p95 {ours['p95']:g} ms; held by the turn detector "
                 f"{_num(x.get('turns_held'))}, missed {x['missed_turns']}, cut-offs "

@@ -346,7 +346,7 @@ def pooled(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         p["samples_ms"] += r["samples_ms"]
         for k in ("turns", "missed_turns", "cut_offs", "turns_held", "calls_placed",
                   "failed_calls"):
-            p[k] += r[k]
+            p[k] = (p.get(k) or 0) + (r.get(k) or 0)
         p["errors"] += r["errors"]
         p["load_avg"] = [min(p["load_avg"][0], r["load_avg"][0]),
                          max(p["load_avg"][1], r["load_avg"][1])]
@@ -366,7 +366,7 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
         entry[r["mode"]] = {k: r[k] for k in (
             "voice_to_voice_ms", "ours_ms", "provider_latency_ms", "turns", "missed_turns",
             "cut_offs", "turns_held", "calls_placed", "failed_calls", "load_avg",
-            "measured_at") if k in r}
+            "measured_at", "note") if k in r}
     return {
         "how": "bench/voice.py: SIPp calls on FreeSWITCH's provider port -> LiveKit SIP -> "
                "main.py start; end of the caller's speech in the RTP it sends -> first loud "
