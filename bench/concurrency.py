@@ -284,7 +284,7 @@ class Bench:
     def __init__(self, workdir: Path) -> None:
         self.workdir = workdir
         ports = Ports(redis=free_port(), livekit=free_port(), livekit_tcp=free_port(),
-                      livekit_udp=(45000, 45999), sip=free_port(), sip_rtp=(46000, 46099),
+                      livekit_udp=(17000, 17999), sip=free_port(), sip_rtp=(18000, 18099),
                       sip_health=free_port(), firestore=free_port())
         self.stack = Stack(StackOptions(ports=ports, workdir=workdir, project=PROJECT,
                                         worker=None, seed_menu=True))

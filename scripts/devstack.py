@@ -65,15 +65,7 @@ class StackError(RuntimeError):
 
 def free_sip_port() -> int:
     """A port free for both TCP and UDP on 127.0.0.1 (SIP listens on both)."""
-    for _ in range(50):
-        port = free_port()
-        try:
-            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
-                u.bind(("127.0.0.1", port))
-        except OSError:
-            continue
-        return port
-    raise StackError("no free port for SIP (TCP and UDP)")
+    return free_port()  # free_port already checks both
 
 
 @dataclass(frozen=True)
@@ -95,10 +87,11 @@ class Ports:
         """Free TCP ports and UDP ranges away from the defaults, for tests beside `make dev`."""
         return cls(
             redis=free_port(), livekit=free_port(), livekit_tcp=free_port(),
-            livekit_udp=(41000, 41099), sip=free_port(), sip_rtp=(42000, 42099),
+            # UDP media ranges below the kernel's ephemeral range and below free_port's pool
+            livekit_udp=(11000, 11099), sip=free_port(), sip_rtp=(12000, 12099),
             sip_health=free_port(), firestore=free_port(),
             freeswitch=FreeSwitchPorts(internal_sip=free_sip_port(),
-                                       external_sip=free_sip_port(), rtp=(43000, 43098),
+                                       external_sip=free_sip_port(), rtp=(13000, 13098),
                                        esl=free_port(), outbound_sip=free_sip_port()),
         )
 

@@ -8,6 +8,7 @@ stops anything it spawned, even when a test fails half-way.
 from __future__ import annotations
 
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -31,10 +32,45 @@ class EmulatorError(RuntimeError):
     pass
 
 
+# Ports handed out by this process: two stacks in one test run never get the same one, even
+# before the first has bound it.
+_HANDED_OUT: set[int] = set()
+# Below the kernel's ephemeral range (32768-60999 by default), where every outgoing connection
+# takes its source port: a port picked there can be taken by a client socket before the server
+# binds it (CI once lost FreeSWITCH's outbound SIP profile that way). The UDP media ranges of
+# test stacks sit below 20000 (scripts/devstack.Ports.ephemeral), so they never meet these.
+PORT_POOL = range(20000, 32700)
+
+
+def _local_port_range() -> range:
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return range(int(low), int(high) + 1)
+    except (OSError, ValueError):
+        return range(32768, 61000)
+
+
+def _bindable(port: int) -> bool:
+    """Free for both TCP and UDP on 127.0.0.1 (SIP listens on both; TCP services lose nothing)."""
+    for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
+        with socket.socket(socket.AF_INET, kind) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                return False
+    return True
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A loopback port free for TCP and UDP, outside the kernel's ephemeral range."""
+    ephemeral = _local_port_range()
+    candidates = [p for p in PORT_POOL if p not in ephemeral and p not in _HANDED_OUT]
+    for port in random.sample(candidates, min(200, len(candidates))):
+        if _bindable(port):
+            _HANDED_OUT.add(port)
+            return port
+    raise EmulatorError(f"no free port in {PORT_POOL.start}-{PORT_POOL.stop - 1} on 127.0.0.1 "
+                        f"outside the ephemeral range {ephemeral.start}-{ephemeral.stop - 1}")
 
 
 def is_ready(host: str, timeout: float = 1.0) -> bool:

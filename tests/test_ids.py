@@ -50,3 +50,12 @@ def test_every_part_of_a_reservation_code_matters():
                 ids.reservation_code("call-a", 1, 1)}) == 4
     # The parts are kept apart: "call-a" + seq 11 is not "call-a1" + seq 1.
     assert ids.reservation_code("call-a", 11) != ids.reservation_code("call-a1", 1)
+
+
+def test_a_replayed_order_keeps_its_id_unless_another_order_holds_it():
+    # The first replay is the same order again (idempotent); a collision with different
+    # content moves to -2, -3: never an id another saved order already has.
+    original = ids.order_id("call-a", 1)
+    assert ids.replayed_order_id(original, 0) == original
+    moved = [ids.replayed_order_id(original, attempt) for attempt in (1, 2, 3)]
+    assert moved == [f"{original}-2", f"{original}-3", f"{original}-4"]

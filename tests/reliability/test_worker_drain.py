@@ -59,7 +59,7 @@ def stack(firestore_emulator: Emulator, tmp_path: Path):
         "llm": LLM_RULES,
     }, sort_keys=False))
     ports = Ports(redis=free_port(), livekit=free_port(), livekit_tcp=free_port(),
-                  livekit_udp=(47000, 47099), sip=free_port(), sip_rtp=(48000, 48099),
+                  livekit_udp=(14000, 14099), sip=free_port(), sip_rtp=(14200, 14299),
                   sip_health=free_port(), firestore=free_port())
     s = Stack(StackOptions(
         ports=ports, workdir=tmp_path / "stack", project=PROJECT, seed_menu=False,

@@ -50,3 +50,14 @@ async def forget_registrations(fs: Any, wait_s: float = 5.0) -> None:
     while registered():
         assert time.monotonic() < deadline, "registrations never flushed"
         await asyncio.sleep(0.1)
+
+
+def fs_of(stack: Any) -> Any:
+    """The FreeSWITCH a test stack (scripts/devstack.Stack) started."""
+    assert stack.freeswitch is not None
+    return stack.freeswitch
+
+
+def internal_sip(stack: Any) -> str:
+    """Where the stack's phones (1001, 1002) reach FreeSWITCH's internal profile."""
+    return f"127.0.0.1:{stack.options.ports.freeswitch.internal_sip}"

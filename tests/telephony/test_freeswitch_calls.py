@@ -52,7 +52,12 @@ from tests.telephony.caller import (
     sip_final_status,
     start_sipp,
 )
-from tests.telephony.helpers import forget_registrations, require
+from tests.telephony.helpers import (
+    forget_registrations,
+    fs_of,
+    internal_sip,
+    require,
+)
 from tests.telephony.test_sip_call_e2e import (
     _binaries_present,
     _fake_log,
@@ -121,15 +126,6 @@ def fs_stack(firestore_emulator, tmp_path_factory) -> Iterator[Stack]:
             assert not (fs.dirs["log"] / FSXML).exists(), "the passwords file was left behind"
 
 
-def _fs(stack: Stack) -> FreeSwitch:
-    assert stack.freeswitch is not None
-    return stack.freeswitch
-
-
-def _internal(stack: Stack) -> str:
-    return f"127.0.0.1:{stack.options.ports.freeswitch.internal_sip}"
-
-
 async def _call_rooms(stack: Stack) -> list[str]:
     lk = api.LiveKitAPI(stack.livekit_http, stack.api_key, stack.api_secret)
     try:
@@ -166,7 +162,7 @@ def _timeline(events: list[tuple[float, str]], zero: float) -> str:
 
 
 def test_freeswitch_runs_our_config_cleanly(fs_stack):
-    fs = _fs(fs_stack)
+    fs = fs_of(fs_stack)
     status = fs.api("sofia status")
     assert "internal" in status and "external" in status, status
     assert "gateway" not in status.lower().replace("gateways", ""), status  # no provider trunk
@@ -216,13 +212,13 @@ def test_a_broken_config_fails_start_with_the_xml_error(tmp_path):
 
 
 async def test_refusals(fs_stack, tmp_path, capsys):
-    fs = _fs(fs_stack)
+    fs = fs_of(fs_stack)
     ports = fs_stack.options.ports.freeswitch
     bridges_before = _bridges(fs)
     rooms_before = set(await _call_rooms(fs_stack))
 
     wrong = await asyncio.to_thread(register, workdir=tmp_path / "wrong",
-                                    target=_internal(fs_stack), user="1001",
+                                    target=internal_sip(fs_stack), user="1001",
                                     password="not-the-password")
     finals = [f for _, d, f in wrong.messages() if d == "received" and "REGISTER" not in f]
     assert any(" 403 " in f for f in finals), f"wrong password: {finals}"
@@ -233,7 +229,7 @@ async def test_refusals(fs_stack, tmp_path, capsys):
     assert unauthenticated.startswith("SIP/2.0 407"), unauthenticated
 
     outside = start_sipp(workdir=tmp_path / "outside", pcm=None,
-                         target=_internal(fs_stack), number="01144207946000", caller="1001",
+                         target=internal_sip(fs_stack), number="01144207946000", caller="1001",
                          rtp_port=9, scenario=SOFTPHONE_SCENARIO, user="1001",
                          password=fs.options.dev_phone_password, timeout_s=20)
     rc = await asyncio.to_thread(outside.wait, 40)
@@ -264,7 +260,7 @@ async def _short_call(stack: Stack, workdir: Path, *, path: str) -> dict[str, An
     """
     # an earlier call's room lingers until LiveKit's departure timeout: not this call's
     earlier = frozenset(await _call_rooms(stack))
-    fs = _fs(stack)
+    fs = fs_of(stack)
     ports = stack.options.ports
     local_ip = PROVIDER_IP if path == "provider" else "127.0.0.1"
     capture = RtpCapture(ip=local_ip, speak=silence(HANGUP_AFTER_S + 2, RATE))
@@ -276,7 +272,7 @@ async def _short_call(stack: Stack, workdir: Path, *, path: str) -> dict[str, An
                               "hangup_after_s": HANGUP_AFTER_S, "local_ip": local_ip}
     sipp: SippCall
     if path == "softphone":
-        sipp = start_sipp(target=_internal(stack), number="5000", scenario=SOFTPHONE_SCENARIO,
+        sipp = start_sipp(target=internal_sip(stack), number="5000", scenario=SOFTPHONE_SCENARIO,
                           user="1001", password=fs.options.dev_phone_password, **common)
     elif path == "provider":
         sipp = start_sipp(target=f"127.0.0.1:{ports.freeswitch.external_sip}",
@@ -319,8 +315,8 @@ async def test_provider_call_reaches_the_agent_with_the_callers_number(fs_stack,
 async def test_what_freeswitch_adds_to_the_first_audio(fs_stack, tmp_path, capsys):
     """Short silent calls, alternately through FreeSWITCH (softphone 1001 -> 5000) and straight
     to LiveKit SIP, in the same stack: INVITE -> first audible agent audio for each."""
-    await asyncio.to_thread(register, workdir=tmp_path / "register", target=_internal(fs_stack),
-                            user="1001", password=_fs(fs_stack).options.dev_phone_password)
+    await asyncio.to_thread(register, workdir=tmp_path / "register", target=internal_sip(fs_stack),
+                            user="1001", password=fs_of(fs_stack).options.dev_phone_password)
     latencies: dict[str, list[float]] = {"direct": [], "softphone": []}
     for n, path in enumerate(("direct", "softphone", "direct", "softphone")):
         call = await _short_call(fs_stack, tmp_path / f"{n}-{path}", path=path)
@@ -342,12 +338,12 @@ async def test_what_freeswitch_adds_to_the_first_audio(fs_stack, tmp_path, capsy
 
 
 async def test_softphone_call_places_an_order_and_the_agent_hangs_up(fs_stack, tmp_path, capsys):
-    fs = _fs(fs_stack)
+    fs = fs_of(fs_stack)
     earlier = frozenset(await _call_rooms(fs_stack))
     lines = list(Script.load(SCRIPT).caller)[:4]  # the fifth is the transfer call's
     pcm = await asyncio.to_thread(caller_audio, lines, lead_in=5.0, gap=8.0, tail=40.0)
     registration = await asyncio.to_thread(
-        register, workdir=tmp_path / "register", target=_internal(fs_stack), user="1001",
+        register, workdir=tmp_path / "register", target=internal_sip(fs_stack), user="1001",
         password=fs.options.dev_phone_password)
     reg_messages = registration.messages()
     assert registration.process.returncode == 0, registration.output()[-2000:]
@@ -357,7 +353,7 @@ async def test_softphone_call_places_an_order_and_the_agent_hangs_up(fs_stack, t
     seen: dict[str, Any] = {}
     stop = asyncio.Event()
     watcher = asyncio.create_task(_watch_room(fs_stack, seen, stop, earlier))
-    sipp = start_sipp(workdir=tmp_path / "call", pcm=None, target=_internal(fs_stack),
+    sipp = start_sipp(workdir=tmp_path / "call", pcm=None, target=internal_sip(fs_stack),
                       number="5000", caller="1001", rtp_port=capture.port,
                       scenario=SOFTPHONE_SCENARIO, user="1001",
                       password=fs.options.dev_phone_password, timeout_s=240)
@@ -416,18 +412,18 @@ async def test_softphone_call_places_an_order_and_the_agent_hangs_up(fs_stack, t
 async def test_speak_to_a_person_rings_the_staff_phone(fs_stack, tmp_path, capsys):
     """The caller asks for a person: the agent's transfer makes LiveKit SIP send a REFER,
     FreeSWITCH rings 1002 (a SIPp staff phone, registered) and connects the caller to it."""
-    fs = _fs(fs_stack)
+    fs = fs_of(fs_stack)
     line = list(Script.load(SCRIPT).caller)[4]
     staff_rtp = RtpCapture(speak=silence(30.0, RATE))  # the staff phone's media
     staff, staff_port = answer_calls(workdir=tmp_path / "staff", rtp_port=staff_rtp.port)
     registration = await asyncio.to_thread(
-        register, workdir=tmp_path / "register-1002", target=_internal(fs_stack), user="1002",
+        register, workdir=tmp_path / "register-1002", target=internal_sip(fs_stack), user="1002",
         password=fs.options.staff_phone_password, contact_port=staff_port)
     assert registration.process.returncode == 0, registration.output()[-2000:]
 
     pcm = await asyncio.to_thread(caller_audio, [line], lead_in=4.0, gap=0.0, tail=30.0)
     caller_rtp = RtpCapture(speak=pcm)
-    caller = start_sipp(workdir=tmp_path / "caller", pcm=None, target=_internal(fs_stack),
+    caller = start_sipp(workdir=tmp_path / "caller", pcm=None, target=internal_sip(fs_stack),
                         number="5000", caller="1001", rtp_port=caller_rtp.port,
                         scenario=SOFTPHONE_SCENARIO, user="1001",
                         password=fs.options.dev_phone_password, timeout_s=90,
@@ -467,13 +463,13 @@ async def test_nobody_at_the_staff_phone_the_caller_returns_to_a_message_offer(f
                                                                            capsys):
     """Cold transfer with 1002 not registered: FreeSWITCH bridges the caller back to LiveKit SIP,
     marked; the new call's agent offers to take a message instead of the usual greeting."""
-    fs = _fs(fs_stack)
+    fs = fs_of(fs_stack)
     await forget_registrations(fs)
     earlier = frozenset(await _call_rooms(fs_stack))
     line = list(Script.load(SCRIPT).caller)[5]
     pcm = await asyncio.to_thread(caller_audio, [line], lead_in=4.0, gap=0.0, tail=30.0)
     caller_rtp = RtpCapture(speak=pcm)
-    caller = start_sipp(workdir=tmp_path / "caller", pcm=None, target=_internal(fs_stack),
+    caller = start_sipp(workdir=tmp_path / "caller", pcm=None, target=internal_sip(fs_stack),
                         number="5000", caller="1001", rtp_port=caller_rtp.port,
                         scenario=SOFTPHONE_SCENARIO, user="1001",
                         password=fs.options.dev_phone_password, timeout_s=90,

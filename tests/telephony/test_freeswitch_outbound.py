@@ -39,7 +39,7 @@ from tests.telephony.caller import (
     sip_final_status,
     start_sipp,
 )
-from tests.telephony.helpers import forget_registrations, require
+from tests.telephony.helpers import forget_registrations, fs_of, require
 from tests.telephony.test_sip_call_e2e import _binaries_present
 
 log = logging.getLogger("telephony.outbound")
@@ -87,11 +87,6 @@ def out_stack(firestore_emulator, tmp_path_factory, guest_port) -> Iterator[Stac
         yield stack
     finally:
         stack.stop()
-
-
-def _fs(stack: Stack) -> FreeSwitch:
-    assert stack.freeswitch is not None
-    return stack.freeswitch
 
 
 def _provider_bridges(fs: FreeSwitch) -> int:
@@ -193,7 +188,7 @@ async def test_setup_sip_creates_the_outbound_trunk_once(out_stack):
 
 async def test_the_trunk_rings_a_guest_through_the_provider(out_stack, tmp_path, guest_port,
                                                           capsys):
-    fs = _fs(out_stack)
+    fs = fs_of(out_stack)
     rtp = RtpCapture(ip=GUEST_IP)
     guest, _ = answer_calls(workdir=tmp_path / "guest", rtp_port=rtp.port, local_ip=GUEST_IP,
                             port=guest_port, timeout_s=60)
@@ -233,7 +228,7 @@ async def test_the_trunk_rings_a_guest_through_the_provider(out_stack, tmp_path,
     ("1001", "the developer's softphone"),
 ])
 async def test_the_trunk_never_dials_premium_tollfree_or_abroad(out_stack, number, what):
-    fs = _fs(out_stack)
+    fs = fs_of(out_stack)
     before = _provider_bridges(fs)
     answered, error = await _dial(out_stack, number, ringing_s=5)
     assert not answered, f"{what} was dialled"
@@ -242,7 +237,7 @@ async def test_the_trunk_never_dials_premium_tollfree_or_abroad(out_stack, numbe
 
 
 async def test_abroad_once_the_restaurant_enables_it(out_stack, tmp_path, guest_port):
-    fs = _fs(out_stack)
+    fs = fs_of(out_stack)
     london = "+442079460000"
     fs.api("global_setvar outbound_international=true")
     rtp = RtpCapture(ip=GUEST_IP)
@@ -265,7 +260,7 @@ async def test_abroad_once_the_restaurant_enables_it(out_stack, tmp_path, guest_
 
 
 async def test_the_trunk_rings_the_staff_phone_or_fails_fast(out_stack, tmp_path, capsys):
-    fs = _fs(out_stack)
+    fs = fs_of(out_stack)
     await forget_registrations(fs)
     started = time.monotonic()
     answered, refusal = await _dial(out_stack, "1002")
@@ -302,7 +297,7 @@ async def test_the_trunk_rings_the_staff_phone_or_fails_fast(out_stack, tmp_path
 
 
 async def test_nobody_else_can_dial_out(out_stack, tmp_path, guest_port, capsys):
-    fs = _fs(out_stack)
+    fs = fs_of(out_stack)
     ports = out_stack.options.ports.freeswitch
     before = _provider_bridges(fs)
     outbound = f"127.0.0.1:{ports.outbound_sip}"
@@ -349,6 +344,6 @@ async def test_nobody_else_can_dial_out(out_stack, tmp_path, guest_port, capsys)
 
 
 def test_freeswitch_logged_no_errors(out_stack):
-    errors = _fs(out_stack).errors_logged()
+    errors = fs_of(out_stack).errors_logged()
     assert errors == [], "\n".join(errors)
-    assert "outbound" in _fs(out_stack).api("sofia status")
+    assert "outbound" in fs_of(out_stack).api("sofia status")

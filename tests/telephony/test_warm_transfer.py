@@ -29,7 +29,6 @@ from bench.concurrency import open_timezone
 from fakes.audio import silence, speech_or_tone, tone, ulaw_decode
 from fakes.script import Script
 from scripts.devstack import Ports, Stack, StackOptions
-from scripts.freeswitch import FreeSwitch
 from testkit.emulator import EMULATOR_JAR
 from tests.telephony.caller import (
     RATE,
@@ -40,7 +39,12 @@ from tests.telephony.caller import (
     register,
     start_sipp,
 )
-from tests.telephony.helpers import forget_registrations, require
+from tests.telephony.helpers import (
+    forget_registrations,
+    fs_of,
+    internal_sip,
+    require,
+)
 from tests.telephony.test_freeswitch_calls import _freeswitch_present
 from tests.telephony.test_sip_call_e2e import _binaries_present, _fake_log
 
@@ -86,15 +90,6 @@ def stack(firestore_emulator, tmp_path_factory) -> Iterator[Stack]:
         s.stop()
 
 
-def _fs(stack: Stack) -> FreeSwitch:
-    assert stack.freeswitch is not None
-    return stack.freeswitch
-
-
-def _internal(stack: Stack) -> str:
-    return f"127.0.0.1:{stack.options.ports.freeswitch.internal_sip}"
-
-
 def _tone_at(capture: RtpCapture, hz: float, *, after: float = 0.0, run: int = 10) -> float | None:
     """When `run` consecutive packets (20 ms each) were a pure tone of `hz` (+-60 Hz)."""
     streak, first = 0, None
@@ -137,9 +132,9 @@ def _spoken(stack: Stack) -> list[dict[str, Any]]:
 
 
 async def _register_staff(stack: Stack, workdir: Path, contact_port: int) -> None:
-    fs = _fs(stack)
+    fs = fs_of(stack)
     registration = await asyncio.to_thread(
-        register, workdir=workdir, target=_internal(stack), user="1002",
+        register, workdir=workdir, target=internal_sip(stack), user="1002",
         password=fs.options.staff_phone_password, contact_port=contact_port)
     assert registration.process.returncode == 0, registration.output()[-2000:]
     deadline = time.monotonic() + 5
@@ -158,9 +153,9 @@ def _caller(stack: Stack, workdir: Path, line: str, *, talk_at: float | None,
         pcm += silence(max(talk_at - len(pcm) / 2 / RATE, 0), RATE) + tone(8.0, RATE, CALLER_HZ)
     pcm += silence(hang_up_after + 5 - len(pcm) / 2 / RATE, RATE)
     capture = RtpCapture(speak=pcm)
-    call = start_sipp(workdir=workdir, pcm=None, target=_internal(stack), number="5000",
+    call = start_sipp(workdir=workdir, pcm=None, target=internal_sip(stack), number="5000",
                       caller="1001", rtp_port=capture.port, scenario=SOFTPHONE_SCENARIO,
-                      user="1001", password=_fs(stack).options.dev_phone_password,
+                      user="1001", password=fs_of(stack).options.dev_phone_password,
                       timeout_s=int(hang_up_after) + 60, hangup_after_s=hang_up_after)
     return call, capture
 
@@ -230,7 +225,7 @@ async def test_staff_answer_hear_the_briefing_then_talk_to_the_caller(stack, tmp
 
 async def _unanswered(stack: Stack, tmp_path: Path, line: str, capsys,
                       *, registered: bool) -> dict[str, Any]:
-    fs = _fs(stack)
+    fs = fs_of(stack)
     await forget_registrations(fs)
     staff: SippCall | None = None
     if registered:
@@ -303,5 +298,5 @@ async def test_staff_phone_not_registered_the_agent_offers_a_message(stack, tmp_
 
 
 def test_no_freeswitch_errors(stack):
-    errors = _fs(stack).errors_logged()
+    errors = fs_of(stack).errors_logged()
     assert errors == [], "\n".join(errors)
