@@ -18,6 +18,7 @@ benchmark's before figures; call_options.py).
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from livekit.agents.voice.turn import EndpointingOptions
@@ -26,7 +27,13 @@ SESSION_ENDPOINTING: EndpointingOptions = {"mode": "dynamic", "max_delay": 2.0}
 SHORT_ANSWER_ENDPOINTING: EndpointingOptions = {"max_delay": 1.0}
 
 # set from call_options (AUDIO_LEVERS_OFF) once per process, before any call
-enabled = {"dynamic_endpointing": True, "short_answers": True}
+enabled = {"dynamic_endpointing": True, "short_answers": True, "phone_threshold": True}
+
+# The turn detector's "unlikely" thresholds for phone speech (end-of-turn probability below
+# which a turn waits for the maximum delay). LiveKit ships 0.36 for English, calibrated on its
+# own audio; on 8 kHz phone speech bench/voice.py measured what separates complete sentences
+# from a caller pausing inside one (bench/README.md §6d). Languages not named keep LiveKit's.
+PHONE_UNLIKELY_THRESHOLDS: dict[str, float] = {"en": 0.36}
 
 
 def session_endpointing() -> EndpointingOptions | None:
@@ -40,6 +47,30 @@ def session_turn_handling(turn_detection: Any) -> dict[str, Any]:
     if (endpointing := session_endpointing()) is not None:
         options["endpointing"] = endpointing
     return options
+
+
+class _OurThresholdWarning(logging.Filter):
+    """LiveKit warns on every call's detector that a threshold is not its default; ours is
+    deliberate and measured, so the worker says it once at start instead (install_logging)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("a non-default turn detection threshold")
+
+
+def install_logging() -> None:
+    """Once per process: one line naming our thresholds instead of a warning per call."""
+    if enabled["phone_threshold"]:
+        logging.getLogger("livekit.agents").addFilter(_OurThresholdWarning())
+        logging.getLogger("restaurant.turn_taking").info(
+            "turn detector thresholds for phone speech: %s (LiveKit's own elsewhere)",
+            PHONE_UNLIKELY_THRESHOLDS)
+
+
+def detector_options() -> dict[str, Any]:
+    """Keyword arguments for `inference.TurnDetector` ({}: LiveKit's calibrated defaults)."""
+    if not enabled["phone_threshold"]:
+        return {}
+    return {"unlikely_threshold": dict(PHONE_UNLIKELY_THRESHOLDS)}
 
 
 def endpointing_for(short_answer: bool) -> EndpointingOptions:

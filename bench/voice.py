@@ -46,8 +46,9 @@ from typing import Any
 import yaml
 
 from bench.concurrency import open_timezone
+from bench.cores import RATES_WPM, trim_tail
 from bench.stats import timing
-from fakes.audio import speech_or_tone
+from fakes.audio import have_espeak, rms, silence, speak, speech_or_tone
 from fakes.latency import REALISTIC
 from scripts.devstack import Ports, Stack, StackOptions
 from tests.telephony.caller import RATE, RtpCapture, start_sipp
@@ -63,19 +64,26 @@ MODES: dict[str, dict[str, float]] = {
     "zero": {"stt_final_s": 0.0, "llm_first_token_s": 0.0, "tts_first_audio_s": 0.0},
 }
 # A caller's questions and the agent's one-sentence answers (one LLM request, one TTS context,
-# a tone of 0.04 s a character): a conversation that makes sense, for LiveKit's turn detector
-# reads it. Callers ask them in this order; the fake STT hands them out in this order too.
+# a tone of 0.04 s a character): a conversation that makes sense. Each question has a natural
+# place to pause ("Do you have ... oat milk?"): with `--speech varied` some turns pause there.
 QA = [
-    ("Do you have oat milk?", "Yes, we have oat milk."),
-    ("What time do you close today?", "We close at nine tonight."),
-    ("How much is a large latte?", "A large latte is five dollars."),
-    ("Is the almond croissant vegan?", "No, it is made with butter."),
-    ("Can I pay by card?", "Yes, we take every card."),
-    ("Is there parking nearby?", "Yes, there is a lot behind us."),
-    ("Do you have any gluten free cakes?", "Yes, the orange almond cake."),
-    ("Do you take reservations for six?", "Yes, we can seat six."),
+    ("Do you have", "oat milk?", "Yes, we have oat milk."),
+    ("What time do you", "close today?", "We close at nine tonight."),
+    ("How much is", "a large latte?", "A large latte is five dollars."),
+    ("Is the almond croissant", "vegan?", "No, it is made with butter."),
+    ("Can I pay", "by card?", "Yes, we take every card."),
+    ("Is there parking", "nearby?", "Yes, there is a lot behind us."),
+    ("Do you have any", "gluten free cakes?", "Yes, the orange almond cake."),
+    ("Do you take reservations", "for six?", "Yes, we can seat six."),
 ]
-QUESTIONS = [q for q, _ in QA]
+QUESTIONS = [f"{first} {rest}" for first, rest, _ in QA]
+# --speech varied: natural variety instead of one flat synthetic voice (issue 13 §2): each turn
+# at one of four rates (bench/cores.py's RATES_WPM), a pitch between 35 and 65, and a third of
+# them with a pause inside the sentence, long enough for the STT to send a final and for the
+# turn detector to be asked about the first half: the cut-off case.
+PITCHES = (35, 45, 55, 65)
+PAUSES_INSIDE_S = (0.5, 0.8, 1.1)
+SPLIT_SHARE = 1 / 3
 ANSWER_LIMIT_S = 8.0  # no answer by then: a missed turn
 QUIET_S = 0.4  # the agent's answer is over after this long without a loud packet
 TURN_CYCLE_S = 5.0  # a turn's length, for sizing calls: pause + line + answer + quiet
@@ -89,15 +97,82 @@ def load_avg() -> float:
 def ports() -> Ports:
     """Free ports, and UDP ranges of their own (not tests' nor bench.concurrency's)."""
     p = Ports.ephemeral()
-    return dataclasses.replace(p, livekit_udp=(47000, 47199), sip_rtp=(47200, 47399),
-                               freeswitch=dataclasses.replace(p.freeswitch, rtp=(47400, 47598)))
+    return dataclasses.replace(p, livekit_udp=(15000, 15199), sip_rtp=(15200, 15399),
+                               freeswitch=dataclasses.replace(p.freeswitch, rtp=(15400, 15598)))
 
 
-def script() -> dict[str, Any]:
-    """The STT hears the questions in turn; each is answered with its answer, every time it
-    is asked (a rule's steps serve the requests answering the same text one after another)."""
-    return {"caller": QUESTIONS * 400,
-            "llm": [{"when": re.escape(q), "steps": [a] * 2000} for q, a in QA]}
+@dataclasses.dataclass(frozen=True)
+class Utterance:
+    """One turn's speech: `pcm` at RATE, the STT's transcript of each of its segments, and
+    where the first segment ends when the turn pauses inside (seconds from its first sound)."""
+
+    question: int
+    pcm: bytes
+    texts: tuple[str, ...]
+    pause_at_s: float | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class TurnPlan:
+    question: int
+    wpm: int = 175
+    pitch: int = 50
+    pause_s: float | None = None  # a pause inside the sentence, between its two halves
+
+
+def plan(speech: str, turns: int, seed: str) -> list[TurnPlan]:
+    """What each turn says and how, the same for every run with `seed`."""
+    rng = random.Random(seed)
+    out: list[TurnPlan] = []
+    for k in range(turns):
+        if speech != "varied":
+            out.append(TurnPlan(k % len(QA)))
+            continue
+        split = rng.random() < SPLIT_SHARE
+        out.append(TurnPlan(k % len(QA), rng.choice(RATES_WPM), rng.choice(PITCHES),
+                            rng.choice(PAUSES_INSIDE_S) if split else None))
+    return out
+
+
+def utterance(turn: TurnPlan) -> Utterance:
+    """The turn's speech (espeak-ng; a tone where it is missing, never split)."""
+    first, rest, _ = QA[turn.question]
+    whole = f"{first} {rest}"
+    if not have_espeak():
+        return Utterance(turn.question, speech_or_tone(whole, RATE), (whole,))
+    if turn.pause_s is None:
+        pcm = speak(whole, RATE, words_per_minute=turn.wpm, pitch=turn.pitch)
+        return Utterance(turn.question, pcm, (whole,))
+    a = trim_tail(speak(first, RATE, words_per_minute=turn.wpm, pitch=turn.pitch), rate=RATE)
+    b = speak(rest, RATE, words_per_minute=turn.wpm, pitch=turn.pitch)
+    a_loud = len(a) / 2 / RATE - leading_quiet_s(a)
+    return Utterance(turn.question, a + silence(turn.pause_s, RATE) + b, (first, rest),
+                     pause_at_s=a_loud)
+
+
+def leading_quiet_s(pcm: bytes, threshold: float = 300.0) -> float:
+    """How long `pcm` is quiet before its first loud 20 ms (espeak-ng starts with a breath)."""
+    frame = RATE // 50 * 2
+    for i in range(0, len(pcm) - frame + 1, frame):
+        if rms(pcm[i:i + frame]) >= threshold:
+            return i / 2 / RATE
+    return len(pcm) / 2 / RATE
+
+
+def script(turn_plan: list[TurnPlan]) -> dict[str, Any]:
+    """The STT hears each planned turn's segments in order (with one call exactly the turns
+    said; with several, interleaved, which changes only the words the LLM answers). A whole
+    question gets its answer; a first half alone (a turn committed inside the pause: a
+    cut-off) gets "Go on", the second half alone a short answer."""
+    caller: list[str] = []
+    for turn in turn_plan:
+        first, rest, _ = QA[turn.question]
+        caller += [first, rest] if turn.pause_s is not None else [f"{first} {rest}"]
+    llm = [{"when": re.escape(f"{first} {rest}"), "steps": [answer] * 2000}
+           for first, rest, answer in QA]
+    llm += [{"when": f"^{re.escape(first)}$", "steps": ["Go on."] * 2000} for first, _, _ in QA]
+    llm += [{"when": re.escape(rest), "steps": ["Yes."] * 2000} for _, rest, _ in QA]
+    return {"caller": caller, "llm": llm}
 
 
 @dataclasses.dataclass
@@ -105,6 +180,9 @@ class Turn:
     v2v_ms: float | None  # None: no answer within ANSWER_LIMIT_S
     cut_off: bool  # the answer began before the caller's line had ended
     at: float
+    split: bool = False  # the caller paused inside the sentence
+    # when each speech segment ended (wall clock) and whether the sentence was complete there
+    segment_ends: tuple[tuple[float, str], ...] = ()
 
 
 @dataclasses.dataclass
@@ -116,11 +194,15 @@ class Tally:
 
 
 class VoiceBench:
-    def __init__(self, workdir: Path, worker_env: dict[str, str]) -> None:
+    def __init__(self, workdir: Path, worker_env: dict[str, str], speech: str = "varied",
+                 total_turns: int = 800) -> None:
         self.workdir = workdir
-        self.speech = [speech_or_tone(q, RATE) for q in QUESTIONS]
+        self.speech_kind = speech
+        turn_plan = plan(speech, total_turns, seed=f"bench.voice-{speech}")
+        self.utterances = [utterance(t) for t in turn_plan]
+        self.turn_no = 0  # turns said on this stack: the fake STT's script follows the plan
         path = workdir / "script.yaml"
-        path.write_text(yaml.safe_dump(script(), sort_keys=False))
+        path.write_text(yaml.safe_dump(script(turn_plan * 3), sort_keys=False))
         self.stack = Stack(StackOptions(
             ports=ports(), workdir=workdir, numbers=(RESTAURANT_NUMBER,),
             allow=("127.0.0.1",), project=PROJECT, fakes_script=path, tts_voice="tone",
@@ -174,19 +256,24 @@ class VoiceBench:
             answered = greeting
             while (time.time() - answered < call_s - TURN_CYCLE_S - 2
                    and tally.started_turns < wanted and sipp.process.poll() is None):
-                # the level's n-th question: with one call, the very line the fake STT hands out
-                question = self.speech[tally.started_turns % len(self.speech)]
+                # the stack's k-th turn: with one call, the very segments the fake STT hands out
+                said = self.utterances[self.turn_no % len(self.utterances)]
+                self.turn_no += 1
                 tally.started_turns += 1
                 await asyncio.sleep(rng.uniform(0.2, 0.5))
-                began, ended = await asyncio.to_thread(capture.say, question)
+                began, ended = await asyncio.to_thread(capture.say, said.pcm)
+                ends = ((ended, "complete"),) if said.pause_at_s is None else (
+                    (began + said.pause_at_s, "fragment"), (ended, "complete"))
                 heard = await self._heard(capture, began, ended - began + ANSWER_LIMIT_S)
+                split = said.pause_at_s is not None
                 if heard is None or heard - ended > ANSWER_LIMIT_S:
-                    tally.turns.append(Turn(None, False, ended))
+                    tally.turns.append(Turn(None, False, ended, split, ends))
                     continue
                 if heard < ended:  # the agent spoke over the caller: no silence to time
-                    tally.turns.append(Turn(None, True, ended))
+                    tally.turns.append(Turn(None, True, ended, split, ends))
                 else:
-                    tally.turns.append(Turn(round((heard - ended) * 1000, 1), False, ended))
+                    tally.turns.append(Turn(round((heard - ended) * 1000, 1), False, ended,
+                                            split, ends))
                 await self._until_quiet(capture, heard)
             rc = await asyncio.to_thread(sipp.wait, call_s + 60)
             if rc != 0:
@@ -220,10 +307,10 @@ class VoiceBench:
     def worker_log(self) -> Path:
         return self.stack.procs["worker"].log_path
 
-    def held_turns(self, offset: int) -> tuple[int, int]:
-        """End-of-turn predictions in the worker log since `offset`: (held, all). Held: the
-        turn detector thought the caller unfinished and waited the maximum delay."""
-        held = total = 0
+    def predictions(self, offset: int) -> list[dict[str, Any]]:
+        """The turn detector's end-of-turn predictions in the worker log since `offset`: when
+        (epoch s), the probability, the threshold and the endpointing delay chosen."""
+        out: list[dict[str, Any]] = []
         with open(self.worker_log(), "rb") as f:
             f.seek(offset)
             for raw in f:
@@ -231,11 +318,28 @@ class VoiceBench:
                     continue
                 try:
                     rec = json.loads(raw)
-                except ValueError:
+                    at = datetime.fromisoformat(rec["timestamp"]).timestamp()
+                except (ValueError, KeyError, TypeError):
                     continue
-                total += 1
-                held += (rec.get("endpointing_delay") or 0) >= 1.0
-        return held, total
+                if rec.get("probability") is None:
+                    continue
+                out.append({"at": at, "probability": float(rec["probability"]),
+                            "threshold": rec.get("unlikely_threshold"),
+                            "delay": rec.get("endpointing_delay")})
+        return out
+
+    @staticmethod
+    def attribute(predictions: list[dict[str, Any]], turns: list[Turn]
+                  ) -> dict[str, list[float]]:
+        """Each prediction's probability under the speech segment it judged: the latest one
+        ended before it (within 3 s), a complete sentence or the first half of one."""
+        ends = sorted(e for t in turns for e in t.segment_ends)
+        by_kind: dict[str, list[float]] = {"complete": [], "fragment": []}
+        for p in predictions:
+            before = [e for e in ends if e[0] <= p["at"] and p["at"] - e[0] <= 3.0]
+            if before:
+                by_kind[before[-1][1]].append(round(p["probability"], 3))
+        return by_kind
 
     async def level(self, n: int, mode: str, turns: int, limit_s: float) -> dict[str, Any]:
         latency = await self.set_mode(mode)
@@ -270,22 +374,31 @@ class VoiceBench:
             "turns": len(tally.turns),
             "missed_turns": sum(t.v2v_ms is None and not t.cut_off for t in tally.turns),
             "cut_offs": sum(t.cut_off for t in tally.turns),
-            "turns_held": self.held_turns(log_offset)[0],
+            "split_turns": sum(t.split for t in tally.turns),
+            "speech": self.speech_kind,
             "calls_placed": tally.calls, "failed_calls": len(tally.failed_calls),
             "errors": tally.failed_calls[:5],
             "seconds": round(time.monotonic() - t0, 1),
             "load_avg": [load_start, load_avg()],
         }
+        predictions = self.predictions(log_offset)
+        thresholds = {p["threshold"] for p in predictions if p["threshold"] is not None}
+        # held: the detector thought the caller unfinished and the turn waited the maximum
+        out["turns_held"] = sum(p["threshold"] is not None and p["probability"] < p["threshold"]
+                                for p in predictions)
+        out["eot"] = {"predictions": len(predictions), "thresholds": sorted(thresholds),
+                      **(self.attribute(predictions, tally.turns) if n == 1 else {})}
         return out
 
 
 def measure(runs: list[tuple[str, int]], turns: int, out: Path, limit_s: float,
-            worker_env: dict[str, str], deadline: float | None = None) -> list[dict[str, Any]]:
+            worker_env: dict[str, str], deadline: float | None = None,
+            speech: str = "varied") -> list[dict[str, Any]]:
     """Each (mode, level) of `runs`, in order, on one stack; `out` is rewritten after each, so
     a run cut short keeps what it measured. Past `deadline` (epoch seconds) no level starts,
     and a level running stops placing calls."""
     workdir = Path(tempfile.mkdtemp(prefix="bench-voice-"))
-    bench = VoiceBench(workdir, worker_env)
+    bench = VoiceBench(workdir, worker_env, speech, total_turns=len(runs) * turns + 50)
     rows: list[dict[str, Any]] = []
     try:
         bench.start()
@@ -436,6 +549,9 @@ def main() -> None:
     ap.add_argument("--limit-s", type=float, default=900.0,
                     help="stop placing calls at a level after this long")
     ap.add_argument("--out", type=Path, default=Path("/tmp/bench-voice.json"))
+    ap.add_argument("--speech", choices=["varied", "flat"], default="varied",
+                    help="varied: four rates, four pitches, a third of the turns with a pause "
+                         "inside the sentence; flat: one rate, never a pause")
     ap.add_argument("--worker-env", default="{}", help="JSON of extra worker variables")
     ap.add_argument("--deadline", help="HH:MM UTC: start nothing after it (a shared machine)")
     ap.add_argument("--runs", nargs="+", metavar="MODE:CALLS",
@@ -460,7 +576,8 @@ def main() -> None:
             if mode not in MODES or not calls.isdigit():
                 ap.error(f"--runs {item!r}: expected MODE:CALLS with MODE one of {list(MODES)}")
             runs.append((mode, int(calls)))
-    measure(runs, args.turns, args.out, args.limit_s, json.loads(args.worker_env), deadline)
+    measure(runs, args.turns, args.out, args.limit_s, json.loads(args.worker_env), deadline,
+            args.speech)
 
 
 if __name__ == "__main__":

@@ -120,3 +120,42 @@ def test_record_writes_results_markdown_and_the_plot(tmp_path: Path) -> None:
     assert "Voice-to-voice" in md and "1480" in md
     png = (tmp_path / "voice_to_voice_p95.png").read_bytes()
     assert png.startswith(b"\x89PNG") and len(png) > 5000
+
+
+def test_varied_speech_pauses_inside_a_third_of_the_sentences_and_the_stt_script_follows() -> None:
+    turns = voice.plan("varied", 300, seed="t")
+    assert turns == voice.plan("varied", 300, seed="t")  # every run says the same
+    split = [t for t in turns if t.pause_s is not None]
+    assert 70 <= len(split) <= 130
+    assert {t.wpm for t in turns} == set(voice.RATES_WPM)
+    assert all(t.pause_s is None and t.wpm == 175 for t in voice.plan("flat", 50, seed="t"))
+    # the fake STT hears a paused sentence as two segments, in the order they are said
+    script = voice.script(turns[:20])
+    expected = [seg for t in turns[:20] for seg in (
+        voice.QA[t.question][:2] if t.pause_s is not None
+        else (f"{voice.QA[t.question][0]} {voice.QA[t.question][1]}",))]
+    assert script["caller"] == expected
+
+
+def test_the_llm_answers_a_whole_question_even_when_it_arrived_in_two_halves() -> None:
+    from fakes.script import Script
+
+    rules = Script.from_dict(voice.script(voice.plan("varied", 8, seed="t"))).rules
+    first, rest, answer = voice.QA[6]
+
+    def reply(text: str) -> str:
+        rule = next(r for r in rules if r.matches(text))
+        return rule.steps[0].text
+
+    assert reply(f"{first} {rest}") == answer  # held through the pause: one turn
+    assert reply(first) == "Go on."  # committed inside the pause: the cut-off case
+    assert reply(rest) == "Yes."
+
+
+def test_each_prediction_is_counted_under_the_segment_it_judged() -> None:
+    turns = [voice.Turn(900.0, False, 10.0, True, ((8.5, "fragment"), (10.0, "complete"))),
+             voice.Turn(None, True, 20.0, False, ((20.0, "complete"),))]
+    predictions = [{"at": t, "probability": p} for t, p in
+                   ((8.8, 0.05), (10.3, 0.6), (20.2, 0.3), (30.0, 0.9))]  # 30.0: no segment
+    assert voice.VoiceBench.attribute(predictions, turns) == {
+        "complete": [0.6, 0.3], "fragment": [0.05]}
