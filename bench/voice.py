@@ -471,6 +471,27 @@ def pooled(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [out[k] for k in sorted(out)]
 
 
+def threshold_study(rows: list[dict[str, Any]],
+                    thresholds: tuple[float, ...] = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.36)
+                    ) -> dict[str, Any]:
+    """What each "unlikely" threshold would do to the predictions measured at 1 call: complete
+    sentences held (waiting the maximum delay for nothing) and first halves let through
+    (committed inside the caller's pause: a cut-off unless the caller resumes first)."""
+    complete = [p for r in rows for p in r.get("eot", {}).get("complete", [])]
+    fragment = [p for r in rows for p in r.get("eot", {}).get("fragment", [])]
+    if not complete:
+        return {}
+    return {
+        "complete_sentences": len(complete), "first_halves": len(fragment),
+        "by_threshold": [
+            {"threshold": t,
+             "complete_held_pct": round(100 * sum(p < t for p in complete) / len(complete), 1),
+             "first_halves_committed_pct": round(
+                 100 * sum(p >= t for p in fragment) / len(fragment), 1) if fragment else None}
+            for t in thresholds],
+    }
+
+
 def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
     rows = pooled(rows)
     levels: dict[int, dict[str, Any]] = {}
@@ -478,8 +499,8 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
         entry = levels.setdefault(r["calls"], {"calls": r["calls"]})
         entry[r["mode"]] = {k: r[k] for k in (
             "voice_to_voice_ms", "ours_ms", "provider_latency_ms", "turns", "missed_turns",
-            "cut_offs", "turns_held", "calls_placed", "failed_calls", "load_avg",
-            "measured_at", "note") if k in r}
+            "cut_offs", "turns_held", "split_turns", "speech", "calls_placed",
+            "failed_calls", "load_avg", "measured_at", "note") if k in r}
     return {
         "how": "bench/voice.py: SIPp calls on FreeSWITCH's provider port -> LiveKit SIP -> "
                "main.py start; end of the caller's speech in the RTP it sends -> first loud "
@@ -557,9 +578,15 @@ def main() -> None:
     ap.add_argument("--runs", nargs="+", metavar="MODE:CALLS",
                     help="the order to run in, e.g. realistic:8 zero:8 realistic:1 (default: "
                          "every mode at every level, levels first)")
+    ap.add_argument("--study", type=Path, nargs="+",
+                    help="runs (--out files): what each turn-detector threshold would do")
     ap.add_argument("--record", type=Path, nargs="+",
                     help="runs (--out files) to merge into bench/results.json/md and the plot")
     args = ap.parse_args()
+    if args.study:
+        rows = [r for f in args.study for r in json.loads(f.read_text())]
+        print(json.dumps(threshold_study(rows), indent=1))
+        return
     if args.record:
         rows = [r for f in args.record for r in json.loads(f.read_text())]
         record(rows, ROOT / "bench" / "results.json")

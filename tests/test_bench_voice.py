@@ -159,3 +159,12 @@ def test_each_prediction_is_counted_under_the_segment_it_judged() -> None:
                    ((8.8, 0.05), (10.3, 0.6), (20.2, 0.3), (30.0, 0.9))]  # 30.0: no segment
     assert voice.VoiceBench.attribute(predictions, turns) == {
         "complete": [0.6, 0.3], "fragment": [0.05]}
+
+
+def test_threshold_study_counts_sentences_held_and_first_halves_let_through() -> None:
+    study = voice.threshold_study([{"eot": {"complete": [0.1, 0.3, 0.5, 0.9],
+                                            "fragment": [0.01, 0.2]}}], thresholds=(0.15, 0.36))
+    assert study["by_threshold"] == [
+        {"threshold": 0.15, "complete_held_pct": 25.0, "first_halves_committed_pct": 50.0},
+        {"threshold": 0.36, "complete_held_pct": 50.0, "first_halves_committed_pct": 0.0}]
+    assert voice.threshold_study([{"eot": {"predictions": 3}}]) == {}  # levels above 1 call
