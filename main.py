@@ -160,8 +160,7 @@ def build_session(settings: Settings, vad: object, userdata: UserData | None = N
     p = providers.build(settings, **(provider_languages(userdata, settings) if userdata else {}))
     return AgentSession(
         stt=p.stt, llm=p.llm, tts=p.tts, vad=vad,  # type: ignore[arg-type]
-        turn_handling=turn_taking.session_turn_handling(
-            inference.TurnDetector(version="v1-mini", **turn_taking.detector_options())),
+        turn_handling=turn_taking.session_turn_handling(inference.TurnDetector(version="v1-mini")),
         conn_options=p.conn_options,
         **SESSION_OPTIONS,
     )

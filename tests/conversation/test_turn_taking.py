@@ -52,26 +52,14 @@ async def test_short_answers_get_the_short_ceiling(seeded_db):
 def test_levers_off_restore_livekit_defaults(monkeypatch):
     monkeypatch.setitem(turn_taking.enabled, "short_answers", False)
     monkeypatch.setitem(turn_taking.enabled, "dynamic_endpointing", False)
+    monkeypatch.setitem(turn_taking.enabled, "preemptive_tts", False)
     assert turn_taking.agent_turn_handling(True) == {}
-    assert "endpointing" not in turn_taking.session_turn_handling("stt")
+    assert turn_taking.session_turn_handling("stt") == {"turn_detection": "stt"}
     monkeypatch.setitem(turn_taking.enabled, "short_answers", True)
     monkeypatch.setitem(turn_taking.enabled, "dynamic_endpointing", True)
     assert turn_taking.agent_turn_handling(True) == {"endpointing": {"max_delay": 1.0}}
     assert turn_taking.session_turn_handling("stt")["endpointing"]["mode"] == "dynamic"
+    monkeypatch.setitem(turn_taking.enabled, "preemptive_tts", True)
+    assert turn_taking.session_turn_handling("stt")["preemptive_generation"] == {
+        "preemptive_tts": True}
 
-
-async def test_the_detector_uses_the_phone_threshold_and_the_lever_restores_livekits(
-        monkeypatch, caplog):
-    from livekit.agents import inference
-    from livekit.agents.language import LanguageCode
-
-    english = LanguageCode("en")
-    monkeypatch.setitem(turn_taking.enabled, "phone_threshold", True)
-    ours = inference.TurnDetector(version="v1-mini", **turn_taking.detector_options())
-    assert await ours.unlikely_threshold(english) == turn_taking.PHONE_UNLIKELY_THRESHOLDS["en"]
-    monkeypatch.setitem(turn_taking.enabled, "phone_threshold", False)
-    theirs = inference.TurnDetector(version="v1-mini", **turn_taking.detector_options())
-    assert await theirs.unlikely_threshold(english) == 0.36  # LiveKit's calibrated English
-    # Spanish is not measured on the phone: it keeps LiveKit's threshold either way
-    spanish = LanguageCode("es")
-    assert await ours.unlikely_threshold(spanish) == await theirs.unlikely_threshold(spanish)
