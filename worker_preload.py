@@ -7,7 +7,6 @@ LiveKit's realtime-model types it otherwise imports during a call's first turn. 
 and pure computation: no thread, socket or event loop may exist in the forkserver.
 """
 
-import gc
 from importlib import import_module
 
 import agents.call  # noqa: F401  the agents, their tools, pydantic models
@@ -17,18 +16,3 @@ import store  # noqa: F401  google-cloud-firestore and grpc (no client, no chann
 
 import_module("livekit.agents.inference.realtime")
 natural.warm_up()
-
-
-def _freeze_if_on() -> None:
-    """Move everything imported above out of the garbage collector's reach (`gc.freeze`):
-    a collection in a job process would otherwise write to each shared object's header and
-    copy the page it sits on, so the preloaded modules end up duplicated in every call."""
-    from call_options import levers_off
-    from config import worker_settings
-
-    if "gc_freeze" not in levers_off(worker_settings().audio_levers_off):
-        gc.collect()
-        gc.freeze()
-
-
-_freeze_if_on()
