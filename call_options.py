@@ -17,7 +17,8 @@ audio path is set up, not in our code. Each lever below is measured by `bench/co
 - `preload`: our heavy modules imported once in the forkserver (copy-on-write into each job
   process) instead of in every job process; see `PRELOAD_MODULES`.
 - `schema_cache`: a tool's JSON schema built once per tool, not on every LLM request.
-- `dynamic_endpointing`, `short_answers`: when a caller's turn is over (turn_taking.py).
+- `dynamic_endpointing`, `short_answers`, `preemptive_tts`: when a caller's turn is over and
+  how soon the answer is ready (turn_taking.py).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from livekit.agents.voice import room_io
 logger = logging.getLogger("restaurant.call_options")
 
 LEVERS = ("native_vad", "phone_rate", "no_transcript_sync", "preload", "schema_cache",
-          "dynamic_endpointing", "short_answers")
+          "dynamic_endpointing", "short_answers", "preemptive_tts")
 PHONE_SAMPLE_RATE = 16000  # STT (Deepgram), VAD and the turn detector all take 16 kHz
 # Imported once in the forkserver. Only imports and fork-safe warm-ups: no thread, no socket,
 # no event loop may exist before the fork (grpc's channels are created per job process).

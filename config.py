@@ -73,11 +73,13 @@ class WorkerSettings(BaseSettings):
     model_config = SettingsConfigDict(env_file=None, extra="ignore", case_sensitive=False)
 
     agent_name: str = DEFAULT_AGENT_NAME
-    # CPU load (0-1, or "inf") at which the worker stops taking calls. 0.9, not LiveKit's 0.7:
-    # a refused SIP job is never re-offered, so the caller would ring out.
+    # The worker's own CPU use (share of the machine, 0-1, or "inf") at which it stops taking
+    # calls. 0.9, not LiveKit's 0.7: a refused SIP job is never re-offered, so the caller
+    # would ring out. (admission.py)
     agent_load_threshold: float = Field(default=0.9, gt=0)
     agent_idle_processes: int | None = Field(default=None, ge=0)  # job processes kept warm
-    agent_max_calls: int | None = Field(default=None, ge=1)  # admit by call count instead
+    # calls at which the worker is full; default admission.CALLS_PER_CORE a core (measured)
+    agent_max_calls: int | None = Field(default=None, ge=1)
     agent_http_port: int | None = Field(default=None, ge=0, le=65535)  # the health server
     # seconds a job process may take to load VAD, menu and models before LiveKit gives up
     # on it (LiveKit's default 10 s is short on a loaded 2-core machine)

@@ -24,6 +24,7 @@ import store
 import turn_taking
 from actions.outbound import OutboundJob
 from actions.transfer import RETURNED_ATTRIBUTE, RETURNED_STAFF_UNAVAILABLE
+from admission import WorkerLoad, default_max_calls
 from agents.call import SESSION_OPTIONS, new_call, start_call, turn_away
 from agents.language import default_voices, follow_caller, provider_languages
 from agents.recovery import guard_call
@@ -81,10 +82,12 @@ def prewarm(proc: JobProcess) -> None:
 def worker_limits(worker: WorkerSettings) -> dict[str, float | int]:
     """LiveKit's job-acceptance limits, overridable for load tests on small machines.
 
-    AGENT_LOAD_THRESHOLD: CPU load (0-1, or "inf") at which the worker stops taking calls.
-    Default 0.9, not LiveKit's 0.7: a refused SIP job is never re-offered, so the caller would
-    ring out, which is worse than a slower answer. AGENT_IDLE_PROCESSES: job processes kept
-    warm (default one a core). AGENT_MAX_CALLS: admit by call count (load = calls / N).
+    The load the worker reports is admission.WorkerLoad: full at AGENT_MAX_CALLS running calls
+    (default admission.CALLS_PER_CORE a core, measured by bench/voice.py) or when its own
+    processes use AGENT_LOAD_THRESHOLD of the machine's CPU (0-1, or "inf"; default 0.9, not
+    LiveKit's 0.7: a refused SIP job is never re-offered, so the caller would ring out), never
+    full without a call; neighbours' CPU does not count. AGENT_IDLE_PROCESSES: job processes
+    kept warm (default one a core).
     AGENT_HTTP_PORT: the health server's port (default 8081), so two workers can share a machine.
     AGENT_INIT_TIMEOUT_S: how long a new job process may take to start (LiveKit: 10 s).
     AGENT_JOB_MEMORY_LIMIT_MB: a job process above this is killed (default 1500; 0: no limit).
@@ -93,11 +96,8 @@ def worker_limits(worker: WorkerSettings) -> dict[str, float | int]:
                                       "initialize_process_timeout": worker.agent_init_timeout_s}
     if worker.agent_idle_processes is not None:
         limits["num_idle_processes"] = worker.agent_idle_processes
-    if worker.agent_max_calls is not None:
-        # Load = running calls / N instead of CPU use: the LiveKit server dispatches nothing to
-        # a worker reporting load 1.0, which a busy 2-core machine reaches in bursts.
-        max_calls = worker.agent_max_calls
-        limits["load_fnc"] = lambda w: len(w.active_jobs) / max_calls  # type: ignore
+    limits["load_fnc"] = WorkerLoad(  # type: ignore[assignment]
+        worker.agent_max_calls or default_max_calls(), worker.agent_load_threshold)
     if worker.agent_http_port is not None:
         limits["port"] = worker.agent_http_port
     # A job process growing past this is killed by the worker: a clean restart now that the

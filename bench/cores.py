@@ -52,9 +52,9 @@ PAUSES_S = (0.0, 0.3, 0.55)  # a pause after the first phrase of a line (below t
 # 0.25-0.55 s minimum silence, so the VAD does see the caller stop mid-sentence)
 
 
-def trim_tail(pcm: bytes, threshold: float = 300.0) -> bytes:
+def trim_tail(pcm: bytes, threshold: float = 300.0, rate: int = RATE) -> bytes:
     """espeak-ng ends each phrase with ~0.3 s of silence: cut it so a pause is the pause."""
-    frame = RATE // 100 * 2  # 10 ms
+    frame = rate // 100 * 2  # 10 ms
     end = len(pcm) - len(pcm) % frame
     while end > frame and rms(pcm[end - frame:end]) < threshold:
         end -= frame

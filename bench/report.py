@@ -87,6 +87,7 @@ def markdown(r: dict[str, Any]) -> str:
             + _stalls(level.get("call_loop_stalls")),
             "25 calls: p95 <= 100 ms in <= 4 GB" if level["calls"] == 25 else "-", _mark(ok)))
     rows += cores_rows(r)
+    rows += voice_rows(r)
     plugin = r.get("turn_overhead_openai_plugin_ms")
     if plugin:
         rows.append(("Turn overhead through the real OpenAI plugin + HTTP (in-process fake)",
@@ -149,6 +150,48 @@ def cores_rows(r: dict[str, Any]) -> list[tuple[str, str, str, str]]:
                          f"{_num(x.get('cut_offs_per_100'))} / 100; end of speech -> answer p50 "
                          f"{_num(x.get('speech_end_to_answer_p50_ms'))} / p95 "
                          f"{_num(x.get('speech_end_to_answer_p95_ms'))} ms", "-", "-"))
+    return rows
+
+
+def voice_rows(r: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    """bench/voice.py's figures (merged by `python -m bench.voice --record`)."""
+    v = r.get("voice_to_voice_ms")
+    if not v:
+        return []
+    rows: list[tuple[str, str, str, str]] = []
+    levels = v["levels"]
+    one = next((lv for lv in levels if lv["calls"] == 1), {})
+    base = (one.get("realistic") or {}).get("voice_to_voice_ms") or {}
+    for lv in levels:
+        for mode, label in (("realistic", "provider latencies 250/400/150 ms"),
+                            ("zero", "providers at 0 ms")):
+            x = lv.get(mode)
+            if not x:
+                continue
+            t, ours = x["voice_to_voice_ms"], x["ours_ms"]
+            la = x.get("load_avg") or [None, None]
+            target, ok = "-", None
+            if mode == "realistic" and lv["calls"] == 1:
+                target = "p50 <= 1000, p95 <= 1400 ms"
+                ok = bool(t["n"]) and t["p50"] <= 1000 and t["p95"] <= 1400
+            elif mode == "realistic" and base.get("n") and t["n"]:
+                target = f"p95 <= 1-call p95 + 15 % ({base['p95'] * 1.15:.0f} ms)"
+                ok = t["p95"] <= base["p95"] * 1.15
+            rows.append((
+                f"Voice-to-voice through SIP, {lv['calls']} call{'s' if lv['calls'] > 1 else ''}"
+                f", {label} ({x.get('measured_at')}; load average {_num(la[0])}-{_num(la[1])})"
+                + (f" [{x['note']}]" if x.get("note") else ""),
+                f"p50 {t['p50']:g} / p95 {t['p95']:g} / max {t['max']:g} ms over {t['n']} turns;"
+                f" ours p50 {ours['p50']:g} / p95 {ours['p95']:g} ms; held by the turn detector "
+                f"{_num(x.get('turns_held'))}, missed {x['missed_turns']}, cut-offs "
+                f"{x['cut_offs']}, failed calls "
+                f"{x['failed_calls']}/{x['calls_placed']}", target, _mark(ok)))
+    cap = v.get("capacity") or {}
+    if cap:
+        rows.append(("Voice-to-voice: highest level whose p95 stays within target",
+                     f"{cap['highest_level_within_15pct_of_1_call']} calls within 15 % of the "
+                     f"1-call p95; {cap['highest_level_within_1400ms']} calls within 1400 ms",
+                     "-", "-"))
     return rows
 
 

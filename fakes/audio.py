@@ -38,11 +38,14 @@ def have_espeak() -> bool:
 
 
 def speak(
-    text: str, sample_rate: int, *, words_per_minute: int = 175, timeout: float = 20.0
+    text: str, sample_rate: int, *, words_per_minute: int = 175, pitch: int = 50,
+    timeout: float = 20.0,
 ) -> bytes:
-    """Speech for `text` as linear16 at `sample_rate`: espeak-ng, resampled by sox."""
+    """Speech for `text` as linear16 at `sample_rate`: espeak-ng (pitch 0-99, its default
+    50), resampled by sox."""
     espeak = subprocess.run(
-        ["espeak-ng", "--stdout", "-v", "en-us", "-s", str(words_per_minute), text],
+        ["espeak-ng", "--stdout", "-v", "en-us", "-s", str(words_per_minute), "-p", str(pitch),
+         text],
         capture_output=True, check=True, timeout=timeout,
     )
     converted = subprocess.run(

@@ -4,7 +4,8 @@ Websocket requests carry `context_id`, `transcript`, `continue` and `output_form
 non-blank transcript piece the fake answers with base64 `chunk` messages of pcm_s16le audio
 (and `timestamps` when `add_timestamps`), and after the `continue: false` piece with `done`.
 Audio is espeak-ng speech (`voice="espeak"`) or a short tone (`voice="tone"`, the default:
-cheap, and easy to find in the RTP that comes back).
+cheap, and easy to find in the RTP that comes back). The first audio chunk of each context
+goes out no sooner than the `Latency`'s `tts_first_audio_s` after its first text arrived.
 """
 
 from __future__ import annotations
@@ -19,10 +20,12 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from .audio import speech_or_tone, tone
+from .latency import Latency, add_routes
 
 log = logging.getLogger("fakes.tts")
 
 STATE_KEY = web.AppKey("state", dict)
+LATENCY_KEY = web.AppKey("latency", Latency)
 CHUNK_SECONDS = 0.1
 
 
@@ -48,6 +51,15 @@ class _Context:
     def __init__(self) -> None:
         self.offset = 0.0
         self.cancelled = False
+        self.opened = time.monotonic()
+        self.audio_sent = False
+
+    async def first_audio_due(self, latency: Latency) -> None:
+        """Wait until the provider's time to first audio has passed since the first text."""
+        if not self.audio_sent:
+            self.audio_sent = True
+            await asyncio.sleep(max(latency.tts_first_audio_s - (time.monotonic() - self.opened),
+                                    0.0))
 
 
 async def websocket(request: web.Request) -> web.StreamResponse:
@@ -89,6 +101,7 @@ async def websocket(request: web.Request) -> web.StreamResponse:
                 "voice": (req.get("voice") or {}).get("id"),
             })
             log.info("fake TTS: %r -> %.2fs", text, seconds)
+            await ctx.first_audio_due(app[LATENCY_KEY])
             step = int(rate * CHUNK_SECONDS) * 2
             for i in range(0, len(audio), step):
                 await ws.send_str(json.dumps({
@@ -111,6 +124,7 @@ async def websocket(request: web.Request) -> web.StreamResponse:
 
 
 async def tts_bytes(request: web.Request) -> web.Response:
+    opened = time.monotonic()
     req = await request.json()
     fmt = req.get("output_format") or {}
     rate = int(fmt.get("sample_rate", 24000))
@@ -118,6 +132,8 @@ async def tts_bytes(request: web.Request) -> web.Response:
     audio = await asyncio.get_running_loop().run_in_executor(
         None, _render, request.app, text, rate
     )
+    due = request.app[LATENCY_KEY].tts_first_audio_s - (time.monotonic() - opened)
+    await asyncio.sleep(max(due, 0.0))
     request.app[STATE_KEY]["spoken"].append({"at": time.time(), "context_id": None, "text": text,
                                              "seconds": round(len(audio) / 2 / rate, 3)})
     return web.Response(body=audio, content_type="audio/pcm")
@@ -131,8 +147,11 @@ async def health(request: web.Request) -> web.Response:
     return web.Response(text="ok")
 
 
-def create_app(*, voice: str = "tone", max_tone_seconds: float = 1.2) -> web.Application:
+def create_app(*, voice: str = "tone", max_tone_seconds: float = 1.2,
+               latency: Latency | None = None) -> web.Application:
     app = web.Application()
+    app[LATENCY_KEY] = latency or Latency()
+    add_routes(app, app[LATENCY_KEY])
     app[STATE_KEY] = {"voice": voice, "max_tone_seconds": max_tone_seconds, "spoken": []}
     app.router.add_get("/tts/websocket", websocket)
     app.router.add_post("/tts/bytes", tts_bytes)

@@ -5,6 +5,10 @@ text messages. This fake finds speech segments in the audio by energy; when a se
 starts it sends `SpeechStarted` (if `vad_events`), an interim `Results` after a while, and
 when the segment ends it sends the next scripted caller line as a final `Results`
 (`is_final` and `speech_final` true) followed by `UtteranceEnd`.
+
+How long after the end of speech the final goes out is the app's `Latency` (fakes/latency.py):
+`stt_end_silence_s` of quiet ends a segment, and the final waits until `stt_final_s` after the
+last loud frame if that is later.
 """
 
 from __future__ import annotations
@@ -19,12 +23,14 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from .audio import EnergySegmenter
+from .latency import Latency, add_routes
 from .script import Script
 
 log = logging.getLogger("fakes.stt")
 
 SCRIPT_KEY = web.AppKey("script", Script)
 STATE_KEY = web.AppKey("state", dict)
+LATENCY_KEY = web.AppKey("latency", Latency)
 
 
 def _words(text: str, start: float, end: float) -> list[dict[str, Any]]:
@@ -85,10 +91,13 @@ class _Session:
         self.interim = query.get("interim_results", "false") == "true"
         self.multi = query.get("language") == "multi"
         state = app[STATE_KEY]
+        self.latency = app[LATENCY_KEY]
         self.segmenter = EnergySegmenter(
-            self.sample_rate, threshold=state["threshold"], hangover=state["hangover"]
+            self.sample_rate, threshold=state["threshold"],
+            hangover=self.latency.stt_end_silence_s,
         )
         self.interim_sent = False
+        self._late: set[asyncio.Task[None]] = set()  # finals waiting for their latency
 
     def _next_line(self) -> tuple[str, str | None]:
         """The next scripted line, and its language when the client asked for `multi`."""
@@ -109,6 +118,9 @@ class _Session:
     async def on_audio(self, data: bytes) -> None:
         if self.channels != 1:
             return
+        # the latency can change while the stream runs (POST /_fake/latency)
+        self.segmenter.end_frames = max(
+            round(self.latency.stt_end_silence_s / self.segmenter.frame_s), 1)
         for edge in self.segmenter.feed(data):
             if edge.kind == "start":
                 self.interim_sent = False
@@ -118,7 +130,14 @@ class _Session:
                         {"type": "SpeechStarted", "channel": [0], "timestamp": edge.speech_start}
                     ))
             else:
-                await self._final(edge.speech_start, edge.speech_end or edge.at)
+                end = edge.speech_end or edge.at
+                wait = self.latency.stt_final_s - (edge.at - end)  # quiet heard so far
+                if wait <= 0:
+                    await self._final(edge.speech_start, end)
+                else:  # the line is taken now, in order; it goes out when due
+                    task = asyncio.create_task(self._final_after(wait, edge.speech_start, end))
+                    self._late.add(task)
+                    task.add_done_callback(self._late.discard)
         if (
             self.interim
             and self.segmenter.in_speech
@@ -137,8 +156,17 @@ class _Session:
                     self.segmenter.position, is_final=False, speech_final=False, language=lang,
                 ))
 
-    async def _final(self, start: float, end: float) -> None:
-        text, language = self._next_line()
+    async def _final_after(self, wait: float, start: float, end: float) -> None:
+        line = self._next_line()
+        await asyncio.sleep(wait)
+        try:
+            await self._final(start, end, line)
+        except ConnectionResetError:
+            log.info("fake STT: stream closed before a late final went out")
+
+    async def _final(self, start: float, end: float,
+                     line: tuple[str, str | None] | None = None) -> None:
+        text, language = line or self._next_line()
         state = self.app[STATE_KEY]
         state["emitted"].append({"at": time.time(), "text": text, "start": start, "end": end,
                                  "language": language})
@@ -219,14 +247,18 @@ async def health(request: web.Request) -> web.Response:
 
 
 def create_app(
-    script: Script, *, threshold: float = 400.0, hangover: float = 0.7
+    script: Script, *, threshold: float = 400.0, hangover: float = 0.7,
+    latency: Latency | None = None,
 ) -> web.Application:
+    """`latency` (shared with the other fakes) overrides `hangover` when given."""
     app = web.Application()
+    app[LATENCY_KEY] = latency or Latency(stt_end_silence_s=hangover)
     app[SCRIPT_KEY] = script
     app[STATE_KEY] = {"next_line": 0, "emitted": [], "connections": 0, "queries": [],
-                      "threshold": threshold, "hangover": hangover}
+                      "threshold": threshold}
     app.router.add_get("/v1/listen", listen)
     app.router.add_get("/_fake/log", fake_log)
     app.router.add_post("/_fake/script", load_script)
+    add_routes(app, app[LATENCY_KEY])
     app.router.add_get("/health", health)
     return app

@@ -3,10 +3,12 @@
 Answers come from a `Script` (see fakes/script.py): the latest user message picks a rule and
 each request answering that message takes the rule's next step, so a tool-call step is
 followed by the step that speaks once the agent posts the tool results back.
+The first chunk of each answer waits the `Latency`'s `llm_first_token_s` (fakes/latency.py).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -15,12 +17,14 @@ from typing import Any
 
 from aiohttp import web
 
+from .latency import Latency, add_routes
 from .script import Responder, Script, Step, render_arguments, tool_results
 
 log = logging.getLogger("fakes.llm")
 
 LOG_KEY = web.AppKey("fake_log", list)
 RESPONDER_KEY = web.AppKey("responder", Responder)
+LATENCY_KEY = web.AppKey("latency", Latency)
 
 
 def _chunk(cid: str, model: str, delta: dict[str, Any], finish: str | None = None) -> bytes:
@@ -97,8 +101,10 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
     step, calls = _answer(request.app, body)
     cid = f"chatcmpl-{uuid.uuid4().hex[:16]}"
     usage = {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}
+    first_token = request.app[LATENCY_KEY].llm_first_token_s
 
     if not body.get("stream"):
+        await asyncio.sleep(first_token)
         message: dict[str, Any] = {"role": "assistant", "content": step.text or None}
         if calls:
             message["tool_calls"] = [{k: v for k, v in c.items() if k != "index"} for c in calls]
@@ -117,6 +123,7 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
     resp = web.StreamResponse(headers={"Content-Type": "text/event-stream",
                                        "Cache-Control": "no-cache"})
     await resp.prepare(request)
+    await asyncio.sleep(first_token)
     await resp.write(_chunk(cid, model, {"role": "assistant", "content": ""}))
     for word in _words(step.text) if step.text else []:
         await resp.write(_chunk(cid, model, {"content": word}))
@@ -147,8 +154,9 @@ async def load_script(request: web.Request) -> web.Response:
     return web.Response(text="ok")
 
 
-def create_app(script: Script) -> web.Application:
+def create_app(script: Script, *, latency: Latency | None = None) -> web.Application:
     app = web.Application()
+    app[LATENCY_KEY] = latency or Latency()
     app[RESPONDER_KEY] = Responder(script)
     app[LOG_KEY] = []
     for prefix in ("/v1", ""):
@@ -156,6 +164,7 @@ def create_app(script: Script) -> web.Application:
         app.router.add_get(f"{prefix}/models", models)
     app.router.add_get("/_fake/log", fake_log)
     app.router.add_post("/_fake/script", load_script)
+    add_routes(app, app[LATENCY_KEY])
     app.router.add_get("/health", health)
     return app
 

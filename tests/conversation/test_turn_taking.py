@@ -52,9 +52,14 @@ async def test_short_answers_get_the_short_ceiling(seeded_db):
 def test_levers_off_restore_livekit_defaults(monkeypatch):
     monkeypatch.setitem(turn_taking.enabled, "short_answers", False)
     monkeypatch.setitem(turn_taking.enabled, "dynamic_endpointing", False)
+    monkeypatch.setitem(turn_taking.enabled, "preemptive_tts", False)
     assert turn_taking.agent_turn_handling(True) == {}
-    assert "endpointing" not in turn_taking.session_turn_handling("stt")
+    assert turn_taking.session_turn_handling("stt") == {"turn_detection": "stt"}
     monkeypatch.setitem(turn_taking.enabled, "short_answers", True)
     monkeypatch.setitem(turn_taking.enabled, "dynamic_endpointing", True)
     assert turn_taking.agent_turn_handling(True) == {"endpointing": {"max_delay": 1.0}}
     assert turn_taking.session_turn_handling("stt")["endpointing"]["mode"] == "dynamic"
+    monkeypatch.setitem(turn_taking.enabled, "preemptive_tts", True)
+    assert turn_taking.session_turn_handling("stt")["preemptive_generation"] == {
+        "preemptive_tts": True}
+

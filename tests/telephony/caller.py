@@ -4,6 +4,7 @@ that catches the RTP coming back, and a SIPp run with its message trace turned i
 
 from __future__ import annotations
 
+import bisect
 import os
 import re
 import shutil
@@ -78,6 +79,32 @@ def write_pcap(path: Path, pcm: bytes, *, src_port: int = 16384, dst_port: int =
 # --- the audio coming back ------------------------------------------------------------------
 
 
+LOUD = 300.0  # RMS of a packet that carries speech or the agent's voice, not line noise
+
+
+@dataclass
+class _Line:
+    """A line a live RtpCapture is saying: PCMU still to send, and when it was loud."""
+
+    payload: bytes
+    offset: int = 0
+    first_loud: float | None = None
+    last_loud: float | None = None
+    done: threading.Event = field(default_factory=threading.Event)
+
+    def take(self) -> bytes | None:
+        if self.offset >= len(self.payload):
+            return None
+        chunk = self.payload[self.offset : self.offset + SAMPLES].ljust(SAMPLES, b"\xff")
+        self.offset += SAMPLES
+        return chunk
+
+    def sent(self, chunk: bytes, at: float) -> None:
+        if rms(ulaw_decode(chunk)) >= LOUD:
+            self.first_loud = self.first_loud or at
+            self.last_loud = at
+
+
 @dataclass
 class RtpPacket:
     at: float
@@ -98,13 +125,19 @@ class RtpCapture:
     first packet that arrives it sends `speak` (linear16, 8 kHz) as PCMU back to where that
     packet came from, from this same port (symmetric RTP). FreeSWITCH, unlike LiveKit SIP,
     drops RTP that does not come from the address the caller's SDP named.
+
+    With `live`, the mouth keeps talking after `speak` (silence, as a phone does) and says
+    each line given to `say()` when it is given, so a caller can answer what it hears; the
+    arrival of every loud packet is kept in `audible` (for timing answers cheaply).
     """
 
     ip: str = "127.0.0.1"
     speak: bytes | None = None
+    live: bool = False
     packets: list[RtpPacket] = field(default_factory=list)
     sources: set[tuple[str, int]] = field(default_factory=set)
     sent: int = 0
+    audible: list[float] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -112,6 +145,8 @@ class RtpCapture:
         self.sock.settimeout(0.2)
         self.port = int(self.sock.getsockname()[1])
         self._stop = threading.Event()
+        self._lines: list[_Line] = []  # live: lines still to say, the first one being said
+        self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, name="rtp-capture", daemon=True)
         self._thread.start()
         self._speaker: threading.Thread | None = None
@@ -128,30 +163,80 @@ class RtpCapture:
                 continue
             csrc = data[0] & 0x0F
             header = 12 + 4 * csrc
-            self.packets.append(RtpPacket(time.time(), struct.unpack("!H", data[2:4])[0],
-                                          data[1] & 0x7F, data[header:]))
+            packet = RtpPacket(time.time(), struct.unpack("!H", data[2:4])[0], data[1] & 0x7F,
+                               data[header:])
+            self.packets.append(packet)
+            if self.live and packet.level >= LOUD:
+                self.audible.append(packet.at)
             self.sources.add(addr)
-            if self.speak is not None and self._speaker is None:
+            if (self.speak is not None or self.live) and self._speaker is None:
                 self._speaker = threading.Thread(target=self._talk, args=(addr,),
                                                  name="rtp-speaker", daemon=True)
                 self._speaker.start()
 
     def _talk(self, to: tuple[str, int]) -> None:
-        assert self.speak is not None
-        payload = ulaw_encode(self.speak)
+        payload = ulaw_encode(self.speak) if self.speak is not None else b""
+        quiet = b"\xff" * SAMPLES  # PCMU silence
         ssrc = 0x5EED4321
         start = time.monotonic()
-        for n, offset in enumerate(range(0, len(payload) - SAMPLES + 1, SAMPLES)):
+        n = 0
+        while True:
             delay = start + n * PTIME_S - time.monotonic()
             if self._stop.wait(max(delay, 0)):
                 return
+            offset = n * SAMPLES
+            line: _Line | None = None
+            if offset + SAMPLES <= len(payload):
+                chunk = payload[offset : offset + SAMPLES]
+            elif not self.live:
+                return
+            else:
+                chunk, line = self._next_live_chunk(quiet)
             rtp = struct.pack("!BBHII", 0x80, 0x80 if n == 0 else 0x00, n & 0xFFFF,
                               (n * SAMPLES) & 0xFFFFFFFF, ssrc)
             try:
-                self.sock.sendto(rtp + payload[offset : offset + SAMPLES], to)
+                self.sock.sendto(rtp + chunk, to)
             except OSError:
                 return
             self.sent += 1
+            n += 1
+            if line is not None:
+                line.sent(chunk, time.time())
+
+    def _next_live_chunk(self, quiet: bytes) -> tuple[bytes, _Line | None]:
+        with self._lock:
+            while self._lines:
+                line = self._lines[0]
+                chunk = line.take()
+                if chunk is not None:
+                    return chunk, line
+                self._lines.pop(0)
+                line.done.set()
+        return quiet, None
+
+    def say(self, pcm: bytes, limit_s: float = 60.0) -> tuple[float, float]:
+        """Live: say `pcm` (linear16, 8 kHz) after any line still being said; blocks until it
+        is sent. Returns when the caller's speech began and ended: the first loud packet sent,
+        and the end of the audio in the last loud one (its send time + 20 ms)."""
+        assert self.live, "say() needs RtpCapture(live=True)"
+        line = _Line(ulaw_encode(pcm))
+        with self._lock:
+            self._lines.append(line)
+        if not line.done.wait(limit_s):
+            raise TimeoutError(f"line not sent within {limit_s}s (is the call up?)")
+        if line.first_loud is None or line.last_loud is None:
+            raise ValueError("the line has no loud audio")
+        return line.first_loud, line.last_loud + PTIME_S
+
+    def audible_since(self, since: float) -> float | None:
+        """Live: arrival of the first loud packet after `since`."""
+        i = bisect.bisect_right(self.audible, since)
+        return self.audible[i] if i < len(self.audible) else None
+
+    def quiet_since(self, since: float) -> float:
+        """Live: seconds since the last loud packet (or since `since`, if later)."""
+        last = self.audible[-1] if self.audible else since
+        return time.time() - max(last, since)
 
     def first_audible(self, threshold: float = 300.0, after: float = 0.0) -> float | None:
         """Arrival time of the first PCMU packet louder than `threshold` (after `after`)."""
