@@ -20,12 +20,11 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from .audio import speech_or_tone, tone
-from .latency import Latency, add_routes
+from .latency import LATENCY_KEY, Latency, attach
 
 log = logging.getLogger("fakes.tts")
 
 STATE_KEY = web.AppKey("state", dict)
-LATENCY_KEY = web.AppKey("latency", Latency)
 CHUNK_SECONDS = 0.1
 
 
@@ -150,8 +149,7 @@ async def health(request: web.Request) -> web.Response:
 def create_app(*, voice: str = "tone", max_tone_seconds: float = 1.2,
                latency: Latency | None = None) -> web.Application:
     app = web.Application()
-    app[LATENCY_KEY] = latency or Latency()
-    add_routes(app, app[LATENCY_KEY])
+    attach(app, latency or Latency())
     app[STATE_KEY] = {"voice": voice, "max_tone_seconds": max_tone_seconds, "spoken": []}
     app.router.add_get("/tts/websocket", websocket)
     app.router.add_post("/tts/bytes", tts_bytes)

@@ -23,14 +23,13 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from .audio import EnergySegmenter
-from .latency import Latency, add_routes
+from .latency import LATENCY_KEY, Latency, attach
 from .script import Script
 
 log = logging.getLogger("fakes.stt")
 
 SCRIPT_KEY = web.AppKey("script", Script)
 STATE_KEY = web.AppKey("state", dict)
-LATENCY_KEY = web.AppKey("latency", Latency)
 
 
 def _words(text: str, start: float, end: float) -> list[dict[str, Any]]:
@@ -252,13 +251,12 @@ def create_app(
 ) -> web.Application:
     """`latency` (shared with the other fakes) overrides `hangover` when given."""
     app = web.Application()
-    app[LATENCY_KEY] = latency or Latency(stt_end_silence_s=hangover)
+    attach(app, latency or Latency(stt_end_silence_s=hangover))
     app[SCRIPT_KEY] = script
     app[STATE_KEY] = {"next_line": 0, "emitted": [], "connections": 0, "queries": [],
                       "threshold": threshold}
     app.router.add_get("/v1/listen", listen)
     app.router.add_get("/_fake/log", fake_log)
     app.router.add_post("/_fake/script", load_script)
-    add_routes(app, app[LATENCY_KEY])
     app.router.add_get("/health", health)
     return app

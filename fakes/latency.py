@@ -61,9 +61,15 @@ class Latency:
         return {**asdict(self), "effective_stt_final_s": self.effective_stt_final_s()}
 
 
-def add_routes(app: web.Application, latency: Latency) -> None:
-    """`GET /_fake/latency` (the latency in force) and `POST /_fake/latency` (JSON fields of
-    `Latency` to change; 400 naming the field when a value is bad) on one fake's app."""
+# where each fake's app keeps the latency it shares with the others
+LATENCY_KEY = web.AppKey("latency", Latency)
+
+
+def attach(app: web.Application, latency: Latency) -> None:
+    """Give one fake's app `latency` (`app[LATENCY_KEY]`) and its routes: `GET /_fake/latency`
+    (the latency in force) and `POST /_fake/latency` (JSON fields of `Latency` to change; 400
+    naming the field when a value is bad)."""
+    app[LATENCY_KEY] = latency
 
     async def show(request: web.Request) -> web.Response:
         return web.json_response(latency.to_dict())

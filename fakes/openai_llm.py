@@ -17,14 +17,13 @@ from typing import Any
 
 from aiohttp import web
 
-from .latency import Latency, add_routes
+from .latency import LATENCY_KEY, Latency, attach
 from .script import Responder, Script, Step, render_arguments, tool_results
 
 log = logging.getLogger("fakes.llm")
 
 LOG_KEY = web.AppKey("fake_log", list)
 RESPONDER_KEY = web.AppKey("responder", Responder)
-LATENCY_KEY = web.AppKey("latency", Latency)
 
 
 def _chunk(cid: str, model: str, delta: dict[str, Any], finish: str | None = None) -> bytes:
@@ -156,7 +155,7 @@ async def load_script(request: web.Request) -> web.Response:
 
 def create_app(script: Script, *, latency: Latency | None = None) -> web.Application:
     app = web.Application()
-    app[LATENCY_KEY] = latency or Latency()
+    attach(app, latency or Latency())
     app[RESPONDER_KEY] = Responder(script)
     app[LOG_KEY] = []
     for prefix in ("/v1", ""):
@@ -164,7 +163,6 @@ def create_app(script: Script, *, latency: Latency | None = None) -> web.Applica
         app.router.add_get(f"{prefix}/models", models)
     app.router.add_get("/_fake/log", fake_log)
     app.router.add_post("/_fake/script", load_script)
-    add_routes(app, app[LATENCY_KEY])
     app.router.add_get("/health", health)
     return app
 
