@@ -63,11 +63,6 @@ class StackError(RuntimeError):
     pass
 
 
-def free_sip_port() -> int:
-    """A port free for both TCP and UDP on 127.0.0.1 (SIP listens on both)."""
-    return free_port()  # free_port already checks both
-
-
 @dataclass(frozen=True)
 class Ports:
     """Defaults match livekit-config.yaml / livekit-sip-config.yaml and docker-compose.yml."""
@@ -90,9 +85,10 @@ class Ports:
             # UDP media ranges below the kernel's ephemeral range and below free_port's pool
             livekit_udp=(11000, 11099), sip=free_port(), sip_rtp=(12000, 12099),
             sip_health=free_port(), firestore=free_port(),
-            freeswitch=FreeSwitchPorts(internal_sip=free_sip_port(),
-                                       external_sip=free_sip_port(), rtp=(13000, 13098),
-                                       esl=free_port(), outbound_sip=free_sip_port()),
+            # free_port is free for TCP and UDP alike: SIP listens on both
+            freeswitch=FreeSwitchPorts(internal_sip=free_port(),
+                                       external_sip=free_port(), rtp=(13000, 13098),
+                                       esl=free_port(), outbound_sip=free_port()),
         )
 
 
