@@ -58,7 +58,8 @@ SCENARIO = ROOT / "tests" / "telephony" / "sipp" / "freeswitch_bridge_uac.xml"
 RESTAURANT_NUMBER = "+15550100"
 PROVIDER_IP = "127.0.0.3"
 PROJECT = "demo-bench-voice"
-END_SILENCE_S = 0.2  # the fake STT's end of speech: no line below has a pause this long
+END_SILENCE_S = 0.2  # the fake STT's end of speech: a pause inside a line (PAUSES_INSIDE_S)
+# is longer, so it gets a final of its own, as with a streaming STT
 MODES: dict[str, dict[str, float]] = {
     "realistic": dict(REALISTIC),
     "zero": {"stt_final_s": 0.0, "llm_first_token_s": 0.0, "tts_first_audio_s": 0.0},
@@ -76,7 +77,6 @@ QA = [
     ("Do you have any", "gluten free cakes?", "Yes, the orange almond cake."),
     ("Do you take reservations", "for six?", "Yes, we can seat six."),
 ]
-QUESTIONS = [f"{first} {rest}" for first, rest, _ in QA]
 # --speech varied: natural variety instead of one flat synthetic voice (issue 13 §2): each turn
 # at one of four rates (bench/cores.py's RATES_WPM), a pitch between 35 and 65, and a third of
 # them with a pause inside the sentence, long enough for the STT to send a final and for the
@@ -103,12 +103,10 @@ def ports() -> Ports:
 
 @dataclasses.dataclass(frozen=True)
 class Utterance:
-    """One turn's speech: `pcm` at RATE, the STT's transcript of each of its segments, and
-    where the first segment ends when the turn pauses inside (seconds from its first sound)."""
+    """One turn's speech: `pcm` at RATE, and where its first half ends when the turn pauses
+    inside (seconds from its first sound). What the STT hears of it is `script`'s."""
 
-    question: int
     pcm: bytes
-    texts: tuple[str, ...]
     pause_at_s: float | None = None
 
 
@@ -135,19 +133,20 @@ def plan(speech: str, turns: int, seed: str) -> list[TurnPlan]:
 
 
 def utterance(turn: TurnPlan) -> Utterance:
-    """The turn's speech (espeak-ng; a tone where it is missing, never split)."""
+    """The turn's speech: espeak-ng, or a tone per half where it is missing (so a paused turn
+    is still two segments, as `script` has it)."""
     first, rest, _ = QA[turn.question]
-    whole = f"{first} {rest}"
-    if not have_espeak():
-        return Utterance(turn.question, speech_or_tone(whole, RATE), (whole,))
+
+    def voice(text: str) -> bytes:
+        if not have_espeak():
+            return speech_or_tone(text, RATE)
+        return speak(text, RATE, words_per_minute=turn.wpm, pitch=turn.pitch)
+
     if turn.pause_s is None:
-        pcm = speak(whole, RATE, words_per_minute=turn.wpm, pitch=turn.pitch)
-        return Utterance(turn.question, pcm, (whole,))
-    a = trim_tail(speak(first, RATE, words_per_minute=turn.wpm, pitch=turn.pitch), rate=RATE)
-    b = speak(rest, RATE, words_per_minute=turn.wpm, pitch=turn.pitch)
+        return Utterance(voice(f"{first} {rest}"))
+    a = trim_tail(voice(first), rate=RATE)
     a_loud = len(a) / 2 / RATE - leading_quiet_s(a)
-    return Utterance(turn.question, a + silence(turn.pause_s, RATE) + b, (first, rest),
-                     pause_at_s=a_loud)
+    return Utterance(a + silence(turn.pause_s, RATE) + voice(rest), pause_at_s=a_loud)
 
 
 def leading_quiet_s(pcm: bytes, threshold: float = 300.0) -> float:
