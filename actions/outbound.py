@@ -277,7 +277,6 @@ async def keypad_answer(userdata: UserData, queue: OutboundQueue, what: str,
         return say(lang, "keypad_failed", why=why), False
 
 
-
 @dataclass
 class Keypad:
     """Digits to what the guest asked for: 1 keep, 2 then a time and # change, 3 cancel,
