@@ -238,14 +238,14 @@ class RtpCapture:
         last = self.audible[-1] if self.audible else since
         return time.time() - max(last, since)
 
-    def first_audible(self, threshold: float = 300.0, after: float = 0.0) -> float | None:
+    def first_audible(self, threshold: float = LOUD, after: float = 0.0) -> float | None:
         """Arrival time of the first PCMU packet louder than `threshold` (after `after`)."""
         for p in list(self.packets):
             if p.at >= after and p.level >= threshold:
                 return p.at
         return None
 
-    def audible_seconds(self, threshold: float = 300.0) -> float:
+    def audible_seconds(self, threshold: float = LOUD) -> float:
         return sum(PTIME_S for p in list(self.packets) if p.level >= threshold)
 
     def close(self) -> None:
