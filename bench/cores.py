@@ -41,6 +41,7 @@ from typing import Any
 
 import psutil
 
+from admission import tree_cpu_seconds as tree_cpu_s  # the worker's own CPU measure
 from bench.concurrency import LINES, RATE, ROOT, Bench, Caller, TreeSampler
 from bench.stats import percentile
 from fakes.audio import have_espeak, rms, silence, speak
@@ -114,23 +115,6 @@ class TimedCaller(Caller):
             if t1 is not None and t1 - end < 30:
                 answers.append((t1 - end) * 1000)
         return cut_offs, answers
-
-
-def tree_cpu_s(pid: int) -> float:
-    """CPU-seconds of a process tree, including descendants that exited and were reaped."""
-    total = 0.0
-    try:
-        root = psutil.Process(pid)
-        procs = [root, *root.children(recursive=True)]
-    except psutil.NoSuchProcess:
-        return 0.0
-    for p in procs:
-        try:
-            t = p.cpu_times()
-            total += t.user + t.system + t.children_user + t.children_system
-        except psutil.Error:
-            pass
-    return total
 
 
 def proc_cpu_s(pid: int) -> float:
