@@ -10,6 +10,7 @@ from actions import messages, staff
 from actions.transfer import StaffUnavailable
 from agents.tools.base import hand_off, logger, tool
 from call_state import UserData
+from domain import diet
 from lines import say
 from pricing import describe_item
 
@@ -116,15 +117,20 @@ async def start_reservation(
 @tool
 async def menu_info(context: RunContext[UserData], query: str) -> str:
     """Facts about the menu: one dish (price, sizes, options, allergens) or a group of dishes
-    (a category like "pastries", a diet like "vegan", an allergen like "nuts").
+    (a category like "pastries", a diet like "vegan", an allergen like "nuts"). Call it for
+    every allergy or diet question, however sure you are: answer only from what it returns.
 
     Args:
-        query: The dish, category, diet or allergen the caller asked about.
+        query: What the caller asked, with the dish and the allergy or diet in their words,
+            e.g. "is the BLT gluten free", "dairy allergy", "vegan".
     """
     userdata = context.userdata
     userdata.note_intent("info")
     userdata.questions_answered += 1
     menu = userdata.services.catalog.menu
+    safety = diet.answer(menu, query)  # allergies and diets: from what each dish declares
+    if safety is not None:
+        return safety
     group = menu.matching(query)
     if group:
         names = [i.name + ("" if i.available else " (sold out)") for i in group]
