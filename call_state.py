@@ -83,6 +83,8 @@ class UserData:
     resumed: int = 0  # how many agents took this call over after a crash (0: the first)
     resume_note: str = ""  # said before the read-back when a call resumes at confirmation
     state_saver: Any = None  # the SnapshotSaver keeping this call resumable
+    asked_before_ending: bool = False  # end_call with a read-back pending asked once
+    collecting_phone: bool = False  # a phone number was refused: the caller is saying one
 
     @property
     def settings(self) -> Any:

@@ -55,9 +55,13 @@ def hand_off(context: RunContext[UserData], name: str) -> Agent:
     return userdata.agents[name]
 
 
-def confirming(context: RunContext[UserData]) -> bool:
-    """Cart changes during the read-back are answered with the new read-back."""
+def confirming(context: RunContext[UserData], *, adding: bool = False) -> bool:
+    """Cart changes during the read-back are answered with the new read-back. An addition
+    after an order was placed ("yes, and add a cookie") starts a follow-on order, read back
+    and saved on its own "yes"."""
+    userdata = context.userdata
     confirming = getattr(context.session.current_agent, "reads_back_changes", False)
-    if confirming and (context.userdata.reservation is not None or not context.userdata.cart):
+    follow_on = adding and not userdata.cart and "order" in userdata.outcomes
+    if confirming and (userdata.reservation is not None or not (userdata.cart or follow_on)):
         raise Refusal("There is no order being confirmed.")
     return confirming

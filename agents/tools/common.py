@@ -75,10 +75,18 @@ async def take_message(
 
 
 @tool
-async def end_call(context: RunContext[UserData]) -> None:
+async def end_call(context: RunContext[UserData]) -> str | None:
     """Say goodbye and hang up. Call only when the caller is done (e.g. "that's all, bye")
     and nothing is waiting for their confirmation."""
     userdata = context.userdata
+    reading_back = getattr(context.session.current_agent, "reads_back_changes", False)
+    if reading_back and userdata.has_unsaved_work and not userdata.asked_before_ending:
+        # "that's all, thanks" at the read-back is not "no": nothing is saved yet.
+        userdata.asked_before_ending = True
+        what = "booking is not made" if userdata.reservation is not None else "order is not placed"
+        return (f"Not hung up: the {what} yet, nothing is saved. Ask the caller once, in one "
+                "short question: \"Shall I place it?\" On yes call confirm; if they do not "
+                "want it, call end_call.")
     userdata.ended_by_agent = True
     session = context.session
     goodbye = say(userdata.language, "goodbye_outbound" if userdata.outbound else "goodbye",

@@ -21,6 +21,7 @@ async def confirm(context: RunContext[UserData]) -> str:
         return f"Already done, nothing new saved. {userdata.last_confirmation}"
     text = await save_confirmed(userdata)
     userdata.last_confirmation = text
+    userdata.asked_before_ending = False  # a later read-back may be asked about again
     return text
 
 
@@ -59,9 +60,14 @@ def _booking_said(done: reservations.BookingDone, language: str) -> str:
 
 
 @tool
-async def decline(context: RunContext[UserData]) -> Agent:
+async def decline(context: RunContext[UserData]) -> Agent | str:
     """The caller said no to the read-back and wants to change it with the previous agent."""
     userdata = context.userdata
+    if not userdata.has_unsaved_work and userdata.last_confirmation:
+        # "no, that's everything" answers "anything else?", not the saved read-back
+        return ("Nothing is waiting for confirmation: it is already saved ("
+                f"{userdata.last_confirmation}) The caller's no answers 'anything else?': if "
+                "they are done, say goodbye with end_call.")
     target = "reservation" if userdata.reservation is not None else "order"
     userdata.reservation = None
     return hand_off(context, target)
