@@ -168,11 +168,12 @@ def remove_line(userdata: UserData, line_number: int) -> OrderLine:
     return userdata.cart.lines.pop(line_index(userdata, line_number))
 
 
-def set_contact(userdata: UserData, name: str, phone: str | None) -> tuple[str, str]:
+def set_contact(userdata: UserData, name: str | None, phone: str | None) -> tuple[str, str]:
     """The name and phone the order is under; the phone defaults to a number already given
     in this call, else the caller ID."""
     cart = userdata.cart
-    clean = clean_name(name)
+    # the rest of a number said in pieces comes without the name: the one given stands
+    clean = clean_name(name or "") if name or not cart.customer_name else cart.customer_name
     cart.customer_name = clean  # kept even when the number is refused: it was said right
     try:
         number = number_or_caller_id(

@@ -158,12 +158,12 @@ async def list_order(context: RunContext[UserData]) -> str:
 
 @tool
 async def set_customer(
-    context: RunContext[UserData], name: str, phone: str | None = None
+    context: RunContext[UserData], name: str | None = None, phone: str | None = None
 ) -> str:
     """Record or correct the name the order is under and a contact phone.
 
     Args:
-        name: The caller's name for the order.
+        name: The caller's name for the order; leave empty to keep the name already given.
         phone: A contact number if the caller gave one; leave empty to keep the number already
             given, else the caller ID.
     """
