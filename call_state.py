@@ -85,6 +85,7 @@ class UserData:
     state_saver: Any = None  # the SnapshotSaver keeping this call resumable
     asked_before_ending: bool = False  # end_call with a read-back pending asked once
     collecting_phone: bool = False  # a phone number was refused: the caller is saying one
+    heard: str = ""  # the caller's last words, as the tool being run was asked them
 
     @property
     def settings(self) -> Any:

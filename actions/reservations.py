@@ -55,7 +55,8 @@ def read_booking(
     """Day, time and party as the model passed them (natural or ISO), or what they `was`."""
     s, now = userdata.settings, userdata.now
     day = booking.read_day(s, now, date) if date else was[0]
-    at = booking.read_time(s, day or now.date(), time) if time else was[1]
+    at = booking.read_time(s, day or now.date(), time, heard=userdata.heard, hint=date or "",
+                           was=was[1], now=now) if time else was[1]
     party = booking.read_party(party_size) if party_size not in (None, "") else was[2]
     if day is None or at is None or party is None:
         missing = [n for n, v in (("date", day), ("time", at), ("party_size", party)) if not v]

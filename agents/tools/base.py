@@ -32,12 +32,22 @@ def _context_of(args: tuple[Any, ...], kwargs: dict[str, Any]) -> RunContext[Use
     return next(a for a in (*args, *kwargs.values()) if isinstance(a, RunContext))
 
 
+def _caller_words(context: RunContext[UserData]) -> str:
+    """What the caller said last: a tool checks the model's reading of it (a bare "8")."""
+    for item in reversed(context.session.history.items):
+        if item.type == "message" and item.role == "user":
+            return item.text_content or ""
+    return ""
+
+
 def tool(fn: Callable[..., Awaitable[Any]]) -> FunctionTool:
     """A LiveKit tool whose Refusals reach the model as ToolErrors saying what to ask."""
 
     @functools.wraps(fn)
     async def run(*args: Any, **kwargs: Any) -> Any:
-        userdata = _context_of(args, kwargs).userdata
+        context = _context_of(args, kwargs)
+        userdata = context.userdata
+        userdata.heard = _caller_words(context)
         try:
             result = await fn(*args, **kwargs)
         except Refusal as e:

@@ -3,11 +3,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import turn_taking
 from agents import ConfirmationAgent, OrderAgent
 from agents.base import STEP_LIMIT_NOTE
 from testkit.scripted_llm import Call
-from tests.conversation.harness import count_docs, open_call, tool_output
+from tests.conversation.harness import TZ, count_docs, open_call, tool_output
 from tests.conversation.transcript import record
 
 
@@ -362,4 +364,52 @@ async def test_the_order_agent_is_offered_add_items(seeded_db):
     await call.caller_says("I'd like to order")
     assert isinstance(call.session.current_agent, OrderAgent)
     assert "add_items" in call.llm.requests[-1].tool_names
+    await call.hang_up()
+
+
+# ---------------------------------------------------------------- 4. bookings at the hour meant
+
+
+async def test_friday_2140_a_table_for_2_tomorrow_at_8_is_asked_not_booked_at_8_am(seeded_db):
+    db = seeded_db
+    call = await open_call(
+        db,
+        Call("start_reservation", {"action": "new"}),
+        # a plausible model turns "8" into 24-hour time itself, as the tool's schema invites
+        Call("check_availability", {"date": "tomorrow", "time": "08:00", "party_size": 2}),
+        "Would that be 8 in the morning or 8 in the evening?",
+        Call("check_availability", {"date": "tomorrow", "time": "20:00", "party_size": 2}),
+        "8 PM tomorrow is free. What name should I put it under?",
+        Call("book_table", {"date": "tomorrow", "time": "20:00", "party_size": 2,
+                            "name": "Sam Lee"}),
+        Call("confirm"), "You're booked.",
+        now=datetime(2026, 11, 20, 21, 40, tzinfo=TZ),  # Friday evening
+    )
+    result = await call.caller_says("Hi, a table for 2 tomorrow at 8 please")
+    said, is_error = tool_output(result, "check_availability")
+    assert is_error and "without AM or PM, and we seat at both. Ask the caller which" in said
+    result = await call.caller_says("In the evening")
+    said, is_error = tool_output(result, "check_availability")
+    assert (said, is_error) == ("A table for 2 tomorrow at 8 PM is available.", False)
+    await call.caller_says("Sam Lee")
+    assert "8 PM" in (call.session.history.items[-1].text_content or "")
+    await call.caller_says("Yes")
+    [saved] = [d.to_dict() async for d in db.db.collection("reservations").stream()]
+    assert (saved["date"], saved["time"]) == ("2026-11-21", "20:00:00")
+    record("Friday 21:40, \"table for 2 tomorrow at 8\"", call.session)
+    await call.hang_up()
+
+
+async def test_tonight_at_8_is_8_pm_without_a_question(seeded_db):
+    call = await open_call(
+        seeded_db,
+        Call("start_reservation", {"action": "new"}),
+        Call("check_availability", {"date": "tonight", "time": "8", "party_size": 2}),
+        "Yes, 8 tonight is free. What name?",
+        now=datetime(2026, 11, 20, 17, 0, tzinfo=TZ),  # Friday, 5 PM
+    )
+    result = await call.caller_says("Can I get a table for two tonight at 8?")
+    assert tool_output(result, "check_availability") == (
+        "A table for 2 today at 8 PM is available.", False)
+    record("Friday 17:00, \"a table for two tonight at 8\"", call.session)
     await call.hang_up()
