@@ -9,6 +9,7 @@ from typing import Any
 from booking import check_pickup
 from call_state import UserData
 from contact import clean_name, number_or_caller_id
+from domain import spanish
 from ids import MAX_ID_ATTEMPTS, order_id, order_number
 from item_phrase import parse_item_phrase, parse_option_phrases
 from menu import find_option
@@ -26,10 +27,7 @@ def add_line(
 ) -> OrderLine:
     """Place every word said about one item, validate and price the line, add it to the cart."""
     cart = userdata.cart
-    line = build_line(
-        userdata.services.catalog.menu, item, quantity=quantity, size=size,
-        options=options, special_instructions=special_instructions,
-    )
+    line = _heard_line(userdata, item, quantity, size, options, special_instructions)
     if not cart:
         now = userdata.now
         check_pickup(userdata.settings, now,
@@ -38,6 +36,33 @@ def add_line(
         raise Refusal("That is more than we make for one phone order; offer staff instead.")
     cart.lines.append(line)
     return line
+
+
+def _heard_line(
+    userdata: UserData, item: str, quantity: int | str | None, size: str | None,
+    options: list[str] | None, special_instructions: str,
+) -> OrderLine:
+    """The line as said, in the caller's language: for a Spanish-speaking caller "grande" is
+    large, and words the menu does not read ("con leche de avena") are put in its words when
+    the phrase as said does not fit (a Spanish menu name fits as said)."""
+    menu = userdata.services.catalog.menu
+    if userdata.language != "es":
+        return build_line(menu, item, quantity=quantity, size=size, options=options,
+                          special_instructions=special_instructions)
+    size = spanish.size(size)
+    try:
+        return build_line(menu, spanish.sizes_in(item), quantity=quantity, size=size,
+                          options=options, special_instructions=special_instructions)
+    except Refusal as as_said:
+        try:
+            return build_line(
+                menu, spanish.to_english(item), size=size,
+                quantity=spanish.to_english(quantity) if isinstance(quantity, str) else quantity,
+                options=[spanish.to_english(o) for o in options] if options else options,
+                special_instructions=special_instructions,
+            )
+        except Refusal:
+            raise as_said from None
 
 
 def add_lines(userdata: UserData, wanted: list[dict[str, Any]]) -> tuple[

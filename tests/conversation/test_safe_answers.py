@@ -413,3 +413,35 @@ async def test_tonight_at_8_is_8_pm_without_a_question(seeded_db):
         "A table for 2 today at 8 PM is available.", False)
     record("Friday 17:00, \"a table for two tonight at 8\"", call.session)
     await call.hang_up()
+
+
+# ---------------------------------------------------------------- 5. Spanish callers
+
+
+async def test_a_spanish_cappuccino_grande_and_a_table_manana_a_las_siete(seeded_db):
+    from agents.language import follow_caller
+    from tests.conversation.test_spanish import VOICES, _offer_spanish, says
+
+    await _offer_spanish(seeded_db)
+    call = await open_call(
+        seeded_db,
+        Call("start_order"),
+        Call("add_item", {"item": "cappuccino", "size": "grande", "options": ["leche de avena"]}),
+        Call("start_reservation", {"action": "new"}),
+        Call("check_availability", {"date": "mañana", "time": "a las siete", "party_size": "dos"}),
+        "Su cappuccino grande con leche de avena está anotado, y hay mesa para dos mañana a las "
+        "siete de la tarde. ¿A nombre de quién?",
+    )
+    follow_caller(call.session, call.userdata, VOICES)
+    result = await says(call, "Hola, quiero un cappuccino grande con leche de avena, y una mesa "
+                              "mañana a las siete para dos", "es")
+    added, is_error = tool_output(result, "add_item")
+    assert not is_error and added.startswith("Added 1 large Cappuccino with oat milk")
+    [line] = call.userdata.cart.lines
+    assert (line.size, [o.option_id for o in line.options]) == ("large", ["oat"])
+    said, is_error = tool_output(result, "check_availability")
+    assert (said, is_error) == ("A table for 2 tomorrow at 7 PM is available.", False)
+    assert call.userdata.tool_errors_in_a_row == 0  # nothing refused, no staff offered
+    record("Spanish: \"cappuccino grande con leche de avena, y una mesa mañana a las siete\"",
+           call.session)
+    await call.hang_up()
