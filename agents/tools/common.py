@@ -29,8 +29,8 @@ async def transfer_to_staff(context: RunContext[UserData], reason: str) -> str |
     if destination is None:
         return (
             "No one can take the call right now (we are closed). Apologise and offer to take "
-            "a message for staff: ask for name, phone number and the reason, then use "
-            "take_message."
+            "a message for staff: ask for the name, then the phone number, then the reason, "
+            "one question at a time, then use take_message."
         )
     speech = context.session.say(say(userdata.language, "connecting"))
     await speech.wait_for_playout()
@@ -40,14 +40,14 @@ async def transfer_to_staff(context: RunContext[UserData], reason: str) -> str |
         logger.info("staff did not take the call: %s", e.why, extra={"call_id": userdata.call_id})
         return (
             f"The transfer did not go through: {e.why}. The caller is back with you. Apologise "
-            "that nobody could come to the phone and offer to take a message (name, phone "
-            "number, reason) with take_message."
+            "that nobody could come to the phone and offer to take a message with "
+            "take_message (ask name, phone number and reason one at a time)."
         )
     except Exception:
         logger.exception("transfer to staff failed", extra={"call_id": userdata.call_id})
         return (
             "The transfer failed: nobody picked up. Apologise and offer to take a message "
-            "(name, phone number, reason) with take_message."
+            "with take_message (ask name, phone number and reason one at a time)."
         )
     logger.info("caller transferred to staff", extra={"call_id": userdata.call_id,
                                                       "steps": userdata.transfer_times})

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from livekit.agents import Agent, RunContext
 
 from actions import orders, reservations
@@ -9,13 +11,27 @@ from agents.readback import reservation_readback
 from agents.tools.base import hand_off, tool
 from call_state import UserData
 from lines import say
+from refusal import Refusal
 from spoken import spoken_in
+
+BACKCHANNELS = {"mm", "mhm", "mmhm", "mm hm", "mm hmm", "mmhmm", "uh huh", "uhuh", "hm", "hmm",
+                "ah", "uh", "um", "aha", "ajá", "aja", "eh"}
+
+
+def is_backchannel(words: str) -> bool:
+    """Whether the caller's turn was only a listening noise ("mm-hmm", "uh-huh")."""
+    said = " ".join(re.sub(r"[^\w\s]", " ", words.lower().replace("-", " ")).split())
+    return said in BACKCHANNELS
 
 
 @tool
 async def confirm(context: RunContext[UserData]) -> str:
     """The caller said yes to the read-back: save it."""
     userdata = context.userdata
+    if is_backchannel(userdata.heard):
+        # "mm-hmm" while the read-back plays is listening, not agreeing
+        raise Refusal("The caller only said 'mm-hmm' (listening), not yes: nothing is saved. "
+                      "Ask once: \"Shall I place it?\"")
     if userdata.reservation is None and not userdata.cart and userdata.last_confirmation:
         # A second "yes" (or a repeated tool call) must not save a twin.
         return f"Already done, nothing new saved. {userdata.last_confirmation}"

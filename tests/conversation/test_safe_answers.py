@@ -183,6 +183,25 @@ async def test_yes_and_add_a_cookie_is_read_back_then_saved(seeded_db):
     await call.hang_up()
 
 
+async def test_mm_hmm_during_the_readback_is_not_a_yes(seeded_db):
+    db = seeded_db
+    call = await open_call(
+        db, *_croissant_for_sam(),
+        Call("confirm"),  # a plausible model takes "mm-hmm" for agreement
+        "Shall I place it?",
+        Call("confirm"), "It's placed.",
+    )
+    await call.caller_says("A croissant for Sam please")
+    result = await call.caller_says("Mm-hmm.")
+    said, is_error = tool_output(result, "confirm")
+    assert is_error and "not yes: nothing is saved" in said
+    assert await count_docs(db, "orders") == {"orders": 0}
+    await call.caller_says("Yes, place it")
+    assert await count_docs(db, "orders") == {"orders": 1}
+    record("\"Mm-hmm\" during the read-back", call.session)
+    await call.hang_up()
+
+
 # ---------------------------------------------------------------- 2. changes keep what was said
 
 
