@@ -197,8 +197,10 @@ def set_contact(userdata: UserData, name: str | None, phone: str | None) -> tupl
     """The name and phone the order is under; the phone defaults to a number already given
     in this call, else the caller ID."""
     cart = userdata.cart
-    # the rest of a number said in pieces comes without the name: the one given stands
-    clean = clean_name(name or "") if name or not cart.customer_name else cart.customer_name
+    # the rest of a number said in pieces comes without the name (None): the one given
+    # stands; a blank name passed is refused as before
+    clean = clean_name(name or "") if name is not None or not cart.customer_name else (
+        cart.customer_name)
     cart.customer_name = clean  # kept even when the number is refused: it was said right
     try:
         number = number_or_caller_id(

@@ -163,7 +163,7 @@ async def set_customer(
     """Record or correct the name the order is under and a contact phone.
 
     Args:
-        name: The caller's name for the order; leave empty to keep the name already given.
+        name: The caller's name for the order; omit it to keep the name already given.
         phone: A contact number if the caller gave one; leave empty to keep the number already
             given, else the caller ID.
     """
