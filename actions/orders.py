@@ -138,7 +138,32 @@ def change_line(
     """Change what was said and keep the rest: `options` are added (a choice from a
     one-pick group, like the milk, replaces the one there), `remove_options` taken off, and
     `item` puts another menu item in the line's place with the choices it offers. Every
-    word is placed or named, as in add_item; the new line takes the old one's place."""
+    word is placed or named, as in add_item; the new line takes the old one's place. For a
+    Spanish-speaking caller the words are read as in add_item ("grande", "leche de avena")."""
+    if userdata.language != "es":
+        return _change(userdata, line_number, quantity, size, options, special_instructions,
+                       remove_options, item)
+    size = spanish.size(size)
+    try:
+        return _change(userdata, line_number, quantity, size, options, special_instructions,
+                       remove_options, item)
+    except Refusal as as_said:
+        def english(words: list[str] | None) -> list[str] | None:
+            return [spanish.to_english(w) for w in words] if words else words
+
+        try:
+            return _change(userdata, line_number, quantity, size, english(options),
+                           special_instructions, english(remove_options),
+                           spanish.to_english(item) if item else item)
+        except Refusal:
+            raise as_said from None
+
+
+def _change(
+    userdata: UserData, line_number: int, quantity: int | str | None, size: str | None,
+    options: list[str] | None, special_instructions: str | None,
+    remove_options: list[str] | None, item: str | None,
+) -> Changed:
     index = line_index(userdata, line_number)
     old = userdata.cart.lines[index]
     menu = userdata.services.catalog.menu

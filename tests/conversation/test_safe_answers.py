@@ -464,3 +464,22 @@ async def test_a_spanish_cappuccino_grande_and_a_table_manana_a_las_siete(seeded
     record("Spanish: \"cappuccino grande con leche de avena, y una mesa mañana a las siete\"",
            call.session)
     await call.hang_up()
+
+
+async def test_a_spanish_change_is_read_in_spanish_too(seeded_db):
+    from agents.language import follow_caller
+    from tests.conversation.test_spanish import VOICES, _offer_spanish, says
+
+    await _offer_spanish(seeded_db)
+    call = await open_call(
+        seeded_db, Call("start_order"),
+        Call("add_item", {"item": "un latte con leche de avena"}), "Un latte con avena.",
+        Call("change_item", {"line_number": 1, "size": "grande", "options": ["vainilla"]}),
+        "Grande y con vainilla.",
+    )
+    follow_caller(call.session, call.userdata, VOICES)
+    await says(call, "Hola, un latte con leche de avena", "es")
+    await says(call, "Que sea grande, con vainilla", "es")
+    [line] = call.userdata.cart.lines
+    assert (line.size, {o.option_id for o in line.options}) == ("large", {"oat", "vanilla-syrup"})
+    await call.hang_up()
