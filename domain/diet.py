@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from menu import Menu
+from domain.menu import Menu
 from models import MenuItem, Option
 
 # Canonical allergen -> the words callers (and menu writers) use for it.

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from domain import diet
-from menu import Menu
-from menu_file import MenuFileError, load_menu_file, parse_menu_text
+from domain.menu import Menu
 from models import MenuItem, Option
+from store.menu_file import MenuFileError, load_menu_file, parse_menu_text
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = load_menu_file(ROOT / "data" / "menu.yaml")

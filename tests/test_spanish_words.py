@@ -7,8 +7,8 @@ from datetime import date
 import pytest
 
 from domain import spanish
-from natural import parse_clock, parse_day
-from pricing import build_line
+from domain.natural import parse_clock, parse_day
+from domain.pricing import build_line
 from tests.test_pricing import MENU
 
 

@@ -9,10 +9,10 @@ from livekit.agents import Agent, RunContext
 from actions import orders, reservations
 from agents.readback import reservation_readback
 from agents.tools.base import hand_off, tool
-from call_state import UserData
-from lines import say
-from refusal import Refusal
-from spoken import spoken_in
+from conversation.state import UserData
+from domain.lines import say
+from domain.refusal import Refusal
+from domain.spoken import spoken_in
 
 BACKCHANNELS = {"mm", "mhm", "mmhm", "mm hm", "mm hmm", "mmhmm", "uh huh", "uhuh", "hm", "hmm",
                 "ah", "uh", "um", "aha", "ajá", "aja", "eh"}

@@ -8,10 +8,10 @@ from pydantic import BaseModel, Field
 from actions import orders
 from agents.readback import order_readback, order_text
 from agents.tools.base import confirming, hand_off, tool
-from call_state import UserData
-from contact import spoken
-from pricing import describe_line, money
-from refusal import Refusal
+from conversation.state import UserData
+from domain.contact import spoken
+from domain.pricing import describe_line, money
+from domain.refusal import Refusal
 
 
 @tool

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import turn_taking
 from agents import ConfirmationAgent, OrderAgent
 from agents.base import STEP_LIMIT_NOTE
+from conversation import turn_taking
 from testkit.scripted_llm import Call
 from tests.conversation.harness import TZ, count_docs, open_call, tool_output
 from tests.conversation.transcript import record
