@@ -52,6 +52,12 @@ NOT_VEGETARIAN = {"fish", "shellfish", "molluscs"}
 # Words that say the caller is asking about a diet or an allergy at all.
 CONCERN_CUES = ("free", "without", "allergy", "allergic", "allergies", "intolerant",
                 "intolerance", "avoid", "sensitive", "contain", "contains", "safe")
+# Words that make an unknown word an allergy question ("allergic to kiwi").
+ALLERGY_CUES = ("allergy", "allergic", "allergies", "intolerant", "intolerance", "sensitive",
+                "sensitivity", "avoid", "without", "contain", "contains")
+# "X free" names a concern unless X is one of these ("is the refill free?", "have free wifi").
+NOT_A_FREE_OF = (r"\b(?!(?:for|is|it|its|be|are|was|have|has|get|got|the|a|any|refill|refills|"
+                 r"delivery|wifi|parking|water|coffee|drink|drinks|dessert|birthday)\b)")
 # Ingredient words that are an allergy question only with a dish or a cue ("no milk").
 WEAK_WORDS = {"milk", "cheese", "butter", "cream", "almond", "almonds", "wheat"}
 WEAK_CUES = ("no", "is there", "are there", "in it", "has")
@@ -187,12 +193,14 @@ def read_question(menu: Menu, query: str) -> Question | None:
             [w for w in ALLERGEN_WORDS[a] if w not in WEAK_WORDS], rest)]
     others = [d for d in OTHER_DIETS if _said((d,), rest)]
     if not (allergens or diets or others):
-        if _said(CONCERN_CUES, rest):
-            # "allergic to strawberries": a concern the menu cannot speak for
+        if _said(ALLERGY_CUES, rest) or re.search(NOT_A_FREE_OF + r"\w+ free\b", rest):
+            # "allergic to strawberries", "corn-free": a concern the menu cannot speak for
+            # (not "is the refill free?")
             leftover = " ".join(w for w in rest.split() if not _is_concern_word(w)
                                 and w not in {"i", "im", "am", "to", "the", "a", "is", "it",
                                               "are", "any", "of", "in", "what", "which",
-                                              "do", "you", "have", "there", "dishes"})
+                                              "do", "you", "have", "there", "dishes",
+                                              "anything", "something", "options"})
             return Question(dishes, (), (), (leftover or "that",))
         return None
     known, tags = declared(menu), tagged(menu)

@@ -177,6 +177,7 @@ def test_dairy_free_separates_the_free_the_conditional_and_the_containing():
 @pytest.mark.parametrize("question", [
     "are you peanut free", "allergic to shellfish", "is the latte soy free",
     "is anything halal", "I'm allergic to strawberries", "is the fruit cup kosher",
+    "anything corn-free?",
 ])
 def test_what_the_menu_does_not_declare_is_never_promised(question):
     text = diet.answer(MENU, question)
@@ -185,7 +186,8 @@ def test_what_the_menu_does_not_declare_is_never_promised(question):
 
 
 @pytest.mark.parametrize("question", ["do you have oat milk", "how much is a latte",
-                                      "what pastries do you have", "a BLT on rye"])
+                                      "what pastries do you have", "a BLT on rye",
+                                      "is the refill free?", "do you have free wifi"])
 def test_other_questions_are_left_to_the_menu_description(question):
     assert diet.answer(MENU, question) is None
 
