@@ -213,6 +213,8 @@ def hour_said_bare(heard: str, at: time) -> bool:
     """Whether the caller said this time's hour without AM/PM ("tomorrow at 8"), so a model
     that passed "08:00" or "20:00" chose a half of the day the caller never named."""
     text = words_to_digits(heard.lower().replace("’", "'"))
+    text = re.sub(r"\boh\b", "0", text)
+    text = re.sub(r"(?:\d[\s.-]?){7,}", " ", text)  # a phone number said with it is no hour
     if not text or part_of_day(text) or at.hour in (0, 12):
         return False
     if at.hour >= 13 and re.search(rf"\b{at.hour}(?::\d\d)?\b", text):

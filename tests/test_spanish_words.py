@@ -46,3 +46,4 @@ def test_a_bare_spanish_hour_is_settled_like_an_english_one():
     assert spanish.to_english("a las siete") == "7"
     with pytest.raises(Exception, match="AM or PM"):
         parse_clock(spanish.to_english("a las siete"))
+
