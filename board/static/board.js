@@ -229,11 +229,11 @@ function ordersPage() {
   const since = $("#since");
   const showSince = () => {
     since.hidden = unseen.size === 0;
-    since.textContent = `${unseen.size} new since you last looked`;
+    since.textContent = `${unseen.size} new since you looked`;
     board.unseen = unseen.size;
   };
   since.addEventListener("click", () => {
-    unseen = new Set(); showSince();
+    unseen = new Set(); showSince(); render();
     $("#col-new").scrollIntoView({ block: "start" });
   });
   document.addEventListener("pointerdown", (ev) => {
@@ -244,7 +244,7 @@ function ordersPage() {
   const showCompact = (on) => {
     $("#app").classList.toggle("compact", on);
     compact.setAttribute("aria-pressed", String(on));
-    compact.textContent = on ? "Full cards" : "Compact view";
+    compact.textContent = on ? "Full cards" : "Compact";
   };
   showCompact(localStorage.getItem("board-compact") === "on");
   compact.addEventListener("click", () => {
@@ -253,6 +253,17 @@ function ordersPage() {
     showCompact(on);
   });
 
+  // A card is rebuilt only when its order changed: a tap never lands on a card swapped out
+  // under the finger by someone else's change.
+  const built = new Map();
+  const cardOf = (o) => {
+    const key = `${o._version}|${fresh.has(o._id)}|${unseen.has(o._id)}`;
+    const had = built.get(o._id);
+    if (had && had.key === key) return had.node;
+    const node = orderCard(o);
+    built.set(o._id, { key, node });
+    return node;
+  };
   const byPickup = (a, b) => (a.pickup_time || "").localeCompare(b.pickup_time || "");
   const newestFirst = (a, b) => (b.created_at || "").localeCompare(a.created_at || "");
   const render = () => {
@@ -260,13 +271,14 @@ function ordersPage() {
     const all = Object.values(state.orders);
     const t = today();
     // Unstarted orders: the newest on top, where eyes are; the rest by pickup time.
-    for (const o of all.filter((x) => columns[x.status] === "#col-new").sort(newestFirst)) $("#col-new").append(orderCard(o));
+    for (const o of all.filter((x) => columns[x.status] === "#col-new").sort(newestFirst)) $("#col-new").append(cardOf(o));
     for (const o of all.filter((x) => columns[x.status] && columns[x.status] !== "#col-new").sort(byPickup)) {
-      $(columns[o.status]).append(orderCard(o));
+      $(columns[o.status]).append(cardOf(o));
     }
     for (const o of all.filter((x) => !columns[x.status]).sort(byPickup)) {
-      if (dayOf(o.updated_at || o.created_at) === t) $("#col-done").prepend(orderCard(o));
+      if (dayOf(o.updated_at || o.created_at) === t) $("#col-done").prepend(cardOf(o));
     }
+    for (const id of built.keys()) if (!(id in state.orders)) built.delete(id);
   };
   const send = async (o, status, reason = "") => {
     const r = await write(`/api/orders/${encodeURIComponent(o._id)}/status`,
@@ -362,6 +374,7 @@ function bookingsPage() {
   const dayInput = $("#day");
   dayInput.value = day;
   const pendingCancel = {};  // code -> timer: sent when Undo was not tapped
+  const builtRows = new Map();
   const loadTimeline = async () => {
     const r = await api(`/api/availability?day=${day}&party=2`);
     if (!r.ok) return;
@@ -430,6 +443,10 @@ function bookingsPage() {
     const body = $("#bookings tbody"); body.replaceChildren();
     for (const r of rows) {
       const shown = r.code in pendingCancel ? "cancelled" : r.status;
+      // Rebuilt only when it changed: a tap never lands on a row swapped out under the finger.
+      const key = `${r._version}|${shown}|${upcoming}`;
+      const had = builtRows.get(r.code);
+      if (had && had.key === key) { body.append(had.node); continue; }
       const act = (status, text, cls) => el("button", { type: "button", class: cls, "data-action": status,
         onclick: async (ev) => {
           if (status === "change") return openForm(r);
@@ -444,13 +461,15 @@ function bookingsPage() {
         seated: [el("span", { class: "meta" }, "at the table"), act("finished", "Finished", "quiet")],
         no_show: [act("seated", "Seated after all")],
       }[shown] || [];
-      body.append(el("tr", { "data-code": r.code, "data-status": shown,
+      const node = el("tr", { "data-code": r.code, "data-status": shown,
                              class: ["cancelled", "finished", "no_show"].includes(shown) ? "muted" : "" },
         el("td", {}, (upcoming ? dayName(r.date) + " " : "") + hhmm(r.time),
           (r.tables || []).length ? el("div", { class: "meta" }, "table " + r.tables.join("+")) : null),
         el("td", {}, r.party_size), el("td", {}, r.name), el("td", {}, r.phone ? el("a", { href: "tel:" + r.phone }, phone(r.phone)) : ""),
         el("td", { class: r.notes ? "" : "empty" }, r.notes || null), el("td", {}, el("span", { class: "status " + shown }, BOOKING_WORDS[shown] || shown)),
-        el("td", { class: "act" }, el("div", { class: "actions" }, actions))));
+        el("td", { class: "act" }, el("div", { class: "actions" }, actions)));
+      builtRows.set(r.code, { key, node });
+      body.append(node);
     }
     if (!rows.length) body.append(el("tr", {}, el("td", { colspan: 7 }, "No bookings.")));
     labelCells($("#bookings"));
@@ -788,7 +807,7 @@ function numbersPage() {
   // Boxes first, plots second: each plot is sized to its grid cell once the grid is laid out.
   const pending = [];
   const chart = (title, xs, series, opts = {}) => {
-    const box = el("div", { class: "chart", "data-chart": title }, el("h3", {}, title));
+    const box = el("div", { class: "chart", "data-chart": title }, el("h2", {}, title));
     $("#charts").append(box);
     pending.push([box, xs, series, opts]);
   };

@@ -36,7 +36,8 @@ OVERFLOW_JS = """() => {
 
 TARGETS_JS = """(min) => {
   const small = [];
-  const sel = 'a[href], button, select, input:not([type=hidden]), textarea, summary, [tabindex="0"]';
+  const sel = 'a[href], button, select, input:not([type=hidden]), textarea, summary, ' +
+              '[tabindex="0"]';
   for (const e of document.querySelectorAll(sel)) {
     const box = e.matches('input[type=checkbox], input[type=radio]') && e.closest('label')
       ? e.closest('label') : e;

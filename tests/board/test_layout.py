@@ -37,8 +37,8 @@ async def _seed(db, server) -> dict[str, Any]:
     tag = secrets.token_hex(3)
     orders = []
     for n, name in enumerate(["Ann Layout", "Ben Layout", "Cy Layout"]):
-        order = make_order(f"call-lay-{tag}-{n}", name=name, created_at=now - timedelta(minutes=3 - n),
-                           quantity=n + 1)
+        order = make_order(f"call-lay-{tag}-{n}", name=name,
+                           created_at=now - timedelta(minutes=3 - n), quantity=n + 1)
         await db.save_order(order, now.date())
         orders.append(order)
     day = now.date() + timedelta(days=8)

@@ -153,7 +153,7 @@ async def test_numbers_plot_the_days_and_hours_and_hide_revenue_from_staff(
     owner = await sign_in(browser, board_server, path="/numbers")
     try:
         await until(owner, "window.__board.charts >= 8")
-        titles = await owner.locator(".chart h3").all_inner_texts()
+        titles = await owner.locator(".chart h2").all_inner_texts()
         for expected in ("Calls and orders per day", "Revenue per day ($)", "Covers per day",
                          "Outcomes per day", "Transfers to staff per day",
                          "Answer latency per day (ms)", "Calls and orders by hour",
@@ -176,7 +176,7 @@ async def test_numbers_plot_the_days_and_hours_and_hide_revenue_from_staff(
     page = await sign_in(browser, board_server, staff, path="/numbers")
     try:
         await until(page, "window.__board.charts >= 7")
-        titles = await page.locator(".chart h3").all_inner_texts()
+        titles = await page.locator(".chart h2").all_inner_texts()
         assert "Revenue per day ($)" not in titles
         assert await page.locator('[data-total="revenue"]').count() == 0
         assert await page.locator('nav a[href="/users"]').count() == 0
