@@ -127,8 +127,7 @@ $("#sound").addEventListener("click", () => {
 sound.wake = function () {
   try {
     this.ctx = this.ctx || new AudioContext();
-    this.ctx.resume();
-    board.audio = this.ctx.state;
+    this.ctx.resume().then(() => { board.audio = this.ctx.state; });
   } catch (e) { /* no audio on this device */ }
 };
 // Browsers start audio only after a tap on the page: after a reload with the sound on, the
@@ -228,7 +227,8 @@ function ordersPage() {
   let unseen = new Set();
   const since = $("#since");
   const showSince = () => {
-    since.hidden = unseen.size === 0;
+    // Its room stays reserved: a tap must never move the cards under the finger.
+    since.classList.toggle("invisible", unseen.size === 0);
     since.textContent = `${unseen.size} new since you looked`;
     board.unseen = unseen.size;
   };
@@ -236,8 +236,9 @@ function ordersPage() {
     unseen = new Set(); showSince(); render();
     $("#col-new").scrollIntoView({ block: "start" });
   });
-  document.addEventListener("pointerdown", (ev) => {
-    if (ev.target !== since && unseen.size) { unseen = new Set(); showSince(); }
+  // Any tap on the page counts as a look, once that tap has done its work.
+  document.addEventListener("click", (ev) => {
+    if (ev.target !== since && unseen.size) { unseen = new Set(); showSince(); render(); }
   });
   // Compact: about twice as many cards on a tablet; remembered on this device.
   const compact = $("#compact");
@@ -346,7 +347,13 @@ function ordersPage() {
         o.status === "collected" || o.status === "cancelled" ? ` · ${ORDER_WORDS[o.status]} by ${o.updated_by || "?"}` : ""),
       el("div", { class: "actions" }, ...actions,
         // One ticket tab for the whole board (named), which does not print by itself.
-        el("a", { href: `/orders/${encodeURIComponent(o._id)}/ticket`, target: "board-ticket", class: "button ticket" }, "Ticket")));
+        el("a", { href: `/orders/${encodeURIComponent(o._id)}/ticket`, target: "board-ticket", class: "button ticket",
+                  onclick: (ev) => {  // opened by script, so its Close button can close it
+                    if (ev.ctrlKey || ev.metaKey || ev.shiftKey) return;
+                    ev.preventDefault();
+                    const tab = window.open(ev.currentTarget.href, "board-ticket");
+                    if (tab) tab.focus();
+                  } }, "Ticket")));
     if (!(o._id in board.seen)) board.seen[o._id] = Date.now();
     return card;
   };
