@@ -229,7 +229,8 @@ function ordersPage() {
   const showSince = () => {
     // Its room stays reserved: a tap must never move the cards under the finger.
     since.classList.toggle("invisible", unseen.size === 0);
-    since.textContent = `${unseen.size} new since you looked`;
+    since.textContent = `${unseen.size} new`;
+    since.setAttribute("aria-label", `${unseen.size} new orders since you last looked`);
     board.unseen = unseen.size;
   };
   since.addEventListener("click", () => {
@@ -300,6 +301,7 @@ function ordersPage() {
   const cancelForm = cancelDialog.querySelector("form");
   let cancelling = null;
   $("#cancel-close").addEventListener("click", () => cancelDialog.close());
+  cancelForm.elements.reason.addEventListener("input", () => { $("#cancel-error").textContent = ""; });
   cancelForm.addEventListener("submit", async (ev) => {
     ev.preventDefault();
     const reason = cancelForm.elements.reason.value.trim();

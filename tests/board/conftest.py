@@ -191,10 +191,11 @@ async def tablet(browser: object, board_server: BoardServer) -> AsyncIterator[ob
         await page.context.close()  # type: ignore[attr-defined]
 
 
-async def screenshot(page: object, name: str) -> Path:
+async def screenshot(page: object, name: str, full_page: bool = True) -> Path:
+    """The page (or, `full_page=False`, the screen as staff see it) to SHOTS and docs/."""
     path = SHOTS / f"{name}.png"
     await page.evaluate("window.scrollTo(0, 0)")  # the sticky header at the top, not mid-page
-    png = await page.screenshot(full_page=True)  # type: ignore[attr-defined]
+    png = await page.screenshot(full_page=full_page)  # type: ignore[attr-defined]
     await asyncio.to_thread(_keep_screenshot, path, png)
     return path
 

@@ -61,7 +61,7 @@ async def test_the_newest_order_is_on_top_in_sight_and_counted(size, board_db, b
         assert await page.evaluate("window.scrollY") == 0
         assert box and 0 <= box["y"] and box["y"] + 60 <= height, \
             f"the newest order is below the fold: {box} in {height} px"
-        assert "7 new" in await page.locator("#since").inner_text()
+        assert await page.locator("#since").inner_text() == "7 new"
         await page.locator("#since").click()
         assert await page.locator("#since").is_hidden()
 
@@ -71,7 +71,7 @@ async def test_the_newest_order_is_on_top_in_sight_and_counted(size, board_db, b
                              return r.top >= 0 && r.bottom <= innerHeight; }).length""")
         assert visible >= 6, f"compact view shows {visible} whole cards on a {size}"
         await page.evaluate("window.scrollTo(0, 0)")
-        await screenshot(page, f"orders-compact-{size}")
+        await screenshot(page, f"orders-compact-{size}", full_page=False)
         await page.locator("#compact").click()  # back to full cards for the next tests
     finally:
         await page.context.close()
@@ -80,8 +80,15 @@ async def test_the_newest_order_is_on_top_in_sight_and_counted(size, board_db, b
 async def _tap_and_undo(page, button, db, order_id: str, became: str, back: str) -> None:
     await button.click()
     await _eventually(db, "orders", order_id, became)
+    # the page has the answer (and its Undo replaced the toast of the tap before)
+    await page.locator(f'article[data-id="{order_id}"][data-status="{became}"]').wait_for(
+        state="attached")
     await page.locator("#toast #undo").click()
-    await _eventually(db, "orders", order_id, back)
+    try:
+        await _eventually(db, "orders", order_id, back)
+    except TimeoutError:
+        pytest.fail(f"undo of {became} did not go back to {back}; the board said: "
+                    f"{await page.locator('#toast').inner_text()!r}")
     await page.locator(f'article[data-id="{order_id}"][data-status="{back}"]').wait_for()
 
 
@@ -108,7 +115,7 @@ async def test_every_order_state_change_can_be_undone(board_db, board_server, ta
     assert "why" in (await page.locator("#cancel-error").inner_text()).lower()
     assert await _status(board_db, "orders", order.id) == "ready"
     await page.fill("#cancel-form input[name=reason]", "Caller cancelled by text")
-    await screenshot(page, "order-cancel")
+    await screenshot(page, "order-cancel", full_page=False)
     await page.locator("#cancel-save").click()
     await _eventually(board_db, "orders", order.id, "cancelled")
     await page.locator("#toast #undo").click()
@@ -172,6 +179,7 @@ async def test_every_booking_state_change_can_be_undone(board_db, board_server, 
     async def tap_undo(action: str, became: str, back: str) -> None:
         await row.locator(f"button[data-action={action}]").click()
         await _eventually(board_db, "reservations", code, became)
+        await page.locator(f'#bookings tr[data-code="{code}"][data-status="{became}"]').wait_for()
         await page.locator("#toast #undo").click()
         await _eventually(board_db, "reservations", code, back)
         await page.locator(f'#bookings tr[data-code="{code}"][data-status="{back}"]').wait_for()
