@@ -14,8 +14,7 @@ from typing import Any
 
 import pytest
 
-import booking
-import ids
+from domain import booking, ids
 from models import CallLog, Message, TranscriptLine
 from testkit.records import make_order
 from tests.board.checks import axe, overflow, serious, small_targets, summary_line

@@ -7,7 +7,7 @@ import re
 import secrets
 from datetime import datetime, timedelta
 
-import ids
+from domain import ids
 from models import Message
 from testkit.records import make_order
 from tests.board.conftest import api_client, screenshot, until

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-import booking
+from domain import booking
 from testkit.records import make_order
 from tests.board.conftest import SIZES, api_client, screenshot, sign_in, until
 
