@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from google.cloud.firestore_v1.base_query import FieldFilter
 from sse_starlette.sse import EventSourceResponse
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -33,7 +32,7 @@ from domain.seating import minute_of
 from services.board import availability, undo
 from services.board.auth import Accounts, AuthError, Session
 from services.board.guard import COOKIE, SignInRequired
-from services.board.live import TOPICS, Hub, doc_json
+from services.board.live import TOPICS, Hub
 from services.board.numbers import summarize
 from services.board.operations import BOOKING_ERRORS, Operations, Rejected
 from services.board.settings import BoardSettings
@@ -205,11 +204,10 @@ def build_app(settings: BoardSettings) -> Starlette:
         return RedirectResponse("/orders", 303)
 
     async def ticket(request: Request) -> HTMLResponse:
-        snap = await ops().db.document(f"orders/{request.path_params['order_id']}").get()
-        if not snap.exists:
+        order = await ops().staff.raw(f"orders/{request.path_params['order_id']}")
+        if order is None:
             raise HTTPException(404, "no such order")
         restaurant = await ops().restaurant()
-        order = snap.to_dict() or {}
         tz = restaurant.tz
         placed = order["created_at"].astimezone(tz)
         return templates.TemplateResponse(request, "ticket.html", {
@@ -253,10 +251,7 @@ def build_app(settings: BoardSettings) -> Starlette:
         day = _day(request.query_params.get("day"), restaurant.tz)
         outcome = request.query_params.get("outcome") or None
         start = datetime.combine(day, time(0), restaurant.tz)
-        query = (ops().db.collection("call_logs")
-                 .where(filter=FieldFilter("started_at", ">=", start))
-                 .where(filter=FieldFilter("started_at", "<", start + timedelta(days=1))))
-        found = [doc_json(s) async for s in query.stream()]
+        found = await ops().staff.calls_between(start, start + timedelta(days=1))
         if outcome:
             found = [c for c in found if c.get("outcome") == outcome]
         found.sort(key=lambda c: c.get("started_at") or "", reverse=True)
@@ -273,12 +268,7 @@ def build_app(settings: BoardSettings) -> Starlette:
         last = datetime.now(tz).date()
         first = last - timedelta(days=days - 1)
         start = datetime.combine(first, time(0), tz)
-        db = ops().db
-
-        async def docs(collection: str, field: str, low: Any) -> list[dict[str, Any]]:
-            q = db.collection(collection).where(filter=FieldFilter(field, ">=", low))
-            return [s.to_dict() or {} async for s in q.stream()]
-
+        docs = ops().staff.since
         calls_, orders_, res_ = await asyncio.gather(
             docs("call_logs", "started_at", start), docs("orders", "created_at", start),
             docs("reservations", "date", first.isoformat()))

@@ -12,14 +12,13 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from google.cloud import firestore
-from google.cloud.firestore_v1.base_query import FieldFilter
 
-from store.menu_file import MENU, SETTINGS_DOC
 from store.scope import RestaurantScope
+from store.staff import doc_json, live_queries
 
 log = logging.getLogger("board.live")
 
@@ -32,32 +31,6 @@ READY_TIMEOUT_S = 10.0
 # a frozen screen.
 WATCH_CHECK_S = 2.0
 QUEUE_LIMIT = 1000  # a page this far behind is cut off and reconnects (EventSource retries)
-
-
-def to_json(value: Any) -> Any:
-    """A Firestore document's value as JSON (datetimes as UTC ISO strings)."""
-    if isinstance(value, dict):
-        return {k: to_json(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [to_json(v) for v in value]
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).isoformat()
-    if isinstance(value, date | time):
-        return value.isoformat()
-    return value
-
-
-def version_of(snap: Any) -> str | None:
-    """The document's update time (RFC 3339, nanoseconds): the precondition for a write."""
-    updated = getattr(snap, "update_time", None)
-    return updated.rfc3339() if updated is not None else None
-
-
-def doc_json(snap: Any) -> dict[str, Any]:
-    data = to_json(snap.to_dict() or {})
-    data["_id"] = snap.id
-    data["_version"] = version_of(snap)
-    return data
 
 
 @dataclass
@@ -95,19 +68,7 @@ class Hub:
 
     def start(self, today: date | None = None) -> Hub:
         since = ((today or datetime.now(UTC).date()) - timedelta(days=2)).isoformat()
-        c = self.client
-        desc = firestore.Query.DESCENDING
-        from_day = FieldFilter("date", ">=", since)
-        queries: dict[str, Any] = {
-            "orders": c.collection("orders").order_by("created_at", direction=desc).limit(300),
-            "reservations": c.collection("reservations").where(filter=from_day),
-            "slots": c.collection("seating"),  # one document per day, id = the day
-            "messages": c.collection("messages").order_by("created_at", direction=desc)
-                         .limit(300),
-            "calls": c.collection("call_logs").order_by("started_at", direction=desc).limit(200),
-            "menu": c.collection(MENU),
-            "settings": c.document(SETTINGS_DOC),
-        }
+        queries = live_queries(self.client, since)
         self._queries = queries
         for topic in queries:
             self._watch(topic, restarted=False)

@@ -15,7 +15,6 @@ import uuid
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from google.api_core import exceptions as gexc
 from google.api_core.datetime_helpers import DatetimeWithNanoseconds
 from google.cloud import firestore
 
@@ -26,7 +25,6 @@ from domain.menu import Catalog, Menu
 from domain.refusal import Refusal
 from models import Reservation, ReservationChange, RestaurantSettings
 from services.board.auth import User
-from services.board.live import doc_json, to_json
 from store import (
     FirebaseManager,
     ReservationCancelled,
@@ -36,6 +34,7 @@ from store import (
 from store.menu_seed import UnknownItems, set_availability
 from store.outbound import OutboundQueue, Policy
 from store.scope import RestaurantScope, scoped
+from store.staff import DocumentGone, StaffStore, StaleDocument, to_json
 
 
 class Rejected(Exception):
@@ -108,6 +107,7 @@ class Operations:
                  overrides: RestaurantOverrides) -> None:
         self.manager = manager
         self.db = manager.db
+        self.staff = StaffStore(manager.db)
         # The staff menu script's client, seen through this board's restaurant only.
         self.sync_client = scoped(sync_client, manager.restaurant_id)
         self.overrides = overrides
@@ -120,24 +120,19 @@ class Operations:
 
     async def _update(self, path: str, version: str | None, fields: dict[str, Any],
                       what: str) -> dict[str, Any]:
-        ref = self.db.document(path)
-        option = self.db.write_option(last_update_time=parse_version(version))
         try:
-            await ref.update(fields, option=option)
-        except gexc.FailedPrecondition:
-            snap = await ref.get()
-            if not snap.exists:  # never here (or another restaurant's id): not a conflict
-                raise Rejected(f"{what} does not exist", 404) from None
-            raise Conflict(doc_json(snap), what) from None
-        except gexc.NotFound:
-            raise Rejected(f"{what} no longer exists", 404) from None
-        return doc_json(await ref.get())
+            return await self.staff.update_if_unchanged(path, parse_version(version), fields)
+        except StaleDocument as e:
+            raise Conflict(e.current, what) from None
+        except DocumentGone as e:  # never here (or another restaurant's id): not a conflict
+            gone = "no longer exists" if e.existed else "does not exist"
+            raise Rejected(f"{what} {gone}", 404) from None
 
     async def _current(self, path: str, what: str) -> dict[str, Any]:
-        snap = await self.db.document(path).get()
-        if not snap.exists:
+        doc = await self.staff.read(path)
+        if doc is None:
             raise Rejected(f"{what} does not exist", 404)
-        return doc_json(snap)
+        return doc
 
     # ------------------------------------------------------------ orders
 
@@ -202,7 +197,7 @@ class Operations:
             raise Rejected(_staff_words(str(e))) from None
         clean_notes = " ".join(notes.split())[:300]
         if clean_notes and done.status != "queued":
-            await self.db.document(f"reservations/{done.code}").update({"notes": clean_notes})
+            await self.staff.update(f"reservations/{done.code}", {"notes": clean_notes})
         return {"code": done.code, "status": done.status}
 
     async def change_booking(self, code: str, *, day: date, at: time, party: int,
