@@ -110,6 +110,7 @@ class Result:
     caller: Usage = field(default_factory=Usage)
     judge: Usage = field(default_factory=Usage)
     turns: int = 0
+    snapshot_writes: int = 0  # writes of the call's resumable state (conversation/call_snapshot)
     transcript: list[tuple[str, str]] = field(default_factory=list)
     error: str = ""
 
@@ -191,6 +192,8 @@ async def run_scenario(scenario: Scenario, db: FirebaseManager, catalog: Catalog
     finally:
         await session.aclose()
         await userdata.recorder.finish(session.history, "eval_end")
+        if userdata.state_saver is not None:
+            result.snapshot_writes = userdata.state_saver.writes
     usage = userdata.recorder.usage
     result.agent = Usage(int(usage["llm_requests"]), int(usage["llm_prompt_tokens"]),
                          int(usage["llm_completion_tokens"]))

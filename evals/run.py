@@ -161,13 +161,16 @@ def render(results: list[Result], models: Models, seconds: float, command: str) 
     awaiting = [r for r in results if r.scenario.awaits and not r.passed]
     agent_req = sum(r.agent.requests for r in results)
     agent_tok = sum(r.agent.prompt_tokens + r.agent.completion_tokens for r in results)
+    writes = sum(r.snapshot_writes for r in results)
+    turns = sum(r.turns for r in results) or 1
     lines = [
         "# Eval results", "",
         f"Mode: **{models.mode}** (agents on `{models.agent_model}`); {len(results)} scenarios "
         f"in {seconds:.0f} s; command: `{command}`.", "",
         f"**Score: {passed}/{len(results)} passed ({100 * passed / total:.0f}%).** "
         f"Agent LLM requests: {agent_req} ({agent_req / total:.1f} a call); agent tokens: "
-        f"{agent_tok} ({agent_tok / total:.0f} a call).", "",
+        f"{agent_tok} ({agent_tok / total:.0f} a call). Snapshot writes (the call's resumable "
+        f"state): {writes} ({writes / total:.1f} a call, {writes / turns:.2f} a caller turn).", "",
     ]
     if awaiting:
         lines += [f"{len(awaiting)} of the failures are scenarios whose ground truth is a fix not "
@@ -179,8 +182,9 @@ def render(results: list[Result], models: Models, seconds: float, command: str) 
                   "completion tokens a request (requests are exact). See README "
                   "\"Evals\" for the real run.", ""]
     lines += ["| scenario | wanted | got | pass | judges | turns | agent requests | agent "
-              "tokens in/out | caller requests | caller tokens in/out | what differed |",
-              "|---|---|---|---|---|---|---|---|---|---|---|"]
+              "tokens in/out | caller requests | caller tokens in/out | snapshot writes "
+              "| what differed |",
+              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in results:
         judges = ", ".join(f"{k}: {v}" for k, v in r.judges.items()) or "-"
         differed = "; ".join(r.problems) or r.error or ""
@@ -188,7 +192,8 @@ def render(results: list[Result], models: Models, seconds: float, command: str) 
             f"| {r.scenario.id} | {r.scenario.outcome} | {r.got} | "
             f"{_verdict(r)} | {judges} | {r.turns} | {r.agent.requests} | "
             f"{r.agent.prompt_tokens}/{r.agent.completion_tokens} | {r.caller.requests} | "
-            f"{r.caller.prompt_tokens}/{r.caller.completion_tokens} | {_cell(differed)} |")
+            f"{r.caller.prompt_tokens}/{r.caller.completion_tokens} | {r.snapshot_writes} | "
+            f"{_cell(differed)} |")
     return "\n".join(lines) + "\n"
 
 

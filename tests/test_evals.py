@@ -51,6 +51,7 @@ async def test_the_fake_run_passes_and_reports_each_scenario(firestore_emulator,
     # the plain order: 8 LLM requests (2 for the order turn with its hand-over, 2 to name,
     # 2 to confirm and speak, 1 for goodbye... as scripted), counted from the session's usage
     assert by_id["order-plain-latte"].agent.requests == 8
+    assert all(r.snapshot_writes > 0 for r in results)  # measured, per call
     text = out.read_text()
     assert f"**Score: {len(chosen)}/{len(chosen) + 1} passed" in text
     assert "| wrong-size | order | order | **no** |" in text
