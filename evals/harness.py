@@ -137,7 +137,13 @@ async def converse(session: AgentSession, caller: Caller, greeting: str,
         result.transcript.append(("caller", line))
         result.turns += 1
         before = len(session.history.items)
-        await asyncio.wait_for(session.run(user_input=line), TURN_TIMEOUT_S)
+        try:
+            await asyncio.wait_for(session.run(user_input=line), TURN_TIMEOUT_S)
+        except RuntimeError:
+            if not closed.is_set():
+                raise
+            result.transcript.append(("agent", _said(session, before)))
+            return  # the agent hung up during the turn (end_call): the call is over
         agent_said = _said(session, before)
         result.transcript.append(("agent", agent_said))
         if closed.is_set():  # the agent hung up (end_call)
@@ -149,7 +155,11 @@ async def judge(history: llm.ChatContext, judge_llm: llm.LLM, result: Result) ->
     judges = [accuracy_judge(judge_llm), _LLMJudge(llm=judge_llm, instructions=POLITENESS,
                                                    name="politeness")]
     for j in judges:
-        verdict: JudgmentResult = await j.evaluate(chat_ctx=history)
+        try:
+            verdict: JudgmentResult = await j.evaluate(chat_ctx=history)
+        except Exception as e:  # no verdict is not a pass, and not the end of the run
+            result.judges[j.name] = f"no verdict ({type(e).__name__})"
+            continue
         result.judges[j.name] = str(verdict.verdict)
 
 

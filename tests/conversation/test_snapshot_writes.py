@@ -1,5 +1,5 @@
 """The call's resumable state is written when it may have changed: after a tool ran and when the
-agent's turn is over, not for every item added and every agent state (3.3 writes a caller turn
+agent's turn is over, not for every item added and every agent state (3.5 writes a caller turn
 before, measured by the eval run; evals/results.md has the figure now)."""
 
 from __future__ import annotations
@@ -27,8 +27,9 @@ async def test_a_turn_without_a_tool_is_one_write_and_a_tool_adds_one(seeded_db)
     after_question = await _settled(call)
     assert after_question - before == 1, "one write for the turn: the transcript at its end"
     await call.caller_says("I'd like to order")
-    # the tool, the order agent taking over (the stage changes), the end of the turn
-    assert await _settled(call) - after_question == 3
+    # the tool, the order agent taking over, the end of the turn: at most three writes (fewer
+    # when one comes while another is in flight: they are coalesced)
+    assert 1 <= await _settled(call) - after_question <= 3
     snapshot = call.userdata.state_saver.snapshot()
     assert snapshot.stage == "order"
     assert snapshot.transcript[-1].text == "Sure, what would you like?"
