@@ -139,9 +139,11 @@ async def converse(session: AgentSession, caller: Caller, greeting: str,
         before = len(session.history.items)
         try:
             await asyncio.wait_for(session.run(user_input=line), TURN_TIMEOUT_S)
-        except RuntimeError:
-            if not closed.is_set():
-                raise
+        except RuntimeError:  # closing: the agent hung up (end_call) in this turn or the last
+            try:
+                await asyncio.wait_for(closed.wait(), 5)
+            except TimeoutError:
+                raise RuntimeError("the session failed a turn without closing") from None
             result.transcript.append(("agent", _said(session, before)))
             return  # the agent hung up during the turn (end_call): the call is over
         agent_said = _said(session, before)
