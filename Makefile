@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup deps test lint dev seed bench bench-quick bench-board board screenshots console clean lock mutation mutation-sample
+.PHONY: eval eval-fake setup deps test lint dev seed bench bench-quick bench-board board screenshots console clean lock mutation mutation-sample
 
 # Exactly the versions CI tested: pinned and hashed, generated from pyproject.toml (`make lock`).
 $(STAMP): requirements-dev.lock
@@ -49,6 +49,16 @@ mutation: setup
 MUTATION_SEED ?= 20261128
 mutation-sample: $(STAMP)
 	$(PY) scripts/mutation.py --sample 10 --budget 150 --seed $(MUTATION_SEED)
+
+## eval: the caller scenarios (evals/scenarios.yaml) against the real model: OPENAI_API_KEY,
+## OPENAI_MODEL (the agents), EVAL_CALLER_MODEL and EVAL_JUDGE_MODEL (default OPENAI_MODEL);
+## writes evals/results.md. ONLY=<id prefixes> runs some.
+eval: $(STAMP)
+	$(PY) -m evals $(if $(ONLY),--only $(ONLY))
+
+## eval-fake: the same harness on the fake model with the scripted caller turns (what CI runs)
+eval-fake: $(STAMP)
+	$(PY) -m evals --fake $(if $(ONLY),--only $(ONLY))
 
 ## dev: the whole phone system natively (redis, LiveKit, LiveKit SIP, Firestore emulator, worker)
 dev: setup

@@ -367,6 +367,28 @@ class Settings(RestaurantOverrides, WorkerSettings, ProviderSettings, LiveKitSet
 
 
 
+class EvalSettings(BaseSettings):
+    """`make eval` (evals/): the model the agents run on (the worker's OPENAI_* settings), the
+    model playing the caller and the model judging the agent's turns (default: the same)."""
+
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", case_sensitive=False)
+
+    openai_api_key: SecretStr
+    openai_model: str = "gpt-4o-mini"
+    openai_base_url: str | None = None
+    eval_caller_model: str | None = None
+    eval_judge_model: str | None = None
+
+    _unset = field_validator("openai_base_url", "eval_caller_model", "eval_judge_model",
+                             mode="before")(classmethod(lambda cls, v: None if v == "" else v))
+    _model_default = field_validator("openai_model", mode="before")(
+        classmethod(_empty_is_default))
+
+
+def eval_settings() -> EvalSettings:
+    return _load(EvalSettings, _default_env_file())
+
+
 def _describe(error: ValidationError) -> str:
     problems = []
     for err in error.errors():

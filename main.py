@@ -1,4 +1,7 @@
-"""The restaurant phone worker: `python main.py start|dev|console|download-files`."""
+"""The restaurant phone worker: `python main.py start|dev|console|download-files|check`.
+
+`check` asks every configured provider whether its key, model and voices are right
+(worker/provider_check.py) and exits; `start`, `dev` and `console` ask the same first."""
 
 from __future__ import annotations
 
@@ -38,7 +41,7 @@ from store.live_menus import LiveMenus
 from telephony import outbound_call
 from telephony.redispatch import WORKER_HEALTH_ATTRIBUTE, JobGuard
 from telephony.staff_phone import LiveKitStaffPhone
-from worker import providers, recordings
+from worker import provider_check, providers, recordings
 from worker.admission import WorkerLoad, default_max_calls
 from worker.call_options import CallOptions, levers_off
 
@@ -308,14 +311,34 @@ def _release(menus: LiveMenus, restaurant_id: str) -> Callable[[], Awaitable[Non
     return release
 
 
+def check_providers(settings: Settings, command: str) -> None:
+    """`check`: print every provider's result and exit (1 on any failure). Before the worker
+    starts: report failures, and refuse to start on a wrong key, model or voice (every call
+    would fail the same way; no call is taken with a voice that does not exist)."""
+    report = asyncio.run(provider_check.run_check(settings))
+    if command == "check":
+        print("\n".join(report.lines()), flush=True)
+        raise SystemExit(1 if report.failures else 0)
+    for finding in report.failures:
+        print(f"provider check: {finding.line()}", file=sys.stderr, flush=True)
+    if report.fatal:
+        raise SystemExit("Provider check failed; fix: "
+                         + "; ".join(f.variable for f in report.fatal))
+    print(f"provider check: {len(report.passed)} passed, {len(report.failures)} unreachable",
+          file=sys.stderr, flush=True)
+
+
 def main() -> None:
+    command = sys.argv[1] if len(sys.argv) > 1 else ""
     # Model files are fetched at image build time, when no keys exist yet.
-    if sys.argv[1:2] != ["download-files"]:
+    if command != "download-files":
         try:
             settings = get_settings()  # every variable checked before LiveKit starts, each named
         except ConfigError as e:
             raise SystemExit(str(e)) from None
-        if sys.argv[1:2] != ["console"]:
+        if command in ("check", "start", "dev", "console"):
+            check_providers(settings, command)
+        if command != "console":
             job_guard.livekit = settings
     cli.run_app(server)
 

@@ -136,7 +136,12 @@ def transcript_of(history: Any) -> list[TranscriptLine]:
 
 
 class SnapshotSaver:
-    """Saves the call's state after every turn and tool call, in the background."""
+    """Saves the call's state after every tool call and at the end of every agent turn, in the
+    background: a tool is what changes the cart, the booking draft, the customer or what was
+    saved (written at once, so a confirmation replayed after a crash is recognised), and the
+    turn's end carries the transcript. Items added mid-turn and the agent's other state changes
+    (thinking, speaking) are not writes of their own: they measured 3.5 writes a caller turn,
+    now 2.9 (13.3 then 11.0 a call over the 43 eval scenarios, evals/results.md)."""
 
     def __init__(self, session: AgentSession, userdata: CallState,
                  earlier: list[TranscriptLine] | None = None,
@@ -152,9 +157,12 @@ class SnapshotSaver:
         self._dirty = False
         self._closed = False
         self._task: asyncio.Task[None] | None = None
-        session.on("conversation_item_added", self.changed)
         session.on("function_tools_executed", self.changed)
-        session.on("agent_state_changed", self.changed)
+        session.on("agent_state_changed", self._turn_over)
+
+    def _turn_over(self, event: Any) -> None:
+        if getattr(event, "new_state", None) == "listening":
+            self.changed()
 
     def changed(self, _event: object = None) -> None:
         if self._closed:

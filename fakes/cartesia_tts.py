@@ -19,6 +19,7 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from . import accounts as acc
 from .audio import speech_or_tone, tone
 from .latency import LATENCY_KEY, Latency, attach
 
@@ -138,6 +139,17 @@ async def tts_bytes(request: web.Request) -> web.Response:
     return web.Response(body=audio, content_type="audio/pcm")
 
 
+async def voice_info(request: web.Request) -> web.Response:
+    """`GET /voices/{id}`: what `main.py check` asks of every configured voice."""
+    accounts = acc.of(request.app)
+    if not accounts.key_ok(request.headers.get("X-API-Key", "")):
+        return acc.cartesia_bad_key()
+    voice_id = request.match_info["voice_id"]
+    if not accounts.voice_ok(voice_id):
+        return acc.cartesia_no_voice()
+    return web.json_response(acc.cartesia_voice(voice_id))
+
+
 async def fake_log(request: web.Request) -> web.Response:
     return web.json_response({"spoken": request.app[STATE_KEY]["spoken"]})
 
@@ -147,12 +159,15 @@ async def health(request: web.Request) -> web.Response:
 
 
 def create_app(*, voice: str = "tone", max_tone_seconds: float = 1.2,
-               latency: Latency | None = None) -> web.Application:
+               latency: Latency | None = None,
+               accounts: acc.Accounts | None = None) -> web.Application:
     app = web.Application()
     attach(app, latency or Latency())
+    acc.attach(app, accounts)
     app[STATE_KEY] = {"voice": voice, "max_tone_seconds": max_tone_seconds, "spoken": []}
     app.router.add_get("/tts/websocket", websocket)
     app.router.add_post("/tts/bytes", tts_bytes)
+    app.router.add_get("/voices/{voice_id}", voice_info)
     app.router.add_get("/_fake/log", fake_log)
     app.router.add_get("/health", health)
     return app

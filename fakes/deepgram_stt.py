@@ -22,6 +22,7 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from . import accounts as acc
 from .audio import EnergySegmenter
 from .latency import LATENCY_KEY, Latency, attach
 from .script import Script
@@ -245,17 +246,54 @@ async def health(request: web.Request) -> web.Response:
     return web.Response(text="ok")
 
 
+# What Deepgram's `GET /v1/models` lists for its streaming models (abridged).
+_LANGUAGES = {
+    "nova-3": ["en", "en-US", "en-GB", "es", "es-419", "fr", "de", "multi"],
+    "nova-2": ["en", "en-US", "en-GB", "es", "es-419", "fr", "de", "multi"],
+    "enhanced": ["en", "en-US"],
+}
+
+
+def _stt_model(name: str) -> dict[str, Any]:
+    arch = name.split("-general")[0]
+    return {"name": arch, "canonical_name": f"{arch}-general", "architecture": arch,
+            "languages": _LANGUAGES.get(arch, ["en", "en-US"]), "version": "2025-01-01.0",
+            "uuid": str(uuid.uuid5(uuid.NAMESPACE_DNS, arch)), "batch": True,
+            "streaming": True, "formatted_output": True}
+
+
+async def projects(request: web.Request) -> web.Response:
+    """`GET /v1/projects`: the cheapest proof that a key is good."""
+    if not acc.of(request.app).key_ok(acc.bearer(request, "Token")):
+        return acc.deepgram_bad_key()
+    return web.json_response({"projects": [{"project_id": str(uuid.uuid5(uuid.NAMESPACE_DNS,
+                                                                          "fake")),
+                                            "name": "Fake project"}]})
+
+
+async def models(request: web.Request) -> web.Response:
+    """`GET /v1/models`: the streaming models and the languages each transcribes."""
+    accounts = acc.of(request.app)
+    if not accounts.key_ok(acc.bearer(request, "Token")):
+        return acc.deepgram_bad_key()
+    names = sorted(accounts.models) if accounts.models is not None else sorted(_LANGUAGES)
+    return web.json_response({"stt": [_stt_model(n) for n in names], "tts": []})
+
+
 def create_app(
     script: Script, *, threshold: float = 400.0, hangover: float = 0.7,
-    latency: Latency | None = None,
+    latency: Latency | None = None, accounts: acc.Accounts | None = None,
 ) -> web.Application:
     """`latency` (shared with the other fakes) overrides `hangover` when given."""
     app = web.Application()
     attach(app, latency or Latency(stt_end_silence_s=hangover))
+    acc.attach(app, accounts)
     app[SCRIPT_KEY] = script
     app[STATE_KEY] = {"next_line": 0, "emitted": [], "connections": 0, "queries": [],
                       "threshold": threshold}
     app.router.add_get("/v1/listen", listen)
+    app.router.add_get("/v1/projects", projects)
+    app.router.add_get("/v1/models", models)
     app.router.add_get("/_fake/log", fake_log)
     app.router.add_post("/_fake/script", load_script)
     app.router.add_get("/health", health)

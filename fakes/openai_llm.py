@@ -17,6 +17,7 @@ from typing import Any
 
 from aiohttp import web
 
+from . import accounts as acc
 from .latency import LATENCY_KEY, Latency, attach
 from .script import Responder, Script, Step, render_arguments, tool_results
 
@@ -94,9 +95,23 @@ def _answer(app: web.Application, body: dict[str, Any]) -> tuple[Step, list[dict
     return step, calls
 
 
+def _refused(request: web.Request, model: str | None) -> web.Response | None:
+    """The real API's 401 for a key its account does not know, 404 for an unknown model."""
+    accounts = acc.of(request.app)
+    key = acc.bearer(request)
+    if not accounts.key_ok(key):
+        return acc.openai_bad_key(key)
+    if model is not None and not accounts.model_ok(model):
+        return acc.openai_no_model(model)
+    return None
+
+
 async def chat_completions(request: web.Request) -> web.StreamResponse:
     body = await request.json()
     model = str(body.get("model", "fake-model"))
+    refused = _refused(request, model)
+    if refused is not None:
+        return refused
     step, calls = _answer(request.app, body)
     cid = f"chatcmpl-{uuid.uuid4().hex[:16]}"
     usage = {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}
@@ -139,7 +154,17 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
 
 
 async def models(request: web.Request) -> web.Response:
-    return web.json_response({"object": "list", "data": [{"id": "fake-model", "object": "model"}]})
+    refused = _refused(request, None)
+    if refused is not None:
+        return refused
+    known = sorted(acc.of(request.app).models or {"fake-model"})
+    return web.json_response({"object": "list", "data": [acc.openai_model(m) for m in known]})
+
+
+async def model(request: web.Request) -> web.Response:
+    """`GET /v1/models/{model}`: what `main.py check` asks."""
+    name = request.match_info["model"]
+    return _refused(request, name) or web.json_response(acc.openai_model(name))
 
 
 async def fake_log(request: web.Request) -> web.Response:
@@ -153,14 +178,17 @@ async def load_script(request: web.Request) -> web.Response:
     return web.Response(text="ok")
 
 
-def create_app(script: Script, *, latency: Latency | None = None) -> web.Application:
+def create_app(script: Script, *, latency: Latency | None = None,
+               accounts: acc.Accounts | None = None) -> web.Application:
     app = web.Application()
     attach(app, latency or Latency())
+    acc.attach(app, accounts)
     app[RESPONDER_KEY] = Responder(script)
     app[LOG_KEY] = []
     for prefix in ("/v1", ""):
         app.router.add_post(f"{prefix}/chat/completions", chat_completions)
         app.router.add_get(f"{prefix}/models", models)
+        app.router.add_get(f"{prefix}/models/{{model}}", model)
     app.router.add_get("/_fake/log", fake_log)
     app.router.add_post("/_fake/script", load_script)
     app.router.add_get("/health", health)

@@ -10,6 +10,7 @@ from pathlib import Path
 from aiohttp import web
 
 from . import cartesia_tts, deepgram_stt, openai_llm
+from .accounts import Accounts
 from .latency import Latency
 from .script import Script
 
@@ -61,20 +62,23 @@ async def serve(
     ready_file: Path | None = None,
     stop: asyncio.Event | None = None,
     latency: Latency | None = None,
+    accounts: dict[str, Accounts] | None = None,
 ) -> None:
     """Run until `stop` is set (forever if None). The three fakes share `latency`: a change
-    posted to any one's /_fake/latency applies to all."""
+    posted to any one's /_fake/latency applies to all. `accounts` ("llm", "stt", "tts"): what
+    each fake's account knows (fakes/accounts.py; default: anything)."""
+    accounts = accounts or {}
     latency = latency or Latency()
     runners = []
     try:
-        llm_runner, llm_url = await _site(openai_llm.create_app(script, latency=latency), host,
-                                          llm_port)
+        llm_runner, llm_url = await _site(openai_llm.create_app(
+            script, latency=latency, accounts=accounts.get("llm")), host, llm_port)
         runners.append(llm_runner)
-        stt_runner, stt_url = await _site(deepgram_stt.create_app(script, latency=latency), host,
-                                          stt_port)
+        stt_runner, stt_url = await _site(deepgram_stt.create_app(
+            script, latency=latency, accounts=accounts.get("stt")), host, stt_port)
         runners.append(stt_runner)
-        tts_runner, tts_url = await _site(
-            cartesia_tts.create_app(voice=tts_voice, latency=latency), host, tts_port)
+        tts_runner, tts_url = await _site(cartesia_tts.create_app(
+            voice=tts_voice, latency=latency, accounts=accounts.get("tts")), host, tts_port)
         runners.append(tts_runner)
         endpoints = FakeEndpoints(llm=llm_url, stt=stt_url, tts=tts_url)
         if ready_file is not None:

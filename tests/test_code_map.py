@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-TOOLING = ("tests", "bench", "scripts", "testkit", "fakes")
+TOOLING = ("tests", "bench", "scripts", "testkit", "fakes", "evals")
 LIVEKIT_ALLOWED = ("main.py", "agents/", "conversation/", "worker/", "telephony/",
                    "services/call_watch.py", "services/dialer.py")
 
