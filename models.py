@@ -38,6 +38,8 @@ RESTAURANT_COLLECTIONS = (
     "messages", "call_logs", "analytics",
     # the staff board's accounts and sign-ins: a staff account belongs to one restaurant
     "staff_users", "staff_sessions",
+    # sign-in back-off counters and the browsers an account signed in from (store/signin.py)
+    "signin_backoff", "staff_devices",
     # the outbound call queue (store/outbound.py)
     "outbound_calls", "outbound_phones", "do_not_call",
     # what a re-dispatched agent needs to resume a crashed call (call_snapshot.py)

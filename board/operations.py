@@ -80,6 +80,8 @@ BOOKING_MOVES: dict[str, set[str]] = {
 def parse_version(version: str | None) -> DatetimeWithNanoseconds:
     if not version:
         raise Rejected("version: the page must send the version it shows", 400)
+    if not isinstance(version, str):
+        raise Rejected(f"version: {version!r} is not a version this board sent", 400)
     try:
         return DatetimeWithNanoseconds.from_rfc3339(version)
     except ValueError:
