@@ -326,7 +326,8 @@ def build_app(settings: BoardSettings) -> Starlette:
         return JSONResponse({"call": call}, status_code=201)
 
     async def outbound(request: Request) -> JSONResponse:
-        return JSONResponse({"calls": await ops().outbound_calls()})
+        return JSONResponse({"calls": await ops().outbound_calls(),
+                             "held": await ops().outbound_held()})
 
     async def menu_availability(request: Request) -> JSONResponse:
         data = await _body(request)

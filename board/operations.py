@@ -267,6 +267,11 @@ class Operations:
         queue = OutboundQueue(self.db, Policy.of(await self.restaurant()))
         return [to_json(c.to_doc()) | {"_id": c.id} for c in await queue.list_calls()]
 
+    async def outbound_held(self) -> str | None:
+        """Why the dialer is holding calls back now (its caps), or None."""
+        queue = OutboundQueue(self.db, Policy.of(await self.restaurant()))
+        return (await queue.caps_state(datetime.now(UTC))).refusing
+
 
 async def _no_phone_line(destination: str) -> None:
     raise RuntimeError("a booking taken on the board has no phone line to transfer")
