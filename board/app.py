@@ -54,7 +54,7 @@ templates = Jinja2Templates(directory=str(HERE / "templates"))
 LOGIN_COOKIE = "board_login"
 DEVICE_COOKIE = "board_device"  # this browser signed in before (board/signin.py)
 PING_S = 15.0
-SESSION_CHECK_S = 1.0  # an open stream re-reads its session this often, however busy
+SESSION_CHECK_S = 0.5  # an open stream re-reads its session this often, however busy
 PAGES = {
     "orders": "Orders", "bookings": "Bookings", "messages": "Messages", "calls": "Calls",
     "menu": "Menu", "numbers": "Numbers",
@@ -523,7 +523,9 @@ def _day(raw: str | None, tz: Any) -> date:
 
 
 def _safe_next(raw: str | None) -> str:
-    """Only a path on this board (no open redirect to another site)."""
-    if not raw or not raw.startswith("/") or raw.startswith("//") or urlsplit(raw).netloc:
+    """Only a path on this board (no open redirect to another site). Browsers read a
+    backslash as a slash (`/\\evil.example` is `//evil.example`) and drop tabs and newlines."""
+    if (not raw or not raw.startswith("/") or raw.startswith("//") or "\\" in raw
+            or any(ord(c) < 32 or ord(c) == 127 for c in raw) or urlsplit(raw).netloc):
         return "/orders"
     return raw

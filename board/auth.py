@@ -156,12 +156,14 @@ class Accounts:
             fields["role"] = role
         if disabled is not None:
             fields["disabled"] = disabled
-        if password is not None:
-            fields["password_hash"] = await asyncio.to_thread(
-                _hasher.hash, check_password(password))
         losing_owner = user.role == "owner" and (role == "staff" or disabled)
         if losing_owner and not await self._other_active_owner(username):
             raise AuthError("the last owner cannot be removed or disabled")
+        if password is not None:
+            check_password(password)
+            # the old password's sessions end now, not after the new one's (slow) hash
+            await self.end_sessions_of(username)
+            fields["password_hash"] = await asyncio.to_thread(_hasher.hash, password)
         if fields:
             await self.db.document(f"{USERS}/{username}").update(fields)
             await self.end_sessions_of(username)
