@@ -155,9 +155,9 @@ def build_app(settings: BoardSettings) -> Starlette:
 
     # ------------------------------------------------------------ sign-in
 
-    async def login_page(request: Request, error: str | None = None,
-                         status: int = 200) -> HTMLResponse:
-        token = secrets.token_urlsafe(24)
+    async def login_page(request: Request, error: str | None = None, status: int = 200,
+                         token: str | None = None) -> HTMLResponse:
+        token = token or secrets.token_urlsafe(24)
         response = templates.TemplateResponse(request, "login.html", {
             "csrf": token, "next": _safe_next(request.query_params.get("next")),
             "error": error or request.query_params.get("error")}, status_code=status)
@@ -177,7 +177,8 @@ def build_app(settings: BoardSettings) -> Starlette:
             str(form.get("username") or ""), str(form.get("password") or ""),
             request.client.host if request.client else "", device)
         if attempt.refused:
-            refused = await login_page(request, "busy" if attempt.busy else "wait", 429)
+            refused = await login_page(request, "busy" if attempt.busy else "wait", 429,
+                                       token=expected)
             refused.headers["retry-after"] = str(max(1, round(attempt.wait_s)))
             return refused
         if attempt.user is None:

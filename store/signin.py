@@ -58,9 +58,25 @@ class SignInRecords:
     def __init__(self, db: Any, clock: Callable[[], float] = time.time) -> None:
         self.db = db
         self.clock = clock
+        # A client address's refusal already read from the database holds until its wait ends:
+        # a flooding client is refused from memory meanwhile, without a database round trip
+        # (the count itself lives only in the database). Not for accounts: `python -m board
+        # unlock`, from another process, must take effect at once.
+        self._refused_until: dict[str, float] = {}
 
     async def claim(self, key: str, policy: Backoff) -> float:
         """0.0: go on and check the password; otherwise the seconds to wait first."""
+        until = self._refused_until.get(key, 0.0) - self.clock()
+        if until > 0:
+            return until
+        wait = await self._claim(key, policy)
+        if wait > 0 and key.startswith("client-"):
+            if len(self._refused_until) > 10_000:
+                self._refused_until.clear()
+            self._refused_until[key] = self.clock() + wait
+        return wait
+
+    async def _claim(self, key: str, policy: Backoff) -> float:
         ref = self.db.document(f"{BACKOFF}/{key}")
         snap = await ref.get()
         data = (snap.to_dict() or {}) if snap.exists else {}
@@ -79,6 +95,7 @@ class SignInRecords:
 
     async def succeeded(self, *keys: str) -> None:
         for key in keys:
+            self._refused_until.pop(key, None)
             await self.db.document(f"{BACKOFF}/{key}").delete()
 
     async def failures(self, key: str) -> int:

@@ -64,6 +64,9 @@ async def _staff(server: BoardServer) -> tuple[str, str]:
     return name, password
 
 
+@pytest.mark.probe(
+    "24 parallel wrong passwords, then the right one",
+    "at most the free guesses are checked; the right password then waits (429, Retry-After)")
 async def test_parallel_guesses_are_each_counted_and_the_right_password_then_waits(lab):
     name, password = await _staff(lab)
     async with client_from(lab, "127.0.0.21") as client:
@@ -80,6 +83,9 @@ async def test_parallel_guesses_are_each_counted_and_the_right_password_then_wai
         assert 1 <= int(right.headers["retry-after"]) <= ACCOUNT.max_s
 
 
+@pytest.mark.probe(
+    "30 guesses from one client over many usernames",
+    "after 10, exponential back-off per client address (429)")
 async def test_one_client_is_slowed_whatever_names_it_tries(lab):
     answers, took = await _timed_guesses(lab, "127.0.0.22", [f"nobody{n}" for n in range(30)])
     codes = [r.status_code for r in answers]
@@ -88,6 +94,10 @@ async def test_one_client_is_slowed_whatever_names_it_tries(lab):
     assert codes.count(303) <= most_checked(CLIENT, took), (codes, took)
 
 
+@pytest.mark.probe(
+    "a stranger (elsewhere and on the owner's network) guesses the owner's password",
+    "the owner's known browser signs in at once; a new browser waits at most 300 s; "
+    "`python -m board unlock` clears it")
 async def test_a_stranger_cannot_lock_the_owner_out(lab):
     boss, password = lab.owner
     tablet = client_from(lab, "127.0.0.31")
@@ -131,6 +141,9 @@ def _unlock(server: BoardServer, username: str) -> subprocess.CompletedProcess[s
                           env=env, timeout=60, capture_output=True, text=True)
 
 
+@pytest.mark.probe(
+    "guesses spread over two board processes",
+    "one count in Firestore: the second board refuses too")
 async def test_the_count_holds_across_board_processes(lab, firestore_emulator, tmp_path):
     name, password = await _staff(lab)
     with run_board(firestore_emulator, lab.settings, tmp_path, lab.owner,
@@ -144,6 +157,9 @@ async def test_the_count_holds_across_board_processes(lab, firestore_emulator, t
                 assert (await try_sign_in(client, name, password)).status_code == 429
 
 
+@pytest.mark.probe(
+    "50 clients sign in at once",
+    "beyond the hash queue shed with 429 'busy'; the owner signs in meanwhile")
 async def test_a_flood_from_fifty_clients_is_shed_and_the_owner_still_signs_in(lab):
     boss, password = lab.owner
     tablet = client_from(lab, "127.0.0.60")
