@@ -10,8 +10,8 @@ RUN groupadd --system --gid 10001 agent \
     && useradd --system --uid 10001 --gid agent --create-home --home-dir /home/agent agent
 
 WORKDIR /app
-COPY requirements.lock .
-RUN pip install --require-hashes -r requirements.lock
+COPY requirements.txt .
+RUN pip install --require-hashes -r requirements.txt
 
 COPY --chown=agent:agent . .
 # /app/var holds the durable outbox (OUTBOX_PATH), a volume in docker-compose.yml

@@ -1,9 +1,9 @@
 """`python -m bench.signin_flood [--attempts N] [--out DIR]`: sign-in floods against a running
 board, and what they do to a call (issue 22 §1).
 
-A board (`python -m board`, real Firestore emulator) and, in this process, scripted voice calls
-(bench/turns.py's rig: the agent, the tools, the emulator; the LLM, STT and TTS are scripted) —
-on the same machine's cores. Three phases, each measuring the calls' turn overhead:
+A board (`python -m services.board`, real Firestore emulator) and, in this process, scripted
+voice calls (bench/turns.py's rig: the agent, the tools, the emulator; the LLM, STT and TTS are
+scripted) — on the same machine's cores. Five phases, each measuring the calls' turn overhead:
 
 1. quiet: no sign-in traffic;
 2. one client: N wrong passwords for the owner's account from one address (127.0.0.10);

@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from outbound_rules import NEVER_DIAL_CODES, deny_patterns, nanp_area_codes  # noqa: E402
+from domain.outbound_rules import NEVER_DIAL_CODES, deny_patterns, nanp_area_codes  # noqa: E402
 
 DENY_XML = ROOT / "freeswitch-config" / "dialplan" / "outbound_deny" / "deny.xml"
 

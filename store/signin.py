@@ -60,7 +60,7 @@ class SignInRecords:
         self.clock = clock
         # A client address's refusal already read from the database holds until its wait ends:
         # a flooding client is refused from memory meanwhile, without a database round trip
-        # (the count itself lives only in the database). Not for accounts: `python -m board
+        # (the count itself lives only in the database). Not for accounts: `python -m services.board
         # unlock`, from another process, must take effect at once.
         self._refused_until: dict[str, float] = {}
 

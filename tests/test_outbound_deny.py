@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from outbound_rules import check_dialable
-from refusal import Refusal
+from domain.outbound_rules import check_dialable
+from domain.refusal import Refusal
 
 
 @pytest.mark.parametrize("number", [

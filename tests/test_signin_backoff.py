@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
-from board.signin import HashQueue, SignIn
+from services.board.signin import HashQueue, SignIn
 from store.signin import BACKOFF, Backoff, SignInRecords, key_of
 
 POLICY = Backoff(free=5, base_s=2.0, max_s=300.0)
@@ -58,7 +58,7 @@ async def test_keys_hold_no_address_or_name_in_clear_and_stale_ones_are_swept(db
 
 
 async def test_the_hash_queue_sheds_beyond_its_bound_and_keeps_places_for_known_browsers():
-    from board.auth import dummy_hash
+    from services.board.auth import dummy_hash
 
     queue = HashQueue(threads=1, waiting=2)
     try:

@@ -1,7 +1,7 @@
-"""The review's attacks, against a running board (`python -m board` on the real emulator): each
-probe states the safe behaviour and asserts it; the table of probes and results is written to
-docs/security.md (tests/board/probes.py). The sign-in lockout and flood probes are in
-test_signin_abuse.py, the other restaurant's ids in test_restaurants.py."""
+"""The review's attacks, against a running board (`python -m services.board` on the real
+emulator): each probe states the safe behaviour and asserts it; the table of probes and
+results is written to docs/security.md (tests/board/probes.py). The sign-in lockout and flood
+probes are in test_signin_abuse.py, the other restaurant's ids in test_restaurants.py."""
 
 from __future__ import annotations
 
@@ -15,11 +15,11 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from board.app import build_app
-from board.guard import COOKIE, SignInRequired
-from board.hardening import error_page
-from board.settings import BoardSettings
 from models import CallLog, Message, TranscriptLine
+from services.board.app import build_app
+from services.board.guard import COOKIE, SignInRequired
+from services.board.hardening import error_page
+from services.board.settings import BoardSettings
 from testkit.records import make_order
 from tests.board.attackers import client_from, try_sign_in
 from tests.board.conftest import PROJECT, BoardServer, api_client, until

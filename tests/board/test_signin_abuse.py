@@ -14,9 +14,9 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from board.app import DEVICE_COOKIE
-from board.guard import COOKIE
-from board.signin import ACCOUNT, CLIENT
+from services.board.app import DEVICE_COOKIE
+from services.board.guard import COOKIE
+from services.board.signin import ACCOUNT, CLIENT
 from store.signin import Backoff
 from testkit.emulator import Emulator
 from testkit.firestore import ROOT
@@ -97,7 +97,7 @@ async def test_one_client_is_slowed_whatever_names_it_tries(lab):
 @pytest.mark.probe(
     "a stranger (elsewhere and on the owner's network) guesses the owner's password",
     "the owner's known browser signs in at once; a new browser waits at most 300 s; "
-    "`python -m board unlock` clears it")
+    "`python -m services.board unlock` clears it")
 async def test_a_stranger_cannot_lock_the_owner_out(lab):
     boss, password = lab.owner
     tablet = client_from(lab, "127.0.0.31")
@@ -137,7 +137,7 @@ def _unlock(server: BoardServer, username: str) -> subprocess.CompletedProcess[s
     env = {**os.environ, "FIRESTORE_EMULATOR_HOST": server.settings.firestore_emulator_host,
            "GOOGLE_CLOUD_PROJECT": PROJECT, "BOARD_RESTAURANT": LAB,
            "ENV_FILE": str(server.log_path.parent / "none.env")}
-    return subprocess.run([sys.executable, "-m", "board", "unlock", username], cwd=ROOT,
+    return subprocess.run([sys.executable, "-m", "services.board", "unlock", username], cwd=ROOT,
                           env=env, timeout=60, capture_output=True, text=True)
 
 

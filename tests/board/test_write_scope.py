@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-import booking
+from domain import booking
 from models import Message
 from store import FirebaseManager
 from testkit.emulator import Emulator

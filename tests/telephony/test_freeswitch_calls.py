@@ -36,14 +36,13 @@ from typing import Any
 import pytest
 from livekit import api
 
-from bench.concurrency import open_timezone
 from fakes.audio import silence
 from fakes.script import Script
 from scripts.devstack import Ports, Stack, StackOptions
 from scripts.freeswitch import FSXML, FreeSwitch, FreeSwitchError, find_freeswitch
-from testkit.emulator import EMULATOR_JAR
-from tests.telephony.caller import (
+from testkit.caller import (
     RATE,
+    SIPP_DIR,
     RtpCapture,
     SippCall,
     answer_calls,
@@ -52,6 +51,8 @@ from tests.telephony.caller import (
     sip_final_status,
     start_sipp,
 )
+from testkit.clock import open_timezone
+from testkit.emulator import EMULATOR_JAR
 from tests.telephony.helpers import (
     forget_registrations,
     fs_of,
@@ -68,8 +69,8 @@ from tests.telephony.test_sip_call_e2e import (
 log = logging.getLogger("telephony.freeswitch")
 HERE = Path(__file__).resolve().parent
 SCRIPT = HERE / "softphone_order_call.yaml"
-SOFTPHONE_SCENARIO = HERE / "sipp" / "softphone_uac.xml"
-PROVIDER_SCENARIO = HERE / "sipp" / "freeswitch_bridge_uac.xml"
+SOFTPHONE_SCENARIO = SIPP_DIR / "softphone_uac.xml"
+PROVIDER_SCENARIO = SIPP_DIR / "freeswitch_bridge_uac.xml"
 RESTAURANT_NUMBER = "+15550100"
 CALLER = "+16175550199"
 PROVIDER_IP = "127.0.0.3"  # PROVIDER_CIDRS is this /32
