@@ -38,8 +38,10 @@ RESTAURANT_COLLECTIONS = (
     "messages", "call_logs", "analytics",
     # the staff board's accounts and sign-ins: a staff account belongs to one restaurant
     "staff_users", "staff_sessions",
+    # sign-in back-off counters and the browsers an account signed in from (store/signin.py)
+    "signin_backoff", "staff_devices",
     # the outbound call queue (store/outbound.py)
-    "outbound_calls", "outbound_phones", "do_not_call",
+    "outbound_calls", "outbound_phones", "do_not_call", "outbound_caps",
     # what a re-dispatched agent needs to resume a crashed call (conversation/call_snapshot.py)
     "call_snapshots",
 )
@@ -224,6 +226,13 @@ class RestaurantSettings(_Doc):
     outbound_max_attempts: int = Field(default=3, ge=1, le=10)
     outbound_hours: TimeRange | None = None  # default 09:00-20:00 in the guest's time zone
     outbound_international: bool = False
+    # The country whose numbers are domestic (ISO 3166 code, e.g. "US", "CA"); unset: the
+    # country of the restaurant's `phone`, else the US.
+    region: str | None = None
+    # What the dialer may run up: calls started in any 60 minutes, in any 24 hours, and at once
+    outbound_max_per_hour: int = Field(default=20, ge=0, le=1000)
+    outbound_max_per_day: int = Field(default=100, ge=0, le=10000)
+    outbound_max_concurrent: int = Field(default=2, ge=0, le=100)
     # Languages: the one a call starts in, the ones callers may switch to, the voice of each
     # (Cartesia voice ids; unset: CARTESIA_VOICE_ID / CARTESIA_VOICE_ID_ES), and the
     # restaurant's own lines (RESTAURANT_LINES) in every offered language but English.
@@ -240,6 +249,30 @@ class RestaurantSettings(_Doc):
         except (ZoneInfoNotFoundError, ValueError) as e:
             raise ValueError(f"unknown time zone {value!r}") from e
         return value
+
+    @field_validator("region")
+    @classmethod
+    def _known_region(cls, value: str | None) -> str | None:
+        import phonenumbers
+
+        if value in (None, ""):
+            return None
+        if value.upper() not in phonenumbers.SUPPORTED_REGIONS:
+            raise ValueError(f"region {value!r} is not a country code such as US or CA")
+        return value.upper()
+
+    @property
+    def home_region(self) -> str:
+        """Where a number is domestic: `region`, else the country of the restaurant's phone."""
+        import phonenumbers
+
+        if self.region:
+            return self.region
+        try:
+            found = phonenumbers.region_code_for_number(phonenumbers.parse(self.phone, None))
+        except phonenumbers.NumberParseException:
+            found = None
+        return found if found and found != "001" else "US"
 
     @field_validator("numbers")
     @classmethod

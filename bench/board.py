@@ -41,9 +41,10 @@ PAGES = ("orders", "bookings", "messages", "calls", "menu", "numbers")
 CHROMIUM = os.environ.get("CHROMIUM_BIN", "/usr/bin/chromium")
 
 
-def _start_board(fs: Firestore, workdir: Path, owner: tuple[str, str]) -> tuple[Any, str]:
+def _start_board(fs: Firestore, workdir: Path, owner: tuple[str, str],
+                 project: str = PROJECT) -> tuple[Any, str]:
     port = free_port()
-    env = {**os.environ, "FIRESTORE_EMULATOR_HOST": fs.host, "GOOGLE_CLOUD_PROJECT": PROJECT,
+    env = {**os.environ, "FIRESTORE_EMULATOR_HOST": fs.host, "GOOGLE_CLOUD_PROJECT": project,
            "ENV_FILE": str(workdir / "none.env"), "BOARD_PORT": str(port),
            "BOARD_OWNER_USERNAME": owner[0], "BOARD_OWNER_PASSWORD": owner[1],
            "BOARD_LOG_LEVEL": "WARNING", "OUTBOX_PATH": str(workdir / "outbox.jsonl")}

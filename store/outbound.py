@@ -9,14 +9,15 @@ do_not_call/{phone}      "don't call me again", kept for good
 `claim` picks the next due call in a transaction that re-reads the call, the guest's lock, the
 do-not-call entry and (for a reminder) the booking, so every rule is checked at the moment of
 dialing, not only at scheduling: a booking cancelled since, an opt-out said on another call, a
-guest outside calling hours, attempts used up. A lease that runs out (a dialer died) makes the
-call claimable again; its attempt is counted.
+guest outside calling hours, attempts used up, a number no longer dialable (the deny list),
+and the restaurant's caps (store/outbound_caps.py: per hour, per day, at once). A lease that
+runs out (a dialer died) makes the call claimable again; its attempt is counted.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -28,6 +29,7 @@ from google.cloud.firestore_v1.base_query import FieldFilter
 from domain.outbound_rules import CallingHours, check_dialable, guest_zones, next_calling_time
 from domain.refusal import Refusal
 from models import SETTINGS_DOC, Message, OutboundCall, Reservation, RestaurantSettings
+from store.outbound_caps import CAPS_DOC, Caps, CapsState
 from store.parsing import parse_settings
 from store.scope import DEFAULT_RESTAURANT_ID, RestaurantScope, scoped
 
@@ -50,14 +52,19 @@ class Policy:
     max_attempts: int
     allow_international: bool
     reminder_before: timedelta
+    caps: Caps = field(default_factory=Caps)
 
     @classmethod
-    def of(cls, settings: RestaurantSettings, home_region: str = "US") -> Policy:
+    def of(cls, settings: RestaurantSettings, home_region: str | None = None) -> Policy:
+        """The restaurant's rules; its home region from its settings (`region`, else its
+        phone's country), not an assumed US."""
         window = settings.outbound_hours
         hours = CallingHours(window.open, window.close) if window else CallingHours()
-        return cls(home_region, settings.tz, hours, settings.outbound_max_attempts,
-                   settings.outbound_international,
-                   timedelta(hours=settings.reminder_hours_before))
+        caps = Caps(settings.outbound_max_per_hour, settings.outbound_max_per_day,
+                    settings.outbound_max_concurrent)
+        return cls(home_region or settings.home_region, settings.tz, hours,
+                   settings.outbound_max_attempts, settings.outbound_international,
+                   timedelta(hours=settings.reminder_hours_before), caps)
 
 
 async def read_restaurant_settings(
@@ -141,6 +148,11 @@ class OutboundQueue:
         snap = await self.db.document(f"messages/{message_id}").get()
         return Message.model_validate(snap.to_dict()) if snap.exists else None
 
+    async def caps_state(self, now: datetime) -> CapsState:
+        """What the dialer has run up, and why it holds calls back now (for the board)."""
+        snap = await self.db.document(CAPS_DOC).get()
+        return CapsState.of(snap.to_dict() if snap.exists else None, now)
+
     async def opted_out(self, phone: str) -> bool:
         return bool((await self.db.document(f"{DO_NOT_CALL}/{phone}").get()).exists)
 
@@ -170,9 +182,12 @@ class OutboundQueue:
         self, call_id: str, worker: str, now: datetime, lease: timedelta
     ) -> OutboundCall | None:
         call_ref = self.db.document(f"{CALLS}/{call_id}")
+        caps_ref = self.db.document(CAPS_DOC)
 
         @async_transactional
         async def run(tx: AsyncTransaction) -> OutboundCall | None:
+            caps_snap = await caps_ref.get(transaction=tx)
+            caps = CapsState.of(caps_snap.to_dict() if caps_snap.exists else None, now)
             snap = await call_ref.get(transaction=tx)
             if not snap.exists:
                 return None
@@ -204,11 +219,21 @@ class OutboundQueue:
             held = lock.to_dict() if lock.exists else None
             if held and held.get("call_id") != call.id and held["lease_until"] > now:
                 return None  # the guest's line is busy with another of our calls
+            caps.ended(call.id)  # a lease of this call that ran out (its dialer died)
+            refused = caps.refusal(self.policy.caps, now)
+            if refused is not None:
+                if refused != caps.refusing:
+                    log.warning("outbound calls held back: %s", refused)
+                    caps.refusing = refused
+                    tx.set(caps_ref, caps.to_doc(now))
+                return None
             call.status, call.lease_owner, call.lease_until = "leased", worker, now + lease
             call.attempts += 1
             call.updated_at = now
+            caps.started(call.id, now, call.lease_until)
             tx.set(call_ref, call.to_doc())
             tx.set(phone_ref, {"call_id": call.id, "lease_until": call.lease_until})
+            tx.set(caps_ref, caps.to_doc(now))
             return call
 
         return await run(self.db.transaction())
@@ -225,6 +250,11 @@ class OutboundQueue:
                 return "skipped", "booking_started"
         if call.attempts >= call.max_attempts:
             return "failed", "attempts_used"
+        try:  # the rules may have changed since it was scheduled (deny list, international)
+            check_dialable(call.phone, home_region=self.policy.home_region,
+                           allow_international=self.policy.allow_international)
+        except Refusal:
+            return "skipped", "not_dialable"
         return None
 
     async def finish(
@@ -237,9 +267,11 @@ class OutboundQueue:
             raise ValueError(f"unknown outbound outcome {outcome!r}")
         call_ref = self.db.document(f"{CALLS}/{call.id}")
         phone_ref = self.db.document(f"{PHONES}/{call.phone}")
+        caps_ref = self.db.document(CAPS_DOC)
 
         @async_transactional
         async def run(tx: AsyncTransaction) -> OutboundCall:
+            caps_snap = await caps_ref.get(transaction=tx)
             current = OutboundCall.model_validate((await call_ref.get(transaction=tx)).to_dict())
             lock = await phone_ref.get(transaction=tx)
             if current.status != "leased" or current.lease_owner != worker:
@@ -257,6 +289,9 @@ class OutboundQueue:
             tx.set(call_ref, current.to_doc())
             if lock.exists and (lock.to_dict() or {}).get("call_id") == call.id:
                 tx.delete(phone_ref)
+            caps = CapsState.of(caps_snap.to_dict() if caps_snap.exists else None, now)
+            caps.ended(call.id)
+            tx.set(caps_ref, caps.to_doc(now))
             if outcome == "opted_out":
                 tx.set(self.db.document(f"{DO_NOT_CALL}/{call.phone}"),
                        {"at": now, "call_id": room})

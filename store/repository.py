@@ -531,6 +531,9 @@ class FirebaseManager(CallRecords):
             return SaveResult(await self._with_retries(op), record_id)
         except PersistenceUnavailable as e:
             log.warning("Firestore unavailable for %s %s (%s); queueing it", kind, record_id, e)
+        # Every queued write carries its restaurant: the replayer (any restaurant's manager)
+        # sends it back there, never to the default one.
+        payload = {**payload, "restaurant_id": self.restaurant_id}
         try:
             await self.outbox.append(kind, payload, record_id=record_id)
         except OSError as e:

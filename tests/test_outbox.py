@@ -145,3 +145,49 @@ async def test_background_replayer_drains_the_outbox(
         with pytest.raises(asyncio.CancelledError):
             await task
         await db.close()
+
+
+async def test_every_queued_write_goes_back_to_its_own_restaurant(
+    private_emulator: Emulator, tmp_path: Path
+) -> None:
+    """Queued during an outage by another restaurant's calls, replayed by the worker's default
+    manager: each kind of write (order, message, call opened, call log, booking) lands in that
+    restaurant, with its counts; none in the default one."""
+    from models import CallLog
+
+    settings = FirestoreSettings(firestore_emulator_host=private_emulator.host,
+                                 google_cloud_project=PROJECT,
+                                 outbox_path=tmp_path / "outbox.jsonl")
+    main = await connect(settings, retry_budget_s=1.0)
+    other = main.for_restaurant("casa-lupita")
+    started = datetime(2026, 11, 20, 18, 0, tzinfo=UTC)
+    try:
+        await eventually(firestore_answers(main))
+        private_emulator.stop()
+        call = CallLog(call_id="call-lupita", started_at=started, restaurant_id="casa-lupita")
+        message = Message(id="call-lupita-message-1", call_id="call-lupita", name="Dee",
+                          phone="+16175550103", reason="Call me back", created_at=started)
+        queued = [
+            await other.open_call_log(call, DAY),
+            await other.save_order(make_order("call-lupita"), DAY),
+            await other.save_message(message, DAY),
+            await other.book_reservation(make_reservation("call-lupita", party=2), seats(4), DAY),
+            await other.write_call_log(call.model_copy(update={"ended_at": started}), DAY),
+        ]
+        assert [r.status for r in queued] == ["queued"] * 5
+        lines = [json.loads(x) for x in settings.outbox_path.read_text().splitlines()]
+        assert sorted(x["kind"] for x in lines) == [
+            "booking", "call_log", "call_open", "message", "order"]
+        assert {x["payload"]["restaurant_id"] for x in lines} == {"casa-lupita"}
+
+        private_emulator.restart()
+        await eventually(firestore_answers(main))
+        assert await main.replay_outbox() == 5
+        for collection in ("orders", "messages", "call_logs", "reservations"):
+            assert await count(other, collection) == 1, collection
+            assert await count(main, collection) == 0, collection
+        stats = await other.get_analytics(DAY)
+        assert (stats.calls, stats.orders, stats.messages, stats.reservations) == (1, 1, 1, 1)
+        assert (await main.get_analytics(DAY)).calls == 0
+    finally:
+        await main.close()

@@ -96,6 +96,24 @@ async def test_a_different_order_under_a_stored_id_is_not_already_saved(
     assert saved is not None and saved["customer_name"] == "First Caller"
 
 
+async def test_a_different_order_with_equal_totals_under_a_stored_id_is_not_already_saved(
+    db: FirebaseManager,
+) -> None:
+    """After a crash, one call's second order can get the first one's id: same caller, same
+    total, different lines (a latte for a cappuccino at the same price). The comparison must
+    look at the lines, not only at the money."""
+    original = make_order()
+    await db.save_order(original, DAY)
+    line = original.lines[0].model_copy(update={"item_id": "latte", "name": "Latte"})
+    other = original.model_copy(update={"lines": [line]})
+    assert other.total_cents == original.total_cents and other.id == original.id
+    with pytest.raises(OrderIdTaken):
+        await db.save_order(other, DAY)
+    saved = await doc(db, f"orders/{original.id}")
+    assert saved is not None and saved["lines"][0]["item_id"] == "cappuccino"
+    assert (await db.get_analytics(DAY)).orders == 1
+
+
 async def test_the_same_order_built_again_later_is_already_saved(db: FirebaseManager) -> None:
     """A re-dispatched agent rebuilds the same confirmation with fresh timestamps: a replay."""
     original = make_order(created_at=NOW)
@@ -256,6 +274,20 @@ async def test_a_different_booking_of_the_same_call_under_a_stored_code_gets_cod
     assert other_table.code == res.code
     with pytest.raises(CodeTaken):
         await db.book_reservation(other_table, seats(20), DAY)
+    assert await seated_at(db, res.date) == {"19:00": 2}
+
+
+@pytest.mark.parametrize("change", [{"at": time(20, 30)}, {"day": date(2026, 11, 28)}])
+async def test_the_same_party_at_another_time_under_a_stored_code_gets_code_taken(
+    db: FirebaseManager, change: dict[str, Any],
+) -> None:
+    """Equal party, same guest, another time (or day): a different booking, not a replay."""
+    res = make_reservation(party=2)
+    await db.book_reservation(res, seats(20), DAY)
+    later = make_reservation(party=2, **change)
+    assert later.code == res.code and later.party_size == res.party_size
+    with pytest.raises(CodeTaken):
+        await db.book_reservation(later, seats(20), DAY)
     assert await seated_at(db, res.date) == {"19:00": 2}
 
 

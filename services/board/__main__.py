@@ -4,6 +4,7 @@
     python -m services.board create-user NAME --owner          # password asked twice, or from
     python -m services.board create-user NAME                  #   BOARD_NEW_PASSWORD (scripts)
     python -m services.board set-password NAME
+    python -m services.board unlock NAME                       # forget NAME's sign-in back-off
 
 The first owner can also come from BOARD_OWNER_USERNAME + BOARD_OWNER_PASSWORD at start
 (created only while no owner exists). There is no default account and no default password.
@@ -44,7 +45,12 @@ async def _accounts_run(settings: BoardSettings, args: argparse.Namespace) -> in
     try:
         accounts = Accounts(manager.db, settings.board_session_hours)
         try:
-            if args.command == "create-user":
+            if args.command == "unlock":
+                from services.board.signin import SignIn
+
+                await SignIn(manager.db).unlock(args.username)
+                print(f"sign-in back-off cleared for {args.username}")
+            elif args.command == "create-user":
                 user = await accounts.create_user(args.username, _password(settings),
                                                   "owner" if args.owner else "staff")
                 print(f"created {user.role} {user.username}")
@@ -68,6 +74,8 @@ def main(argv: list[str] | None = None) -> int:
     create.add_argument("--owner", action="store_true")
     reset = sub.add_parser("set-password", help="set a user's password (ends their sessions)")
     reset.add_argument("username")
+    unlock = sub.add_parser("unlock", help="clear an account's sign-in back-off")
+    unlock.add_argument("username")
     args = parser.parse_args(argv)
     try:
         settings = load_board_settings()
@@ -90,9 +98,11 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as e:
         print(e, file=sys.stderr)
         return 2
+    # log_config=None: uvicorn's records (an unhandled error's traceback among them) go to the
+    # root handler, which protect_logs masked, not to a handler of uvicorn's own.
     uvicorn.run(app, host=settings.board_host, port=settings.board_port,
                 log_level=settings.board_log_level.lower(), access_log=False,
-                proxy_headers=False)
+                proxy_headers=False, log_config=None)
     return 0
 
 

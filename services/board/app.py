@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from sse_starlette.sse import EventSourceResponse
 from starlette.applications import Starlette
@@ -32,10 +32,13 @@ from domain.seating import minute_of
 from services.board import availability, undo
 from services.board.auth import Accounts, AuthError, Session
 from services.board.guard import COOKIE, SignInRequired
-from services.board.live import TOPICS, Hub
+from services.board.hardening import BodyLimit, board_origins, error_page
+from services.board.live import TOPICS, Change, Hub
 from services.board.numbers import summarize
 from services.board.operations import BOOKING_ERRORS, Operations, Rejected
+from services.board.roles import may_see, may_see_day, visible
 from services.board.settings import BoardSettings
+from services.board.signin import SignIn
 from services.board.words import clock_text, locale_of, phone_text
 from store import (
     ReservationCancelled,
@@ -50,10 +53,12 @@ log = logging.getLogger("board")
 HERE = Path(__file__).resolve().parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 LOGIN_COOKIE = "board_login"
+DEVICE_COOKIE = "board_device"  # this browser signed in before (board/signin.py)
 # The sign-in form's token: a tablet left on the sign-in page overnight still signs in first try
 # (the token only pairs the form with this browser; the Origin check guards the POST too).
 LOGIN_FORM_S = 24 * 3600
 PING_S = 15.0
+SESSION_CHECK_S = 0.5  # an open stream re-reads its session this often, however busy
 PAGES = {
     "orders": "Orders", "bookings": "Bookings", "messages": "Messages", "calls": "Calls",
     "menu": "Menu", "numbers": "Numbers",
@@ -66,6 +71,7 @@ class Board:
     def __init__(self, settings: BoardSettings) -> None:
         self.settings = settings
         self.accounts: Accounts | None = None
+        self.signin: SignIn | None = None
         self.ops: Operations | None = None
         self.hub: Hub | None = None
 
@@ -123,6 +129,7 @@ def build_app(settings: BoardSettings) -> Starlette:
         manager = await connect(settings, restaurant_id=settings.board_restaurant)
         sync_client = make_sync_client(settings)
         board.accounts = Accounts(manager.db, settings.board_session_hours)
+        board.signin = SignIn(manager.db)
         board.ops = Operations(manager, sync_client, settings)
         if settings.board_owner_username and settings.board_owner_password:
             created = await board.accounts.ensure_owner(
@@ -143,6 +150,7 @@ def build_app(settings: BoardSettings) -> Starlette:
             yield
         finally:
             board.hub.close()
+            board.signin.queue.close()
             close_sync_client(sync_client)
             await manager.close()
 
@@ -151,11 +159,12 @@ def build_app(settings: BoardSettings) -> Starlette:
 
     # ------------------------------------------------------------ sign-in
 
-    async def login_page(request: Request) -> HTMLResponse:
-        token = secrets.token_urlsafe(24)
+    async def login_page(request: Request, error: str | None = None, status: int = 200,
+                         token: str | None = None) -> HTMLResponse:
+        token = token or secrets.token_urlsafe(24)
         response = templates.TemplateResponse(request, "login.html", {
             "csrf": token, "next": _safe_next(request.query_params.get("next")),
-            "error": request.query_params.get("error")})
+            "error": error or request.query_params.get("error")}, status_code=status)
         response.set_cookie(LOGIN_COOKIE, token, max_age=LOGIN_FORM_S, httponly=True,
                             samesite="strict", secure=settings.board_cookie_secure)
         return response
@@ -164,17 +173,29 @@ def build_app(settings: BoardSettings) -> Starlette:
         form = await request.form()
         nxt = _safe_next(str(form.get("next") or ""))
         expected = request.cookies.get(LOGIN_COOKIE)
-        if not expected or not secrets.compare_digest(expected, str(form.get("csrf") or "")):
+        if not expected or not secrets.compare_digest(
+                expected.encode(), str(form.get("csrf") or "").encode()):
             return RedirectResponse("/login?error=expired", 303)
-        user = await board.need_accounts().authenticate(
-            str(form.get("username") or ""), str(form.get("password") or ""))
-        if user is None:
-            return RedirectResponse("/login?error=wrong&next=" + nxt, 303)
-        token, session = await board.need_accounts().start_session(user)
+        device = request.cookies.get(DEVICE_COOKIE)
+        attempt = await _need(board.signin).attempt(
+            str(form.get("username") or ""), str(form.get("password") or ""),
+            request.client.host if request.client else "", device)
+        if attempt.refused:
+            refused = await login_page(request, "busy" if attempt.busy else "wait", 429,
+                                       token=expected)
+            refused.headers["retry-after"] = str(max(1, round(attempt.wait_s)))
+            return refused
+        if attempt.user is None:
+            return RedirectResponse("/login?error=wrong&next=" + quote(nxt, safe=""), 303)
+        token, session = await board.need_accounts().start_session(attempt.user)
         response = RedirectResponse(nxt, 303)
         response.set_cookie(COOKIE, token, expires=session.expires_at, httponly=True,
                             samesite="strict", secure=settings.board_cookie_secure)
         response.delete_cookie(LOGIN_COOKIE)
+        device = secrets.token_urlsafe(32)
+        await _need(board.signin).records.remember_device(device, attempt.user.username)
+        response.set_cookie(DEVICE_COOKIE, device, max_age=90 * 86400, httponly=True,
+                            samesite="strict", secure=settings.board_cookie_secure)
         return response
 
     async def logout(request: Request) -> JSONResponse:
@@ -209,6 +230,8 @@ def build_app(settings: BoardSettings) -> Starlette:
             raise HTTPException(404, "no such order")
         restaurant = await ops().restaurant()
         tz = restaurant.tz
+        if not may_see(_session(request), "orders", order, tz):
+            raise HTTPException(403, "only an owner sees another day's orders")
         placed = order["created_at"].astimezone(tz)
         return templates.TemplateResponse(request, "ticket.html", {
             "order": order, "restaurant": restaurant,
@@ -226,7 +249,9 @@ def build_app(settings: BoardSettings) -> Starlette:
 
     def topic_api(topic: str) -> Any:
         async def read(request: Request) -> JSONResponse:
-            return JSONResponse({topic: await hub().snapshot(topic)})
+            tz = (await ops().restaurant()).tz
+            return JSONResponse({topic: visible(_session(request), topic,
+                                                await hub().snapshot(topic), tz)})
         return read
 
     async def timeline(request: Request) -> JSONResponse:
@@ -249,6 +274,8 @@ def build_app(settings: BoardSettings) -> Starlette:
     async def calls(request: Request) -> JSONResponse:
         restaurant = await ops().restaurant()
         day = _day(request.query_params.get("day"), restaurant.tz)
+        if not may_see_day(_session(request), day, restaurant.tz):
+            raise HTTPException(403, "only an owner sees another day's calls")
         outcome = request.query_params.get("outcome") or None
         start = datetime.combine(day, time(0), restaurant.tz)
         found = await ops().staff.calls_between(start, start + timedelta(days=1))
@@ -298,7 +325,8 @@ def build_app(settings: BoardSettings) -> Starlette:
         return JSONResponse({"call": call}, status_code=201)
 
     async def outbound(request: Request) -> JSONResponse:
-        return JSONResponse({"calls": await ops().outbound_calls()})
+        return JSONResponse({"calls": await ops().outbound_calls(),
+                             "held": await ops().outbound_held()})
 
     async def menu_availability(request: Request) -> JSONResponse:
         data = await _body(request)
@@ -372,26 +400,36 @@ def build_app(settings: BoardSettings) -> Starlette:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(10):
                     await h.ready[topic].wait()
+        tz = (await ops().restaurant()).tz
         # Subscribe and copy the state in one step of the loop: nothing falls in between.
         sub = h.subscribe(wanted)
-        reset = {t: list(h.state[t].values()) for t in sub.topics}
+        reset = {t: visible(session, t, list(h.state[t].values()), tz) for t in sub.topics}
+        token = request.cookies.get(COOKIE)
 
         async def stream() -> AsyncIterator[dict[str, str]]:
             try:
                 yield {"event": "reset", "data": json.dumps(reset)}
+                checked = pinged = asyncio.get_running_loop().time()
                 while True:
-                    try:
-                        async with asyncio.timeout(PING_S):
-                            change = await sub.queue.get()
-                    except TimeoutError:
-                        if await board.need_accounts().session(
-                                request.cookies.get(COOKIE)) is None:
+                    now = asyncio.get_running_loop().time()
+                    if now - checked >= SESSION_CHECK_S:  # however many changes flow
+                        if await board.need_accounts().session(token, fresh=True) is None:
                             yield {"event": "signed-out", "data": "{}"}
                             return
+                        checked = now
+                    if now - pinged >= PING_S:
                         yield {"event": "ping", "data": "{}"}
+                        pinged = now
+                    try:
+                        async with asyncio.timeout(SESSION_CHECK_S - (now - checked)):
+                            change = await sub.queue.get()
+                    except TimeoutError:
                         continue
                     if change is None:  # dropped (too far behind) or closing: reconnect
                         return
+                    if change.doc is not None and not may_see(session, change.topic,
+                                                              change.doc, tz):
+                        change = Change(change.topic, "remove", change.id, None)
                     yield {"event": "change", "data": json.dumps(change.as_event())}
             finally:
                 h.unsubscribe(sub)
@@ -421,9 +459,7 @@ def build_app(settings: BoardSettings) -> Starlette:
     async def http_error(request: Request, exc: Exception) -> Any:
         assert isinstance(exc, HTTPException)
         if "text/html" in request.headers.get("accept", ""):
-            return HTMLResponse(f"<h1>{exc.status_code}</h1><p>{exc.detail}</p>"
-                                '<p><a href="/orders">Back to the board</a></p>',
-                                exc.status_code)
+            return HTMLResponse(error_page(exc.status_code, exc.detail), exc.status_code)
         return JSONResponse({"error": exc.detail}, exc.status_code)
 
     routes = [
@@ -466,7 +502,9 @@ def build_app(settings: BoardSettings) -> Starlette:
                             HTTPException: http_error,
                             **dict.fromkeys(BOOKING_ERRORS, booking_error)},
     )
-    app.add_middleware(SignInRequired, accounts=board.need_accounts)
+    app.add_middleware(SignInRequired, accounts=board.need_accounts, origins=board_origins(
+        settings.board_origins, settings.board_host, settings.board_port))
+    app.add_middleware(BodyLimit)
     return app
 
 
@@ -486,7 +524,9 @@ def _day(raw: str | None, tz: Any) -> date:
 
 
 def _safe_next(raw: str | None) -> str:
-    """Only a path on this board (no open redirect to another site)."""
-    if not raw or not raw.startswith("/") or raw.startswith("//") or urlsplit(raw).netloc:
+    """Only a path on this board (no open redirect to another site). Browsers read a
+    backslash as a slash (`/\\evil.example` is `//evil.example`) and drop tabs and newlines."""
+    if (not raw or not raw.startswith("/") or raw.startswith("//") or "\\" in raw
+            or any(ord(c) < 32 or ord(c) == 127 for c in raw) or urlsplit(raw).netloc):
         return "/orders"
     return raw

@@ -1,7 +1,8 @@
 """Staff accounts and sign-in sessions, kept in Firestore beside the restaurant's data.
 
 * Passwords: argon2id (argon2-cffi, the reference implementation's binding), never stored or
-  logged in clear. An unknown user costs the same hash as a wrong password.
+  logged in clear. An unknown user costs the same hash as a wrong password. Sign-in attempts
+  (back-off, the bounded hash queue) are board/signin.py's.
 * Sessions: a random token in an HttpOnly, SameSite=Strict cookie; Firestore keeps only its
   SHA-256 (a leaked database holds no usable cookie), the user, role, a CSRF token and a fixed
   expiry. Changing a user's password, role or access ends their sessions.
@@ -35,12 +36,17 @@ USERS = "staff_users"
 SESSIONS = "staff_sessions"
 MIN_PASSWORD = 10
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,31}$")
-SESSION_CACHE_S = 5.0  # a revoked session may live this long in one board process
-MAX_FAILURES = 5
-LOCKOUT_S = 60.0
+SESSION_CACHE_S = 1.0  # a revoked session may live this long in one board process
 
 _hasher = PasswordHasher()
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+_DUMMY: list[str] = []
+
+
+def dummy_hash() -> str:
+    """What an unknown user's password is checked against (same cost as a real one)."""
+    if not _DUMMY:
+        _DUMMY.append(_hasher.hash(secrets.token_urlsafe(16)))
+    return _DUMMY[0]
 
 
 class AuthError(ValueError):
@@ -92,7 +98,9 @@ def _token_hash(token: str) -> str:
 
 
 def csrf_matches(session: Session, presented: str | None) -> bool:
-    return bool(presented) and hmac.compare_digest(session.csrf, presented or "")
+    """Bytes, not str: a non-ASCII token is a mismatch, not a TypeError (500)."""
+    return bool(presented) and hmac.compare_digest(
+        session.csrf.encode(), (presented or "").encode("utf-8", "replace"))
 
 
 class Accounts:
@@ -102,7 +110,6 @@ class Accounts:
         self.db = db
         self.session_ttl = timedelta(hours=session_hours)
         self._cache: dict[str, tuple[float, Session | None]] = {}
-        self._failures: dict[str, tuple[int, float]] = {}
 
     # ------------------------------------------------------------ users
 
@@ -149,12 +156,14 @@ class Accounts:
             fields["role"] = role
         if disabled is not None:
             fields["disabled"] = disabled
-        if password is not None:
-            fields["password_hash"] = await asyncio.to_thread(
-                _hasher.hash, check_password(password))
         losing_owner = user.role == "owner" and (role == "staff" or disabled)
         if losing_owner and not await self._other_active_owner(username):
             raise AuthError("the last owner cannot be removed or disabled")
+        if password is not None:
+            check_password(password)
+            # the old password's sessions end now, not after the new one's (slow) hash
+            await self.end_sessions_of(username)
+            fields["password_hash"] = await asyncio.to_thread(_hasher.hash, password)
         if fields:
             await self.db.document(f"{USERS}/{username}").update(fields)
             await self.end_sessions_of(username)
@@ -165,20 +174,6 @@ class Accounts:
                    for u in await self.list_users())
 
     # ------------------------------------------------------------ sign-in
-
-    async def authenticate(self, username: str, password: str) -> User | None:
-        name = username.strip().lower()
-        count, since = self._failures.get(name, (0, 0.0))
-        if count >= MAX_FAILURES and time.monotonic() - since < LOCKOUT_S:
-            return None
-        snap = await self.db.document(f"{USERS}/{name}").get() if name else None
-        data = (snap.to_dict() or {}) if snap is not None and snap.exists else {}
-        ok = await asyncio.to_thread(_verify, data.get("password_hash") or _DUMMY_HASH, password)
-        if not ok or not data or data.get("disabled"):
-            self._failures[name] = (count + 1, time.monotonic())
-            return None
-        self._failures.pop(name, None)
-        return _user(name, data)
 
     async def start_session(self, user: User, now: datetime | None = None) -> tuple[str, Session]:
         token = secrets.token_urlsafe(32)
@@ -191,14 +186,15 @@ class Accounts:
         })
         return token, session
 
-    async def session(self, token: str | None) -> Session | None:
-        """The live session for a cookie value, or None (unknown, expired, signed out)."""
+    async def session(self, token: str | None, *, fresh: bool = False) -> Session | None:
+        """The live session for a cookie value, or None (unknown, expired, signed out).
+        `fresh`: read the database, not this process's short cache."""
         if not token or len(token) > 100:
             return None
         key = _token_hash(token)
         now = datetime.now(UTC)
         cached = self._cache.get(key)
-        if cached and time.monotonic() - cached[0] < SESSION_CACHE_S:
+        if cached and not fresh and time.monotonic() - cached[0] < SESSION_CACHE_S:
             found = cached[1]
         else:
             snap = await self.db.document(f"{SESSIONS}/{key}").get()
@@ -223,13 +219,16 @@ class Accounts:
             await snap.reference.delete()
 
     async def purge_expired(self) -> int:
+        """Delete expired sessions (and, store/signin.py, stale sign-in counters)."""
+        from store.signin import SignInRecords
+
         query = self.db.collection(SESSIONS).where(
             filter=FieldFilter("expires_at", "<", datetime.now(UTC)))
         n = 0
         async for snap in query.stream():
             await snap.reference.delete()
             n += 1
-        return n
+        return n + await SignInRecords(self.db).sweep()
 
 
 def _verify(digest: str, password: str) -> bool:

@@ -2,20 +2,20 @@
 
 Signed out: a page request is redirected to /login, anything else gets 401. Writes (any method
 but GET/HEAD) also need the session's CSRF token in `X-CSRF-Token` and, when the browser sends
-one, an Origin of this board. Only /login and /healthz (which says "ok" and nothing else) are
-open.
+one, an Origin from the board's configured list. Only /login and /healthz (which says "ok" and
+nothing else) are open.
 """
 
 from __future__ import annotations
 
 import json
-from http.cookies import SimpleCookie
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from services.board.auth import Accounts, csrf_matches
+from services.board.hardening import bad_path, origin_allowed, parse_cookies
 
 COOKIE = "board_session"
 OPEN_PATHS = frozenset({"/login", "/healthz"})
@@ -35,13 +35,9 @@ SECURITY_HEADERS = [
 def cookie_value(scope: Scope, name: str) -> str | None:
     for key, value in scope.get("headers", []):
         if key == b"cookie":
-            jar: SimpleCookie = SimpleCookie()
-            try:
-                jar.load(value.decode("latin-1"))
-            except Exception:
-                return None
-            if name in jar:
-                return jar[name].value
+            found = parse_cookies(value.decode("latin-1")).get(name)
+            if found is not None:
+                return found
     return None
 
 
@@ -59,18 +55,14 @@ def wants_page(scope: Scope) -> bool:
             and not path.startswith(("/api/", "/events", "/static/")))
 
 
-def same_origin(scope: Scope) -> bool:
-    origin = header(scope, b"origin")
-    if origin is None or origin == "null":
-        return origin is None
-    host = header(scope, b"host") or ""
-    return urlsplit(origin).netloc == host
-
-
 class SignInRequired:
-    def __init__(self, app: ASGIApp, accounts: Any) -> None:
+    def __init__(self, app: ASGIApp, accounts: Any, origins: frozenset[str]) -> None:
         self.app = app
         self.accounts_ref = accounts  # callable returning Accounts (set up in the lifespan)
+        self.origins = origins  # the board's own origins (board/hardening.py)
+
+    def same_origin(self, scope: Scope) -> bool:
+        return origin_allowed(header(scope, b"origin"), self.origins)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -87,8 +79,11 @@ class SignInRequired:
 
         path = scope.get("path", "")
         method = scope.get("method", "GET")
+        if bad_path(path):
+            await _respond(send_with_headers, 404, {"error": "not found"})
+            return
         if path in OPEN_PATHS:
-            if method not in SAFE_METHODS and not same_origin(scope):
+            if method not in SAFE_METHODS and not self.same_origin(scope):
                 await _respond(send_with_headers, 403, {"error": "cross-site request refused"})
                 return
             await self.app(scope, receive, send_with_headers)
@@ -105,7 +100,7 @@ class SignInRequired:
             return
         if method not in SAFE_METHODS:
             token = header(scope, b"x-csrf-token")
-            if not same_origin(scope) or not csrf_matches(session, token):
+            if not self.same_origin(scope) or not csrf_matches(session, token):
                 await _respond(send_with_headers, 403,
                                {"error": "missing or wrong CSRF token; reload the page"})
                 return

@@ -79,6 +79,8 @@ BOOKING_MOVES: dict[str, set[str]] = {
 def parse_version(version: str | None) -> DatetimeWithNanoseconds:
     if not version:
         raise Rejected("version: the page must send the version it shows", 400)
+    if not isinstance(version, str):
+        raise Rejected(f"version: {version!r} is not a version this board sent", 400)
     try:
         return DatetimeWithNanoseconds.from_rfc3339(version)
     except ValueError:
@@ -283,6 +285,11 @@ class Operations:
         """Scheduled and made outbound calls, due first, then the latest finished."""
         queue = OutboundQueue(self.db, Policy.of(await self.restaurant()))
         return [to_json(c.to_doc()) | {"_id": c.id} for c in await queue.list_calls()]
+
+    async def outbound_held(self) -> str | None:
+        """Why the dialer is holding calls back now (its caps), or None."""
+        queue = OutboundQueue(self.db, Policy.of(await self.restaurant()))
+        return (await queue.caps_state(datetime.now(UTC))).refusing
 
 
 CALL_BACK_AHEAD = timedelta(days=7)

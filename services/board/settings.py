@@ -27,6 +27,9 @@ class BoardSettings(RestaurantOverrides):
     # `create-user` / `set-password` without a prompt (scripts): the new account's password.
     board_new_password: SecretStr | None = None
     board_log_level: str = "INFO"
+    # The board's own origins, comma-separated (e.g. https://board.example.com): writes from a
+    # browser must come from one of them. Unset: http://127.0.0.1:PORT and http://localhost:PORT.
+    board_origins: str = ""
     # The one restaurant this board serves (its data, its staff accounts): a deployment with
     # several restaurants runs one board per restaurant, so staff of one never reach another's.
     board_restaurant: str = DEFAULT_RESTAURANT_ID

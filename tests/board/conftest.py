@@ -30,6 +30,7 @@ from config import FirestoreSettings
 from store import FirebaseManager, connect
 from testkit.emulator import Emulator, free_port
 from testkit.firestore import ROOT, seed_menu_file
+from tests.board import probes
 
 PROJECT = "demo-board"
 CHROMIUM = Path(os.environ.get("CHROMIUM_BIN", "/usr/bin/chromium"))
@@ -235,8 +236,23 @@ async def wait_for(predicate: object) -> None:
             await asyncio.sleep(0.1)
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    probes.configure(config)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]
+                              ) -> Iterator[pytest.TestReport]:
+    report = yield
+    probes.record(item, report)
+    return report
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """Where the screenshots of every page went: the CI log says it even when all passed."""
+    table = probes.write_table()
+    if table is not None:
+        terminalreporter.write_line(f"attack suite table: {table}")
     shots = sorted(SHOTS.glob("*.png")) if _RUN.get("board_started") else []
     if shots:
         terminalreporter.write_line(

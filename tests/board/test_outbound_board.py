@@ -51,3 +51,22 @@ async def test_a_call_back_to_a_number_we_must_not_dial_is_refused(board_db, boa
         assert f"callback-{msg.id}" not in [c["_id"] for c in listed]
     finally:
         await api.aclose()
+
+
+async def test_the_board_says_when_the_dialer_holds_calls_back(board_db, board_server, tablet):
+    from datetime import UTC
+
+    from store.outbound_caps import CAPS_DOC, Caps, CapsState
+
+    now = datetime.now(UTC)
+    state = CapsState(starts=[now] * 3)
+    state.refusing = state.refusal(Caps(per_hour=3, per_day=10, concurrent=2), now)
+    await board_db.db.document(CAPS_DOC).set(state.to_doc(now))
+    try:
+        page = tablet
+        await page.goto(board_server.url + "/calls")
+        held = page.locator("#outbound tr.held")
+        await held.wait_for()
+        assert "3 outbound calls an hour is the limit" in await held.inner_text()
+    finally:
+        await board_db.db.document(CAPS_DOC).delete()

@@ -449,7 +449,18 @@ def test_outbound_trunk_reaches_staff_and_us_guests_only(doc, config, number, ex
     ("number", "expected"),
     [
         ("+442079460000", "bridge"),
-        ("+18095550123", "bridge"),
+        ("+18095550123", "rejected"),  # Dominican Republic: +1, billed as international
+        ("+18765550123", "rejected"),  # Jamaica
+        ("+12845550123", "rejected"),  # British Virgin Islands
+        ("+15005550123", "rejected"),  # 5XX personal numbers
+        ("+17005550123", "rejected"),
+        ("+14115550123", "rejected"),  # N11
+        ("+870773111632", "rejected"),  # Inmarsat
+        ("+881612345678", "rejected"),  # satellite (GMSS)
+        ("+882345678901", "rejected"),  # international networks
+        ("+883510012345", "rejected"),
+        ("+449098765432", "rejected"),  # UK premium rate
+        ("+33891123456", "rejected"),  # France: premium (08 9x)
         ("+14165550123", "bridge"),
         ("+16175550123", "bridge"),
         ("+19005550123", "rejected"),
@@ -531,3 +542,65 @@ def test_freeswitch_and_outbound_rules_agree_on_every_us_area_code(doc, config):
         if rules != gate:
             disagree.append((number, rules, gate))
     assert not disagree, disagree
+
+
+def test_us_and_freeswitch_deny_lists_are_written_from_outbound_rules():
+    from scripts import outbound_deny
+
+    assert outbound_deny.main(["--check"]) == 0
+
+
+def _numbering_plan() -> list[str]:
+    """An example number of every type of every region and non-geographic code phonenumbers
+    knows, each with its first or second digit changed to every other digit (the neighbouring
+    ranges, premium ones among them), and numbers in every +1 area code."""
+    import phonenumbers
+    from phonenumbers import PhoneNumberType
+
+    kinds = [v for k, v in vars(PhoneNumberType).items() if k.isupper() and k != "UNKNOWN"]
+    found: set[str] = set()
+    for code, regions in phonenumbers.COUNTRY_CODE_TO_REGION_CODE.items():
+        for region in regions:
+            for kind in kinds:
+                example = (phonenumbers.example_number_for_non_geo_entity(code)
+                           if region == "001" else
+                           phonenumbers.example_number_for_type(region, kind))
+                if example is None:
+                    continue
+                national = phonenumbers.national_significant_number(example)
+                # the example and its neighbours: every first, and every second, digit
+                found |= {f"+{code}{d}{national[1:]}" for d in "0123456789"}
+                found |= {f"+{code}{national[0]}{d}{national[2:]}" for d in "0123456789"}
+    found |= {f"+1{npa}{nxx}5678" for npa in range(200, 1000) for nxx in ("234", "555")}
+    # as the queue stores (and FreeSWITCH receives) them: E.164 as phonenumbers writes it
+    e164 = phonenumbers.PhoneNumberFormat.E164
+    return sorted({phonenumbers.format_number(phonenumbers.parse(n), e164) for n in found})
+
+
+@pytest.mark.parametrize("international", ["true", "false"])
+def test_freeswitch_and_outbound_rules_agree_over_the_whole_numbering_plan(
+        doc, config, international):
+    """Every valid number of the numbering plan gets the same verdict from FreeSWITCH's gate
+    and from the queue's rules, with international calling on and off: neither is looser."""
+    import phonenumbers
+
+    from domain.outbound_rules import check_dialable
+    from domain.refusal import Refusal
+
+    checked, disagree, plan = 0, [], _numbering_plan()
+    for number in plan:
+        if not phonenumbers.is_valid_number(phonenumbers.parse(number)):
+            continue  # the rules refuse it before it is queued; no gate of FreeSWITCH's
+        try:
+            check_dialable(number, home_region="US", allow_international=international == "true")
+            rules = True
+        except Refusal:
+            rules = False
+        gate = _outcome(_outbound(doc, config, number,
+                                  outbound_international=international)).startswith("bridge")
+        checked += 1
+        if rules != gate:
+            disagree.append((number, rules, gate))
+    print(f"\noutbound deny: {checked} valid numbers of {len(plan)} checked "
+          f"(international={international})")
+    assert checked > 7000 and not disagree, disagree

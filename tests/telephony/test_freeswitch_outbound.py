@@ -248,6 +248,9 @@ async def test_abroad_once_the_restaurant_enables_it(out_stack, tmp_path, guest_
     try:
         answered, error = await _dial(out_stack, london)
         premium, _ = await _dial(out_stack, "+19005550123", ringing_s=5)
+        # the deny list (dialplan/outbound_deny/) holds with international on
+        denied = {n: (await _dial(out_stack, n, ringing_s=5))[0]
+                  for n in ("+18765550123", "+870773111632", "+449098765432")}
         rc = await asyncio.to_thread(guest.wait, 30)
     finally:
         fs.api("global_setvar outbound_international=false")
@@ -257,6 +260,7 @@ async def test_abroad_once_the_restaurant_enables_it(out_stack, tmp_path, guest_
     assert rc == 0, guest.output()[-2000:]
     assert _invite_text(guest).startswith(f"INVITE sip:{london}@"), _invite_text(guest)[:200]
     assert not premium, "premium rate stays closed with international on"
+    assert not any(denied.values()), f"dialled with international on: {denied}"
     assert not (await _dial(out_stack, london, ringing_s=5))[0], "off again: London refused"
 
 

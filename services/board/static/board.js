@@ -756,6 +756,7 @@ function callsPage() {
     }
     if (!body.children.length) body.append(el("tr", {}, el("td", { colspan: 6 }, "No outbound calls.")));
     labelCells($("#outbound"));
+    if (r.ok && r.data.held) body.prepend(el("tr", { class: "held" }, el("td", { colspan: 6, role: "status" }, "Dialer holding calls back: " + r.data.held)));
   };
   loadOutbound(); setInterval(loadOutbound, 15000);
   live(["calls"], {
