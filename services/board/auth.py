@@ -26,14 +26,13 @@ from typing import Any, Literal
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from google.api_core import exceptions as gexc
 from google.cloud import firestore
-from google.cloud.firestore_v1.base_query import FieldFilter
+
+from store.accounts import AccountExists, AccountRecords
+from store.scope import RestaurantScope
 
 Role = Literal["owner", "staff"]
 ROLES: tuple[Role, ...] = ("owner", "staff")
-USERS = "staff_users"
-SESSIONS = "staff_sessions"
 MIN_PASSWORD = 10
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,31}$")
 SESSION_CACHE_S = 1.0  # a revoked session may live this long in one board process
@@ -106,20 +105,21 @@ def csrf_matches(session: Session, presented: str | None) -> bool:
 class Accounts:
     """Users and sessions over the async Firestore client."""
 
-    def __init__(self, db: firestore.AsyncClient, session_hours: float) -> None:
+    def __init__(self, db: firestore.AsyncClient | RestaurantScope, session_hours: float) -> None:
         self.db = db
+        self.records = AccountRecords(db)
         self.session_ttl = timedelta(hours=session_hours)
         self._cache: dict[str, tuple[float, Session | None]] = {}
 
     # ------------------------------------------------------------ users
 
     async def list_users(self) -> list[User]:
-        users = [_user(s.id, s.to_dict() or {}) async for s in self.db.collection(USERS).stream()]
+        users = [_user(name, data) for name, data in await self.records.users()]
         return sorted(users, key=lambda u: (u.role != "owner", u.username))
 
     async def get_user(self, username: str) -> User | None:
-        snap = await self.db.document(f"{USERS}/{username}").get()
-        return _user(snap.id, snap.to_dict() or {}) if snap.exists else None
+        data = await self.records.user(username)
+        return _user(username, data) if data is not None else None
 
     async def create_user(self, username: str, password: str, role: Role) -> User:
         name = check_username(username)
@@ -127,11 +127,11 @@ class Accounts:
             raise AuthError(f"role: one of {', '.join(ROLES)}")
         digest = await asyncio.to_thread(_hasher.hash, check_password(password))
         try:
-            await self.db.document(f"{USERS}/{name}").create({
+            await self.records.create_user(name, {
                 "username": name, "role": role, "password_hash": digest, "disabled": False,
                 "created_at": datetime.now(UTC),
             })
-        except gexc.Conflict:
+        except AccountExists:
             raise AuthError(f"user {name} already exists") from None
         return User(name, role)
 
@@ -165,7 +165,7 @@ class Accounts:
             await self.end_sessions_of(username)
             fields["password_hash"] = await asyncio.to_thread(_hasher.hash, password)
         if fields:
-            await self.db.document(f"{USERS}/{username}").update(fields)
+            await self.records.update_user(username, fields)
             await self.end_sessions_of(username)
         return (await self.get_user(username)) or user
 
@@ -180,7 +180,7 @@ class Accounts:
         now = now or datetime.now(UTC)
         session = Session(_token_hash(token), user.username, user.role,
                           secrets.token_urlsafe(32), now + self.session_ttl)
-        await self.db.document(f"{SESSIONS}/{session.token_hash}").set({
+        await self.records.put_session(session.token_hash, {
             "username": session.username, "role": session.role, "csrf": session.csrf,
             "expires_at": session.expires_at, "created_at": now,
         })
@@ -197,8 +197,8 @@ class Accounts:
         if cached and not fresh and time.monotonic() - cached[0] < SESSION_CACHE_S:
             found = cached[1]
         else:
-            snap = await self.db.document(f"{SESSIONS}/{key}").get()
-            found = _session(key, snap.to_dict() or {}) if snap.exists else None
+            data = await self.records.session(key)
+            found = _session(key, data) if data is not None else None
             self._cache[key] = (time.monotonic(), found)
             if len(self._cache) > 10_000:
                 self._cache.clear()
@@ -210,24 +210,17 @@ class Accounts:
         if token:
             key = _token_hash(token)
             self._cache.pop(key, None)
-            await self.db.document(f"{SESSIONS}/{key}").delete()
+            await self.records.delete_session(key)
 
     async def end_sessions_of(self, username: str) -> None:
-        query = self.db.collection(SESSIONS).where(filter=FieldFilter("username", "==", username))
-        async for snap in query.stream():
-            self._cache.pop(snap.id, None)
-            await snap.reference.delete()
+        for key in await self.records.delete_sessions_of(username):
+            self._cache.pop(key, None)
 
     async def purge_expired(self) -> int:
         """Delete expired sessions (and, store/signin.py, stale sign-in counters)."""
         from store.signin import SignInRecords
 
-        query = self.db.collection(SESSIONS).where(
-            filter=FieldFilter("expires_at", "<", datetime.now(UTC)))
-        n = 0
-        async for snap in query.stream():
-            await snap.reference.delete()
-            n += 1
+        n = await self.records.delete_sessions_before(datetime.now(UTC))
         return n + await SignInRecords(self.db).sweep()
 
 

@@ -22,7 +22,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from services.board.auth import USERNAME_RE, USERS, User, _user, _verify, dummy_hash
+from services.board.auth import USERNAME_RE, User, _user, _verify, dummy_hash
+from store.accounts import AccountRecords
 from store.signin import Backoff, SignInRecords, key_of
 
 CLIENT = Backoff(free=10, base_s=1.0, max_s=300.0)
@@ -102,8 +103,7 @@ class SignIn:
                 return Attempt(wait_s=wait)
         data: dict[str, Any] = {}
         if name:
-            snap = await self.db.document(f"{USERS}/{name}").get()
-            data = (snap.to_dict() or {}) if snap.exists else {}
+            data = await AccountRecords(self.db).user(name) or {}
         ok = await self.queue.verify(data.get("password_hash") or dummy_hash(),
                                      password[:MAX_PASSWORD], known)
         if ok is None:
