@@ -54,8 +54,12 @@ class FirestoreSettings(BaseSettings):
     firestore_emulator_host: str | None = None
     google_cloud_project: str = "demo-restaurant"
     outbox_path: Path = ROOT / "data" / "outbox.jsonl"
+    # The emulator's export folder as the emulator sees it (compose: /data/exports): set, the
+    # worker keeps what callers were told is saved until an export holds it (store/checkpoint.py)
+    firestore_emulator_export_dir: str | None = None
 
-    @field_validator("firestore_emulator_host", "firebase_service_account_path", mode="before")
+    @field_validator("firestore_emulator_host", "firebase_service_account_path",
+                     "firestore_emulator_export_dir", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: Any) -> Any:
         # `.env.example` leaves optional variables empty; empty means "not set".
