@@ -1,4 +1,7 @@
-# The agent worker: `docker compose up` builds it as the `agent` service.
+# The agent image: `docker compose up` builds it once as restaurant-phoneline/agent:local and
+# runs the worker, setup, call-watch, board and dialer from it. Runtime only: .dockerignore
+# leaves out the tests, fakes, benchmarks, docs and the developer scripts. The code belongs to
+# root and is read-only to the `agent` user the processes run as.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -11,11 +14,18 @@ RUN groupadd --system --gid 10001 agent \
 
 WORKDIR /app
 COPY requirements.lock .
-RUN pip install --require-hashes -r requirements.lock
+# BUILD_CA_CERT: only for building behind a TLS-intercepting proxy (the project's CI passes its
+# CA here); used by this one step and not kept in the image. Users leave it empty.
+ARG BUILD_CA_CERT=""
+RUN if [ -n "$BUILD_CA_CERT" ]; then printf '%s\n' "$BUILD_CA_CERT" > /tmp/build-ca.pem \
+        && export PIP_CERT=/tmp/build-ca.pem; fi \
+    && pip install --require-hashes -r requirements.lock \
+    && rm -f /tmp/build-ca.pem
 
-COPY --chown=agent:agent . .
-# /app/var holds the durable outbox (OUTBOX_PATH), a volume in docker-compose.yml
-RUN mkdir -p /app/var && chown agent:agent /app /app/var
+COPY . .
+# /app/var holds the durable outbox and journal (OUTBOX_PATH), /app/recordings the opt-in call
+# recordings: volumes in docker-compose.yml, the only places the agent user writes.
+RUN mkdir -p /app/var /app/recordings && chown agent:agent /app/var /app/recordings
 USER agent
 
 # Model files (VAD, turn detector) are fetched now, at build time, into the agent's cache,

@@ -56,7 +56,7 @@ FS_MODULES=(
 FS_CONFIGURE_FLAGS=(--disable-libvpx --disable-libyuv --without-python --without-erlang
   --disable-debug --disable-dependency-tracking)
 
-REPO_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+REPO_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 PREFIX="${PHONELINE_FREESWITCH_DIR:-$HOME/.cache/phoneline/freeswitch-$FS_VERSION}"
 JOBS="${PHONELINE_BUILD_JOBS:-$(nproc 2>/dev/null || echo 2)}"
 STAMP="$PREFIX/.phoneline-build"
