@@ -59,8 +59,9 @@ mutation-sample: $(STAMP)
 	$(PY) scripts/mutation.py --sample 10 --budget 150 --seed $(MUTATION_SEED)
 
 ## dev: the whole phone system natively (redis, LiveKit, LiveKit SIP, Firestore emulator, worker)
+# `make dev DEVSTACK_ARGS="--fakes tests/telephony/softphone_order_call.yaml"` passes flags on
 dev: setup
-	$(PY) scripts/devstack.py
+	$(PY) scripts/devstack.py $(DEVSTACK_ARGS)
 
 ## seed: load the sample menu into the configured Firestore
 seed: $(STAMP)
