@@ -354,9 +354,57 @@ def check_restart_keeps_data(stack: Stack) -> None:
     log(f"database: stop ({stopped:.1f}s) + start kept all {after} menu items")
 
 
+def crash(stack: Stack, service: str) -> None:
+    """SIGKILL to the container's PID 1 from the host: how a crash or the OOM killer ends it.
+    (`docker kill` is a manual stop to Docker: `restart: unless-stopped` would not restart it.)"""
+    pid = run("docker", "inspect", "-f", "{{.State.Pid}}", f"{PROJECT}-{service}-1",
+              quiet=True).strip()
+    os.kill(int(pid), signal.SIGKILL)
+
+
+def database_records(stack: Stack) -> int:
+    port = stack.ports["CI_FIRESTORE_PORT"]
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            return sum(emulator_docs(port, c) for c in ("menu_items", "orders", "reservations",
+                                                        "messages"))
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(1)
+
+
+def kill_table(stack: Stack, out: Path) -> None:
+    """Each long-running service SIGKILLed in turn between calls: back after how long, lost."""
+    rows = []
+    time.sleep(20)  # past the database's first checkpoint export (FIRESTORE_CHECKPOINT_S)
+    for service in LONG_RUNNING:
+        before = database_records(stack)
+        started = time.monotonic()
+        crash(stack, service)
+        time.sleep(1)
+        stack.wait_healthy(timeout=300)
+        back = time.monotonic() - started
+        restarts = {name: int(run("docker", "inspect", "-f", "{{.RestartCount}}",
+                                  f"{PROJECT}-{name}-1", quiet=True).strip() or 0)
+                    for name in LONG_RUNNING}
+        lost = before - database_records(stack)
+        rows.append((service, back, restarts[service], lost))
+        log(f"kill {service}: every service healthy again after {back:.1f}s, lost {lost}")
+    lines = ["| service SIGKILLed | back (all healthy) | restarted by | records lost |",
+             "|---|---|---|---|"]
+    lines += [f"| {name} | {back:.0f} s | restart: unless-stopped ({count}x) | {lost} |"
+              for name, back, count, lost in rows]
+    out.write_text("\n".join(lines) + "\n")
+    log(f"kill table written to {out}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--keep-up", action="store_true", help="leave the stack running")
+    parser.add_argument("--kill-table", type=Path, metavar="FILE",
+                        help="also SIGKILL each service in turn and write the table here")
     args = parser.parse_args()
     with dockerd(), tempfile.TemporaryDirectory(prefix="phoneline-compose-") as tmp:
         compose_plugin()
@@ -373,6 +421,8 @@ def main() -> int:
             log("every service healthy; setup exited 0")
             check_stack(stack)
             check_restart_keeps_data(stack)
+            if args.kill_table:
+                kill_table(stack, args.kill_table)
             if args.keep_up:
                 log(f"left up: docker compose -p {PROJECT} --env-file {stack.env_file} ...")
                 input("press Enter to tear down ")

@@ -172,6 +172,8 @@ def test_firestore_address_is_the_emulator_service():
     assert "./docker/firestore/run-emulator.sh:/opt/phoneline/run-emulator.sh:ro" in \
         SERVICES["firestore"]["volumes"]
     assert _env("firestore")["FIRESTORE_DATA_DIR"] == "/data"
+    # a crash loses at most this much of what staff changed (calls' records: nothing)
+    assert _env("firestore")["FIRESTORE_CHECKPOINT_S"] == "${FIRESTORE_CHECKPOINT_S:-15}"
     assert _env("agent")["FIRESTORE_EMULATOR_EXPORT_DIR"] == "/data/exports"
     for name in ("setup", "agent", "seed-menu", "board", "dialer"):
         assert _env(name)["FIRESTORE_EMULATOR_HOST"] == f"firestore:{port}", name
