@@ -13,13 +13,13 @@ RUN groupadd --system --gid 10001 agent \
     && useradd --system --uid 10001 --gid agent --create-home --home-dir /home/agent agent
 
 WORKDIR /app
-COPY requirements.lock .
+COPY requirements.txt .
 # BUILD_CA_CERT: only for building behind a TLS-intercepting proxy (the project's CI passes its
 # CA here); used by this one step and not kept in the image. Users leave it empty.
 ARG BUILD_CA_CERT=""
 RUN if [ -n "$BUILD_CA_CERT" ]; then printf '%s\n' "$BUILD_CA_CERT" > /tmp/build-ca.pem \
         && export PIP_CERT=/tmp/build-ca.pem; fi \
-    && pip install --require-hashes -r requirements.lock \
+    && pip install --require-hashes -r requirements.txt \
     && rm -f /tmp/build-ca.pem
 
 COPY . .

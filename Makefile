@@ -19,7 +19,7 @@ LOCK := $(VENV)/bin/uv pip compile pyproject.toml --universal --python-version 3
 	--generate-hashes --no-header --quiet
 lock: $(STAMP)
 	$(PY) -m pip install --quiet uv
-	$(LOCK) -o requirements.lock
+	$(LOCK) -o requirements.txt
 	$(LOCK) --extra dev -o requirements-dev.lock
 
 ## deps: apt packages, the Go-built LiveKit server and SIP binaries and FreeSWITCH (all cached)
@@ -82,7 +82,7 @@ bench-board: setup
 
 ## board: the staff board alone, on the configured Firestore (http://127.0.0.1:8090)
 board: $(STAMP)
-	$(PY) -m board
+	$(PY) -m services.board
 
 ## screenshots: run the board's browser tests and refresh docs/board/*.png for the README
 screenshots: setup

@@ -4,7 +4,7 @@
 * `WorkerSettings`: the agent's dispatch name and LiveKit's job-acceptance limits (no secrets, so
   `main.py` can read them when it registers the worker, even in `download-files`);
 * `ProviderSettings`: fallback providers and the time budgets that keep the line from going
-  silent (see `providers.py`);
+  silent (see `worker/providers.py`);
 * `Settings`: all of the above plus the AI providers and the restaurant overrides.
 
 Restaurant facts (hours, tax, capacity, …) live in Firestore `settings/restaurant`; the
@@ -79,7 +79,7 @@ class WorkerSettings(BaseSettings):
     agent_name: str = DEFAULT_AGENT_NAME
     # The worker's own CPU use (share of the machine, 0-1, or "inf") at which it stops taking
     # calls. 0.9, not LiveKit's 0.7: a refused SIP job is never re-offered, so the caller
-    # would ring out. (admission.py)
+    # would ring out. (worker/admission.py)
     agent_load_threshold: float = Field(default=0.9, gt=0)
     agent_idle_processes: int | None = Field(default=None, ge=0)  # job processes kept warm
     # calls at which the worker is full; default admission.CALLS_PER_CORE a core (measured)
@@ -88,10 +88,11 @@ class WorkerSettings(BaseSettings):
     # seconds a job process may take to load VAD, menu and models before LiveKit gives up
     # on it (LiveKit's default 10 s is short on a loaded 2-core machine)
     agent_init_timeout_s: float = Field(default=10.0, gt=0)
-    # call_options.py levers to turn off (comma list or "all"): the benchmark's before figures
+    # worker/call_options.py levers to turn off (comma list or "all"): the benchmark's before
+    # figures
     audio_levers_off: str = ""
     # A job process above this is killed by the worker (0: no limit) and its call resumed
-    # elsewhere (redispatch.py); a job in a call measured ~410-470 MB RSS.
+    # elsewhere (telephony/redispatch.py); a job in a call measured ~410-470 MB RSS.
     agent_job_memory_limit_mb: float = Field(default=1500, ge=0)
     # Where the call watcher reaches this worker's health endpoint: loopback natively,
     # "hostname" in compose (the container's name on the compose network).
@@ -117,7 +118,7 @@ class OutboundSettings(BaseSettings):
     model_config = SettingsConfigDict(env_file=None, extra="ignore", case_sensitive=False)
 
     sip_outbound_trunk_id: str = ""
-    sip_outbound_trunk_name: str = "restaurant-outbound"  # sip_outbound.py's default
+    sip_outbound_trunk_name: str = "restaurant-outbound"  # telephony/sip_outbound.py's default
     agent_name: str = DEFAULT_AGENT_NAME
     dialer_id: str = ""  # the lease owner's name; host and pid when empty
     dialer_poll_s: float = Field(default=5.0, gt=0)
@@ -132,10 +133,7 @@ class OutboundSettings(BaseSettings):
 
 
 def outbound_settings() -> OutboundSettings:
-    try:
-        return OutboundSettings()
-    except ValidationError as e:
-        raise ConfigError(f"outbound settings: {e}") from None
+    return _load(OutboundSettings, _default_env_file())
 
 
 _FALLBACKS = (
@@ -144,6 +142,53 @@ _FALLBACKS = (
     "cartesia_fallback_model", "cartesia_fallback_base_url", "cartesia_fallback_api_key",
     "cartesia_fallback_voice_id",
 )
+
+
+class LiveKitSettings(BaseSettings):
+    """The LiveKit server every process of the line talks to, with one default: the worker (and
+    its job guard), the dialer and the call watch all read it here."""
+
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", case_sensitive=False)
+
+    livekit_url: str = "ws://127.0.0.1:7880"
+    livekit_api_key: SecretStr | None = None
+    livekit_api_secret: SecretStr | None = None
+    # New agents one call may get after crashes (the job guard and the call watch).
+    call_max_redispatches: int = Field(default=3, ge=0, le=20)
+
+    _defaults = field_validator("livekit_url", "call_max_redispatches", mode="before")(
+        classmethod(_empty_is_default))
+
+    def api_credentials(self, who: str) -> tuple[str, str]:
+        """(key, secret) for LiveKit's server API; ConfigError naming `who` when missing."""
+        key = self.livekit_api_key.get_secret_value() if self.livekit_api_key else ""
+        secret = self.livekit_api_secret.get_secret_value() if self.livekit_api_secret else ""
+        if not key or not secret:
+            raise ConfigError(f"LIVEKIT_API_KEY and LIVEKIT_API_SECRET must be set for {who}")
+        return key, secret
+
+
+class CallWatchSettings(LiveKitSettings):
+    """The call watch service (services/call_watch.py): which rooms are calls, how long an agent
+    may take to join, where a call no agent can take is transferred, how often logs are reaped."""
+
+    agent_name: str = DEFAULT_AGENT_NAME
+    call_room_prefix: str = "call-"
+    call_agent_join_s: float = Field(default=4.0, gt=0)
+    call_watch_transfer_to: str = ""
+    call_reap_every_s: float = Field(default=30.0, gt=0)
+    call_reap_min_age_s: float = Field(default=60.0, ge=0)
+    # Raw 24 kHz linear16 apology audio; espeak-ng (or beeps) when unset.
+    call_watch_apology_audio: Path | None = None
+    # LiveKit's room list is polled 4 times a second while calls are live, this often while
+    # none is (a new call's first agent has 10 s to join anyway)
+    call_watch_idle_poll_s: float = Field(default=2.0, gt=0)
+
+    _watch_defaults = field_validator(
+        "agent_name", "call_room_prefix", "call_agent_join_s", "call_reap_every_s",
+        "call_reap_min_age_s", "call_watch_apology_audio", "call_watch_idle_poll_s",
+        mode="before",
+    )(classmethod(_empty_is_default))
 
 
 class ProviderSettings(BaseSettings):
@@ -265,13 +310,8 @@ class RestaurantOverrides(FirestoreSettings):
         return {k: v for k, v in pairs.items() if v is not None}
 
 
-class Settings(RestaurantOverrides, WorkerSettings, ProviderSettings):
+class Settings(RestaurantOverrides, WorkerSettings, ProviderSettings, LiveKitSettings):
     """Everything the worker needs."""
-
-    # LiveKit
-    livekit_url: str = "ws://127.0.0.1:7880"
-    livekit_api_key: SecretStr | None = None
-    livekit_api_secret: SecretStr | None = None
 
     # AI providers (the *_BASE_URL variables point a plugin at a compatible or local endpoint)
     openai_api_key: SecretStr
@@ -368,6 +408,15 @@ def load_settings(env_file: Path | Literal["default"] | None = "default") -> Set
 def load_provider_settings(env_file: Path | None = None) -> ProviderSettings:
     """The fallback part only (the tests build providers from it)."""
     return _load(ProviderSettings, env_file or _default_env_file())
+
+
+def livekit_settings() -> LiveKitSettings:
+    """The LiveKit part, for the dialer and the worker's job guard."""
+    return _load(LiveKitSettings, _default_env_file())
+
+
+def call_watch_settings() -> CallWatchSettings:
+    return _load(CallWatchSettings, _default_env_file())
 
 
 @lru_cache(maxsize=1)

@@ -15,27 +15,18 @@ from livekit import rtc
 from livekit.agents import AgentServer, AgentSession, JobContext, JobProcess, cli, inference
 from livekit.agents.voice import room_io
 
-import call_snapshot
-import natural
-import outbound_call
-import providers
-import recordings
 import store
-import turn_taking
-from actions.outbound import OutboundJob
+from actions.outbound_job import OutboundJob
 from actions.transfer import RETURNED_ATTRIBUTE, RETURNED_STAFF_UNAVAILABLE
-from admission import WorkerLoad, default_max_calls
 from agents.call import SESSION_OPTIONS, new_call, start_call, turn_away
 from agents.language import default_voices, follow_caller, provider_languages
 from agents.recovery import guard_call
-from call_options import CallOptions, levers_off
-from call_state import CallServices, UserData
 from config import ConfigError, Settings, WorkerSettings, get_settings, worker_settings
-from live_menus import LiveMenus
+from conversation import call_snapshot, turn_taking
+from conversation.state import CallServices, UserData
+from domain import natural
+from domain.redact import protect_logs
 from models import RestaurantSettings
-from redact import protect_logs
-from redispatch import WORKER_HEALTH_ATTRIBUTE, JobGuard
-from staff_phone import LiveKitStaffPhone
 from store.directory import (
     load_directory_sync,
     only_restaurant,
@@ -43,6 +34,13 @@ from store.directory import (
     restaurant_ids,
     unmigrated,
 )
+from store.live_menus import LiveMenus
+from telephony import outbound_call
+from telephony.redispatch import WORKER_HEALTH_ATTRIBUTE, JobGuard
+from telephony.staff_phone import LiveKitStaffPhone
+from worker import providers, recordings
+from worker.admission import WorkerLoad, default_max_calls
+from worker.call_options import CallOptions, levers_off
 
 logger = logging.getLogger("restaurant.worker")
 MENU_READY_TIMEOUT_S = 15.0
@@ -101,7 +99,7 @@ def worker_limits(worker: WorkerSettings) -> dict[str, float | int]:
     if worker.agent_http_port is not None:
         limits["port"] = worker.agent_http_port
     # A job process growing past this is killed by the worker: a clean restart now that the
-    # call is re-dispatched and resumes from its saved state (redispatch.py).
+    # call is re-dispatched and resumes from its saved state (telephony/redispatch.py).
     limits["job_memory_limit_mb"] = worker.agent_job_memory_limit_mb
     return limits
 
@@ -154,7 +152,7 @@ def build_session(settings: Settings, vad: object, userdata: UserData | None = N
     """STT, LLM, TTS, VAD and turn detection live on the session, shared by all four agents.
 
     Each provider sits behind LiveKit's fallback adapter with short attempt timeouts and no
-    silent retries (providers.py); the optional *_FALLBACK_* variables add a second one.
+    silent retries (worker/providers.py); the optional *_FALLBACK_* variables add a second one.
     """
     # The restaurant's languages: multilingual STT, the default language's voice.
     p = providers.build(settings, **(provider_languages(userdata, settings) if userdata else {}))
@@ -212,7 +210,7 @@ async def entrypoint(ctx: JobContext) -> None:
                                 build_session=build_session, room_options=room_options(settings))
         return
     await ctx.connect()
-    # Where the call watcher asks whether this agent's worker is alive (call_watch.py).
+    # Where the call watcher asks whether this agent's worker is alive (services/call_watch.py).
     health = {WORKER_HEALTH_ATTRIBUTE: worker_health_url(WORKER)}
     liveness = asyncio.ensure_future(ctx.room.local_participant.set_attributes(health))
     liveness.add_done_callback(lambda t: t.cancelled() or t.exception())
@@ -230,7 +228,8 @@ async def entrypoint(ctx: JobContext) -> None:
         ctx.shutdown("unknown dialled number")
         return
     db = base_db.for_restaurant(restaurant_id)
-    # State a crashed agent of this call left (call_snapshot.py), in the restaurant's own
+    # State a crashed agent of this call left (conversation/call_snapshot.py), in the restaurant's
+    # own
     # call_snapshots, read while its menu is made ready.
     saved = asyncio.ensure_future(call_snapshot.load_for(db, ctx.job.room.name))
     catalog = await menus.acquire(restaurant_id)
@@ -259,7 +258,7 @@ async def entrypoint(ctx: JobContext) -> None:
         call_snapshot.restore(resume, userdata)  # its language too: a resumed call keeps it
     session = build_session(settings, ctx.proc.userdata["vad"], userdata)
     session.userdata = userdata
-    if is_sip:  # warm transfer to staff through the outbound trunk (staff_phone.py)
+    if is_sip:  # warm transfer to staff through the outbound trunk (telephony/staff_phone.py)
         services.staff_phone = LiveKitStaffPhone(
             lk=ctx.api, room=ctx.room, caller_identity=caller.identity, session=session,
             url=settings.livekit_url, trunk_name=settings.sip_outbound_trunk_name)
@@ -303,9 +302,11 @@ def main() -> None:
     # Model files are fetched at image build time, when no keys exist yet.
     if sys.argv[1:2] != ["download-files"]:
         try:
-            get_settings()  # every variable checked before LiveKit starts, each named
+            settings = get_settings()  # every variable checked before LiveKit starts, each named
         except ConfigError as e:
             raise SystemExit(str(e)) from None
+        if sys.argv[1:2] != ["console"]:
+            job_guard.livekit = settings
     cli.run_app(server)
 
 

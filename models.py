@@ -14,12 +14,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from seating import SeatingPlan
+from domain.seating import SeatingPlan
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 E164_RE = re.compile(r"^\+[1-9][0-9]{3,14}$")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-# The languages the line speaks (lines.py holds every fixed line in each), and the lines a
+# The languages the line speaks (domain/lines.py holds every fixed line in each), and the lines a
 # restaurant writes itself and must give in every language it offers.
 LANGUAGES = ("en", "es")
 RESTAURANT_LINES = ("recording_notice", "large_party_note")
@@ -40,7 +40,7 @@ RESTAURANT_COLLECTIONS = (
     "staff_users", "staff_sessions",
     # the outbound call queue (store/outbound.py)
     "outbound_calls", "outbound_phones", "do_not_call",
-    # what a re-dispatched agent needs to resume a crashed call (call_snapshot.py)
+    # what a re-dispatched agent needs to resume a crashed call (conversation/call_snapshot.py)
     "call_snapshots",
 )
 
@@ -200,7 +200,7 @@ class RestaurantSettings(_Doc):
     tax_rate: float = Field(default=0.0, ge=0, lt=0.5)
     prep_minutes: int = Field(default=15, ge=1, le=240)
     slot_minutes: int = Field(default=30, ge=5, le=240)
-    # Tables (or seats), dining time by party size and pacing: see seating.py.
+    # Tables (or seats), dining time by party size and pacing: see domain/seating.py.
     seating: SeatingPlan = Field(default_factory=lambda: SeatingPlan(seats=20))
     max_party_size: int = Field(default=8, ge=1)
     staff_transfer_to: str = ""
@@ -389,7 +389,7 @@ class Reservation(_Doc):
     history: list[ReservationChange] = []
     created_at: datetime
     updated_at: datetime
-    # What the booking holds in the dining room (seating.py): its tables and minutes there.
+    # What the booking holds in the dining room (domain/seating.py): its tables and minutes there.
     tables: list[str] = []
     minutes: int | None = None
     # The language of the call that booked it, so reminders speak it (actions/outbound.py).
@@ -462,7 +462,7 @@ class CallLog(_Doc):
     usage: dict[str, float] = {}
     close_reason: str | None = None
     # Written "in_progress" when the call starts, "completed" at its end; "crashed" when no
-    # agent finished it (the reaper in call_watch.py). Logs from before had no status.
+    # agent finished it (the reaper in services/call_watch.py). Logs from before had no status.
     status: CallStatus = "completed"
     resumed: int = 0  # how many times an agent took the call over after a crash
     analytics_day: date | None = None  # the day the call is counted on (restaurant time)

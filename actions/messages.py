@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import phonenumbers
 
-from call_state import UserData
-from contact import DEFAULT_REGION, clean_name, number_or_caller_id, to_e164
-from ids import message_id
-from masking import mask_personal
+from actions.state import CallState
+from domain.contact import DEFAULT_REGION, clean_name, number_or_caller_id, to_e164
+from domain.ids import message_id
+from domain.masking import mask_personal
+from domain.redact import redact_cards
+from domain.refusal import Refusal
 from models import Message
-from redact import redact_cards
-from refusal import Refusal
 
 MAX_REASON = 500
 
 
 async def take_message(
-    userdata: UserData, name: str, reason: str, phone: str | None
+    userdata: CallState, name: str, reason: str, phone: str | None
 ) -> Message | None:
     """Save what the caller asked staff for; None when this call already left a message."""
     clean = clean_name(name)
@@ -33,7 +33,7 @@ async def take_message(
     return await _save(userdata, name=clean, phone=number, reason=text)
 
 
-async def save_caller_words(userdata: UserData, said: str) -> Message:
+async def save_caller_words(userdata: CallState, said: str) -> Message:
     """When the assistant is down: the caller's own words for staff, with the number they said
     or the caller ID, and whatever the call left unfinished."""
     text = redact_cards(" ".join(said.split()))
@@ -46,7 +46,7 @@ async def save_caller_words(userdata: UserData, said: str) -> Message:
                        reason=(reason + pending)[:MAX_REASON])
 
 
-async def _save(userdata: UserData, *, name: str, phone: str, reason: str) -> Message:
+async def _save(userdata: CallState, *, name: str, phone: str, reason: str) -> Message:
     userdata.message_seq += 1
     msg = Message(
         id=message_id(userdata.call_id, userdata.message_seq), call_id=userdata.call_id,

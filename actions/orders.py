@@ -4,20 +4,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from booking import check_pickup
-from call_state import UserData
-from contact import clean_name, number_or_caller_id
-from ids import MAX_ID_ATTEMPTS, order_id, order_number
+from actions.state import CallState
+from domain.booking import check_pickup
+from domain.contact import clean_name, number_or_caller_id
+from domain.ids import MAX_ID_ATTEMPTS, order_id, order_number
+from domain.pricing import build_line, pickup_time
+from domain.refusal import Refusal
 from models import LastOrderLine, Order, OrderLine
-from pricing import build_line, pickup_time
-from refusal import Refusal
 from store import OrderIdTaken, SaveResult, SaveStatus
 
 MAX_ITEMS_PER_ORDER = 60
 
 
 def add_line(
-    userdata: UserData, item: str, quantity: int | str | None = None, size: str | None = None,
+    userdata: CallState, item: str, quantity: int | str | None = None, size: str | None = None,
     options: list[str] | None = None, special_instructions: str = "",
 ) -> OrderLine:
     """Place every word said about one item, validate and price the line, add it to the cart."""
@@ -42,7 +42,7 @@ class UsualAdded:
     skipped: list[str]  # names of what is not available today
 
 
-def add_usual(userdata: UserData) -> UsualAdded:
+def add_usual(userdata: CallState) -> UsualAdded:
     """Re-validate and re-price the last order against the live menu; skip what is sold out."""
     if not userdata.usual:
         raise Refusal("We have no previous order under this number; ask what they'd like.")
@@ -59,14 +59,14 @@ def add_usual(userdata: UserData) -> UsualAdded:
     return UsualAdded(added, skipped)
 
 
-def _usual_line(userdata: UserData, last: LastOrderLine) -> OrderLine:
+def _usual_line(userdata: CallState, last: LastOrderLine) -> OrderLine:
     return build_line(
         userdata.services.catalog.menu, last.item_id, quantity=last.quantity,
         size=last.size, options=last.option_ids,
     )
 
 
-def _index(userdata: UserData, line_number: int) -> int:
+def _index(userdata: CallState, line_number: int) -> int:
     lines = userdata.cart.lines
     if not 1 <= line_number <= len(lines):
         raise Refusal(
@@ -77,7 +77,7 @@ def _index(userdata: UserData, line_number: int) -> int:
 
 
 def change_line(
-    userdata: UserData, line_number: int, quantity: int | str | None = None,
+    userdata: CallState, line_number: int, quantity: int | str | None = None,
     size: str | None = None, options: list[str] | None = None,
     special_instructions: str | None = None,
 ) -> OrderLine:
@@ -98,11 +98,11 @@ def change_line(
     return line
 
 
-def remove_line(userdata: UserData, line_number: int) -> OrderLine:
+def remove_line(userdata: CallState, line_number: int) -> OrderLine:
     return userdata.cart.lines.pop(_index(userdata, line_number))
 
 
-def set_contact(userdata: UserData, name: str, phone: str | None) -> tuple[str, str]:
+def set_contact(userdata: CallState, name: str, phone: str | None) -> tuple[str, str]:
     """The name and phone the order is under; the phone defaults to a number already given
     in this call, else the caller ID."""
     cart = userdata.cart
@@ -122,7 +122,7 @@ class PlacedOrder:
     status: SaveStatus  # "queued": durable locally, staff confirm once Firestore is back
 
 
-async def place_order(userdata: UserData) -> PlacedOrder:
+async def place_order(userdata: CallState) -> PlacedOrder:
     """Save the cart as one order, exactly once: a retried confirm reuses the same order id."""
     cart, now = userdata.cart, userdata.now
     cart.check_ready(userdata.settings, now)
@@ -146,7 +146,7 @@ async def place_order(userdata: UserData) -> PlacedOrder:
     return PlacedOrder(order, result.status)
 
 
-async def _save_under_free_id(userdata: UserData) -> SaveResult:
+async def _save_under_free_id(userdata: CallState) -> SaveResult:
     """Save the pending order; when its id holds a different order (this call's counter started
     over after a crash), move to the next number. The walk is the same on every retry."""
     cart = userdata.cart

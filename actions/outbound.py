@@ -1,6 +1,7 @@
 """What a reminder or call-back call does to the restaurant, without LiveKit in it.
 
-The dialer (dialer.py) leases a queue entry and dispatches the agent with an `OutboundJob` as
+The dialer (services/dialer.py) leases a queue entry and dispatches the agent with an `OutboundJob`
+as
 the job's metadata; the job loads the entry (`prepare`), and the guest's answer, by voice or
 keypad, becomes one of these results, stored on the queue entry when the call ends (`finish`):
 
@@ -14,71 +15,25 @@ no_answer / busy / failed    tried again later, while attempts remain
 
 from __future__ import annotations
 
-import json
 import logging
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
 from actions import reservations
-from call_state import UserData
-from lines import say
-from models import DEFAULT_RESTAURANT_ID, Message, OutboundCall, Reservation
-from refusal import Refusal
-from spoken import spoken_in
+from actions.outbound_job import OutboundJob, OutboundState
+from actions.state import CallState
+from domain.lines import say
+from domain.refusal import Refusal
+from domain.spoken import spoken_in
+from models import OutboundCall, Reservation
 from store.outbound import OutboundQueue
 
 logger = logging.getLogger("restaurant.outbound")
-JOB_KEY = "outbound_call_id"
 # The SIP status of a failed dial, as LiveKit reports it, to the queue's retry outcome.
 _BUSY = {486, 600}
 _NO_ANSWER = {408, 480, 487, 603}
-
-
-@dataclass(frozen=True)
-class OutboundJob:
-    """What the dialer hands the agent: which queue entry, leased to whom."""
-
-    call_id: str
-    lease_owner: str
-    restaurant_id: str = DEFAULT_RESTAURANT_ID  # whose queue, menu and voice the call uses
-
-    def to_metadata(self) -> str:
-        return json.dumps({JOB_KEY: self.call_id, "lease_owner": self.lease_owner,
-                           "restaurant": self.restaurant_id})
-
-    @classmethod
-    def from_metadata(cls, metadata: str | None) -> OutboundJob | None:
-        """The job of an outbound dispatch; None for an inbound call (no such metadata)."""
-        try:
-            data = json.loads(metadata or "")
-        except ValueError:
-            return None
-        if not isinstance(data, dict) or not data.get(JOB_KEY):
-            return None
-        return cls(str(data[JOB_KEY]), str(data.get("lease_owner") or ""),
-                   str(data.get("restaurant") or DEFAULT_RESTAURANT_ID))
-
-
-@dataclass
-class OutboundState:
-    """The call being made, on the call's UserData (`userdata.outbound`)."""
-
-    job: OutboundJob
-    call: OutboundCall
-    booking: Reservation | None = None
-    message: Message | None = None
-    result: str | None = None
-    answered: bool = False
-    introduced: bool = False
-    introduced_at: float | None = None  # time.time() when the introduction began
-    guest_spoke_at: float | None = None  # time.time() the guest last started speaking
-    events: list[tuple[datetime, str]] = field(default_factory=list)  # the call's timeline
-
-    @property
-    def about(self) -> str:
-        return self.call.kind
 
 
 async def prepare(queue: OutboundQueue, job: OutboundJob) -> OutboundState:
@@ -91,17 +46,12 @@ async def prepare(queue: OutboundQueue, job: OutboundJob) -> OutboundState:
         raise Refusal(f"{job.call_id} is {call.status}, not leased to {job.lease_owner}")
     state = OutboundState(job=job, call=call)
     if call.reservation_code:
-        state.booking = await queue_booking(queue, call.reservation_code)
+        state.booking = await queue.booking(call.reservation_code)
         if state.booking is None or state.booking.status == "cancelled":
             raise Refusal(f"booking {call.reservation_code} is gone or cancelled")
     if call.message_id:
         state.message = await queue.message(call.message_id)
     return state
-
-
-async def queue_booking(queue: OutboundQueue, code: str) -> Reservation | None:
-    snap = await queue.db.document(f"reservations/{code}").get()
-    return Reservation.model_validate(snap.to_dict()) if snap.exists else None
 
 
 def dial_failure(sip_status: int | None) -> Literal["busy", "no_answer", "failed"]:
@@ -124,7 +74,7 @@ def call_language(settings: Any, state: OutboundState) -> str:
     return language if language in settings.languages else settings.default_language
 
 
-def booking_words(userdata: UserData, res: Reservation) -> str:
+def booking_words(userdata: CallState, res: Reservation) -> str:
     """"a table for 2 people today at 7 PM, under Sam Rivera" in the call's language."""
     lang = userdata.language
     sp = spoken_in(lang)
@@ -134,11 +84,11 @@ def booking_words(userdata: UserData, res: Reservation) -> str:
     return say(lang, "outbound_table", people=people, when=when, customer=res.name)
 
 
-def keypad_menu(userdata: UserData) -> str:
+def keypad_menu(userdata: CallState) -> str:
     return say(userdata.language, "keypad_menu")
 
 
-def introduction(userdata: UserData) -> str:
+def introduction(userdata: CallState) -> str:
     """The first thing a person hears: who calls, why, and what they can do."""
     state = userdata.outbound
     assert state is not None
@@ -150,7 +100,7 @@ def introduction(userdata: UserData) -> str:
     return say(lang, "callback_intro", name=name, reason=reason)
 
 
-def voicemail_message(userdata: UserData) -> str:
+def voicemail_message(userdata: CallState) -> str:
     """Short, and without booking details a stranger could hear on a shared mailbox."""
     state = userdata.outbound
     assert state is not None
@@ -162,13 +112,13 @@ def voicemail_message(userdata: UserData) -> str:
 # ------------------------------------------------------------------ the guest's answer
 
 
-def _state(userdata: UserData) -> OutboundState:
+def _state(userdata: CallState) -> OutboundState:
     if userdata.outbound is None:
         raise Refusal("This is not a reminder call.")
     return userdata.outbound
 
 
-def keep(userdata: UserData) -> str:
+def keep(userdata: CallState) -> str:
     state = _state(userdata)
     if state.booking is None:
         raise Refusal("There is no booking on this call to keep.")
@@ -178,7 +128,7 @@ def keep(userdata: UserData) -> str:
     return say(userdata.language, "kept", table=booking_words(userdata, state.booking))
 
 
-async def opt_out(userdata: UserData, queue: OutboundQueue) -> str:
+async def opt_out(userdata: CallState, queue: OutboundQueue) -> str:
     """Stored at once, not at hang-up: no other dialer may ring this guest again."""
     state = _state(userdata)
     await queue.opt_out(state.call.phone, userdata.services.clock(), userdata.call_id)
@@ -188,7 +138,7 @@ async def opt_out(userdata: UserData, queue: OutboundQueue) -> str:
     return say(userdata.language, "opted_out")
 
 
-async def cancel_now(userdata: UserData) -> str:
+async def cancel_now(userdata: CallState) -> str:
     """The keypad's cancel (3): the same draft and confirm an inbound caller's yes runs."""
     state = _state(userdata)
     if state.booking is None:
@@ -211,7 +161,7 @@ def keypad_time(digits: str) -> str:
     return f"{int(m.group(1))}:{m.group(2)}"
 
 
-async def change_time_now(userdata: UserData, digits: str) -> str:
+async def change_time_now(userdata: CallState, digits: str) -> str:
     """The keypad's change (2, then the new time and #): same day, same party."""
     state = _state(userdata)
     if state.booking is None:
@@ -226,11 +176,11 @@ async def change_time_now(userdata: UserData, digits: str) -> str:
     return say(userdata.language, "changed_now", table=booking_words(userdata, updated))
 
 
-async def queue_booking_of(userdata: UserData, code: str) -> Reservation | None:
+async def queue_booking_of(userdata: CallState, code: str) -> Reservation | None:
     return await userdata.services.db.get_reservation(code)
 
 
-def result_of(userdata: UserData) -> str:
+def result_of(userdata: CallState) -> str:
     """The queue outcome of the call that just ended."""
     state = _state(userdata)
     if state.result:
@@ -242,7 +192,7 @@ def result_of(userdata: UserData) -> str:
     return "delivered" if state.answered else "no_answer"
 
 
-async def finish(queue: OutboundQueue, userdata: UserData, now: datetime) -> OutboundCall:
+async def finish(queue: OutboundQueue, userdata: CallState, now: datetime) -> OutboundCall:
     state = _state(userdata)
     return await queue.finish(state.call, state.job.lease_owner, result_of(userdata), now,
                               room=userdata.call_id)
@@ -251,7 +201,7 @@ async def finish(queue: OutboundQueue, userdata: UserData, now: datetime) -> Out
 # ------------------------------------------------------------------ the keypad
 
 
-async def keypad_answer(userdata: UserData, queue: OutboundQueue, what: str,
+async def keypad_answer(userdata: CallState, queue: OutboundQueue, what: str,
                         digits: str = "") -> tuple[str, bool]:
     """What the guest's complete keypad request (`Keypad.press`) does, and the fixed line
     that answers it in the call's language; True when the call then hangs up."""

@@ -6,14 +6,14 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Literal
 
-import booking
-from call_state import ReservationDraft, UserData
-from contact import clean_name, number_or_caller_id
-from ids import reservation_code
-from lines import restaurant_line
+from actions.state import CallState, ReservationDraft
+from domain import booking
+from domain.contact import clean_name, number_or_caller_id
+from domain.ids import reservation_code
+from domain.lines import restaurant_line
+from domain.refusal import Refusal
+from domain.seating import minute_of
 from models import Reservation, ReservationChange
-from refusal import Refusal
-from seating import minute_of
 from store import (
     CodeTaken,
     ReservationCancelled,
@@ -31,7 +31,7 @@ def spell(code: str) -> str:
 
 
 async def check_slot(
-    userdata: UserData, day: dt.date, at: dt.time, party: int, *, moving: str | None = None
+    userdata: CallState, day: dt.date, at: dt.time, party: int, *, moving: str | None = None
 ) -> None:
     """Rules plus the dining room as booked now; `moving` is the caller's own booking, whose
     table is theirs to keep when they change it."""
@@ -49,7 +49,7 @@ async def check_slot(
 
 
 def read_booking(
-    userdata: UserData, date: str | None, time: str | None, party_size: int | str | None,
+    userdata: CallState, date: str | None, time: str | None, party_size: int | str | None,
     was: tuple[dt.date | None, dt.time | None, int | None] = (None, None, None),
 ) -> tuple[dt.date, dt.time, int]:
     """Day, time and party as the model passed them (natural or ISO), or what they `was`."""
@@ -64,7 +64,7 @@ def read_booking(
 
 
 async def check_availability(
-    userdata: UserData, date: str, time: str, party_size: int | str
+    userdata: CallState, date: str, time: str, party_size: int | str
 ) -> tuple[dt.date, dt.time, int]:
     """Whether a table is free then, from the arguments as the model passed them."""
     day, at, party = read_booking(userdata, date, time, party_size)
@@ -72,13 +72,13 @@ async def check_availability(
     return day, at, party
 
 
-def contact_phone(userdata: UserData, phone: str | None) -> str:
+def contact_phone(userdata: CallState, phone: str | None) -> str:
     # A number already given in this call wins over the caller ID.
     known = userdata.cart.customer_phone or userdata.caller_phone
     return number_or_caller_id(phone, known, "ask for the caller's phone number.")
 
 
-async def find_reservations(userdata: UserData, phone: str | None) -> list[Reservation]:
+async def find_reservations(userdata: CallState, phone: str | None) -> list[Reservation]:
     """The caller's upcoming bookings; the number becomes the call's contact number."""
     number = contact_phone(userdata, phone)
     found = await userdata.services.db.find_reservations(number, userdata.now.date())
@@ -86,7 +86,7 @@ async def find_reservations(userdata: UserData, phone: str | None) -> list[Reser
     return found
 
 
-async def own_reservation(userdata: UserData, code: str) -> Reservation:
+async def own_reservation(userdata: CallState, code: str) -> Reservation:
     """Only bookings under the caller's number can be changed: a code alone is not enough."""
     number = contact_phone(userdata, None)
     wanted = "".join(code.split()).upper()
@@ -101,7 +101,7 @@ async def own_reservation(userdata: UserData, code: str) -> Reservation:
 
 
 async def draft_booking(
-    userdata: UserData, date: str, time: str, party_size: int | str, name: str,
+    userdata: CallState, date: str, time: str, party_size: int | str, name: str,
     phone: str | None,
 ) -> ReservationDraft:
     """A new booking to read back: every rule and the seating checked, nothing saved yet."""
@@ -116,7 +116,7 @@ async def draft_booking(
 
 
 async def draft_change(
-    userdata: UserData, code: str, date: str | None, time: str | None,
+    userdata: CallState, code: str, date: str | None, time: str | None,
     party_size: int | str | None,
 ) -> ReservationDraft:
     current = await own_reservation(userdata, code)
@@ -130,7 +130,7 @@ async def draft_change(
     return userdata.reservation
 
 
-async def draft_cancel(userdata: UserData, code: str) -> ReservationDraft:
+async def draft_cancel(userdata: CallState, code: str) -> ReservationDraft:
     current = await own_reservation(userdata, code)
     userdata.reservation = ReservationDraft(
         action="cancel", day=current.date, at=current.time, party_size=current.party_size,
@@ -140,7 +140,7 @@ async def draft_cancel(userdata: UserData, code: str) -> ReservationDraft:
 
 
 async def correct_draft(
-    userdata: UserData, date: str | None, time: str | None, party_size: int | str | None,
+    userdata: CallState, date: str | None, time: str | None, party_size: int | str | None,
     name: str | None,
 ) -> ReservationDraft:
     """A correction during the read-back of a new booking or a change."""
@@ -162,7 +162,7 @@ class BookingDone:
     status: SaveStatus  # "queued": durable locally, staff confirm once Firestore is back
 
 
-async def confirm_draft(userdata: UserData) -> BookingDone:
+async def confirm_draft(userdata: CallState) -> BookingDone:
     """Book, change or cancel as the confirmed draft says; the draft is cleared when done."""
     r = userdata.reservation
     assert r is not None and r.day and r.at and r.party_size
@@ -198,7 +198,7 @@ async def confirm_draft(userdata: UserData) -> BookingDone:
     return done
 
 
-async def _book(userdata: UserData, r: ReservationDraft) -> BookingDone:
+async def _book(userdata: CallState, r: ReservationDraft) -> BookingDone:
     assert r.day and r.at and r.party_size
     if r.seq is None:
         # Fixed once per draft so a retried confirm produces the same code, never a twin.

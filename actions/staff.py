@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import booking
 from actions import transfer
-from call_state import UserData
-from masking import mask_personal
+from actions.state import CallState
+from domain import booking
+from domain.masking import mask_personal
 
 
-def staff_line(userdata: UserData) -> str | None:
+def staff_line(userdata: CallState) -> str | None:
     """Where staff answer right now: None when no number is set or the restaurant is closed."""
     settings = userdata.settings
     if not settings.staff_transfer_to or not booking.is_open(settings, userdata.now):
@@ -22,7 +22,7 @@ def is_warm(destination: str) -> bool:
     return ":" not in destination and "@" not in destination
 
 
-async def transfer_to_staff(userdata: UserData, destination: str, reason: str = "") -> None:
+async def transfer_to_staff(userdata: CallState, destination: str, reason: str = "") -> None:
     """Hand the caller to staff: warm (staff briefed first, see actions/transfer.py) when the
     destination is a number and the call has a staff phone, else a cold transfer. Raises when
     nobody took the call (transfer.StaffUnavailable for a warm one): the caller is then still
@@ -39,10 +39,10 @@ async def transfer_to_staff(userdata: UserData, destination: str, reason: str = 
     userdata.outcomes.append("transfer")
 
 
-def staff_briefing(userdata: UserData, reason: str) -> str:
+def staff_briefing(userdata: CallState, reason: str) -> str:
     """What staff hear before a warm transfer connects them: who is calling, what they want,
     and the order or booking so far, in a few spoken sentences. No phone numbers, e-mails or
-    addresses (masking.py): staff are about to talk to the caller, who can give them."""
+    addresses (domain/masking.py): staff are about to talk to the caller, who can give them."""
     name = userdata.cart.customer_name or userdata.returning_name or "a caller who gave no name"
     lines = [f"Call from {name}.", f"They want: {mask_personal(' '.join(reason.split()))}."]
     if userdata.cart:

@@ -1,6 +1,7 @@
 """Warm transfer: staff hear who is calling and why, then the caller is connected; when staff
 do not answer, the caller stays with the agent. No LiveKit here: the phone line is a
-`StaffPhone` (staff_phone.py implements it with LiveKit SIP and FreeSWITCH; tests with fakes).
+`StaffPhone` (telephony/staff_phone.py implements it with LiveKit SIP and FreeSWITCH; tests with
+fakes).
 
 The order of things, each step timed for the call log and the tests:
   ring staff (the caller hears hold audio) -> staff answer -> staff hear the briefing

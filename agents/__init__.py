@@ -4,7 +4,7 @@ from agents.confirmation import ConfirmationAgent
 from agents.intent_classifier import IntentClassifier
 from agents.order import OrderAgent
 from agents.reservation import ReservationAgent
-from call_state import CallServices, ReservationDraft, UserData
+from conversation.state import CallServices, ReservationDraft, UserData
 
 __all__ = [
     "CallServices", "ConfirmationAgent", "IntentClassifier", "OrderAgent", "ReservationAgent",

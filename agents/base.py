@@ -12,11 +12,11 @@ from livekit.agents.voice.generation import update_instructions
 from livekit.agents.voice.turn import TurnHandlingOptions
 from pydantic import ValidationError
 
-import turn_taking
 from agents.language import language_note
 from agents.tools import EVERY_AGENT
 from agents.tools.base import refusal_text
-from call_state import UserData
+from conversation import turn_taking
+from conversation.state import UserData
 
 RECENT_ITEMS = 8  # conversation items a receiving agent gets from the previous one
 SUMMARY_PREFIX = "callstate_"

@@ -17,11 +17,11 @@ from agents.language import start_language
 from agents.order import OrderAgent
 from agents.reservation import ReservationAgent
 from agents.resume import resume_plan, settle_saved_confirmation
-from call_log import CallRecorder
-from call_snapshot import CallSnapshot, SnapshotSaver
-from call_state import CallServices, UserData
-from contact import to_e164
-from lines import UNKNOWN_NUMBER, UNKNOWN_NUMBER_LINES, restaurant_line, say
+from conversation.call_log import CallRecorder
+from conversation.call_snapshot import CallSnapshot, SnapshotSaver
+from conversation.state import CallServices, UserData
+from domain.contact import to_e164
+from domain.lines import UNKNOWN_NUMBER, UNKNOWN_NUMBER_LINES, restaurant_line, say
 
 logger = logging.getLogger("restaurant.call")
 CUSTOMER_LOOKUP_TIMEOUT_S = 0.5  # the greeting must not wait on a slow database
@@ -90,7 +90,8 @@ async def start_call(
 ) -> SpeechHandle | None:
     """Start the session on the classifier and speak the fixed greeting: no LLM round trip.
 
-    With `resume` (the state a crashed agent of this call left, call_snapshot.py), the call is
+    With `resume` (the state a crashed agent of this call left, conversation/call_snapshot.py), the
+    call is
     picked up where it was instead: the agent the caller was with, and an apology that says
     where they were (agents/resume.py)."""
     recorder = CallRecorder(userdata, userdata.services.clock())
@@ -104,7 +105,9 @@ async def start_call(
     userdata.state_saver = SnapshotSaver(
         session, userdata, earlier=earlier,
         started_at=(resume.started_at if resume else None) or recorder.started_at,
+        agents=userdata.agents,
     )
+    recorder.saver = userdata.state_saver
     if resume is None:
         await session.start(userdata.agents["classifier"], **start_kwargs)  # type: ignore[arg-type]
         return session.say(greeting(userdata))

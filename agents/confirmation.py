@@ -5,7 +5,7 @@ from __future__ import annotations
 from agents import tools
 from agents.base import PHONE_MANNER, BaseAgent
 from agents.readback import readback
-from call_state import UserData
+from conversation.state import UserData
 
 INSTRUCTIONS = (
     "You confirm the caller's order or booking. The read-back has been spoken. " + PHONE_MANNER

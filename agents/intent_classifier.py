@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import booking
 from agents import tools
 from agents.base import PHONE_MANNER, BaseAgent
-from call_state import UserData
+from conversation.state import UserData
+from domain import booking
 
 
 def instructions(userdata: UserData) -> str:

@@ -5,7 +5,7 @@ multilingual mode when the restaurant offers more than one language and reports 
 of each final transcript; a caller who speaks one of the restaurant's other languages (or asks
 for it: "¿habla español?", "do you speak Spanish?") is switched to it:
 
-* the fixed lines (lines.py) and spoken values (spoken.py) follow `userdata.language`;
+* the fixed lines (domain/lines.py) and spoken values (domain/spoken.py) follow `userdata.language`;
 * every agent's instructions get the language note on its next LLM request (BaseAgent), so
   the language is carried across hand-overs;
 * the TTS speaks with that language's voice; the hold line is said in that language;
@@ -22,9 +22,9 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from call_state import UserData
-from lines import say
-from spoken import LANGUAGE_NAMES
+from conversation.state import UserData
+from domain.lines import say
+from domain.spoken import LANGUAGE_NAMES
 
 logger = logging.getLogger("restaurant.language")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from agents import tools
 from agents.base import PHONE_MANNER, BaseAgent
-from call_state import UserData
+from conversation.state import UserData
 
 
 def instructions(userdata: UserData) -> str:

@@ -1,7 +1,8 @@
 """The agents of calls the restaurant makes: a booking reminder and a call-back.
 
-They hold the conversation only. Who is called and when is the dialer's (dialer.py); the
-first words (who calls and why) are fixed text spoken by outbound_call.py once a person has
+They hold the conversation only. Who is called and when is the dialer's (services/dialer.py); the
+first words (who calls and why) are fixed text spoken by telephony/outbound_call.py once a person
+has
 answered; keeping, changing, cancelling and "don't call me again" run through actions/.
 """
 
@@ -14,7 +15,7 @@ from actions.outbound import booking_words
 from agents import tools
 from agents.base import PHONE_MANNER, BaseAgent
 from agents.tools.outbound import do_not_call, keep_booking
-from call_state import UserData
+from conversation.state import UserData
 
 
 def reminder_instructions(userdata: UserData) -> str:
@@ -54,7 +55,8 @@ NO_PREEMPTIVE: TurnHandlingOptions = {"preemptive_generation": {"enabled": False
 
 class _OutboundAgent(BaseAgent):
     async def on_enter(self) -> None:
-        await self._take_over_context()  # the opening words are spoken by outbound_call.py
+        # the opening words are spoken by telephony/outbound_call.py
+        await self._take_over_context()
 
     async def on_user_turn_completed(
         self, turn_ctx: llm.ChatContext, new_message: llm.ChatMessage

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from call_state import UserData
-from lines import say
-from pricing import describe_line, money
-from spoken import spoken_in
+from conversation.state import UserData
+from domain.lines import say
+from domain.pricing import describe_line, money
+from domain.spoken import spoken_in
 
 
 def order_text(userdata: UserData) -> str:

@@ -1,6 +1,6 @@
 """When the AI providers fail for good, the caller still gets an answer from us.
 
-`providers.py` fails over between providers within a second or two. When every provider of a
+`worker/providers.py` fails over between providers within a second or two. When every provider of a
 kind has failed, the session emits an unrecoverable error and `CallGuard` takes over with
 fixed lines that need no LLM:
 
@@ -24,13 +24,13 @@ from livekit.agents.voice.agent import ModelSettings
 from livekit.agents.voice.events import ConversationItemAddedEvent, ErrorEvent
 
 from actions import messages, staff
-from call_state import UserData
-from lines import say
+from conversation.state import UserData
+from domain.lines import say
 from models import Message
 
 logger = logging.getLogger("restaurant.recovery")
 
-# The English lines (tests name them); the caller hears them in their language (lines.py).
+# The English lines (tests name them); the caller hears them in their language (domain/lines.py).
 SAY_AGAIN = say("en", "say_again")
 TRANSFERRING = say("en", "transferring")
 TAKE_MESSAGE = say("en", "take_message")

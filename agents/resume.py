@@ -1,6 +1,7 @@
 """Picking a call up after a crash: what the re-dispatched agent says first, and to whom.
 
-The state comes from call_snapshot.py. The caller hears an apology and where they were ("Sorry
+The state comes from conversation/call_snapshot.py. The caller hears an apology and where they were
+("Sorry
 about that, we were cut off. You have a large cappuccino and a BLT so far…"); an order or
 booking that was already saved is announced, never taken again; one that was being confirmed
 is read back again (confirming it again is a replay of the same id: "already saved").
@@ -11,12 +12,12 @@ from __future__ import annotations
 import logging
 
 from agents.tools.confirm import save_confirmed
-from call_snapshot import CallSnapshot
-from call_state import UserData
-from duplicates import same_booking
-from ids import order_id, reservation_code
-from lines import say
-from spoken import spoken_in
+from conversation.call_snapshot import CallSnapshot
+from conversation.state import UserData
+from domain.duplicates import same_booking
+from domain.ids import order_id, reservation_code
+from domain.lines import say
+from domain.spoken import spoken_in
 
 logger = logging.getLogger("restaurant.resume")
 SORRY = say("en", "resume_sorry")  # the English line (tests name it)

@@ -7,8 +7,8 @@
 * page load: each page opened afresh, signed in: the browser's load event, and the moment the
   page's live data is on screen (first event-stream state drawn; charts drawn on Numbers).
 
-The board runs as its own process (`python -m board`) against the real Firestore emulator, as
-in `make dev`. Results: bench/board_results.json and bench/board_results.md.
+The board runs as its own process (`python -m services.board`) against the real Firestore
+emulator, as in `make dev`. Results: bench/board_results.json and bench/board_results.md.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ def _start_board(fs: Firestore, workdir: Path, owner: tuple[str, str]) -> tuple[
            "BOARD_OWNER_USERNAME": owner[0], "BOARD_OWNER_PASSWORD": owner[1],
            "BOARD_LOG_LEVEL": "WARNING", "OUTBOX_PATH": str(workdir / "outbox.jsonl")}
     log = open(workdir / "board.log", "ab")  # the child keeps it open for its lifetime
-    proc = subprocess.Popen([sys.executable, "-m", "board"], cwd=ROOT, env=env, stdout=log,
+    proc = subprocess.Popen([sys.executable, "-m", "services.board"], cwd=ROOT, env=env, stdout=log,
                             stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60

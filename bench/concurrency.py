@@ -36,7 +36,7 @@ import threading
 import time
 import urllib.request
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +47,7 @@ from livekit import api, rtc
 from bench.stats import percentile
 from fakes.audio import silence, speech_or_tone
 from scripts.devstack import Ports, Stack, StackError, StackOptions, free_port
+from testkit.clock import open_timezone
 
 RATE = 48000
 FRAME_MS = 100  # the load generator must stay cheap next to the worker on 2 cores
@@ -83,15 +84,6 @@ LLM_RULES = [
 
 def tagged(line: str, n: int) -> str:
     return f"{line}, caller {n}"
-
-
-def open_timezone(now: datetime | None = None) -> str:
-    """A fixed-offset zone where it is about noon now, so the kitchen is open at any hour."""
-    hour = (now or datetime.now(UTC)).hour
-    offset = 12 - hour  # hours east of UTC, -11..12
-    if offset == 0:
-        return "Etc/GMT"
-    return f"Etc/GMT{'-' if offset > 0 else '+'}{abs(offset)}"  # POSIX signs are inverted
 
 
 # --------------------------------------------------------------------------- a caller

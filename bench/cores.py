@@ -41,10 +41,10 @@ from typing import Any
 
 import psutil
 
-from admission import tree_cpu_seconds as tree_cpu_s  # the worker's own CPU measure
 from bench.concurrency import LINES, RATE, ROOT, Bench, Caller, TreeSampler
 from bench.stats import percentile
 from fakes.audio import have_espeak, rms, silence, speak
+from worker.admission import tree_cpu_seconds as tree_cpu_s  # the worker's own CPU measure
 
 QUIET_CORES = 0.06  # the worker tree counts as idle below this CPU use
 RATES_WPM = (140, 165, 190, 220)  # slow to fast talkers (espeak-ng's default is 175)

@@ -10,8 +10,8 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from config import FirestoreSettings
-from menu import Catalog
-from seating import SeatingPlan
+from domain.menu import Catalog
+from domain.seating import SeatingPlan
 from store import FirebaseManager, connect
 from testkit import emulator as emu_mod
 from testkit.firestore import seed_menu_file

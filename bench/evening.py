@@ -25,10 +25,10 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-import booking  # noqa: E402
-from menu_file import load_menu_file  # noqa: E402
+from domain import booking  # noqa: E402
+from domain.seating import Hold, SeatingPlan, double_seated, minute_of, peak_guests  # noqa: E402
 from models import RestaurantSettings  # noqa: E402
-from seating import Hold, SeatingPlan, double_seated, minute_of, peak_guests  # noqa: E402
+from store.menu_file import load_menu_file  # noqa: E402
 
 DAY = date(2026, 11, 21)  # a Saturday (open 8:00-22:00)
 PARTIES = [(1, 4), (2, 40), (3, 10), (4, 26), (5, 6), (6, 7), (7, 3), (8, 4)]  # size, weight

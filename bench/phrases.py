@@ -18,12 +18,12 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from menu import Menu  # noqa: E402
-from menu_file import load_menu_file  # noqa: E402
-from natural import parse_clock, parse_count, parse_day  # noqa: E402
-from pricing import build_line, describe_line  # noqa: E402
-from refusal import Refusal  # noqa: E402
-from tests.phrase_cases import make_case  # noqa: E402
+from domain.menu import Menu  # noqa: E402
+from domain.natural import parse_clock, parse_count, parse_day  # noqa: E402
+from domain.pricing import build_line, describe_line  # noqa: E402
+from domain.refusal import Refusal  # noqa: E402
+from store.menu_file import load_menu_file  # noqa: E402
+from testkit.phrase_cases import make_case  # noqa: E402
 
 LINES = [
     ("two large oat milk lattes with an extra shot, no foam", {}),

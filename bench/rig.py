@@ -32,8 +32,8 @@ from livekit.agents.types import DEFAULT_API_CONNECT_OPTIONS, NOT_GIVEN, APIConn
 from livekit.agents.voice import io
 
 from agents.call import SESSION_OPTIONS, new_call, start_call
-from call_state import CallServices, UserData
-from menu import Catalog
+from conversation.state import CallServices, UserData
+from domain.menu import Catalog
 from store import FirebaseManager
 from testkit.phone import CALLER, NOW, Phone
 from testkit.scripted_llm import ScriptedLLM, Step

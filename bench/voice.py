@@ -45,13 +45,13 @@ from typing import Any
 
 import yaml
 
-from bench.concurrency import open_timezone
 from bench.cores import RATES_WPM, trim_tail
 from bench.stats import timing
 from fakes.audio import have_espeak, rms, silence, speak, speech_or_tone
 from fakes.latency import REALISTIC
 from scripts.devstack import Ports, Stack, StackOptions
-from tests.telephony.caller import RATE, RtpCapture, start_sipp
+from testkit.caller import RATE, RtpCapture, start_sipp
+from testkit.clock import open_timezone
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIO = ROOT / "tests" / "telephony" / "sipp" / "freeswitch_bridge_uac.xml"

@@ -4,7 +4,7 @@ Starts, in order and each waited for (bounded): redis-server, LiveKit server, Li
 FreeSWITCH (with freeswitch-config/, bound to the advertise address), the Firestore emulator,
 optionally the fake AI providers, then seeds the demo menu when the database is empty, runs
 scripts/setup_sip.py (trunk + dispatch rule) and starts the staff board
-(http://127.0.0.1:8090), the worker and the outbound dialer (dialer.py). Ctrl-C (or
+(http://127.0.0.1:8090), the worker and the outbound dialer (services/dialer.py). Ctrl-C (or
 `Stack.stop()`) stops everything, each process group killed.
 
 A softphone registers with FreeSWITCH as 1001 (password FS_DEV_PHONE_PASSWORD) at
@@ -114,11 +114,11 @@ class StackOptions:
     fakes_script: Path | None = None  # serve fake AI providers following this script
     tts_voice: str = "tone"
     worker: str | None = "start"  # `python main.py <worker>`; None: no worker
-    board_port: int | None = None  # serve the staff board (`python -m board`) on this port
+    board_port: int | None = None  # serve the staff board (`python -m services.board`) on this port
     worker_env: dict[str, str] = field(default_factory=dict)
     agent_name: str = ""
     log_to_console: bool = False
-    watcher: bool = True  # the call watcher (call_watch.py): re-dispatch, apology, reaper
+    watcher: bool = True  # the call watcher (services/call_watch.py): re-dispatch, apology, reaper
     # Take calls whatever the machine's CPU load (LiveKit SIP's health and INVITE check, the
     # worker's load threshold): for tests on a shared machine, where the load is not ours.
     ignore_load: bool = False
@@ -126,7 +126,7 @@ class StackOptions:
     provider_cidrs: str = ""  # who may call the restaurant number on FreeSWITCH's 5070
     dev_phone_password: str = ""  # 1001 and 1002; random when empty
     staff_phone_password: str = ""
-    dialer: bool = True  # the outbound dialer (dialer.py), with a worker only
+    dialer: bool = True  # the outbound dialer (services/dialer.py), with a worker only
     dialer_env: dict[str, str] = field(default_factory=dict)
     # the LiveKit SIP outbound trunk's password on FreeSWITCH (random when empty), and where
     # FreeSWITCH dials guests' numbers (host:port of the provider; empty: nowhere)
@@ -497,7 +497,7 @@ class Stack:
         env = self.base_env()
         env.update({"BOARD_HOST": "127.0.0.1", "BOARD_PORT": str(self.options.board_port),
                     "OUTBOX_PATH": str(self.workdir / "board-outbox.jsonl")})
-        proc = self.spawn("board", [sys.executable, "-m", "board"], env=env)
+        proc = self.spawn("board", [sys.executable, "-m", "services.board"], env=env)
         self.wait_until(proc, "board", lambda: http_ok(self.board_url + "/healthz", b"ok"), 60)
 
     def start_worker(self, name: str = "worker") -> None:
@@ -527,9 +527,10 @@ class Stack:
         self.wait_until(proc, f"{name} available", lambda: self.worker_available(name=name), 120)
 
     def start_watcher(self) -> None:
-        """The call watcher (call_watch.py): brings an agent back when a worker dies, ends
+        """The call watcher (services/call_watch.py): brings an agent back when a worker dies, ends
         calls no agent can take, marks calls no agent finished as crashed."""
-        proc = self.spawn("call-watch", [sys.executable, "call_watch.py"], env=self.worker_env())
+        proc = self.spawn("call-watch", [sys.executable, "-m", "services.call_watch"],
+                          env=self.worker_env())
         self.wait_until(proc, "call-watch", lambda: self.log_contains("call-watch",
                                                                       "call watch running"), 60)
 
@@ -552,12 +553,13 @@ class Stack:
         return available and warmed and now - self._status_since >= settle_s
 
     def start_dialer(self, name: str = "dialer", **env: str) -> Proc:
-        """The outbound dialer (dialer.py) on this stack's LiveKit and Firestore; tests start a
+        """The outbound dialer (services/dialer.py) on this stack's LiveKit and Firestore; tests
+        start a
         second one (another `name` and DIALER_ID) to race it."""
         full = self.base_env()
         full.update(self.options.worker_env)  # the RESTAURANT_* overrides the worker reads
         full.update({"DIALER_ID": name, **self.options.dialer_env, **env})
-        proc = self.spawn(name, [sys.executable, "dialer.py"], env=full)
+        proc = self.spawn(name, [sys.executable, "-m", "services.dialer"], env=full)
         self.wait_until(proc, name, lambda: self.log_contains(name, "ready"), 60)
         return proc
 
@@ -648,7 +650,7 @@ class Stack:
                 f"staff board    {self.board_url}  (sign in: BOARD_OWNER_USERNAME/"
                 "BOARD_OWNER_PASSWORD from .env, or make an owner from another shell:",
                 f"    FIRESTORE_EMULATOR_HOST={self.firestore_host} "
-                f"GOOGLE_CLOUD_PROJECT={o.project} {sys.executable} -m board create-user "
+                f"GOOGLE_CLOUD_PROJECT={o.project} {sys.executable} -m services.board create-user "
                 "NAME --owner)",
             ]
         if self.fake_env:

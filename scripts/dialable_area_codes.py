@@ -5,7 +5,7 @@ must be a US geographic number (fixed line or mobile). That excludes premium rat
 976 which is no area code at all), toll-free (8XX), and every other country of the North
 American Numbering Plan (Canada, the Caribbean: +1 809 and friends are international calls and
 the classic toll-fraud targets). The list comes from phonenumbers' metadata (the version in
-requirements.lock) so it cannot drift from outbound_rules.py, which checks the same numbers in
+requirements.txt) so it cannot drift from domain/outbound_rules.py, which checks the same numbers in
 Python before a call is queued:
 
     python scripts/dialable_area_codes.py           # print the list

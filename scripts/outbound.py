@@ -10,7 +10,8 @@ Every command works on ONE restaurant, `--restaurant ID` (default `main`): its b
 messages, queue and opt-outs; nothing here reads or writes another restaurant's.
 
 Calls are only ever scheduled from a booking or a message the restaurant holds, and only to
-numbers it may dial (outbound_rules.py); the rules are checked again when a dialer claims one.
+numbers it may dial (domain/outbound_rules.py); the rules are checked again when a dialer claims
+one.
 Talks to the Firestore the environment names (FIRESTORE_EMULATOR_HOST, GOOGLE_CLOUD_PROJECT).
 Exit status: 0 done, 1 refused (the reason is printed), 2 bad usage or configuration.
 """
@@ -28,9 +29,9 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from config import ConfigError, load_firestore_settings  # noqa: E402
-from contact import to_e164  # noqa: E402
+from domain.contact import to_e164  # noqa: E402
+from domain.refusal import Refusal  # noqa: E402
 from models import DEFAULT_RESTAURANT_ID, SETTINGS_DOC, RestaurantSettings  # noqa: E402
-from refusal import Refusal  # noqa: E402
 from store import make_async_client, parse_settings  # noqa: E402
 from store.outbound import OutboundQueue, Policy  # noqa: E402
 from store.scope import scoped  # noqa: E402

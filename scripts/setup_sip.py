@@ -47,7 +47,7 @@ if str(ROOT) not in sys.path:  # `python scripts/setup_sip.py` puts scripts/ fir
 
 from actions.transfer import RETURNED_ATTRIBUTE, RETURNED_HEADER  # noqa: E402
 from config import DEFAULT_AGENT_NAME  # noqa: E402
-from sip_outbound import DEFAULT_OUTBOUND_TRUNK_NAME  # noqa: E402
+from telephony.sip_outbound import DEFAULT_OUTBOUND_TRUNK_NAME  # noqa: E402
 
 DEFAULT_TRUNK_NAME = "restaurant-inbound"
 DEFAULT_OUTBOUND_USERNAME = "livekit-outbound"
@@ -116,7 +116,7 @@ def resolve_addresses(entries: Sequence[str]) -> tuple[str, ...]:
 
 def numbers_of_files(paths: Sequence[str]) -> tuple[str, ...]:
     """The `numbers:` of each restaurant file (validated as the staff script validates it)."""
-    from menu_file import MenuFileError, load_menu_file
+    from store.menu_file import MenuFileError, load_menu_file
 
     numbers: list[str] = []
     for path in paths:

@@ -1,6 +1,6 @@
 """The store's crash-safety records (a mixin of FirebaseManager): the call log's lifecycle
 ("in progress" -> "completed" | "crashed", the call counted once when it starts) and the
-resumable snapshot of a call a re-dispatched agent picks up (call_snapshot.py).
+resumable snapshot of a call a re-dispatched agent picks up (conversation/call_snapshot.py).
 
 Kept apart from the rest of the store so the lifecycle reads in one place.
 """
@@ -34,7 +34,7 @@ class CallRecords:
     # ------------------------------------------------------------ call lifecycle (crash safety)
     # A call is counted and logged "in progress" when it starts, so a crash (OOM kill, lost
     # worker) still leaves its record; the end of the call completes it (`write_call_log`),
-    # and a call no agent finished is marked "crashed" by the reaper (call_watch.py).
+    # and a call no agent finished is marked "crashed" by the reaper (services/call_watch.py).
 
     async def open_call_log(self, log_: CallLog, analytics_day: date) -> SaveResult:
         """Create the "in progress" log and count the call; a resumed agent's open is a no-op."""
@@ -86,7 +86,7 @@ class CallRecords:
 
     # ------------------------------------------------------------ resumable call snapshot
     # call_snapshots/{call_id}: what a re-dispatched agent needs to pick a call up
-    # (call_snapshot.py).
+    # (conversation/call_snapshot.py).
     # Overwritten as the call goes on, deleted when it ends; never queued to the outbox (a
     # state that arrives late is worse than none).
 

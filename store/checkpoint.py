@@ -28,8 +28,8 @@ import urllib.request
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from outbox import Outbox
 from store.errors import PersistenceUnavailable
+from store.outbox import Outbox
 
 if TYPE_CHECKING:
     from store.repository import FirebaseManager

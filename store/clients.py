@@ -52,8 +52,9 @@ def _target(settings: FirestoreSettings) -> tuple[str, Credentials, str | None]:
 
 
 def _point_at(client: Any, emulator_host: str | None) -> Any:
-    # The library decides emulator-or-not from os.environ alone; the settings must win (a
-    # service account beats a stray FIRESTORE_EMULATOR_HOST, and tests pass settings directly).
+    # The library decides emulator-or-not from the process environment alone; the settings
+    # must win (a service account beats a stray FIRESTORE_EMULATOR_HOST, and tests pass
+    # settings directly).
     client._emulator_host = emulator_host
     return client
 

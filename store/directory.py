@@ -16,7 +16,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from contact import to_e164
+from domain.contact import to_e164
 from models import DEFAULT_RESTAURANT_ID, RESTAURANTS, SETTINGS_DOC
 
 log = logging.getLogger(__name__)

@@ -25,9 +25,10 @@ from google.cloud import firestore
 from google.cloud.firestore_v1.async_transaction import AsyncTransaction, async_transactional
 from google.cloud.firestore_v1.base_query import FieldFilter
 
-from models import Message, OutboundCall, Reservation, RestaurantSettings
-from outbound_rules import CallingHours, check_dialable, guest_zones, next_calling_time
-from refusal import Refusal
+from domain.outbound_rules import CallingHours, check_dialable, guest_zones, next_calling_time
+from domain.refusal import Refusal
+from models import SETTINGS_DOC, Message, OutboundCall, Reservation, RestaurantSettings
+from store.parsing import parse_settings
 from store.scope import DEFAULT_RESTAURANT_ID, RestaurantScope, scoped
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,14 @@ class Policy:
         return cls(home_region, settings.tz, hours, settings.outbound_max_attempts,
                    settings.outbound_international,
                    timedelta(hours=settings.reminder_hours_before))
+
+
+async def read_restaurant_settings(
+    client: firestore.AsyncClient | RestaurantScope, restaurant_id: str = DEFAULT_RESTAURANT_ID,
+) -> RestaurantSettings | None:
+    """A restaurant's stored settings (calling hours, attempts, time zone); None when unseeded."""
+    snap = await scoped(client, restaurant_id).document(SETTINGS_DOC).get()
+    return parse_settings(snap.to_dict() if snap.exists else None)
 
 
 class OutboundQueue:
@@ -121,6 +130,10 @@ class OutboundQueue:
     async def get(self, call_id: str) -> OutboundCall | None:
         snap = await self.db.document(f"{CALLS}/{call_id}").get()
         return OutboundCall.model_validate(snap.to_dict()) if snap.exists else None
+
+    async def booking(self, code: str) -> Reservation | None:
+        snap = await self.db.document(f"reservations/{code}").get()
+        return Reservation.model_validate(snap.to_dict()) if snap.exists else None
 
     async def message(self, message_id: str) -> Message | None:
         snap = await self.db.document(f"messages/{message_id}").get()

@@ -31,9 +31,10 @@ from google.cloud.firestore_v1.base_query import FieldFilter
 from google.cloud.firestore_v1.transforms import Increment, Maximum, Minimum
 from pydantic import ValidationError
 
-import ids
 from config import FirestoreSettings
-from duplicates import same_booking, same_order
+from domain import ids
+from domain.duplicates import same_booking, same_order
+from domain.seating import Hold, SeatingPlan, minute_of
 from models import (
     MENU,
     SETTINGS_DOC,
@@ -49,8 +50,6 @@ from models import (
     RestaurantSettings,
     slot_id,
 )
-from outbox import Outbox, OutboxEntry
-from seating import Hold, SeatingPlan, minute_of
 from store.call_records import CallRecords
 from store.checkpoint import (
     JOURNALED_KINDS,
@@ -71,6 +70,7 @@ from store.errors import (
     SlotFull,
     StaleReservation,
 )
+from store.outbox import Outbox, OutboxEntry
 from store.parsing import brief, customer_from_doc, ms, parse_menu_item, parse_settings
 from store.retries import with_retries
 from store.rpc import RpcCounter, instrument

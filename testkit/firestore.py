@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from config import FirestoreSettings
-from menu_file import load_menu_file
 from models import DEFAULT_RESTAURANT_ID
-from scripts.seed_menu import apply_menu
 from store import close_sync_client, make_sync_client
+from store.menu_file import load_menu_file
+from store.menu_seed import apply_menu
 
 ROOT = Path(__file__).resolve().parent.parent
 MENU_PATH = ROOT / "data" / "menu.yaml"

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from menu import Catalog, Menu
+from domain.menu import Catalog, Menu
 from store import FirebaseManager
 
 TZ = ZoneInfo("America/New_York")

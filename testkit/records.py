@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 
-import ids
+from domain import ids
 from models import ChosenOption, Order, OrderLine, Reservation
 
 

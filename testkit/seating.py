@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from menu import Catalog
-from seating import SeatingPlan
+from domain.menu import Catalog
+from domain.seating import SeatingPlan
 from store import FirebaseManager
 
 

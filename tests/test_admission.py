@@ -1,4 +1,4 @@
-"""The worker's load (admission.py): full at its call capacity or when its own processes use
+"""The worker's load (worker/admission.py): full at its call capacity or when its own processes use
 the CPU threshold, never full without a call, and blind to other processes on the machine."""
 
 from __future__ import annotations
@@ -9,10 +9,10 @@ from types import SimpleNamespace
 
 import pytest
 
-import admission
 import main
-from admission import WorkerLoad, tree_cpu_seconds
 from config import WorkerSettings
+from worker import admission
+from worker.admission import WorkerLoad, tree_cpu_seconds
 
 
 def _worker(calls: int) -> SimpleNamespace:

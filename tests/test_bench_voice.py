@@ -12,7 +12,7 @@ from pathlib import Path
 
 from bench import voice
 from fakes.audio import silence, tone, ulaw_decode, ulaw_encode
-from tests.telephony.caller import LOUD, RATE, RtpCapture, rms
+from testkit.caller import LOUD, RATE, RtpCapture, rms
 
 
 def _far_end(port: int, stop: threading.Event, answer_after: list[float]) -> socket.socket:

@@ -1,4 +1,4 @@
-"""Opening hours and table-slot rules at their edges (booking.py), without a database.
+"""Opening hours and table-slot rules at their edges (domain/booking.py), without a database.
 
 A restaurant of our own making: Monday breakfast and dinner (two ranges), a 45-minute slot
 grid that does not start on the hour, Tuesday, Thursday and Saturday closed, tables for up to 6.
@@ -11,10 +11,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-import booking
+from domain import booking
+from domain.refusal import Refusal
+from domain.seating import Hold
 from models import RestaurantSettings
-from refusal import Refusal
-from seating import Hold
 
 TZ = ZoneInfo("America/New_York")
 SETTINGS = RestaurantSettings.model_validate({

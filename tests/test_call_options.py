@@ -1,4 +1,5 @@
-"""The phone audio-path levers (call_options.py): what each one sets, and turning them off."""
+"""The phone audio-path levers (worker/call_options.py): what each one sets, and turning them
+off."""
 
 from __future__ import annotations
 
@@ -7,9 +8,9 @@ from livekit.agents import inference
 from livekit.agents.llm import utils
 from livekit.agents.voice import room_io
 
-import call_options
 from agents.tools import add_item, book_table
-from call_options import LEVERS, CallOptions, levers_off
+from worker import call_options
+from worker.call_options import LEVERS, CallOptions, levers_off
 
 
 def test_levers_off_parses_names_and_all() -> None:
@@ -60,11 +61,11 @@ def test_preload_module_starts_no_thread() -> None:
     import sys
     from pathlib import Path
 
-    code = "import threading, worker_preload; print(threading.active_count())"
+    code = "import threading, worker.preload; print(threading.active_count())"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          cwd=Path(__file__).resolve().parent.parent, timeout=120, check=True)
     assert out.stdout.strip() == "1"
-    assert CallOptions().preload_modules() == ["worker_preload"]
+    assert CallOptions().preload_modules() == ["worker.preload"]
 
 
 def test_schema_cache_builds_each_tool_once(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-from call_reaper import mark_crashed_anywhere, reap_crashed_calls
 from models import CallLog
+from services.call_reaper import mark_crashed_anywhere, reap_crashed_calls
 from store import FirebaseManager
 
 DAY = date(2026, 11, 20)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import pytest
+import dataclasses
 
-from call_watch import RoomMemory, WatchOptions, decide
-from redispatch import CallRoom
+from services.call_watch import RoomMemory, WatchOptions, decide
+from telephony.redispatch import CallRoom
 
 OPTS = WatchOptions()
 LIVE, DEAD = "http://127.0.0.1:8081/", "http://127.0.0.1:8082/"
@@ -72,11 +72,11 @@ def test_an_agent_that_left_at_the_end_of_the_call_is_not_replaced() -> None:
     assert decide(view, memory, set(), 100.0 + OPTS.agentless_grace_s, OPTS)[0] == "redispatch"
 
 
-def test_re_dispatches_are_capped(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("CALL_MAX_REDISPATCHES", "2")
+def test_re_dispatches_are_capped() -> None:
+    capped = dataclasses.replace(OPTS, max_redispatches=2)  # CALL_MAX_REDISPATCHES=2
     jobs = {"AD_1": ["agent-1"], "AD_2": ["agent-2"], "AD_3": ["agent-3"]}
     view = room(agents={"agent-3": DEAD}, dispatches=jobs)
-    assert decide(view, seen(*jobs), {DEAD}, 100.0, OPTS) == ("give_up", "agent-3")
+    assert decide(view, seen(*jobs), {DEAD}, 100.0, capped) == ("give_up", "agent-3")
 
 
 def test_nothing_is_done_once_the_caller_is_gone_or_the_call_is_being_ended() -> None:
@@ -92,9 +92,10 @@ async def test_polling_is_sized_to_what_it_watches(monkeypatch) -> None:
     import asyncio
     import types
 
-    import call_watch
+    from config import CallWatchSettings
+    from services import call_watch
 
-    monkeypatch.setattr(call_watch, "apology_audio", lambda text: None)
+    monkeypatch.setattr(call_watch, "apology_audio", lambda *args: None)
     monkeypatch.delenv("CALL_WATCH_IDLE_POLL_S", raising=False)
     asked: list[float] = []
     rooms: list[object] = []
@@ -108,7 +109,8 @@ async def test_polling_is_sized_to_what_it_watches(monkeypatch) -> None:
 
     monkeypatch.setattr(call_watch, "look", no_view)
     lk = types.SimpleNamespace(room=types.SimpleNamespace(list_rooms=list_rooms))
-    watch = call_watch.CallWatch(lk, "ws://x", "k", "s", WatchOptions.from_env())
+    options = WatchOptions.from_settings(CallWatchSettings())
+    watch = call_watch.CallWatch(lk, "ws://x", "k", "s", options)
     task = asyncio.create_task(watch.run())
     await asyncio.sleep(2.5)
     idle = len(asked)

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from outbound_rules import CallingHours, guest_zones, next_calling_time, within_hours
+from domain.outbound_rules import CallingHours, guest_zones, next_calling_time, within_hours
 
 NUMBERS = ["+16175550102", "+13105550100", "+13125550100", "+19075550100", "+18085550100",
            "+442079460958", "+18005551234"]

@@ -1,11 +1,11 @@
-"""Caller numbers and names (contact.py): what is accepted exactly, and what is refused."""
+"""Caller numbers and names (domain/contact.py): what is accepted exactly, and what is refused."""
 
 from __future__ import annotations
 
 import pytest
 
-from contact import MAX_NAME, clean_name, number_or_caller_id, require_e164, spoken, to_e164
-from refusal import Refusal
+from domain.contact import MAX_NAME, clean_name, number_or_caller_id, require_e164, spoken, to_e164
+from domain.refusal import Refusal
 from tests.privacy import CARD
 
 

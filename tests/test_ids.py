@@ -1,4 +1,4 @@
-"""Ids derived from the call (ids.py): the same call always gets the same ids, so a retried
+"""Ids derived from the call (domain/ids.py): the same call always gets the same ids, so a retried
 or replayed save finds its own record instead of making a twin; different calls, bookings and
 attempts get different ones; and what is read aloud is easy to say and to hear."""
 
@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-import ids
+from domain import ids
 
 
 def test_record_ids_name_the_call_and_the_sequence():

@@ -15,11 +15,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from menu import Menu
-from menu_file import load_menu_file
-from pricing import build_line
-from refusal import Refusal
-from tests.phrase_cases import Case, make_case
+from domain.menu import Menu
+from domain.pricing import build_line
+from domain.refusal import Refusal
+from store.menu_file import load_menu_file
+from testkit.phrase_cases import Case, make_case
 
 ROOT = Path(__file__).resolve().parent.parent
 ITEMS = load_menu_file(ROOT / "data" / "menu.yaml").items

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 from livekit import api
 
-import redispatch
-from redispatch import JobGuard
+from telephony import redispatch
+from telephony.redispatch import JobGuard
 
 ROOM, AGENT, CALLER = "call-_+16175550199_abc", "agent-AJ_1", "sip_+16175550199"
 

@@ -11,8 +11,8 @@ import phonenumbers
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from masking import ADDRESS_MARK, EMAIL_MARK, PHONE_MARK, mask_personal
-from redact import CARD_MARK, luhn_ok
+from domain.masking import ADDRESS_MARK, EMAIL_MARK, PHONE_MARK, mask_personal
+from domain.redact import CARD_MARK, luhn_ok
 
 MANY = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 WORDS = st.sampled_from([

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from menu import Menu
-from menu_file import load_menu_file
-from pricing import build_line, describe_item, money
-from refusal import Refusal
+from domain.menu import Menu
+from domain.pricing import build_line, describe_item, money
+from domain.refusal import Refusal
+from store.menu_file import load_menu_file
 
 ROOT = Path(__file__).resolve().parent.parent
 ITEMS = list(load_menu_file(ROOT / "data" / "menu.yaml").items)

@@ -1,13 +1,13 @@
-"""What the caller said, matched to the menu (menu.py): items, sizes, options, and the lists
+"""What the caller said, matched to the menu (domain/menu.py): items, sizes, options, and the lists
 the model is given. A small menu of our own keeps each case exact."""
 
 from __future__ import annotations
 
 import pytest
 
-from menu import Catalog, Menu, find_option
+from domain.menu import Catalog, Menu, find_option
+from domain.refusal import Refusal
 from models import MenuItem, RestaurantSettings
-from refusal import Refusal
 
 
 def item(id_: str, name: str, category: str, **more: object) -> MenuItem:

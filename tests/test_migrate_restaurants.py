@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from config import FirestoreSettings
-from menu_file import load_menu_file
 from scripts.migrate_restaurants import main as migrate
 from store import FirebaseManager, close_sync_client, make_sync_client
+from store.menu_file import load_menu_file
 from testkit.firestore import MENU_PATH
 from testkit.records import make_order, make_reservation
 

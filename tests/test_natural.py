@@ -1,4 +1,4 @@
-"""Dates, times and counts as a model passes them from speech (natural.py): each form a
+"""Dates, times and counts as a model passes them from speech (domain/natural.py): each form a
 caller uses is read exactly, and what cannot be read is refused saying what to pass."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from natural import parse_clock, parse_count, parse_day, spoken_digits
-from refusal import Refusal
+from domain.natural import parse_clock, parse_count, parse_day, spoken_digits
+from domain.refusal import Refusal
 
 WORDS = ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
          "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen",

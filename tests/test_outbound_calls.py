@@ -9,12 +9,13 @@ from datetime import UTC, time, timedelta
 import pytest
 
 from actions import outbound
-from actions.outbound import Keypad, OutboundJob
-from call_state import CallServices, UserData
-from dialer import room_for
-from menu import Catalog, Menu
+from actions.outbound import Keypad
+from actions.outbound_job import OutboundJob
+from conversation.state import CallServices, UserData
+from domain.menu import Catalog, Menu
+from domain.refusal import Refusal
 from models import RestaurantSettings
-from refusal import Refusal
+from services.dialer import room_for
 from store.outbound import OutboundQueue, Policy
 from testkit.phone import NOW
 from testkit.records import make_reservation

@@ -16,15 +16,15 @@ from pydantic import SecretStr
 
 import main
 from actions import messages, outbound, reservations
-from actions.outbound import OutboundJob
+from actions.outbound_job import OutboundJob
 from agents.language import NOTES, start_language
 from agents.outbound import ReminderAgent
-from call_state import CallServices, UserData
 from config import Settings
-from menu import Catalog, Menu
+from conversation.state import CallServices, UserData
+from domain.menu import Catalog, Menu
 from models import RestaurantSettings
-from outbound_call import guest_call
 from store.outbound import OutboundQueue, Policy
+from telephony.outbound_call import guest_call
 from testkit.phone import NOW
 from testkit.records import make_reservation
 from testkit.scripted_llm import ScriptedLLM

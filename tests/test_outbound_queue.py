@@ -15,9 +15,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from domain.outbound_rules import CallingHours, check_dialable, guest_zones, next_calling_time
+from domain.refusal import Refusal
 from models import Message, RestaurantSettings
-from outbound_rules import CallingHours, check_dialable, guest_zones, next_calling_time
-from refusal import Refusal
 from store.outbound import OutboundQueue, Policy
 from testkit.records import make_reservation
 

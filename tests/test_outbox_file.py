@@ -1,4 +1,4 @@
-"""The durable outbox file alone (outbox.py): one entry per record, nothing lost to a crash
+"""The durable outbox file alone (store/outbox.py): one entry per record, nothing lost to a crash
 mid-write, removals atomic. End to end with Firestore: tests/test_outbox.py."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from outbox import Outbox, OutboxEntry, entry_id
+from store.outbox import Outbox, OutboxEntry, entry_id
 
 
 def test_append_is_durable_and_deduplicated_by_record_id(tmp_path: Path) -> None:

@@ -26,8 +26,8 @@ from pathlib import Path
 import pytest
 
 from config import FirestoreSettings
-from outbox import Outbox
 from store import connect
+from store.outbox import Outbox
 from tests.conftest import PROJECT, make_order
 
 PROBE_S = 0.001

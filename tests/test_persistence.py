@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-import ids
 from config import ConfigError, FirestoreSettings
+from domain import ids
+from domain.seating import SeatingPlan, Table, double_seated
 from models import CallLog, Message, slot_id
-from seating import SeatingPlan, Table, double_seated
 from store import (
     CodeTaken,
     FirebaseManager,

@@ -1,4 +1,4 @@
-"""Prices, totals, pickup times and what the caller hears about a dish (pricing.py), computed
+"""Prices, totals, pickup times and what the caller hears about a dish (domain/pricing.py), computed
 from the sample menu in integer cents, at the edges where an off-by-one costs money."""
 
 from __future__ import annotations
@@ -9,10 +9,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from menu import Menu
-from menu_file import load_menu_file
-from models import ChosenOption, MenuItem, OrderLine
-from pricing import (
+from domain.menu import Menu
+from domain.pricing import (
     MAX_INSTRUCTIONS,
     MAX_QUANTITY,
     build_line,
@@ -25,7 +23,9 @@ from pricing import (
     tax_cents,
     totals,
 )
-from refusal import Refusal
+from domain.refusal import Refusal
+from models import ChosenOption, MenuItem, OrderLine
+from store.menu_file import load_menu_file
 from tests.privacy import CARD
 
 ROOT = Path(__file__).resolve().parent.parent

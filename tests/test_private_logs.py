@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator
 import pytest
 from livekit.agents.cli.log import JsonFormatter
 
-from redact import PrivateLogs, mask_phones, protect_logs
+from domain.redact import PrivateLogs, mask_phones, protect_logs
 from tests.privacy import CALLER, CARD, CARDS, PHONE_FORMATS, digit_runs, phone_leaks
 
 

@@ -15,8 +15,8 @@ import av
 import numpy as np
 import pytest
 
-import recordings
 from models import CallLog
+from worker import recordings
 
 STARTED = datetime(2026, 11, 20, 18, 5, tzinfo=UTC)
 CALL_ID = "call-_+16175550199_Ab12"

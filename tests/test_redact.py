@@ -1,5 +1,5 @@
 """Card numbers found and removed wherever they sit, and nothing else taken for one
-(redact.py); the log side is in tests/test_private_logs.py."""
+(domain/redact.py); the log side is in tests/test_private_logs.py."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from redact import (
+from domain.redact import (
     CARD_MARK,
     PrivateLogs,
     has_card_number,

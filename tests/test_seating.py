@@ -1,4 +1,4 @@
-"""The dining room model (seating.py) and its settings, without a database."""
+"""The dining room model (domain/seating.py) and its settings, without a database."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from menu_file import MenuFileError, parse_menu_text
+from domain.seating import Hold, Pacing, Seat, SeatingPlan, Table, double_seated, peak_guests
 from models import RestaurantSettings
-from seating import Hold, Pacing, Seat, SeatingPlan, Table, double_seated, peak_guests
+from store.menu_file import MenuFileError, parse_menu_text
 
 ROOT = Path(__file__).resolve().parent.parent
 MENU_TEXT = (ROOT / "data" / "menu.yaml").read_text()

@@ -12,10 +12,10 @@ import pytest
 import yaml
 
 from agents.language import heard
-from lines import HOUSE_LINES, RESTAURANT_LINES, UNKNOWN_NUMBER, restaurant_line, say
-from menu_file import MenuFileError, load_menu_file
+from domain.lines import HOUSE_LINES, RESTAURANT_LINES, UNKNOWN_NUMBER, restaurant_line, say
+from domain.spoken import spoken_in
 from models import ChosenOption, OrderLine, RestaurantSettings
-from spoken import spoken_in
+from store.menu_file import MenuFileError, load_menu_file
 from testkit.firestore import ROOT
 
 ES = spoken_in("es")

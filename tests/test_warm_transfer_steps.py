@@ -9,7 +9,7 @@ import pytest
 
 from actions.staff import is_warm
 from actions.transfer import StaffUnavailable, warm_transfer
-from staff_phone import why_not
+from telephony.staff_phone import why_not
 
 
 class Line:

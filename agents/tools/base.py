@@ -9,8 +9,8 @@ from typing import Any
 
 from livekit.agents import Agent, FunctionTool, RunContext, ToolError, function_tool
 
-from call_state import UserData
-from refusal import Refusal
+from conversation.state import UserData
+from domain.refusal import Refusal
 
 logger = logging.getLogger("restaurant.agents")
 

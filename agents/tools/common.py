@@ -9,9 +9,9 @@ from livekit.agents import Agent, RunContext
 from actions import messages, staff
 from actions.transfer import StaffUnavailable
 from agents.tools.base import hand_off, logger, tool
-from call_state import UserData
-from lines import say
-from pricing import describe_item
+from conversation.state import UserData
+from domain.lines import say
+from domain.pricing import describe_item
 
 
 @tool

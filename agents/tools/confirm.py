@@ -7,9 +7,9 @@ from livekit.agents import Agent, RunContext
 from actions import orders, reservations
 from agents.readback import reservation_readback
 from agents.tools.base import hand_off, tool
-from call_state import UserData
-from lines import say
-from spoken import spoken_in
+from conversation.state import UserData
+from domain.lines import say
+from domain.spoken import spoken_in
 
 
 @tool

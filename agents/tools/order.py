@@ -7,9 +7,9 @@ from livekit.agents import Agent, RunContext
 from actions import orders
 from agents.readback import order_readback, order_text
 from agents.tools.base import confirming, hand_off, tool
-from call_state import UserData
-from contact import spoken
-from pricing import describe_line, money
+from conversation.state import UserData
+from domain.contact import spoken
+from domain.pricing import describe_line, money
 
 
 @tool

@@ -7,7 +7,7 @@ from livekit.agents import RunContext
 
 from actions import outbound
 from agents.tools.base import tool
-from call_state import UserData
+from conversation.state import UserData
 from store.outbound import OutboundQueue, Policy
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from livekit.agents import Agent, RunContext
 
-import booking
 from actions import reservations
 from agents.tools.base import hand_off, tool
-from call_state import UserData
+from conversation.state import UserData
+from domain import booking
 
 
 @tool

@@ -1,4 +1,4 @@
-"""The staff board as staff use it: `python -m board` against the real emulator, driven by
+"""The staff board as staff use it: `python -m services.board` against the real emulator, driven by
 Debian's chromium through Playwright (the system browser; no browser download).
 
 One board process and one browser per test session, on their own project ("demo-board") so
@@ -86,7 +86,7 @@ def board_server(firestore_emulator: Emulator, tmp_path_factory: pytest.TempPath
 @contextlib.contextmanager
 def run_board(firestore_emulator: Emulator, settings: FirestoreSettings, work: Path,
               owner: tuple[str, str], restaurant: str | None = None) -> Iterator[BoardServer]:
-    """`python -m board` on a free port (for `restaurant`, or the default one), its first
+    """`python -m services.board` on a free port (for `restaurant`, or the default one), its first
     owner from the environment; stopped on exit."""
     port = free_port()
     env = {**os.environ, "FIRESTORE_EMULATOR_HOST": firestore_emulator.host,
@@ -99,7 +99,7 @@ def run_board(firestore_emulator: Emulator, settings: FirestoreSettings, work: P
     env.pop("FIREBASE_SERVICE_ACCOUNT_PATH", None)
     log_path = work / f"board-{restaurant or 'main'}.log"
     with open(log_path, "ab") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "board"], cwd=ROOT, env=env,
+        proc = subprocess.Popen([sys.executable, "-m", "services.board"], cwd=ROOT, env=env,
                                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     server = BoardServer(url, owner, settings, proc, log_path)

@@ -13,10 +13,10 @@ from datetime import UTC, datetime, timedelta
 import httpx
 from starlette.routing import Mount, Route
 
-from board.app import build_app
-from board.auth import Accounts, User
-from board.guard import COOKIE, OPEN_PATHS
-from board.settings import BoardSettings
+from services.board.app import build_app
+from services.board.auth import Accounts, User
+from services.board.guard import COOKIE, OPEN_PATHS
+from services.board.settings import BoardSettings
 from testkit.firestore import ROOT
 from tests.board.conftest import PROJECT, api_client
 
@@ -167,7 +167,7 @@ def test_accounts_come_from_a_command_never_a_default_password(board_server, tmp
     name = "host" + secrets.token_hex(3)
 
     def run(*args: str, password: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "board", *args], cwd=ROOT, timeout=60,
+        return subprocess.run([sys.executable, "-m", "services.board", *args], cwd=ROOT, timeout=60,
                               env={**env, "BOARD_NEW_PASSWORD": password},
                               capture_output=True, text=True)
 
@@ -177,7 +177,7 @@ def test_accounts_come_from_a_command_never_a_default_password(board_server, tmp
     assert made.returncode == 0 and f"created staff {name}" in made.stdout
     again = run("create-user", name, password=secrets.token_urlsafe(12))
     assert again.returncode == 1 and "already exists" in again.stderr
-    half = subprocess.run([sys.executable, "-m", "board"], cwd=ROOT, timeout=60,
+    half = subprocess.run([sys.executable, "-m", "services.board"], cwd=ROOT, timeout=60,
                           env={**env, "BOARD_OWNER_USERNAME": "boss"},
                           capture_output=True, text=True)
     assert half.returncode == 2 and "BOARD_OWNER_PASSWORD" in half.stderr

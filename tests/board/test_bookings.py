@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-import booking
+from domain import booking
 from tests.board.conftest import api_client, screenshot, until
 
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
-from board import live
 from config import FirestoreSettings
+from services.board import live
 from store.clients import close_sync_client, make_sync_client
 from store.scope import scoped
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from menu import Catalog, Menu
+from domain.menu import Catalog, Menu
 from store import MenuWatch, close_sync_client, make_sync_client
 from testkit.scripted_llm import Call
 from tests.board.conftest import screenshot, until
@@ -63,7 +63,7 @@ async def test_sold_out_on_the_board_reaches_the_next_llm_request_of_a_live_call
 
 
 def _available_again(settings) -> None:
-    from scripts.seed_menu import set_availability
+    from store.menu_seed import set_availability
 
     client = make_sync_client(settings)
     try:

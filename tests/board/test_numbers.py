@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
-from board.numbers import percentile, summarize
+from services.board.numbers import percentile, summarize
 
 TZ = ZoneInfo("America/New_York")
 

@@ -143,7 +143,7 @@ async def test_cancelling_an_order_asks_for_the_reason_and_keeps_it(board_db, bo
 async def test_callers_words_are_shown_as_text_never_as_markup(board_db, board_server, tablet):
     from datetime import datetime
 
-    import ids
+    from domain import ids
     from models import Message
 
     page = tablet

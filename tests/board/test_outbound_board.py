@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
-import ids
+from domain import ids
 from models import Message
 from tests.board.conftest import api_client, screenshot, until
 

@@ -6,7 +6,7 @@ import random
 import secrets
 from datetime import datetime, timedelta
 
-import ids
+from domain import ids
 from models import CallLog, Message, TranscriptLine
 from testkit.records import make_order
 from tests.board.conftest import api_client, screenshot, sign_in, until

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from seating import SeatingPlan
+from domain.seating import SeatingPlan
 from store import StaleReservation
 from testkit.records import make_reservation
 

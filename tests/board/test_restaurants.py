@@ -12,10 +12,10 @@ from datetime import UTC, date, datetime, timedelta
 import httpx
 import pytest
 
-from board.guard import COOKIE
-from menu_file import load_menu_file
 from models import Message
+from services.board.guard import COOKIE
 from store import FirebaseManager
+from store.menu_file import load_menu_file
 from testkit.emulator import Emulator
 from testkit.firestore import ROOT, seed_menu_file
 from testkit.records import make_order, make_reservation

@@ -11,8 +11,8 @@ from livekit.agents import AgentSession
 from livekit.agents.voice.run_result import RunResult
 
 from agents.call import SESSION_OPTIONS, new_call, start_call
-from call_state import CallServices, UserData
-from menu import Catalog
+from conversation.state import CallServices, UserData
+from domain.menu import Catalog
 from store import FirebaseManager
 from testkit.phone import CALLER, NOW, TZ, Phone, catalog_from
 from testkit.scripted_llm import ScriptedLLM, Step

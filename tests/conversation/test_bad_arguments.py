@@ -73,8 +73,8 @@ async def _fill_room(db, day, at):
     """Every table of the demo café taken at `at` (staff seating walk-ins: no pacing)."""
     from datetime import datetime
 
-    from menu_file import load_menu_file
     from models import Reservation
+    from store.menu_file import load_menu_file
     from tests.conftest import MENU_PATH
 
     room = load_menu_file(MENU_PATH).restaurant.seating.model_copy(update={"pacing": None})

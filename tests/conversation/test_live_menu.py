@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 
-from menu import Catalog, Menu
+from domain.menu import Catalog, Menu
 from store import MenuWatch, close_sync_client, make_sync_client
 from testkit.scripted_llm import Call
 from tests.conftest import ROOT

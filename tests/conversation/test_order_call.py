@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import ids
 from actions.reservations import spell
 from agents import ConfirmationAgent, OrderAgent
+from domain import ids
 from testkit.records import make_order
 from testkit.scripted_llm import Call
 from tests.conversation.harness import CALLER, open_call, tool_output

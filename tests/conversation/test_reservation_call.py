@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import date, datetime, time
 
 from agents import ConfirmationAgent, ReservationAgent
-from menu_file import load_menu_file
 from models import Reservation
+from store.menu_file import load_menu_file
 from testkit.firestore import MENU_PATH
 from testkit.scripted_llm import Call
 from testkit.seating import seated_at

@@ -12,13 +12,13 @@ from livekit.agents import AgentSession
 
 from agents.call import UNKNOWN_NUMBER_LINE, turn_away
 from config import FirestoreSettings
-from lines import UNKNOWN_NUMBER_LINES
-from live_menus import LiveMenus
-from menu_file import load_menu_file
+from domain.lines import UNKNOWN_NUMBER_LINES
 from models import Reservation, RestaurantSettings
 from scripts.seed_menu import main as seed_script
 from store import FirebaseManager, close_sync_client, make_sync_client
 from store.directory import DirectoryEntry, only_restaurant, resolve_restaurant, route
+from store.live_menus import LiveMenus
+from store.menu_file import load_menu_file
 from testkit.firestore import MENU_PATH, ROOT, seed_menu_file
 from testkit.scripted_llm import Call, ScriptedLLM
 from tests.conversation.harness import CALLER, NOW, OPENED, count_docs, open_call, tool_output

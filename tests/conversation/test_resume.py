@@ -1,6 +1,7 @@
 """A call picked up by a second agent after the first one died (the re-dispatch case).
 
-The first agent keeps the call's state in Firestore as it goes (call_snapshot.py); a second
+The first agent keeps the call's state in Firestore as it goes (conversation/call_snapshot.py); a
+second
 agent in the same call (same call id) starts from that state, apologises and says where the
 caller was, and never takes a saved order again. Real agents, real emulator, scripted LLM."""
 
@@ -10,11 +11,11 @@ import asyncio
 
 from livekit.agents import AgentSession
 
-import ids
 from actions.reservations import spell
 from agents.call import SESSION_OPTIONS, new_call, start_call
-from call_snapshot import CallSnapshot, load_for, restore
-from call_state import CallServices
+from conversation.call_snapshot import CallSnapshot, load_for, restore
+from conversation.state import CallServices
+from domain import ids
 from testkit.scripted_llm import Call as ToolCall
 from testkit.scripted_llm import ScriptedLLM
 from tests.conversation.harness import (

@@ -5,7 +5,7 @@ apologises and carries on in Spanish when the caller was being served in Spanish
 from __future__ import annotations
 
 from agents.language import follow_caller
-from call_snapshot import load_for
+from conversation.call_snapshot import load_for
 from testkit.scripted_llm import Call as ToolCall
 from tests.conversation.harness import open_call
 from tests.conversation.test_resume import _resume, _saved_state

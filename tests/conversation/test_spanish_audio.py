@@ -14,16 +14,16 @@ from typing import Any
 from livekit.agents import AgentSession
 from livekit.agents.utils import http_context
 
-import providers
 from agents.call import SESSION_OPTIONS, new_call, start_call
 from agents.language import default_voices, follow_caller, provider_languages
-from call_state import CallServices
+from conversation.state import CallServices
 from fakes import cartesia_tts, deepgram_stt
 from fakes.script import Script
 from testkit.scripted_llm import Call, ScriptedLLM
 from tests.conversation.harness import CALLER, NOW, Phone, catalog_from
 from tests.reliability.audio_call import CallerAudio, Speaker, serve
 from tests.reliability.calls import settings_for
+from worker import providers
 
 SAID = ("Hola, quiero pedir un croissant para recoger por favor", "A nombre de Sofía Ramírez")
 

@@ -1,10 +1,11 @@
-"""Endpointing follows the answer the agent waits for (turn_taking.py): a short ceiling for the
+"""Endpointing follows the answer the agent waits for (conversation/turn_taking.py): a short
+ceiling for the
 name and for yes/no, the session's own for everything else."""
 
 from __future__ import annotations
 
-import turn_taking
 from agents import ConfirmationAgent, IntentClassifier, OrderAgent
+from conversation import turn_taking
 from testkit.scripted_llm import Call
 from tests.conversation.harness import open_call
 

@@ -1,6 +1,6 @@
 """A call with audio both ways and no room: frames of "caller speech" go into the session's
 audio input at real-time pace, and the session's audio output records when sound came back.
-STT, LLM and TTS are the real LiveKit plugins (providers.py) talking to local endpoints, so
+STT, LLM and TTS are the real LiveKit plugins (worker/providers.py) talking to local endpoints, so
 the whole chain caller audio -> STT -> LLM -> TTS -> audio can fail at any link."""
 
 from __future__ import annotations

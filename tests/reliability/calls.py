@@ -1,4 +1,4 @@
-"""Calls for the reliability tests: the real agents and session, providers from providers.py
+"""Calls for the reliability tests: the real agents and session, providers from worker/providers.py
 (the real OpenAI plugin behind LiveKit's FallbackAdapter) and the CallGuard, as main.py wires
 them; text in, so the timeline of what the caller would hear can be measured."""
 
@@ -13,13 +13,13 @@ from datetime import datetime
 from livekit.agents import AgentSession, llm
 from pydantic import SecretStr
 
-import providers
 from agents.call import SESSION_OPTIONS, new_call, start_call
 from agents.recovery import CallGuard, guard_call
-from call_state import CallServices, UserData
 from config import Settings
+from conversation.state import CallServices, UserData
 from store import FirebaseManager
 from tests.conversation.harness import CALLER, NOW, Phone, catalog_from
+from worker import providers
 
 _seq = iter(range(1, 1_000_000))
 

@@ -18,17 +18,17 @@ import pytest
 from livekit.agents import AgentSession
 from livekit.agents.utils import http_context
 
-import providers
 from agents import OrderAgent
 from agents.call import SESSION_OPTIONS, new_call, start_call
 from agents.recovery import CANNOT_HEAR, TRANSFERRING, guard_call
-from call_state import CallServices
+from conversation.state import CallServices
 from fakes import cartesia_tts, deepgram_stt
 from fakes.script import Script
 from tests.conversation.harness import CALLER, NOW, TZ, Phone, catalog_from
 from tests.reliability.audio_call import Broken, CallerAudio, Speaker, serve
 from tests.reliability.calls import settings_for
 from tests.reliability.llm_server import LLMServer, Tool
+from worker import providers
 
 pytestmark = pytest.mark.usefixtures("settle_tasks")
 SILENCE_BOUND_S = 3.0

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from config import ConfigError, load_provider_settings, load_settings
-from menu_file import MenuFileError, load_menu_file
+from store.menu_file import MenuFileError, load_menu_file
 from testkit.emulator import Emulator
 from tests.conftest import MENU_PATH, PROJECT, ROOT
 

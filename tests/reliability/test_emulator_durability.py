@@ -21,8 +21,8 @@ from pathlib import Path
 import pytest
 
 from config import FirestoreSettings
+from domain.seating import SeatingPlan
 from models import Message
-from seating import SeatingPlan
 from store import FirebaseManager, connect
 from store.checkpoint import flush_journal, journal_path
 from testkit.emulator import free_port, is_ready

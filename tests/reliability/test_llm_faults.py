@@ -14,13 +14,13 @@ from datetime import datetime
 
 import pytest
 
-import providers
 from agents import OrderAgent
 from agents.recovery import MESSAGE_TAKEN, SAY_AGAIN, TAKE_MESSAGE, TRANSFERRING
 from tests.conversation.harness import CALLER, TZ, Phone, count_docs
 from tests.privacy import CARD, digit_runs
 from tests.reliability.calls import open_guarded_call, settings_for
 from tests.reliability.llm_server import LLMServer, Tool
+from worker import providers
 
 pytestmark = pytest.mark.usefixtures("settle_tasks")
 

@@ -16,11 +16,11 @@ from datetime import time as dtime
 
 import pytest
 
-from booking import say_time
-from menu_file import load_menu_file
+from domain.booking import say_time
+from domain.pricing import build_line, totals
+from domain.seating import SeatingPlan, Table, double_seated, minute_of
 from models import Reservation
-from pricing import build_line, totals
-from seating import SeatingPlan, Table, double_seated, minute_of
+from store.menu_file import load_menu_file
 from testkit.firestore import MENU_PATH
 from testkit.scripted_llm import Call
 from testkit.seating import seated_at, with_room
@@ -94,7 +94,8 @@ async def test_twenty_callers_for_the_last_table(seeded_db):
     # attempts fail their precondition, are read again and refused (SlotFull) without another
     # commit. At least one loser committed on a table it had read as free: the race happened.
     assert 2 <= seating <= 2 * callers and "begin_transaction" not in rpcs
-    # The other commits are each call's resumable state (call_snapshot.py), one document per
+    # The other commits are each call's resumable state (conversation/call_snapshot.py), one
+    # document per
     # call, so no contention: the caller's "yes", what the tools did, the reply. A write per
     # event instead (agent states included) would be six a turn.
     assert snapshots <= 5 * callers

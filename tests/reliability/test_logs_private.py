@@ -14,14 +14,14 @@ from livekit.agents import AgentSession
 from livekit.agents.cli.log import JsonFormatter
 from pydantic import SecretStr
 
-import providers
 from agents.call import SESSION_OPTIONS, new_call, start_call
-from call_state import CallServices
 from config import Settings
-from redact import PrivateLogs, protect_logs
+from conversation.state import CallServices
+from domain.redact import PrivateLogs, protect_logs
 from testkit.scripted_llm import Call, ScriptedLLM
 from tests.conversation.harness import NOW, Phone, catalog_from, tool_output
 from tests.privacy import CARD, digit_runs
+from worker import providers
 
 pytestmark = pytest.mark.usefixtures("settle_tasks")
 

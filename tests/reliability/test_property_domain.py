@@ -18,13 +18,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import booking
-from contact import MAX_NAME, clean_name, require_e164
-from menu import Menu
-from menu_file import load_menu_file
-from pricing import MAX_QUANTITY, build_line
-from redact import luhn_ok, redact_cards
-from refusal import Refusal
+from domain import booking
+from domain.contact import MAX_NAME, clean_name, require_e164
+from domain.menu import Menu
+from domain.pricing import MAX_QUANTITY, build_line
+from domain.redact import luhn_ok, redact_cards
+from domain.refusal import Refusal
+from store.menu_file import load_menu_file
 from tests.privacy import CARDS, digit_runs
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -15,7 +15,7 @@ import pytest
 from livekit.agents import FunctionTool, llm
 
 from agents import ConfirmationAgent, IntentClassifier, OrderAgent, ReservationAgent
-from pricing import build_line, money, totals
+from domain.pricing import build_line, money, totals
 from testkit.scripted_llm import Call
 from tests.conversation.harness import SAVED_COLLECTIONS, count_docs, open_call, tool_output
 

@@ -8,7 +8,7 @@ from datetime import datetime
 import pytest
 
 from agents.language import retune, use_language
-from lines import say
+from domain.lines import say
 from tests.conversation.harness import TZ, Phone
 from tests.reliability.calls import open_guarded_call
 from tests.reliability.test_llm_faults import FB, model_for, servers  # noqa: F401

@@ -18,12 +18,13 @@ import pytest
 import yaml
 from livekit import api
 
-from bench.concurrency import LLM_RULES, RATE, Caller, open_timezone, tagged
+from bench.concurrency import LLM_RULES, RATE, Caller, tagged
 from config import FirestoreSettings
 from fakes.audio import speech_or_tone
 from scripts.devstack import Ports, Stack, StackError, StackOptions, find_binary, free_port
 from store import close_sync_client, make_sync_client
 from store.scope import scoped
+from testkit.clock import open_timezone
 from testkit.emulator import Emulator
 from tests.conftest import seed_menu_file
 

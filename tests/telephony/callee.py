@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from fakes.audio import speech_or_tone, ulaw_encode
-from tests.telephony.caller import PTIME_S, RATE, SAMPLES, RtpCapture
+from testkit.caller import PTIME_S, RATE, SAMPLES, RtpCapture
 
 DTMF_PT = 101
 _EVENTS = {**{str(d): d for d in range(10)}, "*": 10, "#": 11}

@@ -200,7 +200,7 @@ def test_agent_and_setup_get_what_the_worker_reads():
 
 def test_call_watch_reaches_livekit_and_the_workers_and_memory_is_bounded():
     watch = _env("call-watch")
-    assert SERVICES["call-watch"]["command"] == ["python", "call_watch.py"]
+    assert SERVICES["call-watch"]["command"] == ["python", "-m", "services.call_watch"]
     assert watch["LIVEKIT_URL"] == _env("agent")["LIVEKIT_URL"]
     assert watch["AGENT_NAME"] == _env("agent")["AGENT_NAME"]
     for var in ("LIVEKIT_API_KEY", "LIVEKIT_API_SECRET", "FIRESTORE_EMULATOR_HOST"):
@@ -279,7 +279,7 @@ def test_dockerfile_runs_the_worker_as_a_non_root_user():
 def test_board_serves_on_its_published_port_after_the_menu_is_seeded():
     board = SERVICES["board"]
     env = _env("board")
-    assert board["command"] == ["python", "-m", "board"]
+    assert board["command"] == ["python", "-m", "services.board"]
     assert env["BOARD_HOST"] == "0.0.0.0" and env["BOARD_PORT"] == "8090"
     assert _interpolate(_ports("board")[0], {}) == "8090:8090"
     assert f"http://127.0.0.1:{env['BOARD_PORT']}/healthz" in " ".join(board["healthcheck"]["test"])
@@ -294,7 +294,7 @@ def test_board_serves_on_its_published_port_after_the_menu_is_seeded():
 def test_dialer_is_a_service_of_the_stack_not_a_cron_job():
     dialer = SERVICES["dialer"]
     env = _env("dialer")
-    assert dialer["command"] == ["python", "dialer.py"]
+    assert dialer["command"] == ["python", "-m", "services.dialer"]
     assert dialer["restart"] == "unless-stopped"
     assert env["LIVEKIT_URL"] == "ws://livekit:7880"
     assert env["AGENT_NAME"] == _env("agent")["AGENT_NAME"]  # dispatches the worker's agent

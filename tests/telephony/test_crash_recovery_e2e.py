@@ -38,13 +38,13 @@ import yaml
 from livekit import api
 
 from actions.reservations import spell
-from bench.concurrency import open_timezone
 from fakes.audio import silence, speech_or_tone
 from scripts.devstack import Ports, Stack, StackOptions
 from store.scope import scoped
+from testkit.caller import RATE, RtpCapture, start_sipp
+from testkit.clock import open_timezone
 from testkit.emulator import EMULATOR_JAR
 from tests.conftest import seed_menu_file
-from tests.telephony.caller import RATE, RtpCapture, start_sipp
 from tests.telephony.helpers import require
 from tests.telephony.test_sip_call_e2e import _binaries_present
 

@@ -36,13 +36,11 @@ from typing import Any
 import pytest
 from livekit import api
 
-from bench.concurrency import open_timezone
 from fakes.audio import silence
 from fakes.script import Script
 from scripts.devstack import Ports, Stack, StackOptions
 from scripts.freeswitch import FSXML, FreeSwitch, FreeSwitchError, find_freeswitch
-from testkit.emulator import EMULATOR_JAR
-from tests.telephony.caller import (
+from testkit.caller import (
     RATE,
     RtpCapture,
     SippCall,
@@ -52,6 +50,8 @@ from tests.telephony.caller import (
     sip_final_status,
     start_sipp,
 )
+from testkit.clock import open_timezone
+from testkit.emulator import EMULATOR_JAR
 from tests.telephony.helpers import (
     forget_registrations,
     fs_of,

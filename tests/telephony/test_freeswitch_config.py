@@ -418,7 +418,7 @@ def test_outbound_profile_authenticates_every_call_in_a_domain_of_its_own(doc, c
         ("+16175550123", "bridge +16175550123@sip.provider.example:5060"),  # Boston
         ("+12125550123", "bridge +12125550123@sip.provider.example:5060"),  # New York
         ("+13125550123", "bridge +13125550123@sip.provider.example:5060"),  # Chicago
-        ("+17875550123", "rejected"),  # Puerto Rico: region PR, as outbound_rules.py sees it
+        ("+17875550123", "rejected"),  # Puerto Rico: region PR, as domain/outbound_rules.py sees it
         ("+19005550123", "rejected"),  # premium rate
         ("+19765550123", "rejected"),  # premium (976)
         ("+18005550123", "rejected"),  # toll-free: nobody's phone
@@ -514,10 +514,10 @@ def test_us_area_codes_match_phonenumbers():
 
 
 def test_freeswitch_and_outbound_rules_agree_on_every_us_area_code(doc, config):
-    """FreeSWITCH's gate and the queue's rules (outbound_rules.py) let the same +1 numbers
+    """FreeSWITCH's gate and the queue's rules (domain/outbound_rules.py) let the same +1 numbers
     through, for every area code: neither is looser than the other."""
-    from outbound_rules import check_dialable
-    from refusal import Refusal
+    from domain.outbound_rules import check_dialable
+    from domain.refusal import Refusal
 
     disagree = []
     for npa in range(200, 1000):

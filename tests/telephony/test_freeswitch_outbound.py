@@ -29,9 +29,8 @@ from livekit import api
 
 from scripts.devstack import Ports, Stack, StackOptions
 from scripts.freeswitch import FreeSwitch, FreeSwitchError, find_freeswitch
-from sip_outbound import outbound_trunk_id
-from testkit.emulator import EMULATOR_JAR
-from tests.telephony.caller import (
+from telephony.sip_outbound import outbound_trunk_id
+from testkit.caller import (
     RtpCapture,
     answer_calls,
     free_udp_port,
@@ -39,6 +38,7 @@ from tests.telephony.caller import (
     sip_final_status,
     start_sipp,
 )
+from testkit.emulator import EMULATOR_JAR
 from tests.telephony.helpers import forget_registrations, fs_of, require
 from tests.telephony.test_sip_call_e2e import _binaries_present
 

@@ -24,16 +24,16 @@ import pytest
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
-from bench.concurrency import open_timezone
 from models import Message, RestaurantSettings
 from scripts.devstack import Ports, Stack, StackOptions
 from scripts.freeswitch import FreeSwitchError, find_freeswitch
 from store.outbound import OutboundQueue, Policy
 from store.scope import RestaurantScope, scoped
+from testkit.caller import answer_calls, free_udp_port
+from testkit.clock import open_timezone
 from testkit.emulator import EMULATOR_JAR
 from testkit.records import make_reservation
 from tests.telephony.callee import Callee, Keys, Say
-from tests.telephony.caller import answer_calls, free_udp_port
 from tests.telephony.helpers import require
 from tests.telephony.test_sip_call_e2e import _binaries_present
 
@@ -475,7 +475,7 @@ async def test_dont_call_me_again_is_stored_and_honoured(stack, tmp_path, capsys
     assert (await db.document(f"do_not_call/{phone}").get()).exists
     queue = OutboundQueue(db, Policy.of(restaurant()))
     await book_tonight(db, "OPTOU2", phone)
-    from refusal import Refusal
+    from domain.refusal import Refusal
 
     with pytest.raises(Refusal, match="asked not to be called"):
         await queue.schedule_reminder("OPTOU2", datetime.now(UTC))

@@ -16,14 +16,13 @@ from typing import Any
 
 from google.cloud import firestore
 
-import recordings
-from bench.concurrency import open_timezone
 from fakes.script import Script
 from scripts.devstack import Ports, Stack, StackOptions
 from store import FirebaseManager
 from store.scope import scoped
+from testkit.caller import RtpCapture, caller_audio, start_sipp
+from testkit.clock import open_timezone
 from testkit.emulator import EMULATOR_JAR
-from tests.telephony.caller import RtpCapture, caller_audio, start_sipp
 from tests.telephony.helpers import require
 from tests.telephony.test_sip_call_e2e import (
     CALLER,
@@ -32,6 +31,7 @@ from tests.telephony.test_sip_call_e2e import (
     _binaries_present,
 )
 from tests.test_recordings import sox_seconds
+from worker import recordings
 
 PROJECT = "demo-recording"
 

@@ -23,11 +23,11 @@ from typing import Any
 
 from livekit import api
 
-from bench.concurrency import open_timezone
 from fakes.script import Script
 from scripts.devstack import Ports, Stack, StackError, StackOptions, find_binary
+from testkit.caller import RtpCapture, caller_audio, start_sipp
+from testkit.clock import open_timezone
 from testkit.emulator import EMULATOR_JAR
-from tests.telephony.caller import RtpCapture, caller_audio, start_sipp
 from tests.telephony.helpers import require, require_tools
 
 log = logging.getLogger("telephony.e2e")

@@ -17,8 +17,8 @@ from typing import Any
 
 from agents.call import UNKNOWN_NUMBER_LINE
 from scripts.devstack import Ports, Stack, StackOptions
+from testkit.caller import RtpCapture, caller_audio, start_sipp
 from testkit.emulator import EMULATOR_JAR
-from tests.telephony.caller import RtpCapture, caller_audio, start_sipp
 from tests.telephony.helpers import require
 from tests.telephony.test_sip_call_e2e import CALLER, _binaries_present, _fake_log
 

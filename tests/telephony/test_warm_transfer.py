@@ -25,12 +25,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from bench.concurrency import open_timezone
 from fakes.audio import silence, speech_or_tone, tone, ulaw_decode
 from fakes.script import Script
 from scripts.devstack import Ports, Stack, StackOptions
-from testkit.emulator import EMULATOR_JAR
-from tests.telephony.caller import (
+from testkit.caller import (
     RATE,
     SIPP_DIR,
     RtpCapture,
@@ -39,6 +37,8 @@ from tests.telephony.caller import (
     register,
     start_sipp,
 )
+from testkit.clock import open_timezone
+from testkit.emulator import EMULATOR_JAR
 from tests.telephony.helpers import (
     forget_registrations,
     fs_of,

@@ -1,0 +1,171 @@
+"""Opening hours and table-slot rules, decided in code rather than by the model."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime, time, timedelta
+
+from domain.natural import parse_clock, parse_count, parse_day
+from domain.refusal import Refusal
+from domain.seating import Hold, minute_of
+from models import WEEKDAYS, RestaurantSettings
+
+MAX_DAYS_AHEAD = 60
+DAY_NAMES = dict(zip(WEEKDAYS, (
+    "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday",
+), strict=True))
+
+
+class LargeParty(Refusal):
+    """A party above the maximum: the caller gets the large-party answer or a person."""
+
+
+def _minutes(t: time) -> int:
+    return t.hour * 60 + t.minute
+
+
+def _clock(minutes: int) -> time:
+    return time(minutes // 60, minutes % 60)
+
+
+def say_time(t: time) -> str:
+    hour = t.hour % 12 or 12
+    suffix = "AM" if t.hour < 12 else "PM"
+    return f"{hour}:{t.minute:02d} {suffix}" if t.minute else f"{hour} {suffix}"
+
+
+def say_day(day: date, today: date) -> str:
+    if day == today:
+        return "today"
+    if day == today + timedelta(days=1):
+        return "tomorrow"
+    return f"{DAY_NAMES[WEEKDAYS[day.weekday()]]}, {day.strftime('%B')} {day.day}"
+
+
+def is_open(settings: RestaurantSettings, now: datetime) -> bool:
+    local = now.astimezone(settings.tz)
+    t = _minutes(local.time())
+    return any(_minutes(r.open) <= t < _minutes(r.close) for r in settings.ranges_on(local.date()))
+
+
+def seating_times(settings: RestaurantSettings, day: date) -> list[time]:
+    """Slot starts a table can be booked at: on the slot grid, ending by closing time."""
+    times: list[time] = []
+    step = settings.slot_minutes
+    for r in settings.ranges_on(day):
+        start = -(-_minutes(r.open) // step) * step
+        for m in range(start, _minutes(r.close) - step + 1, step):
+            times.append(_clock(m))
+    return times
+
+
+def hours_text(settings: RestaurantSettings) -> str:
+    parts = []
+    for key in WEEKDAYS:
+        ranges = settings.hours.get(key, [])
+        spans = " and ".join(f"{say_time(r.open)} to {say_time(r.close)}" for r in ranges)
+        parts.append(f"{DAY_NAMES[key]} {spans or 'closed'}")
+    return "; ".join(parts)
+
+
+def check_party(settings: RestaurantSettings, party_size: int, note: str | None = None) -> None:
+    """`note`: what the restaurant says about large parties, in the caller's language."""
+    if party_size < 1:
+        raise Refusal("Ask the caller how many people the table is for.")
+    if party_size > settings.max_party_size:
+        raise LargeParty(
+            f"We book tables for up to {settings.max_party_size} people by phone. "
+            f"{note or settings.large_party_note} Offer to transfer the caller to staff, or "
+            "take a message."
+        )
+
+
+def check_booking(
+    settings: RestaurantSettings, now: datetime, day: date, at: time, party_size: int,
+    large_party_note: str | None = None,
+) -> None:
+    """Every rule but capacity (which only a transaction can decide)."""
+    check_party(settings, party_size, large_party_note)
+    local_now = now.astimezone(settings.tz)
+    if day < local_now.date() or (day == local_now.date() and at <= local_now.time()):
+        raise Refusal(
+            f"{day.isoformat()} {at.strftime('%H:%M')} is in the past (it is now "
+            f"{local_now.strftime('%A %Y-%m-%d %H:%M')}). Ask for a future date and time."
+        )
+    if day > local_now.date() + timedelta(days=MAX_DAYS_AHEAD):
+        raise Refusal(
+            f"We take bookings up to {MAX_DAYS_AHEAD} days ahead. Ask for an earlier date."
+        )
+    times = seating_times(settings, day)
+    if not times:
+        raise Refusal(
+            f"We are closed on {DAY_NAMES[WEEKDAYS[day.weekday()]]}s. Ask for another day. "
+            f"Hours: {hours_text(settings)}."
+        )
+    if at not in times:
+        nearest = sorted(times, key=lambda t: abs(_minutes(t) - _minutes(at)))[:3]
+        raise Refusal(
+            f"We seat tables every {settings.slot_minutes} minutes during opening hours; "
+            f"{say_time(at)} is not available that day. Nearest times: "
+            f"{', '.join(say_time(t) for t in sorted(nearest))}. Ask which suits the caller."
+        )
+
+
+def nearest_free_times(
+    settings: RestaurantSettings,
+    now: datetime,
+    day: date,
+    wanted: time,
+    party_size: int,
+    holds: Sequence[Hold],
+    limit: int = 3,
+) -> list[time]:
+    """Bookable times that day where a table (or the seats) stays free for the whole meal,
+    closest to the wanted time first."""
+    local_now = now.astimezone(settings.tz)
+    free = [
+        t for t in seating_times(settings, day)
+        if (day > local_now.date() or t > local_now.time())
+        and settings.seating.fit(holds, minute_of(t), party_size) is not None
+    ]
+    free.sort(key=lambda t: (abs(_minutes(t) - _minutes(wanted)), _minutes(t)))
+    return sorted(free[:limit])
+
+
+def check_pickup(settings: RestaurantSettings, now: datetime, ready: datetime) -> None:
+    """Orders are taken while the kitchen is open and can be ready before closing."""
+    local = now.astimezone(settings.tz)
+    ready_min = _minutes(ready.astimezone(settings.tz).time())
+    today = settings.ranges_on(local.date())
+    current = next(
+        (r for r in today if _minutes(r.open) <= _minutes(local.time()) < _minutes(r.close)), None
+    )
+    if current is None:
+        raise Refusal(
+            f"The kitchen is closed now, so we cannot take a pickup order. Hours: "
+            f"{hours_text(settings)}. Offer to help with a table booking instead."
+        )
+    if ready_min > _minutes(current.close) or ready.date() != local.date():
+        raise Refusal(
+            f"An order now would be ready at {say_time(ready.time())}, after we close at "
+            f"{say_time(current.close)}. Tell the caller we cannot take it today."
+        )
+
+
+# ---------------------------------------------------------------- what the model passes
+
+
+def read_day(settings: RestaurantSettings, now: datetime, said: str) -> date:
+    """"2026-11-21", "tomorrow", "Friday", "Nov 21", in the restaurant's time zone."""
+    return parse_day(said, now.astimezone(settings.tz).date())
+
+
+def read_time(settings: RestaurantSettings, day: date, said: str) -> time:
+    """"19:00", "7pm", "7:30 PM"; a bare "seven" is whichever of 7 AM / 7 PM we seat at."""
+    seats = set(seating_times(settings, day))
+    return parse_clock(said, bookable=lambda t: t in seats)
+
+
+def read_party(said: int | str) -> int:
+    """4, "4", "four", "four people", "a couple"."""
+    return parse_count(said, "party_size", "4")

@@ -1,0 +1,100 @@
+"""Run the staff board, or manage its accounts from the command line.
+
+    python -m services.board                                   # serve (BOARD_HOST:BOARD_PORT)
+    python -m services.board create-user NAME --owner          # password asked twice, or from
+    python -m services.board create-user NAME                  #   BOARD_NEW_PASSWORD (scripts)
+    python -m services.board set-password NAME
+
+The first owner can also come from BOARD_OWNER_USERNAME + BOARD_OWNER_PASSWORD at start
+(created only while no owner exists). There is no default account and no default password.
+Exit codes: 0 ok, 1 refused (bad name/password, exists), 2 configuration error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from config import ConfigError  # noqa: E402
+from services.board.settings import BoardSettings, load_board_settings  # noqa: E402
+
+
+def _password(settings: BoardSettings) -> str:
+    if settings.board_new_password is not None:
+        return settings.board_new_password.get_secret_value()
+    first = getpass.getpass("New password: ")
+    if getpass.getpass("Again: ") != first:
+        raise SystemExit("passwords differ; nothing changed")
+    return first
+
+
+async def _accounts_run(settings: BoardSettings, args: argparse.Namespace) -> int:
+    from services.board.auth import Accounts, AuthError
+    from store import connect
+
+    manager = await connect(settings, restaurant_id=settings.board_restaurant)
+    try:
+        accounts = Accounts(manager.db, settings.board_session_hours)
+        try:
+            if args.command == "create-user":
+                user = await accounts.create_user(args.username, _password(settings),
+                                                  "owner" if args.owner else "staff")
+                print(f"created {user.role} {user.username}")
+            else:
+                await accounts.update_user(args.username, password=_password(settings))
+                print(f"password changed for {args.username}; their sessions ended")
+        except AuthError as e:
+            print(e, file=sys.stderr)
+            return 1
+        return 0
+    finally:
+        await manager.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m services.board",
+                                     description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command")
+    create = sub.add_parser("create-user", help="add a staff (or --owner) account")
+    create.add_argument("username")
+    create.add_argument("--owner", action="store_true")
+    reset = sub.add_parser("set-password", help="set a user's password (ends their sessions)")
+    reset.add_argument("username")
+    args = parser.parse_args(argv)
+    try:
+        settings = load_board_settings()
+    except ConfigError as e:
+        print(e, file=sys.stderr)
+        return 2
+    logging.basicConfig(level=settings.board_log_level.upper(),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.command:
+        return asyncio.run(_accounts_run(settings, args))
+
+    import uvicorn
+
+    from domain.redact import protect_logs
+    from services.board.app import build_app
+
+    protect_logs()
+    try:
+        app = build_app(settings)
+    except ConfigError as e:
+        print(e, file=sys.stderr)
+        return 2
+    uvicorn.run(app, host=settings.board_host, port=settings.board_port,
+                log_level=settings.board_log_level.lower(), access_log=False,
+                proxy_headers=False)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

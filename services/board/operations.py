@@ -1,0 +1,280 @@
+"""What staff do on the board, each through the same code and rules as a call or staff script.
+
+* Bookings: `actions.reservations` (draft, then confirm), exactly what a call runs: the
+  booking rules, the capacity check and the store's commit; no way to overbook from the board.
+* Menu: `scripts/seed_menu.py`'s `set_availability` (the path of `--sold-out`), which live calls
+  pick up through their menu listener.
+* Orders, messages and the host stand's seated / finished / no-show: one document update with
+  the version the tablet saw as precondition, so of two tablets the second is told, not lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+from google.api_core import exceptions as gexc
+from google.api_core.datetime_helpers import DatetimeWithNanoseconds
+from google.cloud import firestore
+
+from actions import reservations
+from actions.state import CallServices, CallState
+from config import RestaurantOverrides
+from domain.menu import Catalog, Menu
+from domain.refusal import Refusal
+from models import Reservation, ReservationChange, RestaurantSettings
+from services.board.auth import User
+from services.board.live import doc_json, to_json
+from store import (
+    FirebaseManager,
+    ReservationCancelled,
+    ReservationNotFound,
+    StaleReservation,
+)
+from store.menu_seed import UnknownItems, set_availability
+from store.outbound import OutboundQueue, Policy
+from store.scope import RestaurantScope, scoped
+
+
+class Rejected(Exception):
+    """A staff action the rules refuse; `status` is the HTTP status, the message says why."""
+
+    def __init__(self, message: str, status: int = 422, current: Any = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.current = current
+
+
+class Conflict(Rejected):
+    """Someone else changed the record first; `current` is what it is now."""
+
+    def __init__(self, current: Any, what: str) -> None:
+        super().__init__(f"{what} was changed on another screen; here is the latest, "
+                         "check it and try again", 409, current)
+
+
+# new -> preparing -> ready -> picked up; cancelled (with a reason) from any open state.
+# One step back is allowed for a mis-tap at the pass.
+ORDER_MOVES: dict[str, set[str]] = {
+    "confirmed": {"preparing", "ready", "cancelled"},
+    "pending_staff_confirmation": {"confirmed", "preparing", "cancelled"},
+    "preparing": {"ready", "confirmed", "cancelled"},
+    "ready": {"collected", "preparing", "cancelled"},
+    "collected": {"ready"},
+    "cancelled": set(),
+}
+# booked -> seated -> finished, or no-show (a late party can still be seated); cancelling goes
+# through cancel_reservation, which frees the seats.
+BOOKING_MOVES: dict[str, set[str]] = {
+    "confirmed": {"seated", "no_show"},
+    "changed": {"seated", "no_show"},
+    "seated": {"finished"},
+    "no_show": {"seated"},
+    "finished": set(),
+    "cancelled": set(),
+}
+
+
+def parse_version(version: str | None) -> DatetimeWithNanoseconds:
+    if not version:
+        raise Rejected("version: the page must send the version it shows", 400)
+    try:
+        return DatetimeWithNanoseconds.from_rfc3339(version)
+    except ValueError:
+        raise Rejected(f"version: {version!r} is not a version this board sent", 400) from None
+
+
+def _actor(user: User) -> str:
+    return f"board:{user.username}"
+
+
+class Operations:
+    def __init__(self, manager: FirebaseManager, sync_client: firestore.Client | RestaurantScope,
+                 overrides: RestaurantOverrides) -> None:
+        self.manager = manager
+        self.db = manager.db
+        # The staff menu script's client, seen through this board's restaurant only.
+        self.sync_client = scoped(sync_client, manager.restaurant_id)
+        self.overrides = overrides
+
+    async def restaurant(self) -> RestaurantSettings:
+        """settings/restaurant with the RESTAURANT_* overrides, as the worker applies them."""
+        base = await self.manager.load_restaurant_settings()
+        data = base.model_dump() if base else {"name": "our restaurant"}
+        return RestaurantSettings.model_validate({**data, **self.overrides.restaurant_overrides()})
+
+    async def _update(self, path: str, version: str | None, fields: dict[str, Any],
+                      what: str) -> dict[str, Any]:
+        ref = self.db.document(path)
+        option = self.db.write_option(last_update_time=parse_version(version))
+        try:
+            await ref.update(fields, option=option)
+        except gexc.FailedPrecondition:
+            snap = await ref.get()
+            if not snap.exists:  # never here (or another restaurant's id): not a conflict
+                raise Rejected(f"{what} does not exist", 404) from None
+            raise Conflict(doc_json(snap), what) from None
+        except gexc.NotFound:
+            raise Rejected(f"{what} no longer exists", 404) from None
+        return doc_json(await ref.get())
+
+    async def _current(self, path: str, what: str) -> dict[str, Any]:
+        snap = await self.db.document(path).get()
+        if not snap.exists:
+            raise Rejected(f"{what} does not exist", 404)
+        return doc_json(snap)
+
+    # ------------------------------------------------------------ orders
+
+    async def set_order_status(self, order_id: str, status: str, version: str | None,
+                               user: User, reason: str = "") -> dict[str, Any]:
+        what = "order"
+        current = await self._current(f"orders/{order_id}", what)
+        if current["_version"] != version:
+            raise Conflict(current, what)
+        now_status = current.get("status", "confirmed")
+        if status not in ORDER_MOVES.get(now_status, set()):
+            raise Rejected(f"status: an order that is {now_status} cannot become {status}")
+        fields: dict[str, Any] = {"status": status, "updated_at": datetime.now(UTC),
+                                  "updated_by": user.username}
+        if status == "cancelled":
+            reason = " ".join(reason.split())
+            if not reason:
+                raise Rejected("reason: say why the order is cancelled")
+            fields["cancel_reason"] = reason[:200]
+        return await self._update(f"orders/{order_id}", version, fields, what)
+
+    # ------------------------------------------------------------ messages
+
+    async def mark_message(self, message_id: str, done: bool, version: str | None,
+                           user: User) -> dict[str, Any]:
+        fields: dict[str, Any] = {"status": "handled" if done else "new"}
+        fields["handled_at"] = datetime.now(UTC) if done else None
+        fields["handled_by"] = user.username if done else ""
+        return await self._update(f"messages/{message_id}", version, fields, "message")
+
+    # ------------------------------------------------------------ menu
+
+    async def set_available(self, item_id: str, available: bool) -> None:
+        """The staff script's path (`seed_menu.py --sold-out/--available`)."""
+        try:
+            await asyncio.to_thread(set_availability, self.sync_client, [item_id], available)
+        except UnknownItems as e:
+            raise Rejected(str(e).splitlines()[0], 404) from None
+
+    # ------------------------------------------------------------ bookings
+
+    def _staff_call(self, settings: RestaurantSettings, user: User) -> CallState:
+        """A booking taken at the board is a call's booking without the phone: the same state
+        the actions work on, the restaurant's settings and clock, no line to transfer."""
+        services = CallServices(db=self.manager, catalog=Catalog(Menu([]), settings),
+                                clock=lambda: datetime.now(UTC), transfer=_no_phone_line)
+        return CallState(call_id=f"board-{user.username}-{uuid.uuid4().hex[:12]}",
+                         services=services)
+
+    async def book(self, *, day: date, at: time, party: int, name: str, phone: str,
+                   notes: str, user: User) -> dict[str, Any]:
+        """A walk-in or phone booking: `actions.reservations`, as a call books (same rules,
+        same capacity check, same commit)."""
+        staff = self._staff_call(await self.restaurant(), user)
+        try:
+            await reservations.draft_booking(staff, day.isoformat(), at.strftime("%H:%M"),
+                                             party, name, phone)
+            done = await reservations.confirm_draft(staff)
+        except Refusal as e:
+            raise Rejected(_staff_words(str(e))) from None
+        clean_notes = " ".join(notes.split())[:300]
+        if clean_notes and done.status != "queued":
+            await self.db.document(f"reservations/{done.code}").update({"notes": clean_notes})
+        return {"code": done.code, "status": done.status}
+
+    async def change_booking(self, code: str, *, day: date, at: time, party: int,
+                             version: str | None, user: User) -> dict[str, Any]:
+        seen = await self._seen_reservation(code, version)
+        if seen.status not in ("confirmed", "changed"):
+            raise Rejected(f"a booking that is {seen.status.replace('_', '-')} cannot be changed")
+        staff = self._staff_call(await self.restaurant(), user)
+        staff.caller_phone = seen.phone  # as if the booking's own number were calling
+        try:
+            draft = await reservations.draft_change(
+                staff, code, day.isoformat(), at.strftime("%H:%M"), party)
+            draft.if_updated_at = seen.updated_at
+            await reservations.confirm_draft(staff)
+        except Refusal as e:
+            raise Rejected(_staff_words(str(e))) from None
+        return await self._booking_json(code)
+
+    async def cancel_booking(self, code: str, version: str | None, user: User) -> dict[str, Any]:
+        seen = await self._seen_reservation(code, version)
+        if seen.status not in ("confirmed", "changed"):
+            raise Rejected(f"a booking that is {seen.status.replace('_', '-')} cannot be "
+                           "cancelled")
+        staff = self._staff_call(await self.restaurant(), user)
+        staff.caller_phone = seen.phone
+        try:
+            draft = await reservations.draft_cancel(staff, code)
+            draft.if_updated_at = seen.updated_at
+            await reservations.confirm_draft(staff)
+        except Refusal as e:
+            raise Rejected(_staff_words(str(e))) from None
+        return await self._booking_json(code)
+
+    async def set_booking_status(self, code: str, status: str, version: str | None,
+                                 user: User) -> dict[str, Any]:
+        seen = await self._seen_reservation(code, version)
+        if status not in BOOKING_MOVES.get(seen.status, set()):
+            raise Rejected(f"status: a booking that is {seen.status} cannot become {status}")
+        now = datetime.now(UTC)
+        history = [*seen.history, ReservationChange(
+            at=now, call_id=_actor(user), action=status,  # type: ignore[arg-type]
+            before={"status": seen.status})]
+        fields = {"status": status, "updated_at": now,
+                  "history": [h.to_doc() for h in history]}
+        return await self._update(f"reservations/{code}", version, fields, "booking")
+
+    async def _seen_reservation(self, code: str, version: str | None) -> Reservation:
+        """The reservation, if it is still the version the tablet showed."""
+        parse_version(version)
+        current = await self._current(f"reservations/{code}", "booking")
+        if current["_version"] != version:
+            raise Conflict(current, "booking")
+        res = await self.manager.get_reservation(code)
+        if res is None:
+            raise Rejected("booking does not exist", 404)
+        return res
+
+    async def _booking_json(self, code: str) -> dict[str, Any]:
+        return await self._current(f"reservations/{code}", "booking")
+
+    # ------------------------------------------------------------ outbound calls
+
+    async def call_back(self, message_id: str) -> dict[str, Any]:
+        """Queue a call back for a saved message; the dialer rings the guest when their
+        calling hours allow (store/outbound.py checks the number and the opt-outs)."""
+        queue = OutboundQueue(self.db, Policy.of(await self.restaurant()))
+        try:
+            call = await queue.schedule_callback(message_id, datetime.now(UTC))
+        except Refusal as e:
+            raise Rejected(str(e)) from None
+        return to_json(call.to_doc()) | {"_id": call.id}
+
+    async def outbound_calls(self) -> list[dict[str, Any]]:
+        """Scheduled and made outbound calls, due first, then the latest finished."""
+        queue = OutboundQueue(self.db, Policy.of(await self.restaurant()))
+        return [to_json(c.to_doc()) | {"_id": c.id} for c in await queue.list_calls()]
+
+
+async def _no_phone_line(destination: str) -> None:
+    raise RuntimeError("a booking taken on the board has no phone line to transfer")
+
+
+def _staff_words(rule: str) -> str:
+    """The rule's message without the instructions meant for the phone model."""
+    for cue in (" Ask ", " Offer ", " Tell "):
+        rule = rule.split(cue)[0]
+    return rule.strip()
+
+
+BOOKING_ERRORS = (ReservationNotFound, ReservationCancelled, StaleReservation)

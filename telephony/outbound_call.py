@@ -1,0 +1,224 @@
+"""The worker's side of a call the restaurant makes (a reminder or a call-back).
+
+The dialer (services/dialer.py) dispatches the agent into an empty room with an `OutboundJob` as the
+job's metadata. This module, LiveKit's recommended pattern for outbound agents, then:
+
+1. loads the queue entry (only while it is leased to that dialer: a late dispatch dials nobody);
+2. starts the session and LiveKit's answering-machine detector (AMD) *before* dialling, so
+   no audio of the answer is missed;
+3. dials the guest through the outbound SIP trunk (`create_sip_participant`,
+   wait_until_answered): busy or no answer ends the job at once, and the queue tries again;
+4. a machine gets a short voicemail and the call hangs up; a person hears the introduction
+   (fixed text, no LLM round trip) and answers by voice (agents/outbound.py) or keypad
+   (RFC 2833 DTMF, `sip_dtmf_received`: 1 keep, 2 + time + # change, 3 cancel, 9 opt out);
+5. on hang-up: the call log (direction "outbound") and the queue entry's outcome.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from livekit import api, rtc
+from livekit.agents import AgentSession, JobContext
+from livekit.agents.voice import room_io
+from livekit.agents.voice.amd import AMD, AMDCategory
+
+import store
+from actions import outbound
+from actions.outbound import Keypad
+from actions.outbound_job import OutboundJob
+from agents.call import new_call
+from agents.language import default_voices, follow_caller, start_language
+from agents.outbound import CallbackAgent, ReminderAgent
+from config import OutboundSettings, Settings, outbound_settings
+from conversation.call_log import CallRecorder
+from conversation.state import CallServices, UserData
+from domain.menu import Catalog
+from domain.refusal import Refusal
+from store.outbound import OutboundQueue, Policy
+from telephony.sip_outbound import outbound_trunk_id
+
+logger = logging.getLogger("restaurant.outbound")
+GUEST = "guest"  # the SIP participant's identity: never the number (LiveKit logs identities)
+RINGING_TIMEOUT_S = 30
+MAX_CALL_S = 600
+
+
+async def outbound_trunk(lk: api.LiveKitAPI, cfg: OutboundSettings) -> str:
+    """SIP_OUTBOUND_TRUNK_ID, else the trunk scripts/setup_sip.py made, by its name."""
+    if cfg.sip_outbound_trunk_id:
+        return cfg.sip_outbound_trunk_id
+    return await outbound_trunk_id(lk, cfg.sip_outbound_trunk_name)
+
+
+def mark(userdata: UserData, event: str) -> None:
+    """One line of the call's timeline (logged, and kept for the tests' timeline)."""
+    state = userdata.outbound
+    if state is not None:
+        state.events.append((datetime.now(UTC), event))
+    logger.info("outbound %s", event, extra={"call_id": userdata.call_id})
+
+
+async def run(
+    ctx: JobContext,
+    job: OutboundJob,
+    *,
+    settings: Settings,
+    catalog: Catalog,
+    db: store.FirebaseManager,
+    build_session: Callable[[Settings, Any, UserData], AgentSession],
+    room_options: room_io.RoomOptions,
+    record: dict[str, bool] | bool = False,
+) -> None:
+    cfg = outbound_settings()
+    queue = OutboundQueue(db.db, Policy.of(catalog.settings))
+    try:
+        state = await outbound.prepare(queue, job)
+    except Refusal as e:
+        logger.warning("outbound job dropped: %s", e, extra={"call_id": ctx.room.name})
+        ctx.shutdown("not leased")
+        return
+    await ctx.connect()
+
+    async def transfer(destination: str) -> None:
+        guest = ctx.room.remote_participants.get(GUEST)
+        if guest is None:
+            raise RuntimeError("the guest has left")
+        await ctx.transfer_sip_participant(guest, destination)
+
+    services = CallServices(db=db, catalog=catalog, clock=lambda: datetime.now(UTC),
+                            transfer=transfer)
+    userdata, agent = await guest_call(ctx.room.name, state, services)
+    mark(userdata, f"job started for {state.call.id} (attempt {state.call.attempts})")
+
+    session = build_session(settings, ctx.proc.userdata["vad"], userdata)
+    session.userdata = userdata
+    recorder = CallRecorder(userdata, services.clock())
+    userdata.recorder = recorder
+    session.on("session_usage_updated", lambda ev: recorder.on_usage(ev.usage))
+
+    async def end_of_call() -> None:
+        await recorder.finish(session.history, "job_shutdown")
+        try:
+            done = await outbound.finish(queue, userdata, datetime.now(UTC))
+            mark(userdata, f"queue entry {done.id}: {done.status}, outcome {done.outcome}")
+        except Refusal as e:  # the lease ran out and another dialer has it now
+            logger.warning("outbound result not stored: %s", e)
+        await ctx.delete_room()  # hangs up the guest's leg if it is still up
+
+    ctx.add_shutdown_callback(end_of_call)
+    session.on("close", lambda _: ctx.shutdown("session closed"))
+
+    def on_user_state(ev: Any) -> None:
+        if ev.new_state == "speaking":
+            state.guest_spoke_at = time.time()
+
+    session.on("user_state_changed", on_user_state)
+    keypad = Keypad()
+    ctx.room.on("sip_dtmf_received",
+                lambda ev: asyncio.ensure_future(on_key(ev, keypad, session, userdata, queue)))
+
+    options = dataclasses.replace(room_options, participant_identity=GUEST)
+    await session.start(agent, room=ctx.room, room_options=options, record=record)
+    trunk = await outbound_trunk(ctx.api, cfg)
+    async with AMD(session, llm=None, stt=None, participant_identity=GUEST,
+                   ivr_detection=False, suppress_compatibility_warning=True) as detector:
+        mark(userdata, "dialling")
+        try:
+            await ctx.api.sip.create_sip_participant(api.CreateSIPParticipantRequest(
+                room_name=ctx.room.name, sip_trunk_id=trunk, sip_call_to=state.call.phone,
+                participant_identity=GUEST, participant_name="Guest",
+                wait_until_answered=True, krisp_enabled=False,
+                ringing_timeout=_seconds(RINGING_TIMEOUT_S),
+                max_call_duration=_seconds(MAX_CALL_S),
+            ))
+        except api.TwirpError as e:
+            code = e.metadata.get("sip_status_code")
+            state.result = outbound.dial_failure(int(code) if code and code.isdigit() else None)
+            userdata.outcomes.append("no_answer")
+            mark(userdata, f"dial failed: SIP {code} {e.metadata.get('sip_status', '')}"
+                           f" -> {state.result}")
+            session.shutdown()
+            return
+        mark(userdata, "answered")
+        verdict = await detector.execute()
+    mark(userdata, f"answering-machine detection: {verdict.category.value} ({verdict.reason})")
+    if verdict.is_machine:
+        await leave_voicemail(session, userdata, verdict.category)
+        return
+    state.answered = True
+    # A person: from now on what they say may switch the call's language (someone else in
+    # the house answers in English). Not before: a carrier's voicemail greeting must not.
+    follow_caller(session, userdata, default_voices(settings))
+    state.introduced = True
+    state.introduced_at = time.time()
+    mark(userdata, "introduction")
+    # Not interruptible: the words of the guest's "Hello?" can arrive after it began and
+    # would cut it off. What the guest says meanwhile is answered once it ends; keys cut it.
+    session.say(outbound.introduction(userdata), allow_interruptions=False)
+
+
+async def guest_call(call_id: str, state: outbound.OutboundState, services: CallServices
+                     ) -> tuple[UserData, ReminderAgent | CallbackAgent]:
+    """The call's state and its agent, in the guest's language: the booking's or message's
+    if the restaurant still offers it (actions/outbound.call_language). The fixed lines, the
+    agent's language note and the session's voice (build_session) all follow it."""
+    userdata = await new_call(call_id=call_id, services=services, caller=state.call.phone)
+    userdata.outbound = state
+    start_language(userdata, outbound.call_language(userdata.settings, state))
+    agent = ReminderAgent(userdata) if state.booking is not None else CallbackAgent(userdata)
+    userdata.agents["outbound"] = agent
+    return userdata, agent
+
+
+async def leave_voicemail(session: AgentSession, userdata: UserData, kind: AMDCategory) -> None:
+    state = userdata.outbound
+    assert state is not None
+    state.introduced = True  # nothing a machine says gets an answer (introduced_at: None)
+    if kind == AMDCategory.MACHINE_VM:
+        mark(userdata, "voicemail message")
+        await session.say(outbound.voicemail_message(userdata), allow_interruptions=False)
+        state.result = "voicemail_left"
+        userdata.outcomes.append("voicemail")
+    else:  # a full mailbox or a phone menu: nobody heard it, try again later
+        state.result = "no_answer"
+        userdata.outcomes.append("no_answer")
+    userdata.ended_by_agent = True
+    mark(userdata, "hanging up")
+    session.shutdown()
+
+
+async def on_key(ev: rtc.SipDTMF, keypad: Keypad, session: AgentSession, userdata: UserData,
+                 queue: OutboundQueue) -> None:
+    """The guest's keypad: the same actions their voice runs, answered with fixed text."""
+    state = userdata.outbound
+    if state is None or ev.participant is None or ev.participant.identity != GUEST:
+        return
+    mark(userdata, f"keypad {ev.digit}")
+    request = keypad.press(ev.digit)
+    if request is None:
+        return
+    what, digits = request
+    said, hang_up = await outbound.keypad_answer(userdata, queue, what, digits)
+    mark(userdata, f"keypad {what}: {said}")
+    try:
+        session.interrupt(force=True)  # the keypad answer replaces whatever was being said
+    except RuntimeError:
+        return  # the session is closing
+    speech = session.say(said, allow_interruptions=not hang_up)
+    if hang_up:
+        userdata.ended_by_agent = True
+        await speech
+        session.shutdown()
+
+
+def _seconds(s: int) -> Any:
+    from google.protobuf.duration_pb2 import Duration
+
+    return Duration(seconds=s)
