@@ -242,7 +242,9 @@ class Stack:
             **{k: str(v) for k, v in self.ports.items()},
         }
         self.env_file.write_text("".join(f"{k}={v}\n" for k, v in values.items()))
-        self.env = {**os.environ, "BUILD_CA_CERT": build_ca_cert()}
+        # One build at a time: the five Python services build the same image; in parallel
+        # each would install the dependencies itself instead of reusing the first's layers.
+        self.env = {**os.environ, "BUILD_CA_CERT": build_ca_cert(), "COMPOSE_PARALLEL_LIMIT": "1"}
 
     def compose(self, *args: str, check: bool = True, quiet: bool = True,
                 timeout: float | None = None) -> str:
