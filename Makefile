@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: eval eval-fake setup deps test lint dev seed bench bench-quick bench-board board screenshots console clean lock mutation mutation-sample
+.PHONY: eval eval-fake setup deps test compose-test lint dev seed bench bench-quick bench-board board screenshots console clean lock mutation mutation-sample
 
 # Exactly the versions CI tested: pinned and hashed, generated from pyproject.toml (`make lock`).
 $(STAMP): requirements-dev.lock
@@ -33,10 +33,18 @@ lint: $(STAMP)
 	$(PY) -m ruff check .
 
 ## test: set up, lint, and run every test (the real emulator, LiveKit, LiveKit SIP and SIPp),
-## then a small random sample of mutants (so a new unguarded change cannot slip in unseen)
+## then `docker compose up` for real (compose-test), then a small random sample of mutants (so
+## a new unguarded change cannot slip in unseen)
 test: setup lint
 	$(PY) -m pytest -q -p no:cacheprovider
+	$(MAKE) compose-test
 	$(MAKE) mutation-sample
+
+## compose-test: `docker compose up` with docker-compose.yml, for real (scripts/compose_ci.py):
+## local stand-ins for the public images, every health check, SIP and board probes from
+## 127.0.0.1, the database kept across a stop; then down -v (layers cached in ~/.cache/phoneline)
+compose-test: setup
+	$(PY) scripts/compose_ci.py
 
 ## mutation: every mutant of the modules that guard money, seats, identity and privacy;
 ## writes docs/mutation.md (about an hour on 2 cores; `--only pricing ids` for a part)
@@ -61,8 +69,9 @@ eval-fake: $(STAMP)
 	$(PY) -m evals --fake $(if $(ONLY),--only $(ONLY))
 
 ## dev: the whole phone system natively (redis, LiveKit, LiveKit SIP, Firestore emulator, worker)
+# `make dev DEVSTACK_ARGS="--fakes tests/telephony/softphone_order_call.yaml"` passes flags on
 dev: setup
-	$(PY) scripts/devstack.py
+	$(PY) scripts/devstack.py $(DEVSTACK_ARGS)
 
 ## seed: load the sample menu into the configured Firestore
 seed: $(STAMP)

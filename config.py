@@ -54,8 +54,12 @@ class FirestoreSettings(BaseSettings):
     firestore_emulator_host: str | None = None
     google_cloud_project: str = "demo-restaurant"
     outbox_path: Path = ROOT / "data" / "outbox.jsonl"
+    # The emulator's export folder as the emulator sees it (compose: /data/exports): set, the
+    # worker keeps what callers were told is saved until an export holds it (store/checkpoint.py)
+    firestore_emulator_export_dir: str | None = None
 
-    @field_validator("firestore_emulator_host", "firebase_service_account_path", mode="before")
+    @field_validator("firestore_emulator_host", "firebase_service_account_path",
+                     "firestore_emulator_export_dir", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: Any) -> Any:
         # `.env.example` leaves optional variables empty; empty means "not set".
@@ -176,10 +180,14 @@ class CallWatchSettings(LiveKitSettings):
     call_reap_min_age_s: float = Field(default=60.0, ge=0)
     # Raw 24 kHz linear16 apology audio; espeak-ng (or beeps) when unset.
     call_watch_apology_audio: Path | None = None
+    # LiveKit's room list is polled 4 times a second while calls are live, this often while
+    # none is (a new call's first agent has 10 s to join anyway)
+    call_watch_idle_poll_s: float = Field(default=2.0, gt=0)
 
     _watch_defaults = field_validator(
         "agent_name", "call_room_prefix", "call_agent_join_s", "call_reap_every_s",
-        "call_reap_min_age_s", "call_watch_apology_audio", mode="before",
+        "call_reap_min_age_s", "call_watch_apology_audio", "call_watch_idle_poll_s",
+        mode="before",
     )(classmethod(_empty_is_default))
 
 

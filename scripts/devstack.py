@@ -14,7 +14,8 @@ Binaries come from scripts/install_deps.sh (~/.cache/phoneline/bin and
 ~/.cache/phoneline/freeswitch-1.10.12, or LIVEKIT_SERVER_BIN / LIVEKIT_SIP_BIN / FREESWITCH_BIN).
 
     python scripts/devstack.py                   # real providers from .env
-    python scripts/devstack.py --fakes tests/telephony/order_script.yaml
+    python scripts/devstack.py --fakes tests/telephony/softphone_order_call.yaml
+                                                 # no provider keys: scripted fakes
     python scripts/devstack.py --advertise-ip 192.168.1.20 --allow 192.168.1.0/24
     python scripts/devstack.py --no-freeswitch   # LiveKit SIP only
 """
@@ -608,6 +609,9 @@ class Stack:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
+    def password_source(self, name: str) -> str:
+        return _password_source(self.options, name)
+
     def describe(self) -> str:
         o = self.options
         lines = [
@@ -624,9 +628,13 @@ class Stack:
                 f"FreeSWITCH     softphones {o.advertise_ip}:{fs.internal_sip} (UDP/TCP), "
                 f"provider {o.advertise_ip}:{fs.external_sip}, RTP {fs.rtp[0]}-{fs.rtp[1]}",
                 "",
+                f"               the agent's outbound trunk {o.advertise_ip}:{fs.outbound_sip} "
+                "(LiveKit SIP only; not for phones)",
+                "",
                 "Call the agent from a softphone (Zoiper) as in production: register as",
                 f"  user 1001, domain {o.advertise_ip}:{fs.internal_sip}, password "
-                "FS_DEV_PHONE_PASSWORD (staff phone: 1002, FS_STAFF_PHONE_PASSWORD),",
+                f"{self.password_source('FS_DEV_PHONE_PASSWORD')}",
+                f"  (staff phone: 1002, {self.password_source('FS_STAFF_PHONE_PASSWORD')}),",
                 "  then dial 5000.",
                 "Or skip FreeSWITCH and call LiveKit SIP directly (no registration):",
             ]
@@ -637,12 +645,24 @@ class Stack:
             f"  the trunk accepts calls from {', '.join(o.allow)} only (--allow to change).",
         ]
         if self.options.board_port:
-            lines.append(f"staff board    {self.board_url}  (sign in: BOARD_OWNER_USERNAME/"
-                         "BOARD_OWNER_PASSWORD from .env, or `python -m services.board create-user "
-                         "NAME --owner`)")
+            lines += [
+                f"staff board    {self.board_url}  (sign in: BOARD_OWNER_USERNAME/"
+                "BOARD_OWNER_PASSWORD from .env, or make an owner from another shell:",
+                f"    FIRESTORE_EMULATOR_HOST={self.firestore_host} "
+                f"GOOGLE_CLOUD_PROJECT={o.project} {sys.executable} -m services.board create-user "
+                "NAME --owner)",
+            ]
         if self.fake_env:
             lines.append(f"fake providers {self.fakes}")
         return "\n".join(lines)
+
+
+def _password_source(options: StackOptions, name: str) -> str:
+    """Where the user finds a softphone password: .env, or the file devstack made it up in."""
+    generated = options.workdir / "softphone-passwords.env" if options.workdir else None
+    if not os.environ.get(name) and generated is not None and generated.exists():
+        return f"{name} in {generated}"
+    return f"{name} from .env"
 
 
 def _softphone_passwords(options: StackOptions) -> None:
@@ -741,6 +761,9 @@ def main(argv: list[str] | None = None) -> int:
             raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, on_signal)
+    # Started in the background (`... &`), a shell leaves SIGINT ignored and Python then installs
+    # no handler: Ctrl-C / `kill -INT` would not stop the stack.
+    signal.signal(signal.SIGINT, on_signal)
     try:
         stack.start()
         print(stack.describe(), flush=True)

@@ -28,7 +28,9 @@ APT_PACKAGES=(redis-server sip-tester espeak-ng sox libopus-dev libopusfile-dev 
   # FreeSWITCH's build and the libraries it runs with (scripts/build_freeswitch.sh)
   build-essential autoconf automake libtool libtool-bin libssl-dev zlib1g-dev libsqlite3-dev
   libcurl4-openssl-dev libpcre3-dev libpcre2-dev libspeex-dev libspeexdsp-dev libldns-dev
-  libedit-dev libtiff-dev libjpeg-dev uuid-dev yasm git xz-utils)
+  libedit-dev libtiff-dev libjpeg-dev uuid-dev yasm git xz-utils
+  # `make compose-test`: Docker (vfs, no registry needed) and the Debian base for its images
+  docker.io mmdebstrap)
 
 AXE_CORE_VERSION="${AXE_CORE_VERSION:-4.10.3}"
 AXE_DIR="${PHONELINE_AXE_DIR:-$HOME/.cache/phoneline/axe}"

@@ -1,7 +1,9 @@
 """The call watcher: a small service of the stack so that no caller is left in silence.
 
 `python -m services.call_watch` (the compose service `call-watch`; `make dev` starts it too) polls
-LiveKit's room API every 0.25 s for the rooms of calls (CALL_ROOM_PREFIX, default "call-"):
+LiveKit's room API for the rooms of calls (CALL_ROOM_PREFIX, default "call-"): every 0.25 s
+while calls are live, every 2 s (CALL_WATCH_IDLE_POLL_S) while none is, since a new call's
+first agent has 10 s to join anyway:
 
 * an agent whose worker died (its health endpoint, announced in the agent's participant
   attributes, refuses or stops answering) is removed and a new agent is dispatched; the new
@@ -62,6 +64,7 @@ class WatchOptions:
     agent_name: str = "restaurant-agent"
     room_prefix: str = "call-"
     poll_s: float = 0.25
+    idle_poll_s: float | None = None  # with no call live; None: poll_s
     join_deadline_s: float = 4.0  # a re-dispatched agent joins within this, or none will
     first_join_deadline_s: float = 10.0  # the first agent of a call (set by the SIP rule)
     # A worker took the job: it may be slow, not dead. Seen: 49 s from job to agent on a
@@ -82,7 +85,8 @@ class WatchOptions:
                    join_deadline_s=s.call_agent_join_s, transfer_to=s.call_watch_transfer_to,
                    reap_every_s=s.call_reap_every_s, reap_min_age_s=s.call_reap_min_age_s,
                    max_redispatches=s.call_max_redispatches,
-                   apology_audio=s.call_watch_apology_audio)
+                   apology_audio=s.call_watch_apology_audio,
+                   idle_poll_s=s.call_watch_idle_poll_s)
 
 
 @dataclass
@@ -206,6 +210,7 @@ class CallWatch:
         self._apology: np.ndarray | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._last_reap = 0.0
+        self.live_calls = 0  # call rooms seen by the last tick
 
     async def run(self) -> None:
         self._apology = await asyncio.to_thread(apology_audio, self.options.apology, APOLOGY_RATE,
@@ -217,13 +222,16 @@ class CallWatch:
                     await self.tick()
                 except Exception:
                     logger.exception("call watch tick failed")
-                await asyncio.sleep(self.options.poll_s)
+                idle = self.options.idle_poll_s
+                quiet = idle is not None and not self.live_calls and not self.memory
+                await asyncio.sleep(idle if quiet and idle is not None else self.options.poll_s)
         finally:
             await self.health.aclose()
 
     async def tick(self) -> None:
         rooms = (await self.lk.room.list_rooms(api.ListRoomsRequest())).rooms
         calls = [r.name for r in rooms if r.name.startswith(self.options.room_prefix)]
+        self.live_calls = len(calls)
         views = [v for v in await asyncio.gather(
             *(look(self.lk, name, self.options.agent_name) for name in calls)) if v]
         now = time.monotonic()

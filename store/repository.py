@@ -51,6 +51,12 @@ from models import (
     slot_id,
 )
 from store.call_records import CallRecords
+from store.checkpoint import (
+    JOURNALED_KINDS,
+    EmulatorCheckpoint,
+    emulator_durability,
+    flush_journal,
+)
 from store.clients import make_async_client
 from store.errors import (
     BookingResult,
@@ -84,6 +90,9 @@ async def connect(
     restaurant_id: str = DEFAULT_RESTAURANT_ID,
 ) -> FirebaseManager:
     """A manager for the configured target; raises ConfigError naming what to set."""
+    journal, checkpoint = emulator_durability(
+        settings.firestore_emulator_host, settings.google_cloud_project,
+        settings.firestore_emulator_export_dir, settings.outbox_path)
     return FirebaseManager(
         make_async_client(settings),
         Outbox(settings.outbox_path),
@@ -91,6 +100,8 @@ async def connect(
         retry_budget_s=retry_budget_s,
         rpc_timeout_s=rpc_timeout_s,
         contention_budget_s=contention_budget_s,
+        journal=journal,
+        checkpoint=checkpoint,
     )
 
 
@@ -105,8 +116,14 @@ class FirebaseManager(CallRecords):
         rpc_timeout_s: float = 10.0,
         contention_budget_s: float = 30.0,
         rpcs: RpcCounter | None = None,
+        journal: Outbox | None = None,
+        checkpoint: EmulatorCheckpoint | None = None,
     ) -> None:
         self.client = client
+        # With the emulator: what callers were told is saved, until an export holds it
+        # (store/checkpoint.py).
+        self.journal = journal
+        self.checkpoint = checkpoint
         # Every path below goes through the scope: this manager cannot name another
         # restaurant's documents.
         self.db = RestaurantScope(client, restaurant_id)
@@ -128,6 +145,7 @@ class FirebaseManager(CallRecords):
             self.client, self.outbox, restaurant_id=restaurant_id,
             retry_budget_s=self.retry_budget_s, rpc_timeout_s=self.rpc_timeout_s,
             contention_budget_s=self.contention_budget_s, rpcs=self.rpcs,
+            journal=self.journal, checkpoint=self.checkpoint,
         )
 
     async def close(self) -> None:
@@ -439,8 +457,9 @@ class FirebaseManager(CallRecords):
     async def replay_outbox(self) -> int:
         """Replay queued writes once; returns how many left the outbox (saved or already so)."""
         done: list[str] = []
+        entries = await self.outbox.entries()
         try:
-            for entry in await self.outbox.entries():
+            for entry in entries:
                 try:
                     if await self._replay(entry):
                         done.append(entry.id)
@@ -452,6 +471,7 @@ class FirebaseManager(CallRecords):
                     log.exception("outbox entry %s could not be replayed; kept", entry.id)
         finally:
             if done:
+                await self._journal_entries([e for e in entries if e.id in set(done)])
                 await self.outbox.remove(done)
         if done:
             log.info("replayed %d outbox entries", len(done))
@@ -462,11 +482,56 @@ class FirebaseManager(CallRecords):
         while True:
             try:
                 await self.replay_outbox()
+                await flush_journal(self)
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("outbox replay failed")
             await asyncio.sleep(interval_s)
+
+    async def ensure_saved(self, entry: OutboxEntry) -> SaveStatus:
+        """Commit a journaled record again, once: "already_saved" if the database holds it."""
+        p = entry.payload
+        rid = p.get("restaurant_id", DEFAULT_RESTAURANT_ID)
+        if rid != self.restaurant_id:
+            return await self.for_restaurant(rid).ensure_saved(entry)
+        day = date.fromisoformat(p["analytics_day"])
+        if entry.kind == "order":
+            order = Order.model_validate(p["order"])
+            try:
+                return await self._once(lambda: self._commit_order(order, day))
+            except OrderIdTaken:  # changed since it was saved (staff): the database has it
+                return "already_saved"
+        if entry.kind == "message":
+            msg = Message.model_validate(p["message"])
+            return await self._once(lambda: self._commit_message(msg, day))
+        if entry.kind == "booking":
+            res = Reservation.model_validate(p["reservation"])
+            seating = (SeatingPlan.model_validate(p["seating"]) if "seating" in p
+                       else SeatingPlan(seats=int(p["capacity"])))  # queued before the model
+            try:
+                return await self._once(lambda: self._book_once(res, seating, day))
+            except CodeTaken:  # changed since it was saved (staff): the database has it
+                return "already_saved"
+            except SlotFull as e:  # lost and no longer fits: staff must call the guest
+                note = _unplaced_booking_message(res, e)
+                return await self._once(lambda: self._commit_message(note, day))
+        raise ValueError(f"{entry.kind} entries are not journaled")
+
+    async def _journal_entries(self, entries: list[OutboxEntry]) -> None:
+        for entry in entries:
+            if entry.kind in JOURNALED_KINDS:
+                await self._journal(entry.kind, entry.id.split(":", 1)[1], entry.payload)
+
+    async def _journal(self, kind: str, record_id: str, payload: dict[str, Any]) -> None:
+        if self.journal is None or kind not in JOURNALED_KINDS:
+            return
+        try:
+            await self.journal.append(kind, payload, record_id=record_id)
+        except OSError:
+            # Saved in the emulator's memory, not yet on disk: the minute's export still
+            # takes it unless the emulator is killed first.
+            log.exception("%s %s saved but not journaled", kind, record_id)
 
     async def _replay(self, entry: OutboxEntry) -> bool:
         p = entry.payload
@@ -528,7 +593,9 @@ class FirebaseManager(CallRecords):
         op: Callable[[], Awaitable[SaveStatus]],
     ) -> SaveResult:
         try:
-            return SaveResult(await self._with_retries(op), record_id)
+            result = SaveResult(await self._with_retries(op), record_id)
+            await self._journal(kind, record_id, payload)
+            return result
         except PersistenceUnavailable as e:
             log.warning("Firestore unavailable for %s %s (%s); queueing it", kind, record_id, e)
         # Every queued write carries its restaurant: the replayer (any restaurant's manager)

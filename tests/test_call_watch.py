@@ -84,3 +84,39 @@ def test_nothing_is_done_once_the_caller_is_gone_or_the_call_is_being_ended() ->
     ending = seen("AD_1")
     ending.ended = True
     assert decide(room(agents={}), ending, set(), 100.0, OPTS)[0] == "ok"
+
+
+async def test_polling_is_sized_to_what_it_watches(monkeypatch) -> None:
+    """LiveKit's room list is asked 4 times a second only while calls are live; with none, once
+    every 2 s (each ListRooms is a log line in LiveKit's log)."""
+    import asyncio
+    import types
+
+    from config import CallWatchSettings
+    from services import call_watch
+
+    monkeypatch.setattr(call_watch, "apology_audio", lambda *args: None)
+    monkeypatch.delenv("CALL_WATCH_IDLE_POLL_S", raising=False)
+    asked: list[float] = []
+    rooms: list[object] = []
+
+    async def list_rooms(request: object) -> object:
+        asked.append(asyncio.get_running_loop().time())
+        return types.SimpleNamespace(rooms=rooms)
+
+    async def no_view(lk: object, name: str, agent: str) -> None:
+        return None
+
+    monkeypatch.setattr(call_watch, "look", no_view)
+    lk = types.SimpleNamespace(room=types.SimpleNamespace(list_rooms=list_rooms))
+    options = WatchOptions.from_settings(CallWatchSettings())
+    watch = call_watch.CallWatch(lk, "ws://x", "k", "s", options)
+    task = asyncio.create_task(watch.run())
+    await asyncio.sleep(2.5)
+    idle = len(asked)
+    rooms.append(types.SimpleNamespace(name="call-1"))
+    await asyncio.sleep(3.0)  # the first tick after the idle sleep sees the call
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    assert 1 <= idle <= 2, f"{idle} ListRooms in 2.5 s with no call"
+    assert len(asked) - idle >= 4, "a live call is watched 4 times a second"

@@ -1,4 +1,6 @@
-"""docker-compose.yml, Dockerfile and the LiveKit configs, checked statically (no Docker here).
+"""docker-compose.yml, Dockerfile and the LiveKit configs, checked statically.
+
+(`make compose-test`, scripts/compose_ci.py, runs the same file for real.)
 
 Services, ports, mounted files and environment must agree with livekit-config.yaml,
 livekit-sip-config.yaml and freeswitch-config/; secrets only ever come from `${VAR}`; startup
@@ -60,7 +62,12 @@ def test_services_and_images():
                              "setup", "agent", "call-watch", "seed-menu", "board", "dialer"}
     assert SERVICES["livekit"]["image"].startswith("livekit/livekit-server:v")
     assert SERVICES["livekit-sip"]["image"].startswith("livekit/sip:v")
-    assert SERVICES["freeswitch"]["image"].startswith("safarov/freeswitch:")
+    # our own FreeSWITCH image, built from the upstream sources by the native build's recipe
+    assert SERVICES["freeswitch"]["image"] == "restaurant-phoneline/freeswitch:1.10.12"
+    assert SERVICES["freeswitch"]["build"] == "docker/freeswitch"
+    fs_dockerfile = (ROOT / "docker" / "freeswitch" / "Dockerfile").read_text()
+    assert "build_freeswitch.sh" in fs_dockerfile
+    assert re.findall(r"^USER (\S+)", fs_dockerfile, re.MULTILINE) == ["freeswitch"]
     assert "emulators" in SERVICES["firestore"]["image"]
     for name, svc in SERVICES.items():
         image = svc.get("image", "")
@@ -86,11 +93,10 @@ def test_mounted_files_exist_and_are_the_ones_the_images_read():
 
 def test_livekit_ports_agree_with_its_config():
     rtc = LIVEKIT["rtc"]
-    ports = _ports("livekit")
-    assert f"{LIVEKIT['port']}:{LIVEKIT['port']}" in ports
-    assert f"{rtc['tcp_port']}:{rtc['tcp_port']}" in ports
-    udp = f"{rtc['port_range_start']}-{rtc['port_range_end']}"
-    assert f"{udp}:{udp}/udp" in ports
+    assert not _ports("livekit"), "LiveKit's API and media stay inside the compose network"
+    exposed = [str(p) for p in SERVICES["livekit"]["expose"]]
+    assert str(LIVEKIT["port"]) in exposed and str(rtc["tcp_port"]) in exposed
+    assert f"{rtc['port_range_start']}-{rtc['port_range_end']}/udp" in exposed
     assert LIVEKIT["redis"]["address"] == LIVEKIT_SIP["redis"]["address"] == "redis:6379"
     assert "keys" not in LIVEKIT, "API keys belong in .env (LIVEKIT_KEYS), not the config"
     # calls must not be refused (and left ringing) at LiveKit's default 0.7 CPU load
@@ -159,8 +165,16 @@ def test_outbound_trunk_and_freeswitch_agree():
 
 def test_firestore_address_is_the_emulator_service():
     port = 8080
-    assert f"127.0.0.1:{port}:{port}" in _ports("firestore")
-    assert f"--host-port=0.0.0.0:{port}" in " ".join(SERVICES["firestore"]["command"])
+    assert not _ports("firestore"), "the database is never published"
+    assert _env("firestore")["FIRESTORE_HOST_PORT"] == f"0.0.0.0:{port}"
+    # the script that keeps its data (export on SIGTERM, import at start) is what it runs
+    assert SERVICES["firestore"]["command"] == ["sh", "/opt/phoneline/run-emulator.sh"]
+    assert "./docker/firestore/run-emulator.sh:/opt/phoneline/run-emulator.sh:ro" in \
+        SERVICES["firestore"]["volumes"]
+    assert _env("firestore")["FIRESTORE_DATA_DIR"] == "/data"
+    # a crash loses at most this much of what staff changed (calls' records: nothing)
+    assert _env("firestore")["FIRESTORE_CHECKPOINT_S"] == "${FIRESTORE_CHECKPOINT_S:-15}"
+    assert _env("agent")["FIRESTORE_EMULATOR_EXPORT_DIR"] == "/data/exports"
     for name in ("setup", "agent", "seed-menu", "board", "dialer"):
         assert _env(name)["FIRESTORE_EMULATOR_HOST"] == f"firestore:{port}", name
     assert "firestore-data:/data" in SERVICES["firestore"]["volumes"]
@@ -285,3 +299,33 @@ def test_dialer_is_a_service_of_the_stack_not_a_cron_job():
     assert env["LIVEKIT_URL"] == "ws://livekit:7880"
     assert env["AGENT_NAME"] == _env("agent")["AGENT_NAME"]  # dispatches the worker's agent
     assert dialer["depends_on"]["setup"]["condition"] == "service_completed_successfully"
+
+
+def test_nothing_with_personal_data_is_published_and_logs_rotate():
+    published = {name for name, svc in SERVICES.items() if svc.get("ports")}
+    assert published == {"freeswitch", "board"}, published
+    for name, svc in SERVICES.items():
+        options = svc["logging"]["options"]
+        assert svc["logging"]["driver"] == "json-file", name
+        assert options["max-size"] and int(options["max-file"]) <= 5, name
+
+
+def test_the_agent_image_is_built_once_and_holds_the_runtime_only():
+    built = {name for name, svc in SERVICES.items() if svc.get("build") == "."}
+    assert built == {"setup", "agent", "call-watch", "board", "dialer", "seed-menu"}
+    assert {SERVICES[name]["image"] for name in built} == {"restaurant-phoneline/agent:local"}
+    ignored = (ROOT / ".dockerignore").read_text().split()
+    for folder in ("tests", "fakes", "bench", "testkit", "docker", "docs"):
+        assert folder in ignored, folder
+    assert "scripts/*" in ignored and "!scripts/setup_sip.py" in ignored
+    text = (ROOT / "Dockerfile").read_text()
+    assert "COPY --chown" not in text, "the code is root's, read-only to the agent user"
+
+
+def test_the_ci_override_only_publishes_on_loopback():
+    override = yaml.safe_load((ROOT / "docker" / "compose.ci.yml").read_text()
+                              .replace("!override", ""))
+    for name, svc in override["services"].items():
+        assert set(svc) <= {"ports", "build"}, f"{name}: the CI run changes only ports/builds"
+        for port in svc.get("ports", []):
+            assert str(port).startswith("127.0.0.1:"), (name, port)
