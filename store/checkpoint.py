@@ -26,13 +26,23 @@ import logging
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from store.errors import PersistenceUnavailable
 from store.outbox import Outbox
 
 if TYPE_CHECKING:
-    from store.repository import FirebaseManager
+    from store.errors import SaveStatus
+    from store.outbox import OutboxEntry
+
+
+class Journaled(Protocol):
+    """What the journal's flush needs of the database (store.repository.FirebaseManager)."""
+
+    journal: Outbox | None
+    checkpoint: EmulatorCheckpoint | None
+
+    async def ensure_saved(self, entry: OutboxEntry) -> SaveStatus: ...
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +80,7 @@ class EmulatorCheckpoint:
             raise CheckpointFailed(f"emulator export failed: {e}") from e
 
 
-async def flush_journal(db: FirebaseManager) -> int:
+async def flush_journal(db: Journaled) -> int:
     """Drop the journal entries an export now holds; returns how many left the journal."""
     journal, checkpoint = db.journal, db.checkpoint
     if journal is None or checkpoint is None:
