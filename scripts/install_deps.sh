@@ -24,7 +24,6 @@ BIN_DIR="${PHONELINE_BIN_DIR:-$HOME/.cache/phoneline/bin}"
 APT_PACKAGES=(redis-server sip-tester espeak-ng sox libopus-dev libopusfile-dev libsoxr-dev
   pkg-config gcc
   chromium  # the staff board's browser tests (tests/board/)
-  npm  # axe-core for the board's accessibility checks
   # FreeSWITCH's build and the libraries it runs with (scripts/build_freeswitch.sh)
   build-essential autoconf automake libtool libtool-bin libssl-dev zlib1g-dev libsqlite3-dev
   libcurl4-openssl-dev libpcre3-dev libpcre2-dev libspeex-dev libspeexdsp-dev libldns-dev
@@ -102,12 +101,20 @@ fi
 if [[ -f "$AXE_DIR/node_modules/axe-core/axe.min.js" ]] \
     && grep -q "\"version\": \"$AXE_CORE_VERSION\"" "$AXE_DIR/node_modules/axe-core/package.json"; then
   log "axe-core $AXE_CORE_VERSION present"
-elif command -v npm >/dev/null; then
-  log "npm install axe-core@$AXE_CORE_VERSION into $AXE_DIR"
-  mkdir -p "$AXE_DIR"
-  npm install --silent --no-audit --no-fund --prefix "$AXE_DIR" "axe-core@$AXE_CORE_VERSION"
 else
-  log "npm not found: the board's accessibility tests will fail until axe-core is installed"
+  # Debian's npm only where no Node.js brought one (a nodesource nodejs bundles its own npm and
+  # conflicts with Debian's package).
+  if ! command -v npm >/dev/null && [[ $do_apt == 1 ]]; then
+    log "apt-get install npm"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm || true
+  fi
+  if command -v npm >/dev/null; then
+    log "npm install axe-core@$AXE_CORE_VERSION into $AXE_DIR"
+    mkdir -p "$AXE_DIR"
+    npm install --silent --no-audit --no-fund --prefix "$AXE_DIR" "axe-core@$AXE_CORE_VERSION"
+  else
+    log "npm not found: the board's accessibility tests will fail until axe-core is installed"
+  fi
 fi
 
 if [[ $do_freeswitch == 1 ]]; then
