@@ -166,7 +166,9 @@ def base_image() -> None:
     tar = CACHE / "bookworm-minbase.tar"
     if not tar.exists():
         log("building the Debian base with mmdebstrap")
-        run("mmdebstrap", "--variant=minbase", "--mode=root", "--quiet", "bookworm",
+        # --format: the output name ends in .tmp, from which mmdebstrap would make a directory
+        run("mmdebstrap", "--variant=minbase", "--mode=root", "--format=tar", "--quiet",
+            "bookworm",
             f"{tar}.tmp", quiet=True)
         Path(f"{tar}.tmp").rename(tar)
     run("docker", "import", tar, BASE_IMAGE, quiet=True)

@@ -18,6 +18,7 @@ from starlette.routing import Route
 from domain import booking
 from domain.seating import Hold, minute_of
 from models import RestaurantSettings
+from services.board import web
 from services.board.operations import Rejected
 from services.board.words import clock_text
 
@@ -49,19 +50,19 @@ def slot_state(settings: RestaurantSettings, holds: list[Hold], at: time, party:
     return state
 
 
-def routes(ops: Any, day_of: Any) -> list[Route]:
-    """`ops()` and `day_of(raw, tz)` are app.py's."""
+def routes() -> list[Route]:
+    """The availability route."""
 
     async def availability(request: Request) -> JSONResponse:
-        restaurant = await ops().restaurant()
-        day = day_of(request.query_params.get("day"), restaurant.tz)
+        restaurant = await web.ops(request).restaurant()
+        day = web.day_of(request.query_params.get("day"), restaurant.tz)
         try:
             party = int(request.query_params.get("party") or 2)
         except ValueError:
             raise Rejected("party: a number of guests", 400) from None
         if party < 1:
             raise Rejected("party: at least 1", 400)
-        holds = await ops().manager.holds_on(day)
+        holds = await web.ops(request).manager.holds_on(day)
         now = datetime.now(restaurant.tz)
         moving = request.query_params.get("moving")  # a change keeps its own table
         if moving:

@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from services.board import web
 from services.board.auth import User
 from services.board.operations import (
     BOOKING_MOVES,
@@ -83,22 +84,22 @@ async def undo_booking(ops: Operations, code: str, version: str | None,
     return await ops._update(f"reservations/{code}", version, fields, what)
 
 
-def routes(ops: Any, session: Any, body: Any) -> list[Route]:
-    """The undo routes; `ops()`, `session(request)` and `body(request)` are app.py's."""
+def routes() -> list[Route]:
+    """The undo routes."""
 
     async def order(request: Request) -> JSONResponse:
-        data = await body(request)
+        data = await web.body(request)
         back_to = data.get("status")
         if not isinstance(back_to, str) or not back_to:
             raise Rejected("status: required")
-        doc = await undo_order(ops(), request.path_params["order_id"], back_to,
-                               data.get("version"), session(request).user)
+        doc = await undo_order(web.ops(request), request.path_params["order_id"], back_to,
+                               data.get("version"), web.session_of(request).user)
         return JSONResponse({"order": doc})
 
     async def booking(request: Request) -> JSONResponse:
-        data = await body(request)
-        doc = await undo_booking(ops(), request.path_params["code"], data.get("version"),
-                                 session(request).user)
+        data = await web.body(request)
+        doc = await undo_booking(web.ops(request), request.path_params["code"], data.get("version"),
+                                 web.session_of(request).user)
         return JSONResponse({"reservation": doc})
 
     return [

@@ -1,0 +1,126 @@
+"""What every route of the board shares: the board a request belongs to (its accounts, sign-in,
+operations and live hub), the signed-in session, the JSON body and its fields, and the pages'
+templates."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.templating import Jinja2Templates
+
+from services.board.auth import Accounts, Session
+from services.board.live import Hub
+from services.board.operations import Operations, Rejected
+from services.board.settings import BoardSettings
+from services.board.signin import SignIn
+
+HERE = Path(__file__).resolve().parent
+templates = Jinja2Templates(directory=str(HERE / "templates"))
+PAGES = {
+    "orders": "Orders", "bookings": "Bookings", "messages": "Messages", "calls": "Calls",
+    "menu": "Menu", "numbers": "Numbers",
+}
+
+
+class Board:
+    """What the routes share; built in the lifespan (app.py)."""
+
+    def __init__(self, settings: BoardSettings) -> None:
+        self.settings = settings
+        self.accounts: Accounts | None = None
+        self.signin: SignIn | None = None
+        self.ops: Operations | None = None
+        self.hub: Hub | None = None
+
+    def need_accounts(self) -> Accounts:
+        return _need(self.accounts)
+
+    def need_signin(self) -> SignIn:
+        return _need(self.signin)
+
+    def need_ops(self) -> Operations:
+        return _need(self.ops)
+
+    def need_hub(self) -> Hub:
+        return _need(self.hub)
+
+
+def _need(value: Any) -> Any:
+    if value is None:
+        raise RuntimeError("board not started")
+    return value
+
+
+def board_of(request: Request) -> Board:
+    return request.app.state.board
+
+
+def ops(request: Request) -> Operations:
+    return board_of(request).need_ops()
+
+
+def hub(request: Request) -> Hub:
+    return board_of(request).need_hub()
+
+
+def session_of(request: Request) -> Session:
+    return request.scope["state"]["session"]
+
+
+def owner_only(request: Request) -> Session:
+    session = session_of(request)
+    if session.role != "owner":
+        raise HTTPException(403, "only an owner can do this")
+    return session
+
+
+async def body(request: Request) -> dict[str, Any]:
+    try:
+        data = await request.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise HTTPException(400, "send a JSON object") from None
+    if not isinstance(data, dict):
+        raise HTTPException(400, "send a JSON object")
+    return data
+
+
+def field(data: dict[str, Any], name: str, kind: type = str) -> Any:
+    value = data.get(name)
+    if value is None or value == "":
+        raise Rejected(f"{name}: required")
+    try:
+        if kind is date:
+            return date.fromisoformat(str(value))
+        if kind is time:
+            return time.fromisoformat(str(value))
+        if kind is int:
+            if isinstance(value, bool):
+                raise ValueError
+            return int(value)
+        return str(value)
+    except ValueError:
+        raise Rejected(f"{name}: {value!r} is not a valid {kind.__name__}") from None
+
+
+def day_of(raw: str | None, tz: Any) -> date:
+    if not raw:
+        return datetime.now(tz).date()
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise Rejected(f"day: {raw!r} is not a date (YYYY-MM-DD)", 400) from None
+
+
+def safe_next(raw: str | None) -> str:
+    """Only a path on this board (no open redirect to another site). Browsers read a
+    backslash as a slash (`/\\evil.example` is `//evil.example`) and drop tabs and newlines."""
+    if (not raw or not raw.startswith("/") or raw.startswith("//") or "\\" in raw
+            or any(ord(c) < 32 or ord(c) == 127 for c in raw) or urlsplit(raw).netloc):
+        return "/orders"
+    return raw
