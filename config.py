@@ -132,6 +132,35 @@ def outbound_settings() -> OutboundSettings:
     return _load(OutboundSettings, _default_env_file())
 
 
+class SquareSettings(BaseSettings):
+    """The point of sale (docs/pos.md): confirmed orders go to Square through a local outbox.
+
+    Without SQUARE_ACCESS_TOKEN the line sends nothing to a POS. SQUARE_BASE_URL points the
+    official SDK at a compatible or local endpoint (the tests' fake); unset: Square production."""
+
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", case_sensitive=False)
+
+    square_access_token: SecretStr | None = None
+    square_location_id: str = ""
+    square_base_url: str | None = None
+    square_timeout_s: float = Field(default=10.0, gt=0)
+    pos_outbox_path: Path = ROOT / "data" / "pos_outbox.jsonl"
+    pos_retry_s: float = Field(default=15.0, gt=0)
+
+    _defaults = field_validator(
+        "square_access_token", "square_base_url", "square_timeout_s", "pos_outbox_path",
+        "pos_retry_s", mode="before",
+    )(classmethod(_empty_is_default))
+
+    @property
+    def square_enabled(self) -> bool:
+        return self.square_access_token is not None and bool(self.square_location_id)
+
+
+def square_settings() -> SquareSettings:
+    return _load(SquareSettings, _default_env_file())
+
+
 _FALLBACKS = (
     "openai_fallback_model", "openai_fallback_base_url", "openai_fallback_api_key",
     "deepgram_fallback_model", "deepgram_fallback_base_url", "deepgram_fallback_api_key",
@@ -302,7 +331,8 @@ class RestaurantOverrides(FirestoreSettings):
         return {k: v for k, v in pairs.items() if v is not None}
 
 
-class Settings(RestaurantOverrides, WorkerSettings, ProviderSettings, LiveKitSettings):
+class Settings(RestaurantOverrides, WorkerSettings, ProviderSettings, LiveKitSettings,
+               SquareSettings):
     """Everything the worker needs."""
 
     # AI providers (the *_BASE_URL variables point a plugin at a compatible or local endpoint)

@@ -42,6 +42,8 @@ RESTAURANT_COLLECTIONS = (
     "outbound_calls", "outbound_phones", "do_not_call",
     # what a re-dispatched agent needs to resume a crashed call (conversation/call_snapshot.py)
     "call_snapshots",
+    # where each order stands in the point of sale (store/pos_orders.py)
+    "pos_orders",
 )
 
 

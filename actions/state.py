@@ -16,6 +16,7 @@ from models import LastOrderLine, RestaurantSettings
 
 if TYPE_CHECKING:
     from actions.outbound_job import OutboundState
+    from actions.pos import PosHandoff
     from actions.transfer import StaffPhone
     from store import FirebaseManager
 
@@ -32,6 +33,8 @@ class CallServices:
     # Warm transfer through the outbound trunk (actions/transfer.py); None: cold only.
     staff_phone: StaffPhone | None = None
     staff_ring_s: float = 25.0  # how long staff's phone rings before the agent takes back
+    # The point of sale (actions/pos.py): a saved order is queued for it; None: no POS.
+    pos: PosHandoff | None = None
 
 
 @dataclass

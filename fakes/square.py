@@ -1,0 +1,179 @@
+"""A fake of Square's Orders and Locations APIs, spoken over HTTP as the `squareup` SDK expects.
+
+What it keeps from the real service (https://developer.squareup.com/reference/square):
+* Paths: `POST /v2/orders`, `GET /v2/orders/{order_id}`, `GET /v2/locations`.
+* Auth: `Authorization: Bearer <access token>`, else 401 with Square's error body
+  `{"errors": [{"category": "AUTHENTICATION_ERROR", "code": "UNAUTHORIZED", "detail": …}]}`.
+* Idempotency: the same `idempotency_key` with the same body returns the order created the
+  first time (no second order); with a different body it is 400 `IDEMPOTENCY_KEY_REUSED`.
+* An unknown `location_id` is 404 `NOT_FOUND`; a line item without a price is 400
+  `MISSING_REQUIRED_PARAMETER`.
+* Square computes the money itself: each line's gross sales is (base price + modifiers) x
+  quantity, an ORDER-scoped percentage tax is applied to each line and rounded half-up per line,
+  and the order's `total_money` is their sum (so it can differ by a cent from a tax computed
+  once on the subtotal).
+
+Faults for the outage tests (`POST /_fake/square/faults`): `{"mode": "down"}` answers 503
+`SERVICE_UNAVAILABLE` without creating anything; `"error500"` creates the order and then
+answers 500 (Square did it but said no); `"timeout"` creates it and answers only after
+`delay_s` (the client has given up by then); `"ok"` clears the fault. `GET /_fake/square/orders`
+lists what Square holds and how many create calls each key received.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from aiohttp import web
+
+DEFAULT_TOKEN = "fake-square-token"
+DEFAULT_LOCATION = "L-FAKE-MAIN"
+
+
+@dataclass
+class SquareState:
+    token: str = DEFAULT_TOKEN
+    locations: dict[str, str] = field(default_factory=lambda: {DEFAULT_LOCATION: "Main"})
+    orders: dict[str, dict[str, Any]] = field(default_factory=dict)  # Square id -> order
+    by_key: dict[str, tuple[str, str]] = field(default_factory=dict)  # key -> (body, id)
+    calls: dict[str, int] = field(default_factory=dict)  # key -> create calls received
+    fault: str = "ok"
+    delay_s: float = 0.0
+
+
+STATE = web.AppKey("square_state", SquareState)
+
+
+def error(status: int, category: str, code: str, detail: str, field_: str | None = None
+          ) -> web.Response:
+    err: dict[str, Any] = {"category": category, "code": code, "detail": detail}
+    if field_:
+        err["field"] = field_
+    return web.json_response({"errors": [err]}, status=status)
+
+
+def _money(cents: int) -> dict[str, Any]:
+    return {"amount": cents, "currency": "USD"}
+
+
+def _half_up(value: Decimal) -> int:
+    return int(value.quantize(0, ROUND_HALF_UP))
+
+
+def price_order(order: dict[str, Any]) -> dict[str, Any]:
+    """Square's own arithmetic over the order's lines; raises ValueError naming a bad line."""
+    pct = sum((Decimal(t.get("percentage", "0")) for t in order.get("taxes", [])
+               if t.get("scope", "ORDER") == "ORDER"), Decimal(0))
+    lines, total_tax, total = [], 0, 0
+    for n, line in enumerate(order.get("line_items", [])):
+        base = (line.get("base_price_money") or {}).get("amount")
+        if not isinstance(base, int):
+            raise ValueError(f"order.line_items[{n}].base_price_money")
+        mods = sum(int((m.get("base_price_money") or {}).get("amount", 0))
+                   for m in line.get("modifiers", []))
+        gross = (base + mods) * int(line.get("quantity", "1"))
+        tax = _half_up(Decimal(gross) * pct / 100)
+        lines.append({**line, "uid": line.get("uid") or uuid.uuid4().hex[:22],
+                      "gross_sales_money": _money(gross), "total_tax_money": _money(tax),
+                      "total_money": _money(gross + tax)})
+        total_tax += tax
+        total += gross + tax
+    return {**order, "line_items": lines, "total_tax_money": _money(total_tax),
+            "total_money": _money(total)}
+
+
+def _authorized(request: web.Request) -> bool:
+    return request.headers.get("Authorization") == f"Bearer {request.app[STATE].token}"
+
+
+@web.middleware
+async def _auth(request: web.Request, handler: Any) -> web.StreamResponse:
+    if request.path.startswith("/v2/") and not _authorized(request):
+        return error(401, "AUTHENTICATION_ERROR", "UNAUTHORIZED",
+                     "This request could not be authorized.")
+    return await handler(request)
+
+
+async def create_order(request: web.Request) -> web.Response:
+    state = request.app[STATE]
+    body = json.loads(await request.text() or "{}")
+    key, order = body.get("idempotency_key"), body.get("order") or {}
+    canonical = json.dumps(order, sort_keys=True)
+    if key:
+        state.calls[key] = state.calls.get(key, 0) + 1
+    if state.fault == "down":
+        return error(503, "API_ERROR", "SERVICE_UNAVAILABLE", "Service Unavailable")
+    if key:
+        if key in state.by_key:
+            first_body, order_id = state.by_key[key]
+            if first_body != canonical:
+                return error(400, "INVALID_REQUEST_ERROR", "IDEMPOTENCY_KEY_REUSED",
+                             "The idempotency key was already used with another request.")
+            return await _answer(state, state.orders[order_id])
+    if order.get("location_id") not in state.locations:
+        return error(404, "INVALID_REQUEST_ERROR", "NOT_FOUND",
+                     f"Location `{order.get('location_id')}` not found.", "order.location_id")
+    try:
+        priced = price_order(order)
+    except ValueError as e:
+        return error(400, "INVALID_REQUEST_ERROR", "MISSING_REQUIRED_PARAMETER",
+                     f"Missing required parameter `{e}`.", str(e))
+    now = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+    created = {**priced, "id": uuid.uuid4().hex[:24].upper(), "state": "OPEN", "version": 1,
+               "created_at": now, "updated_at": now}
+    state.orders[created["id"]] = created
+    if key:
+        state.by_key[key] = (canonical, created["id"])
+    return await _answer(state, created)
+
+
+async def _answer(state: SquareState, order: dict[str, Any]) -> web.Response:
+    if state.fault == "error500":
+        return error(500, "API_ERROR", "INTERNAL_SERVER_ERROR", "An internal error occurred.")
+    if state.fault == "timeout":
+        await asyncio.sleep(state.delay_s)
+    return web.json_response({"order": order})
+
+
+async def get_order(request: web.Request) -> web.Response:
+    order = request.app[STATE].orders.get(request.match_info["order_id"])
+    if order is None:
+        return error(404, "INVALID_REQUEST_ERROR", "NOT_FOUND", "Order not found.")
+    return web.json_response({"order": order})
+
+
+async def list_locations(request: web.Request) -> web.Response:
+    locs = [{"id": lid, "name": name, "status": "ACTIVE", "currency": "USD"}
+            for lid, name in request.app[STATE].locations.items()]
+    return web.json_response({"locations": locs})
+
+
+async def set_fault(request: web.Request) -> web.Response:
+    body = await request.json()
+    state = request.app[STATE]
+    if body.get("mode") not in ("ok", "down", "error500", "timeout"):
+        return web.json_response({"error": "mode: ok | down | error500 | timeout"}, status=400)
+    state.fault, state.delay_s = body["mode"], float(body.get("delay_s", 5.0))
+    return web.json_response({"mode": state.fault})
+
+
+async def dump(request: web.Request) -> web.Response:
+    state = request.app[STATE]
+    return web.json_response({"orders": list(state.orders.values()), "calls": state.calls})
+
+
+def create_app(state: SquareState | None = None) -> web.Application:
+    app = web.Application(middlewares=[_auth])
+    app[STATE] = state or SquareState()
+    app.router.add_post("/v2/orders", create_order)
+    app.router.add_get("/v2/orders/{order_id}", get_order)
+    app.router.add_get("/v2/locations", list_locations)
+    app.router.add_post("/_fake/square/faults", set_fault)
+    app.router.add_get("/_fake/square/orders", dump)
+    return app

@@ -1,0 +1,180 @@
+"""Confirmed orders reach Square once, through the outbox, with the money compared to the cent.
+
+The official `squareup` SDK talks HTTP to fakes/square.py (real paths, Bearer auth, Square's
+error bodies, its idempotency); POS state is recorded in the real Firestore emulator."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from aiohttp import web
+from square import AsyncSquare
+
+from actions.pos import POS_KIND, PosHandoff, idempotency_key, square_order
+from fakes import square as fake_square
+from models import Order, OrderLine
+from store import FirebaseManager
+from store.outbox import Outbox
+from store.pos_orders import pos_state
+from tests.conftest import make_order
+
+TAX = 0.0625
+
+
+@dataclass
+class FakeSquare:
+    url: str
+    state: fake_square.SquareState
+
+    async def fault(self, mode: str, delay_s: float = 5.0) -> None:
+        async with httpx.AsyncClient() as c:
+            r = await c.post(f"{self.url}/_fake/square/faults",
+                             json={"mode": mode, "delay_s": delay_s})
+            r.raise_for_status()
+
+    def orders(self) -> list[dict]:
+        return list(self.state.orders.values())
+
+
+@pytest.fixture
+async def square() -> AsyncIterator[FakeSquare]:
+    state = fake_square.SquareState()
+    runner = web.AppRunner(fake_square.create_app(state), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        yield FakeSquare(f"http://127.0.0.1:{port}", state)
+    finally:
+        await runner.cleanup()
+
+
+def handoff(square: FakeSquare, db: FirebaseManager, tmp_path: Path, *,
+            token: str = fake_square.DEFAULT_TOKEN,
+            location: str = fake_square.DEFAULT_LOCATION, timeout_s: float = 2.0) -> PosHandoff:
+    client = AsyncSquare(token=token, base_url=square.url)
+    return PosHandoff(client, location, Outbox(tmp_path / "pos.jsonl"), db.for_restaurant,
+                      timeout_s=timeout_s)
+
+
+async def test_a_saved_order_becomes_one_square_order_with_matching_totals(
+        square: FakeSquare, db: FirebaseManager, tmp_path: Path) -> None:
+    pos = handoff(square, db, tmp_path)
+    order = make_order("call-sq", quantity=2)
+    await pos.enqueue(order, db.restaurant_id, TAX)
+    assert await pos.send_pending() == 1
+    [made] = square.orders()
+    assert made["location_id"] == fake_square.DEFAULT_LOCATION
+    assert made["reference_id"] == order.order_number
+    [line] = made["line_items"]
+    assert (line["name"], line["quantity"], line["variation_name"]) == ("Cappuccino", "2",
+                                                                        "Medium")
+    assert line["modifiers"] == [{"name": "Oat milk",
+                                  "base_price_money": {"amount": 75, "currency": "USD"}}]
+    pickup = made["fulfillments"][0]
+    assert pickup["type"] == "PICKUP"
+    assert pickup["pickup_details"]["recipient"] == {"display_name": "Ann Lee",
+                                                     "phone_number": "+16175550101"}
+    state = await pos_state(db, order.id)
+    assert state is not None and state.state == "sent" and state.pos_order_id == made["id"]
+    assert (state.pos_total_cents, state.pos_tax_cents) == (order.total_cents, order.tax_cents)
+    assert not state.totals_differ
+    assert len(pos.outbox) == 0
+
+
+def _two_small_lines(call_id: str) -> Order:
+    base = make_order(call_id, quantity=1)
+    line = OrderLine(item_id="cookie", name="Cookie", quantity=1, unit_price_cents=105,
+                     line_price_cents=105)
+    # ours: 6.25% of 210 = 13.125 -> 13; Square, per line: 6.5625 -> 7, twice -> 14
+    return base.model_copy(update={"lines": [line, line], "subtotal_cents": 210,
+                                   "tax_cents": 13, "total_cents": 223})
+
+
+async def test_a_cent_of_difference_is_flagged_with_both_figures_never_fixed(
+        square: FakeSquare, db: FirebaseManager, tmp_path: Path) -> None:
+    pos = handoff(square, db, tmp_path)
+    order = _two_small_lines("call-cent")
+    await pos.enqueue(order, db.restaurant_id, TAX)
+    await pos.send_pending()
+    state = await pos_state(db, order.id)
+    assert state is not None and state.state == "sent" and state.totals_differ
+    assert (state.our_total_cents, state.our_tax_cents) == (223, 13)
+    assert (state.pos_total_cents, state.pos_tax_cents) == (224, 14)
+    snap = await db.db.document(f"orders/{order.id}").get()
+    assert not snap.exists  # the hand-off never rewrites our order
+
+
+async def test_an_unknown_location_is_refused_with_squares_reason(
+        square: FakeSquare, db: FirebaseManager, tmp_path: Path) -> None:
+    pos = handoff(square, db, tmp_path, location="L-NOWHERE")
+    order = make_order("call-loc")
+    await pos.enqueue(order, db.restaurant_id, TAX)
+    assert await pos.send_pending() == 1
+    state = await pos_state(db, order.id)
+    assert state is not None and state.state == "refused"
+    assert "NOT_FOUND" in state.reason and "L-NOWHERE" in state.reason
+    assert square.orders() == []
+
+
+async def test_a_wrong_token_keeps_the_order_waiting_not_refused(
+        square: FakeSquare, db: FirebaseManager, tmp_path: Path) -> None:
+    pos = handoff(square, db, tmp_path, token="wrong")
+    order = make_order("call-token")
+    await pos.enqueue(order, db.restaurant_id, TAX)
+    assert await pos.send_pending() == 0
+    state = await pos_state(db, order.id)
+    assert state is not None and state.state == "waiting" and "UNAUTHORIZED" in state.reason
+    assert len(pos.outbox) == 1
+
+
+@pytest.mark.parametrize("mode", ["down", "error500", "timeout"])
+async def test_an_outage_or_a_lost_answer_still_gives_exactly_one_square_order(
+        square: FakeSquare, db: FirebaseManager, tmp_path: Path, mode: str) -> None:
+    pos = handoff(square, db, tmp_path, timeout_s=0.5)
+    order = make_order(f"call-{mode}")
+    await square.fault(mode, delay_s=2.0)
+    await pos.enqueue(order, db.restaurant_id, TAX)
+    assert await pos.send_pending() == 0
+    state = await pos_state(db, order.id)
+    assert state is not None and state.state == "waiting" and state.reason
+    # "down" created nothing; "error500" and "timeout" created it but we never heard
+    assert len(square.orders()) == (0 if mode == "down" else 1)
+    await square.fault("ok")
+    assert await pos.send_pending() == 1
+    assert len(square.orders()) == 1
+    key = idempotency_key(db.restaurant_id, order.id)
+    assert square.state.calls[key] == 2
+    state = await pos_state(db, order.id)
+    assert state is not None and state.state == "sent" and state.attempts == 2
+    assert state.pos_total_cents == order.total_cents
+
+
+async def test_the_same_key_with_another_body_is_refused_by_square(
+        square: FakeSquare, db: FirebaseManager, tmp_path: Path) -> None:
+    client = AsyncSquare(token=fake_square.DEFAULT_TOKEN, base_url=square.url)
+    order = make_order("call-reuse")
+    body = square_order(order, fake_square.DEFAULT_LOCATION, TAX)
+    await client.orders.create(order=body, idempotency_key="k1")
+    again = await client.orders.create(order=body, idempotency_key="k1")
+    assert len(square.orders()) == 1 and again.order is not None
+    body["reference_id"] = "9999"
+    with pytest.raises(Exception) as err:
+        await client.orders.create(order=body, idempotency_key="k1",
+                                   request_options={"max_retries": 0})
+    assert "IDEMPOTENCY_KEY_REUSED" in str(err.value.body)  # type: ignore[attr-defined]
+
+
+async def test_queueing_the_same_order_twice_keeps_one_entry(
+        square: FakeSquare, db: FirebaseManager, tmp_path: Path) -> None:
+    pos = handoff(square, db, tmp_path)
+    order = make_order("call-twice")
+    await pos.enqueue(order, db.restaurant_id, TAX)
+    await pos.enqueue(order, db.restaurant_id, TAX)
+    entries = await pos.outbox.entries()
+    assert [e.kind for e in entries] == [POS_KIND]
