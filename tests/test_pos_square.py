@@ -6,12 +6,9 @@ error bodies, its idempotency); POS state is recorded in the real Firestore emul
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
-from aiohttp import web
 from square import AsyncSquare
 
 from actions.pos import POS_KIND, PosHandoff, idempotency_key, square_order
@@ -20,38 +17,16 @@ from models import Order, OrderLine
 from store import FirebaseManager
 from store.outbox import Outbox
 from store.pos_orders import pos_state
+from testkit.square import FakeSquare, serve_square
 from tests.conftest import make_order
 
 TAX = 0.0625
 
 
-@dataclass
-class FakeSquare:
-    url: str
-    state: fake_square.SquareState
-
-    async def fault(self, mode: str, delay_s: float = 5.0) -> None:
-        async with httpx.AsyncClient() as c:
-            r = await c.post(f"{self.url}/_fake/square/faults",
-                             json={"mode": mode, "delay_s": delay_s})
-            r.raise_for_status()
-
-    def orders(self) -> list[dict]:
-        return list(self.state.orders.values())
-
-
 @pytest.fixture
 async def square() -> AsyncIterator[FakeSquare]:
-    state = fake_square.SquareState()
-    runner = web.AppRunner(fake_square.create_app(state), access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    try:
-        yield FakeSquare(f"http://127.0.0.1:{port}", state)
-    finally:
-        await runner.cleanup()
+    async with serve_square() as fake:
+        yield fake
 
 
 def handoff(square: FakeSquare, db: FirebaseManager, tmp_path: Path, *,
