@@ -157,6 +157,36 @@ class SquareSettings(BaseSettings):
         return self.square_access_token is not None and bool(self.square_location_id)
 
 
+class TwilioSettings(BaseSettings):
+    """Texts (docs/pos.md): confirmations the caller said yes to, and the inbound webhook.
+
+    Without TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN no text is offered. TWILIO_BASE_URL points
+    the official SDK at a compatible or local endpoint (the tests' fake). TWILIO_WEBHOOK_URL is
+    the public URL Twilio posts inbound texts to: Twilio signs that exact URL."""
+
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", case_sensitive=False)
+
+    twilio_account_sid: str = ""
+    twilio_auth_token: SecretStr | None = None
+    twilio_base_url: str | None = None
+    twilio_timeout_s: float = Field(default=10.0, gt=0)
+    twilio_webhook_url: str = ""
+    sms_outbox_path: Path = ROOT / "data" / "sms_outbox.jsonl"
+
+    _defaults = field_validator(
+        "twilio_auth_token", "twilio_base_url", "twilio_timeout_s", "sms_outbox_path",
+        mode="before",
+    )(classmethod(_empty_is_default))
+
+    @property
+    def twilio_enabled(self) -> bool:
+        return bool(self.twilio_account_sid) and self.twilio_auth_token is not None
+
+
+def twilio_settings() -> TwilioSettings:
+    return _load(TwilioSettings, _default_env_file())
+
+
 def square_settings() -> SquareSettings:
     return _load(SquareSettings, _default_env_file())
 
@@ -332,7 +362,7 @@ class RestaurantOverrides(FirestoreSettings):
 
 
 class Settings(RestaurantOverrides, WorkerSettings, ProviderSettings, LiveKitSettings,
-               SquareSettings):
+               SquareSettings, TwilioSettings):
     """Everything the worker needs."""
 
     # AI providers (the *_BASE_URL variables point a plugin at a compatible or local endpoint)

@@ -44,6 +44,8 @@ RESTAURANT_COLLECTIONS = (
     "call_snapshots",
     # where each order stands in the point of sale (store/pos_orders.py)
     "pos_orders",
+    # texts sent and received, masked (store/texts.py)
+    "texts",
 )
 
 
@@ -427,6 +429,11 @@ class Customer(_Doc):
     order_count: int = 0
     reservation_count: int = 0
     last_order: list[LastOrderLine] = []
+    # Texts (actions/texts.py): the caller's answer to "want a text?", and STOP / START
+    sms_consent: bool | None = None
+    sms_consent_at: datetime | None = None
+    sms_language: str | None = None
+    sms_opted_out: bool = False
 
 
 CallOutcome = Literal[
