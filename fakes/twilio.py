@@ -94,7 +94,8 @@ def sign(auth_token: str, url: str, params: dict[str, str]) -> str:
 
 
 async def deliver_inbound(state: TwilioState, webhook_url: str, sender: str, to: str,
-                          body: str, *, signature: str | None = None) -> httpx.Response:
+                          body: str, *, signature: str | None = None,
+                          client: httpx.AsyncClient | None = None) -> httpx.Response:
     """Post an inbound text to our webhook as Twilio does (with its signature, unless given);
     a STOP also lands on Twilio's own opt-out list, as it does at the carrier."""
     params = {"MessageSid": "SM" + uuid.uuid4().hex, "AccountSid": state.account_sid,
@@ -104,6 +105,8 @@ async def deliver_inbound(state: TwilioState, webhook_url: str, sender: str, to:
     elif body.strip().upper() in ("START", "YES", "UNSTOP"):
         state.opted_out.discard((sender, to))
     sig = signature if signature is not None else sign(state.auth_token, webhook_url, params)
+    if client is not None:
+        return await client.post(webhook_url, data=params, headers={"X-Twilio-Signature": sig})
     async with httpx.AsyncClient() as c:
         return await c.post(webhook_url, data=params, headers={"X-Twilio-Signature": sig})
 

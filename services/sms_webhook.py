@@ -44,11 +44,12 @@ def create_app(settings: TwilioSettings, db: FirebaseManager | None = None,
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        app.state.db = db or await connect(load_firestore_settings())
+        if db is None:
+            app.state.db = await connect(load_firestore_settings())
         yield
 
     async def receive(request: Request) -> Response:
-        base: FirebaseManager = request.app.state.db
+        base: FirebaseManager = db if db is not None else request.app.state.db
         form = {k: str(v) for k, v in (await request.form()).items()}
         url = settings.twilio_webhook_url or str(request.url)
         if not validator.validate(url, form, request.headers.get("X-Twilio-Signature", "")):

@@ -1,4 +1,5 @@
-"""The fake Square (fakes/square.py) served on loopback for a test, and the SDK pointed at it."""
+"""The fake Square and Twilio (fakes/square.py, fakes/twilio.py) served on loopback for a test,
+and the official SDKs pointed at them."""
 
 from __future__ import annotations
 
@@ -43,5 +44,37 @@ async def serve_square() -> AsyncIterator[FakeSquare]:
     port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
     try:
         yield FakeSquare(f"http://127.0.0.1:{port}", state)
+    finally:
+        await runner.cleanup()
+
+
+@dataclass
+class FakeTwilio:
+    url: str
+    state: Any  # fakes.twilio.TwilioState
+
+    def client(self) -> Any:
+        """The official SDK, asynchronous, pointed at the fake."""
+        from twilio.http.async_http_client import AsyncTwilioHttpClient
+        from twilio.rest import Client
+
+        c = Client(self.state.account_sid, self.state.auth_token,
+                   http_client=AsyncTwilioHttpClient())
+        c.api.base_url = self.url
+        return c
+
+
+@asynccontextmanager
+async def serve_twilio() -> AsyncIterator[FakeTwilio]:
+    from fakes import twilio as fake_twilio
+
+    state = fake_twilio.TwilioState()
+    runner = web.AppRunner(fake_twilio.create_app(state), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        yield FakeTwilio(f"http://127.0.0.1:{port}", state)
     finally:
         await runner.cleanup()
