@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -45,6 +46,7 @@ class SquareState:
     calls: dict[str, int] = field(default_factory=dict)  # key -> create calls received
     fault: str = "ok"
     delay_s: float = 0.0
+    made_at: dict[str, float] = field(default_factory=dict)  # Square id -> epoch s (timelines)
 
 
 STATE = web.AppKey("square_state", SquareState)
@@ -128,6 +130,7 @@ async def create_order(request: web.Request) -> web.Response:
     created = {**priced, "id": uuid.uuid4().hex[:24].upper(), "state": "OPEN", "version": 1,
                "created_at": now, "updated_at": now}
     state.orders[created["id"]] = created
+    state.made_at[created["id"]] = time.time()
     if key:
         state.by_key[key] = (canonical, created["id"])
     return await _answer(state, created)

@@ -19,6 +19,7 @@ import base64
 import hashlib
 import hmac
 import re
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -41,6 +42,7 @@ class TwilioState:
     landlines: set[str] = field(default_factory=set)
     opted_out: set[tuple[str, str]] = field(default_factory=set)  # (phone, our number)
     messages: list[dict[str, Any]] = field(default_factory=list)
+    sent_at: dict[str, float] = field(default_factory=dict)  # sid -> epoch s (timelines)
 
 
 STATE = web.AppKey("twilio_state", TwilioState)
@@ -83,6 +85,7 @@ async def create_message(request: web.Request) -> web.Response:
            "error_message": None, "api_version": "2010-04-01",
            "uri": f"/2010-04-01/Accounts/{state.account_sid}/Messages/x.json"}
     state.messages.append(msg)
+    state.sent_at[msg["sid"]] = time.time()
     return web.json_response(msg, status=201)
 
 
