@@ -1,7 +1,8 @@
 """A fake of Square's Orders and Locations APIs, spoken over HTTP as the `squareup` SDK expects.
 
 What it keeps from the real service (https://developer.squareup.com/reference/square):
-* Paths: `POST /v2/orders`, `GET /v2/orders/{order_id}`, `GET /v2/locations`.
+* Paths: `POST /v2/orders`, `GET /v2/orders/{order_id}`, `GET /v2/locations`,
+  `GET /v2/locations/{location_id}`, `GET /v2/catalog/list` (paged with `cursor`).
 * Auth: `Authorization: Bearer <access token>`, else 401 with Square's error body
   `{"errors": [{"category": "AUTHENTICATION_ERROR", "code": "UNAUTHORIZED", "detail": …}]}`.
 * Idempotency: the same `idempotency_key` with the same body returns the order created the
@@ -47,6 +48,7 @@ class SquareState:
     fault: str = "ok"
     delay_s: float = 0.0
     made_at: dict[str, float] = field(default_factory=dict)  # Square id -> epoch s (timelines)
+    catalog: list[dict[str, Any]] = field(default_factory=list)  # CatalogObjects, as listed
 
 
 STATE = web.AppKey("square_state", SquareState)
@@ -157,6 +159,32 @@ async def list_locations(request: web.Request) -> web.Response:
     return web.json_response({"locations": locs})
 
 
+CATALOG_PAGE = 25
+
+
+async def list_catalog(request: web.Request) -> web.Response:
+    """`GET /v2/catalog/list?types=ITEM,MODIFIER_LIST&cursor=…`, paged as Square pages it."""
+    wanted = {t.strip().upper() for t in request.query.get("types", "").split(",") if t.strip()}
+    objects = [o for o in request.app[STATE].catalog if not wanted or o["type"] in wanted]
+    try:
+        start = int(request.query.get("cursor") or 0)
+    except ValueError:
+        return error(400, "INVALID_REQUEST_ERROR", "INVALID_CURSOR", "Invalid cursor.", "cursor")
+    page = objects[start:start + CATALOG_PAGE]
+    body: dict[str, Any] = {"objects": page}
+    if start + CATALOG_PAGE < len(objects):
+        body["cursor"] = str(start + CATALOG_PAGE)
+    return web.json_response(body)
+
+
+async def get_location(request: web.Request) -> web.Response:
+    lid = request.match_info["location_id"]
+    name = request.app[STATE].locations.get(lid)
+    if name is None:
+        return error(404, "INVALID_REQUEST_ERROR", "NOT_FOUND", f"Location `{lid}` not found.")
+    return web.json_response({"location": {"id": lid, "name": name, "status": "ACTIVE"}})
+
+
 async def set_fault(request: web.Request) -> web.Response:
     body = await request.json()
     state = request.app[STATE]
@@ -177,6 +205,8 @@ def create_app(state: SquareState | None = None) -> web.Application:
     app.router.add_post("/v2/orders", create_order)
     app.router.add_get("/v2/orders/{order_id}", get_order)
     app.router.add_get("/v2/locations", list_locations)
+    app.router.add_get("/v2/locations/{location_id}", get_location)
+    app.router.add_get("/v2/catalog/list", list_catalog)
     app.router.add_post("/_fake/square/faults", set_fault)
     app.router.add_get("/_fake/square/orders", dump)
     return app
