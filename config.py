@@ -146,10 +146,14 @@ class SquareSettings(BaseSettings):
     square_timeout_s: float = Field(default=10.0, gt=0)
     pos_outbox_path: Path = ROOT / "data" / "pos_outbox.jsonl"
     pos_retry_s: float = Field(default=15.0, gt=0)
+    # Square's webhooks (order and fulfillment updates): the subscription's signature key and
+    # the exact notification URL it was registered with (Square signs URL + body).
+    square_webhook_signature_key: SecretStr | None = None
+    square_webhook_url: str = ""
 
     _defaults = field_validator(
-        "square_access_token", "square_base_url", "square_timeout_s", "pos_outbox_path",
-        "pos_retry_s", mode="before",
+        "square_webhook_signature_key", "square_access_token", "square_base_url",
+        "square_timeout_s", "pos_outbox_path", "pos_retry_s", mode="before",
     )(classmethod(_empty_is_default))
 
     @property

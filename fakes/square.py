@@ -18,12 +18,17 @@ Faults for the outage tests (`POST /_fake/square/faults`): `{"mode": "down"}` an
 `SERVICE_UNAVAILABLE` without creating anything; `"error500"` creates the order and then
 answers 500 (Square did it but said no); `"timeout"` creates it and answers only after
 `delay_s` (the client has given up by then); `"ok"` clears the fault. `GET /_fake/square/orders`
-lists what Square holds and how many create calls each key received.
+lists what Square holds and how many create calls each key received. Webhooks: `fulfill()`
+moves an order's pickup as staff would in Square and returns the event, `sign_webhook()` signs
+it as Square does and `deliver_webhook()` posts it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
+import hmac
 import json
 import time
 import uuid
@@ -210,3 +215,40 @@ def create_app(state: SquareState | None = None) -> web.Application:
     app.router.add_post("/_fake/square/faults", set_fault)
     app.router.add_get("/_fake/square/orders", dump)
     return app
+
+
+def sign_webhook(signature_key: str, notification_url: str, body: str) -> str:
+    """`x-square-hmacsha256-signature`, as Square signs a webhook: base64 HMAC-SHA256 of the
+    notification URL followed by the raw body, keyed with the subscription's signature key."""
+    mac = hmac.new(signature_key.encode(), (notification_url + body).encode(), hashlib.sha256)
+    return base64.b64encode(mac.digest()).decode()
+
+
+def fulfill(state: SquareState, order_id: str, new_state: str) -> dict[str, Any]:
+    """Staff move the order's pickup in Square: its fulfillment state and version change, and
+    the `order.fulfillment.updated` event Square would send is returned."""
+    order = state.orders[order_id]
+    fulfillment = order["fulfillments"][0]
+    old = fulfillment.get("state", "PROPOSED")
+    fulfillment["state"], order["version"] = new_state, order["version"] + 1
+    fulfillment.setdefault("uid", uuid.uuid4().hex[:22])
+    now = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+    return {"merchant_id": "MLFAKE", "type": "order.fulfillment.updated",
+            "event_id": str(uuid.uuid4()), "created_at": now,
+            "data": {"type": "order_fulfillment_updated", "id": order_id, "object": {
+                "order_fulfillment_updated": {
+                    "order_id": order_id, "version": order["version"],
+                    "location_id": order["location_id"], "state": order["state"],
+                    "created_at": order["created_at"], "updated_at": now,
+                    "fulfillment_update": [{"fulfillment_uid": fulfillment["uid"],
+                                            "old_state": old, "new_state": new_state}]}}}}
+
+
+async def deliver_webhook(url: str, signature_key: str, event: dict[str, Any], *,
+                          client: Any, signature: str | None = None) -> Any:
+    """POST the event to our endpoint with Square's headers (an httpx.AsyncClient)."""
+    body = json.dumps(event)
+    sig = signature if signature is not None else sign_webhook(signature_key, url, body)
+    return await client.post(url, content=body, headers={
+        "content-type": "application/json", "x-square-hmacsha256-signature": sig,
+        "square-version": "2026-09-16"})

@@ -17,7 +17,7 @@ from config import TwilioSettings
 from domain.seating import SeatingPlan
 from domain.texts import booking_text, order_text
 from fakes import twilio as fake_twilio
-from services.sms_webhook import create_app
+from services.webhooks import create_app
 from store import FirebaseManager
 from store.outbox import Outbox
 from store.texts import set_text_consent, text_record

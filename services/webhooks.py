@@ -1,5 +1,11 @@
-"""Inbound texts: Twilio's messaging webhook (`python -m services.sms_webhook`, docs/pos.md).
+"""Inbound webhooks (`python -m services.webhooks`, docs/pos.md): Twilio's texts at
+`/twilio/sms` and Square's order events at `/square/webhook`.
 
+Square: `x-square-hmacsha256-signature` is checked with the squareup SDK's `verify_signature`
+against SQUARE_WEBHOOK_URL and SQUARE_WEBHOOK_SIGNATURE_KEY; unsigned or badly signed is 403
+and changes nothing; a replayed event changes nothing either (actions/pos_events.py).
+
+Texts:
 Every request's `X-Twilio-Signature` is checked as Twilio signs it (HMAC-SHA1 over the public
 webhook URL and the sorted POST parameters, with the account's auth token, through the twilio
 SDK's own RequestValidator); an unsigned or badly signed request gets 403 and changes nothing.
@@ -9,22 +15,31 @@ routes calls with), and what it does is actions/texts.py's `inbound`; the answer
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from xml.sax.saxutils import escape
 
+from square.utils.webhooks_helper import verify_signature
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 from twilio.request_validator import RequestValidator
 
+from actions.pos_events import apply_event
 from actions.texts import inbound
-from config import TwilioSettings, load_firestore_settings, twilio_settings
+from config import (
+    SquareSettings,
+    TwilioSettings,
+    load_firestore_settings,
+    square_settings,
+    twilio_settings,
+)
 from store import connect
-from store.directory import resolve_restaurant
+from store.directory import resolve_restaurant, restaurant_ids
 from store.repository import FirebaseManager
 
 log = logging.getLogger(__name__)
@@ -37,10 +52,12 @@ def twiml(body: str) -> Response:
 
 
 def create_app(settings: TwilioSettings, db: FirebaseManager | None = None,
-               clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> Starlette:
+               clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+               square: SquareSettings | None = None) -> Starlette:
     """`db` None: connect to the configured Firestore at start-up, on the server's loop."""
-    assert settings.twilio_auth_token is not None, "TWILIO_AUTH_TOKEN is required"
-    validator = RequestValidator(settings.twilio_auth_token.get_secret_value())
+    token = settings.twilio_auth_token
+    validator = RequestValidator(token.get_secret_value()) if token is not None else None
+    square = square or SquareSettings()
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -50,6 +67,8 @@ def create_app(settings: TwilioSettings, db: FirebaseManager | None = None,
 
     async def receive(request: Request) -> Response:
         base: FirebaseManager = db if db is not None else request.app.state.db
+        if validator is None:
+            return PlainTextResponse("texts are not configured (TWILIO_AUTH_TOKEN)", 503)
         form = {k: str(v) for k, v in (await request.form()).items()}
         url = settings.twilio_webhook_url or str(request.url)
         if not validator.validate(url, form, request.headers.get("X-Twilio-Signature", "")):
@@ -72,14 +91,37 @@ def create_app(settings: TwilioSettings, db: FirebaseManager | None = None,
         log.info("inbound text handled: %s", reply.kind)
         return twiml(reply.body)
 
-    return Starlette(routes=[Route("/twilio/sms", receive, methods=["POST"])],
+    async def square_event(request: Request) -> Response:
+        base: FirebaseManager = db if db is not None else request.app.state.db
+        body = (await request.body()).decode("utf-8", "replace")
+        key = square.square_webhook_signature_key
+        signature = request.headers.get("x-square-hmacsha256-signature", "")
+        if key is None or not square.square_webhook_url or not verify_signature(
+                request_body=body, signature_header=signature,
+                signature_key=key.get_secret_value(), notification_url=square.square_webhook_url):
+            log.warning("Square webhook with a bad or missing signature refused")
+            return PlainTextResponse("bad signature", status_code=403)
+        try:
+            event = json.loads(body)
+        except ValueError:
+            return PlainTextResponse("not JSON", status_code=400)
+        outcome = "unknown order"
+        for rid in await restaurant_ids(base.client):
+            outcome = await apply_event(base.for_restaurant(rid), event, clock())
+            if outcome != "unknown order":
+                break
+        return PlainTextResponse(outcome)
+
+    return Starlette(routes=[Route("/twilio/sms", receive, methods=["POST"]),
+                             Route("/square/webhook", square_event, methods=["POST"])],
                      lifespan=lifespan)
 
 
 def main() -> None:  # pragma: no cover - a process entry point
     import uvicorn
 
-    uvicorn.run(create_app(twilio_settings()), host="127.0.0.1", port=8091)
+    uvicorn.run(create_app(twilio_settings(), square=square_settings()), host="127.0.0.1",
+                port=8091)
 
 
 if __name__ == "__main__":
