@@ -35,6 +35,7 @@ from services.board.guard import COOKIE, SignInRequired
 from services.board.live import TOPICS, Hub, doc_json
 from services.board.numbers import summarize
 from services.board.operations import BOOKING_ERRORS, Operations, Rejected
+from services.board.pos import pos_routes
 from services.board.settings import BoardSettings
 from store import (
     ReservationCancelled,
@@ -458,6 +459,7 @@ def build_app(settings: BoardSettings) -> Starlette:
         Route("/api/bookings/{code}/change", booking_change, methods=["POST"]),
         Route("/api/bookings/{code}/cancel", booking_cancel, methods=["POST"]),
         Route("/api/bookings/{code}/status", booking_status, methods=["POST"]),
+        *pos_routes(ops),  # the point of sale (services/board/pos.py)
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
     ]
     app = Starlette(
