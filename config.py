@@ -150,10 +150,14 @@ class SquareSettings(BaseSettings):
     # the exact notification URL it was registered with (Square signs URL + body).
     square_webhook_signature_key: SecretStr | None = None
     square_webhook_url: str = ""
+    # Without Square: the same order as a signed JSON webhook (docs/schemas/order-webhook...).
+    pos_webhook_url: str = ""
+    pos_webhook_secret: SecretStr | None = None
 
     _defaults = field_validator(
         "square_webhook_signature_key", "square_access_token", "square_base_url",
-        "square_timeout_s", "pos_outbox_path", "pos_retry_s", mode="before",
+        "square_timeout_s", "pos_outbox_path", "pos_retry_s", "pos_webhook_secret",
+        mode="before",
     )(classmethod(_empty_is_default))
 
     @property

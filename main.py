@@ -18,6 +18,7 @@ from livekit.agents.voice import room_io
 import store
 from actions.outbound_job import OutboundJob
 from actions.pos import PosHandoff, connect_pos
+from actions.pos_webhook import OrderWebhook
 from actions.texts import Texts, connect_texts
 from actions.transfer import RETURNED_ATTRIBUTE, RETURNED_STAFF_UNAVAILABLE
 from agents.call import SESSION_OPTIONS, new_call, start_call, turn_away
@@ -130,7 +131,7 @@ server.on("worker_started", protect_logs)
 job_guard = JobGuard(server, WORKER.agent_name)
 server.on("worker_started", job_guard.start)
 _db: store.FirebaseManager | None = None
-_pos: PosHandoff | None = None
+_pos: PosHandoff | OrderWebhook | None = None
 _texts: Texts | None = None
 
 

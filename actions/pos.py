@@ -26,6 +26,7 @@ import httpx
 from square import AsyncSquare
 from square.core.api_error import ApiError
 
+from actions.pos_webhook import OrderWebhook
 from config import SquareSettings
 from models import Order
 from store.outbox import Outbox, OutboxEntry
@@ -195,9 +196,14 @@ class PosHandoff:
         return final
 
 
-def connect_pos(settings: SquareSettings, db: FirebaseManager) -> PosHandoff | None:
-    """The worker's hand-off, or None when no Square is configured (nothing is queued then)."""
+def connect_pos(settings: SquareSettings, db: FirebaseManager) -> PosHandoff | OrderWebhook | None:
+    """The worker's hand-off: Square, else the signed JSON webhook, else None (no POS)."""
     if not settings.square_enabled:
+        if settings.pos_webhook_url and settings.pos_webhook_secret is not None:
+            return OrderWebhook(settings.pos_webhook_url,
+                                settings.pos_webhook_secret.get_secret_value(),
+                                Outbox(settings.pos_outbox_path), db.for_restaurant,
+                                timeout_s=settings.square_timeout_s)
         return None
     assert settings.square_access_token is not None
     client = AsyncSquare(token=settings.square_access_token.get_secret_value(),

@@ -17,6 +17,7 @@ from models import LastOrderLine, Order, Reservation, RestaurantSettings
 if TYPE_CHECKING:
     from actions.outbound_job import OutboundState
     from actions.pos import PosHandoff
+    from actions.pos_webhook import OrderWebhook
     from actions.texts import Texts
     from actions.transfer import StaffPhone
     from store import FirebaseManager
@@ -35,7 +36,7 @@ class CallServices:
     staff_phone: StaffPhone | None = None
     staff_ring_s: float = 25.0  # how long staff's phone rings before the agent takes back
     # The point of sale (actions/pos.py): a saved order is queued for it; None: no POS.
-    pos: PosHandoff | None = None
+    pos: PosHandoff | OrderWebhook | None = None
     # Texts to the guest (actions/texts.py); None: no text is offered.
     texts: Texts | None = None
 
