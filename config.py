@@ -150,6 +150,9 @@ class SquareSettings(BaseSettings):
     # the exact notification URL it was registered with (Square signs URL + body).
     square_webhook_signature_key: SecretStr | None = None
     square_webhook_url: str = ""
+    # The import's id map (scripts/import_square_catalog.py), so Square's sold-out reaches the
+    # right menu items; unset: ids are the slugs a first import gives.
+    square_id_map_path: Path | None = None
     # Without Square: the same order as a signed JSON webhook (docs/schemas/order-webhook...).
     pos_webhook_url: str = ""
     pos_webhook_secret: SecretStr | None = None
@@ -157,6 +160,7 @@ class SquareSettings(BaseSettings):
     _defaults = field_validator(
         "square_webhook_signature_key", "square_access_token", "square_base_url",
         "square_timeout_s", "pos_outbox_path", "pos_retry_s", "pos_webhook_secret",
+        "square_id_map_path",
         mode="before",
     )(classmethod(_empty_is_default))
 

@@ -6,6 +6,9 @@ notification URL followed by the raw body, keyed with the subscription's signatu
 changes an order at most once: its `event_id` is remembered on the order's POS state, and an
 event older than the order version already applied changes nothing (Square may deliver late
 or twice). Moves only go forward (confirmed -> preparing -> ready -> collected, or cancelled).
+
+`catalog.version.updated` (sold out or back in Square) sets `available` on our menu items
+(`sync_sold_out`).
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ from typing import Any
 
 from google.cloud.firestore_v1.base_query import FieldFilter
 
+from domain.pos_catalog import import_catalog
+from models import MENU
 from store.pos_orders import POS_ORDERS
 from store.repository import FirebaseManager
 
@@ -83,3 +88,27 @@ async def apply_event(db: FirebaseManager, event: dict[str, Any], now: datetime)
     await batch.commit(retry=None, timeout=db.rpc_timeout_s)
     log.info("Square event for order %s: %s", pos.get("order_number"), outcome)
     return outcome
+
+
+# ------------------------------------------------------------------ sold out in Square
+
+
+async def sync_sold_out(db: FirebaseManager, client: Any, location: str,
+                        id_map: dict[str, str]) -> dict[str, bool]:
+    """After `catalog.version.updated`: read Square's catalog (the squareup async SDK) and set
+    `available` on every menu item whose sold-out state changed at `location`. The live menu
+    (store/menu_watch.py) carries the change to calls in progress, as the board's sold-out does.
+    Returns {item id: available} of what changed."""
+    pager = await client.catalog.list(types="ITEM,MODIFIER_LIST,CATEGORY")
+    objects = [o.model_dump(mode="json", exclude_none=True) async for o in pager]
+    imported = import_catalog(objects, location, id_map)
+    wanted = {item["id"]: bool(item["available"]) for item in imported.items}
+    changed: dict[str, bool] = {}
+    async for snap in db.db.collection(MENU).stream():
+        now = (snap.to_dict() or {}).get("available", True)
+        if snap.id in wanted and wanted[snap.id] != now:
+            await snap.reference.update({"available": wanted[snap.id]})
+            changed[snap.id] = wanted[snap.id]
+    if changed:
+        log.info("sold out in Square: %s", changed)
+    return changed

@@ -22,6 +22,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from xml.sax.saxutils import escape
 
+from square import AsyncSquare
 from square.utils.webhooks_helper import verify_signature
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -29,7 +30,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 from twilio.request_validator import RequestValidator
 
-from actions.pos_events import apply_event
+from actions.pos_events import apply_event, sync_sold_out
 from actions.texts import inbound
 from config import (
     SquareSettings,
@@ -105,6 +106,8 @@ def create_app(settings: TwilioSettings, db: FirebaseManager | None = None,
             event = json.loads(body)
         except ValueError:
             return PlainTextResponse("not JSON", status_code=400)
+        if event.get("type") == "catalog.version.updated":
+            return PlainTextResponse(await _sold_out(base, square))
         outcome = "unknown order"
         for rid in await restaurant_ids(base.client):
             outcome = await apply_event(base.for_restaurant(rid), event, clock())
@@ -115,6 +118,20 @@ def create_app(settings: TwilioSettings, db: FirebaseManager | None = None,
     return Starlette(routes=[Route("/twilio/sms", receive, methods=["POST"]),
                              Route("/square/webhook", square_event, methods=["POST"])],
                      lifespan=lifespan)
+
+
+async def _sold_out(db: FirebaseManager, square: SquareSettings) -> str:
+    """Square's catalog changed: carry its sold-out state to the menu the calls use."""
+    if not square.square_enabled:
+        return "ignored: no Square configured"
+    assert square.square_access_token is not None
+    client = AsyncSquare(token=square.square_access_token.get_secret_value(),
+                         base_url=square.square_base_url or "https://connect.squareup.com")
+    path = square.square_id_map_path
+    id_map = json.loads(path.read_text()) if path is not None and path.exists() else {}
+    changed = await sync_sold_out(db, client, square.square_location_id, id_map)
+    return "menu: " + (", ".join(f"{k} {'available' if v else 'sold out'}"
+                                 for k, v in sorted(changed.items())) or "no change")
 
 
 def main() -> None:  # pragma: no cover - a process entry point

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -91,3 +92,43 @@ async def test_an_unsigned_or_badly_signed_event_changes_nothing(square, db, hoo
     r = await fake_square.deliver_webhook(URL, KEY, event, client=hook, signature=signature)
     assert r.status_code == 403
     assert await _status(db, order.id) == "confirmed"
+
+
+async def test_sold_out_in_square_reaches_the_menu_calls_use(
+        square, db, firestore_settings, tmp_path, monkeypatch) -> None:
+    from scripts import import_square_catalog as importer
+    from testkit.firestore import seed_menu_file
+    from tests.conftest import ROOT
+
+    square.state.catalog = json.loads(
+        (ROOT / "testkit" / "square_catalog.json").read_text())["objects"]
+    for key, value in square.env(str(tmp_path / "pos.jsonl")).items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("ENV_FILE", "/nonexistent")
+    menu = tmp_path / "square-menu.yaml"
+    assert await asyncio.to_thread(importer.main, [
+        "--location", fake_square.DEFAULT_LOCATION, "--out", str(menu)]) == 0
+    await asyncio.to_thread(seed_menu_file, firestore_settings, menu)
+    churros = next(o for o in square.state.catalog
+                   if o["type"] == "ITEM" and o["item_data"]["name"] == "Churros")
+    churros["item_data"]["variations"][0]["item_variation_data"]["location_overrides"] = [
+        {"location_id": fake_square.DEFAULT_LOCATION, "sold_out": True}]
+    app = create_app(TwilioSettings(), db, clock=lambda: NOW, square=SquareSettings(
+        square_webhook_signature_key=SecretStr(KEY), square_webhook_url=URL,
+        square_access_token=SecretStr(square.state.token), square_base_url=square.url,
+        square_location_id=fake_square.DEFAULT_LOCATION,
+        square_id_map_path=Path(str(menu) + ".square-ids.json")))
+    event = {"merchant_id": "MLFAKE", "type": "catalog.version.updated", "event_id": "e-cat-1",
+             "created_at": "2026-11-20T17:05:00Z", "data": {
+                 "type": "catalog_version", "id": "", "object": {
+                     "catalog_version": {"updated_at": "2026-11-20T17:05:00Z"}}}}
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                 base_url="https://line.example.test") as client:
+        r = await fake_square.deliver_webhook(URL, KEY, event, client=client)
+        assert (r.status_code, r.text) == (200, "menu: churros sold out")
+        doc = (await db.db.document("menu_items/churros").get()).to_dict()
+        assert doc["available"] is False
+        assert (await db.db.document("menu_items/wet-burrito").get()).to_dict()[
+            "available"] is False  # already sold out at import: no change reported
+        r = await fake_square.deliver_webhook(URL, KEY, event, client=client)
+        assert r.text == "menu: no change"
