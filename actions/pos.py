@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -28,7 +29,8 @@ from square.core.api_error import ApiError
 
 from actions.pos_webhook import OrderWebhook
 from config import SquareSettings
-from models import Order
+from domain.pos_catalog import read_id_map
+from models import Order, OrderLine
 from store.outbox import Outbox, OutboxEntry
 from store.pos_orders import PosState, record_pos_state
 from store.repository import FirebaseManager
@@ -53,21 +55,43 @@ def _percentage(rate: float) -> str:
     return format((Decimal(repr(rate)) * 100).normalize(), "f")
 
 
-def square_order(order: Order, location_id: str, tax_rate: float) -> dict[str, Any]:
-    """Our order as Square's CreateOrder `order`: per-unit base prices, options as modifiers,
-    the sales tax as an ORDER-scoped percentage Square applies itself, a PICKUP fulfillment."""
+def _catalog_line(line: OrderLine, ids: dict[str, dict[str, str]] | None
+                  ) -> dict[str, Any] | None:
+    """The line by Square catalog ids (variation, modifiers), or None when any part has none."""
+    known = (ids or {}).get(line.item_id)
+    if not known:
+        return None
+    variation = known["variations"].get(line.size or "")
+    modifiers = [known["modifiers"].get(f"{o.group_id}/{o.option_id}") for o in line.options]
+    if variation is None or None in modifiers:
+        return None
+    return {"catalog_object_id": variation, "quantity": str(line.quantity),
+            "modifiers": [{"catalog_object_id": m, "quantity": "1"} for m in modifiers]}
+
+
+def _ad_hoc_line(line: OrderLine) -> dict[str, Any]:
+    extras = sum(o.price_delta_cents for o in line.options)
+    item: dict[str, Any] = {
+        "name": line.name,
+        "quantity": str(line.quantity),
+        "base_price_money": _money(line.unit_price_cents - extras),
+        "modifiers": [{"name": o.name, "base_price_money": _money(o.price_delta_cents)}
+                      for o in line.options],
+    }
+    if line.size_name:
+        item["variation_name"] = line.size_name
+    return item
+
+
+def square_order(order: Order, location_id: str, tax_rate: float,
+                 catalog: dict[str, dict[str, dict[str, str]]] | None = None) -> dict[str, Any]:
+    """Our order as Square's CreateOrder `order`: each line by its catalog variation and
+    modifier ids when the menu came from Square (Square prices them itself), else ad hoc with
+    our per-unit prices; the sales tax as an ORDER-scoped percentage Square applies itself; a
+    PICKUP fulfillment with the recipient."""
     lines = []
     for line in order.lines:
-        extras = sum(o.price_delta_cents for o in line.options)
-        item: dict[str, Any] = {
-            "name": line.name,
-            "quantity": str(line.quantity),
-            "base_price_money": _money(line.unit_price_cents - extras),
-            "modifiers": [{"name": o.name, "base_price_money": _money(o.price_delta_cents)}
-                          for o in line.options],
-        }
-        if line.size_name:
-            item["variation_name"] = line.size_name
+        item = _catalog_line(line, catalog) or _ad_hoc_line(line)
         if line.special_instructions:
             item["note"] = line.special_instructions[:2000]
         lines.append(item)
@@ -104,8 +128,10 @@ class PosHandoff:
         self, client: AsyncSquare, location_id: str, outbox: Outbox,
         db_for: Callable[[str], FirebaseManager], *, timeout_s: float = 10.0,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        catalog: dict[str, dict[str, dict[str, str]]] | None = None,
     ) -> None:
         self.client = client
+        self.catalog = catalog  # the catalog import's ids (domain/pos_catalog.py)
         self.location_id = location_id
         self.outbox = outbox
         self.db_for = db_for
@@ -122,7 +148,7 @@ class PosHandoff:
             "order_id": order.id, "order_number": order.order_number,
             "our_total_cents": order.total_cents, "our_tax_cents": order.tax_cents,
             "idempotency_key": idempotency_key(restaurant_id, order.id),
-            "request": square_order(order, self.location_id, tax_rate),
+            "request": square_order(order, self.location_id, tax_rate, self.catalog),
         }
         await self.outbox.append(POS_KIND, payload, record_id=f"{restaurant_id}:{order.id}")
         self._wake.set()
@@ -209,5 +235,8 @@ def connect_pos(settings: SquareSettings, db: FirebaseManager) -> PosHandoff | O
     client = AsyncSquare(token=settings.square_access_token.get_secret_value(),
                          base_url=settings.square_base_url or "https://connect.squareup.com",
                          timeout=settings.square_timeout_s)
+    path = settings.square_id_map_path
+    catalog = (read_id_map(json.loads(path.read_text()))[1] if path is not None and path.exists()
+               else None)
     return PosHandoff(client, settings.square_location_id, Outbox(settings.pos_outbox_path),
-                      db.for_restaurant, timeout_s=settings.square_timeout_s)
+                      db.for_restaurant, timeout_s=settings.square_timeout_s, catalog=catalog)

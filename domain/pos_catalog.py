@@ -30,6 +30,21 @@ class ImportedMenu:
     ids: dict[str, str] = field(default_factory=dict)  # Square object id -> our id
     problems: list[str] = field(default_factory=list)
     dropped: list[str] = field(default_factory=list)  # our item ids imported before, gone now
+    # our item id -> {"variations": {size id or "": Square variation id},
+    #                 "modifiers": {"group/option": Square modifier id}}: orders go back to
+    # Square by catalog id (actions/pos.py)
+    catalog: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict)
+
+    def id_map(self) -> dict[str, Any]:
+        """What the import keeps beside the menu file (`<menu>.square-ids.json`)."""
+        return {"square_ids": self.ids, "catalog": self.catalog}
+
+
+def read_id_map(data: dict[str, Any]) -> tuple[dict[str, str], dict[str, Any]]:
+    """(Square id -> our id, our item -> catalog ids) from a saved id map."""
+    if "square_ids" in data:
+        return dict(data["square_ids"]), dict(data.get("catalog") or {})
+    return dict(data), {}
 
 
 def slug(name: str) -> str:
@@ -97,7 +112,10 @@ def _sizes(item: dict[str, Any], where: str, ids: _Ids, problems: list[str]
 
 
 def _group(info: dict[str, Any], lists: dict[str, dict[str, Any]], where: str, ids: _Ids,
-           taken: set[str], problems: list[str]) -> dict[str, Any] | None:
+           taken: set[str], problems: list[str], square_ids: dict[str, str]
+           ) -> dict[str, Any] | None:
+    """The option group, or None (a problem named); `square_ids` gets "group/option" ->
+    Square modifier id."""
     lid = info.get("modifier_list_id", "")
     mlist = lists.get(lid)
     if mlist is None:
@@ -123,8 +141,19 @@ def _group(info: dict[str, Any], lists: dict[str, dict[str, Any]], where: str, i
     hi = int(info.get("max_selected_modifiers", -1))
     if hi < 0:
         hi = 1 if data.get("selection_type", "SINGLE") == "SINGLE" else len(options)
-    return {"id": ids.of(lid, name, taken), "name": name, "required": lo >= 1,
+    group_id = ids.of(lid, name, taken)
+    for option, m in zip(options, data.get("modifiers") or [], strict=True):
+        square_ids[f"{group_id}/{option['id']}"] = m["id"]
+    return {"id": group_id, "name": name, "required": lo >= 1,
             "min_picks": lo, "max_picks": hi, "options": options}
+
+
+def _catalog_ids(item: dict[str, Any], sizes: list[dict[str, Any]],
+                 modifiers: dict[str, str]) -> dict[str, dict[str, str]]:
+    variations = (item.get("item_data") or {}).get("variations") or []
+    by_size = ({size["id"]: v["id"] for size, v in zip(sizes, variations, strict=True)}
+               if sizes else {"": variations[0]["id"]})
+    return {"variations": by_size, "modifiers": modifiers}
 
 
 def import_catalog(objects: list[dict[str, Any]], location: str,
@@ -143,11 +172,11 @@ def import_catalog(objects: list[dict[str, Any]], location: str,
             continue
         where = f"item '{data.get('name', '?')}' ({item['id']})"
         sized = _sizes(item, where, ids, out.problems)
-        groups, group_ids = [], set()
+        groups, group_ids, modifier_ids = [], set(), {}
         for info in data.get("modifier_list_info") or []:
             if info.get("enabled", True) is False:
                 continue
-            group = _group(info, lists, where, ids, group_ids, out.problems)
+            group = _group(info, lists, where, ids, group_ids, out.problems, modifier_ids)
             if group is not None:
                 groups.append(group)
         if sized is None:
@@ -165,6 +194,7 @@ def import_catalog(objects: list[dict[str, Any]], location: str,
         if groups:
             entry["option_groups"] = groups
         out.items.append(entry)
+        out.catalog[entry["id"]] = _catalog_ids(item, sizes, modifier_ids)
         imported_items.add(item["id"])
         ids.given[f"item:{item['id']}"] = entry["id"]
     out.ids = ids.given

@@ -9,6 +9,8 @@ What it keeps from the real service (https://developer.squareup.com/reference/sq
   first time (no second order); with a different body it is 400 `IDEMPOTENCY_KEY_REUSED`.
 * An unknown `location_id` is 404 `NOT_FOUND`; a line item without a price is 400
   `MISSING_REQUIRED_PARAMETER`.
+* A line by `catalog_object_id` (a variation, with modifiers by id) is named and priced from the
+  fake's catalog, as Square does; an unknown id is 404 `NOT_FOUND`.
 * Square computes the money itself: each line's gross sales is (base price + modifiers) x
   quantity, an ORDER-scoped percentage tax is applied to each line and rounded half-up per line,
   and the order's `total_money` is their sum (so it can differ by a cent from a tax computed
@@ -75,12 +77,51 @@ def _half_up(value: Decimal) -> int:
     return int(value.quantize(0, ROUND_HALF_UP))
 
 
-def price_order(order: dict[str, Any]) -> dict[str, Any]:
-    """Square's own arithmetic over the order's lines; raises ValueError naming a bad line."""
+def catalog_prices(catalog: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Catalog object id -> {"name", "variation_name", "price"} for variations and modifiers."""
+    index: dict[str, dict[str, Any]] = {}
+    for obj in catalog:
+        if obj.get("type") == "ITEM":
+            data = obj.get("item_data") or {}
+            for v in data.get("variations") or []:
+                vd = v.get("item_variation_data") or {}
+                index[v["id"]] = {"name": data.get("name"), "variation_name": vd.get("name"),
+                                  "price": (vd.get("price_money") or {}).get("amount")}
+        elif obj.get("type") == "MODIFIER_LIST":
+            for m in (obj.get("modifier_list_data") or {}).get("modifiers") or []:
+                md = m.get("modifier_data") or {}
+                index[m["id"]] = {"name": md.get("name"),
+                                  "price": (md.get("price_money") or {}).get("amount", 0)}
+    return index
+
+
+def _from_catalog(line: dict[str, Any], index: dict[str, dict[str, Any]], n: int
+                  ) -> dict[str, Any]:
+    """A catalog line as Square fills it: name, variation and prices from the catalog."""
+    known = index.get(line["catalog_object_id"])
+    if known is None or known.get("price") is None:
+        raise LookupError(f"order.line_items[{n}].catalog_object_id")
+    mods = []
+    for m in line.get("modifiers") or []:
+        mod = index.get(m.get("catalog_object_id", ""))
+        if mod is None:
+            raise LookupError(f"order.line_items[{n}].modifiers.catalog_object_id")
+        mods.append({**m, "name": mod["name"], "base_price_money": _money(mod["price"])})
+    return {**line, "name": known["name"], "variation_name": known["variation_name"],
+            "base_price_money": _money(known["price"]), "modifiers": mods}
+
+
+def price_order(order: dict[str, Any], catalog: list[dict[str, Any]] | None = None
+                ) -> dict[str, Any]:
+    """Square's own arithmetic over the order's lines; raises ValueError (a missing price) or
+    LookupError (an unknown catalog id) naming the field."""
+    index = catalog_prices(catalog or [])
     pct = sum((Decimal(t.get("percentage", "0")) for t in order.get("taxes", [])
                if t.get("scope", "ORDER") == "ORDER"), Decimal(0))
     lines, total_tax, total = [], 0, 0
     for n, line in enumerate(order.get("line_items", [])):
+        if line.get("catalog_object_id"):
+            line = _from_catalog(line, index, n)
         base = (line.get("base_price_money") or {}).get("amount")
         if not isinstance(base, int):
             raise ValueError(f"order.line_items[{n}].base_price_money")
@@ -129,10 +170,13 @@ async def create_order(request: web.Request) -> web.Response:
         return error(404, "INVALID_REQUEST_ERROR", "NOT_FOUND",
                      f"Location `{order.get('location_id')}` not found.", "order.location_id")
     try:
-        priced = price_order(order)
+        priced = price_order(order, state.catalog)
     except ValueError as e:
         return error(400, "INVALID_REQUEST_ERROR", "MISSING_REQUIRED_PARAMETER",
                      f"Missing required parameter `{e}`.", str(e))
+    except LookupError as e:
+        return error(404, "INVALID_REQUEST_ERROR", "NOT_FOUND",
+                     f"Catalog object for `{e}` not found.", str(e))
     now = datetime.now(UTC).isoformat().replace("+00:00", "Z")
     created = {**priced, "id": uuid.uuid4().hex[:24].upper(), "state": "OPEN", "version": 1,
                "created_at": now, "updated_at": now}

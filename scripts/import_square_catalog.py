@@ -33,7 +33,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from config import ConfigError, square_settings  # noqa: E402
-from domain.pos_catalog import ImportedMenu, import_catalog  # noqa: E402
+from domain.pos_catalog import ImportedMenu, import_catalog, read_id_map  # noqa: E402
 from store.menu_file import MenuFileError, parse_menu_text  # noqa: E402
 
 OPEN_ORDER_STATES = ("confirmed", "pending_staff_confirmation", "preparing", "ready")
@@ -114,7 +114,8 @@ def open_orders_naming(item_ids: list[str], restaurant: str) -> dict[str, list[s
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     ids_path = args.ids or args.out.with_name(args.out.name + ".square-ids.json")
-    previous = json.loads(ids_path.read_text()) if ids_path.exists() else {}
+    previous, _ = read_id_map(json.loads(ids_path.read_text())) if ids_path.exists() else ({},
+                                                                                          {})
     try:
         objects = fetch_catalog(args.location)
     except ConfigError as e:
@@ -150,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
           f"{': ' + ', '.join(sold_out) if sold_out else ''}) -> {args.out}")
     if not args.dry_run:
         args.out.write_text(text, encoding="utf-8")
-        ids_path.write_text(json.dumps(imported.ids, indent=1, sort_keys=True) + "\n")
+        ids_path.write_text(json.dumps(imported.id_map(), indent=1, sort_keys=True) + "\n")
     return 0
 
 

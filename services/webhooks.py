@@ -39,6 +39,7 @@ from config import (
     square_settings,
     twilio_settings,
 )
+from domain.pos_catalog import read_id_map
 from store import connect
 from store.directory import resolve_restaurant, restaurant_ids
 from store.repository import FirebaseManager
@@ -128,7 +129,8 @@ async def _sold_out(db: FirebaseManager, square: SquareSettings) -> str:
     client = AsyncSquare(token=square.square_access_token.get_secret_value(),
                          base_url=square.square_base_url or "https://connect.squareup.com")
     path = square.square_id_map_path
-    id_map = json.loads(path.read_text()) if path is not None and path.exists() else {}
+    id_map = (read_id_map(json.loads(path.read_text()))[0] if path is not None and path.exists()
+              else {})
     changed = await sync_sold_out(db, client, square.square_location_id, id_map)
     return "menu: " + (", ".join(f"{k} {'available' if v else 'sold out'}"
                                  for k, v in sorted(changed.items())) or "no change")

@@ -5,6 +5,7 @@ error bodies, its idempotency); POS state is recorded in the real Firestore emul
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -12,13 +13,14 @@ import pytest
 from square import AsyncSquare
 
 from actions.pos import POS_KIND, PosHandoff, idempotency_key, square_order
+from domain.pos_catalog import import_catalog
 from fakes import square as fake_square
 from models import Order, OrderLine
 from store import FirebaseManager
 from store.outbox import Outbox
 from store.pos_orders import pos_state
 from testkit.square import FakeSquare, serve_square
-from tests.conftest import make_order
+from tests.conftest import ROOT, make_order
 
 TAX = 0.0625
 
@@ -153,3 +155,30 @@ async def test_queueing_the_same_order_twice_keeps_one_entry(
     await pos.enqueue(order, db.restaurant_id, TAX)
     entries = await pos.outbox.entries()
     assert [e.kind for e in entries] == [POS_KIND]
+
+
+async def test_a_price_changed_in_square_since_the_import_is_flagged(
+        square: FakeSquare, db: FirebaseManager, tmp_path: Path) -> None:
+    """Lines go by catalog id, so Square prices them from its catalog: a menu out of date by
+    25 cents shows both totals on the order, and nothing is "fixed"."""
+    catalog = json.loads((ROOT / "testkit" / "square_catalog.json").read_text())["objects"]
+    square.state.catalog = catalog
+    imported = import_catalog(catalog, fake_square.DEFAULT_LOCATION)
+    churros = next(o for o in catalog if o["id"] == "ITEM038")
+    ours = churros["item_data"]["variations"][0]["item_variation_data"]["price_money"]["amount"]
+    churros["item_data"]["variations"][0]["item_variation_data"]["price_money"]["amount"] += 25
+    line = OrderLine(item_id="churros", name="Churros", quantity=2, unit_price_cents=ours,
+                     line_price_cents=2 * ours)
+    base = make_order("call-price")
+    order = base.model_copy(update={"lines": [line], "subtotal_cents": 2 * ours, "tax_cents": 0,
+                                    "total_cents": 2 * ours})
+    pos = PosHandoff(AsyncSquare(token=fake_square.DEFAULT_TOKEN, base_url=square.url),
+                     fake_square.DEFAULT_LOCATION, Outbox(tmp_path / "pos.jsonl"),
+                     db.for_restaurant, catalog=imported.catalog)
+    await pos.enqueue(order, db.restaurant_id, 0.0)
+    await pos.send_pending()
+    [made] = square.orders()
+    assert made["line_items"][0]["catalog_object_id"] == "ITEM038-V0"
+    state = await pos_state(db, order.id)
+    assert state is not None and state.state == "sent" and state.totals_differ
+    assert (state.our_total_cents, state.pos_total_cents) == (2 * ours, 2 * ours + 50)

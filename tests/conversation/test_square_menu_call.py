@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+from pathlib import Path
 
 from square import AsyncSquare
 
 from actions.pos import PosHandoff
+from domain.pos_catalog import read_id_map
 from fakes import square as fake_square
 from scripts import import_square_catalog as importer
 from store.outbox import Outbox
@@ -46,8 +48,10 @@ async def test_a_caller_orders_from_the_menu_imported_from_square(
             "Order placed. Anything else?",
         )
         sq = AsyncSquare(token=square.state.token, base_url=square.url)
+        ids = json.loads(await asyncio.to_thread(Path(f"{menu}.square-ids.json").read_text))
         call.userdata.services.pos = PosHandoff(
-            sq, fake_square.DEFAULT_LOCATION, Outbox(tmp_path / "pos.jsonl"), db.for_restaurant)
+            sq, fake_square.DEFAULT_LOCATION, Outbox(tmp_path / "pos.jsonl"), db.for_restaurant,
+            catalog=read_id_map(ids)[1])
         result = await call.caller_says("A large classic burrito with steak and guacamole")
         added, is_error = tool_output(result, "add_item")
         # $12.00 + $1.50 large + $2.00 steak + $1.50 guacamole, priced from Square's catalog
@@ -65,7 +69,11 @@ async def test_a_caller_orders_from_the_menu_imported_from_square(
     assert [o["option_id"] for o in line["options"]] == ["steak", "guacamole"]
     assert order["subtotal_cents"] == 1700
     [made] = square.orders()
-    assert made["line_items"][0]["name"] == "Classic Burrito"
+    sent = made["line_items"][0]  # by catalog id: Square names and prices it from its catalog
+    assert (sent["catalog_object_id"], sent["name"], sent["variation_name"]) == (
+        "ITEM009-V1", "Classic Burrito", "Large")
+    assert [m["catalog_object_id"] for m in sent["modifiers"]] == ["ML-PROTEIN-M1",
+                                                                   "ML-EXTRAS-M0"]
     assert made["total_money"]["amount"] == order["total_cents"]
     state = await pos_state(db, doc.id)
     assert state is not None and state.state == "sent" and not state.totals_differ
