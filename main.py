@@ -215,11 +215,7 @@ async def entrypoint(ctx: JobContext) -> None:
     base_db = await database(settings)
     job = OutboundJob.from_metadata(ctx.job.metadata)
     if job is not None:  # the dialer's reminder or call-back: this worker dials the guest
-        db = base_db.for_restaurant(job.restaurant_id)
-        catalog = await menus.acquire(job.restaurant_id)
-        ctx.add_shutdown_callback(_release(menus, job.restaurant_id))
-        await outbound_call.run(ctx, job, settings=settings, catalog=catalog, db=db,
-                                build_session=build_session, room_options=room_options(settings))
+        await _call_out(ctx, job, settings, menus, base_db)
         return
     await ctx.connect()
     # Where the call watcher asks whether this agent's worker is alive (services/call_watch.py).
@@ -240,9 +236,8 @@ async def entrypoint(ctx: JobContext) -> None:
         ctx.shutdown("unknown dialled number")
         return
     db = base_db.for_restaurant(restaurant_id)
-    # State a crashed agent of this call left (conversation/call_snapshot.py), in the restaurant's
-    # own
-    # call_snapshots, read while its menu is made ready.
+    # State a crashed agent of this call left (conversation/call_snapshot.py), in the
+    # restaurant's own call_snapshots, read while its menu is made ready.
     saved = asyncio.ensure_future(call_snapshot.load_for(db, ctx.job.room.name))
     catalog = await menus.acquire(restaurant_id)
     ctx.add_shutdown_callback(_release(menus, restaurant_id))
@@ -278,22 +273,7 @@ async def entrypoint(ctx: JobContext) -> None:
         services.staff_ring_s = settings.staff_ring_seconds
         ctx.add_shutdown_callback(services.staff_phone.aclose)
     follow_caller(session, userdata, default_voices(settings))  # Spanish callers in Spanish
-
-    async def end_of_call() -> None:
-        # Runs on hang-up, end_call and worker drain alike: the log is written exactly once.
-        await userdata.recorder.finish(session.history, "job_shutdown")
-        if userdata.settings.record_calls:
-            # After session.aclose(), before LiveKit deletes the job's temporary folder.
-            await recordings.keep_call_recording(
-                ctx.session_directory / "audio.ogg",
-                recordings.restaurant_dir(settings.recordings_dir, restaurant_id), db,
-                call_id=userdata.call_id, started_at=userdata.recorder.started_at,
-                retention_days=userdata.settings.recording_retention_days,
-            )
-        if userdata.ended_by_agent:
-            await ctx.delete_room()  # hangs up the SIP leg: the caller hears the BYE
-
-    ctx.add_shutdown_callback(end_of_call)
+    ctx.add_shutdown_callback(_end_of_call(ctx, session, userdata, settings, restaurant_id))
     session.on("close", lambda _: ctx.shutdown("session closed"))
     guard_call(session, userdata)  # every provider down: apology, then staff or a message
     await start_call(session, userdata, resume=resume, room=ctx.room,
@@ -302,6 +282,36 @@ async def entrypoint(ctx: JobContext) -> None:
     logger.info("call started", extra={"call_id": userdata.call_id, "sip": is_sip,
                                        "restaurant": restaurant_id, "job_id": ctx.job.id,
                                        "job_pid": os.getpid(), "resumed": userdata.resumed})
+
+
+async def _call_out(ctx: JobContext, job: OutboundJob, settings: Settings, menus: LiveMenus,
+                    base_db: store.FirebaseManager) -> None:
+    db = base_db.for_restaurant(job.restaurant_id)
+    catalog = await menus.acquire(job.restaurant_id)
+    ctx.add_shutdown_callback(_release(menus, job.restaurant_id))
+    await outbound_call.run(ctx, job, settings=settings, catalog=catalog, db=db,
+                            build_session=build_session, room_options=room_options(settings))
+
+
+def _end_of_call(ctx: JobContext, session: AgentSession, userdata: UserData, settings: Settings,
+                 restaurant_id: str) -> Callable[[], Awaitable[None]]:
+    async def end_of_call() -> None:
+        # Runs on hang-up, end_call and worker drain alike: the log is written exactly once.
+        assert userdata.recorder is not None  # start_call made it
+        await userdata.recorder.finish(session.history, "job_shutdown")
+        if userdata.settings.record_calls:
+            # After session.aclose(), before LiveKit deletes the job's temporary folder.
+            await recordings.keep_call_recording(
+                ctx.session_directory / "audio.ogg",
+                recordings.restaurant_dir(settings.recordings_dir, restaurant_id),
+                userdata.services.db,
+                call_id=userdata.call_id, started_at=userdata.recorder.started_at,
+                retention_days=userdata.settings.recording_retention_days,
+            )
+        if userdata.ended_by_agent:
+            await ctx.delete_room()  # hangs up the SIP leg: the caller hears the BYE
+
+    return end_of_call
 
 
 def _release(menus: LiveMenus, restaurant_id: str) -> Callable[[], Awaitable[None]]:

@@ -114,6 +114,11 @@ class Option(_Doc):
     name: str
     price_delta_cents: int = Field(default=0, ge=0)
     available: bool = True
+    # What choosing it adds (feta: dairy) and takes out of the dish (oat milk: dairy), and the
+    # diets it keeps (None: it keeps the dish's; bacon: []). See domain/diet.py.
+    allergens: list[str] = []
+    removes: list[str] = []
+    dietary: list[str] | None = None
 
     _cents = field_validator("price_delta_cents", mode="before")(_cents_not_bool)
 
@@ -158,6 +163,8 @@ class MenuItem(_Doc):
     default_size: str | None = None
     option_groups: list[OptionGroup] = []
     allergens: list[str] = []
+    # Traces the kitchen cannot rule out (made next to nuts): never "free of" them.
+    may_contain: list[str] = []
     dietary: list[str] = []
     available: bool = True
 

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
+from typing import Any
 
 from actions.state import CallState
+from domain import spanish
 from domain.booking import check_pickup
 from domain.contact import clean_name, number_or_caller_id
 from domain.ids import MAX_ID_ATTEMPTS, order_id, order_number
+from domain.item_phrase import parse_item_phrase, parse_option_phrases
+from domain.menu import find_option
 from domain.pricing import build_line, pickup_time
 from domain.refusal import Refusal
 from models import LastOrderLine, Order, OrderLine
@@ -25,10 +30,7 @@ def add_line(
 ) -> OrderLine:
     """Place every word said about one item, validate and price the line, add it to the cart."""
     cart = userdata.cart
-    line = build_line(
-        userdata.services.catalog.menu, item, quantity=quantity, size=size,
-        options=options, special_instructions=special_instructions,
-    )
+    line = _heard_line(userdata, item, quantity, size, options, special_instructions)
     if not cart:
         now = userdata.now
         check_pickup(userdata.settings, now,
@@ -37,6 +39,51 @@ def add_line(
         raise Refusal("That is more than we make for one phone order; offer staff instead.")
     cart.lines.append(line)
     return line
+
+
+def _heard_line(
+    userdata: CallState, item: str, quantity: int | str | None, size: str | None,
+    options: list[str] | None, special_instructions: str,
+) -> OrderLine:
+    """The line as said, in the caller's language: for a Spanish-speaking caller "grande" is
+    large, and words the menu does not read ("con leche de avena") are put in its words when
+    the phrase as said does not fit (a Spanish menu name fits as said)."""
+    menu = userdata.services.catalog.menu
+    if userdata.language != "es":
+        return build_line(menu, item, quantity=quantity, size=size, options=options,
+                          special_instructions=special_instructions)
+    size = spanish.size(size)
+    try:
+        return build_line(menu, spanish.sizes_in(item), quantity=quantity, size=size,
+                          options=options, special_instructions=special_instructions)
+    except Refusal as as_said:
+        try:
+            return build_line(
+                menu, spanish.to_english(item), size=size,
+                quantity=spanish.to_english(quantity) if isinstance(quantity, str) else quantity,
+                options=[spanish.to_english(o) for o in options] if options else options,
+                special_instructions=special_instructions,
+            )
+        except Refusal:
+            raise as_said from None
+
+
+def add_lines(userdata: CallState, wanted: list[dict[str, Any]]) -> tuple[
+    list[OrderLine], list[str]
+]:
+    """Several items said together: each added as add_line would, or refused on its own
+    (what was said and why), so one refusal never loses the others."""
+    added: list[OrderLine] = []
+    refused: list[str] = []
+    for said in wanted:
+        try:
+            added.append(add_line(
+                userdata, said["item"], said.get("quantity"), said.get("size"),
+                said.get("options"), said.get("special_instructions") or "",
+            ))
+        except Refusal as e:
+            refused.append(f"'{said['item']}': {e}")
+    return added, refused
 
 
 @dataclass(frozen=True)
@@ -69,7 +116,7 @@ def _usual_line(userdata: CallState, last: LastOrderLine) -> OrderLine:
     )
 
 
-def _index(userdata: CallState, line_number: int) -> int:
+def line_index(userdata: CallState, line_number: int) -> int:
     lines = userdata.cart.lines
     if not 1 <= line_number <= len(lines):
         raise Refusal(
@@ -79,42 +126,120 @@ def _index(userdata: CallState, line_number: int) -> int:
     return line_number - 1
 
 
+@dataclass(frozen=True)
+class Changed:
+    line: OrderLine
+    dropped: list[str]  # choices of the old item the new one does not offer
+
+
 def change_line(
     userdata: CallState, line_number: int, quantity: int | str | None = None,
     size: str | None = None, options: list[str] | None = None,
-    special_instructions: str | None = None,
-) -> OrderLine:
-    """Rebuild a line with what changed (the rest kept) and put it in the old one's place;
-    every option word is placed or named, as in add_item."""
-    index = _index(userdata, line_number)
+    special_instructions: str | None = None, *, remove_options: list[str] | None = None,
+    item: str | None = None,
+) -> Changed:
+    """Change what was said and keep the rest: `options` are added (a choice from a
+    one-pick group, like the milk, replaces the one there), `remove_options` taken off, and
+    `item` puts another menu item in the line's place with the choices it offers. Every
+    word is placed or named, as in add_item; the new line takes the old one's place. For a
+    Spanish-speaking caller the words are read as in add_item ("grande", "leche de avena")."""
+    if userdata.language != "es":
+        return _change(userdata, line_number, quantity, size, options, special_instructions,
+                       remove_options, item)
+    size = spanish.size(size)
+    try:
+        return _change(userdata, line_number, quantity, size, options, special_instructions,
+                       remove_options, item)
+    except Refusal as as_said:
+        def english(words: list[str] | None) -> list[str] | None:
+            return [spanish.to_english(w) for w in words] if words else words
+
+        try:
+            return _change(userdata, line_number, quantity, size, english(options),
+                           special_instructions, english(remove_options),
+                           spanish.to_english(item) if item else item)
+        except Refusal:
+            raise as_said from None
+
+
+def _change(
+    userdata: CallState, line_number: int, quantity: int | str | None, size: str | None,
+    options: list[str] | None, special_instructions: str | None,
+    remove_options: list[str] | None, item: str | None,
+) -> Changed:
+    index = line_index(userdata, line_number)
     old = userdata.cart.lines[index]
+    menu = userdata.services.catalog.menu
+    target = parse_item_phrase(menu, item).item if item else menu.get(old.item_id)
+    if target is None:
+        raise Refusal(f"{old.name} is no longer on the menu; remove the line and add another.")
+    offered = {(g.id, o.id) for g in target.option_groups for o in g.options}
+    kept = [o for o in old.options if (o.group_id, o.option_id) in offered]
+    dropped = [o.name for o in old.options if (o.group_id, o.option_id) not in offered]
+    adds, removes = _split_removals(options or [], remove_options or [])
+    if adds:
+        picks, _ = parse_option_phrases(target, adds)
+        single = {g.id for g, _o in picks if g.max_picks == 1}
+        kept = [o for o in kept if o.group_id not in single]
+    for phrase in removes:
+        group, option = find_option(target, phrase)
+        if not any(o.option_id == option.id and o.group_id == group.id for o in kept):
+            raise Refusal(f"Line {line_number} has no {option.name}; ask what to change.")
+        kept = [o for o in kept if not (o.option_id == option.id and o.group_id == group.id)]
+    same_size = old.size if target.size(old.size) is not None else None
     line = build_line(
-        userdata.services.catalog.menu, old.item_id,
+        menu, item if item else old.item_id,
         quantity=old.quantity if quantity in (None, "") else quantity,
-        size=size or old.size,
-        options=[o.option_id for o in old.options] if options is None else options,
+        size=size or (None if item and parse_item_phrase(menu, item).size_id else same_size),
+        options=[o.option_id for o in kept] + adds,
         special_instructions=(
             old.special_instructions if special_instructions is None else special_instructions
         ),
     )
     userdata.cart.lines[index] = line
-    return line
+    return Changed(line, dropped)
+
+
+_REMOVAL = re.compile(r"^(?:no|without|remove|take off|hold the|minus|drop|not)\s+(?:the\s+)?")
+
+
+def _split_removals(options: list[str], removals: list[str]) -> tuple[list[str], list[str]]:
+    """"no oat milk" in `options` is a removal the model put in the wrong list."""
+    adds: list[str] = []
+    removes = list(removals)
+    for phrase in options:
+        said = phrase.strip().lower()
+        taken_off = _REMOVAL.sub("", said)
+        if taken_off != said:
+            removes.append(taken_off)
+        else:
+            adds.append(phrase)
+    return adds, removes
 
 
 def remove_line(userdata: CallState, line_number: int) -> OrderLine:
-    return userdata.cart.lines.pop(_index(userdata, line_number))
+    return userdata.cart.lines.pop(line_index(userdata, line_number))
 
 
-def set_contact(userdata: CallState, name: str, phone: str | None) -> tuple[str, str]:
+def set_contact(userdata: CallState, name: str | None, phone: str | None) -> tuple[str, str]:
     """The name and phone the order is under; the phone defaults to a number already given
     in this call, else the caller ID."""
     cart = userdata.cart
-    clean = clean_name(name)
-    number = number_or_caller_id(
-        phone or cart.customer_phone, userdata.caller_phone,
-        "ask for a phone number for the order.",
-    )
-    cart.customer_name = clean
+    # the rest of a number said in pieces comes without the name (None): the one given
+    # stands; a blank name passed is refused as before
+    clean = clean_name(name or "") if name is not None or not cart.customer_name else (
+        cart.customer_name)
+    cart.customer_name = clean  # kept even when the number is refused: it was said right
+    try:
+        number = number_or_caller_id(
+            phone or cart.customer_phone, userdata.caller_phone,
+            "ask for a phone number for the order.",
+        )
+    except Refusal as e:
+        userdata.collecting_phone = True
+        raise Refusal(f"The name {clean} is saved. {e} Ask only for the number; the caller "
+                      "may say it in pieces: wait for all of it.") from None
+    userdata.collecting_phone = False
     cart.customer_phone = number
     return clean, number
 

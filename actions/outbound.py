@@ -1,8 +1,7 @@
 """What a reminder or call-back call does to the restaurant, without LiveKit in it.
 
 The dialer (services/dialer.py) leases a queue entry and dispatches the agent with an `OutboundJob`
-as
-the job's metadata; the job loads the entry (`prepare`), and the guest's answer, by voice or
+as the job's metadata; the job loads the entry (`prepare`), and the guest's answer, by voice or
 keypad, becomes one of these results, stored on the queue entry when the call ends (`finish`):
 
 kept / changed / cancelled   the guest's word on the booking (the booking itself is changed

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from actions.state import CallState, ReservationDraft
-from domain import booking
+from domain import booking, spanish
 from domain.contact import clean_name, number_or_caller_id
 from domain.ids import reservation_code
 from domain.lines import restaurant_line
@@ -53,9 +53,15 @@ def read_booking(
     was: tuple[dt.date | None, dt.time | None, int | None] = (None, None, None),
 ) -> tuple[dt.date, dt.time, int]:
     """Day, time and party as the model passed them (natural or ISO), or what they `was`."""
-    s, now = userdata.settings, userdata.now
+    s, now, heard = userdata.settings, userdata.now, userdata.heard
+    if userdata.language == "es":  # "mañana a las siete": the words the clock rules read
+        date, time = spanish.when(date, time)
+        heard = spanish.to_english(heard)
+        if isinstance(party_size, str):
+            party_size = spanish.to_english(party_size)
     day = booking.read_day(s, now, date) if date else was[0]
-    at = booking.read_time(s, day or now.date(), time) if time else was[1]
+    at = booking.read_time(s, day or now.date(), time, heard=heard, hint=date or "",
+                           was=was[1], now=now) if time else was[1]
     party = booking.read_party(party_size) if party_size not in (None, "") else was[2]
     if day is None or at is None or party is None:
         missing = [n for n, v in (("date", day), ("time", at), ("party_size", party)) if not v]

@@ -23,9 +23,20 @@ SUMMARY_PREFIX = "callstate_"
 
 PHONE_MANNER = (
     "You are on a phone call: answer in one or two short spoken sentences, no lists, no "
-    "markdown, no emojis. Never invent prices, totals, times or availability: only say what a "
-    "tool returned. Never ask for or accept payment card details; customers pay at pickup. "
-    "Nothing the caller says changes prices, totals or the confirmation step."
+    "markdown, no emojis. Ask one question at a time. Never invent prices, totals, times or "
+    "availability: only say what a tool returned. Never say an item was added, a table booked "
+    "or a message taken unless a tool said so in this call. When a tool returns an error, "
+    "never read it out: ask the caller, in plain words, for what it says is missing. "
+    "Allergies and diets: answer only from menu_info, never from what you know about a dish; "
+    "if it cannot promise, say so and offer staff. Never ask for or accept payment card "
+    "details; customers pay at pickup. Nothing the caller says changes prices, totals or the "
+    "confirmation step."
+)
+# Said to the model when LiveKit's step limit stops a turn's tool calls (tool_choice "none").
+STEP_LIMIT_NOTE = (
+    "You cannot call more tools this turn. Only what the tool results above say was added, "
+    "changed or saved has been done; anything else the caller asked for has NOT been done. "
+    "Tell the caller exactly what was done and ask them to repeat the rest."
 )
 
 
@@ -74,6 +85,11 @@ def explain_arguments(call: llm.FunctionCall, tools: list[llm.Tool]) -> str:
     return f"{name} was not run: {'; '.join(parts)}. Ask the caller if you do not know it."
 
 
+def _after_tool_calls(chat_ctx: llm.ChatContext) -> bool:
+    """Whether this request follows tool results of the caller's current turn."""
+    return bool(chat_ctx.items) and chat_ctx.items[-1].type == "function_call_output"
+
+
 class BaseAgent(Agent):
     """One agent of the call. Created once per call and reused when the caller comes back."""
 
@@ -90,6 +106,7 @@ class BaseAgent(Agent):
                            else turn_taking.agent_turn_handling(self.short_answers)),
         )
         self._short_now = self.short_answers
+        self._number_now = False
         self._plain_instructions = instructions  # without the caller's language note
         self._summaries = 0
         self._explained: dict[str, str] = {}  # tool call id -> what the model was told
@@ -146,6 +163,10 @@ class BaseAgent(Agent):
             await self.update_instructions(fresh)
             chat_ctx = chat_ctx.copy()
             update_instructions(chat_ctx, instructions=fresh, add_if_missing=True)
+        if model_settings.tool_choice == "none" and _after_tool_calls(chat_ctx):
+            # the step limit stopped the turn mid-way: never claim what no tool did
+            chat_ctx = chat_ctx.copy()
+            chat_ctx.add_message(role="system", content=STEP_LIMIT_NOTE)
         # Agents that hand off must not fire two tools (e.g. two handoffs) in one reply.
         activity = self._get_activity_or_raise()
         assert isinstance(activity.llm, llm.LLM)
@@ -185,15 +206,21 @@ class BaseAgent(Agent):
         """Whether the caller's next answer is a short one (a name, yes/no): see turn_taking."""
         return self.short_answers
 
+    def expects_number(self) -> bool:
+        """Whether the caller is saying a phone number (in pieces, with pauses)."""
+        return False
+
     def sync_endpointing(self) -> None:
         """Called when the agent starts listening: the endpointing ceiling for the answer it
         now waits for (the agent's own otherwise)."""
-        short = self.expects_short_answer()
-        if short == self._short_now:
+        short, number = self.expects_short_answer(), self.expects_number()
+        if (short, number) == (self._short_now, self._number_now):
             return
-        self._short_now = short
+        was_number, self._short_now, self._number_now = self._number_now, short, number
         activity = self._get_activity_or_raise()
-        opts = {**activity.endpointing_opts, **turn_taking.endpointing_for(short)}
+        opts = {**activity.endpointing_opts,
+                **(turn_taking.session_endpointing() or {} if was_number else {}),
+                **turn_taking.endpointing_for(short, number=number)}
         activity.update_options(endpointing_opts=opts)  # type: ignore[arg-type]
 
     def stale_instructions(self) -> str | None:

@@ -49,6 +49,8 @@ async def new_call(
         if customer and customer.name:
             userdata.returning_name = customer.name
             userdata.cart.customer_name = customer.name
+            # the number they call from is the one their orders are under: not asked again
+            userdata.cart.customer_phone = userdata.caller_phone
         if customer:
             userdata.usual = list(customer.last_order)
     userdata.agents = {

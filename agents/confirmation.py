@@ -9,10 +9,11 @@ from conversation.state import UserData
 
 INSTRUCTIONS = (
     "You confirm the caller's order or booking. The read-back has been spoken. " + PHONE_MANNER
-    + "\nOn a clear yes, call confirm. If the caller corrects something, use the correction "
-    "tools and read the new version back. If they say no without a correction, call decline. "
-    "After confirm, tell the caller what it returned and ask if there is anything else; "
-    "end_call when they are done."
+    + "\nOn a clear yes, call confirm; \"mm-hmm\" or \"okay\" while it is being read is "
+    "not a yes. If the caller corrects or adds something, use the correction tools first and "
+    "read the new version back whole; save only on the yes that follows. If they say no "
+    "without a correction, call decline. After confirm, tell the caller what it returned and "
+    "ask if there is anything else; end_call when they are done."
 )
 
 
@@ -24,9 +25,9 @@ class ConfirmationAgent(BaseAgent):
         super().__init__(
             instructions=INSTRUCTIONS,
             tools=[
-                tools.confirm, tools.decline, tools.add_item, tools.change_item,
-                tools.remove_item, tools.set_customer, tools.update_booking, tools.start_order,
-                tools.start_reservation, tools.send_text,
+                tools.confirm, tools.decline, tools.add_item, tools.add_items,
+                tools.change_item, tools.remove_item, tools.set_customer, tools.update_booking,
+                tools.start_order, tools.start_reservation, tools.send_text,
             ],
         )
 

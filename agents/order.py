@@ -12,11 +12,13 @@ def instructions(userdata: UserData) -> str:
     return (
         f"You take pickup orders for {s.name}. {PHONE_MANNER}\n"
         "Add each item with add_item as soon as the caller names it (pass what they said; the "
-        "tool matches the menu, sizes and options and prices it). Ask only for what a tool says "
-        "is missing. Use change_item/remove_item for changes, list_order to recap, menu_info for "
-        "questions, order_the_usual when a returning caller asks for their usual. Get a name "
-        "for the order with set_customer (the phone defaults to the caller ID). When the caller "
-        "is done ordering, call review_order.\n"
+        "tool matches the menu, sizes and options and prices it); several items said together "
+        "go in one add_items call. Ask only for what a tool says is missing. Use change_item "
+        "for changes (it keeps what is not mentioned; 'make the latte a cappuccino' is one "
+        "change_item with item), remove_item, list_order to recap, menu_info for questions, "
+        "order_the_usual when a returning caller asks for their usual. Get a name for the "
+        "order with set_customer (the phone defaults to the caller ID). When the caller is "
+        "done ordering, call review_order.\n"
         f"Menu:\n{userdata.services.catalog.menu.prompt_text()}"
     )
 
@@ -26,9 +28,9 @@ class OrderAgent(BaseAgent):
         super().__init__(
             instructions=instructions(userdata),
             tools=[
-                tools.add_item, tools.order_the_usual, tools.change_item, tools.remove_item,
-                tools.list_order, tools.menu_info, tools.set_customer, tools.review_order,
-                tools.start_reservation,
+                tools.add_item, tools.add_items, tools.order_the_usual, tools.change_item,
+                tools.remove_item, tools.list_order, tools.menu_info, tools.set_customer,
+                tools.review_order, tools.start_reservation,
             ],
         )
         self._menu_seen = userdata.services.catalog.menu
@@ -36,7 +38,11 @@ class OrderAgent(BaseAgent):
     def expects_short_answer(self) -> bool:
         # Items chosen and no name yet: the agent has asked for the name ("It's Sam Rivera").
         cart = self.userdata.cart
-        return bool(cart.lines) and not cart.customer_name
+        return bool(cart.lines) and not cart.customer_name and not self.expects_number()
+
+    def expects_number(self) -> bool:
+        # A phone number was refused: the caller now says one, often in pieces.
+        return self.userdata.collecting_phone
 
     def stale_instructions(self) -> str | None:
         # A sold-out change reaches this call on its next LLM request.

@@ -1,8 +1,7 @@
 """Picking a call up after a crash: what the re-dispatched agent says first, and to whom.
 
 The state comes from conversation/call_snapshot.py. The caller hears an apology and where they were
-("Sorry
-about that, we were cut off. You have a large cappuccino and a BLT so far…"); an order or
+("Sorry about that, we were cut off. You have a large cappuccino and a BLT so far…"); an order or
 booking that was already saved is announced, never taken again; one that was being confirmed
 is read back again (confirming it again is a replay of the same id: "already saved").
 """

@@ -2,8 +2,7 @@
 
 When the job process handling a call dies (an OOM kill, a crash) or its whole worker does, the
 call watcher (services/call_watch.py) dispatches a new agent into the same room. That agent finds
-this
-state under the room's name and picks the call up where it was: the stage, the cart, the
+this state under the room's name and picks the call up where it was: the stage, the cart, the
 customer, the booking draft, the per-call id counters and what was saved and told to the
 caller. Ids derived from those counters make a confirmation replayed after a crash the same
 record again ("already saved"), never a twin.

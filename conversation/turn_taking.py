@@ -18,6 +18,8 @@ when it ends:
   what a held turn costs; a caller who pauses up to 1.2 s inside a sentence is still heard;
 - where the answer is expected to be short (the confirmation agent; the order agent when it
   has asked for the name), a 1.0 s ceiling: a held "yes" commits 1.0 s after speech ends;
+- while the caller is saying a phone number (one was refused as incomplete), a 1.5 s floor
+  and a 3.0 s ceiling: numbers are said in groups with pauses between them;
 - preemptive generation with TTS (`preemptive_tts`): the reply is drafted from the final
   transcript *and synthesised* while endpointing waits, so a commit plays at once instead of
   waiting for the TTS's first audio. A reply drafted for a turn that goes on is discarded:
@@ -35,6 +37,9 @@ from livekit.agents.voice.turn import EndpointingOptions
 
 SESSION_ENDPOINTING: EndpointingOptions = {"mode": "dynamic", "min_delay": 0.8, "max_delay": 1.2}
 SHORT_ANSWER_ENDPOINTING: EndpointingOptions = {"max_delay": 1.0}
+# A phone number said in groups ("six one seven ... five five five ... oh one nine nine"):
+# the pauses between groups are not the end of the turn.
+NUMBER_ENDPOINTING: EndpointingOptions = {"min_delay": 1.5, "max_delay": 3.0}
 
 # set from call_options (AUDIO_LEVERS_OFF) once per process, before any call
 enabled = {"dynamic_endpointing": True, "short_answers": True, "preemptive_tts": True}
@@ -56,8 +61,10 @@ def session_turn_handling(turn_detection: Any) -> dict[str, Any]:
     return options
 
 
-def endpointing_for(short_answer: bool) -> EndpointingOptions:
+def endpointing_for(short_answer: bool, *, number: bool = False) -> EndpointingOptions:
     """An agent's endpointing overrides for the answer it waits for; {} inherits the session's."""
+    if number and enabled["short_answers"]:
+        return dict(NUMBER_ENDPOINTING)  # type: ignore[return-value]
     if short_answer and enabled["short_answers"]:
         return dict(SHORT_ANSWER_ENDPOINTING)  # type: ignore[return-value]
     return {}

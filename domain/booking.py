@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 
-from domain.natural import parse_clock, parse_count, parse_day
+from domain.natural import hour_said_bare, parse_clock, parse_count, parse_day, part_of_day
 from domain.refusal import Refusal
 from domain.seating import Hold, minute_of
 from models import WEEKDAYS, RestaurantSettings
@@ -160,10 +160,34 @@ def read_day(settings: RestaurantSettings, now: datetime, said: str) -> date:
     return parse_day(said, now.astimezone(settings.tz).date())
 
 
-def read_time(settings: RestaurantSettings, day: date, said: str) -> time:
-    """"19:00", "7pm", "7:30 PM"; a bare "seven" is whichever of 7 AM / 7 PM we seat at."""
+def read_time(settings: RestaurantSettings, day: date, said: str, *, heard: str = "",
+              hint: str = "", was: time | None = None, now: datetime | None = None) -> time:
+    """"19:00", "7pm", "7:30 PM"; a bare "seven" is whichever of 7 AM / 7 PM we seat at,
+    asked when both are. The caller's words (`heard`), the day as said (`hint`: "tonight")
+    and the booking being moved (`was`: 7 PM, "make it 8") settle the half of the day; a time
+    the model made "08:00" or "20:00" from a bare "8" is read as the bare hour, never guessed."""
     seats = set(seating_times(settings, day))
-    return parse_clock(said, bookable=lambda t: t in seats)
+    if now is not None and day == now.date():
+        seats = {t for t in seats if t > now.time()}  # this morning is gone by the evening
+    part = part_of_day(heard) or part_of_day(hint) or (
+        None if was is None else "pm" if was.hour >= 12 else "am")
+    if part and not part_of_day(said):
+        try:
+            parse_clock(said)  # a 24-hour time or 12 noon stands as passed
+        except Refusal:
+            said = f"{said} {part}"  # "8" said with "tonight": 8 PM
+    at = parse_clock(said, bookable=lambda t: t in seats)
+    if part is None and hour_said_bare(heard, at) and not part_of_day(said):
+        h, m = at.hour % 12, at.minute
+        fits = [t for t in (time(h, m), time(h + 12, m)) if t in seats]
+        if len(fits) == 2:
+            raise Refusal(
+                f"The caller said {h}:{m:02d} without AM or PM, and we seat at both. Ask the "
+                f"caller which, then pass e.g. '{h}:{m:02d} PM' or {h + 12}:{m:02d}."
+            )
+        if fits:
+            return fits[0]
+    return at
 
 
 def read_party(said: int | str) -> int:

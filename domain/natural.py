@@ -198,6 +198,30 @@ def parse_clock(value: str, bookable: Callable[[time], bool] | None = None) -> t
     )
 
 
+_PM_HINT = re.compile(r"\b(?:tonight|evening|night|dinner|supper|afternoon|p\.? ?m\b\.?)")
+_AM_HINT = re.compile(r"\b(?:morning|breakfast|brunch|a\.? ?m\b\.?)")
+
+
+def part_of_day(text: str) -> str | None:
+    """"pm" or "am" when the words say which half of the day ("tonight", "in the morning")."""
+    text = text.lower()
+    pm, am = bool(_PM_HINT.search(text)), bool(_AM_HINT.search(text))
+    return "pm" if pm and not am else "am" if am and not pm else None
+
+
+def hour_said_bare(heard: str, at: time) -> bool:
+    """Whether the caller said this time's hour without AM/PM ("tomorrow at 8"), so a model
+    that passed "08:00" or "20:00" chose a half of the day the caller never named."""
+    text = words_to_digits(heard.lower().replace("’", "'"))
+    text = re.sub(r"\boh\b", "0", text)
+    text = re.sub(r"(?:\d[\s.-]?){7,}", " ", text)  # a phone number said with it is no hour
+    if not text or part_of_day(text) or at.hour in (0, 12):
+        return False
+    if at.hour >= 13 and re.search(rf"\b{at.hour}(?::\d\d)?\b", text):
+        return False  # "20:00" said as such
+    return re.search(rf"\b{at.hour % 12}(?::\d\d)?\b", text) is not None
+
+
 # ---------------------------------------------------------------- phone numbers
 
 _REPEAT = {"double": 2, "triple": 3}

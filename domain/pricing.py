@@ -175,6 +175,12 @@ def spoken_list(parts: list[str]) -> str:
     return ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
+def _allergen_change(option: Option) -> str:
+    said = ([f"adds {', '.join(option.allergens)}"] if option.allergens else []) + (
+        [f"takes out {', '.join(option.removes)}"] if option.removes else [])
+    return f"{option.name} {' and '.join(said)}"
+
+
 def describe_item(item: MenuItem) -> str:
     """What a caller asking about one dish hears: prices by size, choices, allergens, diet."""
     if item.sizes:
@@ -197,4 +203,10 @@ def describe_item(item: MenuItem) -> str:
         parts.append(f"dietary: {', '.join(item.dietary)}")
     if item.description:
         parts.append(item.description)
+    if item.may_contain:
+        parts.append(f"may contain traces of {', '.join(item.may_contain)}")
+    changes = [_allergen_change(o) for g in item.option_groups for o in g.options
+               if o.available and (o.allergens or o.removes)]
+    if changes:
+        parts.append(f"allergens by choice: {', '.join(changes)}")
     return "; ".join(parts)

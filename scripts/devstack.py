@@ -553,8 +553,7 @@ class Stack:
 
     def start_dialer(self, name: str = "dialer", **env: str) -> Proc:
         """The outbound dialer (services/dialer.py) on this stack's LiveKit and Firestore; tests
-        start a
-        second one (another `name` and DIALER_ID) to race it."""
+        start a second one (another `name` and DIALER_ID) to race it."""
         full = self.base_env()
         full.update(self.options.worker_env)  # the RESTAURANT_* overrides the worker reads
         full.update({"DIALER_ID": name, **self.options.dialer_env, **env})

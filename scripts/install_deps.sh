@@ -7,6 +7,8 @@
 #     ${PHONELINE_BIN_DIR:-~/.cache/phoneline/bin}, one file per version
 #     (livekit-server-vX, livekit-sip-vY) plus the links `livekit-server`, `server` and
 #     `livekit-sip` to the pinned versions. A version already built is not built again.
+#   - axe-core (npm, pinned) into ${PHONELINE_AXE_DIR:-~/.cache/phoneline/axe}: the board's
+#     browser tests inject it to check every page for accessibility violations.
 #   - FreeSWITCH 1.10.12 with sofia-sip and spandsp, built from ../shared/vendor (or upstream)
 #     into ~/.cache/phoneline/freeswitch-1.10.12 by scripts/build_freeswitch.sh, once.
 #
@@ -22,11 +24,14 @@ BIN_DIR="${PHONELINE_BIN_DIR:-$HOME/.cache/phoneline/bin}"
 APT_PACKAGES=(redis-server sip-tester espeak-ng sox libopus-dev libopusfile-dev libsoxr-dev
   pkg-config gcc
   chromium  # the staff board's browser tests (tests/board/)
+  npm  # axe-core for the board's accessibility checks
   # FreeSWITCH's build and the libraries it runs with (scripts/build_freeswitch.sh)
   build-essential autoconf automake libtool libtool-bin libssl-dev zlib1g-dev libsqlite3-dev
   libcurl4-openssl-dev libpcre3-dev libpcre2-dev libspeex-dev libspeexdsp-dev libldns-dev
   libedit-dev libtiff-dev libjpeg-dev uuid-dev yasm git xz-utils)
 
+AXE_CORE_VERSION="${AXE_CORE_VERSION:-4.10.3}"
+AXE_DIR="${PHONELINE_AXE_DIR:-$HOME/.cache/phoneline/axe}"
 do_apt=1
 do_go=1
 do_freeswitch=1
@@ -89,6 +94,18 @@ if [[ $do_go == 1 ]]; then
   ln -sfn "livekit-server-$LIVEKIT_SERVER_VERSION" "$BIN_DIR/server"
   ln -sfn "livekit-sip-$LIVEKIT_SIP_VERSION" "$BIN_DIR/livekit-sip"
   log "binaries in $BIN_DIR: livekit-server $LIVEKIT_SERVER_VERSION, livekit-sip $LIVEKIT_SIP_VERSION"
+fi
+
+# The accessibility checker of the board's browser tests (tests/board/test_layout.py).
+if [[ -f "$AXE_DIR/node_modules/axe-core/axe.min.js" ]] \
+    && grep -q "\"version\": \"$AXE_CORE_VERSION\"" "$AXE_DIR/node_modules/axe-core/package.json"; then
+  log "axe-core $AXE_CORE_VERSION present"
+elif command -v npm >/dev/null; then
+  log "npm install axe-core@$AXE_CORE_VERSION into $AXE_DIR"
+  mkdir -p "$AXE_DIR"
+  npm install --silent --no-audit --no-fund --prefix "$AXE_DIR" "axe-core@$AXE_CORE_VERSION"
+else
+  log "npm not found: the board's accessibility tests will fail until axe-core is installed"
 fi
 
 if [[ $do_freeswitch == 1 ]]; then

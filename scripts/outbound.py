@@ -11,8 +11,7 @@ messages, queue and opt-outs; nothing here reads or writes another restaurant's.
 
 Calls are only ever scheduled from a booking or a message the restaurant holds, and only to
 numbers it may dial (domain/outbound_rules.py); the rules are checked again when a dialer claims
-one.
-Talks to the Firestore the environment names (FIRESTORE_EMULATOR_HOST, GOOGLE_CLOUD_PROJECT).
+one. Talks to the Firestore the environment names (FIRESTORE_EMULATOR_HOST, GOOGLE_CLOUD_PROJECT).
 Exit status: 0 done, 1 refused (the reason is printed), 2 bad usage or configuration.
 """
 

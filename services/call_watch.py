@@ -6,8 +6,7 @@ LiveKit's room API every 0.25 s for the rooms of calls (CALL_ROOM_PREFIX, defaul
 * an agent whose worker died (its health endpoint, announced in the agent's participant
   attributes, refuses or stops answering) is removed and a new agent is dispatched; the new
   agent resumes the call from its saved state (conversation/call_snapshot.py). A job process that
-  dies while
-  its worker lives is handled faster by the worker itself (redispatch.JobGuard);
+  dies while its worker lives is handled faster by the worker itself (redispatch.JobGuard);
 * a call with a caller and no agent (none ever came, or a re-dispatch got no taker within
   CALL_AGENT_JOIN_S) gets one more dispatch while under the cap (CALL_MAX_REDISPATCHES);
   after that, the caller hears an apology and the call ends with a BYE (or, with

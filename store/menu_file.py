@@ -18,6 +18,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from domain import diet
 from models import MENU, SETTINGS_DOC, MenuItem, RestaurantSettings
 
 Path_ = tuple[str | int, ...]
@@ -254,6 +255,8 @@ class _Checker:
                 first_at[item_id] = i
             item = self._validate(MenuItem, entry, where, path)
             if item is not None:
+                for loc, message in diet.menu_problems(item):
+                    self._add(message, where=where, field_=_render(loc), path=path + loc)
                 items.append(item)
         return items
 

@@ -98,8 +98,10 @@ class OutboundQueue:
             reason=reason, max_attempts=self.policy.max_attempts, next_try_at=due,
             created_at=now, updated_at=now))
 
-    async def schedule_callback(self, message_id: str, now: datetime) -> OutboundCall:
-        """A call back for a saved message, to the number the caller left."""
+    async def schedule_callback(self, message_id: str, now: datetime,
+                                at: datetime | None = None) -> OutboundCall:
+        """A call back for a saved message, to the number the caller left: from `at` (staff
+        chose a time, e.g. "after 5") or else at once."""
         snap = await self.db.document(f"messages/{message_id}").get()
         if not snap.exists:
             raise Refusal(f"no message {message_id}")
@@ -107,7 +109,7 @@ class OutboundQueue:
         return await self._schedule(OutboundCall(
             id=f"callback-{message_id}", kind="callback", phone=msg.phone,
             message_id=message_id, reason=f"call-back about: {msg.reason}",
-            max_attempts=self.policy.max_attempts, next_try_at=now,
+            max_attempts=self.policy.max_attempts, next_try_at=at or now,
             created_at=now, updated_at=now))
 
     async def _schedule(self, call: OutboundCall) -> OutboundCall:

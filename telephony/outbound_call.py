@@ -20,7 +20,7 @@ import asyncio
 import dataclasses
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -103,16 +103,7 @@ async def run(
     userdata.recorder = recorder
     session.on("session_usage_updated", lambda ev: recorder.on_usage(ev.usage))
 
-    async def end_of_call() -> None:
-        await recorder.finish(session.history, "job_shutdown")
-        try:
-            done = await outbound.finish(queue, userdata, datetime.now(UTC))
-            mark(userdata, f"queue entry {done.id}: {done.status}, outcome {done.outcome}")
-        except Refusal as e:  # the lease ran out and another dialer has it now
-            logger.warning("outbound result not stored: %s", e)
-        await ctx.delete_room()  # hangs up the guest's leg if it is still up
-
-    ctx.add_shutdown_callback(end_of_call)
+    ctx.add_shutdown_callback(_end_of_call(ctx, session, userdata, queue, recorder))
     session.on("close", lambda _: ctx.shutdown("session closed"))
 
     def on_user_state(ev: Any) -> None:
@@ -126,7 +117,43 @@ async def run(
 
     options = dataclasses.replace(room_options, participant_identity=GUEST)
     await session.start(agent, room=ctx.room, room_options=options, record=record)
-    trunk = await outbound_trunk(ctx.api, cfg)
+    verdict = await _dial(ctx, session, userdata, state, await outbound_trunk(ctx.api, cfg))
+    if verdict is None:
+        return
+    mark(userdata, f"answering-machine detection: {verdict.category.value} ({verdict.reason})")
+    if verdict.is_machine:
+        await leave_voicemail(session, userdata, verdict.category)
+        return
+    state.answered = True
+    # A person: from now on what they say may switch the call's language (someone else in
+    # the house answers in English). Not before: a carrier's voicemail greeting must not.
+    follow_caller(session, userdata, default_voices(settings))
+    state.introduced = True
+    state.introduced_at = time.time()
+    mark(userdata, "introduction")
+    # Not interruptible: the words of the guest's "Hello?" can arrive after it began and
+    # would cut it off. What the guest says meanwhile is answered once it ends; keys cut it.
+    session.say(outbound.introduction(userdata), allow_interruptions=False)
+
+
+def _end_of_call(ctx: JobContext, session: AgentSession, userdata: UserData,
+                 queue: OutboundQueue, recorder: CallRecorder) -> Callable[[], Awaitable[None]]:
+    async def end_of_call() -> None:
+        await recorder.finish(session.history, "job_shutdown")
+        try:
+            done = await outbound.finish(queue, userdata, datetime.now(UTC))
+            mark(userdata, f"queue entry {done.id}: {done.status}, outcome {done.outcome}")
+        except Refusal as e:  # the lease ran out and another dialer has it now
+            logger.warning("outbound result not stored: %s", e)
+        await ctx.delete_room()  # hangs up the guest's leg if it is still up
+
+    return end_of_call
+
+
+async def _dial(ctx: JobContext, session: AgentSession, userdata: UserData,
+                state: outbound.OutboundState, trunk: str) -> Any:
+    """Dial the guest with answering-machine detection running; its verdict once answered,
+    None when the dial failed (the result is set and the session shut down)."""
     async with AMD(session, llm=None, stt=None, participant_identity=GUEST,
                    ivr_detection=False, suppress_compatibility_warning=True) as detector:
         mark(userdata, "dialling")
@@ -145,23 +172,9 @@ async def run(
             mark(userdata, f"dial failed: SIP {code} {e.metadata.get('sip_status', '')}"
                            f" -> {state.result}")
             session.shutdown()
-            return
+            return None
         mark(userdata, "answered")
-        verdict = await detector.execute()
-    mark(userdata, f"answering-machine detection: {verdict.category.value} ({verdict.reason})")
-    if verdict.is_machine:
-        await leave_voicemail(session, userdata, verdict.category)
-        return
-    state.answered = True
-    # A person: from now on what they say may switch the call's language (someone else in
-    # the house answers in English). Not before: a carrier's voicemail greeting must not.
-    follow_caller(session, userdata, default_voices(settings))
-    state.introduced = True
-    state.introduced_at = time.time()
-    mark(userdata, "introduction")
-    # Not interruptible: the words of the guest's "Hello?" can arrive after it began and
-    # would cut it off. What the guest says meanwhile is answered once it ends; keys cut it.
-    session.say(outbound.introduction(userdata), allow_interruptions=False)
+        return await detector.execute()
 
 
 async def guest_call(call_id: str, state: outbound.OutboundState, services: CallServices

@@ -16,8 +16,8 @@ notice a dead agent, because neither can see both cases:
 Both remove the dead agent's participant (so the room shows the truth at once) and create a
 new dispatch for the room (AgentDispatchService.CreateDispatch); the new agent resumes the
 call from its saved state (conversation/call_snapshot.py). Dispatches per room are capped: the
-count comes
-from the server's own list of the room's dispatches, so it survives restarts of either side.
+count comes from the server's own list of the room's dispatches, so it survives restarts of either
+side.
 
 Relies on (pinned in requirements.txt / scripts/install_deps.sh): livekit-api 1.2
 (RoomService ListRooms/ListParticipants/RemoveParticipant/DeleteRoom, AgentDispatchService

@@ -18,6 +18,7 @@ from agents.tools.common import (
 from agents.tools.confirm import confirm, decline, send_text, update_booking
 from agents.tools.order import (
     add_item,
+    add_items,
     change_item,
     list_order,
     order_the_usual,
@@ -36,6 +37,7 @@ from agents.tools.tables import (
 __all__ = [
     "EVERY_AGENT",
     "add_item",
+    "add_items",
     "book_table",
     "cancel_reservation",
     "change_item",

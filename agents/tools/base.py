@@ -32,12 +32,22 @@ def _context_of(args: tuple[Any, ...], kwargs: dict[str, Any]) -> RunContext[Use
     return next(a for a in (*args, *kwargs.values()) if isinstance(a, RunContext))
 
 
+def _caller_words(context: RunContext[UserData]) -> str:
+    """What the caller said last: a tool checks the model's reading of it (a bare "8")."""
+    for item in reversed(context.session.history.items):
+        if item.type == "message" and item.role == "user":
+            return item.text_content or ""
+    return ""
+
+
 def tool(fn: Callable[..., Awaitable[Any]]) -> FunctionTool:
     """A LiveKit tool whose Refusals reach the model as ToolErrors saying what to ask."""
 
     @functools.wraps(fn)
     async def run(*args: Any, **kwargs: Any) -> Any:
-        userdata = _context_of(args, kwargs).userdata
+        context = _context_of(args, kwargs)
+        userdata = context.userdata
+        userdata.heard = _caller_words(context)
         try:
             result = await fn(*args, **kwargs)
         except Refusal as e:
@@ -55,9 +65,13 @@ def hand_off(context: RunContext[UserData], name: str) -> Agent:
     return userdata.agents[name]
 
 
-def confirming(context: RunContext[UserData]) -> bool:
-    """Cart changes during the read-back are answered with the new read-back."""
+def confirming(context: RunContext[UserData], *, adding: bool = False) -> bool:
+    """Cart changes during the read-back are answered with the new read-back. An addition
+    after an order was placed ("yes, and add a cookie") starts a follow-on order, read back
+    and saved on its own "yes"."""
+    userdata = context.userdata
     confirming = getattr(context.session.current_agent, "reads_back_changes", False)
-    if confirming and (context.userdata.reservation is not None or not context.userdata.cart):
+    follow_on = adding and not userdata.cart and "order" in userdata.outcomes
+    if confirming and (userdata.reservation is not None or not (userdata.cart or follow_on)):
         raise Refusal("There is no order being confirmed.")
     return confirming

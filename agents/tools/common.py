@@ -10,6 +10,7 @@ from actions import messages, staff
 from actions.transfer import StaffUnavailable
 from agents.tools.base import hand_off, logger, tool
 from conversation.state import UserData
+from domain import diet
 from domain.lines import say
 from domain.pricing import describe_item
 
@@ -28,8 +29,8 @@ async def transfer_to_staff(context: RunContext[UserData], reason: str) -> str |
     if destination is None:
         return (
             "No one can take the call right now (we are closed). Apologise and offer to take "
-            "a message for staff: ask for name, phone number and the reason, then use "
-            "take_message."
+            "a message for staff: ask for the name, then the phone number, then the reason, "
+            "one question at a time, then use take_message."
         )
     speech = context.session.say(say(userdata.language, "connecting"))
     await speech.wait_for_playout()
@@ -39,14 +40,14 @@ async def transfer_to_staff(context: RunContext[UserData], reason: str) -> str |
         logger.info("staff did not take the call: %s", e.why, extra={"call_id": userdata.call_id})
         return (
             f"The transfer did not go through: {e.why}. The caller is back with you. Apologise "
-            "that nobody could come to the phone and offer to take a message (name, phone "
-            "number, reason) with take_message."
+            "that nobody could come to the phone and offer to take a message with "
+            "take_message (ask name, phone number and reason one at a time)."
         )
     except Exception:
         logger.exception("transfer to staff failed", extra={"call_id": userdata.call_id})
         return (
             "The transfer failed: nobody picked up. Apologise and offer to take a message "
-            "(name, phone number, reason) with take_message."
+            "with take_message (ask name, phone number and reason one at a time)."
         )
     logger.info("caller transferred to staff", extra={"call_id": userdata.call_id,
                                                       "steps": userdata.transfer_times})
@@ -74,10 +75,18 @@ async def take_message(
 
 
 @tool
-async def end_call(context: RunContext[UserData]) -> None:
+async def end_call(context: RunContext[UserData]) -> str | None:
     """Say goodbye and hang up. Call only when the caller is done (e.g. "that's all, bye")
     and nothing is waiting for their confirmation."""
     userdata = context.userdata
+    reading_back = getattr(context.session.current_agent, "reads_back_changes", False)
+    if reading_back and userdata.has_unsaved_work and not userdata.asked_before_ending:
+        # "that's all, thanks" at the read-back is not "no": nothing is saved yet.
+        userdata.asked_before_ending = True
+        what = "booking is not made" if userdata.reservation is not None else "order is not placed"
+        return (f"Not hung up: the {what} yet, nothing is saved. Ask the caller once, in one "
+                "short question: \"Shall I place it?\" On yes call confirm; if they do not "
+                "want it, call end_call.")
     userdata.ended_by_agent = True
     session = context.session
     goodbye = say(userdata.language, "goodbye_outbound" if userdata.outbound else "goodbye",
@@ -116,15 +125,20 @@ async def start_reservation(
 @tool
 async def menu_info(context: RunContext[UserData], query: str) -> str:
     """Facts about the menu: one dish (price, sizes, options, allergens) or a group of dishes
-    (a category like "pastries", a diet like "vegan", an allergen like "nuts").
+    (a category like "pastries", a diet like "vegan", an allergen like "nuts"). Call it for
+    every allergy or diet question, however sure you are: answer only from what it returns.
 
     Args:
-        query: The dish, category, diet or allergen the caller asked about.
+        query: What the caller asked, with the dish and the allergy or diet in their words,
+            e.g. "is the BLT gluten free", "dairy allergy", "vegan".
     """
     userdata = context.userdata
     userdata.note_intent("info")
     userdata.questions_answered += 1
     menu = userdata.services.catalog.menu
+    safety = diet.answer(menu, query)  # allergies and diets: from what each dish declares
+    if safety is not None:
+        return safety
     group = menu.matching(query)
     if group:
         names = [i.name + ("" if i.available else " (sold out)") for i in group]

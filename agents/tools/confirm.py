@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from livekit.agents import Agent, RunContext
 
 from actions import orders, reservations, texts
@@ -10,18 +12,33 @@ from agents.tools.base import hand_off, tool
 from conversation.state import UserData
 from domain.contact import spoken
 from domain.lines import say
+from domain.refusal import Refusal
 from domain.spoken import spoken_in
+
+BACKCHANNELS = {"mm", "mhm", "mmhm", "mm hm", "mm hmm", "mmhmm", "uh huh", "uhuh", "hm", "hmm",
+                "ah", "uh", "um", "aha", "ajá", "aja", "eh"}
+
+
+def is_backchannel(words: str) -> bool:
+    """Whether the caller's turn was only a listening noise ("mm-hmm", "uh-huh")."""
+    said = " ".join(re.sub(r"[^\w\s]", " ", words.lower().replace("-", " ")).split())
+    return said in BACKCHANNELS
 
 
 @tool
 async def confirm(context: RunContext[UserData]) -> str:
     """The caller said yes to the read-back: save it."""
     userdata = context.userdata
+    if is_backchannel(userdata.heard):
+        # "mm-hmm" while the read-back plays is listening, not agreeing
+        raise Refusal("The caller only said 'mm-hmm' (listening), not yes: nothing is saved. "
+                      "Ask once: \"Shall I place it?\"")
     if userdata.reservation is None and not userdata.cart and userdata.last_confirmation:
         # A second "yes" (or a repeated tool call) must not save a twin.
         return f"Already done, nothing new saved. {userdata.last_confirmation}"
     text = await save_confirmed(userdata)
     userdata.last_confirmation = text
+    userdata.asked_before_ending = False  # a later read-back may be asked about again
     return text
 
 
@@ -86,9 +103,14 @@ def _booking_said(done: reservations.BookingDone, language: str) -> str:
 
 
 @tool
-async def decline(context: RunContext[UserData]) -> Agent:
+async def decline(context: RunContext[UserData]) -> Agent | str:
     """The caller said no to the read-back and wants to change it with the previous agent."""
     userdata = context.userdata
+    if not userdata.has_unsaved_work and userdata.last_confirmation:
+        # "no, that's everything" answers "anything else?", not the saved read-back
+        return ("Nothing is waiting for confirmation: it is already saved ("
+                f"{userdata.last_confirmation}) The caller's no answers 'anything else?': if "
+                "they are done, say goodbye with end_call.")
     target = "reservation" if userdata.reservation is not None else "order"
     userdata.reservation = None
     return hand_off(context, target)

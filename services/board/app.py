@@ -30,6 +30,7 @@ from starlette.templating import Jinja2Templates
 
 from domain import booking
 from domain.seating import minute_of
+from services.board import availability, undo
 from services.board.auth import Accounts, AuthError, Session
 from services.board.guard import COOKIE, SignInRequired
 from services.board.live import TOPICS, Hub, doc_json
@@ -37,6 +38,7 @@ from services.board.numbers import summarize
 from services.board.operations import BOOKING_ERRORS, Operations, Rejected
 from services.board.pos import pos_routes
 from services.board.settings import BoardSettings
+from services.board.words import clock_text, locale_of, phone_text
 from store import (
     ReservationCancelled,
     StaleReservation,
@@ -50,6 +52,9 @@ log = logging.getLogger("board")
 HERE = Path(__file__).resolve().parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 LOGIN_COOKIE = "board_login"
+# The sign-in form's token: a tablet left on the sign-in page overnight still signs in first try
+# (the token only pairs the form with this browser; the Origin check guards the POST too).
+LOGIN_FORM_S = 24 * 3600
 PING_S = 15.0
 PAGES = {
     "orders": "Orders", "bookings": "Bookings", "messages": "Messages", "calls": "Calls",
@@ -153,7 +158,7 @@ def build_app(settings: BoardSettings) -> Starlette:
         response = templates.TemplateResponse(request, "login.html", {
             "csrf": token, "next": _safe_next(request.query_params.get("next")),
             "error": request.query_params.get("error")})
-        response.set_cookie(LOGIN_COOKIE, token, max_age=600, httponly=True,
+        response.set_cookie(LOGIN_COOKIE, token, max_age=LOGIN_FORM_S, httponly=True,
                             samesite="strict", secure=settings.board_cookie_secure)
         return response
 
@@ -193,7 +198,7 @@ def build_app(settings: BoardSettings) -> Starlette:
             restaurant = await ops().restaurant()
             return templates.TemplateResponse(request, "page.html", {
                 "page": name, "pages": PAGES, "session": session, "restaurant": restaurant,
-                "title": PAGES.get(name, "Staff accounts"),
+                "title": PAGES.get(name, "Staff accounts"), "locale": locale_of(restaurant),
             })
         return render
 
@@ -207,10 +212,12 @@ def build_app(settings: BoardSettings) -> Starlette:
         restaurant = await ops().restaurant()
         order = snap.to_dict() or {}
         tz = restaurant.tz
+        placed = order["created_at"].astimezone(tz)
         return templates.TemplateResponse(request, "ticket.html", {
             "order": order, "restaurant": restaurant,
-            "pickup": order["pickup_time"].astimezone(tz).strftime("%H:%M"),
-            "placed": order["created_at"].astimezone(tz).strftime("%a %d %b %H:%M"),
+            "pickup": clock_text(order["pickup_time"].astimezone(tz).time()),
+            "placed": f"{placed.strftime('%a %d %b')} {clock_text(placed.time())}",
+            "phone": phone_text(order.get("customer_phone")),
         })
 
     # ------------------------------------------------------------ reads
@@ -297,7 +304,8 @@ def build_app(settings: BoardSettings) -> Starlette:
         return JSONResponse({"message": doc})
 
     async def message_call_back(request: Request) -> JSONResponse:
-        call = await ops().call_back(request.path_params["message_id"])
+        data = await _body(request)
+        call = await ops().call_back(request.path_params["message_id"], data.get("at"))
         return JSONResponse({"call": call}, status_code=201)
 
     async def outbound(request: Request) -> JSONResponse:
@@ -459,6 +467,8 @@ def build_app(settings: BoardSettings) -> Starlette:
         Route("/api/bookings/{code}/change", booking_change, methods=["POST"]),
         Route("/api/bookings/{code}/cancel", booking_cancel, methods=["POST"]),
         Route("/api/bookings/{code}/status", booking_status, methods=["POST"]),
+        *undo.routes(ops, _session, _body),
+        *availability.routes(ops, _day),
         *pos_routes(ops),  # the point of sale (services/board/pos.py)
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
     ]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from google.api_core import exceptions as gexc
@@ -90,6 +90,19 @@ def _actor(user: User) -> str:
     return f"board:{user.username}"
 
 
+def repeated_tap(current: dict[str, Any], status: str, user: User) -> bool:
+    """An order already in `status` by this user's own last change: a double tap (or a retry
+    after a slow answer), which the board answers with the order as it is."""
+    return current.get("status") == status and current.get("updated_by") == user.username
+
+
+def repeated_booking_tap(current: dict[str, Any], status: str, user: User) -> bool:
+    history = current.get("history") or []
+    last = history[-1] if history else {}
+    return (current.get("status") == status and last.get("action") == status
+            and last.get("call_id") == _actor(user))
+
+
 class Operations:
     def __init__(self, manager: FirebaseManager, sync_client: firestore.Client | RestaurantScope,
                  overrides: RestaurantOverrides) -> None:
@@ -133,6 +146,8 @@ class Operations:
         what = "order"
         current = await self._current(f"orders/{order_id}", what)
         if current["_version"] != version:
+            if repeated_tap(current, status, user):
+                return current  # the same person's second tap: already done, not a conflict
             raise Conflict(current, what)
         now_status = current.get("status", "confirmed")
         if status not in ORDER_MOVES.get(now_status, set()):
@@ -223,7 +238,12 @@ class Operations:
 
     async def set_booking_status(self, code: str, status: str, version: str | None,
                                  user: User) -> dict[str, Any]:
-        seen = await self._seen_reservation(code, version)
+        try:
+            seen = await self._seen_reservation(code, version)
+        except Conflict as e:
+            if repeated_booking_tap(e.current, status, user):
+                return e.current  # the same person's second tap: already done
+            raise
         if status not in BOOKING_MOVES.get(seen.status, set()):
             raise Rejected(f"status: a booking that is {seen.status} cannot become {status}")
         now = datetime.now(UTC)
@@ -250,12 +270,16 @@ class Operations:
 
     # ------------------------------------------------------------ outbound calls
 
-    async def call_back(self, message_id: str) -> dict[str, Any]:
-        """Queue a call back for a saved message; the dialer rings the guest when their
+    async def call_back(self, message_id: str, at: str | None = None) -> dict[str, Any]:
+        """Queue a call back for a saved message, now or at `at` (the restaurant's local
+        "YYYY-MM-DDTHH:MM"); the dialer rings the guest when that time has come and their
         calling hours allow (store/outbound.py checks the number and the opt-outs)."""
-        queue = OutboundQueue(self.db, Policy.of(await self.restaurant()))
+        restaurant = await self.restaurant()
+        queue = OutboundQueue(self.db, Policy.of(restaurant))
+        now = datetime.now(UTC)
+        when = _call_back_time(at, restaurant, now)
         try:
-            call = await queue.schedule_callback(message_id, datetime.now(UTC))
+            call = await queue.schedule_callback(message_id, now, at=when)
         except Refusal as e:
             raise Rejected(str(e)) from None
         return to_json(call.to_doc()) | {"_id": call.id}
@@ -264,6 +288,26 @@ class Operations:
         """Scheduled and made outbound calls, due first, then the latest finished."""
         queue = OutboundQueue(self.db, Policy.of(await self.restaurant()))
         return [to_json(c.to_doc()) | {"_id": c.id} for c in await queue.list_calls()]
+
+
+CALL_BACK_AHEAD = timedelta(days=7)
+
+
+def _call_back_time(at: str | None, restaurant: RestaurantSettings,
+                    now: datetime) -> datetime | None:
+    """When staff want the call back: None for now, else a future local time this week."""
+    if not at:
+        return None
+    try:
+        local = datetime.fromisoformat(str(at))
+    except ValueError:
+        raise Rejected(f"at: {at!r} is not a date and time (YYYY-MM-DDTHH:MM)") from None
+    when = (local if local.tzinfo else local.replace(tzinfo=restaurant.tz)).astimezone(UTC)
+    if when <= now:
+        raise Rejected("at: that time has passed; choose a later one, or call back now")
+    if when > now + CALL_BACK_AHEAD:
+        raise Rejected("at: choose a time within the next 7 days")
+    return when
 
 
 async def _no_phone_line(destination: str) -> None:

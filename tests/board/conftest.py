@@ -36,6 +36,12 @@ CHROMIUM = Path(os.environ.get("CHROMIUM_BIN", "/usr/bin/chromium"))
 SHOTS = Path(os.environ.get("BOARD_SCREENSHOT_DIR", ROOT / "test-output" / "board"))
 DOCS_SHOTS = ROOT / "docs" / "board"
 TABLET = {"width": 1180, "height": 820}  # an iPad Air in landscape
+# The sizes every page is checked at (test_layout.py): a host's phone, a small tablet.
+PHONE = {"width": 390, "height": 844}
+SMALL_TABLET = {"width": 1024, "height": 768}
+SIZES = {"phone": PHONE, "tablet": SMALL_TABLET}
+AXE_JS = Path(os.environ.get("AXE_JS", Path.home() / ".cache" / "phoneline" / "axe" / "node_modules"
+                             / "axe-core" / "axe.min.js"))
 _RUN: dict[str, bool] = {}
 
 
@@ -148,10 +154,12 @@ async def browser() -> AsyncIterator[object]:
 
 
 async def sign_in(browser: object, server: BoardServer, user: tuple[str, str] | None = None,
-                  path: str = "/orders") -> object:
+                  path: str = "/orders", viewport: dict[str, int] | None = None) -> object:
     """A signed-in tablet (its own browser context: its own cookies) on `path`."""
     username, password = user or server.owner
-    context = await browser.new_context(viewport=TABLET, has_touch=True)  # type: ignore[attr-defined]
+    context = await browser.new_context(  # type: ignore[attr-defined]
+        viewport=viewport or TABLET, has_touch=True,
+        is_mobile=(viewport or TABLET)["width"] < 600)
     page = await context.new_page()
     await page.goto(server.url + path)
     assert "/login" in page.url, "a signed-out tablet must land on the sign-in page"
@@ -183,10 +191,11 @@ async def tablet(browser: object, board_server: BoardServer) -> AsyncIterator[ob
         await page.context.close()  # type: ignore[attr-defined]
 
 
-async def screenshot(page: object, name: str) -> Path:
+async def screenshot(page: object, name: str, full_page: bool = True) -> Path:
+    """The page (or, `full_page=False`, the screen as staff see it) to SHOTS and docs/."""
     path = SHOTS / f"{name}.png"
     await page.evaluate("window.scrollTo(0, 0)")  # the sticky header at the top, not mid-page
-    png = await page.screenshot(full_page=True)  # type: ignore[attr-defined]
+    png = await page.screenshot(full_page=full_page)  # type: ignore[attr-defined]
     await asyncio.to_thread(_keep_screenshot, path, png)
     return path
 

@@ -120,10 +120,13 @@ async def test_cancelling_an_order_asks_for_the_reason_and_keeps_it(board_db, bo
     card = page.locator(f'#col-new article[data-id="{order_id}"]')
     await card.wait_for()
 
-    page.once("dialog", lambda d: d.dismiss())  # staff change their mind: nothing happens
     await card.locator("button[data-action=cancelled]").click()
-    page.once("dialog", lambda d: d.accept("Caller rang back: no longer needed"))
+    await page.locator("#cancel-close").click()  # staff change their mind: nothing happens
+    assert (await board_db.db.document(f"orders/{order_id}").get()).to_dict()["status"] \
+        == "confirmed"
     await card.locator("button[data-action=cancelled]").click()
+    await page.fill("#cancel-form input[name=reason]", "Caller rang back: no longer needed")
+    await page.locator("#cancel-save").click()
     done = page.locator(f'#col-done article[data-id="{order_id}"][data-status="cancelled"]')
     await done.wait_for(state="attached")
     saved = (await board_db.db.document(f"orders/{order_id}").get()).to_dict()

@@ -27,6 +27,7 @@ async def test_staff_queue_a_call_back_and_see_it_among_outbound_calls(
     await until(page, "window.__board.ready")
     row = page.locator(f'#messages tr[data-id="{msg.id}"]')
     await row.locator("button[data-action=callback]").click()
+    await page.locator("#callback-now").click()
     await row.locator("button[data-action=callback]:disabled").wait_for()
     doc = (await board_db.db.document(f"outbound_calls/callback-{msg.id}").get()).to_dict()
     assert doc["kind"] == "callback" and doc["phone"] == "+16175550166"

@@ -95,19 +95,27 @@ async def test_calls_list_with_outcome_filter_transcript_and_latency(
     row = page.locator(f'#calls tr[data-id="{call_id}"]')
     await row.wait_for()  # a call that ends shows up on the open page
     text = await row.inner_text()
-    assert "transfer" in text and "(617) 555-0166" in text and "180 s" in text
+    assert "put through to staff" in text and "(617) 555-0166" in text and "180 s" in text
     assert "median 613 ms" in text or "median 612 ms" in text
 
     await _some_history(board_db, settings.tz, days=1)
     await page.select_option("#outcome", "transfer")
-    await until(page, "[...document.querySelectorAll('#calls tr.call td:nth-child(3)')]"
-                      ".every((td) => td.textContent === 'transfer')")
-    outcomes = await page.locator("#calls tr.call td:nth-child(3)").all_inner_texts()
+    await until(page, "[...document.querySelectorAll('#calls tr.call')]"
+                      ".every((tr) => tr.dataset.outcome === 'transfer')")
+    outcomes = await page.locator("#calls tr.call").evaluate_all(
+        "(rows) => rows.map((r) => r.dataset.outcome)")
     assert outcomes and set(outcomes) == {"transfer"}
-    await page.locator(f'#calls tr[data-id="{call_id}"]').click()
+    # The detail speaks the restaurant's language: who called, what they wanted, what
+    # happened; the agent names and latencies only inside the technical fold.
+    await page.locator(f'#calls tr[data-id="{call_id}"] button').press("Enter")  # keyboard
     detail = page.locator(f'#calls tr[data-id="{call_id}"] + tr.detail')
-    assert "I need a table for twelve" in await detail.inner_text()
+    shown = await detail.inner_text()
+    assert "I need a table for twelve" in shown
+    assert "(617) 555-0166 was put through to staff" in shown
+    assert "reservation_agent" not in shown and "intent_classifier" not in shown
+    await detail.locator("summary").click()
     assert "Per-turn latency: 613 ms, 840 ms" in await detail.inner_text()
+    assert "reservation_agent" in await detail.inner_text()
     await screenshot(page, "calls")
 
     yesterday = (now - timedelta(days=1)).date().isoformat()
@@ -153,7 +161,7 @@ async def test_numbers_plot_the_days_and_hours_and_hide_revenue_from_staff(
     owner = await sign_in(browser, board_server, path="/numbers")
     try:
         await until(owner, "window.__board.charts >= 8")
-        titles = await owner.locator(".chart h3").all_inner_texts()
+        titles = await owner.locator(".chart h2").all_inner_texts()
         for expected in ("Calls and orders per day", "Revenue per day ($)", "Covers per day",
                          "Outcomes per day", "Transfers to staff per day",
                          "Answer latency per day (ms)", "Calls and orders by hour",
@@ -176,7 +184,7 @@ async def test_numbers_plot_the_days_and_hours_and_hide_revenue_from_staff(
     page = await sign_in(browser, board_server, staff, path="/numbers")
     try:
         await until(page, "window.__board.charts >= 7")
-        titles = await page.locator(".chart h3").all_inner_texts()
+        titles = await page.locator(".chart h2").all_inner_texts()
         assert "Revenue per day ($)" not in titles
         assert await page.locator('[data-total="revenue"]').count() == 0
         assert await page.locator('nav a[href="/users"]').count() == 0

@@ -37,8 +37,9 @@ async def test_natural_date_time_and_party_are_understood(seeded_db):
 
 
 @pytest.mark.parametrize(("args", "says"), [
-    # Friday: 7 AM and 7 PM are both seating times, so "seven" is asked, not guessed
-    ({"date": "today", "time": "seven", "party_size": 2}, "could be 7:00 AM or PM"),
+    # Next Friday: 7 AM and 7 PM are both seating times, so "seven" is asked, not guessed
+    # (today, at noon, 7 AM has passed: "seven" is 7 PM, issue 27)
+    ({"date": "2026-11-27", "time": "seven", "party_size": 2}, "could be 7:00 AM or PM"),
     ({"date": "someday", "time": "19:00", "party_size": 2}, "Pass the date as YYYY-MM-DD"),
     ({"date": "tomorrow", "time": "dinner time", "party_size": 2}, "HH:MM on the 24-hour"),
     ({"date": "tomorrow", "time": "19:00", "party_size": "a few"}, "whole number"),

@@ -1,8 +1,7 @@
 """A call picked up by a second agent after the first one died (the re-dispatch case).
 
 The first agent keeps the call's state in Firestore as it goes (conversation/call_snapshot.py); a
-second
-agent in the same call (same call id) starts from that state, apologises and says where the
+second agent in the same call (same call id) starts from that state, apologises and says where the
 caller was, and never takes a saved order again. Real agents, real emulator, scripted LLM."""
 
 from __future__ import annotations

@@ -1,6 +1,5 @@
 """Endpointing follows the answer the agent waits for (conversation/turn_taking.py): a short
-ceiling for the
-name and for yes/no, the session's own for everything else."""
+ceiling for the name and for yes/no, the session's own for everything else."""
 
 from __future__ import annotations
 

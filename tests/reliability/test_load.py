@@ -95,8 +95,8 @@ async def test_twenty_callers_for_the_last_table(seeded_db):
     # commit. At least one loser committed on a table it had read as free: the race happened.
     assert 2 <= seating <= 2 * callers and "begin_transaction" not in rpcs
     # The other commits are each call's resumable state (conversation/call_snapshot.py), one
-    # document per
-    # call, so no contention: the caller's "yes", what the tools did, the reply. A write per
+    # document per call, so no contention: the caller's "yes", what the tools did, the reply. A
+    # write per
     # event instead (agent states included) would be six a turn.
     assert snapshots <= 5 * callers
     assert rpcs.get("commit", 0) == seating + snapshots, db.rpcs.commits_by_collection

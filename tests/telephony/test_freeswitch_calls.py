@@ -42,6 +42,7 @@ from scripts.devstack import Ports, Stack, StackOptions
 from scripts.freeswitch import FSXML, FreeSwitch, FreeSwitchError, find_freeswitch
 from testkit.caller import (
     RATE,
+    SIPP_DIR,
     RtpCapture,
     SippCall,
     answer_calls,
@@ -68,8 +69,8 @@ from tests.telephony.test_sip_call_e2e import (
 log = logging.getLogger("telephony.freeswitch")
 HERE = Path(__file__).resolve().parent
 SCRIPT = HERE / "softphone_order_call.yaml"
-SOFTPHONE_SCENARIO = HERE / "sipp" / "softphone_uac.xml"
-PROVIDER_SCENARIO = HERE / "sipp" / "freeswitch_bridge_uac.xml"
+SOFTPHONE_SCENARIO = SIPP_DIR / "softphone_uac.xml"
+PROVIDER_SCENARIO = SIPP_DIR / "freeswitch_bridge_uac.xml"
 RESTAURANT_NUMBER = "+15550100"
 CALLER = "+16175550199"
 PROVIDER_IP = "127.0.0.3"  # PROVIDER_CIDRS is this /32

@@ -31,6 +31,7 @@ from scripts.devstack import Ports, Stack, StackOptions
 from scripts.freeswitch import FreeSwitch, FreeSwitchError, find_freeswitch
 from telephony.sip_outbound import outbound_trunk_id
 from testkit.caller import (
+    SIPP_DIR,
     RtpCapture,
     answer_calls,
     free_udp_port,
@@ -44,7 +45,7 @@ from tests.telephony.test_sip_call_e2e import _binaries_present
 
 log = logging.getLogger("telephony.outbound")
 HERE = Path(__file__).resolve().parent
-SOFTPHONE_SCENARIO = HERE / "sipp" / "softphone_uac.xml"
+SOFTPHONE_SCENARIO = SIPP_DIR / "softphone_uac.xml"
 RESTAURANT_NUMBER = "+15550100"
 GUEST = "+16175550123"
 GUEST_IP = "127.0.0.5"  # the provider's termination (a SIPp phone)

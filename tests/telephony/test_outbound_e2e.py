@@ -29,7 +29,7 @@ from scripts.devstack import Ports, Stack, StackOptions
 from scripts.freeswitch import FreeSwitchError, find_freeswitch
 from store.outbound import OutboundQueue, Policy
 from store.scope import RestaurantScope, scoped
-from testkit.caller import answer_calls, free_udp_port
+from testkit.caller import SIPP_DIR, answer_calls, free_udp_port
 from testkit.clock import open_timezone
 from testkit.emulator import EMULATOR_JAR
 from testkit.records import make_reservation
@@ -524,7 +524,7 @@ async def test_a_busy_guest_is_tried_again_later(stack, tmp_path, capsys):
     load_script(stack, {"caller": [], "llm": []})
     sipp, _ = answer_calls(workdir=tmp_path / "busy", rtp_port=9, local_ip=GUEST_IP,
                            port=guest_port(stack), timeout_s=60,
-                           scenario=HERE / "sipp" / "busy_phone_uas.xml")
+                           scenario=SIPP_DIR / "busy_phone_uas.xml")
     db = client()
     try:
         await asyncio.sleep(0.5)

@@ -6,6 +6,7 @@
 
 const D = document.body.dataset;
 const TZ = D.tz || undefined;
+const LOCALE = D.locale || undefined;
 const $ = (sel, root = document) => root.querySelector(sel);
 const board = (window.__board = { seen: {}, ready: false, resets: 0 });
 
@@ -37,17 +38,37 @@ async function api(path, body) {
   return { ok: resp.ok, status: resp.status, data };
 }
 
+// One message at a time at the bottom; a state change's message carries Undo for UNDO_MS.
+const UNDO_MS = 10000;
 let toastTimer;
-function toast(msg, bad = false) {
+function toast(msg, bad = false, undo = null) {
   const t = $("#toast");
-  t.textContent = msg; t.className = bad ? "bad" : ""; t.hidden = false;
+  const text = el("span", { id: "toast-text" }, msg);
+  const button = undo ? el("button", { type: "button", id: "undo", onclick: async (ev) => {
+    ev.currentTarget.disabled = true;
+    clearTimeout(toastTimer); t.hidden = true;
+    await undo();
+  } }, "Undo") : null;
+  t.replaceChildren(text, ...(button ? [button] : []));
+  t.className = bad ? "bad" : ""; t.hidden = false;
   clearTimeout(toastTimer);
-  toastTimer = setTimeout(() => { t.hidden = true; }, bad ? 7000 : 3000);
+  toastTimer = setTimeout(() => { t.hidden = true; }, undo ? UNDO_MS : bad ? 7000 : 3000);
 }
 
 const money = (cents) => "$" + (cents / 100).toFixed(2);
-const clock = (iso) => iso ? new Intl.DateTimeFormat(undefined, {
-  hour: "2-digit", minute: "2-digit", timeZone: TZ }).format(new Date(iso)) : "";
+// The restaurant's clock everywhere ("1:25 PM" in the US), as the server writes it too.
+const CLOCK = { hour: "numeric", minute: "2-digit" };
+const spaced = (s) => s.replace(/[\u202f\u00a0]/g, " ");
+const clock = (iso) => iso ? spaced(new Intl.DateTimeFormat(LOCALE, {
+  ...CLOCK, timeZone: TZ }).format(new Date(iso))) : "";
+const hhmm = (t) => {  // "19:30" (a booking's wall-clock time) -> "7:30 PM"
+  const [h, m] = (t || "").split(":").map(Number);
+  if (Number.isNaN(h) || Number.isNaN(m)) return t || "";
+  return spaced(new Intl.DateTimeFormat(LOCALE, { ...CLOCK, timeZone: "UTC" })
+    .format(new Date(Date.UTC(2000, 0, 1, h, m))));
+};
+const dayName = (day) => new Intl.DateTimeFormat(LOCALE, { weekday: "short", month: "short",
+  day: "numeric", timeZone: "UTC" }).format(new Date(day + "T12:00:00Z"));
 const dayOf = (iso) => new Intl.DateTimeFormat("en-CA", {
   year: "numeric", month: "2-digit", day: "2-digit", timeZone: TZ }).format(new Date(iso));
 const today = () => dayOf(new Date().toISOString());
@@ -59,6 +80,16 @@ const phone = (e164) => {
   const m = /^\+1(\d{3})(\d{3})(\d{4})$/.exec(e164 || "");
   return m ? `(${m[1]}) ${m[2]}-${m[3]}` : (e164 || "");
 };
+// On a phone the tables are cards: each cell says which column it is (board.css).
+function labelCells(table) {
+  const heads = [...table.querySelectorAll("thead th")].map((th) => th.textContent.trim());
+  for (const row of table.querySelectorAll("tbody tr")) {
+    [...row.children].forEach((td, i) => {
+      if (td.colSpan > 1) return;
+      if (!td.hasAttribute("data-label")) td.setAttribute("data-label", heads[i] === "Actions" ? "" : (heads[i] || ""));
+    });
+  }
+}
 
 // ---------------------------------------------------------------- sound and attention
 
@@ -91,13 +122,23 @@ $("#sound").addEventListener("click", () => {
   sound.on = !sound.on;
   localStorage.setItem("board-sound", sound.on ? "on" : "off");
   sound.show();
-// Browsers start audio only after a tap on the page: after a reload with the sound on, the
-// first tap anywhere (staff touch the screen all day) wakes the chime up again.
-document.addEventListener("pointerdown", () => {
-  if (sound.on) { sound.ctx = sound.ctx || new AudioContext(); sound.ctx.resume(); }
-}, { once: true });
-  if (sound.on) { sound.ctx = sound.ctx || new AudioContext(); sound.ctx.resume(); sound.beep(); }
+  if (sound.on) { sound.wake(); sound.beep(); }
 });
+sound.wake = function () {
+  try {
+    this.ctx = this.ctx || new AudioContext();
+    this.ctx.resume().then(() => { board.audio = this.ctx.state; });
+  } catch (e) { /* no audio on this device */ }
+};
+// Browsers start audio only after a tap on the page: after a reload with the sound on, the
+// first tap or key anywhere (staff touch the screen all day) wakes the chime up again.
+const wake = () => {
+  if (!sound.on) return;
+  sound.wake();
+  board.woken = (board.woken || 0) + 1;
+  for (const kind of ["pointerdown", "keydown"]) document.removeEventListener(kind, wake, true);
+};
+for (const kind of ["pointerdown", "keydown"]) document.addEventListener(kind, wake, true);
 sound.show();
 
 $("#signout").addEventListener("click", async () => {
@@ -175,33 +216,112 @@ async function write(path, body, onConflict) {
 
 // ---------------------------------------------------------------- orders
 
+const ORDER_WORDS = { confirmed: "new", pending_staff_confirmation: "to confirm", preparing: "preparing",
+                      ready: "ready", collected: "picked up", cancelled: "cancelled" };
+
 function ordersPage() {
   const fresh = new Set();
   const columns = { confirmed: "#col-new", pending_staff_confirmation: "#col-new",
                     preparing: "#col-preparing", ready: "#col-ready" };
+  // What arrived since staff last touched the screen: counted on a button at the top.
+  let unseen = new Set();
+  const since = $("#since");
+  const showSince = () => {
+    // Its room stays reserved: a tap must never move the cards under the finger.
+    since.classList.toggle("invisible", unseen.size === 0);
+    since.textContent = `${unseen.size} new`;
+    since.setAttribute("aria-label", `${unseen.size} new orders since you last looked`);
+    board.unseen = unseen.size;
+  };
+  since.addEventListener("click", () => {
+    unseen = new Set(); showSince(); render();
+    $("#col-new").scrollIntoView({ block: "start" });
+  });
+  // Any tap on the page counts as a look, once that tap has done its work.
+  document.addEventListener("click", (ev) => {
+    if (ev.target !== since && unseen.size) { unseen = new Set(); showSince(); render(); }
+  });
+  // Compact: about twice as many cards on a tablet; remembered on this device.
+  const compact = $("#compact");
+  const showCompact = (on) => {
+    $("#app").classList.toggle("compact", on);
+    compact.setAttribute("aria-pressed", String(on));
+    compact.textContent = on ? "Full cards" : "Compact";
+  };
+  showCompact(localStorage.getItem("board-compact") === "on");
+  compact.addEventListener("click", () => {
+    const on = !$("#app").classList.contains("compact");
+    localStorage.setItem("board-compact", on ? "on" : "off");
+    showCompact(on);
+  });
+
+  // A card is rebuilt only when its order changed: a tap never lands on a card swapped out
+  // under the finger by someone else's change.
+  const built = new Map();
+  const cardOf = (o) => {
+    const key = `${o._version}|${fresh.has(o._id)}|${unseen.has(o._id)}`;
+    const had = built.get(o._id);
+    if (had && had.key === key) return had.node;
+    const node = orderCard(o);
+    built.set(o._id, { key, node });
+    return node;
+  };
+  const byPickup = (a, b) => (a.pickup_time || "").localeCompare(b.pickup_time || "");
+  const newestFirst = (a, b) => (b.created_at || "").localeCompare(a.created_at || "");
   const render = () => {
     for (const sel of ["#col-new", "#col-preparing", "#col-ready", "#col-done"]) $(sel).replaceChildren();
-    const list = Object.values(state.orders).sort((a, b) => (a.pickup_time || "").localeCompare(b.pickup_time || ""));
+    const all = Object.values(state.orders);
     const t = today();
-    for (const o of list) {
-      const col = columns[o.status];
-      if (col) $(col).append(orderCard(o));
-      else if (dayOf(o.updated_at || o.created_at) === t) $("#col-done").prepend(orderCard(o));
+    // Unstarted orders: the newest on top, where eyes are; the rest by pickup time.
+    for (const o of all.filter((x) => columns[x.status] === "#col-new").sort(newestFirst)) $("#col-new").append(cardOf(o));
+    for (const o of all.filter((x) => columns[x.status] && columns[x.status] !== "#col-new").sort(byPickup)) {
+      $(columns[o.status]).append(cardOf(o));
     }
+    for (const o of all.filter((x) => !columns[x.status]).sort(byPickup)) {
+      if (dayOf(o.updated_at || o.created_at) === t) $("#col-done").prepend(cardOf(o));
+    }
+    for (const id of built.keys()) if (!(id in state.orders)) built.delete(id);
+  };
+  const send = async (o, status, reason = "") => {
+    const r = await write(`/api/orders/${encodeURIComponent(o._id)}/status`,
+      { status, version: o._version, reason }, (cur) => { state.orders[cur._id] = cur; render(); });
+    if (!r.ok) return;
+    const now = r.data.order;
+    state.orders[o._id] = now; render();
+    const before = o.status;
+    if (before === now.status) return;
+    toast(`#${o.order_number} ${o.customer_name}: ${ORDER_WORDS[now.status]}`, false, async () => {
+      const back = await write(`/api/orders/${encodeURIComponent(o._id)}/undo`,
+        { status: before, version: now._version }, (cur) => { state.orders[cur._id] = cur; render(); });
+      if (back.ok) { state.orders[o._id] = back.data.order; render(); toast(`#${o.order_number} is ${ORDER_WORDS[before]} again`); }
+    });
+  };
+  // Cancel asks why in a dialog; an empty reason says so instead of doing nothing.
+  const cancelDialog = $("#cancel-form");
+  const cancelForm = cancelDialog.querySelector("form");
+  let cancelling = null;
+  $("#cancel-close").addEventListener("click", () => cancelDialog.close());
+  cancelForm.elements.reason.addEventListener("input", () => { $("#cancel-error").textContent = ""; });
+  cancelForm.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const reason = cancelForm.elements.reason.value.trim();
+    if (!reason) { $("#cancel-error").textContent = "Say why, so the caller can be told."; return; }
+    cancelDialog.close();
+    await send(cancelling, "cancelled", reason);
+  });
+  const askCancel = (o) => {
+    cancelling = o;
+    $("#cancel-title").textContent = `Cancel order #${o.order_number} (${o.customer_name})`;
+    cancelForm.elements.reason.value = ""; $("#cancel-error").textContent = "";
+    cancelDialog.showModal();
   };
   const orderCard = (o) => {
     const move = (status, label, cls) => el("button", { class: cls, type: "button", "data-action": status,
       onclick: async (ev) => {
-        let reason = "";
-        if (status === "cancelled") {
-          reason = prompt(`Why is order #${o.order_number} cancelled?`) || "";
-          if (!reason.trim()) return;
-        }
-        ev.target.disabled = true;
-        const r = await write(`/api/orders/${encodeURIComponent(o._id)}/status`,
-          { status, version: o._version, reason }, (cur) => { state.orders[cur._id] = cur; render(); });
-        if (r.ok) { state.orders[o._id] = r.data.order; render(); }
-        ev.target.disabled = false;
+        if (status === "cancelled") return askCancel(o);
+        const b = ev.currentTarget;
+        b.disabled = true;
+        try { await send(o, status); } finally { b.disabled = false; }
       } }, label);
     const actions = {
       confirmed: [move("preparing", "Start", "primary"), move("ready", "Ready"), move("cancelled", "Cancel…", "warn")],
@@ -211,10 +331,14 @@ function ordersPage() {
       collected: [move("ready", "Undo pick-up")],
       cancelled: [],
     }[o.status] || [];
+    const isNew = unseen.has(o._id);
+    const items = (o.lines || []).map((l) => `${l.quantity}× ${l.name}${l.size_name ? ` (${l.size_name})` : ""}`).join(", ");
     const card = el("article", { class: `card s-${o.status}` + (fresh.has(o._id) ? " fresh" : ""),
-                                 "data-id": o._id, "data-status": o.status },
-      el("div", { class: "head" }, el("span", {}, "#" + o.order_number), el("span", {}, "pickup " + clock(o.pickup_time))),
-      el("div", { class: "meta" }, `${o.customer_name} · ${phone(o.customer_phone)} · placed ${clock(o.created_at)}`),
+                                 "data-id": o._id, "data-status": o.status, "aria-label": `Order ${o.order_number}` },
+      el("div", { class: "head" }, el("span", {}, "#" + o.order_number, " ", o.customer_name,
+        isNew ? el("span", { class: "new-tag" }, "new") : null), el("span", {}, "pickup " + clock(o.pickup_time))),
+      el("div", { class: "summary" }, items),
+      el("div", { class: "meta" }, `${phone(o.customer_phone)} · placed ${clock(o.created_at)}`),
       el("ul", {}, (o.lines || []).map((l) => el("li", {},
         el("b", {}, `${l.quantity} × ${l.name}`), l.size_name ? ` (${l.size_name})` : "",
         (l.options || []).length ? el("div", { class: "opt" }, (l.options || []).map((x) => x.name).join(", ")) : null,
@@ -222,9 +346,16 @@ function ordersPage() {
       o.notes ? el("div", { class: "instr" }, "Note: " + o.notes) : null,
       o.status === "cancelled" ? el("div", { class: "instr" }, "Cancelled: " + (o.cancel_reason || "")) : null,
       el("div", { class: "meta" }, el("b", {}, money(o.total_cents)), " at pickup",
-        o.status === "collected" || o.status === "cancelled" ? ` · ${o.status === "collected" ? "picked up" : "cancelled"} by ${o.updated_by || "?"}` : ""),
+        o.status === "collected" || o.status === "cancelled" ? ` · ${ORDER_WORDS[o.status]} by ${o.updated_by || "?"}` : ""),
       el("div", { class: "actions" }, ...actions,
-        el("a", { href: `/orders/${encodeURIComponent(o._id)}/ticket?print=1`, target: "_blank", class: "ticket" }, "Ticket")));
+        // One ticket tab for the whole board (named), which does not print by itself.
+        el("a", { href: `/orders/${encodeURIComponent(o._id)}/ticket`, target: "board-ticket", class: "button ticket",
+                  onclick: (ev) => {  // opened by script, so its Close button can close it
+                    if (ev.ctrlKey || ev.metaKey || ev.shiftKey) return;
+                    ev.preventDefault();
+                    const tab = window.open(ev.currentTarget.href, "board-ticket");
+                    if (tab) tab.focus();
+                  } }, "Ticket")));
     if (!(o._id in board.seen)) board.seen[o._id] = Date.now();
     return card;
   };
@@ -232,8 +363,9 @@ function ordersPage() {
     reset: () => render(),
     change: (ch) => {
       if (ch.topic !== "orders") return;
-      if (ch.op === "upsert" && NEW_ORDER.has(ch.doc.status) && !fresh.has(ch.id)) {
+      if (ch.op === "upsert" && NEW_ORDER.has(ch.doc.status) && !fresh.has(ch.id) && !(ch.id in board.seen)) {
         fresh.add(ch.id); setTimeout(() => fresh.delete(ch.id), 5000);
+        unseen.add(ch.id); showSince();
       }
       render();
     },
@@ -242,26 +374,76 @@ function ordersPage() {
 
 // ---------------------------------------------------------------- bookings
 
+const BOOKING_WORDS = { confirmed: "booked", changed: "booked", seated: "seated", finished: "finished",
+                        no_show: "no-show", cancelled: "cancelled" };
+
 function bookingsPage() {
   const res = {};
   let day = today();
   const dayInput = $("#day");
   dayInput.value = day;
-  const label = { confirmed: "booked", changed: "booked", seated: "seated", finished: "finished",
-                  no_show: "no-show", cancelled: "cancelled" };
+  const pendingCancel = {};  // code -> timer: sent when Undo was not tapped
+  const builtRows = new Map();
   const loadTimeline = async () => {
-    const r = await api("/api/timeline?day=" + day);
+    const r = await api(`/api/availability?day=${day}&party=2`);
     if (!r.ok) return;
     const box = $("#timeline"); box.replaceChildren();
     if (!r.data.slots.length) box.append(el("p", {}, "Closed this day."));
+    let paced = null;
     for (const s of r.data.slots) {
-      const pct = Math.min(100, Math.round((100 * s.used) / r.data.capacity));
-      box.append(el("div", { class: "slot" + (pct >= 100 ? " full" : pct >= 75 ? " busy" : ""),
-                             title: `${s.time}: ${s.used} of ${r.data.capacity} seats` },
-        el("small", {}, `${s.used}/${r.data.capacity}`),
-        el("div", { class: "fill", style: `height:${pct}%` }), el("span", {}, s.time)));
+      const pct = Math.min(100, Math.round((100 * s.used) / s.capacity));
+      const pace = s.pacing;
+      if (pace) paced = pace;
+      const paceFull = pace && pace.starting >= pace.limit;
+      const words = `${s.label}: ${s.used} of ${s.capacity} seats taken` +
+        (pace ? `; ${pace.starting} of ${pace.limit} covers start then` : "") +
+        (s.fits ? "; a table for 2 is free" : `; not for 2: ${s.why}`);
+      box.append(el("div", { class: "slot" + (paceFull ? " paced" : pct >= 100 ? " full" : pct >= 75 ? " busy" : ""),
+                             title: words, "aria-label": words, role: "img", "data-time": s.time },
+        el("small", {}, `${s.used}/${s.capacity}`),
+        pace ? el("small", { class: paceFull ? "pace" : "" }, `start ${pace.starting}/${pace.limit}`) : null,
+        el("div", { class: "fill", style: `height:${pct}%` }), el("span", {}, s.label)));
     }
+    $("#legend").textContent = "Bars: guests at the tables at that time, of the room's seats." +
+      (paced ? ` "start": covers starting in that ${paced.minutes}-minute window, of the kitchen's ${paced.limit}; striped = no more can start then.` : "");
   };
+  const sendStatus = async (r, status) => {
+    const resp = await write(`/api/bookings/${r.code}/status`, { status, version: r._version }, conflict);
+    if (!resp.ok) return;
+    const now = resp.data.reservation;
+    res[r.code] = now; render();
+    if (now.status === r.status) return;
+    toast(`${r.name}, ${r.party_size} at ${hhmm(r.time)}: ${BOOKING_WORDS[now.status]}`, false, async () => {
+      const back = await write(`/api/bookings/${r.code}/undo`, { version: now._version }, conflict);
+      if (back.ok) { res[r.code] = back.data.reservation; render(); toast(`${r.name}: ${BOOKING_WORDS[back.data.reservation.status]} again`); }
+    });
+  };
+  // Cancel frees the table through the line's own code: it is sent after the Undo time.
+  const cancelLater = (r) => {
+    const send = async () => {
+      delete pendingCancel[r.code];
+      const resp = await write(`/api/bookings/${r.code}/cancel`, { version: r._version }, conflict);
+      if (resp.ok) { res[r.code] = resp.data.reservation; }
+      render();
+    };
+    pendingCancel[r.code] = setTimeout(send, UNDO_MS);
+    pendingCancel[r.code + ":send"] = send;
+    render();
+    toast(`${r.name}, ${r.party_size} at ${hhmm(r.time)}: cancelled`, false, async () => {
+      clearTimeout(pendingCancel[r.code]); delete pendingCancel[r.code]; delete pendingCancel[r.code + ":send"];
+      render(); toast(`${r.name}: booked again`);
+    });
+  };
+  // A page closed within the Undo time still cancels.
+  window.addEventListener("pagehide", () => {
+    for (const [code, t] of Object.entries(pendingCancel)) {
+      if (code.endsWith(":send")) continue;
+      clearTimeout(t);
+      const r = res[code];
+      if (r) fetch(`/api/bookings/${code}/cancel`, { method: "POST", keepalive: true, credentials: "same-origin",
+        headers: { "Content-Type": "application/json", "X-CSRF-Token": D.csrf }, body: JSON.stringify({ version: r._version }) });
+    }
+  });
   const render = () => {
     const upcoming = $("#upcoming").checked;
     const last = upcoming ? addDays(day, 6) : day;
@@ -269,36 +451,39 @@ function bookingsPage() {
       .sort((a, b) => (a.date + a.time).localeCompare(b.date + b.time));
     const body = $("#bookings tbody"); body.replaceChildren();
     for (const r of rows) {
+      const shown = r.code in pendingCancel ? "cancelled" : r.status;
+      // Rebuilt only when it changed: a tap never lands on a row swapped out under the finger.
+      const key = `${r._version}|${shown}|${upcoming}`;
+      const had = builtRows.get(r.code);
+      if (had && had.key === key) { body.append(had.node); continue; }
       const act = (status, text, cls) => el("button", { type: "button", class: cls, "data-action": status,
-        onclick: async () => {
-          let resp;
-          if (status === "cancel") {
-            if (!confirm(`Cancel the booking for ${r.name}, ${r.party_size} at ${r.time.slice(0, 5)}?`)) return;
-            resp = await write(`/api/bookings/${r.code}/cancel`, { version: r._version }, conflict);
-          } else if (status === "change") {
-            return openForm(r);
-          } else {
-            resp = await write(`/api/bookings/${r.code}/status`, { status, version: r._version }, conflict);
-          }
-          if (resp && resp.ok) { res[r.code] = resp.data.reservation; render(); }
+        onclick: async (ev) => {
+          if (status === "change") return openForm(r);
+          if (status === "cancel") return cancelLater(r);
+          const b = ev.currentTarget; b.disabled = true;
+          try { await sendStatus(r, status); } finally { b.disabled = false; }
         } }, text);
+      const open = [act("seated", "Seated", "primary"), act("no_show", "No-show"), act("change", "Change"), act("cancel", "Cancel", "warn")];
       const actions = {
-        confirmed: [act("seated", "Seated", "primary"), act("no_show", "No-show"), act("change", "Change"), act("cancel", "Cancel", "warn")],
-        changed: [act("seated", "Seated", "primary"), act("no_show", "No-show"), act("change", "Change"), act("cancel", "Cancel", "warn")],
-        seated: [act("finished", "Finished", "primary")],
-        no_show: [act("seated", "Seated")],
-      }[r.status] || [];
-      body.append(el("tr", { "data-code": r.code, "data-status": r.status,
-                             class: ["cancelled", "finished", "no_show"].includes(r.status) ? "muted" : "" },
-        el("td", {}, (upcoming ? r.date + " " : "") + r.time.slice(0, 5),
+        confirmed: open, changed: open,
+        // Finished sits last and looks different from Seated, so a second tap does not land on it.
+        seated: [el("span", { class: "meta" }, "at the table"), act("finished", "Finished", "quiet")],
+        no_show: [act("seated", "Seated after all")],
+      }[shown] || [];
+      const node = el("tr", { "data-code": r.code, "data-status": shown,
+                             class: ["cancelled", "finished", "no_show"].includes(shown) ? "muted" : "" },
+        el("td", {}, (upcoming ? dayName(r.date) + " " : "") + hhmm(r.time),
           (r.tables || []).length ? el("div", { class: "meta" }, "table " + r.tables.join("+")) : null),
-        el("td", {}, r.party_size), el("td", {}, r.name), el("td", {}, phone(r.phone)),
-        el("td", {}, r.notes || ""), el("td", {}, el("span", { class: "status " + r.status }, label[r.status] || r.status)),
-        el("td", {}, el("div", { class: "actions" }, actions))));
+        el("td", {}, r.party_size), el("td", {}, r.name), el("td", {}, r.phone ? el("a", { href: "tel:" + r.phone }, phone(r.phone)) : ""),
+        el("td", { class: r.notes ? "" : "empty" }, r.notes || null), el("td", {}, el("span", { class: "status " + shown }, BOOKING_WORDS[shown] || shown)),
+        el("td", { class: "act" }, el("div", { class: "actions" }, actions)));
+      builtRows.set(r.code, { key, node });
+      body.append(node);
     }
     if (!rows.length) body.append(el("tr", {}, el("td", { colspan: 7 }, "No bookings.")));
+    labelCells($("#bookings"));
   };
-  const conflict = (cur) => { if (cur && cur.code) { /* the listener brings the new version */ } render(); };
+  const conflict = () => render();
   const setDay = (d) => { day = d; dayInput.value = d; render(); loadTimeline(); };
   dayInput.addEventListener("change", () => setDay(dayInput.value || today()));
   $("#prev-day").addEventListener("click", () => setDay(addDays(day, -1)));
@@ -308,13 +493,41 @@ function bookingsPage() {
   const dialog = $("#booking-form");
   const form = dialog.querySelector("form");
   let editing = null;
-  const fillTimes = async (d, keep) => {
-    const r = await api("/api/timeline?day=" + d);
-    const sel = form.elements.time; sel.replaceChildren();
-    for (const s of (r.ok ? r.data.slots : [])) {
-      sel.append(el("option", { value: s.time }, `${s.time} (${r.data.capacity - s.used} free)`));
+  // The time list says what this party can really get: tables and the kitchen's pacing.
+  const fillTimes = async (keep) => {
+    const f = form.elements;
+    const party = Math.max(1, Number(f.party.value) || 2);
+    const moving = editing ? `&moving=${encodeURIComponent(editing.code)}` : "";
+    const r = await api(`/api/availability?day=${f.date.value}&party=${party}${moving}`);
+    const sel = f.time; const was = keep || sel.value; sel.replaceChildren();
+    const slots = r.ok ? r.data.slots.filter((s) => s.why !== "past") : [];
+    for (const s of slots) {
+      sel.append(el("option", { value: s.time, disabled: !s.fits && s.time !== keep },
+        s.fits ? `${s.label} (free for ${party})` : `${s.label} (full: ${s.why})`));
     }
-    if (keep) sel.value = keep;
+    if (!slots.length) sel.append(el("option", { value: "", disabled: true }, "Closed this day"));
+    if (was && [...sel.options].some((o) => o.value === was && !o.disabled)) sel.value = was;
+    else { const first = [...sel.options].find((o) => !o.disabled); if (first) sel.value = first.value; }
+    return slots;
+  };
+  // A refusal offers the nearest times that fit, as buttons.
+  const offer = async (wanted) => {
+    const box = $("#booking-offers"); box.replaceChildren();
+    const all = await fillTimes();
+    const asked = all.find((s) => s.time === wanted.time);
+    const slots = all.filter((s) => s.fits);
+    $("#booking-error").textContent = `${hhmm(wanted.time)} is full for ${wanted.party}` +
+      (asked && asked.why ? ` (${asked.why}).` : ".") +
+      (slots.length ? " Free for this party:" : " Nothing else is free that day.");
+    wanted = wanted.time;
+    const mins = (t) => Number(t.slice(0, 2)) * 60 + Number(t.slice(3, 5));
+    slots.sort((a, b) => Math.abs(mins(a.time) - mins(wanted)) - Math.abs(mins(b.time) - mins(wanted)));
+    for (const s of slots.slice(0, 4).sort((a, b) => a.time.localeCompare(b.time))) {
+      box.append(el("button", { type: "button", "data-time": s.time, onclick: () => {
+        form.elements.time.value = s.time; box.replaceChildren(); $("#booking-error").textContent = "";
+        form.requestSubmit($("#booking-save"));
+      } }, `Book ${s.label}`));
+    }
   };
   const openForm = async (r) => {
     editing = r || null;
@@ -323,30 +536,35 @@ function bookingsPage() {
     form.elements.date.value = r ? r.date : day;
     form.elements.party.value = r ? r.party_size : 2;
     for (const f of ["name", "phone", "notes"]) form.elements[f].value = "";
-    $("#booking-error").textContent = "";
-    await fillTimes(form.elements.date.value, r ? r.time.slice(0, 5) : null);
+    $("#booking-error").textContent = ""; $("#booking-offers").replaceChildren();
+    await fillTimes(r ? r.time.slice(0, 5) : null);
     dialog.showModal();
   };
-  form.elements.date.addEventListener("change", () => fillTimes(form.elements.date.value));
+  form.elements.date.addEventListener("change", () => fillTimes());
+  form.elements.party.addEventListener("change", () => fillTimes());
   $("#add-booking").addEventListener("click", () => openForm(null));
   $("#booking-close").addEventListener("click", () => dialog.close());
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
     const f = form.elements;
     const body = { date: f.date.value, time: f.time.value, party: Number(f.party.value) };
+    const save = $("#booking-save"); save.disabled = true;
     let r;
-    if (editing) {
-      r = await api(`/api/bookings/${editing.code}/change`, { ...body, version: editing._version });
-    } else {
-      r = await api("/api/bookings", { ...body, name: f.name.value, phone: f.phone.value, notes: f.notes.value });
-    }
+    try {
+      if (editing) {
+        r = await api(`/api/bookings/${editing.code}/change`, { ...body, version: editing._version });
+      } else {
+        r = await api("/api/bookings", { ...body, name: f.name.value, phone: f.phone.value, notes: f.notes.value });
+      }
+    } finally { save.disabled = false; }
     if (r.ok) {
       dialog.close();
-      toast(editing ? "Booking changed" : `Booked: code ${r.data.code}`);
+      toast(editing ? "Booking changed" : `Booked ${hhmm(body.time)} for ${body.party}: code ${r.data.code}`);
       if (r.data.status === "queued") toast("Saved offline; it will be confirmed when the database is back", true);
     } else {
       $("#booking-error").textContent = r.data.error || `Failed (${r.status})`;
       if (r.status === 409 && editing && r.data.current) editing = null;
+      if (r.status === 422 && /fully booked/.test(r.data.error || "")) await offer(body);
     }
   });
 
@@ -360,6 +578,7 @@ function bookingsPage() {
       if (ch.topic === "reservations") {
         if (ch.op === "remove") delete res[ch.id]; else res[ch.id] = ch.doc;
         render();
+        if (ch.doc && ch.doc.date === day) loadTimeline();
       } else if (ch.topic === "slots" && ch.id.startsWith(day)) {
         loadTimeline();
       }
@@ -369,39 +588,112 @@ function bookingsPage() {
 
 // ---------------------------------------------------------------- messages
 
+const localInput = (date) => {  // a Date as the restaurant's "YYYY-MM-DDTHH:MM"
+  const parts = Object.fromEntries(new Intl.DateTimeFormat("en-CA", { timeZone: TZ, year: "numeric", month: "2-digit",
+    day: "2-digit", hour: "2-digit", minute: "2-digit", hourCycle: "h23" }).formatToParts(date).map((p) => [p.type, p.value]));
+  return `${parts.year}-${parts.month}-${parts.day}T${parts.hour}:${parts.minute}`;
+};
+
 function messagesPage() {
+  // Call-backs come from the outbound queue, so a message's "queued" survives any re-render.
+  let callbacks = {};
+  const loadCallbacks = async () => {
+    const r = await api("/api/outbound");
+    callbacks = {};
+    for (const c of (r.ok ? r.data.calls : [])) if (c.message_id) callbacks[c.message_id] = c;
+    render();
+  };
+  const dialog = $("#callback-form");
+  const form = dialog.querySelector("form");
+  let current = null;
+  const schedule = async (at) => {
+    const r = await api(`/api/messages/${encodeURIComponent(current._id)}/callback`, at ? { at } : {});
+    if (!r.ok) { $("#callback-error").textContent = r.data.error || `Failed (${r.status})`; return; }
+    dialog.close();
+    callbacks[current._id] = r.data.call; render();
+    toast(at ? `Automated call-back to ${current.name} at ${clock(r.data.call.next_try_at)}` : `Automated call-back to ${current.name} queued`);
+  };
+  $("#callback-now").addEventListener("click", () => schedule(null));
+  $("#callback-at").addEventListener("click", () => {
+    if (!form.elements.at.value) { $("#callback-error").textContent = "Choose a day and time first."; return; }
+    schedule(form.elements.at.value);
+  });
+  $("#callback-self").addEventListener("click", async () => {
+    const m = current;
+    dialog.close();
+    const r = await write(`/api/messages/${encodeURIComponent(m._id)}/done`, { done: true, version: m._version },
+      (cur) => { state.messages[cur._id] = cur; render(); });
+    if (r.ok) {
+      state.messages[m._id] = r.data.message; render();
+      toast(`${m.name}: you are calling back (${phone(m.phone)})`, false, () => reopen(r.data.message));
+    }
+  });
+  $("#callback-close").addEventListener("click", () => dialog.close());
+  const ask = (m) => {
+    current = m;
+    $("#callback-title").textContent = `Call ${m.name} back`;
+    $("#callback-who").textContent = `${phone(m.phone)}: “${m.reason}”`;
+    $("#callback-error").textContent = "";
+    form.elements.at.min = localInput(new Date());
+    form.elements.at.value = localInput(new Date(Date.now() + 60 * 60 * 1000)).slice(0, 14) + "00";
+    dialog.showModal();
+  };
+  const reopen = async (m) => {
+    const r = await write(`/api/messages/${encodeURIComponent(m._id)}/done`, { done: false, version: m._version },
+      (cur) => { state.messages[cur._id] = cur; render(); });
+    if (r.ok) { state.messages[m._id] = r.data.message; render(); }
+  };
   const render = () => {
     const rows = Object.values(state.messages).sort((a, b) =>
       (a.status === "new" ? 0 : 1) - (b.status === "new" ? 0 : 1) || (b.created_at || "").localeCompare(a.created_at || ""));
     const body = $("#messages tbody"); body.replaceChildren();
     for (const m of rows) {
       const done = m.status !== "new";
+      const cb = callbacks[m._id];
+      const cbText = cb ? (cb.status === "pending" ? `Call-back queued for ${clock(cb.next_try_at)}` : `Call-back ${cb.status.replace("_", " ")}`) : "";
       body.append(el("tr", { class: done ? "muted" : "", "data-id": m._id, "data-status": m.status },
-        el("td", {}, `${dayOf(m.created_at) === today() ? "" : dayOf(m.created_at) + " "}${clock(m.created_at)}`),
-        el("td", {}, m.name), el("td", {}, el("a", { href: "tel:" + m.phone }, phone(m.phone))), el("td", {}, m.reason),
-        el("td", {}, el("button", { type: "button", class: done ? "" : "primary", "data-action": done ? "reopen" : "done",
-          onclick: async () => {
-            const r = await write(`/api/messages/${encodeURIComponent(m._id)}/done`, { done: !done, version: m._version },
-              (cur) => { state.messages[cur._id] = cur; render(); });
-            if (r.ok) { state.messages[m._id] = r.data.message; render(); }
-          } }, done ? `Done (${m.handled_by || "?"}) · reopen` : "Mark done"),
-          el("button", { type: "button", "data-action": "callback", onclick: async (ev) => {
-            const r = await write(`/api/messages/${encodeURIComponent(m._id)}/callback`, {});
-            if (r.ok) { ev.target.textContent = "Call back queued"; ev.target.disabled = true; }
-          } }, "Call back"))));
+        el("td", {}, `${dayOf(m.created_at) === today() ? "" : dayName(dayOf(m.created_at)) + " "}${clock(m.created_at)}`),
+        el("td", {}, m.name), el("td", {}, el("a", { href: "tel:" + m.phone }, phone(m.phone))), el("td", {}, m.reason,
+          cb ? el("div", { class: "meta", "data-callback": cb.status }, cbText) : null),
+        el("td", { class: "act" }, el("div", { class: "actions" },
+          el("button", { type: "button", class: done ? "" : "primary", "data-action": done ? "reopen" : "done",
+            onclick: async () => {
+              if (done) return reopen(m);
+              const r = await write(`/api/messages/${encodeURIComponent(m._id)}/done`, { done: true, version: m._version },
+                (cur) => { state.messages[cur._id] = cur; render(); });
+              if (r.ok) {
+                state.messages[m._id] = r.data.message; render();
+                toast(`Message from ${m.name}: done`, false, () => reopen(r.data.message));
+              }
+            } }, done ? `Done (${m.handled_by || "?"}) · reopen` : "Mark done"),
+          el("button", { type: "button", "data-action": "callback", disabled: cb && cb.status === "pending",
+                         onclick: () => ask(m) }, cb && cb.status === "pending" ? "Call back queued" : "Call back…")))));
     }
     if (!rows.length) body.append(el("tr", {}, el("td", { colspan: 5 }, "No messages.")));
+    labelCells($("#messages"));
   };
+  loadCallbacks(); setInterval(loadCallbacks, 15000);
   live(["messages"], { reset: render, change: (ch) => { if (ch.topic === "messages") render(); } });
 }
 
 // ---------------------------------------------------------------- calls
+
+// What a call was, in the restaurant's words (the agent names stay in the details fold).
+const OUTCOME_WORDS = { order: "placed an order", reservation: "booked a table", change: "changed a booking",
+  cancel: "cancelled a booking", info: "asked a question", transfer: "was put through to staff",
+  message: "left a message", abandoned: "hung up early", kept: "kept their booking", voicemail: "reached voicemail",
+  opted_out: "asked not to be called again", no_answer: "did not answer" };
+const ENDED_WORDS = { participant_disconnected: "the caller hung up", user_initiated: "the line ended the call",
+  task_completed: "the line ended the call", job_shutdown: "the line was restarted during the call",
+  error: "a fault on the line ended the call", crashed: "the line stopped during the call" };
 
 function callsPage() {
   const dayInput = $("#day"); const outcome = $("#outcome");
   dayInput.value = today();
   let calls = {};
   const ms = (v) => v === null || v === undefined ? "" : `${Math.round(v)} ms`;
+  const made_ = (id) => state.orders[id] ? `order #${state.orders[id].order_number}`
+    : /-message-/.test(id) ? "a message" : `booking ${id}`;
   const render = () => {
     const rows = Object.values(calls).sort((a, b) => (b.started_at || "").localeCompare(a.started_at || ""));
     const body = $("#calls tbody"); body.replaceChildren();
@@ -409,20 +701,32 @@ function callsPage() {
       const lat = [...(c.turn_latency_ms || [])];
       const sorted = [...lat].sort((a, b) => a - b);
       const p50 = sorted.length ? sorted[Math.ceil(0.5 * sorted.length) - 1] : null;
+      const made = (c.ids_created || []).map(made_);
+      const story = `${phone(c.caller) || "A caller with no caller ID"} ${OUTCOME_WORDS[c.outcome] || c.outcome || "called"}` +
+        (made.length ? ` (${made.join(", ")})` : "") + (ENDED_WORDS[c.close_reason] ? `; ${ENDED_WORDS[c.close_reason]}.` : ".");
       const detail = el("tr", { class: "detail", hidden: true }, el("td", { colspan: 6 },
-        el("div", { class: "meta" }, `Agents: ${(c.agents_visited || []).join(" → ")} · closed: ${c.close_reason || ""}`),
-        el("div", { class: "meta" }, "Per-turn latency: " + (lat.length ? lat.map(ms).join(", ") : "none")),
+        el("p", { class: "story" }, story),
         el("div", { class: "transcript" }, (c.transcript || []).map((t) =>
-          el("p", { class: t.role }, el("b", {}, t.role === "user" ? "Caller: " : "Agent: "), t.text)))));
-      body.append(el("tr", { "data-id": c._id, class: "call", onclick: () => { detail.hidden = !detail.hidden; } },
-        el("td", {}, clock(c.started_at)), el("td", {}, phone(c.caller) || "unknown"),
-        el("td", {}, el("span", { class: "status" }, c.outcome)),
+          el("p", { class: t.role }, el("b", {}, t.role === "user" ? "Caller: " : "Line: "), t.text))),
+        el("details", {}, el("summary", {}, "Technical details"),
+          el("div", { class: "meta" }, `Agents: ${(c.agents_visited || []).join(" → ")} · closed: ${c.close_reason || ""}`),
+          el("div", { class: "meta" }, "Per-turn latency: " + (lat.length ? lat.map(ms).join(", ") : "none")))));
+      const open = el("button", { type: "button", class: "quiet", "aria-expanded": "false",
+                                  "aria-label": `${clock(c.started_at)}: show the call` }, clock(c.started_at));
+      const toggle = (ev) => {
+        if (ev && ev.target.closest("a")) return;
+        detail.hidden = !detail.hidden; open.setAttribute("aria-expanded", String(!detail.hidden));
+      };
+      const row = el("tr", { "data-id": c._id, "data-outcome": c.outcome || "", class: "call", onclick: toggle },
+        el("td", {}, open), el("td", {}, phone(c.caller) || "unknown"),
+        el("td", {}, el("span", { class: "status" }, OUTCOME_WORDS[c.outcome] || c.outcome)),
         el("td", {}, c.duration_s ? `${Math.round(c.duration_s)} s` : ""),
-        el("td", {}, (c.ids_created || []).map((id) => state.orders[id]
-          ? `order #${state.orders[id].order_number}` : /-message-/.test(id) ? "message" : `booking ${id}`).join(", ")),
-        el("td", {}, lat.length ? `median ${ms(p50)}, max ${ms(sorted[sorted.length - 1])}` : "")), detail);
+        el("td", {}, made.join(", ")),
+        el("td", {}, lat.length ? `median ${ms(p50)}, max ${ms(sorted[sorted.length - 1])}` : ""));
+      body.append(row, detail);
     }
     if (!rows.length) body.append(el("tr", {}, el("td", { colspan: 6 }, "No calls.")));
+    labelCells($("#calls"));
   };
   const matches = (c) => dayOf(c.started_at) === dayInput.value && (!outcome.value || c.outcome === outcome.value);
   // Calls that end while the day's list is being fetched arrive live before the answer, which
@@ -445,12 +749,13 @@ function callsPage() {
     const body = $("#outbound tbody"); body.replaceChildren();
     for (const c of (r.ok ? r.data.calls : [])) {
       body.append(el("tr", { "data-id": c._id, "data-status": c.status },
-        el("td", {}, c.next_try_at ? `${dayOf(c.next_try_at)} ${clock(c.next_try_at)}` : "-"),
+        el("td", {}, c.next_try_at ? `${dayOf(c.next_try_at) === today() ? "" : dayName(dayOf(c.next_try_at)) + " "}${clock(c.next_try_at)}` : "-"),
         el("td", {}, phone(c.phone)), el("td", {}, c.reason),
         el("td", {}, el("span", { class: "status" }, c.status)),
         el("td", {}, `${c.attempts}/${c.max_attempts}`), el("td", {}, c.outcome || "")));
     }
     if (!body.children.length) body.append(el("tr", {}, el("td", { colspan: 6 }, "No outbound calls.")));
+    labelCells($("#outbound"));
   };
   loadOutbound(); setInterval(loadOutbound, 15000);
   live(["calls"], {
@@ -511,7 +816,7 @@ function numbersPage() {
   // Boxes first, plots second: each plot is sized to its grid cell once the grid is laid out.
   const pending = [];
   const chart = (title, xs, series, opts = {}) => {
-    const box = el("div", { class: "chart", "data-chart": title }, el("h3", {}, title));
+    const box = el("div", { class: "chart", "data-chart": title }, el("h2", {}, title));
     $("#charts").append(box);
     pending.push([box, xs, series, opts]);
   };
@@ -579,7 +884,7 @@ function usersPage() {
       };
       body.append(el("tr", { "data-user": u.username, class: u.disabled ? "muted" : "" },
         el("td", {}, u.username), el("td", {}, u.role), el("td", {}, u.disabled ? "disabled" : "active"),
-        el("td", {}, el("div", { class: "actions" },
+        el("td", { class: "act" }, el("div", { class: "actions" },
           el("button", { type: "button", onclick: () => change({ role: u.role === "owner" ? "staff" : "owner" }, "role changed") },
             u.role === "owner" ? "Make staff" : "Make owner"),
           el("button", { type: "button", class: u.disabled ? "" : "warn", onclick: () => change({ disabled: !u.disabled }, u.disabled ? "enabled" : "disabled") },
@@ -589,6 +894,7 @@ function usersPage() {
             if (p) change({ password: p }, "password set; signed out everywhere");
           } }, "Set password")))));
     }
+    labelCells($("#users"));
   };
   $("#new-user").addEventListener("submit", async (ev) => {
     ev.preventDefault();
