@@ -283,7 +283,7 @@ async def _queue_for_pos(userdata: CallState, order: Order) -> None:
         return
     try:
         await pos.enqueue(order, userdata.services.db.restaurant_id, userdata.settings.tax_rate)
-    except OSError:
+    except Exception:  # the order is saved: the POS never turns that into an error for the call
         log.exception("order %s could not be queued for the POS", order.order_number)
 
 

@@ -90,3 +90,32 @@ async def test_yes_saves_sends_to_square_and_texts_the_caller(seeded_db, tmp_pat
           "caller says yes to the text": t_yes_text - t_yes, "text sent": t_text - t_yes}
     print("\n" + "\n".join(f"| {k} | {v * 1000:.0f} ms |" for k, v in ms.items()))
     assert ms["order saved"] < ms["Square order created"] < ms["text sent"]
+
+
+async def test_a_pos_outbox_that_cannot_be_written_never_fails_the_callers_order(
+        seeded_db, tmp_path):
+    """The order is saved first; a broken POS hand-off is logged for staff, and the caller
+    still hears the order placed (the board shows it was never sent)."""
+    db = seeded_db
+    call = await open_call(
+        db,
+        Call("start_order"),
+        Call("add_item", {"item": "a large cap"}),
+        "A large cappuccino. What name is the order under?",
+        Call("set_customer", {"name": "Sam Rivera"}),
+        Call("review_order"),
+        Call("confirm"),
+        "Order placed. Anything else?",
+    )
+    broken = tmp_path / "not-a-file"
+    broken.mkdir()  # appending to a directory fails with an OSError
+    sq = AsyncSquare(token=fake_square.DEFAULT_TOKEN, base_url="http://127.0.0.1:9")
+    call.userdata.services.pos = PosHandoff(sq, fake_square.DEFAULT_LOCATION, Outbox(broken),
+                                            db.for_restaurant)
+    await call.caller_says("A large cap please")
+    await call.caller_says("It's Sam Rivera")
+    result = await call.caller_says("Yes")
+    said, is_error = tool_output(result, "confirm")
+    assert not is_error and said.startswith("Order placed"), said
+    [order] = [d async for d in db.db.collection("orders").stream()]
+    assert await pos_state(db, order.id) is None  # never sent: staff can resend it
