@@ -499,6 +499,9 @@ class OutboundCall(_Doc):
     id: str
     kind: OutboundKind
     phone: str
+    # "text": a booking reminder sent as a text (actions/texts.py), under the same calling
+    # hours, opt-out and attempt rules as a call
+    channel: Literal["call", "text"] = "call"
     reservation_code: str | None = None
     message_id: str | None = None
     reason: str = ""

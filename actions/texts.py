@@ -24,7 +24,7 @@ from config import TwilioSettings
 from domain.contact import require_e164, to_e164
 from domain.refusal import Refusal
 from domain.texts import booking_text, keyword, order_text, text
-from models import Message, Order, Reservation
+from models import Message, Order, OutboundCall, Reservation, RestaurantSettings
 from store.errors import ReservationNotFound
 from store.outbox import Outbox, OutboxEntry
 from store.repository import FirebaseManager
@@ -256,3 +256,26 @@ def connect_texts(settings: TwilioSettings, db: FirebaseManager) -> Texts | None
     if settings.twilio_base_url:
         client.api.base_url = settings.twilio_base_url
     return Texts(client, Outbox(settings.sms_outbox_path), db.for_restaurant)
+
+
+# ------------------------------------------------------------------ reminders by text
+
+
+async def text_reminder(texts: Texts, db: FirebaseManager, call: OutboundCall,
+                        settings: RestaurantSettings) -> str:
+    """A leased text reminder (the queue already checked calling hours, do-not-call and
+    attempts): queue and send it; the outcome to `finish` the lease with."""
+    res = await db.get_reservation(call.reservation_code or "")
+    if res is None or res.status == "cancelled":
+        return "cancelled"
+    lang = res.language or settings.default_language
+    sender = next(iter(settings.numbers), "") or settings.phone
+    body = booking_text(res, lang, settings.name, key="reminder")
+    tid = await texts.queue(db, phone=res.phone, sender=sender, body=body,
+                            about=f"reminder:{res.code}")
+    await texts.send_pending()
+    record = await text_record(db, tid)
+    if record is not None and record.state in ("sent", "failed"):
+        # failed is Twilio's or our final word (STOP, a landline): trying again changes nothing
+        return "texted" if record.state == "sent" else "text_refused"
+    return "failed"  # Twilio not reachable now: retried under the attempt rule

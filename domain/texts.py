@@ -24,6 +24,8 @@ _EN = {
     "not_yours": "{restaurant}: we could not cancel {code} from this number. Please call us "
                  "at {phone}.",
     "noted": "{restaurant}: thanks, we passed your message to our staff.",
+    "reminder": "{restaurant}: reminder of your table, code {code}, {day} at {at} for {party}. "
+                "To cancel, reply CANCEL {code}. Reply STOP to opt out.",
 }
 _ES = {
     "order": "{restaurant}: pedido {number} confirmado. {items}. Total {total}, se paga al "
@@ -38,6 +40,9 @@ _ES = {
     "not_yours": "{restaurant}: no pudimos cancelar {code} desde este número. Llámenos al "
                  "{phone}.",
     "noted": "{restaurant}: gracias, pasamos su mensaje al personal.",
+    "reminder": "{restaurant}: le recordamos su mesa, código {code}, {day} a las {at} para "
+                "{party}. Para cancelar, responda CANCEL {code}. Responda STOP para no recibir "
+                "más.",
 }
 TEXTS = {"en": _EN, "es": _ES}
 
@@ -71,11 +76,12 @@ def order_text(order: Order, language: str, restaurant: str, local_pickup: datet
                 pickup=_clock(local_pickup.time(), language))
 
 
-def booking_text(res: Reservation, language: str, restaurant: str) -> str:
+def booking_text(res: Reservation, language: str, restaurant: str,
+                 key: str = "booking") -> str:
     day = res.date.strftime("%d/%m/%Y") if language == "es" else res.date.strftime("%a %b %d")
     party = (f"{res.party_size} personas" if language == "es"
              else f"{res.party_size} people" if res.party_size > 1 else "1 person")
-    return text(language, "booking", restaurant=restaurant, code=res.code, day=day,
+    return text(language, key, restaurant=restaurant, code=res.code, day=day,
                 at=_clock(res.time, language), party=party)
 
 
