@@ -136,6 +136,77 @@ def outbound_settings() -> OutboundSettings:
     return _load(OutboundSettings, _default_env_file())
 
 
+class SquareSettings(BaseSettings):
+    """The point of sale (docs/pos.md): confirmed orders go to Square through a local outbox.
+
+    Without SQUARE_ACCESS_TOKEN the line sends nothing to a POS. SQUARE_BASE_URL points the
+    official SDK at a compatible or local endpoint (the tests' fake); unset: Square production."""
+
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", case_sensitive=False)
+
+    square_access_token: SecretStr | None = None
+    square_location_id: str = ""
+    square_base_url: str | None = None
+    square_timeout_s: float = Field(default=10.0, gt=0)
+    pos_outbox_path: Path = ROOT / "data" / "pos_outbox.jsonl"
+    pos_retry_s: float = Field(default=15.0, gt=0)
+    # Square's webhooks (order and fulfillment updates): the subscription's signature key and
+    # the exact notification URL it was registered with (Square signs URL + body).
+    square_webhook_signature_key: SecretStr | None = None
+    square_webhook_url: str = ""
+    # The import's id map (scripts/import_square_catalog.py), so Square's sold-out reaches the
+    # right menu items; unset: ids are the slugs a first import gives.
+    square_id_map_path: Path | None = None
+    # Without Square: the same order as a signed JSON webhook (docs/schemas/order-webhook...).
+    pos_webhook_url: str = ""
+    pos_webhook_secret: SecretStr | None = None
+
+    _defaults = field_validator(
+        "square_webhook_signature_key", "square_access_token", "square_base_url",
+        "square_timeout_s", "pos_outbox_path", "pos_retry_s", "pos_webhook_secret",
+        "square_id_map_path",
+        mode="before",
+    )(classmethod(_empty_is_default))
+
+    @property
+    def square_enabled(self) -> bool:
+        return self.square_access_token is not None and bool(self.square_location_id)
+
+
+class TwilioSettings(BaseSettings):
+    """Texts (docs/pos.md): confirmations the caller said yes to, and the inbound webhook.
+
+    Without TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN no text is offered. TWILIO_BASE_URL points
+    the official SDK at a compatible or local endpoint (the tests' fake). TWILIO_WEBHOOK_URL is
+    the public URL Twilio posts inbound texts to: Twilio signs that exact URL."""
+
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", case_sensitive=False)
+
+    twilio_account_sid: str = ""
+    twilio_auth_token: SecretStr | None = None
+    twilio_base_url: str | None = None
+    twilio_timeout_s: float = Field(default=10.0, gt=0)
+    twilio_webhook_url: str = ""
+    sms_outbox_path: Path = ROOT / "data" / "sms_outbox.jsonl"
+
+    _defaults = field_validator(
+        "twilio_auth_token", "twilio_base_url", "twilio_timeout_s", "sms_outbox_path",
+        mode="before",
+    )(classmethod(_empty_is_default))
+
+    @property
+    def twilio_enabled(self) -> bool:
+        return bool(self.twilio_account_sid) and self.twilio_auth_token is not None
+
+
+def twilio_settings() -> TwilioSettings:
+    return _load(TwilioSettings, _default_env_file())
+
+
+def square_settings() -> SquareSettings:
+    return _load(SquareSettings, _default_env_file())
+
+
 _FALLBACKS = (
     "openai_fallback_model", "openai_fallback_base_url", "openai_fallback_api_key",
     "deepgram_fallback_model", "deepgram_fallback_base_url", "deepgram_fallback_api_key",
@@ -310,7 +381,8 @@ class RestaurantOverrides(FirestoreSettings):
         return {k: v for k, v in pairs.items() if v is not None}
 
 
-class Settings(RestaurantOverrides, WorkerSettings, ProviderSettings, LiveKitSettings):
+class Settings(RestaurantOverrides, WorkerSettings, ProviderSettings, LiveKitSettings,
+               SquareSettings, TwilioSettings):
     """Everything the worker needs."""
 
     # AI providers (the *_BASE_URL variables point a plugin at a compatible or local endpoint)

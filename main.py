@@ -20,6 +20,9 @@ from livekit.agents.voice import room_io
 
 import store
 from actions.outbound_job import OutboundJob
+from actions.pos import PosHandoff, connect_pos
+from actions.pos_webhook import OrderWebhook
+from actions.texts import Texts, connect_texts
 from actions.transfer import RETURNED_ATTRIBUTE, RETURNED_STAFF_UNAVAILABLE
 from agents.call import SESSION_OPTIONS, new_call, start_call, turn_away
 from agents.language import default_voices, follow_caller, provider_languages
@@ -131,14 +134,23 @@ server.on("worker_started", protect_logs)
 job_guard = JobGuard(server, WORKER.agent_name)
 server.on("worker_started", job_guard.start)
 _db: store.FirebaseManager | None = None
+_pos: PosHandoff | OrderWebhook | None = None
+_texts: Texts | None = None
 
 
 async def database(settings: Settings) -> store.FirebaseManager:
     """One async Firestore client per job process, created on that process's loop."""
-    global _db
+    global _db, _pos, _texts
     if _db is None:
         _db = await store.connect(settings)
         asyncio.get_running_loop().create_task(_db.run_outbox_replayer(interval_s=15.0))
+        # Saved orders go on to Square from a local outbox (actions/pos.py), off the call.
+        _pos = connect_pos(settings, _db)
+        if _pos is not None:
+            asyncio.get_running_loop().create_task(_pos.run(interval_s=settings.pos_retry_s))
+        _texts = connect_texts(settings, _db)  # the confirmation texts callers say yes to
+        if _texts is not None:
+            asyncio.get_running_loop().create_task(_texts.run(interval_s=settings.pos_retry_s))
         asyncio.get_running_loop().create_task(sweep_recordings_forever(settings, _db))
         try:
             if await unmigrated(_db.client):
@@ -239,7 +251,8 @@ async def entrypoint(ctx: JobContext) -> None:
         await ctx.transfer_sip_participant(caller, destination)
 
     services = CallServices(
-        db=db, catalog=catalog, clock=lambda: datetime.now(UTC), transfer=transfer
+        db=db, catalog=catalog, clock=lambda: datetime.now(UTC), transfer=transfer, pos=_pos,
+        texts=_texts,
     )
     resume = await saved
     userdata = await new_call(

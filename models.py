@@ -44,6 +44,10 @@ RESTAURANT_COLLECTIONS = (
     "outbound_calls", "outbound_phones", "do_not_call", "outbound_caps",
     # what a re-dispatched agent needs to resume a crashed call (conversation/call_snapshot.py)
     "call_snapshots",
+    # where each order stands in the point of sale (store/pos_orders.py)
+    "pos_orders",
+    # texts sent and received, masked (store/texts.py)
+    "texts",
 )
 
 
@@ -465,6 +469,11 @@ class Customer(_Doc):
     order_count: int = 0
     reservation_count: int = 0
     last_order: list[LastOrderLine] = []
+    # Texts (actions/texts.py): the caller's answer to "want a text?", and STOP / START
+    sms_consent: bool | None = None
+    sms_consent_at: datetime | None = None
+    sms_language: str | None = None
+    sms_opted_out: bool = False
 
 
 CallOutcome = Literal[
@@ -523,6 +532,9 @@ class OutboundCall(_Doc):
     id: str
     kind: OutboundKind
     phone: str
+    # "text": a booking reminder sent as a text (actions/texts.py), under the same calling
+    # hours, opt-out and attempt rules as a call
+    channel: Literal["call", "text"] = "call"
     reservation_code: str | None = None
     message_id: str | None = None
     reason: str = ""

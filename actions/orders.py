@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +18,8 @@ from domain.pricing import build_line, pickup_time
 from domain.refusal import Refusal
 from models import LastOrderLine, Order, OrderLine
 from store import OrderIdTaken, SaveResult, SaveStatus
+
+log = logging.getLogger(__name__)
 
 MAX_ITEMS_PER_ORDER = 60
 
@@ -265,10 +268,23 @@ async def place_order(userdata: CallState) -> PlacedOrder:
     result = await _save_under_free_id(userdata)
     order = cart.pending_order
     assert order is not None
+    await _queue_for_pos(userdata, order)
     cart.placed()
     userdata.outcomes.append("order")
     userdata.ids_created.append(order.id)
     return PlacedOrder(order, result.status)
+
+
+async def _queue_for_pos(userdata: CallState, order: Order) -> None:
+    """Hand the saved order to the POS sender (a local fsynced append: the caller never waits on
+    Square). A failed append loses nothing: the order is saved, and staff see it was not sent."""
+    pos = userdata.services.pos
+    if pos is None:
+        return
+    try:
+        await pos.enqueue(order, userdata.services.db.restaurant_id, userdata.settings.tax_rate)
+    except Exception:  # the order is saved: the POS never turns that into an error for the call
+        log.exception("order %s could not be queued for the POS", order.order_number)
 
 
 async def _save_under_free_id(userdata: CallState) -> SaveResult:

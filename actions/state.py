@@ -12,10 +12,13 @@ from typing import TYPE_CHECKING, Literal
 
 from domain.cart import Cart
 from domain.menu import Catalog
-from models import LastOrderLine, RestaurantSettings
+from models import LastOrderLine, Order, Reservation, RestaurantSettings
 
 if TYPE_CHECKING:
     from actions.outbound_job import OutboundState
+    from actions.pos import PosHandoff
+    from actions.pos_webhook import OrderWebhook
+    from actions.texts import Texts
     from actions.transfer import StaffPhone
     from store import FirebaseManager
 
@@ -32,6 +35,10 @@ class CallServices:
     # Warm transfer through the outbound trunk (actions/transfer.py); None: cold only.
     staff_phone: StaffPhone | None = None
     staff_ring_s: float = 25.0  # how long staff's phone rings before the agent takes back
+    # The point of sale (actions/pos.py): a saved order is queued for it; None: no POS.
+    pos: PosHandoff | OrderWebhook | None = None
+    # Texts to the guest (actions/texts.py); None: no text is offered.
+    texts: Texts | None = None
 
 
 @dataclass
@@ -81,6 +88,7 @@ class CallState:
     languages_used: list[str] = field(default_factory=list)
     resumed: int = 0  # how many agents took this call over after a crash (0: the first)
     resume_note: str = ""  # said before the read-back when a call resumes at confirmation
+    to_text: Order | Reservation | None = None  # what a text offered now would confirm
     asked_before_ending: bool = False  # end_call with a read-back pending asked once
     collecting_phone: bool = False  # a phone number was refused: the caller is saying one
     heard: str = ""  # the caller's last words, as the tool being run was asked them

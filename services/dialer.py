@@ -32,6 +32,7 @@ from google.cloud import firestore
 from livekit import api
 
 from actions.outbound_job import OutboundJob
+from actions.texts import Texts, connect_texts, text_reminder
 from config import (
     ConfigError,
     OutboundSettings,
@@ -39,9 +40,10 @@ from config import (
     livekit_settings,
     load_firestore_settings,
     outbound_settings,
+    twilio_settings,
 )
 from models import DEFAULT_RESTAURANT_ID, OutboundCall, RestaurantSettings
-from store import make_async_client
+from store import FirebaseManager, connect, make_async_client
 from store.directory import restaurant_ids
 from store.outbound import OutboundQueue, Policy, read_restaurant_settings
 
@@ -55,8 +57,10 @@ def room_for(call: OutboundCall) -> str:
 
 class Dialer:
     def __init__(self, client: firestore.AsyncClient, lk: api.LiveKitAPI,
-                 cfg: OutboundSettings) -> None:
+                 cfg: OutboundSettings, texts: Texts | None = None,
+                 db: FirebaseManager | None = None) -> None:
         self.client = client
+        self.texts, self.db = texts, db  # reminders by text (actions/texts.py), when set
         self.lk = lk
         self.cfg = cfg
         self.worker = cfg.dialer_id or f"{socket.gethostname()}-{os.getpid()}"
@@ -86,6 +90,9 @@ class Dialer:
             call = await queue.claim(self.worker, now, self.lease)
             if call is None:
                 return started
+            if call.channel == "text":
+                await self._text(queue, call, restaurant_id)
+                continue
             job = OutboundJob(call.id, self.worker, restaurant_id)
             room = room_for(call)
             try:
@@ -98,6 +105,22 @@ class Dialer:
             log.info("dispatched %s (attempt %d/%d) into %s", call.id, call.attempts,
                      call.max_attempts, room)
             started.append(call)
+
+    async def _text(self, queue: OutboundQueue, call: OutboundCall, restaurant_id: str) -> None:
+        """A text reminder: sent here, no call; no Twilio configured counts as a failed try."""
+        outcome = "failed"
+        if self.texts is not None and self.db is not None:
+            db = self.db.for_restaurant(restaurant_id)
+            settings = await db.load_restaurant_settings()
+            try:
+                if settings is not None:
+                    outcome = await text_reminder(self.texts, db, call, settings)
+            except Exception:
+                log.exception("text reminder %s failed", call.id)
+        else:
+            log.error("text reminder %s: no Twilio configured (TWILIO_*)", call.id)
+        await queue.finish(call, self.worker, outcome, datetime.now(UTC))
+        log.info("text reminder %s: %s", call.id, outcome)
 
     async def run(self, stop: asyncio.Event) -> None:
         log.info("dialer %s polling every %.0fs", self.worker, self.cfg.dialer_poll_s)
@@ -118,7 +141,8 @@ async def main_async(once: bool) -> int:
     livekit = livekit_settings()
     key, secret = livekit.api_credentials("the dialer")
     lk = api.LiveKitAPI(livekit.livekit_url, key, secret)
-    dialer = Dialer(client, lk, cfg)
+    db = await connect(load_firestore_settings())
+    dialer = Dialer(client, lk, cfg, texts=connect_texts(twilio_settings(), db), db=db)
     try:
         if once:
             started = await dialer.dial_due()
@@ -133,6 +157,7 @@ async def main_async(once: bool) -> int:
         return 0
     finally:
         await lk.aclose()
+        await db.close()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 from google.api_core import exceptions as gexc
@@ -36,7 +37,8 @@ from store.scope import DEFAULT_RESTAURANT_ID, RestaurantScope, scoped
 log = logging.getLogger(__name__)
 CALLS, PHONES, DO_NOT_CALL = "outbound_calls", "outbound_phones", "do_not_call"
 DONE_OUTCOMES = frozenset(
-    {"kept", "changed", "cancelled", "voicemail_left", "opted_out", "delivered"})
+    {"kept", "changed", "cancelled", "voicemail_left", "opted_out", "delivered", "texted",
+     "text_refused"})
 RETRY_OUTCOMES = frozenset({"no_answer", "busy", "failed"})
 RETRY_AFTER = timedelta(minutes=30)
 CANDIDATES = 10
@@ -84,10 +86,11 @@ class OutboundQueue:
 
     # ------------------------------------------------------------ scheduling
 
-    async def schedule_reminder(self, code: str, now: datetime) -> OutboundCall:
+    async def schedule_reminder(self, code: str, now: datetime,
+                                channel: Literal["call", "text"] = "call") -> OutboundCall:
         """A reminder for booking `code`, `reminder_hours_before` ahead of it (now, if that has
-        passed). Refusal when the booking is gone or cancelled, already started, or its
-        number may not be called."""
+        passed), by call or by text (one of each at most). Refusal when the booking is gone or
+        cancelled, already started, or its number may not be called."""
         snap = await self.db.document(f"reservations/{code}").get()
         if not snap.exists:
             raise Refusal(f"no booking {code}")
@@ -101,7 +104,8 @@ class OutboundQueue:
         reason = (f"reminder of the booking for {res.party_size} on {res.date.isoformat()} "
                   f"at {res.time.strftime('%H:%M')}")
         return await self._schedule(OutboundCall(
-            id=f"reminder-{code}", kind="reminder", phone=res.phone, reservation_code=code,
+            id=f"reminder-{code}" if channel == "call" else f"text-reminder-{code}",
+            kind="reminder", channel=channel, phone=res.phone, reservation_code=code,
             reason=reason, max_attempts=self.policy.max_attempts, next_try_at=due,
             created_at=now, updated_at=now))
 

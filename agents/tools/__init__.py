@@ -15,7 +15,7 @@ from agents.tools.common import (
     take_message,
     transfer_to_staff,
 )
-from agents.tools.confirm import confirm, decline, update_booking
+from agents.tools.confirm import confirm, decline, send_text, update_booking
 from agents.tools.order import (
     add_item,
     add_items,
@@ -53,6 +53,7 @@ __all__ = [
     "order_the_usual",
     "remove_item",
     "review_order",
+    "send_text",
     "set_customer",
     "start_order",
     "start_reservation",

@@ -6,10 +6,11 @@ import re
 
 from livekit.agents import Agent, RunContext
 
-from actions import orders, reservations
+from actions import orders, reservations, texts
 from agents.readback import reservation_readback
 from agents.tools.base import hand_off, tool
 from conversation.state import UserData
+from domain.contact import spoken
 from domain.lines import say
 from domain.refusal import Refusal
 from domain.spoken import spoken_in
@@ -45,8 +46,34 @@ async def save_confirmed(userdata: UserData) -> str:
     """Save the order or booking being confirmed; what to tell the caller. Also replays a
     confirmation a crashed agent saved, for the agent that resumes the call (agents/resume.py)."""
     if userdata.reservation is not None:
-        return _booking_said(await reservations.confirm_draft(userdata), userdata.language)
-    return _order_said(userdata, await orders.place_order(userdata))
+        done = await reservations.confirm_draft(userdata)
+        said = _booking_said(done, userdata.language)
+        if done.kind == "reservation" and done.status != "queued":
+            saved = await userdata.services.db.get_reservation(done.code)
+            if saved is not None and await texts.offer_text(userdata, saved):
+                said = said.replace(_NEXT, _OFFER_BOOKING)
+        return said
+    placed = await orders.place_order(userdata)
+    said = _order_said(userdata, placed)
+    if placed.status != "queued" and await texts.offer_text(userdata, placed.order):
+        said = said.replace(_NEXT, _OFFER_ORDER)
+    return said
+
+
+_NEXT = " Tell the caller, and ask if there is anything else."
+# One short question after the confirmation; a yes is send_text, a no needs no tool.
+_OFFER_ORDER = (" Tell the caller, then ask in one short question whether they want a text "
+                "with the order (if yes, call send_text), and if there is anything else.")
+_OFFER_BOOKING = (" Tell the caller, then ask in one short question whether they want a text "
+                  "with the booking (if yes, call send_text), and if there is anything else.")
+
+
+@tool
+async def send_text(context: RunContext[UserData], phone: str | None = None) -> str:
+    """The caller said yes to a text with their order or booking. `phone`: only when they
+    give another mobile number for it; by default the order's or booking's number."""
+    to = await texts.text_confirmation(context.userdata, phone)
+    return f"The text is on its way to {spoken(to)}. Say so in a few words."
 
 
 def _order_said(userdata: UserData, placed: orders.PlacedOrder) -> str:

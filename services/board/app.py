@@ -19,7 +19,7 @@ from starlette.applications import Starlette
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
-from services.board import availability, undo
+from services.board import availability, pos, undo
 from services.board.auth import Accounts
 from services.board.guard import SignInRequired
 from services.board.hardening import BodyLimit, board_origins
@@ -82,6 +82,7 @@ def build_app(settings: BoardSettings) -> Starlette:
     routes = [
         *signin.routes(), *pages.routes(), *stream.routes(), *reads.routes(),
         *users.routes(), *writes.routes(), *undo.routes(), *availability.routes(),
+        *pos.routes(),  # the point of sale (services/board/pos.py)
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
     ]
     app = Starlette(routes=routes, lifespan=_lifespan(board),
