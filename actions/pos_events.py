@@ -17,11 +17,8 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from google.cloud.firestore_v1.base_query import FieldFilter
-
 from domain.pos_catalog import import_catalog
-from models import MENU
-from store.pos_orders import POS_ORDERS
+from store.pos_orders import record_square_event, set_menu_availability
 from store.repository import FirebaseManager
 
 log = logging.getLogger(__name__)
@@ -57,36 +54,12 @@ async def apply_event(db: FirebaseManager, event: dict[str, Any], now: datetime)
     if change is None:
         return "ignored"
     square_id, version, status = change
-    query = db.db.collection(POS_ORDERS).where(
-        filter=FieldFilter("pos_order_id", "==", square_id)).limit(1)
-    found = [s async for s in query.stream()]
-    if not found:
-        return "unknown order"
-    pos_snap = found[0]
-    pos = pos_snap.to_dict() or {}
-    event_id = str(event.get("event_id", ""))
-    if event_id and event_id in (pos.get("event_ids") or []):
-        return "replayed"
-    if version <= int(pos.get("square_version", 0)):
-        return "stale"
-    order_ref = db.db.document(f"orders/{pos['order_id']}")
-    order_snap = await order_ref.get()
-    batch = db.db.batch()
-    seen = {"event_ids": [*(pos.get("event_ids") or []), event_id][-KEEP_EVENT_IDS:],
-            "square_version": version}
-    batch.update(pos_snap.reference, seen,
-                 option=db.db.write_option(last_update_time=pos_snap.update_time))
-    outcome = "no move"
-    current = (order_snap.to_dict() or {}).get("status", "confirmed") if order_snap.exists else None
-    if status and current is not None and _RANK[status] > _RANK.get(current, 0):
-        fields: dict[str, Any] = {"status": status, "updated_at": now, "updated_by": "square"}
-        if status == "cancelled":
-            fields["cancel_reason"] = "cancelled in Square"
-        batch.update(order_ref, fields,
-                     option=db.db.write_option(last_update_time=order_snap.update_time))
-        outcome = f"moved to {status}"
-    await batch.commit(retry=None, timeout=db.rpc_timeout_s)
-    log.info("Square event for order %s: %s", pos.get("order_number"), outcome)
+    outcome, number = await record_square_event(
+        db, square_id, str(event.get("event_id", "")), version, status, now, _RANK,
+        KEEP_EVENT_IDS)
+    if number is None or outcome in ("replayed", "stale"):
+        return outcome
+    log.info("Square event for order %s: %s", number, outcome)
     return outcome
 
 
@@ -103,12 +76,7 @@ async def sync_sold_out(db: FirebaseManager, client: Any, location: str,
     objects = [o.model_dump(mode="json", exclude_none=True) async for o in pager]
     imported = import_catalog(objects, location, id_map)
     wanted = {item["id"]: bool(item["available"]) for item in imported.items}
-    changed: dict[str, bool] = {}
-    async for snap in db.db.collection(MENU).stream():
-        now = (snap.to_dict() or {}).get("available", True)
-        if snap.id in wanted and wanted[snap.id] != now:
-            await snap.reference.update({"available": wanted[snap.id]})
-            changed[snap.id] = wanted[snap.id]
+    changed = await set_menu_availability(db, wanted)
     if changed:
         log.info("sold out in Square: %s", changed)
     return changed

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from domain.cart import Cart
 from domain.menu import Catalog
@@ -18,9 +18,17 @@ if TYPE_CHECKING:
     from actions.outbound_job import OutboundState
     from actions.pos import PosHandoff
     from actions.pos_webhook import OrderWebhook
-    from actions.texts import Texts
     from actions.transfer import StaffPhone
     from store import FirebaseManager
+
+
+class TextQueue(Protocol):
+    """Texts to the guest as a call uses them (actions/texts.Texts)."""
+
+    async def may_text(self, db: FirebaseManager, phone: str) -> bool: ...
+
+    async def queue(self, db: FirebaseManager, *, phone: str, sender: str, body: str,
+                    about: str) -> str: ...
 
 
 @dataclass
@@ -38,7 +46,7 @@ class CallServices:
     # The point of sale (actions/pos.py): a saved order is queued for it; None: no POS.
     pos: PosHandoff | OrderWebhook | None = None
     # Texts to the guest (actions/texts.py); None: no text is offered.
-    texts: Texts | None = None
+    texts: TextQueue | None = None
 
 
 @dataclass

@@ -10,10 +10,12 @@ figures from both sides are kept so a difference of a cent is shown, never "fixe
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
+from google.cloud.firestore_v1.base_query import FieldFilter
 from pydantic import BaseModel, ConfigDict
 
+from models import MENU
 from store.repository import FirebaseManager
 
 POS_ORDERS = "pos_orders"
@@ -65,3 +67,53 @@ async def pos_states(db: FirebaseManager) -> list[PosState]:
         data.pop("totals_differ", None)
         out.append(PosState.model_validate(data))
     return sorted(out, key=lambda s: s.updated_at)
+
+
+async def record_square_event(
+    db: FirebaseManager, square_id: str, event_id: str, version: int, status: str | None,
+    now: datetime, rank: dict[str, int], keep_event_ids: int,
+) -> tuple[str, str | None]:
+    """Apply one of Square's order events to our POS entry and order, once, in one commit:
+    (what it did, our order's number), the number None when no entry has that Square order.
+    A replayed event or an older version changes nothing; an order only moves forward."""
+    query = db.db.collection(POS_ORDERS).where(
+        filter=FieldFilter("pos_order_id", "==", square_id)).limit(1)
+    found = [s async for s in query.stream()]
+    if not found:
+        return "unknown order", None
+    pos_snap = found[0]
+    pos = pos_snap.to_dict() or {}
+    number = str(pos.get("order_number"))
+    if event_id and event_id in (pos.get("event_ids") or []):
+        return "replayed", number
+    if version <= int(pos.get("square_version", 0)):
+        return "stale", number
+    order_ref = db.db.document(f"orders/{pos['order_id']}")
+    order_snap = await order_ref.get()
+    batch = db.db.batch()
+    seen = {"event_ids": [*(pos.get("event_ids") or []), event_id][-keep_event_ids:],
+            "square_version": version}
+    batch.update(pos_snap.reference, seen,
+                 option=db.db.write_option(last_update_time=pos_snap.update_time))
+    outcome = "no move"
+    current = (order_snap.to_dict() or {}).get("status", "confirmed") if order_snap.exists else None
+    if status and current is not None and rank[status] > rank.get(current, 0):
+        fields: dict[str, Any] = {"status": status, "updated_at": now, "updated_by": "square"}
+        if status == "cancelled":
+            fields["cancel_reason"] = "cancelled in Square"
+        batch.update(order_ref, fields,
+                     option=db.db.write_option(last_update_time=order_snap.update_time))
+        outcome = f"moved to {status}"
+    await batch.commit(retry=None, timeout=db.rpc_timeout_s)
+    return outcome, number
+
+
+async def set_menu_availability(db: FirebaseManager, wanted: dict[str, bool]) -> dict[str, bool]:
+    """Set `available` on the menu items whose state differs from `wanted`; what changed."""
+    changed: dict[str, bool] = {}
+    async for snap in db.db.collection(MENU).stream():
+        now = (snap.to_dict() or {}).get("available", True)
+        if snap.id in wanted and wanted[snap.id] != now:
+            await snap.reference.update({"available": wanted[snap.id]})
+            changed[snap.id] = wanted[snap.id]
+    return changed
