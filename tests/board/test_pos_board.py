@@ -4,11 +4,13 @@ the fake (official SDK), over its signed-in API; a resend never makes a second S
 from __future__ import annotations
 
 import asyncio
+import uuid
 
 import pytest
 
 from config import FirestoreSettings
 from fakes import square as fake_square
+from services.board.auth import Accounts
 from store import connect
 from testkit.emulator import Emulator
 from testkit.firestore import seed_menu_file
@@ -26,11 +28,14 @@ async def test_staff_see_the_pos_state_and_resend_without_a_twin(
         for key, value in square.env(str(tmp_path / "pos.jsonl")).items():
             monkeypatch.setenv(key, value)
         db = await connect(settings)
+        # Its own owner account: the restaurant's first owner may already exist (other board
+        # tests share the emulator), and then BOARD_OWNER_* creates nobody.
+        owner = (f"pos-owner-{uuid.uuid4().hex[:8]}", "pos-owner-pw-1")
+        await Accounts(db.db, 12).create_user(*owner, "owner")
         order = make_order("call-board-pos")
         await db.save_order(order, order.created_at.date())
         await square.fault("down")
-        with run_board(firestore_emulator, settings, tmp_path, ("owner", "pos-owner-pw-1")
-                       ) as server:
+        with run_board(firestore_emulator, settings, tmp_path, owner) as server:
             client = await api_client(server)
             try:
                 r = await client.post(f"/api/pos/{order.id}/resend")
