@@ -14,7 +14,6 @@ even a cent is flagged for staff (`PosState.totals_differ`), never silently "fix
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 import logging
@@ -27,6 +26,7 @@ import httpx
 from square import AsyncSquare
 from square.core.api_error import ApiError
 
+from actions.outbox_sender import OutboxSender
 from actions.pos_webhook import OrderWebhook
 from config import SquareSettings
 from domain.pos_catalog import read_id_map
@@ -121,8 +121,11 @@ def _reason(e: ApiError) -> str:
     return f"{e.status_code}: {str(e.body)[:200]}"
 
 
-class PosHandoff:
+class PosHandoff(OutboxSender):
     """The Square side of the line: one per worker process, shared by its calls."""
+
+    kind = POS_KIND
+    what = "POS send"
 
     def __init__(
         self, client: AsyncSquare, location_id: str, outbox: Outbox,
@@ -133,12 +136,10 @@ class PosHandoff:
         self.client = client
         self.catalog = catalog  # the catalog import's ids (domain/pos_catalog.py)
         self.location_id = location_id
-        self.outbox = outbox
+        super().__init__(outbox)
         self.db_for = db_for
         self.timeout_s = timeout_s
         self.clock = clock
-        self._lock = asyncio.Lock()
-        self._wake = asyncio.Event()
         self._attempts: dict[str, int] = {}
 
     async def enqueue(self, order: Order, restaurant_id: str, tax_rate: float) -> None:
@@ -152,32 +153,6 @@ class PosHandoff:
         }
         await self.outbox.append(POS_KIND, payload, record_id=f"{restaurant_id}:{order.id}")
         self._wake.set()
-
-    async def send_pending(self) -> int:
-        """One pass over the outbox; returns how many entries Square answered for good."""
-        async with self._lock:
-            done = []
-            for entry in await self.outbox.entries():
-                if entry.kind == POS_KIND and await self._send(entry):
-                    done.append(entry.id)
-            if done:
-                await self.outbox.remove(done)
-            return len(done)
-
-    async def run(self, interval_s: float = 15.0) -> None:
-        """Background task: send now, and on every enqueue or every `interval_s`."""
-        while True:
-            self._wake.clear()
-            try:
-                await self.send_pending()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("POS send pass failed")
-            try:
-                await asyncio.wait_for(self._wake.wait(), interval_s)
-            except TimeoutError:
-                pass
 
     async def _send(self, entry: OutboxEntry) -> bool:
         p = entry.payload

@@ -9,7 +9,6 @@ refused with the receiver's answer, 5xx and no answer are retried."""
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import json
@@ -21,6 +20,7 @@ from typing import Any
 
 import httpx
 
+from actions.outbox_sender import OutboxSender
 from models import Order
 from store.outbox import Outbox, OutboxEntry
 from store.pos_orders import PosState, record_pos_state
@@ -54,16 +54,18 @@ def order_event(order: Order, restaurant_id: str, now: datetime) -> dict[str, An
                 "pickup_at": order.pickup_time.isoformat(), "notes": order.notes}}
 
 
-class OrderWebhook:
+class OrderWebhook(OutboxSender):
     """Same interface as PosHandoff (`enqueue`, `send_pending`, `run`)."""
+
+    kind = WEBHOOK_KIND
+    what = "order webhook"
 
     def __init__(self, url: str, secret: str, outbox: Outbox,
                  db_for: Callable[[str], FirebaseManager], *, timeout_s: float = 10.0,
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
-        self.url, self.secret, self.outbox, self.db_for = url, secret, outbox, db_for
+        super().__init__(outbox)
+        self.url, self.secret, self.db_for = url, secret, db_for
         self.timeout_s, self.clock = timeout_s, clock
-        self._lock = asyncio.Lock()
-        self._wake = asyncio.Event()
         self._attempts: dict[str, int] = {}
 
     async def enqueue(self, order: Order, restaurant_id: str, tax_rate: float) -> None:
@@ -73,28 +75,6 @@ class OrderWebhook:
                    "event": order_event(order, restaurant_id, self.clock())}
         await self.outbox.append(WEBHOOK_KIND, payload, record_id=f"{restaurant_id}:{order.id}")
         self._wake.set()
-
-    async def send_pending(self) -> int:
-        async with self._lock:
-            done = [e.id for e in await self.outbox.entries()
-                    if e.kind == WEBHOOK_KIND and await self._send(e)]
-            if done:
-                await self.outbox.remove(done)
-            return len(done)
-
-    async def run(self, interval_s: float = 15.0) -> None:
-        while True:
-            self._wake.clear()
-            try:
-                await self.send_pending()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("order webhook pass failed")
-            try:
-                await asyncio.wait_for(self._wake.wait(), interval_s)
-            except TimeoutError:
-                pass
 
     async def _send(self, entry: OutboxEntry) -> bool:
         p = entry.payload

@@ -10,7 +10,6 @@ says cannot take texts (a landline) is recorded as failed with Twilio's reason."
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import logging
 from collections.abc import Callable
@@ -20,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from twilio.base.exceptions import TwilioRestException
 
+from actions.outbox_sender import OutboxSender
 from config import TwilioSettings
 from domain.contact import require_e164, to_e164
 from domain.refusal import Refusal
@@ -50,17 +50,18 @@ def text_id(restaurant_id: str, about: str) -> str:
     return "t-" + hashlib.sha256(f"{restaurant_id}:{about}".encode()).hexdigest()[:24]
 
 
-class Texts:
+class Texts(OutboxSender):
     """The Twilio side of the line: one per process, shared by its calls."""
+
+    kind = SMS_KIND
+    what = "text send"
 
     def __init__(self, client: Any, outbox: Outbox, db_for: Callable[[str], FirebaseManager],
                  *, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self.client = client  # twilio.rest.Client with an async http client
-        self.outbox = outbox
+        super().__init__(outbox)
         self.db_for = db_for
         self.clock = clock
-        self._lock = asyncio.Lock()
-        self._wake = asyncio.Event()
 
     async def may_text(self, db: FirebaseManager, phone: str) -> bool:
         """False for a number that opted out (STOP)."""
@@ -76,28 +77,6 @@ class Texts:
         await self.outbox.append(SMS_KIND, payload, record_id=tid)
         self._wake.set()
         return tid
-
-    async def send_pending(self) -> int:
-        async with self._lock:
-            done = [e.id for e in await self.outbox.entries()
-                    if e.kind == SMS_KIND and await self._send(e)]
-            if done:
-                await self.outbox.remove(done)
-            return len(done)
-
-    async def run(self, interval_s: float = 15.0) -> None:
-        while True:
-            self._wake.clear()
-            try:
-                await self.send_pending()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("text send pass failed")
-            try:
-                await asyncio.wait_for(self._wake.wait(), interval_s)
-            except TimeoutError:
-                pass
 
     async def _send(self, entry: OutboxEntry) -> bool:
         p = entry.payload
