@@ -259,3 +259,18 @@ def test_a_quantity_the_tool_cannot_read_names_the_quantity_argument():
     with pytest.raises(Refusal, match="quantity") as refused:
         build_line(MENU, "croissant", quantity="lots")
     assert "QUANTITY" not in str(refused.value)
+
+
+def test_every_kitchen_note_of_a_line_is_kept_each_apart():
+    """A note in the item phrase and one passed as instructions both reach the kitchen."""
+    line = build_line(MENU, "latte extra hot", special_instructions="no lid")
+    assert line.special_instructions == "extra hot, no lid"
+
+
+def test_a_choice_that_adds_and_takes_out_allergens_says_both():
+    item = MenuItem.model_validate({
+        "id": "soy-latte", "name": "Latte", "category": "coffee", "price_cents": 500,
+        "allergens": ["dairy"], "option_groups": [{"id": "milk", "name": "Milk", "options": [
+            {"id": "soy", "name": "Soy milk", "allergens": ["soy"], "removes": ["dairy"]}]}],
+    })
+    assert "allergens by choice: Soy milk adds soy and takes out dairy" in describe_item(item)
