@@ -142,8 +142,8 @@ async def cancel_now(userdata: CallState) -> str:
     state = _state(userdata)
     if state.booking is None:
         raise Refusal("There is no booking on this call to cancel.")
-    await reservations.draft_cancel(userdata, state.booking.code)
-    done = await reservations.confirm_draft(userdata)
+    userdata.reservation = await reservations.draft_cancel(userdata.desk, state.booking.code)
+    done = await reservations.confirm_call_booking(userdata)
     state.result = "cancelled"
     lang = userdata.language
     return say(lang, "cancelled_now", code=spoken_in(lang).code(done.code))
@@ -166,8 +166,9 @@ async def change_time_now(userdata: CallState, digits: str) -> str:
     if state.booking is None:
         raise Refusal("There is no booking on this call to change.")
     at = keypad_time(digits)
-    await reservations.draft_change(userdata, state.booking.code, None, at, None)
-    await reservations.confirm_draft(userdata)
+    userdata.reservation = await reservations.draft_change(
+        userdata.desk, state.booking.code, None, at, None)
+    await reservations.confirm_call_booking(userdata)
     state.result = "changed"
     res = state.booking
     updated = await queue_booking_of(userdata, res.code) or res

@@ -49,6 +49,30 @@ class CallServices:
     texts: TextQueue | None = None
 
 
+@dataclass(frozen=True)
+class Desk:
+    """What an action reads of where it runs, a call or the staff board: the store, the live menu
+    (and with it the restaurant's settings), the clock, who acts (the call's id, or the board's
+    staff actor), in which language, the caller's words for the tool being run, and the number
+    already known (the call's contact number or caller ID; at the board, the booking's own)."""
+
+    db: FirebaseManager
+    catalog: Catalog
+    clock: Callable[[], datetime]
+    by: str
+    language: str = "en"
+    heard: str = ""
+    known_phone: str | None = None
+
+    @property
+    def settings(self) -> RestaurantSettings:
+        return self.catalog.settings
+
+    @property
+    def now(self) -> datetime:
+        return self.clock().astimezone(self.settings.tz)
+
+
 @dataclass
 class ReservationDraft:
     action: Literal["new", "change", "cancel"]
@@ -108,6 +132,15 @@ class CallState:
     @property
     def now(self) -> datetime:
         return self.services.clock().astimezone(self.settings.tz)
+
+    @property
+    def desk(self) -> Desk:
+        """This call as the actions see it now (a fresh snapshot: the language and the words
+        heard change during the call)."""
+        s = self.services
+        return Desk(db=s.db, catalog=s.catalog, clock=s.clock, by=self.call_id,
+                    language=self.language, heard=self.heard,
+                    known_phone=self.cart.customer_phone or self.caller_phone)
 
     def note_intent(self, intent: str) -> None:
         if not self.intents or self.intents[-1] != intent:

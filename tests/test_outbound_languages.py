@@ -93,9 +93,9 @@ async def test_a_spanish_calls_booking_and_message_keep_their_language(db):
     services = _services(db, BOTH)
     userdata = UserData(call_id="call-es-1", services=services, caller_phone=PHONE)
     start_language(userdata, "es")
-    await reservations.draft_booking(userdata, NOW.date().isoformat(), "19:00", 2, "Sam Rivera",
-                                     PHONE)
-    done = await reservations.confirm_draft(userdata)
+    userdata.reservation = await reservations.draft_booking(
+        userdata.desk, NOW.date().isoformat(), "19:00", 2, "Sam Rivera", PHONE)
+    done = await reservations.confirm_call_booking(userdata)
     assert (await db.get_reservation(done.code)).language == "es"
     msg = await messages.take_message(userdata, "Sam Rivera", "Quiere una mesa en la terraza",
                                       PHONE)

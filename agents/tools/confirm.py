@@ -46,7 +46,7 @@ async def save_confirmed(userdata: UserData) -> str:
     """Save the order or booking being confirmed; what to tell the caller. Also replays a
     confirmation a crashed agent saved, for the agent that resumes the call (agents/resume.py)."""
     if userdata.reservation is not None:
-        done = await reservations.confirm_draft(userdata)
+        done = await reservations.confirm_call_booking(userdata)
         said = _booking_said(done, userdata.language)
         if done.kind == "reservation" and done.status != "queued":
             saved = await userdata.services.db.get_reservation(done.code)
@@ -130,5 +130,6 @@ async def update_booking(
         name: New name.
     """
     userdata = context.userdata
-    await reservations.correct_draft(userdata, date, time, party_size, name)
+    await reservations.correct_draft(userdata.desk, userdata.reservation, date, time,
+                                     party_size, name)
     return reservation_readback(userdata)

@@ -22,7 +22,7 @@ async def check_availability(
         party_size: Number of people, e.g. 4.
     """
     userdata = context.userdata
-    day, at, party = await reservations.check_availability(userdata, date, time, party_size)
+    day, at, party = await reservations.check_availability(userdata.desk, date, time, party_size)
     when = booking.say_day(day, userdata.now.date())
     return f"A table for {party} {when} at {booking.say_time(at)} is available."
 
@@ -46,7 +46,9 @@ async def book_table(
         name: Name for the booking.
         phone: Contact number if the caller gave one; empty to use the caller ID.
     """
-    await reservations.draft_booking(context.userdata, date, time, party_size, name, phone)
+    userdata = context.userdata
+    userdata.reservation = await reservations.draft_booking(
+        userdata.desk, date, time, party_size, name, phone)
     return hand_off(context, "confirmation")
 
 
@@ -58,7 +60,7 @@ async def find_reservations(context: RunContext[UserData], phone: str | None = N
         phone: The number the booking is under; empty to use the caller ID.
     """
     userdata = context.userdata
-    found = await reservations.find_reservations(userdata, phone)
+    found = await reservations.find_reservations(userdata.desk, userdata.cart, phone)
     if not found:
         return "No upcoming reservations under that number. Ask if it was under another number."
     today = userdata.now.date()
@@ -84,7 +86,9 @@ async def change_reservation(
         time: New time if it changes, as said ("8pm") or HH:MM.
         party_size: New number of people, if it changes.
     """
-    await reservations.draft_change(context.userdata, code, date, time, party_size)
+    userdata = context.userdata
+    userdata.reservation = await reservations.draft_change(
+        userdata.desk, code, date, time, party_size)
     return hand_off(context, "confirmation")
 
 
@@ -95,7 +99,8 @@ async def cancel_reservation(context: RunContext[UserData], code: str) -> Agent:
     Args:
         code: The booking code from find_reservations.
     """
-    await reservations.draft_cancel(context.userdata, code)
+    userdata = context.userdata
+    userdata.reservation = await reservations.draft_cancel(userdata.desk, code)
     return hand_off(context, "confirmation")
 
 

@@ -19,7 +19,7 @@ from google.api_core.datetime_helpers import DatetimeWithNanoseconds
 from google.cloud import firestore
 
 from actions import reservations
-from actions.state import CallServices, CallState
+from actions.state import Desk
 from config import RestaurantOverrides
 from domain.menu import Catalog, Menu
 from domain.refusal import Refusal
@@ -178,23 +178,24 @@ class Operations:
 
     # ------------------------------------------------------------ bookings
 
-    def _staff_call(self, settings: RestaurantSettings, user: User) -> CallState:
-        """A booking taken at the board is a call's booking without the phone: the same state
-        the actions work on, the restaurant's settings and clock, no line to transfer."""
-        services = CallServices(db=self.manager, catalog=Catalog(Menu([]), settings),
-                                clock=lambda: datetime.now(UTC), transfer=_no_phone_line)
-        return CallState(call_id=f"board-{user.username}-{uuid.uuid4().hex[:12]}",
-                         services=services)
+    async def _desk(self, user: User, known_phone: str | None = None) -> Desk:
+        """Where the board books: the restaurant's settings and clock, the store, no phone line.
+        Each booking is a new actor (`board-<user>-<random>`), whose one booking is its first;
+        `known_phone` is the booking's own number, which a change or cancel is looked up by."""
+        return Desk(db=self.manager, catalog=Catalog(Menu([]), await self.restaurant()),
+                    clock=lambda: datetime.now(UTC),
+                    by=f"board-{user.username}-{uuid.uuid4().hex[:12]}", known_phone=known_phone)
 
     async def book(self, *, day: date, at: time, party: int, name: str, phone: str,
                    notes: str, user: User) -> dict[str, Any]:
         """A walk-in or phone booking: `actions.reservations`, as a call books (same rules,
         same capacity check, same commit)."""
-        staff = self._staff_call(await self.restaurant(), user)
+        desk = await self._desk(user)
         try:
-            await reservations.draft_booking(staff, day.isoformat(), at.strftime("%H:%M"),
-                                             party, name, phone)
-            done = await reservations.confirm_draft(staff)
+            draft = await reservations.draft_booking(desk, day.isoformat(), at.strftime("%H:%M"),
+                                                     party, name, phone)
+            draft.seq = 1
+            done = await reservations.confirm_draft(desk, draft)
         except Refusal as e:
             raise Rejected(_staff_words(str(e))) from None
         clean_notes = " ".join(notes.split())[:300]
@@ -207,13 +208,12 @@ class Operations:
         seen = await self._seen_reservation(code, version)
         if seen.status not in ("confirmed", "changed"):
             raise Rejected(f"a booking that is {seen.status.replace('_', '-')} cannot be changed")
-        staff = self._staff_call(await self.restaurant(), user)
-        staff.caller_phone = seen.phone  # as if the booking's own number were calling
+        desk = await self._desk(user, known_phone=seen.phone)
         try:
             draft = await reservations.draft_change(
-                staff, code, day.isoformat(), at.strftime("%H:%M"), party)
+                desk, code, day.isoformat(), at.strftime("%H:%M"), party)
             draft.if_updated_at = seen.updated_at
-            await reservations.confirm_draft(staff)
+            await reservations.confirm_draft(desk, draft)
         except Refusal as e:
             raise Rejected(_staff_words(str(e))) from None
         return await self._booking_json(code)
@@ -223,12 +223,11 @@ class Operations:
         if seen.status not in ("confirmed", "changed"):
             raise Rejected(f"a booking that is {seen.status.replace('_', '-')} cannot be "
                            "cancelled")
-        staff = self._staff_call(await self.restaurant(), user)
-        staff.caller_phone = seen.phone
+        desk = await self._desk(user, known_phone=seen.phone)
         try:
-            draft = await reservations.draft_cancel(staff, code)
+            draft = await reservations.draft_cancel(desk, code)
             draft.if_updated_at = seen.updated_at
-            await reservations.confirm_draft(staff)
+            await reservations.confirm_draft(desk, draft)
         except Refusal as e:
             raise Rejected(_staff_words(str(e))) from None
         return await self._booking_json(code)
@@ -310,10 +309,6 @@ def _call_back_time(at: str | None, restaurant: RestaurantSettings,
     if when > now + CALL_BACK_AHEAD:
         raise Rejected("at: choose a time within the next 7 days")
     return when
-
-
-async def _no_phone_line(destination: str) -> None:
-    raise RuntimeError("a booking taken on the board has no phone line to transfer")
 
 
 def _staff_words(rule: str) -> str:
