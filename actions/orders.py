@@ -7,13 +7,14 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from actions.state import CallState
+from actions.state import CallServices, CallState, Desk
 from domain import spanish
 from domain.booking import check_pickup
+from domain.cart import Cart
 from domain.contact import clean_name, number_or_caller_id
 from domain.ids import MAX_ID_ATTEMPTS, order_id, order_number
 from domain.item_phrase import parse_item_phrase, parse_option_phrases
-from domain.menu import find_option
+from domain.menu import Menu, find_option
 from domain.pricing import build_line, pickup_time
 from domain.refusal import Refusal
 from models import LastOrderLine, Order, OrderLine
@@ -25,16 +26,15 @@ MAX_ITEMS_PER_ORDER = 60
 
 
 def add_line(
-    userdata: CallState, item: str, quantity: int | str | None = None, size: str | None = None,
-    options: list[str] | None = None, special_instructions: str = "",
+    desk: Desk, cart: Cart, item: str, quantity: int | str | None = None,
+    size: str | None = None, options: list[str] | None = None, special_instructions: str = "",
 ) -> OrderLine:
     """Place every word said about one item, validate and price the line, add it to the cart."""
-    cart = userdata.cart
-    line = _heard_line(userdata, item, quantity, size, options, special_instructions)
+    line = _heard_line(desk, item, quantity, size, options, special_instructions)
     if not cart:
-        now = userdata.now
-        check_pickup(userdata.settings, now,
-                     pickup_time(now, userdata.settings.prep_minutes, line.quantity))
+        now = desk.now
+        check_pickup(desk.settings, now,
+                     pickup_time(now, desk.settings.prep_minutes, line.quantity))
     if cart.item_count + line.quantity > MAX_ITEMS_PER_ORDER:
         raise Refusal("That is more than we make for one phone order; offer staff instead.")
     cart.lines.append(line)
@@ -42,14 +42,14 @@ def add_line(
 
 
 def _heard_line(
-    userdata: CallState, item: str, quantity: int | str | None, size: str | None,
+    desk: Desk, item: str, quantity: int | str | None, size: str | None,
     options: list[str] | None, special_instructions: str,
 ) -> OrderLine:
     """The line as said, in the caller's language: for a Spanish-speaking caller "grande" is
     large, and words the menu does not read ("con leche de avena") are put in its words when
     the phrase as said does not fit (a Spanish menu name fits as said)."""
-    menu = userdata.services.catalog.menu
-    if userdata.language != "es":
+    menu = desk.catalog.menu
+    if desk.language != "es":
         return build_line(menu, item, quantity=quantity, size=size, options=options,
                           special_instructions=special_instructions)
     size = spanish.size(size)
@@ -68,7 +68,7 @@ def _heard_line(
             raise as_said from None
 
 
-def add_lines(userdata: CallState, wanted: list[dict[str, Any]]) -> tuple[
+def add_lines(desk: Desk, cart: Cart, wanted: list[dict[str, Any]]) -> tuple[
     list[OrderLine], list[str]
 ]:
     """Several items said together: each added as add_line would, or refused on its own
@@ -78,7 +78,7 @@ def add_lines(userdata: CallState, wanted: list[dict[str, Any]]) -> tuple[
     for said in wanted:
         try:
             added.append(add_line(
-                userdata, said["item"], said.get("quantity"), said.get("size"),
+                desk, cart, said["item"], said.get("quantity"), said.get("size"),
                 said.get("options"), said.get("special_instructions") or "",
             ))
         except Refusal as e:
@@ -92,32 +92,32 @@ class UsualAdded:
     skipped: list[str]  # names of what is not available today
 
 
-def add_usual(userdata: CallState) -> UsualAdded:
+def add_usual(menu: Menu, cart: Cart, usual: list[LastOrderLine]) -> UsualAdded:
     """Re-validate and re-price the last order against the live menu; skip what is sold out."""
-    if not userdata.usual:
+    if not usual:
         raise Refusal("We have no previous order under this number; ask what they'd like.")
     added: list[OrderLine] = []
     skipped: list[str] = []
-    for last in userdata.usual:
+    for last in usual:
         try:
-            line = _usual_line(userdata, last)
+            line = _usual_line(menu, last)
         except Refusal:
             skipped.append(last.name)
             continue
-        userdata.cart.lines.append(line)
+        cart.lines.append(line)
         added.append(line)
     return UsualAdded(added, skipped)
 
 
-def _usual_line(userdata: CallState, last: LastOrderLine) -> OrderLine:
+def _usual_line(menu: Menu, last: LastOrderLine) -> OrderLine:
     return build_line(
-        userdata.services.catalog.menu, last.item_id, quantity=last.quantity,
+        menu, last.item_id, quantity=last.quantity,
         size=last.size, options=last.option_ids,
     )
 
 
-def line_index(userdata: CallState, line_number: int) -> int:
-    lines = userdata.cart.lines
+def line_index(cart: Cart, line_number: int) -> int:
+    lines = cart.lines
     if not 1 <= line_number <= len(lines):
         raise Refusal(
             f"There is no line {line_number}; the order has {len(lines)} line(s). "
@@ -133,7 +133,7 @@ class Changed:
 
 
 def change_line(
-    userdata: CallState, line_number: int, quantity: int | str | None = None,
+    desk: Desk, cart: Cart, line_number: int, quantity: int | str | None = None,
     size: str | None = None, options: list[str] | None = None,
     special_instructions: str | None = None, *, remove_options: list[str] | None = None,
     item: str | None = None,
@@ -143,19 +143,20 @@ def change_line(
     `item` puts another menu item in the line's place with the choices it offers. Every
     word is placed or named, as in add_item; the new line takes the old one's place. For a
     Spanish-speaking caller the words are read as in add_item ("grande", "leche de avena")."""
-    if userdata.language != "es":
-        return _change(userdata, line_number, quantity, size, options, special_instructions,
+    menu = desk.catalog.menu
+    if desk.language != "es":
+        return _change(menu, cart, line_number, quantity, size, options, special_instructions,
                        remove_options, item)
     size = spanish.size(size)
     try:
-        return _change(userdata, line_number, quantity, size, options, special_instructions,
+        return _change(menu, cart, line_number, quantity, size, options, special_instructions,
                        remove_options, item)
     except Refusal as as_said:
         def english(words: list[str] | None) -> list[str] | None:
             return [spanish.to_english(w) for w in words] if words else words
 
         try:
-            return _change(userdata, line_number, quantity, size, english(options),
+            return _change(menu, cart, line_number, quantity, size, english(options),
                            special_instructions, english(remove_options),
                            spanish.to_english(item) if item else item)
         except Refusal:
@@ -163,13 +164,12 @@ def change_line(
 
 
 def _change(
-    userdata: CallState, line_number: int, quantity: int | str | None, size: str | None,
+    menu: Menu, cart: Cart, line_number: int, quantity: int | str | None, size: str | None,
     options: list[str] | None, special_instructions: str | None,
     remove_options: list[str] | None, item: str | None,
 ) -> Changed:
-    index = line_index(userdata, line_number)
-    old = userdata.cart.lines[index]
-    menu = userdata.services.catalog.menu
+    index = line_index(cart, line_number)
+    old = cart.lines[index]
     target = parse_item_phrase(menu, item).item if item else menu.get(old.item_id)
     if target is None:
         raise Refusal(f"{old.name} is no longer on the menu; remove the line and add another.")
@@ -196,7 +196,7 @@ def _change(
             old.special_instructions if special_instructions is None else special_instructions
         ),
     )
-    userdata.cart.lines[index] = line
+    cart.lines[index] = line
     return Changed(line, dropped)
 
 
@@ -217,8 +217,8 @@ def _split_removals(options: list[str], removals: list[str]) -> tuple[list[str],
     return adds, removes
 
 
-def remove_line(userdata: CallState, line_number: int) -> OrderLine:
-    return userdata.cart.lines.pop(line_index(userdata, line_number))
+def remove_line(cart: Cart, line_number: int) -> OrderLine:
+    return cart.lines.pop(line_index(cart, line_number))
 
 
 def set_contact(userdata: CallState, name: str | None, phone: str | None) -> tuple[str, str]:
@@ -268,21 +268,21 @@ async def place_order(userdata: CallState) -> PlacedOrder:
     result = await _save_under_free_id(userdata)
     order = cart.pending_order
     assert order is not None
-    await _queue_for_pos(userdata, order)
+    await _queue_for_pos(userdata.services, order)
     cart.placed()
     userdata.outcomes.append("order")
     userdata.ids_created.append(order.id)
     return PlacedOrder(order, result.status)
 
 
-async def _queue_for_pos(userdata: CallState, order: Order) -> None:
+async def _queue_for_pos(services: CallServices, order: Order) -> None:
     """Hand the saved order to the POS sender (a local fsynced append: the caller never waits on
     Square). A failed append loses nothing: the order is saved, and staff see it was not sent."""
-    pos = userdata.services.pos
+    pos = services.pos
     if pos is None:
         return
     try:
-        await pos.enqueue(order, userdata.services.db.restaurant_id, userdata.settings.tax_rate)
+        await pos.enqueue(order, services.db.restaurant_id, services.catalog.settings.tax_rate)
     except Exception:  # the order is saved: the POS never turns that into an error for the call
         log.exception("order %s could not be queued for the POS", order.order_number)
 

@@ -36,7 +36,8 @@ async def add_item(
     userdata = context.userdata
     follow_on = not userdata.cart and "order" in userdata.outcomes
     reading_back = confirming(context, adding=True)
-    line = orders.add_line(userdata, item, quantity, size, options, special_instructions)
+    line = orders.add_line(userdata.desk, userdata.cart, item, quantity, size, options,
+                           special_instructions)
     if reading_back:
         if follow_on:
             return ("The order already placed stays as it is; this is a second order, not yet "
@@ -66,7 +67,8 @@ async def add_items(context: RunContext[UserData], items: list[ItemWanted]) -> s
     """
     userdata = context.userdata
     confirming(context, adding=True)
-    added, refused = orders.add_lines(userdata, [w.model_dump() for w in items])
+    added, refused = orders.add_lines(
+        userdata.desk, userdata.cart, [w.model_dump() for w in items])
     if not added:
         raise Refusal("Nothing was added: " + "; ".join(refused)
                       + ". Ask the caller about each.")
@@ -82,7 +84,7 @@ async def add_items(context: RunContext[UserData], items: list[ItemWanted]) -> s
 async def order_the_usual(context: RunContext[UserData]) -> str:
     """A returning caller wants "the usual": add their last order again, at today's prices."""
     userdata = context.userdata
-    usual = orders.add_usual(userdata)
+    usual = orders.add_usual(userdata.services.catalog.menu, userdata.cart, userdata.usual)
     note = f" Not available today: {', '.join(usual.skipped)}." if usual.skipped else ""
     if not usual.added:
         return f"None of the usual order is available today.{note} Ask what they'd like instead."
@@ -117,9 +119,9 @@ async def change_item(
     """
     userdata = context.userdata
     reading_back = confirming(context)
-    old = userdata.cart.lines[orders.line_index(userdata, line_number)]
+    old = userdata.cart.lines[orders.line_index(userdata.cart, line_number)]
     changed = orders.change_line(
-        userdata, line_number, quantity, size, options, special_instructions,
+        userdata.desk, userdata.cart, line_number, quantity, size, options, special_instructions,
         remove_options=remove_options, item=item,
     )
     dropped = (f" Tell the caller {', '.join(changed.dropped)} is not offered on "
@@ -140,7 +142,7 @@ async def remove_item(context: RunContext[UserData], line_number: int) -> str:
     """
     userdata = context.userdata
     reading_back = confirming(context)
-    removed = orders.remove_line(userdata, line_number)
+    removed = orders.remove_line(userdata.cart, line_number)
     if reading_back:
         if not userdata.cart:
             return "The order is now empty. Ask what the caller would like instead."
