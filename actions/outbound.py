@@ -18,15 +18,15 @@ import logging
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 
 from actions import reservations
 from actions.outbound_job import OutboundJob, OutboundState
-from actions.state import CallState
+from actions.state import CallState, Desk
 from domain.lines import say
 from domain.refusal import Refusal
 from domain.spoken import spoken_in
-from models import OutboundCall, Reservation
+from models import OutboundCall, Reservation, RestaurantSettings
 from store.outbound import OutboundQueue
 
 logger = logging.getLogger("restaurant.outbound")
@@ -64,7 +64,7 @@ def dial_failure(sip_status: int | None) -> Literal["busy", "no_answer", "failed
 # ------------------------------------------------------------------ what the guest hears
 
 
-def call_language(settings: Any, state: OutboundState) -> str:
+def call_language(settings: RestaurantSettings, state: OutboundState) -> str:
     """The language the guest booked (or left the message) in, when the restaurant still
     offers it; else the restaurant's default (bookings and messages from before languages
     were stored have none)."""
@@ -73,39 +73,35 @@ def call_language(settings: Any, state: OutboundState) -> str:
     return language if language in settings.languages else settings.default_language
 
 
-def booking_words(userdata: CallState, res: Reservation) -> str:
+def booking_words(desk: Desk, res: Reservation) -> str:
     """"a table for 2 people today at 7 PM, under Sam Rivera" in the call's language."""
-    lang = userdata.language
+    lang = desk.language
     sp = spoken_in(lang)
     people = (say(lang, "party_one") if res.party_size == 1
               else say(lang, "party_many", n=res.party_size))
-    when = sp.when(res.date, res.time, userdata.now.date())
+    when = sp.when(res.date, res.time, desk.now.date())
     return say(lang, "outbound_table", people=people, when=when, customer=res.name)
 
 
-def keypad_menu(userdata: CallState) -> str:
-    return say(userdata.language, "keypad_menu")
+def keypad_menu(language: str) -> str:
+    return say(language, "keypad_menu")
 
 
-def introduction(userdata: CallState) -> str:
+def introduction(desk: Desk, state: OutboundState) -> str:
     """The first thing a person hears: who calls, why, and what they can do."""
-    state = userdata.outbound
-    assert state is not None
-    name, lang = userdata.settings.name, userdata.language
+    name, lang = desk.settings.name, desk.language
     if state.booking is not None:
-        table = booking_words(userdata, state.booking)
-        return say(lang, "reminder_intro", name=name, table=table, keypad=keypad_menu(userdata))
+        table = booking_words(desk, state.booking)
+        return say(lang, "reminder_intro", name=name, table=table, keypad=keypad_menu(lang))
     reason = state.message.reason if state.message else state.call.reason
     return say(lang, "callback_intro", name=name, reason=reason)
 
 
-def voicemail_message(userdata: CallState) -> str:
+def voicemail_message(desk: Desk, state: OutboundState) -> str:
     """Short, and without booking details a stranger could hear on a shared mailbox."""
-    state = userdata.outbound
-    assert state is not None
-    lang = userdata.language
+    lang = desk.language
     what = say(lang, "voicemail_booking" if state.booking is not None else "voicemail_callback")
-    return say(lang, "voicemail", name=userdata.settings.name, what=what)
+    return say(lang, "voicemail", name=desk.settings.name, what=what)
 
 
 # ------------------------------------------------------------------ the guest's answer
@@ -124,7 +120,7 @@ def keep(userdata: CallState) -> str:
     state.result = "kept"
     if "kept" not in userdata.outcomes:
         userdata.outcomes.append("kept")
-    return say(userdata.language, "kept", table=booking_words(userdata, state.booking))
+    return say(userdata.language, "kept", table=booking_words(userdata.desk, state.booking))
 
 
 async def opt_out(userdata: CallState, queue: OutboundQueue) -> str:
@@ -171,13 +167,9 @@ async def change_time_now(userdata: CallState, digits: str) -> str:
     await reservations.confirm_call_booking(userdata)
     state.result = "changed"
     res = state.booking
-    updated = await queue_booking_of(userdata, res.code) or res
+    updated = await userdata.services.db.get_reservation(res.code) or res
     state.booking = updated
-    return say(userdata.language, "changed_now", table=booking_words(userdata, updated))
-
-
-async def queue_booking_of(userdata: CallState, code: str) -> Reservation | None:
-    return await userdata.services.db.get_reservation(code)
+    return say(userdata.language, "changed_now", table=booking_words(userdata.desk, updated))
 
 
 def result_of(userdata: CallState) -> str:
@@ -219,7 +211,7 @@ async def keypad_answer(userdata: CallState, queue: OutboundQueue, what: str,
         if what == "opt_out":
             await opt_out(userdata, queue)
             return say(lang, "keypad_opted_out"), True
-        return keypad_menu(userdata), False
+        return keypad_menu(lang), False
     except Refusal as e:
         logger.info("keypad request refused: %s", e, extra={"call_id": userdata.call_id})
         # The refusal is English, written for the model: said to English callers only.

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from actions import transfer
 from actions.state import CallState
 from domain import booking
 from domain.masking import mask_personal
+from models import RestaurantSettings
 
 
-def staff_line(userdata: CallState) -> str | None:
+def staff_line(settings: RestaurantSettings, now: datetime) -> str | None:
     """Where staff answer right now: None when no number is set or the restaurant is closed."""
-    settings = userdata.settings
-    if not settings.staff_transfer_to or not booking.is_open(settings, userdata.now):
+    if not settings.staff_transfer_to or not booking.is_open(settings, now):
         return None
     return settings.staff_transfer_to
 

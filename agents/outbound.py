@@ -24,7 +24,7 @@ def reminder_instructions(userdata: UserData) -> str:
     s, now = userdata.settings, userdata.now
     return (
         f"You are {s.name}'s assistant and you called the guest to remind them of their "
-        f"booking: {booking_words(userdata, state.booking)}, code {state.booking.code}. "
+        f"booking: {booking_words(userdata.desk, state.booking)}, code {state.booking.code}. "
         f"Today is {now.strftime('%A %Y-%m-%d')}, the time is {now.strftime('%H:%M')}. "
         f"{PHONE_MANNER}\n"
         "The reminder has been read to the guest. If they keep it, call keep_booking. To "

@@ -112,7 +112,7 @@ class CallGuard:
         userdata = self.userdata
         self.escalated = "pending"
         userdata.note_intent("transfer")
-        destination = staff.staff_line(userdata)
+        destination = staff.staff_line(userdata.settings, userdata.now)
         if destination is not None:
             if why != "tts":
                 await self._say(self.line("transferring"))

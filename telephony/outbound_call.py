@@ -133,7 +133,7 @@ async def run(
     mark(userdata, "introduction")
     # Not interruptible: the words of the guest's "Hello?" can arrive after it began and
     # would cut it off. What the guest says meanwhile is answered once it ends; keys cut it.
-    session.say(outbound.introduction(userdata), allow_interruptions=False)
+    session.say(outbound.introduction(userdata.desk, state), allow_interruptions=False)
 
 
 def _end_of_call(ctx: JobContext, session: AgentSession, userdata: UserData,
@@ -196,7 +196,8 @@ async def leave_voicemail(session: AgentSession, userdata: UserData, kind: AMDCa
     state.introduced = True  # nothing a machine says gets an answer (introduced_at: None)
     if kind == AMDCategory.MACHINE_VM:
         mark(userdata, "voicemail message")
-        await session.say(outbound.voicemail_message(userdata), allow_interruptions=False)
+        await session.say(outbound.voicemail_message(userdata.desk, state),
+                          allow_interruptions=False)
         state.result = "voicemail_left"
         userdata.outcomes.append("voicemail")
     else:  # a full mailbox or a phone menu: nobody heard it, try again later

@@ -93,8 +93,9 @@ async def test_only_the_dialer_holding_the_lease_gets_the_job(db):
     state = await outbound.prepare(queue, OutboundJob(call.id, "dialer-a"))
     assert state.booking is not None and state.booking.code == "R1"
     userdata = _userdata(db, state)
-    assert "2 people today at 7 PM, under Sam Rivera" in outbound.introduction(userdata)
-    vm = outbound.voicemail_message(userdata)
+    intro = outbound.introduction(userdata.desk, userdata.outbound)
+    assert "2 people today at 7 PM, under Sam Rivera" in intro
+    vm = outbound.voicemail_message(userdata.desk, userdata.outbound)
     assert "booking" in vm and "7 PM" not in vm and "Sam" not in vm  # no details on a mailbox
 
 

@@ -123,10 +123,10 @@ async def test_a_message_left_in_spanish_is_called_back_in_spanish(db):
     state = await outbound.prepare(queue, OutboundJob(call.id, "dialer-a"))
     userdata, _ = await guest_call("out-callback", state, services)
     assert userdata.language == "es" and userdata.languages_used == ["es"]
-    assert outbound.introduction(userdata) == (
+    assert outbound.introduction(userdata.desk, userdata.outbound) == (
         "Hola, le habla el asistente automático de Test Cafe. Le devolvemos la llamada por su "
         "mensaje: Quiere una mesa en la terraza. ¿En qué le puedo ayudar?")
-    assert outbound.voicemail_message(userdata) == (
+    assert outbound.voicemail_message(userdata.desk, userdata.outbound) == (
         "Hola, le llamamos de Test Cafe para devolverle la llamada. No hace falta que nos "
         "devuelva la llamada, salvo que algo haya cambiado. Gracias, adiós.")
 
@@ -134,11 +134,11 @@ async def test_a_message_left_in_spanish_is_called_back_in_spanish(db):
 async def test_a_spanish_booking_is_reminded_in_spanish(db):
     _, userdata, _ = await _reminder(db, BOTH, "es")
     assert userdata.language == "es" and userdata.languages_used == ["es"]
-    assert outbound.introduction(userdata) == (
+    assert outbound.introduction(userdata.desk, userdata.outbound) == (
         "Hola, le habla el asistente automático de Test Cafe. Le llamamos para recordarle su "
         "reserva: una mesa para 2 personas hoy a las 7 de la tarde, a nombre de Sam Rivera. "
         f"¿Desea mantenerla, cambiarla o cancelarla? {ES_KEYPAD_MENU}")
-    vm = outbound.voicemail_message(userdata)
+    vm = outbound.voicemail_message(userdata.desk, userdata.outbound)
     assert vm == ("Hola, le llamamos de Test Cafe por su próxima reserva. No hace falta que "
                   "nos devuelva la llamada, salvo que algo haya cambiado. Gracias, adiós.")
 
@@ -175,11 +175,11 @@ async def test_the_english_call_is_unchanged(db):
     # A booking from before languages, at an English-only restaurant: word for word as before.
     queue, userdata, _ = await _reminder(db, ENGLISH_ONLY, None)
     assert userdata.language == "en"
-    assert outbound.introduction(userdata) == (
+    assert outbound.introduction(userdata.desk, userdata.outbound) == (
         "Hello, this is the automated assistant of Test Cafe, calling to remind you of your "
         "booking: a table for 2 people today at 7 PM, under Sam Rivera. Will you keep it, "
         f"change it or cancel it? {EN_KEYPAD_MENU}")
-    assert outbound.voicemail_message(userdata) == (
+    assert outbound.voicemail_message(userdata.desk, userdata.outbound) == (
         "Hello, this is Test Cafe, about your upcoming booking. No need to call back unless "
         "something has changed. Thank you, goodbye.")
 

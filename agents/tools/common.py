@@ -25,7 +25,7 @@ async def transfer_to_staff(context: RunContext[UserData], reason: str) -> str |
     """
     userdata = context.userdata
     userdata.note_intent("transfer")
-    destination = staff.staff_line(userdata)
+    destination = staff.staff_line(userdata.settings, userdata.now)
     if destination is None:
         return (
             "No one can take the call right now (we are closed). Apologise and offer to take "
