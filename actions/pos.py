@@ -27,12 +27,12 @@ from square import AsyncSquare
 from square.core.api_error import ApiError
 
 from actions.outbox_sender import OutboxSender
-from actions.pos_webhook import OrderWebhook
+from actions.pos_webhook import OrderWebhook, record_answer
 from config import SquareSettings
 from domain.pos_catalog import read_id_map
 from models import Order, OrderLine
 from store.outbox import Outbox, OutboxEntry
-from store.pos_orders import PosState, record_pos_state
+from store.pos_orders import PosState
 from store.repository import FirebaseManager
 
 log = logging.getLogger(__name__)
@@ -188,13 +188,7 @@ class PosHandoff(OutboxSender):
             log.warning("order %s: Square's total %s / tax %s differ from ours %s / %s",
                         state.order_number, state.pos_total_cents, state.pos_tax_cents,
                         state.our_total_cents, state.our_tax_cents)
-        try:
-            await record_pos_state(self.db_for(p["restaurant_id"]), state)
-        except Exception:
-            # Square's answer is not lost: the entry stays and the same key brings it back.
-            log.exception("POS state of order %s could not be recorded; kept", state.order_number)
-            return False
-        return final
+        return await record_answer(self.db_for(p["restaurant_id"]), state, final, log)
 
 
 def connect_pos(settings: SquareSettings, db: FirebaseManager) -> PosHandoff | OrderWebhook | None:

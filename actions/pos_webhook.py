@@ -31,6 +31,20 @@ log = logging.getLogger(__name__)
 WEBHOOK_KIND = "order_webhook"
 
 
+async def record_answer(db: FirebaseManager, state: PosState, final: bool,
+                        logger: logging.Logger) -> bool:
+    """The POS's answer to one attempt on the order's card (store/pos_orders.py), for both
+    hand-offs (Square in actions/pos.py, the webhook here); True when the entry is done. An
+    answer that could not be recorded is not lost: the entry stays, and the same idempotency
+    key brings the same answer back on the next pass."""
+    try:
+        await record_pos_state(db, state)
+    except Exception:
+        logger.exception("POS state of order %s could not be recorded; kept", state.order_number)
+        return False
+    return final
+
+
 def event_id(restaurant_id: str, order_id: str) -> str:
     return "evt_" + hashlib.sha256(f"{restaurant_id}:{order_id}".encode()).hexdigest()[:40]
 
@@ -99,9 +113,4 @@ class OrderWebhook(OutboxSender):
             state = state.model_copy(update={"reason": f"no answer: {type(e).__name__}"})
         log.info("order %s to the webhook: %s (attempt %d)", state.order_number, state.state,
                  attempts)
-        try:
-            await record_pos_state(self.db_for(p["restaurant_id"]), state)
-        except Exception:
-            log.exception("POS state of order %s could not be recorded; kept", state.order_number)
-            return False
-        return final
+        return await record_answer(self.db_for(p["restaurant_id"]), state, final, log)
