@@ -29,6 +29,8 @@ import aiohttp
 import store
 from config import Settings
 from store.directory import restaurant_ids
+from worker import providers
+from worker.providers import Endpoint
 
 OPENAI_URL = "https://api.openai.com/v1"
 DEEPGRAM_URL = "https://api.deepgram.com/v1"
@@ -239,38 +241,29 @@ def fallback_voice(settings: Settings) -> Voice:
     return Voice("CARTESIA_VOICE_ID", settings.cartesia_voice_id)
 
 
-def _key(value: Any, primary: str) -> str:
-    return value.get_secret_value() if value else primary
-
-
 def targets(s: Settings) -> dict[str, list[Target]]:
-    """The primary and (when configured) the fallback of each kind."""
-    oa_key, dg_key = s.openai_api_key.get_secret_value(), s.deepgram_api_key.get_secret_value()
-    ca_key = s.cartesia_api_key.get_secret_value()
-    llm = [Target("OPENAI", oa_key, s.openai_base_url or OPENAI_URL, s.openai_model,
-                  "OPENAI_MODEL")]
-    if s.has_llm_fallback:
-        llm.append(Target(
-            "OPENAI_FALLBACK", _key(s.openai_fallback_api_key, oa_key),
-            s.openai_fallback_base_url or llm[0].base_url,
-            s.openai_fallback_model or s.openai_model,
-            "OPENAI_FALLBACK_MODEL" if s.openai_fallback_model else "OPENAI_MODEL"))
-    stt = [Target("DEEPGRAM", dg_key, deepgram_root(s.deepgram_base_url), s.deepgram_model,
-                  "DEEPGRAM_MODEL")]
-    if s.has_stt_fallback:
-        stt.append(Target(
-            "DEEPGRAM_FALLBACK", _key(s.deepgram_fallback_api_key, dg_key),
-            deepgram_root(s.deepgram_fallback_base_url or s.deepgram_base_url),
-            s.deepgram_fallback_model or s.deepgram_model,
-            "DEEPGRAM_FALLBACK_MODEL" if s.deepgram_fallback_model else "DEEPGRAM_MODEL"))
-    tts = [Target("CARTESIA", ca_key, s.cartesia_base_url or CARTESIA_URL, s.cartesia_model,
-                  "CARTESIA_MODEL")]
-    if s.has_tts_fallback:
-        tts.append(Target(
-            "CARTESIA_FALLBACK", _key(s.cartesia_fallback_api_key, ca_key),
-            s.cartesia_fallback_base_url or tts[0].base_url,
-            s.cartesia_fallback_model or s.cartesia_model, "CARTESIA_FALLBACK_MODEL"))
-    return {"llm": llm, "stt": stt, "tts": tts}
+    """The primary and (when configured) the fallback of each kind, as the calls' chains are
+    built (worker/providers.py), with the default endpoints and the variables to fix."""
+    return {
+        "llm": _targets("OPENAI", providers.llm_endpoints(s, s), lambda u: u or OPENAI_URL,
+                        "OPENAI_FALLBACK_MODEL" if s.openai_fallback_model else "OPENAI_MODEL"),
+        "stt": _targets("DEEPGRAM", providers.stt_endpoints(s, s), deepgram_root,
+                        "DEEPGRAM_FALLBACK_MODEL" if s.deepgram_fallback_model
+                        else "DEEPGRAM_MODEL"),
+        "tts": _targets("CARTESIA", providers.tts_endpoints(s, s), lambda u: u or CARTESIA_URL,
+                        "CARTESIA_FALLBACK_MODEL"),
+    }
+
+
+def _targets(prefix: str, chain: tuple[Endpoint, Endpoint | None],
+             root: Callable[[str | None], str], fallback_model_var: str) -> list[Target]:
+    primary, fallback = chain
+    out = [Target(prefix, primary.api_key, root(primary.base_url), primary.model,
+                  f"{prefix}_MODEL")]
+    if fallback is not None:
+        out.append(Target(f"{prefix}_FALLBACK", fallback.api_key, root(fallback.base_url),
+                          fallback.model, fallback_model_var))
+    return out
 
 
 async def _guarded(target: Target, report: Report, check: Callable[[], Awaitable[None]]) -> None:

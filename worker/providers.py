@@ -70,6 +70,34 @@ def _chain(make: Callable[[Endpoint], T], primary: Endpoint, fallback: Endpoint 
     return [make(primary)] + ([make(fallback)] if fallback else [])
 
 
+def llm_endpoints(settings: Settings, fb: ProviderSettings) -> tuple[Endpoint, Endpoint | None]:
+    """The LLM chain's primary and its fallback (None: not configured); the calls' chain and
+    `main.py check` (worker/provider_check.py) are built from it."""
+    primary = Endpoint(settings.openai_model, settings.openai_api_key.get_secret_value(),
+                       settings.openai_base_url)
+    return primary, _fallback(
+        fb.has_llm_fallback, primary, fb.openai_fallback_model, fb.openai_fallback_api_key,
+        fb.openai_fallback_base_url)
+
+
+def stt_endpoints(settings: Settings, fb: ProviderSettings) -> tuple[Endpoint, Endpoint | None]:
+    primary = Endpoint(settings.deepgram_model, settings.deepgram_api_key.get_secret_value(),
+                       settings.deepgram_base_url)
+    return primary, _fallback(
+        fb.has_stt_fallback, primary, fb.deepgram_fallback_model, fb.deepgram_fallback_api_key,
+        fb.deepgram_fallback_base_url)
+
+
+def tts_endpoints(settings: Settings, fb: ProviderSettings,
+                  voice: str | None = None) -> tuple[Endpoint, Endpoint | None]:
+    primary = Endpoint(settings.cartesia_model, settings.cartesia_api_key.get_secret_value(),
+                       settings.cartesia_base_url, voice or settings.cartesia_voice_id)
+    # The fallback speaks with its own voice, else the default voice (not the language's).
+    return primary, _fallback(
+        fb.has_tts_fallback, primary, fb.cartesia_fallback_model, fb.cartesia_fallback_api_key,
+        fb.cartesia_fallback_base_url, fb.cartesia_fallback_voice_id or settings.cartesia_voice_id)
+
+
 def _given(value: str | None) -> dict[str, str]:
     return {"base_url": value} if value else {}
 
@@ -81,11 +109,7 @@ def build_llm(settings: Settings, fb: ProviderSettings) -> llm.LLM:
         return openai.LLM(model=e.model, api_key=e.api_key, base_url=e.base_url,
                           parallel_tool_calls=False)
 
-    primary = Endpoint(settings.openai_model, settings.openai_api_key.get_secret_value(),
-                       settings.openai_base_url)
-    chain = _chain(make, primary, _fallback(
-        fb.has_llm_fallback, primary, fb.openai_fallback_model, fb.openai_fallback_api_key,
-        fb.openai_fallback_base_url))
+    chain = _chain(make, *llm_endpoints(settings, fb))
     adapter = llm.FallbackAdapter(
         chain, attempt_timeout=fb.llm_attempt_timeout_s, max_retry_per_llm=0,
         retry_interval=0.5,
@@ -107,11 +131,7 @@ def build_stt(settings: Settings, fb: ProviderSettings, language: str = "en-US")
         return deepgram.STT(model=e.model, api_key=e.api_key, smart_format=True,
                             language=language, **_given(e.base_url))
 
-    primary = Endpoint(settings.deepgram_model, settings.deepgram_api_key.get_secret_value(),
-                       settings.deepgram_base_url)
-    chain = _chain(make, primary, _fallback(
-        fb.has_stt_fallback, primary, fb.deepgram_fallback_model, fb.deepgram_fallback_api_key,
-        fb.deepgram_fallback_base_url))
+    chain = _chain(make, *stt_endpoints(settings, fb))
     return stt.FallbackAdapter(
         chain, attempt_timeout=fb.stt_attempt_timeout_s, max_retry_per_stt=0, retry_interval=0.5
     )
@@ -125,13 +145,8 @@ def build_tts(settings: Settings, fb: ProviderSettings, language: str = "en",
         return cartesia.TTS(model=e.model, voice=e.voice, api_key=e.api_key, language=language,
                             **_given(e.base_url))
 
-    primary = Endpoint(settings.cartesia_model, settings.cartesia_api_key.get_secret_value(),
-                       settings.cartesia_base_url, voice or settings.cartesia_voice_id)
-    # The fallback speaks with its own voice, else the default voice (not the language's).
-    fallback = _fallback(
-        fb.has_tts_fallback, primary, fb.cartesia_fallback_model, fb.cartesia_fallback_api_key,
-        fb.cartesia_fallback_base_url, fb.cartesia_fallback_voice_id or settings.cartesia_voice_id)
-    return tts.FallbackAdapter(_chain(make, primary, fallback), max_retry_per_tts=0)
+    chain = _chain(make, *tts_endpoints(settings, fb, voice))
+    return tts.FallbackAdapter(chain, max_retry_per_tts=0)
 
 
 def session_conn_options(fb: ProviderSettings) -> SessionConnectOptions:
