@@ -12,29 +12,16 @@
   resumable call snapshot (a mixin of `FirebaseManager`).
 """
 
+from store import errors
 from store.clients import close_sync_client, make_async_client, make_sync_client
-from store.errors import (
-    BookingResult,
-    CodeTaken,
-    OrderIdTaken,
-    PersistenceUnavailable,
-    ReservationCancelled,
-    ReservationNotFound,
-    SaveResult,
-    SaveStatus,
-    SlotFull,
-    StaleReservation,
-)
+from store.errors import *  # noqa: F403 (every error and save result: errors.__all__)
 from store.menu_watch import MenuWatch
 from store.parsing import customer_from_doc, parse_menu_item, parse_settings
 from store.repository import FirebaseManager, connect
 from store.rpc import RpcCounter
 
 __all__ = [
-    "BookingResult", "CodeTaken", "FirebaseManager", "MenuWatch", "OrderIdTaken",
-    "PersistenceUnavailable",
-    "ReservationCancelled", "ReservationNotFound", "RpcCounter", "SaveResult", "SaveStatus",
-    "SlotFull", "StaleReservation", "close_sync_client", "connect", "customer_from_doc",
-    "make_async_client",
-    "make_sync_client", "parse_menu_item", "parse_settings",
+    *errors.__all__, "FirebaseManager", "MenuWatch", "RpcCounter", "close_sync_client",
+    "connect", "customer_from_doc", "make_async_client", "make_sync_client", "parse_menu_item",
+    "parse_settings",
 ]

@@ -5,6 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
+# `store` re-exports these (store/__init__.py): the line's code imports them from there.
+__all__ = [
+    "BookingResult", "CodeTaken", "OrderIdTaken", "PersistenceUnavailable", "ReservationCancelled",
+    "ReservationNotFound", "SaveResult", "SaveStatus", "SlotFull", "StaleReservation",
+]
+
 
 class SlotFull(Exception):
     """No table (or combination, or seats) stays free for the party's whole meal then."""

@@ -29,7 +29,7 @@ from google.api_core import exceptions as gexc
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 from google.cloud.firestore_v1.transforms import Increment, Maximum, Minimum
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from config import FirestoreSettings
 from domain import ids
@@ -206,28 +206,17 @@ class FirebaseManager(CallRecords):
 
     async def save_order(self, order: Order, analytics_day: date) -> SaveResult:
         """One atomic commit: order + customer + analytics. Queued to the outbox if down."""
-        payload = {"restaurant_id": self.restaurant_id,
-                   "order": order.model_dump(mode="json"),
-                   "analytics_day": analytics_day.isoformat()}
-        return await self._save_or_queue(
-            "order", order.id, payload, lambda: self._commit_order(order, analytics_day)
-        )
+        return await self._save_record("order", order.id, order, analytics_day,
+                                       lambda: self._commit_order(order, analytics_day))
 
     async def save_message(self, msg: Message, analytics_day: date | None = None) -> SaveResult:
         day = analytics_day or msg.created_at.date()
-        payload = {"restaurant_id": self.restaurant_id, "message": msg.model_dump(mode="json"),
-                   "analytics_day": day.isoformat()}
-        return await self._save_or_queue(
-            "message", msg.id, payload, lambda: self._commit_message(msg, day)
-        )
+        return await self._save_record("message", msg.id, msg, day,
+                                       lambda: self._commit_message(msg, day))
 
     async def write_call_log(self, log_: CallLog, analytics_day: date) -> SaveResult:
-        payload = {"restaurant_id": self.restaurant_id,
-                   "call_log": log_.model_dump(mode="json"),
-                   "analytics_day": analytics_day.isoformat()}
-        return await self._save_or_queue(
-            "call_log", log_.call_id, payload, lambda: self._commit_call_log(log_, analytics_day)
-        )
+        return await self._save_record("call_log", log_.call_id, log_, analytics_day,
+                                       lambda: self._commit_call_log(log_, analytics_day))
 
     async def _commit_order(self, order: Order, day: date) -> SaveStatus:
         batch = self.db.batch()
@@ -271,13 +260,10 @@ class FirebaseManager(CallRecords):
         self, res: Reservation, seating: SeatingPlan, analytics_day: date
     ) -> BookingResult:
         """Raises SlotFull or CodeTaken; "queued" only when Firestore is unreachable."""
-        payload = {"restaurant_id": self.restaurant_id,
-                   "reservation": res.model_dump(mode="json"),
-                   "seating": seating.model_dump(mode="json"),
-                   "analytics_day": analytics_day.isoformat()}
-        result = await self._save_or_queue(
-            "booking", res.code, payload, lambda: self._book_once(res, seating, analytics_day)
-        )
+        result = await self._save_record(
+            "booking", res.code, res, analytics_day,
+            lambda: self._book_once(res, seating, analytics_day),
+            field="reservation", seating=seating.model_dump(mode="json"))
         return BookingResult(result.status, result.id)
 
     async def _book_once(self, res: Reservation, seating: SeatingPlan, day: date) -> SaveStatus:
@@ -587,6 +573,17 @@ class FirebaseManager(CallRecords):
         return await self._with_retries(op, budget_s=0.0)
 
     # ------------------------------------------------------------ retry machinery
+
+    async def _save_record(
+        self, kind: str, record_id: str, record: BaseModel, day: date,
+        op: Callable[[], Awaitable[SaveStatus]], *, field: str = "", **extra: Any,
+    ) -> SaveResult:
+        """A record saved by `op`, or queued: its outbox and journal payload is the restaurant,
+        the record under `field` (default: its `kind`), any `extra`, and the analytics day."""
+        payload = {"restaurant_id": self.restaurant_id,
+                   field or kind: record.model_dump(mode="json"), **extra,
+                   "analytics_day": day.isoformat()}
+        return await self._save_or_queue(kind, record_id, payload, op)
 
     async def _save_or_queue(
         self, kind: str, record_id: str, payload: dict[str, Any],
