@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime, time
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
 from models import SETTINGS_DOC, Customer, MenuItem, RestaurantSettings
 
 log = logging.getLogger(__name__)
+
+R = TypeVar("R", MenuItem, RestaurantSettings)
 
 
 def ms(at: datetime) -> int:
@@ -42,20 +44,22 @@ def parse_menu_item(doc_id: str, data: dict[str, Any]) -> MenuItem | None:
     if data["id"] != doc_id:
         log.error("menu_items/%s has id field %r; skipped", doc_id, data["id"])
         return None
-    try:
-        return MenuItem.from_doc(data)
-    except ValidationError as e:
-        log.error("menu_items/%s is invalid and is skipped: %s", doc_id, brief(e))
-        return None
+    return _valid(MenuItem, data, f"menu_items/{doc_id}", "skipped")
 
 
 def parse_settings(data: dict[str, Any] | None) -> RestaurantSettings | None:
     if data is None:
         return None
+    return _valid(RestaurantSettings, data, SETTINGS_DOC, "ignored")
+
+
+def _valid(model: type[R], data: dict[str, Any], path: str, then: str) -> R | None:
+    """The document as its record, or None with why logged (`path`: the document; `then`: what
+    is done without it)."""
     try:
-        return RestaurantSettings.from_doc(data)
+        return model.from_doc(data)
     except ValidationError as e:
-        log.error("%s is invalid and is ignored: %s", SETTINGS_DOC, brief(e))
+        log.error("%s is invalid and is %s: %s", path, then, brief(e))
         return None
 
 

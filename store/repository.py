@@ -447,7 +447,7 @@ class FirebaseManager(CallRecords):
         try:
             for entry in entries:
                 try:
-                    if await self._replay(entry):
+                    if await self._owner_of(entry)._replay(entry):
                         done.append(entry.id)
                 except PersistenceUnavailable:
                     log.info("Firestore still unavailable; outbox replay paused")
@@ -477,10 +477,10 @@ class FirebaseManager(CallRecords):
 
     async def ensure_saved(self, entry: OutboxEntry) -> SaveStatus:
         """Commit a journaled record again, once: "already_saved" if the database holds it."""
+        owner = self._owner_of(entry)
+        if owner is not self:
+            return await owner.ensure_saved(entry)
         p = entry.payload
-        rid = p.get("restaurant_id", DEFAULT_RESTAURANT_ID)
-        if rid != self.restaurant_id:
-            return await self.for_restaurant(rid).ensure_saved(entry)
         day = date.fromisoformat(p["analytics_day"])
         if entry.kind == "order":
             order = Order.model_validate(p["order"])
@@ -492,9 +492,7 @@ class FirebaseManager(CallRecords):
             msg = Message.model_validate(p["message"])
             return await self._once(lambda: self._commit_message(msg, day))
         if entry.kind == "booking":
-            res = Reservation.model_validate(p["reservation"])
-            seating = (SeatingPlan.model_validate(p["seating"]) if "seating" in p
-                       else SeatingPlan(seats=int(p["capacity"])))  # queued before the model
+            res, seating = _queued_booking(p)
             try:
                 return await self._once(lambda: self._book_once(res, seating, day))
             except CodeTaken:  # changed since it was saved (staff): the database has it
@@ -519,13 +517,14 @@ class FirebaseManager(CallRecords):
             # takes it unless the emulator is killed first.
             log.exception("%s %s saved but not journaled", kind, record_id)
 
+    def _owner_of(self, entry: OutboxEntry) -> FirebaseManager:
+        """The outbox file is shared by every restaurant's calls: each entry goes back to the
+        restaurant that queued it (entries from before restaurants existed: the default)."""
+        return self.for_restaurant(entry.payload.get("restaurant_id", DEFAULT_RESTAURANT_ID))
+
     async def _replay(self, entry: OutboxEntry) -> bool:
+        """One queued write, at the restaurant that queued it (`_owner_of`)."""
         p = entry.payload
-        # The outbox file is shared by every restaurant's calls: each entry goes back to the
-        # restaurant that queued it (entries from before restaurants existed: the default).
-        rid = p.get("restaurant_id", DEFAULT_RESTAURANT_ID)
-        if rid != self.restaurant_id:
-            return await self.for_restaurant(rid)._replay(entry)
         day = date.fromisoformat(p["analytics_day"])
         once = self._once
         if entry.kind == "order":
@@ -541,9 +540,7 @@ class FirebaseManager(CallRecords):
             call_log = CallLog.model_validate(p["call_log"])
             await once(lambda: self._commit_call_log(call_log, day))
         elif entry.kind == "booking":
-            res = Reservation.model_validate(p["reservation"])
-            seating = (SeatingPlan.model_validate(p["seating"]) if "seating" in p
-                       else SeatingPlan(seats=int(p["capacity"])))  # queued before the model
+            res, seating = _queued_booking(p)
             try:
                 await once(lambda: self._book_once(res, seating, day))
             except (SlotFull, CodeTaken) as e:
@@ -661,6 +658,14 @@ def _existing_reservation(snap: Any, code: str) -> Reservation:
 def _check_version(res: Reservation, if_updated_at: datetime | None) -> None:
     if if_updated_at is not None and res.updated_at != if_updated_at:
         raise StaleReservation(res)
+
+
+def _queued_booking(p: dict[str, Any]) -> tuple[Reservation, SeatingPlan]:
+    """A queued or journaled booking and the seating it was checked against."""
+    res = Reservation.model_validate(p["reservation"])
+    seating = (SeatingPlan.model_validate(p["seating"]) if "seating" in p
+               else SeatingPlan(seats=int(p["capacity"])))  # queued before the model
+    return res, seating
 
 
 def _unplaced_booking_message(res: Reservation, why: Exception) -> Message:
