@@ -71,6 +71,9 @@ class _Doc(BaseModel):
         return cls.model_validate(data)
 
 
+# A deliberate same-shape pair (`duplicates`) with store/staff.to_json: both walk a document's
+# values, with opposite leaves (to Firestore: datetimes kept, dates as text; to the board's JSON:
+# datetimes as UTC text).
 def _firestore_safe(value: Any) -> Any:
     # Firestore stores datetimes natively but has no date-only or time-only type.
     if isinstance(value, dict):

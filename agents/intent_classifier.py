@@ -25,6 +25,8 @@ def instructions(userdata: UserData) -> str:
     )
 
 
+# A deliberate same-shape pair (`duplicates`) with agents/reservation.ReservationAgent (and the
+# other agents): an agent is its instructions and its list of tools, declared in its own class.
 class IntentClassifier(BaseAgent):
     def __init__(self, userdata: UserData) -> None:
         super().__init__(

@@ -25,6 +25,8 @@ def instructions(userdata: UserData) -> str:
     )
 
 
+# A deliberate same-shape pair (`duplicates`) with agents/intent_classifier.IntentClassifier:
+# an agent is its instructions and its list of tools, declared in its own class.
 class ReservationAgent(BaseAgent):
     def __init__(self, userdata: UserData) -> None:
         super().__init__(

@@ -91,6 +91,8 @@ def _quantity(said: Said, quantity: int | str | None) -> int:
     )
 
 
+# A deliberate same-shape pair (`duplicates`) with agents/tools/order.add_item, whose
+# arguments (the model's schema) are these.
 def build_line(
     menu: Menu,
     item: str,

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
+
+from models import Reservation
 
 # `store` re-exports these (store/__init__.py): the line's code imports them from there.
 __all__ = [
@@ -20,6 +22,8 @@ class SlotFull(Exception):
         self.slot = slot
 
 
+# ReservationNotFound, ReservationCancelled ~ CodeTaken, OrderIdTaken below: a deliberate
+# same-shape pair (`duplicates`): each error names the one record a caller acts on.
 class ReservationNotFound(LookupError):
     def __init__(self, code: str) -> None:
         super().__init__(f"no reservation with code {code!r}")
@@ -36,11 +40,13 @@ class StaleReservation(Exception):
     """Someone changed the reservation since the version the caller of a change saw;
     `current` is the reservation as it is now."""
 
-    def __init__(self, res: Any) -> None:
+    def __init__(self, res: Reservation) -> None:
         super().__init__(f"reservation {res.code} was changed meanwhile")
         self.current = res
 
 
+# A deliberate same-shape pair (`duplicates`) with ReservationNotFound and
+# ReservationCancelled above: each error names the one record a caller acts on.
 class CodeTaken(Exception):
     """Another call already holds this reservation code; retry with the next `attempt`."""
 

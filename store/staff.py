@@ -36,6 +36,8 @@ class StaleDocument(Exception):
         self.current = current
 
 
+# A deliberate same-shape pair (`duplicates`) with models._firestore_safe: the same walk over a
+# document's values, the other way (from Firestore to the board's JSON).
 def to_json(value: Any) -> Any:
     """A Firestore document's value as JSON (datetimes as UTC ISO strings)."""
     if isinstance(value, dict):

@@ -14,6 +14,9 @@ from domain.pricing import describe_line, money
 from domain.refusal import Refusal
 
 
+# A deliberate same-shape pair (`duplicates`) with change_item below and with
+# domain/pricing.build_line: each tool spells out its own arguments, because that signature is
+# the schema the model is given; they mirror the line build_line makes from them.
 @tool
 async def add_item(
     context: RunContext[UserData],
@@ -92,6 +95,8 @@ async def order_the_usual(context: RunContext[UserData]) -> str:
     return f"Added the usual: {added}.{note} {order_text(userdata)}"
 
 
+# A deliberate same-shape pair (`duplicates`) with add_item above: the model's schema for a
+# line, each tool declaring its own arguments.
 @tool
 async def change_item(
     context: RunContext[UserData],
