@@ -15,7 +15,6 @@ Python before a call is queued:
 
 from __future__ import annotations
 
-import argparse
 import re
 import sys
 from pathlib import Path
@@ -23,7 +22,13 @@ from pathlib import Path
 import phonenumbers
 from phonenumbers import PhoneNumberType
 
-VARS_XML = Path(__file__).resolve().parent.parent / "freeswitch-config" / "vars.xml"
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from scripts.generated import write_or_check  # noqa: E402
+
+VARS_XML = ROOT / "freeswitch-config" / "vars.xml"
 LINE = re.compile(r'(<X-PRE-PROCESS cmd="set" data="outbound_us_area_codes=)([0-9|]*)("/>)')
 GEOGRAPHIC = {PhoneNumberType.FIXED_LINE, PhoneNumberType.MOBILE,
               PhoneNumberType.FIXED_LINE_OR_MOBILE}
@@ -49,12 +54,7 @@ def in_vars_xml(text: str) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    mode = parser.add_mutually_exclusive_group()
-    mode.add_argument("--write", action="store_true")
-    mode.add_argument("--check", action="store_true")
-    args = parser.parse_args(argv)
+    args = write_or_check(argv, __doc__)
     codes = us_area_codes()
     if args.write:
         text = VARS_XML.read_text()

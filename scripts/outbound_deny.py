@@ -14,7 +14,6 @@ at the top of the `agent_outbound` context):
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 from xml.sax.saxutils import quoteattr
@@ -26,6 +25,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from domain.outbound_rules import NEVER_DIAL_CODES, deny_patterns, nanp_area_codes  # noqa: E402
+from scripts.generated import write_or_check  # noqa: E402
 
 DENY_XML = ROOT / "freeswitch-config" / "dialplan" / "outbound_deny" / "deny.xml"
 
@@ -53,12 +53,7 @@ def render() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    mode = parser.add_mutually_exclusive_group()
-    mode.add_argument("--write", action="store_true")
-    mode.add_argument("--check", action="store_true")
-    args = parser.parse_args(argv)
+    args = write_or_check(argv, __doc__)
     text = render()
     if args.write:
         DENY_XML.parent.mkdir(parents=True, exist_ok=True)
