@@ -15,11 +15,14 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from domain.pos_catalog import import_catalog
 from store.pos_orders import record_square_event, set_menu_availability
 from store.repository import FirebaseManager
+
+if TYPE_CHECKING:
+    from square import AsyncSquare
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +69,7 @@ async def apply_event(db: FirebaseManager, event: dict[str, Any], now: datetime)
 # ------------------------------------------------------------------ sold out in Square
 
 
-async def sync_sold_out(db: FirebaseManager, client: Any, location: str,
+async def sync_sold_out(db: FirebaseManager, client: AsyncSquare, location: str,
                         id_map: dict[str, str]) -> dict[str, bool]:
     """After `catalog.version.updated`: read Square's catalog (the squareup async SDK) and set
     `available` on every menu item whose sold-out state changed at `location`. The live menu

@@ -38,6 +38,8 @@ from store.texts import (
 )
 
 if TYPE_CHECKING:
+    from twilio.rest import Client
+
     from actions.state import CallState
 
 log = logging.getLogger(__name__)
@@ -56,7 +58,7 @@ class Texts(OutboxSender):
     kind = SMS_KIND
     what = "text send"
 
-    def __init__(self, client: Any, outbox: Outbox, db_for: Callable[[str], FirebaseManager],
+    def __init__(self, client: Client, outbox: Outbox, db_for: Callable[[str], FirebaseManager],
                  *, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self.client = client  # twilio.rest.Client with an async http client
         super().__init__(outbox)

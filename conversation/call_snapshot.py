@@ -27,7 +27,7 @@ from domain.redact import redact_cards
 from models import Order, OrderLine, TranscriptLine
 
 if TYPE_CHECKING:
-    from livekit.agents import AgentSession
+    from livekit.agents import AgentSession, AgentStateChangedEvent, llm
 
     from store import FirebaseManager
 
@@ -127,7 +127,7 @@ def restore(state: CallSnapshot, userdata: CallState) -> None:
     userdata.languages_used = list(state.languages) or [state.language]
 
 
-def transcript_of(history: Any) -> list[TranscriptLine]:
+def transcript_of(history: llm.ChatContext) -> list[TranscriptLine]:
     lines: list[TranscriptLine] = []
     for item in history.items:
         if item.type == "message" and item.role in ("user", "assistant") and item.text_content:
@@ -160,7 +160,7 @@ class SnapshotSaver:
         session.on("function_tools_executed", self.changed)
         session.on("agent_state_changed", self._turn_over)
 
-    def _turn_over(self, event: Any) -> None:
+    def _turn_over(self, event: AgentStateChangedEvent) -> None:
         if getattr(event, "new_state", None) == "listening":
             self.changed()
 
