@@ -20,6 +20,7 @@ from config import square_settings
 from models import Order
 from services.board import web
 from services.board.operations import Rejected
+from services.board.roles import may_see, visible
 from store.pos_orders import PosState, pos_state, pos_states
 
 
@@ -30,7 +31,9 @@ def _json(state: PosState) -> dict[str, Any]:
 def routes() -> list[Route]:
     async def listing(request: Request) -> JSONResponse:
         states = await pos_states(web.ops(request).manager)
-        return JSONResponse({"pos": [_json(s) for s in states]})
+        tz = (await web.ops(request).restaurant()).tz
+        return JSONResponse({"pos": visible(web.session_of(request), "pos",
+                                            [_json(s) for s in states], tz)})
 
     async def resend(request: Request) -> JSONResponse:
         db = web.ops(request).manager
@@ -38,6 +41,9 @@ def routes() -> list[Route]:
         stored = await web.ops(request).staff.raw(f"orders/{order_id}")
         if stored is None:
             raise Rejected("order does not exist", 404)
+        tz = (await web.ops(request).restaurant()).tz
+        if not may_see(web.session_of(request), "orders", stored, tz):
+            raise Rejected("only an owner resends another day's order", 403)
         pos = connect_pos(square_settings(), db)
         if pos is None:
             raise Rejected("no Square is configured (SQUARE_ACCESS_TOKEN, SQUARE_LOCATION_ID)",
@@ -51,3 +57,12 @@ def routes() -> list[Route]:
 
     return [Route("/api/pos", listing),
             Route("/api/pos/{order_id}/resend", resend, methods=["POST"])]
+
+
+def pos_kind() -> str:
+    """Which point of sale this board's orders go to ("square", "webhook" or ""): the orders
+    page says "not sent yet" on a card only when there is one."""
+    settings = square_settings()
+    if settings.square_enabled:
+        return "square"
+    return "webhook" if settings.pos_webhook_url and settings.pos_webhook_secret else ""
