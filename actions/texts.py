@@ -68,6 +68,12 @@ class Texts(OutboxSender):
         known = await customer(db, phone)
         return not (known and known.sms_opted_out)
 
+    async def may_offer(self, db: FirebaseManager, phone: str) -> bool:
+        """Whether to offer a text: not to a number that opted out (STOP), nor to a caller who
+        said no to the offer before (asked once; they can still ask for one)."""
+        known = await customer(db, phone)
+        return not (known and (known.sms_opted_out or known.sms_consent is False))
+
     async def queue(self, db: FirebaseManager, *, phone: str, sender: str, body: str,
                     about: str) -> str:
         """Durably queue one text (fsynced) and wake the sender; no network. Returns its id."""
@@ -143,10 +149,27 @@ async def offer_text(userdata: CallState, saved: Order | Reservation) -> bool:
     userdata.to_text = saved
     phone = saved.customer_phone if isinstance(saved, Order) else saved.phone
     try:
-        return await texts.may_text(userdata.services.db, phone)
+        userdata.text_offered = await texts.may_offer(userdata.services.db, phone)
     except Exception:
         log.exception("could not read the caller's text preferences; no text offered")
-        return False
+        userdata.text_offered = False
+    return userdata.text_offered
+
+
+async def no_text(userdata: CallState) -> None:
+    """The caller said no to the text: stored with them (consent declined, with its time and
+    language), so no text goes and the next call does not ask again."""
+    saved = userdata.to_text
+    if userdata.services.texts is None or saved is None:
+        raise Refusal("No text was offered in this call; nothing to answer.")
+    phone = saved.customer_phone if isinstance(saved, Order) else saved.phone
+    userdata.text_offered = False  # no text goes either way: nothing was queued
+    try:
+        await set_text_consent(userdata.services.db, phone, False, userdata.now,
+                               userdata.language)
+    except Exception:
+        # the caller's no is not worth an error in the call: they may be asked once more
+        log.exception("could not store a caller's no to texts")
 
 
 async def text_confirmation(userdata: CallState, phone: str | None = None) -> str:
@@ -175,6 +198,7 @@ async def text_confirmation(userdata: CallState, phone: str | None = None) -> st
         body, about = booking_text(saved, lang, settings.name), f"booking:{saved.code}"
     await set_text_consent(db, to, True, userdata.now, lang)
     await texts.queue(db, phone=to, sender=sender, body=body, about=about)
+    userdata.text_offered = False
     return to
 
 
