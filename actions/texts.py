@@ -26,6 +26,7 @@ from domain.refusal import Refusal
 from domain.texts import booking_text, keyword, order_text, text
 from models import Message, Order, OutboundCall, Reservation, RestaurantSettings
 from store.errors import ReservationNotFound
+from store.outbound import OutboundQueue, Policy
 from store.outbox import Outbox, OutboxEntry
 from store.repository import FirebaseManager
 from store.texts import (
@@ -150,10 +151,43 @@ async def offer_text(userdata: CallState, saved: Order | Reservation) -> bool:
     phone = saved.customer_phone if isinstance(saved, Order) else saved.phone
     try:
         userdata.text_offered = await texts.may_offer(userdata.services.db, phone)
+        if isinstance(saved, Reservation) and await _consented(userdata.services.db, phone):
+            await remind_by_text(userdata, saved)  # a guest who said yes on an earlier call
     except Exception:
         log.exception("could not read the caller's text preferences; no text offered")
         userdata.text_offered = False
     return userdata.text_offered
+
+
+async def _consented(db: FirebaseManager, phone: str) -> bool:
+    known = await customer(db, phone)
+    return bool(known and known.sms_consent is True and not known.sms_opted_out)
+
+
+async def remind_by_text(userdata: CallState, res: Reservation) -> str | None:
+    """A booking saved with the guest's text consent gets its reminder by text: an entry of the
+    outbound queue's text channel (store/outbound.py), `reminder_hours_before` the booking, so
+    the queue's calling hours, opt-out and attempt rules apply and the dialer sends it. None
+    (nothing scheduled) without Twilio, when that moment has already passed (the confirmation
+    text says it all), or when the queue refuses the number; never an error in the call."""
+    if userdata.services.texts is None:
+        return None
+    settings = userdata.settings
+    policy = Policy.of(settings)
+    starts = datetime.combine(res.date, res.time, tzinfo=settings.tz)
+    if starts - policy.reminder_before <= userdata.now:
+        return None
+    queue = OutboundQueue(userdata.services.db.db, policy)
+    try:
+        entry = await queue.schedule_reminder(res.code, userdata.now.astimezone(UTC),
+                                              channel="text")
+    except Refusal as e:
+        log.info("no text reminder for a booking: %s", e)
+        return None
+    except Exception:
+        log.exception("the text reminder of a booking could not be scheduled")
+        return None
+    return entry.id
 
 
 async def no_text(userdata: CallState) -> None:
@@ -199,6 +233,8 @@ async def text_confirmation(userdata: CallState, phone: str | None = None) -> st
     await set_text_consent(db, to, True, userdata.now, lang)
     await texts.queue(db, phone=to, sender=sender, body=body, about=about)
     userdata.text_offered = False
+    if isinstance(saved, Reservation) and to == own:
+        await remind_by_text(userdata, saved)
     return to
 
 
