@@ -116,8 +116,12 @@ def create_app(settings: TwilioSettings, db: FirebaseManager | None = None,
                 break
         return PlainTextResponse(outcome)
 
+    async def healthz(request: Request) -> Response:
+        return PlainTextResponse("ok")
+
     return Starlette(routes=[Route("/twilio/sms", receive, methods=["POST"]),
-                             Route("/square/webhook", square_event, methods=["POST"])],
+                             Route("/square/webhook", square_event, methods=["POST"]),
+                             Route("/healthz", healthz)],
                      lifespan=lifespan)
 
 
@@ -139,8 +143,11 @@ async def _sold_out(db: FirebaseManager, square: SquareSettings) -> str:
 def main() -> None:  # pragma: no cover - a process entry point
     import uvicorn
 
-    uvicorn.run(create_app(twilio_settings(), square=square_settings()), host="127.0.0.1",
-                port=8091)
+    # the service's own lines (refused signatures, what a text did) beside uvicorn's
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    texts = twilio_settings()
+    uvicorn.run(create_app(texts, square=square_settings()), host=texts.webhooks_host,
+                port=texts.webhooks_port)
 
 
 if __name__ == "__main__":
