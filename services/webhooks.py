@@ -53,6 +53,11 @@ def twiml(body: str) -> Response:
     return Response(xml, media_type="application/xml")
 
 
+async def healthz(request: Request) -> Response:
+    """compose's health check: the process answers (no database read)."""
+    return PlainTextResponse("ok")
+
+
 def create_app(settings: TwilioSettings, db: FirebaseManager | None = None,
                clock: Callable[[], datetime] = lambda: datetime.now(UTC),
                square: SquareSettings | None = None) -> Starlette:
@@ -115,9 +120,6 @@ def create_app(settings: TwilioSettings, db: FirebaseManager | None = None,
             if outcome != "unknown order":
                 break
         return PlainTextResponse(outcome)
-
-    async def healthz(request: Request) -> Response:
-        return PlainTextResponse("ok")
 
     return Starlette(routes=[Route("/twilio/sms", receive, methods=["POST"]),
                              Route("/square/webhook", square_event, methods=["POST"]),
