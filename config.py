@@ -170,7 +170,15 @@ class SquareSettings(BaseSettings):
 
     @property
     def square_enabled(self) -> bool:
-        return self.square_access_token is not None and bool(self.square_location_id)
+        """A Square account is set; each restaurant's location is its settings'
+        `square_location_id`, else SQUARE_LOCATION_ID (`location_for`)."""
+        return self.square_access_token is not None
+
+    def location_for(self, restaurant_location: str | None) -> str:
+        """The Square location a restaurant's orders go to ("" when it has none)."""
+        if not self.square_enabled:
+            return ""
+        return restaurant_location or self.square_location_id
 
 
 class TwilioSettings(BaseSettings):

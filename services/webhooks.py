@@ -30,7 +30,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 from twilio.request_validator import RequestValidator
 
-from actions.pos_events import apply_event, sync_sold_out
+from actions.pos_events import apply_event, catalog_objects, sync_sold_out
 from actions.texts import inbound
 from config import (
     SquareSettings,
@@ -128,7 +128,9 @@ def create_app(settings: TwilioSettings, db: FirebaseManager | None = None,
 
 
 async def _sold_out(db: FirebaseManager, square: SquareSettings) -> str:
-    """Square's catalog changed: carry its sold-out state to the menu the calls use."""
+    """Square's catalog changed: carry its sold-out state to the menu each restaurant's calls
+    use, at that restaurant's Square location (its settings' `square_location_id`, else
+    SQUARE_LOCATION_ID); a restaurant with neither does not use Square and is left alone."""
     if not square.square_enabled:
         return "ignored: no Square configured"
     assert square.square_access_token is not None
@@ -137,9 +139,18 @@ async def _sold_out(db: FirebaseManager, square: SquareSettings) -> str:
     path = square.square_id_map_path
     id_map = (read_id_map(json.loads(path.read_text()))[0] if path is not None and path.exists()
               else {})
-    changed = await sync_sold_out(db, client, square.square_location_id, id_map)
-    return "menu: " + (", ".join(f"{k} {'available' if v else 'sold out'}"
-                                 for k, v in sorted(changed.items())) or "no change")
+    objects = await catalog_objects(client)
+    said = []
+    for rid in await restaurant_ids(db.client):
+        rdb = db.for_restaurant(rid)
+        settings = await rdb.load_restaurant_settings()
+        location = square.location_for(settings.square_location_id if settings else None)
+        if not location:
+            continue
+        changed = await sync_sold_out(rdb, objects, location, id_map)
+        said.append(f"{rid}: " + (", ".join(f"{k} {'available' if v else 'sold out'}"
+                                            for k, v in sorted(changed.items())) or "no change"))
+    return "menu: " + ("; ".join(said) or "no restaurant uses Square")
 
 
 def main() -> None:  # pragma: no cover - a process entry point

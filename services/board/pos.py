@@ -17,7 +17,7 @@ from starlette.routing import Route
 
 from actions.pos import connect_pos
 from config import square_settings
-from models import Order
+from models import Order, RestaurantSettings
 from services.board import web
 from services.board.operations import Rejected
 from services.board.roles import may_see, visible
@@ -46,11 +46,14 @@ def routes() -> list[Route]:
             raise Rejected("only an owner resends another day's order", 403)
         pos = connect_pos(square_settings(), db)
         if pos is None:
-            raise Rejected("no Square is configured (SQUARE_ACCESS_TOKEN, SQUARE_LOCATION_ID)",
-                           409)
-        settings = await db.load_restaurant_settings()
+            raise Rejected("no POS is configured (SQUARE_ACCESS_TOKEN, or POS_WEBHOOK_URL)", 409)
+        restaurant = await web.ops(request).restaurant()
+        if pos_kind(restaurant) == "":
+            raise Rejected("this restaurant has no Square location (square_location_id in its "
+                           "settings, or SQUARE_LOCATION_ID)", 409)
         order = Order.from_doc(stored)
-        await pos.enqueue(order, db.restaurant_id, settings.tax_rate if settings else 0.0)
+        await pos.enqueue(order, db.restaurant_id, restaurant.tax_rate,
+                          restaurant.square_location_id)
         await pos.send_pending()
         state = await pos_state(db, order_id)
         return JSONResponse({"pos": _json(state) if state else None})
@@ -59,10 +62,10 @@ def routes() -> list[Route]:
             Route("/api/pos/{order_id}/resend", resend, methods=["POST"])]
 
 
-def pos_kind() -> str:
-    """Which point of sale this board's orders go to ("square", "webhook" or ""): the orders
-    page says "not sent yet" on a card only when there is one."""
+def pos_kind(restaurant: RestaurantSettings) -> str:
+    """Which point of sale this restaurant's orders go to ("square", "webhook" or ""): the
+    orders page says "not sent yet" on a card only when there is one."""
     settings = square_settings()
     if settings.square_enabled:
-        return "square"
+        return "square" if settings.location_for(restaurant.square_location_id) else ""
     return "webhook" if settings.pos_webhook_url and settings.pos_webhook_secret else ""

@@ -179,3 +179,24 @@ async def test_a_plain_no_after_the_offer_read_as_decline_is_stored_as_no_text(
     assert kept["sms_consent"] is False
     assert len([d async for d in db.db.collection("orders").stream()]) == 1
     assert twilio.state.messages == []
+
+
+async def test_a_call_orders_into_the_square_location_its_restaurant_names(seeded_db, tmp_path):
+    """The restaurant's settings name its Square location (several restaurants on one line):
+    the call's order goes there, without SQUARE_LOCATION_ID."""
+    db = seeded_db
+    await db.db.document("settings/restaurant").set({"square_location_id": "LHARBOR"},
+                                                     merge=True)
+    async with serve_square() as square:
+        square.state.locations["LHARBOR"] = "Harbor Street"
+        call = await open_call(db, *_order_steps("Noa"))
+        call.userdata.services.pos = PosHandoff(
+            AsyncSquare(token=fake_square.DEFAULT_TOKEN, base_url=square.url), "",
+            Outbox(tmp_path / "pos.jsonl"), db.for_restaurant)
+        await call.caller_says("A large cap please")
+        await call.caller_says("It's Noa")
+        said, is_error = tool_output(await call.caller_says("Yes"), "confirm")
+        assert not is_error and said.startswith("Order placed"), said
+        assert await call.userdata.services.pos.send_pending() == 1
+        [made] = square.orders()
+    assert made["location_id"] == "LHARBOR"

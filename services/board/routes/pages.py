@@ -25,7 +25,7 @@ def page(name: str) -> Any:
         return web.templates.TemplateResponse(request, "page.html", {
             "page": name, "pages": web.PAGES, "session": session, "restaurant": restaurant,
             "title": web.PAGES.get(name, "Staff accounts"), "locale": locale_of(restaurant),
-            "pos": pos_kind() if name == "orders" else "",
+            "pos": pos_kind(restaurant) if name == "orders" else "",
         })
     return render
 
