@@ -170,7 +170,15 @@ class SquareSettings(BaseSettings):
 
     @property
     def square_enabled(self) -> bool:
-        return self.square_access_token is not None and bool(self.square_location_id)
+        """A Square account is set; each restaurant's location is its settings'
+        `square_location_id`, else SQUARE_LOCATION_ID (`location_for`)."""
+        return self.square_access_token is not None
+
+    def location_for(self, restaurant_location: str | None) -> str:
+        """The Square location a restaurant's orders go to ("" when it has none)."""
+        if not self.square_enabled:
+            return ""
+        return restaurant_location or self.square_location_id
 
 
 class TwilioSettings(BaseSettings):
@@ -188,6 +196,11 @@ class TwilioSettings(BaseSettings):
     twilio_timeout_s: float = Field(default=10.0, gt=0)
     twilio_webhook_url: str = ""
     sms_outbox_path: Path = ROOT / "data" / "sms_outbox.jsonl"
+    # Where `python -m services.webhooks` (Twilio's texts, Square's events) listens: loopback by
+    # default, behind the HTTPS reverse proxy Twilio and Square post to; compose: 0.0.0.0
+    # inside its network, published on the host's loopback (docs/pos.md "Deployment").
+    webhooks_host: str = "127.0.0.1"
+    webhooks_port: int = Field(default=8091, ge=1, le=65535)
 
     _defaults = field_validator(
         "twilio_auth_token", "twilio_base_url", "twilio_timeout_s", "sms_outbox_path",

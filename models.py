@@ -247,6 +247,9 @@ class RestaurantSettings(_Doc):
     languages: list[str] = ["en"]
     voices: dict[str, str] = {}
     lines: dict[str, dict[str, str]] = {}
+    # The restaurant's Square location (docs/pos.md): its orders go there and its sold-out
+    # follows that location. Unset: SQUARE_LOCATION_ID, the deployment's one location.
+    square_location_id: str | None = None
 
     @field_validator("timezone")
     @classmethod

@@ -282,7 +282,8 @@ async def _queue_for_pos(services: CallServices, order: Order) -> None:
     if pos is None:
         return
     try:
-        await pos.enqueue(order, services.db.restaurant_id, services.catalog.settings.tax_rate)
+        await pos.enqueue(order, services.db.restaurant_id, services.catalog.settings.tax_rate,
+                          services.catalog.settings.square_location_id)
     except Exception:  # the order is saved: the POS never turns that into an error for the call
         log.exception("order %s could not be queued for the POS", order.order_number)
 

@@ -142,14 +142,23 @@ class PosHandoff(OutboxSender):
         self.clock = clock
         self._attempts: dict[str, int] = {}
 
-    async def enqueue(self, order: Order, restaurant_id: str, tax_rate: float) -> None:
-        """Durably queue the order for Square (fsynced) and wake the sender; no network."""
+    async def enqueue(self, order: Order, restaurant_id: str, tax_rate: float,
+                      location_id: str | None = None) -> None:
+        """Durably queue the order for Square (fsynced) and wake the sender; no network.
+        `location_id`: the restaurant's own Square location (its settings'
+        `square_location_id`), else the deployment's SQUARE_LOCATION_ID; a restaurant with
+        neither does not use Square, and its order is not queued."""
+        location = location_id or self.location_id
+        if not location:
+            log.info("restaurant %s has no Square location: order %s not sent to Square",
+                     restaurant_id, order.order_number)
+            return
         payload = {
             "restaurant_id": restaurant_id,
             "order_id": order.id, "order_number": order.order_number,
             "our_total_cents": order.total_cents, "our_tax_cents": order.tax_cents,
             "idempotency_key": idempotency_key(restaurant_id, order.id),
-            "request": square_order(order, self.location_id, tax_rate, self.catalog),
+            "request": square_order(order, location, tax_rate, self.catalog),
         }
         await self.outbox.append(POS_KIND, payload, record_id=f"{restaurant_id}:{order.id}")
         self._wake.set()

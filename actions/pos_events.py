@@ -69,14 +69,19 @@ async def apply_event(db: FirebaseManager, event: dict[str, Any], now: datetime)
 # ------------------------------------------------------------------ sold out in Square
 
 
-async def sync_sold_out(db: FirebaseManager, client: AsyncSquare, location: str,
-                        id_map: dict[str, str]) -> dict[str, bool]:
-    """After `catalog.version.updated`: read Square's catalog (the squareup async SDK) and set
-    `available` on every menu item whose sold-out state changed at `location`. The live menu
-    (store/menu_watch.py) carries the change to calls in progress, as the board's sold-out does.
-    Returns {item id: available} of what changed."""
+async def catalog_objects(client: AsyncSquare) -> list[dict[str, Any]]:
+    """The merchant's catalog, every page, through the squareup async SDK (one catalog for all
+    of its locations: each restaurant's sold-out is read from it at its own location)."""
     pager = await client.catalog.list(types="ITEM,MODIFIER_LIST,CATEGORY")
-    objects = [o.model_dump(mode="json", exclude_none=True) async for o in pager]
+    return [o.model_dump(mode="json", exclude_none=True) async for o in pager]
+
+
+async def sync_sold_out(db: FirebaseManager, objects: list[dict[str, Any]], location: str,
+                        id_map: dict[str, str]) -> dict[str, bool]:
+    """After `catalog.version.updated`: set `available` on every menu item of `db`'s
+    restaurant whose sold-out state changed at `location` in Square's catalog `objects`. The
+    live menu (store/menu_watch.py) carries the change to calls in progress, as the board's
+    sold-out does. Returns {item id: available} of what changed."""
     imported = import_catalog(objects, location, id_map)
     wanted = {item["id"]: bool(item["available"]) for item in imported.items}
     changed = await set_menu_availability(db, wanted)

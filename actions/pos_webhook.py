@@ -82,7 +82,9 @@ class OrderWebhook(OutboxSender):
         self.timeout_s, self.clock = timeout_s, clock
         self._attempts: dict[str, int] = {}
 
-    async def enqueue(self, order: Order, restaurant_id: str, tax_rate: float) -> None:
+    async def enqueue(self, order: Order, restaurant_id: str, tax_rate: float,
+                      location_id: str | None = None) -> None:
+        """`location_id` (a Square location) means nothing to a JSON webhook."""
         payload = {"restaurant_id": restaurant_id, "order_id": order.id,
                    "order_number": order.order_number, "our_total_cents": order.total_cents,
                    "our_tax_cents": order.tax_cents,

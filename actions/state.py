@@ -27,6 +27,8 @@ class TextQueue(Protocol):
 
     async def may_text(self, db: FirebaseManager, phone: str) -> bool: ...
 
+    async def may_offer(self, db: FirebaseManager, phone: str) -> bool: ...
+
     async def queue(self, db: FirebaseManager, *, phone: str, sender: str, body: str,
                     about: str) -> str: ...
 
@@ -121,6 +123,7 @@ class CallState:
     resumed: int = 0  # how many agents took this call over after a crash (0: the first)
     resume_note: str = ""  # said before the read-back when a call resumes at confirmation
     to_text: Order | Reservation | None = None  # what a text offered now would confirm
+    text_offered: bool = False  # a text was offered and the caller has not said yes or no yet
     asked_before_ending: bool = False  # end_call with a read-back pending asked once
     collecting_phone: bool = False  # a phone number was refused: the caller is saying one
     heard: str = ""  # the caller's last words, as the tool being run was asked them

@@ -26,6 +26,7 @@ from domain.refusal import Refusal
 from domain.texts import booking_text, keyword, order_text, text
 from models import Message, Order, OutboundCall, Reservation, RestaurantSettings
 from store.errors import ReservationNotFound
+from store.outbound import OutboundQueue, Policy
 from store.outbox import Outbox, OutboxEntry
 from store.repository import FirebaseManager
 from store.texts import (
@@ -69,6 +70,12 @@ class Texts(OutboxSender):
         """False for a number that opted out (STOP)."""
         known = await customer(db, phone)
         return not (known and known.sms_opted_out)
+
+    async def may_offer(self, db: FirebaseManager, phone: str) -> bool:
+        """Whether to offer a text: not to a number that opted out (STOP), nor to a caller who
+        said no to the offer before (asked once; they can still ask for one)."""
+        known = await customer(db, phone)
+        return not (known and (known.sms_opted_out or known.sms_consent is False))
 
     async def queue(self, db: FirebaseManager, *, phone: str, sender: str, body: str,
                     about: str) -> str:
@@ -145,10 +152,60 @@ async def offer_text(userdata: CallState, saved: Order | Reservation) -> bool:
     userdata.to_text = saved
     phone = saved.customer_phone if isinstance(saved, Order) else saved.phone
     try:
-        return await texts.may_text(userdata.services.db, phone)
+        userdata.text_offered = await texts.may_offer(userdata.services.db, phone)
+        if isinstance(saved, Reservation) and await _consented(userdata.services.db, phone):
+            await remind_by_text(userdata, saved)  # a guest who said yes on an earlier call
     except Exception:
         log.exception("could not read the caller's text preferences; no text offered")
-        return False
+        userdata.text_offered = False
+    return userdata.text_offered
+
+
+async def _consented(db: FirebaseManager, phone: str) -> bool:
+    known = await customer(db, phone)
+    return bool(known and known.sms_consent is True and not known.sms_opted_out)
+
+
+async def remind_by_text(userdata: CallState, res: Reservation) -> str | None:
+    """A booking saved with the guest's text consent gets its reminder by text: an entry of the
+    outbound queue's text channel (store/outbound.py), `reminder_hours_before` the booking, so
+    the queue's calling hours, opt-out and attempt rules apply and the dialer sends it. None
+    (nothing scheduled) without Twilio, when that moment has already passed (the confirmation
+    text says it all), or when the queue refuses the number; never an error in the call."""
+    if userdata.services.texts is None:
+        return None
+    settings = userdata.settings
+    policy = Policy.of(settings)
+    starts = datetime.combine(res.date, res.time, tzinfo=settings.tz)
+    if starts - policy.reminder_before <= userdata.now:
+        return None
+    queue = OutboundQueue(userdata.services.db.db, policy)
+    try:
+        entry = await queue.schedule_reminder(res.code, userdata.now.astimezone(UTC),
+                                              channel="text")
+    except Refusal as e:
+        log.info("no text reminder for a booking: %s", e)
+        return None
+    except Exception:
+        log.exception("the text reminder of a booking could not be scheduled")
+        return None
+    return entry.id
+
+
+async def no_text(userdata: CallState) -> None:
+    """The caller said no to the text: stored with them (consent declined, with its time and
+    language), so no text goes and the next call does not ask again."""
+    saved = userdata.to_text
+    if userdata.services.texts is None or saved is None:
+        raise Refusal("No text was offered in this call; nothing to answer.")
+    phone = saved.customer_phone if isinstance(saved, Order) else saved.phone
+    userdata.text_offered = False  # no text goes either way: nothing was queued
+    try:
+        await set_text_consent(userdata.services.db, phone, False, userdata.now,
+                               userdata.language)
+    except Exception:
+        # the caller's no is not worth an error in the call: they may be asked once more
+        log.exception("could not store a caller's no to texts")
 
 
 async def text_confirmation(userdata: CallState, phone: str | None = None) -> str:
@@ -177,6 +234,9 @@ async def text_confirmation(userdata: CallState, phone: str | None = None) -> st
         body, about = booking_text(saved, lang, settings.name), f"booking:{saved.code}"
     await set_text_consent(db, to, True, userdata.now, lang)
     await texts.queue(db, phone=to, sender=sender, body=body, about=about)
+    userdata.text_offered = False
+    if isinstance(saved, Reservation) and to == own:
+        await remind_by_text(userdata, saved)
     return to
 
 

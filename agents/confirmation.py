@@ -27,7 +27,7 @@ class ConfirmationAgent(BaseAgent):
             tools=[
                 tools.confirm, tools.decline, tools.add_item, tools.add_items,
                 tools.change_item, tools.remove_item, tools.set_customer, tools.update_booking,
-                tools.start_order, tools.start_reservation, tools.send_text,
+                tools.start_order, tools.start_reservation, tools.send_text, tools.no_text,
             ],
         )
 

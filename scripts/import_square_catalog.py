@@ -4,6 +4,8 @@
     python scripts/import_square_catalog.py --location L123 --out data/square-menu.yaml
     python scripts/import_square_catalog.py --location L123 --out m.yaml --base data/menu.yaml
     python scripts/import_square_catalog.py ... --check-orders --restaurant main
+    python scripts/import_square_catalog.py --base data/casa.yaml --out data/casa-square.yaml
+        # no --location: the base file's restaurant square_location_id, else SQUARE_LOCATION_ID
     python scripts/seed_menu.py data/square-menu.yaml      # then seed it as any menu file
 
 Items, variations -> sizes, modifier lists -> option groups (required / min / max), prices in
@@ -41,7 +43,8 @@ OPEN_ORDER_STATES = ("confirmed", "pending_staff_confirmation", "preparing", "re
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--location", required=True, help="the Square location id")
+    p.add_argument("--location", help="the Square location id (default: the --base file's "
+                   "restaurant square_location_id, else SQUARE_LOCATION_ID)")
     p.add_argument("--out", type=Path, required=True, help="the menu file to write (.yaml)")
     p.add_argument("--base", type=Path, default=ROOT / "data" / "menu.yaml",
                    help="the menu file whose restaurant: settings are kept")
@@ -80,6 +83,16 @@ def fetch_catalog(location: str) -> list[dict[str, Any]]:
             for o in client.catalog.list(types="ITEM,MODIFIER_LIST,CATEGORY")]
 
 
+def location_of(given: str | None, base: Path) -> str:
+    """The location to import: --location, else the restaurant's own (its file's
+    `restaurant: square_location_id`, several restaurants on one line), else SQUARE_LOCATION_ID;
+    "" when none says."""
+    if given:
+        return given
+    restaurant = (yaml.safe_load(base.read_text(encoding="utf-8")) or {}).get("restaurant") or {}
+    return str(restaurant.get("square_location_id") or square_settings().square_location_id)
+
+
 def menu_text(imported: ImportedMenu, base: Path) -> str:
     restaurant = (yaml.safe_load(base.read_text(encoding="utf-8")) or {}).get("restaurant")
     head = ("# Imported from Square's catalog by scripts/import_square_catalog.py: edit in "
@@ -116,8 +129,13 @@ def main(argv: list[str] | None = None) -> int:
     ids_path = args.ids or args.out.with_name(args.out.name + ".square-ids.json")
     previous, _ = read_id_map(json.loads(ids_path.read_text())) if ids_path.exists() else ({},
                                                                                           {})
+    location = location_of(args.location, args.base)
+    if not location:
+        _err("which Square location? --location, square_location_id under restaurant: in "
+             f"{args.base}, or SQUARE_LOCATION_ID")
+        return 2
     try:
-        objects = fetch_catalog(args.location)
+        objects = fetch_catalog(location)
     except ConfigError as e:
         _err(str(e))
         return 2
@@ -127,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as e:  # the SDK's ApiError (5xx) or httpx's transport errors
         _err(f"Square is unreachable or refused the request: {e}")
         return 3
-    imported = import_catalog(objects, args.location, previous)
+    imported = import_catalog(objects, location, previous)
     if imported.problems:
         for problem in imported.problems:
             _err(f"Square catalog: {problem}")
@@ -141,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
         _err(f"{len(e.problems)} problem(s); nothing was written")
         return 1
     if imported.dropped:
-        print(f"dropped from the menu (no longer in Square at {args.location}): "
+        print(f"dropped from the menu (no longer in Square at {location}): "
               f"{', '.join(imported.dropped)}")
         if args.check_orders:
             for item, numbers in open_orders_naming(imported.dropped, args.restaurant).items():

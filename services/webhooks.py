@@ -30,7 +30,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 from twilio.request_validator import RequestValidator
 
-from actions.pos_events import apply_event, sync_sold_out
+from actions.pos_events import apply_event, catalog_objects, sync_sold_out
 from actions.texts import inbound
 from config import (
     SquareSettings,
@@ -51,6 +51,11 @@ def twiml(body: str) -> Response:
     xml = f'<?xml version="1.0" encoding="UTF-8"?><Response><Message>{escape(body)}</Message>' \
           "</Response>"
     return Response(xml, media_type="application/xml")
+
+
+async def healthz(request: Request) -> Response:
+    """compose's health check: the process answers (no database read)."""
+    return PlainTextResponse("ok")
 
 
 def create_app(settings: TwilioSettings, db: FirebaseManager | None = None,
@@ -117,12 +122,15 @@ def create_app(settings: TwilioSettings, db: FirebaseManager | None = None,
         return PlainTextResponse(outcome)
 
     return Starlette(routes=[Route("/twilio/sms", receive, methods=["POST"]),
-                             Route("/square/webhook", square_event, methods=["POST"])],
+                             Route("/square/webhook", square_event, methods=["POST"]),
+                             Route("/healthz", healthz)],
                      lifespan=lifespan)
 
 
 async def _sold_out(db: FirebaseManager, square: SquareSettings) -> str:
-    """Square's catalog changed: carry its sold-out state to the menu the calls use."""
+    """Square's catalog changed: carry its sold-out state to the menu each restaurant's calls
+    use, at that restaurant's Square location (its settings' `square_location_id`, else
+    SQUARE_LOCATION_ID); a restaurant with neither does not use Square and is left alone."""
     if not square.square_enabled:
         return "ignored: no Square configured"
     assert square.square_access_token is not None
@@ -131,16 +139,28 @@ async def _sold_out(db: FirebaseManager, square: SquareSettings) -> str:
     path = square.square_id_map_path
     id_map = (read_id_map(json.loads(path.read_text()))[0] if path is not None and path.exists()
               else {})
-    changed = await sync_sold_out(db, client, square.square_location_id, id_map)
-    return "menu: " + (", ".join(f"{k} {'available' if v else 'sold out'}"
-                                 for k, v in sorted(changed.items())) or "no change")
+    objects = await catalog_objects(client)
+    said = []
+    for rid in await restaurant_ids(db.client):
+        rdb = db.for_restaurant(rid)
+        settings = await rdb.load_restaurant_settings()
+        location = square.location_for(settings.square_location_id if settings else None)
+        if not location:
+            continue
+        changed = await sync_sold_out(rdb, objects, location, id_map)
+        said.append(f"{rid}: " + (", ".join(f"{k} {'available' if v else 'sold out'}"
+                                            for k, v in sorted(changed.items())) or "no change"))
+    return "menu: " + ("; ".join(said) or "no restaurant uses Square")
 
 
 def main() -> None:  # pragma: no cover - a process entry point
     import uvicorn
 
-    uvicorn.run(create_app(twilio_settings(), square=square_settings()), host="127.0.0.1",
-                port=8091)
+    # the service's own lines (refused signatures, what a text did) beside uvicorn's
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    texts = twilio_settings()
+    uvicorn.run(create_app(texts, square=square_settings()), host=texts.webhooks_host,
+                port=texts.webhooks_port)
 
 
 if __name__ == "__main__":

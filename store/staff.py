@@ -16,6 +16,7 @@ from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
 from models import MENU, SETTINGS_DOC
+from store.pos_orders import POS_ORDERS
 from store.scope import RestaurantScope
 
 
@@ -78,6 +79,8 @@ def live_queries(scope: firestore.Client | RestaurantScope, since: str) -> dict[
         "calls": scope.collection("call_logs").order_by("started_at", direction=desc).limit(200),
         "menu": scope.collection(MENU),
         "settings": scope.document(SETTINGS_DOC),
+        # each order's state in the point of sale (store/pos_orders.py), beside its card
+        "pos": scope.collection(POS_ORDERS).order_by("updated_at", direction=desc).limit(300),
     }
 
 

@@ -182,3 +182,28 @@ async def test_a_price_changed_in_square_since_the_import_is_flagged(
     state = await pos_state(db, order.id)
     assert state is not None and state.state == "sent" and state.totals_differ
     assert (state.our_total_cents, state.pos_total_cents) == (2 * ours, 2 * ours + 50)
+
+
+async def test_each_restaurant_orders_into_its_own_square_location(
+        square: FakeSquare, db: FirebaseManager, tmp_path: Path) -> None:
+    """Several restaurants on one line: each order goes to the location its restaurant's
+    settings name (`square_location_id`), else to SQUARE_LOCATION_ID; a restaurant with neither
+    does not use Square and nothing of it is queued."""
+    square.state.locations["LCASA"] = "Casa Lupita"
+    pos = handoff(square, db, tmp_path, location="")  # no SQUARE_LOCATION_ID
+    main, casa, none = (make_order(f"call-loc-{n}") for n in ("main", "casa", "none"))
+    await pos.enqueue(main, "main", TAX, fake_square.DEFAULT_LOCATION)
+    await pos.enqueue(casa, "casa", TAX, "LCASA")
+    await pos.enqueue(none, "elsewhere", TAX, None)
+    assert len(pos.outbox) == 2
+    assert await pos.send_pending() == 2
+    where = {o["reference_id"]: o["location_id"] for o in square.orders()}
+    assert where == {main.order_number: fake_square.DEFAULT_LOCATION,
+                     casa.order_number: "LCASA"}
+    # the deployment's location is the fallback of a restaurant that names none
+    (tmp_path / "x").mkdir()
+    fallback = handoff(square, db, tmp_path / "x", location=fake_square.DEFAULT_LOCATION)
+    await fallback.enqueue(none, "elsewhere", TAX, None)
+    assert await fallback.send_pending() == 1
+    assert {o["reference_id"]: o["location_id"] for o in square.orders()}[
+        none.order_number] == fake_square.DEFAULT_LOCATION

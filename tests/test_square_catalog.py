@@ -111,3 +111,36 @@ async def test_a_modifier_we_cannot_map_is_named(square, tmp_path, capsys) -> No
 async def test_a_location_that_does_not_exist_is_named(square, tmp_path, capsys) -> None:
     assert await _import(tmp_path / "m.yaml", location="L-NOWHERE") == 1
     assert "location L-NOWHERE does not exist" in capsys.readouterr().err
+
+
+async def test_without_location_the_restaurants_own_square_location_is_imported(
+        square, tmp_path, capsys, monkeypatch) -> None:
+    """Several restaurants on one line: the import reads the location a restaurant's file names
+    (`square_location_id`), else SQUARE_LOCATION_ID, and says so when neither does."""
+    import yaml
+
+    square.state.locations["LCASA"] = "Casa"
+    base = tmp_path / "casa.yaml"
+    data = yaml.safe_load((ROOT / "data" / "menu.yaml").read_text())
+    base.write_text(yaml.safe_dump({"restaurant": {**data["restaurant"],
+                                                   "square_location_id": "LCASA"},
+                                    "items": data["items"]}, sort_keys=False))
+    out = tmp_path / "casa-square.yaml"
+    args = ["--out", str(out), "--base", str(base)]
+    assert await asyncio.to_thread(importer.main, args) == 0
+    menu = load_menu_file(out)
+    assert menu.restaurant.square_location_id == "LCASA"
+    # the wet burrito is sold out at the main location only: at casa's it is on
+    assert {i.id: i.available for i in menu.items}["wet-burrito"] is True
+
+    plain = tmp_path / "plain.yaml"
+    plain.write_text(yaml.safe_dump({"restaurant": data["restaurant"], "items": data["items"]},
+                                    sort_keys=False))
+    monkeypatch.delenv("SQUARE_LOCATION_ID", raising=False)
+    args = ["--out", str(tmp_path / "x.yaml"), "--base", str(plain)]
+    assert await asyncio.to_thread(importer.main, args) == 2
+    assert "which Square location?" in capsys.readouterr().err
+    monkeypatch.setenv("SQUARE_LOCATION_ID", LOCATION)
+    assert await asyncio.to_thread(importer.main, args) == 0
+    assert {i.id: i.available
+            for i in load_menu_file(tmp_path / "x.yaml").items}["wet-burrito"] is False

@@ -125,10 +125,65 @@ async def test_sold_out_in_square_reaches_the_menu_calls_use(
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
                                  base_url="https://line.example.test") as client:
         r = await fake_square.deliver_webhook(URL, KEY, event, client=client)
-        assert (r.status_code, r.text) == (200, "menu: churros sold out")
+        assert (r.status_code, r.text) == (200, "menu: main: churros sold out")
         doc = (await db.db.document("menu_items/churros").get()).to_dict()
         assert doc["available"] is False
         assert (await db.db.document("menu_items/wet-burrito").get()).to_dict()[
             "available"] is False  # already sold out at import: no change reported
         r = await fake_square.deliver_webhook(URL, KEY, event, client=client)
-        assert r.text == "menu: no change"
+        assert r.text == "menu: main: no change"
+
+
+async def test_each_restaurant_follows_sold_out_at_its_own_square_location(
+        square, db, firestore_settings, tmp_path, monkeypatch) -> None:
+    """Two restaurants on one line, one Square account: `main` at SQUARE_LOCATION_ID, `casa`
+    at the location its settings name. Churros sold out at casa's location only: casa's menu
+    says so, main's keeps them; a restaurant is never given another's sold-out."""
+    import yaml
+
+    from scripts import import_square_catalog as importer
+    from testkit.firestore import seed_menu_file
+    from tests.conftest import ROOT
+
+    square.state.catalog = json.loads(
+        (ROOT / "testkit" / "square_catalog.json").read_text())["objects"]
+    square.state.locations["LCASA"] = "Casa"
+    for key, value in square.env(str(tmp_path / "pos.jsonl")).items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("ENV_FILE", "/nonexistent")
+    menu = tmp_path / "square-menu.yaml"
+    assert await asyncio.to_thread(importer.main, [
+        "--location", fake_square.DEFAULT_LOCATION, "--out", str(menu)]) == 0
+    await asyncio.to_thread(seed_menu_file, firestore_settings, menu)
+    casa_file = tmp_path / "casa.yaml"
+    data = yaml.safe_load(menu.read_text())
+    data["restaurant"].update({"name": "Casa", "numbers": ["+16175550999"],
+                               "square_location_id": "LCASA"})
+    casa_file.write_text(yaml.safe_dump(data, sort_keys=False))
+    await asyncio.to_thread(seed_menu_file, firestore_settings, casa_file, restaurant_id="casa")
+    churros = next(o for o in square.state.catalog
+                   if o["type"] == "ITEM" and o["item_data"]["name"] == "Churros")
+    churros["item_data"]["variations"][0]["item_variation_data"]["location_overrides"] = [
+        {"location_id": "LCASA", "sold_out": True}]
+    app = create_app(TwilioSettings(), db, clock=lambda: NOW, square=SquareSettings(
+        square_webhook_signature_key=SecretStr(KEY), square_webhook_url=URL,
+        square_access_token=SecretStr(square.state.token), square_base_url=square.url,
+        square_location_id=fake_square.DEFAULT_LOCATION,
+        square_id_map_path=Path(str(menu) + ".square-ids.json")))
+    event = {"merchant_id": "MLFAKE", "type": "catalog.version.updated", "event_id": "e-cat-2",
+             "created_at": "2026-11-20T17:05:00Z", "data": {
+                 "type": "catalog_version", "id": "", "object": {
+                     "catalog_version": {"updated_at": "2026-11-20T17:05:00Z"}}}}
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                 base_url="https://line.example.test") as client:
+        r = await fake_square.deliver_webhook(URL, KEY, event, client=client)
+    # casa's menu was seeded from main's import, where the wet burrito is sold out; at casa's
+    # location it is not, so casa gets it back
+    assert (r.status_code, r.text) == (
+        200, "menu: casa: churros sold out, wet-burrito available; main: no change")
+
+    async def available(rid: str) -> bool:
+        doc = await db.for_restaurant(rid).db.document("menu_items/churros").get()
+        return doc.to_dict()["available"]
+
+    assert await available("casa") is False and await available("main") is True

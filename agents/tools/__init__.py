@@ -15,7 +15,7 @@ from agents.tools.common import (
     take_message,
     transfer_to_staff,
 )
-from agents.tools.confirm import confirm, decline, send_text, update_booking
+from agents.tools.confirm import confirm, decline, no_text, send_text, update_booking
 from agents.tools.order import (
     add_item,
     add_items,
@@ -50,6 +50,7 @@ __all__ = [
     "hand_off",
     "list_order",
     "menu_info",
+    "no_text",
     "order_the_usual",
     "remove_item",
     "review_order",

@@ -61,11 +61,14 @@ async def save_confirmed(userdata: UserData) -> str:
 
 
 _NEXT = " Tell the caller, and ask if there is anything else."
-# One short question after the confirmation; a yes is send_text, a no needs no tool.
+# One short question after the confirmation; a yes is send_text, a no is no_text (stored with
+# the caller, so they are not asked again).
 _OFFER_ORDER = (" Tell the caller, then ask in one short question whether they want a text "
-                "with the order (if yes, call send_text), and if there is anything else.")
+                "with the order (yes: call send_text; no: call no_text), and if there is "
+                "anything else.")
 _OFFER_BOOKING = (" Tell the caller, then ask in one short question whether they want a text "
-                  "with the booking (if yes, call send_text), and if there is anything else.")
+                  "with the booking (yes: call send_text; no: call no_text), and if there is "
+                  "anything else.")
 
 
 @tool
@@ -74,6 +77,14 @@ async def send_text(context: RunContext[UserData], phone: str | None = None) -> 
     give another mobile number for it; by default the order's or booking's number."""
     to = await texts.text_confirmation(context.userdata, phone)
     return f"The text is on its way to {spoken(to)}. Say so in a few words."
+
+
+@tool
+async def no_text(context: RunContext[UserData]) -> str:
+    """The caller said no to the text offered with their order or booking."""
+    await texts.no_text(context.userdata)
+    return ("Noted: no text, and we will not ask again. If the caller is done, say goodbye "
+            "with end_call; otherwise help with what else they want.")
 
 
 def _order_said(userdata: UserData, placed: orders.PlacedOrder) -> str:
@@ -107,9 +118,14 @@ async def decline(context: RunContext[UserData]) -> Agent | str:
     """The caller said no to the read-back and wants to change it with the previous agent."""
     userdata = context.userdata
     if not userdata.has_unsaved_work and userdata.last_confirmation:
-        # "no, that's everything" answers "anything else?", not the saved read-back
+        # "no, that's everything" answers "anything else?" (and the text offer), not the saved
+        # read-back
+        answered = "'anything else?'"
+        if userdata.text_offered:
+            await texts.no_text(userdata)
+            answered = "the text offer (stored: no text) and 'anything else?'"
         return ("Nothing is waiting for confirmation: it is already saved ("
-                f"{userdata.last_confirmation}) The caller's no answers 'anything else?': if "
+                f"{userdata.last_confirmation}) The caller's no answers {answered}: if "
                 "they are done, say goodbye with end_call.")
     target = "reservation" if userdata.reservation is not None else "order"
     userdata.reservation = None

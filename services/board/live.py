@@ -24,7 +24,7 @@ log = logging.getLogger("board.live")
 
 # Each topic: one listener. Windows keep a long-running board's memory bounded; pages
 # that look further back (calls by day, numbers) query instead.
-TOPICS = ("orders", "reservations", "slots", "messages", "calls", "menu", "settings")
+TOPICS = ("orders", "reservations", "slots", "messages", "calls", "menu", "settings", "pos")
 READY_TIMEOUT_S = 10.0
 # How often the hub looks for a listener Firestore stopped. The client library closes a watch
 # for good on a stream error it does not retry and tells nobody: the board would go on showing

@@ -17,9 +17,10 @@ from starlette.routing import Route
 
 from actions.pos import connect_pos
 from config import square_settings
-from models import Order
+from models import Order, RestaurantSettings
 from services.board import web
 from services.board.operations import Rejected
+from services.board.roles import may_see, visible
 from store.pos_orders import PosState, pos_state, pos_states
 
 
@@ -30,7 +31,9 @@ def _json(state: PosState) -> dict[str, Any]:
 def routes() -> list[Route]:
     async def listing(request: Request) -> JSONResponse:
         states = await pos_states(web.ops(request).manager)
-        return JSONResponse({"pos": [_json(s) for s in states]})
+        tz = (await web.ops(request).restaurant()).tz
+        return JSONResponse({"pos": visible(web.session_of(request), "pos",
+                                            [_json(s) for s in states], tz)})
 
     async def resend(request: Request) -> JSONResponse:
         db = web.ops(request).manager
@@ -38,16 +41,31 @@ def routes() -> list[Route]:
         stored = await web.ops(request).staff.raw(f"orders/{order_id}")
         if stored is None:
             raise Rejected("order does not exist", 404)
+        tz = (await web.ops(request).restaurant()).tz
+        if not may_see(web.session_of(request), "orders", stored, tz):
+            raise Rejected("only an owner resends another day's order", 403)
         pos = connect_pos(square_settings(), db)
         if pos is None:
-            raise Rejected("no Square is configured (SQUARE_ACCESS_TOKEN, SQUARE_LOCATION_ID)",
-                           409)
-        settings = await db.load_restaurant_settings()
+            raise Rejected("no POS is configured (SQUARE_ACCESS_TOKEN, or POS_WEBHOOK_URL)", 409)
+        restaurant = await web.ops(request).restaurant()
+        if pos_kind(restaurant) == "":
+            raise Rejected("this restaurant has no Square location (square_location_id in its "
+                           "settings, or SQUARE_LOCATION_ID)", 409)
         order = Order.from_doc(stored)
-        await pos.enqueue(order, db.restaurant_id, settings.tax_rate if settings else 0.0)
+        await pos.enqueue(order, db.restaurant_id, restaurant.tax_rate,
+                          restaurant.square_location_id)
         await pos.send_pending()
         state = await pos_state(db, order_id)
         return JSONResponse({"pos": _json(state) if state else None})
 
     return [Route("/api/pos", listing),
             Route("/api/pos/{order_id}/resend", resend, methods=["POST"])]
+
+
+def pos_kind(restaurant: RestaurantSettings) -> str:
+    """Which point of sale this restaurant's orders go to ("square", "webhook" or ""): the
+    orders page says "not sent yet" on a card only when there is one."""
+    settings = square_settings()
+    if settings.square_enabled:
+        return "square" if settings.location_for(restaurant.square_location_id) else ""
+    return "webhook" if settings.pos_webhook_url and settings.pos_webhook_secret else ""

@@ -16,7 +16,8 @@ from zoneinfo import ZoneInfo
 from services.board.auth import Session
 
 # topic -> the field whose day decides whether staff may see a document
-DAY_FIELD = {"orders": "created_at", "calls": "started_at"}
+# (an order's POS state carries its totals: staff see the states written today)
+DAY_FIELD = {"orders": "created_at", "calls": "started_at", "pos": "updated_at"}
 
 
 def day_of(value: Any, tz: ZoneInfo) -> date | None:

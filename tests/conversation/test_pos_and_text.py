@@ -119,3 +119,84 @@ async def test_a_pos_outbox_that_cannot_be_written_never_fails_the_callers_order
     assert not is_error and said.startswith("Order placed"), said
     [order] = [d async for d in db.db.collection("orders").stream()]
     assert await pos_state(db, order.id) is None  # never sent: staff can resend it
+
+
+def _order_steps(name: str, *after) -> list:
+    return [Call("start_order"), Call("add_item", {"item": "a large cap"}),
+            "A large cappuccino. What name is the order under?",
+            Call("set_customer", {"name": name}), Call("review_order"), Call("confirm"),
+            "Order placed. Want a text with your order? Anything else?", *after]
+
+
+async def _ordered(db, twilio, tmp_path, steps, caller: str):
+    call = await open_call(db, *steps, caller=caller)
+    call.userdata.services.texts = Texts(twilio.client(), Outbox(tmp_path / "sms.jsonl"),
+                                         db.for_restaurant)
+    await call.caller_says("A large cap please")
+    await call.caller_says("It's Noa")
+    return call, await call.caller_says("Yes")
+
+
+async def test_a_no_to_the_text_is_kept_with_the_caller_who_is_not_asked_again(
+        seeded_db, tmp_path):
+    db, caller = seeded_db, "+16175550177"
+    async with serve_twilio() as twilio:
+        call, result = await _ordered(db, twilio, tmp_path, _order_steps(
+            "Noa", Call("no_text"), "No text then. Anything else?"), caller)
+        said, _ = tool_output(result, "confirm")
+        assert "no_text" in said  # the offer was made
+        said, is_error = tool_output(await call.caller_says("No thanks"), "no_text")
+        assert not is_error and "will not ask again" in said
+        kept = (await db.db.document(f"customers/{caller}").get()).to_dict()
+        assert kept["sms_consent"] is False and kept["sms_language"] == "en"
+        assert kept["sms_consent_at"] is not None
+
+        # The same caller orders again: the confirmation offers no text.
+        again, result = await _ordered(db, twilio, tmp_path, _order_steps("Noa"), caller)
+        said, is_error = tool_output(result, "confirm")
+        assert not is_error and "send_text" not in said and "no_text" not in said, said
+        await call.userdata.services.texts.send_pending()
+        await again.userdata.services.texts.send_pending()
+        await call.userdata.services.texts.client.http_client.close()
+        await again.userdata.services.texts.client.http_client.close()
+    assert twilio.state.messages == [], "a no sends nothing"
+    queued = tmp_path / "sms.jsonl"
+    assert not queued.exists() or not queued.read_text().strip(), "a no queues nothing"
+
+
+async def test_a_plain_no_after_the_offer_read_as_decline_is_stored_as_no_text(
+        seeded_db, tmp_path):
+    """"No, that's all" answers both questions; the model may take it for a no to the read-back
+    (decline): the saved order is kept and the no to the text is stored all the same."""
+    db, caller = seeded_db, "+16175550178"
+    async with serve_twilio() as twilio:
+        call, _ = await _ordered(db, twilio, tmp_path, _order_steps(
+            "Noa", Call("decline"), "Alright, bye!"), caller)
+        said, is_error = tool_output(await call.caller_says("No, that's all"), "decline")
+        assert not is_error and "stored: no text" in said, said
+        await call.userdata.services.texts.client.http_client.close()
+    kept = (await db.db.document(f"customers/{caller}").get()).to_dict()
+    assert kept["sms_consent"] is False
+    assert len([d async for d in db.db.collection("orders").stream()]) == 1
+    assert twilio.state.messages == []
+
+
+async def test_a_call_orders_into_the_square_location_its_restaurant_names(seeded_db, tmp_path):
+    """The restaurant's settings name its Square location (several restaurants on one line):
+    the call's order goes there, without SQUARE_LOCATION_ID."""
+    db = seeded_db
+    await db.db.document("settings/restaurant").set({"square_location_id": "LHARBOR"},
+                                                     merge=True)
+    async with serve_square() as square:
+        square.state.locations["LHARBOR"] = "Harbor Street"
+        call = await open_call(db, *_order_steps("Noa"))
+        call.userdata.services.pos = PosHandoff(
+            AsyncSquare(token=fake_square.DEFAULT_TOKEN, base_url=square.url), "",
+            Outbox(tmp_path / "pos.jsonl"), db.for_restaurant)
+        await call.caller_says("A large cap please")
+        await call.caller_says("It's Noa")
+        said, is_error = tool_output(await call.caller_says("Yes"), "confirm")
+        assert not is_error and said.startswith("Order placed"), said
+        assert await call.userdata.services.pos.send_pending() == 1
+        [made] = square.orders()
+    assert made["location_id"] == "LHARBOR"

@@ -59,7 +59,8 @@ def _range(text: str) -> tuple[int, int]:
 
 def test_services_and_images():
     assert set(SERVICES) == {"redis", "livekit", "livekit-sip", "freeswitch", "firestore",
-                             "setup", "agent", "call-watch", "seed-menu", "board", "dialer"}
+                             "setup", "agent", "call-watch", "seed-menu", "board", "dialer",
+                             "webhooks"}
     assert SERVICES["livekit"]["image"].startswith("livekit/livekit-server:v")
     assert SERVICES["livekit-sip"]["image"].startswith("livekit/sip:v")
     # our own FreeSWITCH image, built from the upstream sources by the native build's recipe
@@ -74,6 +75,8 @@ def test_services_and_images():
         assert not image.endswith(":latest"), f"{name}: pin the image version"
         assert "build" in svc or image, name
     assert SERVICES["seed-menu"]["profiles"] == ["tools"]
+    # only for a restaurant with Twilio or Square (COMPOSE_PROFILES=webhooks)
+    assert SERVICES["webhooks"]["profiles"] == ["webhooks"]
 
 
 def test_mounted_files_exist_and_are_the_ones_the_images_read():
@@ -175,7 +178,7 @@ def test_firestore_address_is_the_emulator_service():
     # a crash loses at most this much of what staff changed (calls' records: nothing)
     assert _env("firestore")["FIRESTORE_CHECKPOINT_S"] == "${FIRESTORE_CHECKPOINT_S:-15}"
     assert _env("agent")["FIRESTORE_EMULATOR_EXPORT_DIR"] == "/data/exports"
-    for name in ("setup", "agent", "seed-menu", "board", "dialer"):
+    for name in ("setup", "agent", "seed-menu", "board", "dialer", "webhooks"):
         assert _env(name)["FIRESTORE_EMULATOR_HOST"] == f"firestore:{port}", name
     assert "firestore-data:/data" in SERVICES["firestore"]["volumes"]
 
@@ -299,11 +302,45 @@ def test_dialer_is_a_service_of_the_stack_not_a_cron_job():
     assert env["LIVEKIT_URL"] == "ws://livekit:7880"
     assert env["AGENT_NAME"] == _env("agent")["AGENT_NAME"]  # dispatches the worker's agent
     assert dialer["depends_on"]["setup"]["condition"] == "service_completed_successfully"
+    # booking reminders by text leave from the dialer: the agent's Twilio account, and a text
+    # outbox of its own on the agent's volume (one writer per outbox file)
+    for var in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_BASE_URL"):
+        assert env[var] == _env("agent")[var], var
+    assert env["SMS_OUTBOX_PATH"].startswith("/app/var/")
+    assert env["SMS_OUTBOX_PATH"] != _env("agent")["SMS_OUTBOX_PATH"]
+    assert "agent-outbox:/app/var" in dialer["volumes"]
+
+
+def test_webhooks_listen_where_the_healthcheck_and_the_port_say_with_what_they_check():
+    """services/webhooks.py in compose: every variable it is given is one config.py reads,
+    it listens on the port its health check and its published port use, and it gets the keys
+    it checks Twilio's and Square's signatures with, and the URLs they sign."""
+    from config import FirestoreSettings, SquareSettings, TwilioSettings
+
+    hooks, env = SERVICES["webhooks"], _env("webhooks")
+    assert hooks["command"] == ["python", "-m", "services.webhooks"]
+    assert hooks["restart"] == "unless-stopped" and hooks.get("mem_limit")
+    read = {f.upper() for cls in (TwilioSettings, SquareSettings, FirestoreSettings)
+            for f in cls.model_fields}
+    assert set(env) - {"GOOGLE_CLOUD_PROJECT", "FIRESTORE_EMULATOR_HOST"} <= read, \
+        set(env) - read
+    assert env["WEBHOOKS_HOST"] == "0.0.0.0"
+    port = env["WEBHOOKS_PORT"]
+    assert f"http://127.0.0.1:{port}/healthz" in " ".join(hooks["healthcheck"]["test"])
+    assert all(p.endswith(f":{port}") for p in _ports("webhooks"))
+    for var in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_WEBHOOK_URL",
+                "SQUARE_WEBHOOK_SIGNATURE_KEY", "SQUARE_WEBHOOK_URL", "SQUARE_ACCESS_TOKEN",
+                "SQUARE_LOCATION_ID", "SQUARE_ID_MAP_PATH"):
+        assert env[var] == f"${{{var}:-}}", var  # from .env only, unset when not used
+    assert hooks["depends_on"]["firestore"]["condition"] == "service_healthy"
 
 
 def test_nothing_with_personal_data_is_published_and_logs_rotate():
     published = {name for name, svc in SERVICES.items() if svc.get("ports")}
-    assert published == {"freeswitch", "board"}, published
+    assert published == {"freeswitch", "board", "webhooks"}, published
+    # the webhooks: on the host's loopback unless WEBHOOKS_PUBLISH says otherwise, for the
+    # host's HTTPS reverse proxy (they have no TLS of their own)
+    assert [_interpolate(p, {}) for p in _ports("webhooks")] == ["127.0.0.1:8091:8091"]
     for name, svc in SERVICES.items():
         options = svc["logging"]["options"]
         assert svc["logging"]["driver"] == "json-file", name
@@ -312,7 +349,7 @@ def test_nothing_with_personal_data_is_published_and_logs_rotate():
 
 def test_the_agent_image_is_built_once_and_holds_the_runtime_only():
     built = {name for name, svc in SERVICES.items() if svc.get("build") == "."}
-    assert built == {"setup", "agent", "call-watch", "board", "dialer", "seed-menu"}
+    assert built == {"setup", "agent", "call-watch", "board", "dialer", "seed-menu", "webhooks"}
     assert {SERVICES[name]["image"] for name in built} == {"restaurant-phoneline/agent:local"}
     ignored = (ROOT / ".dockerignore").read_text().split()
     for folder in ("tests", "fakes", "bench", "testkit", "docker", "docs"):

@@ -11,6 +11,7 @@ from starlette.responses import HTMLResponse, RedirectResponse
 from starlette.routing import Route
 
 from services.board import web
+from services.board.pos import pos_kind
 from services.board.roles import may_see
 from services.board.words import clock_text, locale_of, phone_text
 
@@ -24,6 +25,7 @@ def page(name: str) -> Any:
         return web.templates.TemplateResponse(request, "page.html", {
             "page": name, "pages": web.PAGES, "session": session, "restaurant": restaurant,
             "title": web.PAGES.get(name, "Staff accounts"), "locale": locale_of(restaurant),
+            "pos": pos_kind(restaurant) if name == "orders" else "",
         })
     return render
 

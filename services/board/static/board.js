@@ -255,11 +255,14 @@ function ordersPage() {
     showCompact(on);
   });
 
-  // A card is rebuilt only when its order changed: a tap never lands on a card swapped out
-  // under the finger by someone else's change.
+  // Each order's state in the point of sale (the "pos" topic: store/pos_orders.py), by order id.
+  const pos = {};
+  const posKey = (p) => p ? `${p.state}|${p.attempts}|${p.updated_at}|${p.pos_total_cents}` : "";
+  // A card is rebuilt only when its order (or its POS state) changed: a tap never lands on a
+  // card swapped out under the finger by someone else's change.
   const built = new Map();
   const cardOf = (o) => {
-    const key = `${o._version}|${fresh.has(o._id)}|${unseen.has(o._id)}`;
+    const key = `${o._version}|${fresh.has(o._id)}|${unseen.has(o._id)}|${posKey(pos[o._id])}`;
     const had = built.get(o._id);
     if (had && had.key === key) return had.node;
     const node = orderCard(o);
@@ -315,6 +318,52 @@ function ordersPage() {
     cancelForm.elements.reason.value = ""; $("#cancel-error").textContent = "";
     cancelDialog.showModal();
   };
+  // Where the order stands in the till: sent, waiting (why, how many tries) or refused (Square's
+  // reason), and both totals when they differ by even a cent. Staff resend what is not sent.
+  const POS_NAME = { square: "Square", webhook: "the POS" };
+  const OPEN = (o) => o.status !== "cancelled" && o.status !== "collected";
+  const posState = (o) => {
+    const p = pos[o._id];
+    if (p) return p;
+    return D.pos && OPEN(o) ? { state: "unsent", pos: D.pos } : null;
+  };
+  const posLine = (o) => {
+    const p = posState(o);
+    if (!p) return null;
+    const name = POS_NAME[p.pos] || "the POS";
+    const Name = name.charAt(0).toUpperCase() + name.slice(1);
+    const tries = `${p.attempts} ${p.attempts === 1 ? "try" : "tries"}`;
+    const words = { unsent: `${Name}: not sent yet`, sent: `${Name}: sent`,
+                    waiting: `${Name}: waiting${p.reason ? " (" + p.reason + ")" : ""}, ${tries}`,
+                    refused: `${Name} refused it: ${p.reason || "no reason given"}` }[p.state];
+    return el("div", { class: `pos pos-${p.state}`, "data-pos": p.state },
+      el("span", { class: "pos-state" }, words),
+      p.totals_differ ? el("div", { class: "pos-mismatch", "data-mismatch": "" },
+        `Totals differ: ours ${money(p.our_total_cents)} (tax ${money(p.our_tax_cents)}), ` +
+        `${name}'s ${money(p.pos_total_cents)} (tax ${money(p.pos_tax_cents ?? 0)})`) : null);
+  };
+  const resend = async (o, b) => {
+    b.disabled = true;
+    try {
+      const r = await write(`/api/pos/${encodeURIComponent(o._id)}/resend`, {});
+      if (!r.ok || !r.data.pos) return;
+      pos[o._id] = r.data.pos; render();
+      const p = r.data.pos;
+      const name = POS_NAME[p.pos] || "the POS";
+      toast(p.state === "sent" && p.totals_differ ? `#${o.order_number} sent, but ${name}'s total differs`
+        : p.state === "sent" ? `#${o.order_number} sent to ${name}`
+        : p.state === "refused" ? `#${o.order_number}: ${name} refused it: ${p.reason}`
+          : `#${o.order_number}: ${name} still not answering; it keeps trying`,
+      p.state !== "sent" || p.totals_differ);
+    } finally { b.disabled = false; }
+  };
+  const resendButton = (o) => {
+    const p = posState(o);
+    if (!p || p.state === "sent" || !OPEN(o)) return null;
+    const name = POS_NAME[p.pos] || "the POS";
+    return el("button", { type: "button", class: "warn", "data-action": "resend",
+                          onclick: (ev) => resend(o, ev.currentTarget) }, `Resend to ${name}`);
+  };
   const orderCard = (o) => {
     const move = (status, label, cls) => el("button", { class: cls, type: "button", "data-action": status,
       onclick: async (ev) => {
@@ -347,7 +396,8 @@ function ordersPage() {
       o.status === "cancelled" ? el("div", { class: "instr" }, "Cancelled: " + (o.cancel_reason || "")) : null,
       el("div", { class: "meta" }, el("b", {}, money(o.total_cents)), " at pickup",
         o.status === "collected" || o.status === "cancelled" ? ` · ${ORDER_WORDS[o.status]} by ${o.updated_by || "?"}` : ""),
-      el("div", { class: "actions" }, ...actions,
+      posLine(o),
+      el("div", { class: "actions" }, ...actions, resendButton(o),
         // One ticket tab for the whole board (named), which does not print by itself.
         el("a", { href: `/orders/${encodeURIComponent(o._id)}/ticket`, target: "board-ticket", class: "button ticket",
                   onclick: (ev) => {  // opened by script, so its Close button can close it
@@ -359,9 +409,18 @@ function ordersPage() {
     if (!(o._id in board.seen)) board.seen[o._id] = Date.now();
     return card;
   };
-  live(["orders"], {
-    reset: () => render(),
+  live(["orders", "pos"], {
+    reset: (data) => {
+      for (const id of Object.keys(pos)) delete pos[id];
+      for (const p of data.pos || []) pos[p._id] = p;
+      render();
+    },
     change: (ch) => {
+      if (ch.topic === "pos") {
+        if (ch.op === "remove") delete pos[ch.id]; else pos[ch.id] = ch.doc;
+        if (ch.id in state.orders) render();
+        return;
+      }
       if (ch.topic !== "orders") return;
       if (ch.op === "upsert" && NEW_ORDER.has(ch.doc.status) && !fresh.has(ch.id) && !(ch.id in board.seen)) {
         fresh.add(ch.id); setTimeout(() => fresh.delete(ch.id), 5000);
