@@ -44,7 +44,7 @@ from store.live_menus import LiveMenus
 from telephony import outbound_call
 from telephony.redispatch import WORKER_HEALTH_ATTRIBUTE, JobGuard
 from telephony.staff_phone import LiveKitStaffPhone
-from worker import provider_check, providers, recordings
+from worker import provider_check, providers, recordings, tls
 from worker.admission import WorkerLoad, default_max_calls
 from worker.call_options import CallOptions, levers_off
 
@@ -68,6 +68,7 @@ def prewarm(proc: JobProcess) -> None:
     # on the call's own loop (the bench saw 1-2 s stalls under load). Pay it here instead.
     import_module("livekit.agents.inference.realtime")
     natural.warm_up()  # dateparser's first parse costs ~0.3 s of CPU: not on a call's loop
+    tls.warm()  # built in the forkserver already (worker/preload.py); else here, not in a call
     # The sync client runs Firestore's watches on its own threads, never on the audio loop.
     # A restaurant's watch starts with its first call in this process and stops with its last.
     client = store.make_sync_client(settings)

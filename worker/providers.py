@@ -78,8 +78,10 @@ def build_llm(settings: Settings, fb: ProviderSettings) -> llm.LLM:
     from livekit.plugins import openai
 
     def make(e: Endpoint) -> llm.LLM:
-        return openai.LLM(model=e.model, api_key=e.api_key, base_url=e.base_url,
-                          parallel_tool_calls=False)
+        model = openai.LLM(model=e.model, parallel_tool_calls=False,
+                           client=_openai_client(e.api_key, e.base_url))
+        model._owns_client = True  # closed with the LLM, as the plugin's own constructors do
+        return model
 
     primary = Endpoint(settings.openai_model, settings.openai_api_key.get_secret_value(),
                        settings.openai_base_url)
@@ -96,6 +98,24 @@ def build_llm(settings: Settings, fb: ProviderSettings) -> llm.LLM:
     if fb.hold_line_after_s <= 0:
         return adapter
     return HoldTheLine(adapter, after_s=fb.hold_line_after_s)
+
+
+def _openai_client(api_key: str, base_url: str | None) -> Any:
+    """The client the OpenAI plugin would build (its timeouts, pool and no retries), on the
+    process's TLS context (worker/tls.py) instead of a new one per call."""
+    import httpx2
+    import openai
+
+    from worker import tls
+
+    return openai.AsyncClient(
+        api_key=api_key, base_url=base_url, max_retries=0,
+        http_client=httpx2.AsyncClient(
+            verify=tls.client_ssl_context(), follow_redirects=True,
+            timeout=httpx2.Timeout(connect=15.0, read=5.0, write=5.0, pool=5.0),
+            limits=httpx2.Limits(max_connections=50, max_keepalive_connections=50,
+                                 keepalive_expiry=120)),
+    )
 
 
 def build_stt(settings: Settings, fb: ProviderSettings, language: str = "en-US") -> stt.STT:
