@@ -346,11 +346,12 @@ class RestaurantOverrides(FirestoreSettings):
     staff_transfer_to: str | None = None
     restaurant_record_calls: bool | None = None
     restaurant_recording_retention_days: int | None = Field(default=None, ge=1, le=3650)
+    restaurant_turn_taking: Literal["local", "flux"] | None = None
 
     @field_validator(
         "staff_transfer_to", "restaurant_name", "restaurant_timezone", "restaurant_tax_rate",
         "restaurant_prep_minutes", "restaurant_max_party_size", "restaurant_record_calls",
-        "restaurant_recording_retention_days", mode="before",
+        "restaurant_recording_retention_days", "restaurant_turn_taking", mode="before",
     )
     @classmethod
     def _empty_override_is_unset(cls, value: Any) -> Any:
@@ -377,6 +378,7 @@ class RestaurantOverrides(FirestoreSettings):
             "staff_transfer_to": self.staff_transfer_to,
             "record_calls": self.restaurant_record_calls,
             "recording_retention_days": self.restaurant_recording_retention_days,
+            "turn_taking": self.restaurant_turn_taking,
         }
         return {k: v for k, v in pairs.items() if v is not None}
 
@@ -392,6 +394,9 @@ class Settings(RestaurantOverrides, WorkerSettings, ProviderSettings, LiveKitSet
     deepgram_api_key: SecretStr
     deepgram_model: str = "nova-3"
     deepgram_base_url: str | None = None
+    # Flux (Deepgram's STT with its own end of turn), for restaurants with turn_taking "flux"
+    deepgram_flux_model: str = "flux-general-en"
+    deepgram_flux_base_url: str | None = None
     cartesia_api_key: SecretStr
     cartesia_voice_id: str = DEFAULT_VOICE_ID
     # The voice Spanish is spoken with (a restaurant's `voices:` overrides it); unset: the
@@ -410,7 +415,7 @@ class Settings(RestaurantOverrides, WorkerSettings, ProviderSettings, LiveKitSet
 
     @field_validator(
         "openai_base_url", "deepgram_base_url", "cartesia_base_url", "noise_cancellation",
-        "cartesia_voice_id_es",
+        "cartesia_voice_id_es", "deepgram_flux_base_url",
         mode="before",
     )
     @classmethod

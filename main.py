@@ -169,12 +169,18 @@ def build_session(settings: Settings, vad: object, userdata: UserData | None = N
 
     Each provider sits behind LiveKit's fallback adapter with short attempt timeouts and no
     silent retries (worker/providers.py); the optional *_FALLBACK_* variables add a second one.
+    On the streaming path (the restaurant's `turn_taking: flux`) Deepgram Flux ends the turns:
+    no VAD and no turn detector in the job (conversation/turn_taking.py).
     """
+    path = userdata.turn_path if userdata else "local"
     # The restaurant's languages: multilingual STT, the default language's voice.
-    p = providers.build(settings, **(provider_languages(userdata, settings) if userdata else {}))
+    languages = provider_languages(userdata, settings) if userdata else {}
+    p = providers.build(settings, **languages, flux=path == "flux")
+    detector = inference.TurnDetector(version="v1-mini") if path == "local" else None
     return AgentSession(
-        stt=p.stt, llm=p.llm, tts=p.tts, vad=vad,  # type: ignore[arg-type]
-        turn_handling=turn_taking.session_turn_handling(inference.TurnDetector(version="v1-mini")),
+        stt=p.stt, llm=p.llm, tts=p.tts,
+        vad=vad if path == "local" else None,  # type: ignore[arg-type]
+        turn_handling=turn_taking.session_turn_handling(detector, path),
         conn_options=p.conn_options,
         **SESSION_OPTIONS,
     )
@@ -268,6 +274,7 @@ async def entrypoint(ctx: JobContext) -> None:
         attributes.get(RETURNED_ATTRIBUTE) == RETURNED_STAFF_UNAVAILABLE)
     if resume is not None:
         call_snapshot.restore(resume, userdata)  # its language too: a resumed call keeps it
+    userdata.turn_path = turn_taking.path_for(userdata.settings)  # local detector, or Flux
     session = build_session(settings, ctx.proc.userdata["vad"], userdata)
     session.userdata = userdata
     if is_sip:  # warm transfer to staff through the outbound trunk (telephony/staff_phone.py)

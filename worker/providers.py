@@ -118,9 +118,7 @@ def _openai_client(api_key: str, base_url: str | None) -> Any:
     )
 
 
-def build_stt(settings: Settings, fb: ProviderSettings, language: str = "en-US") -> stt.STT:
-    """`language`: "multi" (nova-3's multilingual mode, reporting each transcript's language)
-    for a restaurant that offers more than one language."""
+def _nova_chain(settings: Settings, fb: ProviderSettings, language: str) -> list[stt.STT]:
     from livekit.plugins import deepgram
 
     def make(e: Endpoint) -> stt.STT:
@@ -129,12 +127,37 @@ def build_stt(settings: Settings, fb: ProviderSettings, language: str = "en-US")
 
     primary = Endpoint(settings.deepgram_model, settings.deepgram_api_key.get_secret_value(),
                        settings.deepgram_base_url)
-    chain = _chain(make, primary, _fallback(
+    return _chain(make, primary, _fallback(
         fb.has_stt_fallback, primary, fb.deepgram_fallback_model, fb.deepgram_fallback_api_key,
         fb.deepgram_fallback_base_url))
-    return stt.FallbackAdapter(
-        chain, attempt_timeout=fb.stt_attempt_timeout_s, max_retry_per_stt=0, retry_interval=0.5
+
+
+def build_stt(settings: Settings, fb: ProviderSettings, language: str = "en-US") -> stt.STT:
+    """`language`: "multi" (nova-3's multilingual mode, reporting each transcript's language)
+    for a restaurant that offers more than one language."""
+    return stt.FallbackAdapter(_nova_chain(settings, fb, language),
+                               attempt_timeout=fb.stt_attempt_timeout_s, max_retry_per_stt=0,
+                               retry_interval=0.5)
+
+
+def build_flux_stt(settings: Settings, fb: ProviderSettings) -> stt.STT:
+    """Deepgram Flux (English) for the streaming turn path (conversation/turn_taking.py): it
+    sends the end of turn itself, and an eager one first, from which the reply starts. Behind
+    the same fallback adapter, with the Nova chain after it: if Flux fails, the call goes on
+    with Nova's own end of speech (turn detection stays with the STT)."""
+    from livekit.plugins import deepgram
+
+    from conversation import turn_taking
+
+    flux = deepgram.STTv2(
+        model=settings.deepgram_flux_model, api_key=settings.deepgram_api_key.get_secret_value(),
+        eager_eot_threshold=turn_taking.FLUX_EAGER_EOT_THRESHOLD,
+        eot_threshold=turn_taking.FLUX_EOT_THRESHOLD,
+        **_given(settings.deepgram_flux_base_url),
     )
+    return stt.FallbackAdapter([flux, *_nova_chain(settings, fb, "en-US")],
+                               attempt_timeout=fb.stt_attempt_timeout_s, max_retry_per_stt=0,
+                               retry_interval=0.5)
 
 
 def build_tts(settings: Settings, fb: ProviderSettings, language: str = "en",
@@ -179,13 +202,15 @@ class Providers:
 
 def build(settings: Settings, fb: ProviderSettings | None = None, *,
           stt_language: str = "en-US", tts_language: str = "en",
-          voice: str | None = None) -> Providers:
+          voice: str | None = None, flux: bool = False) -> Providers:
     """The session's providers; the fallbacks come from `settings` unless given (tests).
-    The languages and voice are the restaurant's (agents/language.py)."""
+    The languages and voice are the restaurant's (agents/language.py); `flux`: Deepgram Flux
+    first (the streaming turn path, English only)."""
     fb = fb or settings
     fb.check_against(settings)
+    speech = build_flux_stt(settings, fb) if flux else build_stt(settings, fb, stt_language)
     return Providers(
-        stt=build_stt(settings, fb, stt_language), llm=build_llm(settings, fb),
+        stt=speech, llm=build_llm(settings, fb),
         tts=build_tts(settings, fb, tts_language, voice),
         conn_options=session_conn_options(fb),
     )
