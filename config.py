@@ -82,8 +82,10 @@ class WorkerSettings(BaseSettings):
     # would ring out. (worker/admission.py)
     agent_load_threshold: float = Field(default=0.9, gt=0)
     agent_idle_processes: int | None = Field(default=None, ge=0)  # job processes kept warm
-    # calls at which the worker is full; default admission.CALLS_PER_CORE a core (measured)
+    # calls at which the worker is full; default admission.CALLS_PER_CORE a core (measured, by
+    # turn-taking path: the Flux path's when RESTAURANT_TURN_TAKING=flux, else the local one's)
     agent_max_calls: int | None = Field(default=None, ge=1)
+    restaurant_turn_taking: Literal["local", "flux"] | None = None
     agent_http_port: int | None = Field(default=None, ge=0, le=65535)  # the health server
     # seconds a job process may take to load VAD, menu and models before LiveKit gives up
     # on it (LiveKit's default 10 s is short on a loaded 2-core machine)
@@ -105,7 +107,8 @@ class WorkerSettings(BaseSettings):
     _defaults = field_validator(
         "agent_name", "agent_load_threshold", "agent_idle_processes", "agent_max_calls",
         "agent_http_port", "agent_init_timeout_s", "agent_job_memory_limit_mb",
-        "worker_health_host", "sip_outbound_trunk_name", "staff_ring_seconds", mode="before",
+        "worker_health_host", "sip_outbound_trunk_name", "staff_ring_seconds",
+        "restaurant_turn_taking", mode="before",
     )(classmethod(_empty_is_default))
 
 

@@ -88,7 +88,8 @@ def worker_limits(worker: WorkerSettings) -> dict[str, float | int]:
     """LiveKit's job-acceptance limits, overridable for load tests on small machines.
 
     The load the worker reports is admission.WorkerLoad: full at AGENT_MAX_CALLS running calls
-    (default admission.CALLS_PER_CORE a core, measured by bench/voice.py) or when its own
+    (default admission.CALLS_PER_CORE a core for its calls' turn-taking path, measured by
+    bench/voice.py and bench/paths.py) or when its own
     processes use AGENT_LOAD_THRESHOLD of the machine's CPU (0-1, or "inf"; default 0.9, not
     LiveKit's 0.7: a refused SIP job is never re-offered, so the caller would ring out), never
     full without a call; neighbours' CPU does not count. AGENT_IDLE_PROCESSES: job processes
@@ -102,7 +103,8 @@ def worker_limits(worker: WorkerSettings) -> dict[str, float | int]:
     if worker.agent_idle_processes is not None:
         limits["num_idle_processes"] = worker.agent_idle_processes
     limits["load_fnc"] = WorkerLoad(  # type: ignore[assignment]
-        worker.agent_max_calls or default_max_calls(), worker.agent_load_threshold)
+        worker.agent_max_calls or default_max_calls(path=worker.restaurant_turn_taking),
+        worker.agent_load_threshold)
     if worker.agent_http_port is not None:
         limits["port"] = worker.agent_http_port
     # A job process growing past this is killed by the worker: a clean restart now that the

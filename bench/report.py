@@ -239,7 +239,8 @@ def turn_paths(r: dict[str, Any]) -> str:
                            for n, v in (p.get("by_level") or {}).items() if v.get("answer_ms"))
         lines.append(f"| {name} | {_num(p.get('worker_cores_per_call'))} | "
                      f"{_num(p.get('worker_cpu_s_per_call'))} | {_num(p.get('pss_per_call_mb'))}"
-                     f" | {_num(p.get('calls_within_15pct'))} | {levels} |")
+                     f" | {_num(p.get('calls_within_15pct'))} (one call's p95 "
+                     f"{_num(p.get('one_call_p95_ms'))} ms) | {levels} |")
     targets = t.get("targets") or {}
     lines += ["", f"Targets (streaming path): <= {targets.get('cores_per_call')} cores and <= "
               f"{targets.get('pss_per_call_mb')} MB PSS a call; >= "
