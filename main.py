@@ -272,8 +272,7 @@ async def entrypoint(ctx: JobContext) -> None:
         look_up_caller=resume is None,
     )
     # a cold transfer to staff that nobody took comes back as a new call, marked
-    userdata.returned_from_staff = (
-        attributes.get(RETURNED_ATTRIBUTE) == RETURNED_STAFF_UNAVAILABLE)
+    userdata.returned_from_staff = attributes.get(RETURNED_ATTRIBUTE) == RETURNED_STAFF_UNAVAILABLE
     if resume is not None:
         call_snapshot.restore(resume, userdata)  # its language too: a resumed call keeps it
     userdata.turn_path = turn_taking.path_for(userdata.settings)  # local detector, or Flux
