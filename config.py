@@ -82,8 +82,10 @@ class WorkerSettings(BaseSettings):
     # would ring out. (worker/admission.py)
     agent_load_threshold: float = Field(default=0.9, gt=0)
     agent_idle_processes: int | None = Field(default=None, ge=0)  # job processes kept warm
-    # calls at which the worker is full; default admission.CALLS_PER_CORE a core (measured)
+    # calls at which the worker is full; default admission.CALLS_PER_CORE a core (measured, by
+    # turn-taking path: the Flux path's when RESTAURANT_TURN_TAKING=flux, else the local one's)
     agent_max_calls: int | None = Field(default=None, ge=1)
+    restaurant_turn_taking: Literal["local", "flux"] | None = None
     agent_http_port: int | None = Field(default=None, ge=0, le=65535)  # the health server
     # seconds a job process may take to load VAD, menu and models before LiveKit gives up
     # on it (LiveKit's default 10 s is short on a loaded 2-core machine)
@@ -105,7 +107,8 @@ class WorkerSettings(BaseSettings):
     _defaults = field_validator(
         "agent_name", "agent_load_threshold", "agent_idle_processes", "agent_max_calls",
         "agent_http_port", "agent_init_timeout_s", "agent_job_memory_limit_mb",
-        "worker_health_host", "sip_outbound_trunk_name", "staff_ring_seconds", mode="before",
+        "worker_health_host", "sip_outbound_trunk_name", "staff_ring_seconds",
+        "restaurant_turn_taking", mode="before",
     )(classmethod(_empty_is_default))
 
 
@@ -359,11 +362,12 @@ class RestaurantOverrides(FirestoreSettings):
     staff_transfer_to: str | None = None
     restaurant_record_calls: bool | None = None
     restaurant_recording_retention_days: int | None = Field(default=None, ge=1, le=3650)
+    restaurant_turn_taking: Literal["local", "flux"] | None = None
 
     @field_validator(
         "staff_transfer_to", "restaurant_name", "restaurant_timezone", "restaurant_tax_rate",
         "restaurant_prep_minutes", "restaurant_max_party_size", "restaurant_record_calls",
-        "restaurant_recording_retention_days", mode="before",
+        "restaurant_recording_retention_days", "restaurant_turn_taking", mode="before",
     )
     @classmethod
     def _empty_override_is_unset(cls, value: Any) -> Any:
@@ -390,6 +394,7 @@ class RestaurantOverrides(FirestoreSettings):
             "staff_transfer_to": self.staff_transfer_to,
             "record_calls": self.restaurant_record_calls,
             "recording_retention_days": self.restaurant_recording_retention_days,
+            "turn_taking": self.restaurant_turn_taking,
         }
         return {k: v for k, v in pairs.items() if v is not None}
 
@@ -405,6 +410,9 @@ class Settings(RestaurantOverrides, WorkerSettings, ProviderSettings, LiveKitSet
     deepgram_api_key: SecretStr
     deepgram_model: str = "nova-3"
     deepgram_base_url: str | None = None
+    # Flux (Deepgram's STT with its own end of turn), for restaurants with turn_taking "flux"
+    deepgram_flux_model: str = "flux-general-en"
+    deepgram_flux_base_url: str | None = None
     cartesia_api_key: SecretStr
     cartesia_voice_id: str = DEFAULT_VOICE_ID
     # The voice Spanish is spoken with (a restaurant's `voices:` overrides it); unset: the
@@ -423,7 +431,7 @@ class Settings(RestaurantOverrides, WorkerSettings, ProviderSettings, LiveKitSet
 
     @field_validator(
         "openai_base_url", "deepgram_base_url", "cartesia_base_url", "noise_cancellation",
-        "cartesia_voice_id_es",
+        "cartesia_voice_id_es", "deepgram_flux_base_url",
         mode="before",
     )
     @classmethod

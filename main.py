@@ -44,7 +44,7 @@ from store.live_menus import LiveMenus
 from telephony import outbound_call
 from telephony.redispatch import WORKER_HEALTH_ATTRIBUTE, JobGuard
 from telephony.staff_phone import LiveKitStaffPhone
-from worker import provider_check, providers, recordings
+from worker import provider_check, providers, recordings, tls
 from worker.admission import WorkerLoad, default_max_calls
 from worker.call_options import CallOptions, levers_off
 
@@ -68,6 +68,7 @@ def prewarm(proc: JobProcess) -> None:
     # on the call's own loop (the bench saw 1-2 s stalls under load). Pay it here instead.
     import_module("livekit.agents.inference.realtime")
     natural.warm_up()  # dateparser's first parse costs ~0.3 s of CPU: not on a call's loop
+    tls.warm()  # built in the forkserver already (worker/preload.py); else here, not in a call
     # The sync client runs Firestore's watches on its own threads, never on the audio loop.
     # A restaurant's watch starts with its first call in this process and stops with its last.
     client = store.make_sync_client(settings)
@@ -87,7 +88,8 @@ def worker_limits(worker: WorkerSettings) -> dict[str, float | int]:
     """LiveKit's job-acceptance limits, overridable for load tests on small machines.
 
     The load the worker reports is admission.WorkerLoad: full at AGENT_MAX_CALLS running calls
-    (default admission.CALLS_PER_CORE a core, measured by bench/voice.py) or when its own
+    (default admission.CALLS_PER_CORE a core for its calls' turn-taking path, measured by
+    bench/voice.py and bench/paths.py) or when its own
     processes use AGENT_LOAD_THRESHOLD of the machine's CPU (0-1, or "inf"; default 0.9, not
     LiveKit's 0.7: a refused SIP job is never re-offered, so the caller would ring out), never
     full without a call; neighbours' CPU does not count. AGENT_IDLE_PROCESSES: job processes
@@ -101,7 +103,8 @@ def worker_limits(worker: WorkerSettings) -> dict[str, float | int]:
     if worker.agent_idle_processes is not None:
         limits["num_idle_processes"] = worker.agent_idle_processes
     limits["load_fnc"] = WorkerLoad(  # type: ignore[assignment]
-        worker.agent_max_calls or default_max_calls(), worker.agent_load_threshold)
+        worker.agent_max_calls or default_max_calls(path=worker.restaurant_turn_taking),
+        worker.agent_load_threshold)
     if worker.agent_http_port is not None:
         limits["port"] = worker.agent_http_port
     # A job process growing past this is killed by the worker: a clean restart now that the
@@ -168,12 +171,18 @@ def build_session(settings: Settings, vad: object, userdata: UserData | None = N
 
     Each provider sits behind LiveKit's fallback adapter with short attempt timeouts and no
     silent retries (worker/providers.py); the optional *_FALLBACK_* variables add a second one.
+    On the streaming path (the restaurant's `turn_taking: flux`) Deepgram Flux ends the turns:
+    no VAD and no turn detector in the job (conversation/turn_taking.py).
     """
+    path = userdata.turn_path if userdata else "local"
     # The restaurant's languages: multilingual STT, the default language's voice.
-    p = providers.build(settings, **(provider_languages(userdata, settings) if userdata else {}))
+    languages = provider_languages(userdata, settings) if userdata else {}
+    p = providers.build(settings, **languages, flux=path == "flux")
+    detector = inference.TurnDetector(version="v1-mini") if path == "local" else None
     return AgentSession(
-        stt=p.stt, llm=p.llm, tts=p.tts, vad=vad,  # type: ignore[arg-type]
-        turn_handling=turn_taking.session_turn_handling(inference.TurnDetector(version="v1-mini")),
+        stt=p.stt, llm=p.llm, tts=p.tts,
+        vad=vad if path == "local" else None,  # type: ignore[arg-type]
+        turn_handling=turn_taking.session_turn_handling(detector, path),
         conn_options=p.conn_options,
         **SESSION_OPTIONS,
     )
@@ -263,10 +272,10 @@ async def entrypoint(ctx: JobContext) -> None:
         look_up_caller=resume is None,
     )
     # a cold transfer to staff that nobody took comes back as a new call, marked
-    userdata.returned_from_staff = (
-        attributes.get(RETURNED_ATTRIBUTE) == RETURNED_STAFF_UNAVAILABLE)
+    userdata.returned_from_staff = attributes.get(RETURNED_ATTRIBUTE) == RETURNED_STAFF_UNAVAILABLE
     if resume is not None:
         call_snapshot.restore(resume, userdata)  # its language too: a resumed call keeps it
+    userdata.turn_path = turn_taking.path_for(userdata.settings)  # local detector, or Flux
     session = build_session(settings, ctx.proc.userdata["vad"], userdata)
     session.userdata = userdata
     if is_sip:  # warm transfer to staff through the outbound trunk (telephony/staff_phone.py)

@@ -245,6 +245,10 @@ class RestaurantSettings(_Doc):
     # restaurant's own lines (RESTAURANT_LINES) in every offered language but English.
     default_language: str = "en"
     languages: list[str] = ["en"]
+    # When a caller's turn is over: "local" (the worker's VAD and turn detector) or "flux"
+    # (Deepgram Flux decides, with an eager end of turn to start the answer early; English
+    # only: a restaurant offering another language keeps "local"). conversation/turn_taking.py
+    turn_taking: Literal["local", "flux"] = "local"
     voices: dict[str, str] = {}
     lines: dict[str, dict[str, str]] = {}
     # The restaurant's Square location (docs/pos.md): its orders go there and its sold-out

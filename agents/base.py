@@ -218,9 +218,10 @@ class BaseAgent(Agent):
             return
         was_number, self._short_now, self._number_now = self._number_now, short, number
         activity = self._get_activity_or_raise()
+        path = self.userdata.turn_path
         opts = {**activity.endpointing_opts,
-                **(turn_taking.session_endpointing() or {} if was_number else {}),
-                **turn_taking.endpointing_for(short, number=number)}
+                **(turn_taking.session_endpointing(path) or {} if was_number else {}),
+                **turn_taking.endpointing_for(short, number=number, path=path)}
         activity.update_options(endpointing_opts=opts)  # type: ignore[arg-type]
 
     def stale_instructions(self) -> str | None:

@@ -112,7 +112,7 @@ def markdown(r: dict[str, Any]) -> str:
             "0 ms latency, so every figure is ours. How each is measured: bench/README.md.\n\n")
     lines = ["| Figure | Result | Target | Met |", "| --- | --- | --- | --- |"]
     lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
-    return head + "\n".join(lines) + "\n" + by_kind(r)
+    return head + "\n".join(lines) + "\n" + by_kind(r) + turn_paths(r)
 
 
 def cores_rows(r: dict[str, Any]) -> list[tuple[str, str, str, str]]:
@@ -222,3 +222,29 @@ def _num(v: Any) -> str:
 
 def _rpcs(rpcs: dict[str, int] | None) -> str:
     return ", ".join(f"{k} {v}" for k, v in (rpcs or {}).items())
+
+
+def turn_paths(r: dict[str, Any]) -> str:
+    """bench/paths.py: cores, memory and calls for the local and the Flux turn-taking path."""
+    t = r.get("turn_paths")
+    if not t:
+        return ""
+    lines = ["", f"## Turn-taking paths: cores, memory and calls (bench/paths.py, "
+             f"{t['measured_at']}; load average {t['load_avg'][0]:g}-{t['load_avg'][1]:g})", "",
+             "| Path | cores / call | CPU-s / call | PSS / call MB | calls within 15 % of "
+             "1 call's p95 | p95 by calls (ms) |", "| --- | --- | --- | --- | --- | --- |"]
+    for name in ("local", "flux"):
+        p = t.get(name) or {}
+        levels = ", ".join(f"{n}: {v['answer_ms']['p95']:g} (n={v['answer_ms']['n']})"
+                           for n, v in (p.get("by_level") or {}).items() if v.get("answer_ms"))
+        lines.append(f"| {name} | {_num(p.get('worker_cores_per_call'))} | "
+                     f"{_num(p.get('worker_cpu_s_per_call'))} | {_num(p.get('pss_per_call_mb'))}"
+                     f" | {_num(p.get('calls_within_15pct'))} (one call's p95 "
+                     f"{_num(p.get('one_call_p95_ms'))} ms) | {levels} |")
+    targets = t.get("targets") or {}
+    lines += ["", f"Targets (streaming path): <= {targets.get('cores_per_call')} cores and <= "
+              f"{targets.get('pss_per_call_mb')} MB PSS a call; >= "
+              f"{targets.get('calls_on_2_cores')} calls on 2 cores within 15 % of one call's "
+              "p95. Costs at " + str((t.get('flux') or {}).get('cost_level')) + " concurrent "
+              "calls; how: bench/README.md §6d."]
+    return "\n".join(lines) + "\n"

@@ -5,7 +5,7 @@ agent is which, the agent before a hand-over, and the writers of the call log an
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from actions.state import CallServices, CallState, ReservationDraft
 
@@ -24,3 +24,5 @@ class UserData(CallState):
     prev_agent: Agent | None = None
     recorder: CallRecorder | None = None  # writes this call's log
     state_saver: SnapshotSaver | None = None  # keeps this call resumable
+    # who ends the caller's turns: the local detector or Deepgram Flux (conversation/turn_taking)
+    turn_path: Literal["local", "flux"] = "local"

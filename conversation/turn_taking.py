@@ -27,13 +27,31 @@ when it ends:
 
 `AUDIO_LEVERS_OFF=short_answers,dynamic_endpointing,preemptive_tts` restores LiveKit's
 defaults (the benchmark's before figures; worker/call_options.py).
+
+**The streaming path** (a restaurant's `turn_taking: flux`, English only): Deepgram Flux decides
+the end of the turn itself, from the audio and the words together, and says so on its
+websocket (`EndOfTurn`), so the job runs no VAD and no turn detector (`turn_detection="stt"`,
+no endpointing floor: Flux's end of turn is the commit). Flux also sends an *eager* end of turn
+(`EagerEndOfTurn`, at `FLUX_EAGER_EOT_THRESHOLD`) before it is sure: LiveKit starts the reply
+(LLM and, with `preemptive_tts`, TTS) there; `TurnResumed` (the caller went on) drops that
+draft, and `EndOfTurn` with the same words keeps it, so the answer is ready when the turn ends.
+A phone number still gets its 1.5 s floor after Flux's end of turn (the groups are said with
+pauses); short answers need no ceiling (nothing holds a turn on this path). Interruptions come
+from Flux's transcripts (LiveKit interrupts on the caller's words when there is no VAD).
 """
 
 from __future__ import annotations
 
-from typing import Any
+import logging
+from typing import Any, Literal
 
 from livekit.agents.voice.turn import EndpointingOptions
+
+from models import RestaurantSettings
+
+logger = logging.getLogger("restaurant.turn_taking")
+
+Path = Literal["local", "flux"]
 
 SESSION_ENDPOINTING: EndpointingOptions = {"mode": "dynamic", "min_delay": 0.8, "max_delay": 1.2}
 SHORT_ANSWER_ENDPOINTING: EndpointingOptions = {"max_delay": 1.0}
@@ -41,31 +59,54 @@ SHORT_ANSWER_ENDPOINTING: EndpointingOptions = {"max_delay": 1.0}
 # the pauses between groups are not the end of the turn.
 NUMBER_ENDPOINTING: EndpointingOptions = {"min_delay": 1.5, "max_delay": 3.0}
 
+# Flux: Flux's end of turn is the commit (no floor); the eager end of turn starts the reply.
+FLUX_ENDPOINTING: EndpointingOptions = {"mode": "fixed", "min_delay": 0.0, "max_delay": 0.0}
+FLUX_EAGER_EOT_THRESHOLD = 0.4  # Deepgram: 0.3-0.9; lower starts drafts sooner, discards more
+FLUX_EOT_THRESHOLD = 0.7  # Deepgram's default: a lower one cuts paused callers off
+
 # set from call_options (AUDIO_LEVERS_OFF) once per process, before any call
 enabled = {"dynamic_endpointing": True, "short_answers": True, "preemptive_tts": True}
 
 
-def session_endpointing() -> EndpointingOptions | None:
+def path_for(settings: RestaurantSettings) -> Path:
+    """The turn-taking path of a restaurant's calls: Flux only where every language offered
+    is English (flux-general-en); otherwise the local detector, and the log says why."""
+    if settings.turn_taking != "flux":
+        return "local"
+    if set(settings.languages) | {settings.default_language} != {"en"}:
+        logger.warning("turn_taking flux is English only; this restaurant offers %s: its calls "
+                       "use the local turn detector", ", ".join(sorted(settings.languages)))
+        return "local"
+    return "flux"
+
+
+def session_endpointing(path: Path = "local") -> EndpointingOptions | None:
     """The session-wide endpointing options (None: LiveKit's defaults)."""
+    if path == "flux":
+        return dict(FLUX_ENDPOINTING)  # type: ignore[return-value]
     return dict(SESSION_ENDPOINTING) if enabled["dynamic_endpointing"] else None  # type: ignore[return-value]
 
 
-def session_turn_handling(turn_detection: Any) -> dict[str, Any]:
-    """`turn_handling=` for the AgentSession."""
-    options: dict[str, Any] = {"turn_detection": turn_detection}
-    if (endpointing := session_endpointing()) is not None:
+def session_turn_handling(turn_detection: Any, path: Path = "local") -> dict[str, Any]:
+    """`turn_handling=` for the AgentSession (`turn_detection` is ignored on the Flux path:
+    the STT's end of turn decides)."""
+    options: dict[str, Any] = {"turn_detection": "stt" if path == "flux" else turn_detection}
+    if (endpointing := session_endpointing(path)) is not None:
         options["endpointing"] = endpointing
     if enabled["preemptive_tts"]:
         # the reply's first audio is synthesised while endpointing still waits, not after
         options["preemptive_generation"] = {"preemptive_tts": True}
+    elif path == "flux":  # the eager end of turn starts the reply (LLM only)
+        options["preemptive_generation"] = {"enabled": True}
     return options
 
 
-def endpointing_for(short_answer: bool, *, number: bool = False) -> EndpointingOptions:
+def endpointing_for(short_answer: bool, *, number: bool = False,
+                    path: Path = "local") -> EndpointingOptions:
     """An agent's endpointing overrides for the answer it waits for; {} inherits the session's."""
     if number and enabled["short_answers"]:
         return dict(NUMBER_ENDPOINTING)  # type: ignore[return-value]
-    if short_answer and enabled["short_answers"]:
+    if short_answer and enabled["short_answers"] and path == "local":
         return dict(SHORT_ANSWER_ENDPOINTING)  # type: ignore[return-value]
     return {}
 

@@ -153,6 +153,11 @@ class EnergySegmenter:
     def position(self) -> float:
         return self._pos
 
+    @property
+    def last_loud_end(self) -> float:
+        """Where the last loud frame ended (seconds of audio)."""
+        return self._last_loud_end
+
     def speech_so_far(self) -> float:
         return self._pos - self._seg_start if self._in_speech else 0.0
 

@@ -1,4 +1,5 @@
-"""A fake Deepgram live transcription websocket (`/v1/listen`), as the LiveKit plugin speaks it.
+"""A fake Deepgram live transcription websocket (`/v1/listen`), as the LiveKit plugin speaks it
+(Flux's `/v2/listen` is fakes/deepgram_flux.py, on the same app).
 
 The client sends linear16 audio frames (binary) and `KeepAlive` / `Finalize` / `CloseStream`
 text messages. This fake finds speech segments in the audio by energy; when a segment
@@ -230,7 +231,7 @@ async def fake_log(request: web.Request) -> web.Response:
     state = request.app[STATE_KEY]
     return web.json_response(
         {"emitted": state["emitted"], "connections": state["connections"],
-         "next_line": state["next_line"], "queries": state["queries"]}
+         "next_line": state["next_line"], "queries": state["queries"], "flux": state["flux"]}
     )
 
 
@@ -238,7 +239,7 @@ async def load_script(request: web.Request) -> web.Response:
     """A new script (JSON body): the caller's lines start again from the first."""
     state = request.app[STATE_KEY]
     state.update(script=Script.from_dict(await request.json()), next_line=0, emitted=[],
-                 connections=0)
+                 connections=0, flux=[])
     return web.Response(text="ok")
 
 
@@ -289,9 +290,12 @@ def create_app(
     attach(app, latency or Latency(stt_end_silence_s=hangover))
     acc.attach(app, accounts)
     app[SCRIPT_KEY] = script
+    from . import deepgram_flux  # Flux's /v2/listen shares this app's script and state
+
     app[STATE_KEY] = {"next_line": 0, "emitted": [], "connections": 0, "queries": [],
-                      "threshold": threshold}
+                      "threshold": threshold, "flux": []}
     app.router.add_get("/v1/listen", listen)
+    app.router.add_get("/v2/listen", deepgram_flux.listen)
     app.router.add_get("/v1/projects", projects)
     app.router.add_get("/v1/models", models)
     app.router.add_get("/_fake/log", fake_log)

@@ -7,6 +7,7 @@ caller:                 # what the fake STT "hears", one entry per speech segmen
   - "I'd like a large cappuccino"
   - "That's all, thanks"
   - {text: "Quiero un café", language: es}   # reported as Spanish in Deepgram's `multi` mode
+  - {text: "Do you have", continues: true}    # a first half: the caller pauses, then goes on
 llm:                    # rules tried in order against the latest user message
   - when: "cappuccino"  # regex, case-insensitive; "" or omitted matches anything
     steps:              # used one per chat request answering that same user message
@@ -86,6 +87,9 @@ class Script:
     caller: tuple[str, ...] = ()
     # The language of each caller line ("en" unless given), reported in `multi` mode.
     caller_languages: tuple[str, ...] = ()
+    # Whether the caller goes on after each line (a pause inside a sentence): the Flux fake
+    # (fakes/deepgram_flux.py) gives such a pause a low end-of-turn confidence.
+    caller_continues: tuple[bool, ...] = ()
     rules: tuple[Rule, ...] = ()
     steps: tuple[Step, ...] = ()  # used in order by requests no rule matches
     fallback: str = "Sorry, could you say that again?"
@@ -101,6 +105,7 @@ class Script:
         return cls(
             caller=tuple(str(t.get("text", "")) for t in said),
             caller_languages=tuple(str(t.get("language") or "en") for t in said),
+            caller_continues=tuple(bool(t.get("continues")) for t in said),
             rules=tuple(rules),
             steps=_steps(data.get("steps")),
             fallback=str(data.get("fallback", cls.fallback)),
@@ -113,6 +118,10 @@ class Script:
     def language_of(self, index: int) -> str:
         langs = self.caller_languages
         return langs[index] if index < len(langs) else "en"
+
+    def continues(self, index: int) -> bool:
+        flags = self.caller_continues
+        return flags[index] if index < len(flags) else False
 
     def tool_names(self) -> set[str]:
         return {c.name for r in self.rules for s in r.steps for c in s.tool_calls}

@@ -27,6 +27,7 @@ class FakeEndpoints:
             "OPENAI_BASE_URL": f"{self.llm}/v1",
             "OPENAI_API_KEY": "fake-openai-key",
             "DEEPGRAM_BASE_URL": f"{self.stt}/v1/listen",
+            "DEEPGRAM_FLUX_BASE_URL": f"{self.stt}/v2/listen",
             "DEEPGRAM_API_KEY": "fake-deepgram-key",
             "CARTESIA_BASE_URL": self.tts,
             "CARTESIA_API_KEY": "fake-cartesia-key",

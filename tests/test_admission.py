@@ -72,7 +72,16 @@ def test_main_admits_by_calls_and_cpu_by_default(monkeypatch: pytest.MonkeyPatch
     limits = main.worker_limits(WorkerSettings())
     fnc = limits["load_fnc"]
     assert isinstance(fnc, WorkerLoad) and fnc.threshold == 0.9
-    assert fnc.max_calls == admission.CALLS_PER_CORE * fnc.cores
+    assert fnc.max_calls == admission.CALLS_PER_CORE["local"] * fnc.cores
+    # a worker whose restaurants are all on Flux takes the Flux path's default (here made to
+    # differ from the local one's, so the test tells them apart)
+    monkeypatch.setitem(admission.CALLS_PER_CORE, "flux", admission.CALLS_PER_CORE["local"] + 1)
+    monkeypatch.setenv("RESTAURANT_TURN_TAKING", "flux")
+    fnc = main.worker_limits(WorkerSettings())["load_fnc"]
+    assert isinstance(fnc, WorkerLoad)
+    assert fnc.max_calls == admission.CALLS_PER_CORE["flux"] * fnc.cores
+    assert admission.default_max_calls(2, "flux") == admission.CALLS_PER_CORE["flux"] * 2
+    monkeypatch.delenv("RESTAURANT_TURN_TAKING")
     monkeypatch.setenv("AGENT_MAX_CALLS", "3")
     monkeypatch.setenv("AGENT_LOAD_THRESHOLD", "0.8")
     fnc = main.worker_limits(WorkerSettings())["load_fnc"]

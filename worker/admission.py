@@ -7,8 +7,9 @@ burst made the worker refuse calls it had room for, and it says nothing about ho
 the worker can answer quickly. So the load here is the larger of
 
 - calls: running calls / AGENT_MAX_CALLS, scaled so the worker is full at exactly that many
-  calls (default `CALLS_PER_CORE` a core: bench/voice.py measured how many calls keep the
-  answer's p95 within target on this 2-core machine, bench/README.md §6c);
+  calls (default `CALLS_PER_CORE` a core for the turn-taking path its calls take: bench/voice.py
+  and bench/paths.py measured how many calls keep the answer's p95 within 15 % of one call's on
+  this 2-core machine, bench/README.md §6c and §6d);
 - CPU: what the worker's own processes (main, forkserver, inference, job processes) use, as a
   share of the machine's cores, averaged over a few seconds: a call costing more than measured
   (a slower machine, heavier calls) stops admission before the answers slow down.
@@ -27,9 +28,16 @@ from typing import Any, Protocol
 
 import psutil
 
-# bench/voice.py, 2026-11-28, 2 cores: 4 calls kept the answer's p95 within 15 % of one call's
-# (1680 against 1620 ms); at 8 the two cores saturated (p95 2037 ms) (bench/README.md §6c)
-CALLS_PER_CORE = 2
+# Calls a core by turn-taking path (conversation/turn_taking.py), the most calls measured to keep
+# the answer's p95 within 15 % of one call's on 2 cores:
+# - local (VAD and turn detector in the job): bench/voice.py, 2026-11-28: 4 calls (1680 against
+#   1620 ms); at 8 the two cores saturated (p95 2037 ms) (bench/README.md §6c);
+# - flux (Deepgram Flux ends the turns): bench/paths.py, 2026-12-06, both paths side by side on
+#   the same loaded machine (other work at load average 6-30): 3 calls within 15 % for each
+#   path, 4 over for each (flux p95 2475 against 1024 ms at one call), though a Flux call costs
+#   less (0.136 against 0.161 cores, 72 against 90 MB PSS at 4 calls). Measured no more calls
+#   than the local path, so it gets the same default (§6d).
+CALLS_PER_CORE: dict[str, int] = {"local": 2, "flux": 2}
 CPU_WINDOW_S = 2.5  # like LiveKit's own average: one process start is not a full worker
 
 
@@ -43,8 +51,10 @@ def _cores(cores: int | None = None) -> int:
     return max(cores or os.cpu_count() or 1, 1)
 
 
-def default_max_calls(cores: int | None = None) -> int:
-    return CALLS_PER_CORE * _cores(cores)
+def default_max_calls(cores: int | None = None, path: str | None = None) -> int:
+    """`path`: the turn-taking path of every call this worker takes (RESTAURANT_TURN_TAKING);
+    unset, the local path's: its calls cost the most, and a worker may serve both."""
+    return CALLS_PER_CORE[path or "local"] * _cores(cores)
 
 
 def tree_cpu_seconds(pid: int | None = None) -> float:

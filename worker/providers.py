@@ -106,8 +106,10 @@ def build_llm(settings: Settings, fb: ProviderSettings) -> llm.LLM:
     from livekit.plugins import openai
 
     def make(e: Endpoint) -> llm.LLM:
-        return openai.LLM(model=e.model, api_key=e.api_key, base_url=e.base_url,
-                          parallel_tool_calls=False)
+        model = openai.LLM(model=e.model, parallel_tool_calls=False,
+                           client=_openai_client(e.api_key, e.base_url))
+        model._owns_client = True  # closed with the LLM, as the plugin's own constructors do
+        return model
 
     chain = _chain(make, *llm_endpoints(settings, fb))
     adapter = llm.FallbackAdapter(
@@ -122,19 +124,60 @@ def build_llm(settings: Settings, fb: ProviderSettings) -> llm.LLM:
     return HoldTheLine(adapter, after_s=fb.hold_line_after_s)
 
 
-def build_stt(settings: Settings, fb: ProviderSettings, language: str = "en-US") -> stt.STT:
-    """`language`: "multi" (nova-3's multilingual mode, reporting each transcript's language)
-    for a restaurant that offers more than one language."""
+def _openai_client(api_key: str, base_url: str | None) -> Any:
+    """The client the OpenAI plugin would build (its timeouts, pool and no retries), on the
+    process's TLS context (worker/tls.py) instead of a new one per call."""
+    import httpx2
+    import openai
+
+    from worker import tls
+
+    return openai.AsyncClient(
+        api_key=api_key, base_url=base_url, max_retries=0,
+        http_client=httpx2.AsyncClient(
+            verify=tls.client_ssl_context(), follow_redirects=True,
+            timeout=httpx2.Timeout(connect=15.0, read=5.0, write=5.0, pool=5.0),
+            limits=httpx2.Limits(max_connections=50, max_keepalive_connections=50,
+                                 keepalive_expiry=120)),
+    )
+
+
+def _nova_chain(settings: Settings, fb: ProviderSettings, language: str) -> list[stt.STT]:
     from livekit.plugins import deepgram
 
     def make(e: Endpoint) -> stt.STT:
         return deepgram.STT(model=e.model, api_key=e.api_key, smart_format=True,
                             language=language, **_given(e.base_url))
 
-    chain = _chain(make, *stt_endpoints(settings, fb))
-    return stt.FallbackAdapter(
-        chain, attempt_timeout=fb.stt_attempt_timeout_s, max_retry_per_stt=0, retry_interval=0.5
+    return _chain(make, *stt_endpoints(settings, fb))
+
+
+def build_stt(settings: Settings, fb: ProviderSettings, language: str = "en-US") -> stt.STT:
+    """`language`: "multi" (nova-3's multilingual mode, reporting each transcript's language)
+    for a restaurant that offers more than one language."""
+    return stt.FallbackAdapter(_nova_chain(settings, fb, language),
+                               attempt_timeout=fb.stt_attempt_timeout_s, max_retry_per_stt=0,
+                               retry_interval=0.5)
+
+
+def build_flux_stt(settings: Settings, fb: ProviderSettings) -> stt.STT:
+    """Deepgram Flux (English) for the streaming turn path (conversation/turn_taking.py): it
+    sends the end of turn itself, and an eager one first, from which the reply starts. Behind
+    the same fallback adapter, with the Nova chain after it: if Flux fails, the call goes on
+    with Nova's own end of speech (turn detection stays with the STT)."""
+    from livekit.plugins import deepgram
+
+    from conversation import turn_taking
+
+    flux = deepgram.STTv2(
+        model=settings.deepgram_flux_model, api_key=settings.deepgram_api_key.get_secret_value(),
+        eager_eot_threshold=turn_taking.FLUX_EAGER_EOT_THRESHOLD,
+        eot_threshold=turn_taking.FLUX_EOT_THRESHOLD,
+        **_given(settings.deepgram_flux_base_url),
     )
+    return stt.FallbackAdapter([flux, *_nova_chain(settings, fb, "en-US")],
+                               attempt_timeout=fb.stt_attempt_timeout_s, max_retry_per_stt=0,
+                               retry_interval=0.5)
 
 
 def build_tts(settings: Settings, fb: ProviderSettings, language: str = "en",
@@ -174,13 +217,15 @@ class Providers:
 
 def build(settings: Settings, fb: ProviderSettings | None = None, *,
           stt_language: str = "en-US", tts_language: str = "en",
-          voice: str | None = None) -> Providers:
+          voice: str | None = None, flux: bool = False) -> Providers:
     """The session's providers; the fallbacks come from `settings` unless given (tests).
-    The languages and voice are the restaurant's (agents/language.py)."""
+    The languages and voice are the restaurant's (agents/language.py); `flux`: Deepgram Flux
+    first (the streaming turn path, English only)."""
     fb = fb or settings
     fb.check_against(settings)
+    speech = build_flux_stt(settings, fb) if flux else build_stt(settings, fb, stt_language)
     return Providers(
-        stt=build_stt(settings, fb, stt_language), llm=build_llm(settings, fb),
+        stt=speech, llm=build_llm(settings, fb),
         tts=build_tts(settings, fb, tts_language, voice),
         conn_options=session_conn_options(fb),
     )
