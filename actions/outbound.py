@@ -79,7 +79,7 @@ def booking_words(userdata: CallState, res: Reservation) -> str:
     sp = spoken_in(lang)
     people = (say(lang, "party_one") if res.party_size == 1
               else say(lang, "party_many", n=res.party_size))
-    when = sp.when(res.date, res.time, userdata.now.date())
+    when = sp.when(res.date, res.time, userdata.now.date(), userdata.now.time())
     return say(lang, "outbound_table", people=people, when=when, customer=res.name)
 
 

@@ -38,7 +38,7 @@ async def check_slot(
     s = userdata.settings
     booking.check_booking(s, userdata.now, day, at, party,
                           restaurant_line(s, "large_party_note", userdata.language))
-    holds = [h for h in await userdata.services.db.holds_on(day) if h.code != moving]
+    holds = [h for h in await userdata.services.db.holds_around(day) if h.code != moving]
     if s.seating.fit(holds, minute_of(at), party) is None:
         options = booking.nearest_free_times(s, userdata.now, day, at, party, holds)
         offer = (
@@ -59,9 +59,7 @@ def read_booking(
         heard = spanish.to_english(heard)
         if isinstance(party_size, str):
             party_size = spanish.to_english(party_size)
-    day = booking.read_day(s, now, date) if date else was[0]
-    at = booking.read_time(s, day or now.date(), time, heard=heard, hint=date or "",
-                           was=was[1], now=now) if time else was[1]
+    day, at = booking.read_when(s, now, date, time, heard=heard, was=(was[0], was[1]))
     party = booking.read_party(party_size) if party_size not in (None, "") else was[2]
     if day is None or at is None or party is None:
         missing = [n for n, v in (("date", day), ("time", at), ("party_size", party)) if not v]
