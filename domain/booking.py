@@ -48,6 +48,10 @@ def small_hours(t: time) -> bool:
     return t < LATEST_NIGHT_CLOSE
 
 
+def open_past_midnight(settings: RestaurantSettings) -> bool:
+    return any(r.past_midnight for ranges in settings.hours.values() for r in ranges)
+
+
 def _ranges_touching(settings: RestaurantSettings, day: date) -> list[tuple[date, TimeRange]]:
     """The ranges open on calendar `day`: the night before's that run past midnight, then
     the day's own."""

@@ -23,7 +23,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from google.api_core import exceptions as gexc
 from google.cloud import firestore
@@ -400,6 +400,50 @@ class FirebaseManager(CallRecords):
         self._place(batch, rooms, code, {})
         await self._commit_checked(batch, f"cancel of {code}")
         return cancelled
+
+    async def active_reservations(self, from_day: date) -> list[Reservation]:
+        """Every booking from that day on that still holds a table (not cancelled, finished
+        or a no-show), oldest made first."""
+        query = self.db.collection("reservations").where(
+            filter=FieldFilter("date", ">=", from_day.isoformat()))
+        found = []
+        async for snap in query.stream():
+            try:
+                res = Reservation.from_doc(snap.to_dict() or {})
+            except ValidationError as e:
+                log.error("reservations/%s is invalid and is skipped: %s", snap.id, brief(e))
+                continue
+            if res.status in ("confirmed", "changed", "seated"):
+                found.append(res)
+        return sorted(found, key=lambda r: (r.created_at, r.code))
+
+    async def seat_unheld(self, code: str, seating: SeatingPlan) -> Literal[
+            "held", "placed", "full", "gone"]:
+        """Give a booking the seating model never placed (no hold in its day's document) its
+        table, as a booking would get it now: "held" if it already has one (nothing written),
+        "full" when the room has no place for it, "gone" when it is no longer active."""
+        return await self._with_retries(lambda: self._seat_once(code, seating))
+
+    async def _seat_once(self, code: str, seating: SeatingPlan) -> Literal[
+            "held", "placed", "full", "gone"]:
+        res_ref = self.db.document(f"reservations/{code}")
+        snap = await res_ref.get()
+        res = _existing_reservation(snap, code)
+        if res.status not in ("confirmed", "changed", "seated"):
+            return "gone"
+        rooms = await self._rooms({res.date, res.date + timedelta(days=1)})
+        if code in _holds(rooms[res.date]):
+            return "held"
+        seat = seating.fit(_night(rooms, res.date), minute_of(res.time), res.party_size)
+        if seat is None:
+            return "full"
+        placed = res.model_copy(update={"tables": list(seat.tables), "minutes": seat.minutes})
+        batch = self.db.batch()
+        batch.update(res_ref, {"tables": placed.tables, "minutes": placed.minutes},
+                     option=self.db.write_option(last_update_time=snap.update_time))
+        self._place(batch, rooms, code, _placed(placed))
+        await self._commit_checked(batch, f"seating of {code}")
+        return "placed"
 
     async def holds_on(self, day: date) -> list[Hold]:
         """What every booking of that day holds in the dining room (one read), a meal

@@ -49,6 +49,7 @@ async def test_a_booking_at_half_past_eleven_holds_its_table_past_midnight(seede
         now=at(FRIDAY, 22), catalog=catalog,
     )
     result = await first.caller_says("A table for two tonight at half eleven")
+    assert "open past midnight" in first.llm.requests[1].agent_instructions
     assert tool_output(result, "check_availability") == (
         "A table for 2 today at 11:30 PM is available.", False)
     await first.caller_says("Ana Ruiz")
