@@ -430,6 +430,9 @@ class Order(_Doc):
     total_cents: int = Field(gt=0)
     customer_name: str = Field(min_length=1, max_length=80)
     customer_phone: str
+    # Set when the line may not call or text `customer_phone` back (a number abroad with
+    # international calls off, a premium number): staff see why (domain/outbound_rules.py).
+    callback_note: str = ""
     pickup_time: datetime
     status: OrderStatus = "confirmed"
     notes: str = ""

@@ -14,6 +14,7 @@ from domain.contact import clean_name, number_or_caller_id
 from domain.ids import MAX_ID_ATTEMPTS, order_id, order_number
 from domain.item_phrase import parse_item_phrase, parse_option_phrases
 from domain.menu import find_option
+from domain.outbound_rules import callback_note
 from domain.pricing import build_line, pickup_time
 from domain.refusal import Refusal
 from models import LastOrderLine, Order, OrderLine
@@ -234,6 +235,7 @@ def set_contact(userdata: CallState, name: str | None, phone: str | None) -> tup
         number = number_or_caller_id(
             phone or cart.customer_phone, userdata.caller_phone,
             "ask for a phone number for the order.",
+            region=userdata.settings.home_region, abroad=True,
         )
     except Refusal as e:
         userdata.collecting_phone = True
@@ -242,6 +244,13 @@ def set_contact(userdata: CallState, name: str | None, phone: str | None) -> tup
     userdata.collecting_phone = False
     cart.customer_phone = number
     return clean, number
+
+
+def no_callback(userdata: CallState, number: str) -> str:
+    """Why the line may not call or text the order's number back ("" when it may)."""
+    s = userdata.settings
+    return callback_note(number, home_region=s.home_region,
+                         allow_international=s.outbound_international) if number else ""
 
 
 @dataclass(frozen=True)
@@ -263,6 +272,7 @@ async def place_order(userdata: CallState) -> PlacedOrder:
             lines=list(cart.lines), subtotal_cents=subtotal, tax_cents=tax,
             total_cents=total, customer_name=cart.customer_name or "",
             customer_phone=cart.customer_phone or "",
+            callback_note=no_callback(userdata, cart.customer_phone or ""),
             pickup_time=cart.estimated_pickup(userdata.settings, now), created_at=now,
         )
     result = await _save_under_free_id(userdata)

@@ -79,7 +79,8 @@ async def check_availability(
 def contact_phone(userdata: CallState, phone: str | None) -> str:
     # A number already given in this call wins over the caller ID.
     known = userdata.cart.customer_phone or userdata.caller_phone
-    return number_or_caller_id(phone, known, "ask for the caller's phone number.")
+    return number_or_caller_id(phone, known, "ask for the caller's phone number.",
+                               region=userdata.settings.home_region, abroad=True)
 
 
 async def find_reservations(userdata: CallState, phone: str | None) -> list[Reservation]:
