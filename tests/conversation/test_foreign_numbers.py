@@ -7,9 +7,12 @@ from __future__ import annotations
 import pytest
 
 from actions.messages import take_message
+from actions.texts import Texts
 from domain.contact import any_e164, number_or_caller_id
 from domain.refusal import Refusal
+from store.outbox import Outbox
 from testkit.scripted_llm import Call
+from testkit.square import serve_twilio
 from tests.conversation.harness import open_call, tool_output
 
 UK_MOBILE = "+447911123456"
@@ -75,3 +78,34 @@ async def test_a_us_number_has_no_note_and_a_message_still_needs_a_dialable_numb
     with pytest.raises(Refusal, match="is not a US number"):
         await take_message(call.userdata, "Olivia Hart", "call me back", "+44 7911 123456")
     await call.hang_up()
+
+
+async def test_no_text_goes_to_a_number_the_line_does_not_text(seeded_db, tmp_path):
+    async with serve_twilio() as twilio:
+        call = await open_call(
+            seeded_db,
+            Call("start_order"),
+            Call("add_item", {"item": "blt", "options": ["rye"]}),
+            Call("set_customer", {"name": "Olivia Hart", "phone": "+44 7911 123456"}),
+            Call("review_order"),
+            Call("confirm"),
+            "Placed. Shall I text it to you?",
+            Call("send_text"),
+            "Sorry, we can't text that number.",
+            caller=None,
+        )
+        tw = twilio.client()
+        call.userdata.services.texts = Texts(tw, Outbox(tmp_path / "sms.jsonl"),
+                                             seeded_db.for_restaurant)
+        try:
+            await call.caller_says("A BLT on rye for Olivia Hart, +44 7911 123456")
+            await call.caller_says("Yes")
+            result = await call.caller_says("Yes, text me")
+            said, is_error = tool_output(result, "send_text")
+            assert is_error and said.startswith("We cannot text +447911123456")
+        finally:
+            await tw.http_client.close()
+        await call.hang_up()
+        assert twilio.state.messages == []
+        consent = await seeded_db.db.document(f"customers/{UK_MOBILE}").get()
+        assert "sms_consent" not in (consent.to_dict() or {})
