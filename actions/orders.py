@@ -42,6 +42,12 @@ def add_line(
     return line
 
 
+def _spanish_words(userdata: CallState) -> bool:
+    """The caller is served in Spanish, or said this in Spanish anyway (a restaurant without
+    Spanish, a call in text): "grande" is then large, not the coffee chain's medium."""
+    return userdata.language == "es" or spanish.said_in_spanish(userdata.heard)
+
+
 def _heard_line(
     userdata: CallState, item: str, quantity: int | str | None, size: str | None,
     options: list[str] | None, special_instructions: str,
@@ -50,7 +56,7 @@ def _heard_line(
     large, and words the menu does not read ("con leche de avena") are put in its words when
     the phrase as said does not fit (a Spanish menu name fits as said)."""
     menu = userdata.services.catalog.menu
-    if userdata.language != "es":
+    if not _spanish_words(userdata):
         return build_line(menu, item, quantity=quantity, size=size, options=options,
                           special_instructions=special_instructions)
     size = spanish.size(size)
@@ -144,7 +150,7 @@ def change_line(
     `item` puts another menu item in the line's place with the choices it offers. Every
     word is placed or named, as in add_item; the new line takes the old one's place. For a
     Spanish-speaking caller the words are read as in add_item ("grande", "leche de avena")."""
-    if userdata.language != "es":
+    if not _spanish_words(userdata):
         return _change(userdata, line_number, quantity, size, options, special_instructions,
                        remove_options, item)
     size = spanish.size(size)
