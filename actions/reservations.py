@@ -45,7 +45,9 @@ async def check_slot(
             f" Nearest free times that day: {', '.join(booking.say_time(t) for t in options)}."
             if options else " Nothing else is free that day; offer another day."
         )
-        raise Refusal(f"{booking.say_time(at)} is fully booked for {party}.{offer}")
+        raise Refusal(f"{booking.say_time(at)} is fully booked for {party}.{offer}", said=(
+            ("refused_full", {"time": at, "times": options}) if options
+            else ("refused_full_day", {"time": at})))
 
 
 def read_booking(

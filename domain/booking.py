@@ -125,8 +125,8 @@ def check_booking(
     if day < local_now.date() or (day == local_now.date() and at <= local_now.time()):
         raise Refusal(
             f"{day.isoformat()} {at.strftime('%H:%M')} is in the past (it is now "
-            f"{local_now.strftime('%A %Y-%m-%d %H:%M')}). Ask for a future date and time."
-        )
+            f"{local_now.strftime('%A %Y-%m-%d %H:%M')}). Ask for a future date and time.",
+            said=("refused_past", {}))
     if day > local_now.date() + timedelta(days=MAX_DAYS_AHEAD):
         raise Refusal(
             f"We take bookings up to {MAX_DAYS_AHEAD} days ahead. Ask for an earlier date."
@@ -137,15 +137,14 @@ def check_booking(
     if not times:
         raise Refusal(
             f"We are closed on {DAY_NAMES[WEEKDAYS[day.weekday()]]}s. Ask for another day. "
-            f"Hours: {hours_text(settings)}."
-        )
+            f"Hours: {hours_text(settings)}.", said=("refused_closed", {}))
     if at not in times:
         nearest = sorted(times, key=lambda t: abs(_minutes(t) - _minutes(at)))[:3]
         raise Refusal(
             f"We seat tables every {settings.slot_minutes} minutes during opening hours; "
             f"{say_time(at)} is not available that day. Nearest times: "
-            f"{', '.join(say_time(t) for t in sorted(nearest))}. Ask which suits the caller."
-        )
+            f"{', '.join(say_time(t) for t in sorted(nearest))}. Ask which suits the caller.",
+            said=("refused_not_seated", {"time": at, "times": sorted(nearest)}))
 
 
 def nearest_free_times(

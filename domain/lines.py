@@ -104,11 +104,18 @@ HOUSE_LINES: dict[str, dict[str, str]] = {
         "keypad_changed": "{changed} Thank you, goodbye.",
         "keypad_cancelled": "{cancelled} Thank you for letting us know.",
         "keypad_opted_out": "Understood, we will not call you again. Goodbye.",
-        # {why}: ": " and the refusal, which is written for the model in English; it is left
-        # out ("") when the call speaks another language (actions/outbound.keypad_answer).
+        # {why}: ": " and the refusal in the call's language (its fixed line below; one
+        # without is written for the model in English and left out in another language).
         "keypad_failed": (
             "Sorry, that did not work{why}. Press 2 to try another time, 1 to keep your "
             "booking, or 3 to cancel."),
+        # Refusals a caller hears as fixed lines (domain/refusal.py `said`)
+        "refused_past": "that time has already passed",
+        "refused_closed": "we are closed that day",
+        "refused_not_seated": "we do not seat at {time}; the nearest times are {times}",
+        "refused_full": "{time} is fully booked; the free times that day are {times}",
+        "refused_full_day": "{time} is fully booked, and nothing else is free that day",
+        "refused_unreadable_time": "that is not a time I can read",
     },
     "es": {
         "greeting": "¡Gracias por llamar a {name}! ¿Desea hacer un pedido o reservar una mesa?",
@@ -198,6 +205,12 @@ HOUSE_LINES: dict[str, dict[str, str]] = {
         "keypad_failed": (
             "Lo siento, eso no ha funcionado{why}. Marque 2 para probar otra hora, 1 para mantener "
             "su reserva o 3 para cancelarla."),
+        "refused_past": "esa hora ya ha pasado",
+        "refused_closed": "ese día estamos cerrados",
+        "refused_not_seated": "no damos mesa a {time}; las horas más cercanas son {times}",
+        "refused_full": "a {time} está completo; ese día quedan libres {times}",
+        "refused_full_day": "a {time} está completo y ese día no queda nada libre",
+        "refused_unreadable_time": "no entiendo esa hora",
     },
 }
 

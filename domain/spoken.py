@@ -16,7 +16,9 @@ from datetime import date, time, timedelta
 
 from domain import booking
 from domain.contact import spoken as phone_groups
+from domain.lines import say
 from domain.pricing import describe_line, money, spoken_list
+from domain.refusal import Refusal
 from models import LANGUAGES, OrderLine
 
 __all__ = ["LANGUAGES", "LANGUAGE_NAMES", "Spoken", "spoken_in"]
@@ -132,6 +134,24 @@ class Spoken:
         if len(parts) <= 1:
             return "".join(parts)
         return ", ".join(parts[:-1]) + " y " + parts[-1]
+
+
+def refusal(language: str, refused: Refusal) -> str:
+    """A refusal's fixed line (`Refusal.said`) in the caller's language, its times said as
+    that language says them; the model's English text when it has none."""
+    if refused.said is None:
+        return str(refused)
+    key, values = refused.said
+    sp = spoken_in(language)
+
+    def words(value: object) -> str:
+        if isinstance(value, time):
+            return sp.time(value)
+        if isinstance(value, list):
+            return sp.items([words(v) for v in value])
+        return str(value)
+
+    return say(language, key, **{k: words(v) for k, v in values.items()})
 
 
 def spoken_in(language: str) -> Spoken:
