@@ -266,6 +266,8 @@ class RestaurantSettings(_Doc):
     # restaurant's own lines (RESTAURANT_LINES) in every offered language but English.
     default_language: str = "en"
     languages: list[str] = ["en"]
+    # The language staff are briefed in before a warm transfer; unset: `default_language`.
+    staff_language: str | None = None
     voices: dict[str, str] = {}
     lines: dict[str, dict[str, str]] = {}
 
@@ -349,7 +351,8 @@ class RestaurantSettings(_Doc):
     @model_validator(mode="after")
     def _every_language_has_its_lines(self) -> RestaurantSettings:
         unknown = [x for x in [*self.languages, self.default_language, *self.voices,
-                               *self.lines] if x not in LANGUAGES]
+                               *self.lines, *([self.staff_language] if self.staff_language
+                                              else [])] if x not in LANGUAGES]
         if unknown:
             raise ValueError(f"language {unknown[0]!r} is not one the line speaks "
                              f"{list(LANGUAGES)}")
@@ -380,6 +383,11 @@ class RestaurantSettings(_Doc):
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def briefing_language(self) -> str:
+        """The language staff hear their briefing in."""
+        return self.staff_language or self.default_language
 
     def ranges_on(self, day: date) -> list[TimeRange]:
         return self.hours.get(WEEKDAYS[day.weekday()], [])

@@ -23,6 +23,12 @@ from models import LANGUAGES, OrderLine
 
 __all__ = ["LANGUAGES", "LANGUAGE_NAMES", "Spoken", "spoken_in"]
 LANGUAGE_NAMES = {"en": "English", "es": "Spanish"}
+_NAMES_IN = {"en": LANGUAGE_NAMES, "es": {"en": "inglés", "es": "español"}}
+
+
+def language_name(language: str, said_in: str) -> str:
+    """"Spanish" said in English, "español" in Spanish."""
+    return _NAMES_IN.get(said_in, LANGUAGE_NAMES).get(language, language)
 
 _ES_DAYS = ("lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo")
 _ES_MONTHS = ("enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto",
