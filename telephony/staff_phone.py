@@ -38,11 +38,11 @@ from livekit.agents.voice.background_audio import (
 
 from actions.transfer import StaffUnavailable
 from agents.language import retune
+from telephony.redispatch import BRIEFING_IDENTITY, STAFF_ROOM_PREFIX
 from telephony.sip_outbound import NoOutboundTrunk, outbound_trunk_id
 
 logger = logging.getLogger("restaurant.staff_phone")
 STAFF_IDENTITY = "staff"
-BRIEFING_IDENTITY = "agent-briefing"
 SUBSCRIBE_WAIT_S = 3.0  # staff's phone subscribing to the briefing track after the answer
 
 # SIP answers FreeSWITCH relays for a staff call that did not happen, and what they mean
@@ -217,7 +217,7 @@ class LiveKitStaffPhone:
     async def ring(self, number: str, timeout_s: float) -> LiveKitStaffLine:
         # not "call-…": the call watcher (services/call_watch.py) treats those rooms as calls to
         # rescue
-        consult = f"staff-{self.room.name}"
+        consult = f"{STAFF_ROOM_PREFIX}{self.room.name}"
         try:
             trunk = await outbound_trunk_id(self.api, self.trunk_name)
         except NoOutboundTrunk as e:
