@@ -10,6 +10,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from aiohttp import web
@@ -22,10 +23,11 @@ from evals.harness import Caller, LLMCaller, Result, ScriptedCaller, Usage, run_
 from evals.scenario import Scenario
 from fakes import openai_llm
 from fakes.script import Script
+from models import RestaurantSettings
 from store import FirebaseManager, connect
 from testkit import emulator as emu_mod
 from testkit.firestore import seed_menu_file
-from testkit.phone import catalog_from
+from testkit.phone import NOW, TZ, catalog_from
 
 PROJECT = "demo-evals"
 RESULTS = Path(__file__).with_name("results.md")
@@ -130,6 +132,20 @@ def real_models() -> Models:
         lambda sc, u: LLMCaller(make(caller_model, temperature=0.7), sc, u))
 
 
+def call_time(scenario: Scenario) -> datetime:
+    """When the scenario's call happens, in the café's time zone (default: Friday noon)."""
+    return datetime.fromisoformat(scenario.at).replace(tzinfo=TZ) if scenario.at else NOW
+
+
+def with_hours(catalog: Catalog, scenario: Scenario) -> Catalog:
+    """The café with the scenario's opening hours (validated as a restaurant file is)."""
+    if not scenario.hours:
+        return catalog
+    settings = RestaurantSettings.model_validate(
+        {**catalog.settings.model_dump(mode="json"), "hours": scenario.hours})
+    return Catalog(catalog.menu, settings)
+
+
 async def run_all(scenarios: list[Scenario], models: Models, db: Database,
                   on_result: Callable[[Result], None] = lambda r: None) -> list[Result]:
     results = []
@@ -137,8 +153,10 @@ async def run_all(scenarios: list[Scenario], models: Models, db: Database,
         models.load_script(scenario)
         caller_usage = Usage()
         async with db.fresh() as (fresh, catalog):
-            result = await run_scenario(scenario, fresh, catalog, models.make_agent(),
-                                        models.make_caller(scenario, caller_usage), models.judge)
+            result = await run_scenario(scenario, fresh, with_hours(catalog, scenario),
+                                        models.make_agent(),
+                                        models.make_caller(scenario, caller_usage), models.judge,
+                                        now=call_time(scenario))
         result.caller = caller_usage
         on_result(result)
         results.append(result)
