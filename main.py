@@ -281,7 +281,8 @@ async def entrypoint(ctx: JobContext) -> None:
     if is_sip:  # warm transfer to staff through the outbound trunk (telephony/staff_phone.py)
         services.staff_phone = LiveKitStaffPhone(
             lk=ctx.api, room=ctx.room, caller_identity=caller.identity, session=session,
-            url=settings.livekit_url, trunk_name=settings.sip_outbound_trunk_name)
+            url=settings.livekit_url, trunk_name=settings.sip_outbound_trunk_name,
+            voices=default_voices(settings))
         services.staff_ring_s = settings.staff_ring_seconds
         ctx.add_shutdown_callback(services.staff_phone.aclose)
     follow_caller(session, userdata, default_voices(settings))  # Spanish callers in Spanish

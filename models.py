@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, time
 from enum import Enum
+from itertools import pairwise
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -195,15 +196,38 @@ class MenuItem(_Doc):
         return next((s for s in self.sizes if s.id == size_id), None)
 
 
+# Hours may run past midnight ("open 17:00, close 02:00": the night's close is the next
+# morning), but only into the small hours: a close before the open and after this is a mistake.
+LATEST_NIGHT_CLOSE = time(6, 0)
+
+
 class TimeRange(_Doc):
+    """Opening hours of one day; a `close` before the `open` is that night's, after midnight."""
+
     open: time
     close: time
 
     @model_validator(mode="after")
     def _ordered(self) -> TimeRange:
-        if self.close <= self.open:
-            raise ValueError(f"close {self.close} is not after open {self.open}")
+        if self.close == self.open:
+            raise ValueError(f"close {self.close} is the same as open {self.open}")
+        if self.close < self.open and self.close > LATEST_NIGHT_CLOSE:
+            raise ValueError(
+                f"close {self.close} is before open {self.open}: hours past midnight must "
+                f"close by {LATEST_NIGHT_CLOSE.strftime('%H:%M')} (e.g. open 17:00, close 02:00)")
         return self
+
+    @property
+    def past_midnight(self) -> bool:
+        """Closes after midnight, in the small hours of the next day."""
+        return self.close < self.open
+
+    @property
+    def span(self) -> tuple[int, int]:
+        """(open, close) in minutes from the day's midnight; a close past midnight is > 1440."""
+        close = self.close.hour * 60 + self.close.minute
+        return (self.open.hour * 60 + self.open.minute,
+                close + (24 * 60 if self.past_midnight else 0))
 
 
 class RestaurantSettings(_Doc):
@@ -249,6 +273,8 @@ class RestaurantSettings(_Doc):
     # (Deepgram Flux decides, with an eager end of turn to start the answer early; English
     # only: a restaurant offering another language keeps "local"). conversation/turn_taking.py
     turn_taking: Literal["local", "flux"] = "local"
+    # The language staff are briefed in before a warm transfer; unset: `default_language`.
+    staff_language: str | None = None
     voices: dict[str, str] = {}
     lines: dict[str, dict[str, str]] = {}
     # The restaurant's Square location (docs/pos.md): its orders go there and its sold-out
@@ -302,6 +328,23 @@ class RestaurantSettings(_Doc):
         bad = sorted(set(value) - set(WEEKDAYS))
         if bad:
             raise ValueError(f"unknown weekdays {bad}; use {list(WEEKDAYS)}")
+        for n, key in enumerate(WEEKDAYS):
+            spans = sorted(r.span for r in value.get(key, []))
+            for (_, end), (start, _) in pairwise(spans):
+                if start < end:
+                    raise ValueError(f"{key}: two opening ranges overlap")
+            nxt = WEEKDAYS[(n + 1) % 7]
+            first = min((r.span[0] for r in value.get(nxt, [])), default=None)
+            if spans and first is not None and spans[-1][1] > 24 * 60 + first:
+                raise ValueError(f"{key}: the night runs past {nxt}'s opening; close "
+                                 f"{key}'s last range before {nxt} opens")
+        return value
+
+    @field_validator("outbound_hours")
+    @classmethod
+    def _daytime_calls(cls, value: TimeRange | None) -> TimeRange | None:
+        if value is not None and value.past_midnight:
+            raise ValueError("outbound_hours cannot run past midnight; nobody is called then")
         return value
 
     @model_validator(mode="before")
@@ -318,7 +361,8 @@ class RestaurantSettings(_Doc):
     @model_validator(mode="after")
     def _every_language_has_its_lines(self) -> RestaurantSettings:
         unknown = [x for x in [*self.languages, self.default_language, *self.voices,
-                               *self.lines] if x not in LANGUAGES]
+                               *self.lines, *([self.staff_language] if self.staff_language
+                                              else [])] if x not in LANGUAGES]
         if unknown:
             raise ValueError(f"language {unknown[0]!r} is not one the line speaks "
                              f"{list(LANGUAGES)}")
@@ -349,6 +393,11 @@ class RestaurantSettings(_Doc):
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def briefing_language(self) -> str:
+        """The language staff hear their briefing in."""
+        return self.staff_language or self.default_language
 
     def ranges_on(self, day: date) -> list[TimeRange]:
         return self.hours.get(WEEKDAYS[day.weekday()], [])
@@ -399,6 +448,9 @@ class Order(_Doc):
     total_cents: int = Field(gt=0)
     customer_name: str = Field(min_length=1, max_length=80)
     customer_phone: str
+    # Set when the line may not call or text `customer_phone` back (a number abroad with
+    # international calls off, a premium number): staff see why (domain/outbound_rules.py).
+    callback_note: str = ""
     pickup_time: datetime
     status: OrderStatus = "confirmed"
     notes: str = ""

@@ -15,6 +15,7 @@ from domain.contact import clean_name, number_or_caller_id
 from domain.ids import MAX_ID_ATTEMPTS, order_id, order_number
 from domain.item_phrase import parse_item_phrase, parse_option_phrases
 from domain.menu import Menu, find_option
+from domain.outbound_rules import callback_note
 from domain.pricing import build_line, pickup_time
 from domain.refusal import Refusal
 from models import LastOrderLine, Order, OrderLine
@@ -41,6 +42,12 @@ def add_line(
     return line
 
 
+def _spanish_words(desk: Desk) -> bool:
+    """The caller is served in Spanish, or said this in Spanish anyway (a restaurant without
+    Spanish, a call in text): "grande" is then large, not the coffee chain's medium."""
+    return desk.language == "es" or spanish.said_in_spanish(desk.heard)
+
+
 def _heard_line(
     desk: Desk, item: str, quantity: int | str | None, size: str | None,
     options: list[str] | None, special_instructions: str,
@@ -49,7 +56,7 @@ def _heard_line(
     large, and words the menu does not read ("con leche de avena") are put in its words when
     the phrase as said does not fit (a Spanish menu name fits as said)."""
     menu = desk.catalog.menu
-    if desk.language != "es":
+    if not _spanish_words(desk):
         return build_line(menu, item, quantity=quantity, size=size, options=options,
                           special_instructions=special_instructions)
     size = spanish.size(size)
@@ -144,7 +151,7 @@ def change_line(
     word is placed or named, as in add_item; the new line takes the old one's place. For a
     Spanish-speaking caller the words are read as in add_item ("grande", "leche de avena")."""
     menu = desk.catalog.menu
-    if desk.language != "es":
+    if not _spanish_words(desk):
         return _change(menu, cart, line_number, quantity, size, options, special_instructions,
                        remove_options, item)
     size = spanish.size(size)
@@ -234,6 +241,7 @@ def set_contact(userdata: CallState, name: str | None, phone: str | None) -> tup
         number = number_or_caller_id(
             phone or cart.customer_phone, userdata.caller_phone,
             "ask for a phone number for the order.",
+            region=userdata.settings.home_region, abroad=True,
         )
     except Refusal as e:
         userdata.collecting_phone = True
@@ -242,6 +250,13 @@ def set_contact(userdata: CallState, name: str | None, phone: str | None) -> tup
     userdata.collecting_phone = False
     cart.customer_phone = number
     return clean, number
+
+
+def no_callback(userdata: CallState, number: str) -> str:
+    """Why the line may not call or text the order's number back ("" when it may)."""
+    s = userdata.settings
+    return callback_note(number, home_region=s.home_region,
+                         allow_international=s.outbound_international) if number else ""
 
 
 @dataclass(frozen=True)
@@ -263,6 +278,7 @@ async def place_order(userdata: CallState) -> PlacedOrder:
             lines=list(cart.lines), subtotal_cents=subtotal, tax_cents=tax,
             total_cents=total, customer_name=cart.customer_name or "",
             customer_phone=cart.customer_phone or "",
+            callback_note=no_callback(userdata, cart.customer_phone or ""),
             pickup_time=cart.estimated_pickup(userdata.settings, now), created_at=now,
         )
     result = await _save_under_free_id(userdata)

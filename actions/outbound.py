@@ -25,7 +25,7 @@ from actions.outbound_job import OutboundJob, OutboundState
 from actions.state import CallState, Desk
 from domain.lines import say
 from domain.refusal import Refusal
-from domain.spoken import spoken_in
+from domain.spoken import refusal, spoken_in
 from models import OutboundCall, Reservation, RestaurantSettings
 from store.outbound import OutboundQueue
 
@@ -79,7 +79,7 @@ def booking_words(desk: Desk, res: Reservation) -> str:
     sp = spoken_in(lang)
     people = (say(lang, "party_one") if res.party_size == 1
               else say(lang, "party_many", n=res.party_size))
-    when = sp.when(res.date, res.time, desk.now.date())
+    when = sp.when(res.date, res.time, desk.now.date(), desk.now.time())
     return say(lang, "outbound_table", people=people, when=when, customer=res.name)
 
 
@@ -152,7 +152,8 @@ def keypad_time(digits: str) -> str:
     """'1930' or '730' (HHMM, 24-hour or as the restaurant's hours read it) as HH:MM."""
     m = _KEYPAD_TIME.match(digits)
     if not m or int(m.group(2)) > 59:
-        raise Refusal(f"{digits or 'nothing'} is not a time")
+        raise Refusal(f"{digits or 'nothing'} is not a time",
+                      said=("refused_unreadable_time", {}))
     return f"{int(m.group(1))}:{m.group(2)}"
 
 
@@ -214,8 +215,12 @@ async def keypad_answer(userdata: CallState, queue: OutboundQueue, what: str,
         return keypad_menu(lang), False
     except Refusal as e:
         logger.info("keypad request refused: %s", e, extra={"call_id": userdata.call_id})
-        # The refusal is English, written for the model: said to English callers only.
-        why = ": " + str(e).split(".")[0] if lang == "en" else ""
+        # A refusal with its fixed line is said in the call's language; any other is English,
+        # written for the model: its first sentence is said to English callers only.
+        if e.said is not None:
+            why = ": " + refusal(lang, e)
+        else:
+            why = ": " + str(e).split(".")[0] if lang == "en" else ""
         return say(lang, "keypad_failed", why=why), False
 
 

@@ -43,14 +43,16 @@ async def check_slot(
     s = desk.settings
     booking.check_booking(s, desk.now, day, at, party,
                           restaurant_line(s, "large_party_note", desk.language))
-    holds = [h for h in await desk.db.holds_on(day) if h.code != moving]
+    holds = [h for h in await desk.db.holds_around(day) if h.code != moving]
     if s.seating.fit(holds, minute_of(at), party) is None:
         options = booking.nearest_free_times(s, desk.now, day, at, party, holds)
         offer = (
             f" Nearest free times that day: {', '.join(booking.say_time(t) for t in options)}."
             if options else " Nothing else is free that day; offer another day."
         )
-        raise Refusal(f"{booking.say_time(at)} is fully booked for {party}.{offer}")
+        raise Refusal(f"{booking.say_time(at)} is fully booked for {party}.{offer}", said=(
+            ("refused_full", {"time": at, "times": options}) if options
+            else ("refused_full_day", {"time": at})))
 
 
 def read_booking(
@@ -64,9 +66,7 @@ def read_booking(
         heard = spanish.to_english(heard)
         if isinstance(party_size, str):
             party_size = spanish.to_english(party_size)
-    day = booking.read_day(s, now, date) if date else was[0]
-    at = booking.read_time(s, day or now.date(), time, heard=heard, hint=date or "",
-                           was=was[1], now=now) if time else was[1]
+    day, at = booking.read_when(s, now, date, time, heard=heard, was=(was[0], was[1]))
     party = booking.read_party(party_size) if party_size not in (None, "") else was[2]
     if day is None or at is None or party is None:
         missing = [n for n, v in (("date", day), ("time", at), ("party_size", party)) if not v]
@@ -85,7 +85,8 @@ async def check_availability(
 
 def contact_phone(desk: Desk, phone: str | None) -> str:
     # A number already given in this call wins over the caller ID (the desk's known number).
-    return number_or_caller_id(phone, desk.known_phone, "ask for the caller's phone number.")
+    return number_or_caller_id(phone, desk.known_phone, "ask for the caller's phone number.",
+                               region=desk.settings.home_region, abroad=True)
 
 
 async def find_reservations(desk: Desk, cart: Cart, phone: str | None) -> list[Reservation]:

@@ -7,7 +7,9 @@ from datetime import datetime
 from actions import transfer
 from actions.state import CallState
 from domain import booking
+from domain.lines import say
 from domain.masking import mask_personal
+from domain.spoken import language_name, spoken_in
 from models import RestaurantSettings
 
 
@@ -33,7 +35,7 @@ async def transfer_to_staff(userdata: CallState, destination: str, reason: str =
     if services.staff_phone is not None and is_warm(destination):
         report = await transfer.warm_transfer(
             services.staff_phone, destination, staff_briefing(userdata, reason or "a person"),
-            ring_s=services.staff_ring_s)
+            ring_s=services.staff_ring_s, language=userdata.settings.briefing_language)
         userdata.outcomes.append("transfer")
         userdata.transfer_times = report.times
         return
@@ -42,25 +44,47 @@ async def transfer_to_staff(userdata: CallState, destination: str, reason: str =
 
 
 def staff_briefing(userdata: CallState, reason: str) -> str:
-    """What staff hear before a warm transfer connects them: who is calling, what they want,
-    and the order or booking so far, in a few spoken sentences. No phone numbers, e-mails or
-    addresses (domain/masking.py): staff are about to talk to the caller, who can give them."""
-    name = userdata.cart.customer_name or userdata.returning_name or "a caller who gave no name"
-    lines = [f"Call from {name}.", f"They want: {mask_personal(' '.join(reason.split()))}."]
+    """What staff hear before a warm transfer connects them, in the staff's language
+    (`briefing_language`): who is calling, what they want, the caller's language when it is
+    another, and the order or booking so far, in a few spoken sentences. No phone numbers,
+    e-mails or addresses (domain/masking.py): staff are about to talk to the caller, who can
+    give them."""
+    lang = userdata.settings.briefing_language
+    name = userdata.cart.customer_name or userdata.returning_name or say(lang, "brief_no_name")
+    lines = [say(lang, "brief_call", name=name),
+             say(lang, "brief_wants", reason=mask_personal(" ".join(reason.split())))]
+    if userdata.language != lang:
+        lines.append(say(lang, "brief_language",
+                         spoken=language_name(userdata.language, lang)))
     if userdata.cart:
-        lines.append(f"Order so far: {userdata.cart.summary(userdata.settings.tax_rate)}.")
-    draft = userdata.reservation
-    if draft is not None:
-        said = [f"{draft.action} booking"]
-        if draft.code:
-            said.append(f"code {draft.code}")
-        if draft.party_size:
-            said.append(f"for {draft.party_size}")
-        if draft.day:
-            said.append(f"on {draft.day:%A %B} {draft.day.day}")
-        if draft.at:
-            said.append(f"at {draft.at:%H:%M}")
-        lines.append("Booking so far: " + " ".join(said) + ".")
+        lines.append(say(lang, "brief_order", order=_order_words(userdata, lang)))
+    if userdata.reservation is not None:
+        lines.append(say(lang, "brief_booking", booking=_booking_words(userdata, lang)))
     if userdata.ids_created:
-        lines.append(f"Already saved on this call: {', '.join(userdata.ids_created)}.")
+        lines.append(say(lang, "brief_saved", ids=", ".join(userdata.ids_created)))
     return " ".join(lines)
+
+
+def _order_words(userdata: CallState, lang: str) -> str:
+    cart, tax = userdata.cart, userdata.settings.tax_rate
+    if lang == "en":
+        return cart.summary(tax)
+    sp = spoken_in(lang)
+    return f"{sp.items([sp.line(x) for x in cart.lines])}, total {sp.money(cart.totals(tax)[2])}"
+
+
+def _booking_words(userdata: CallState, lang: str) -> str:
+    draft, sp, now = userdata.reservation, spoken_in(lang), userdata.now
+    assert draft is not None
+    said = [say(lang, f"brief_{draft.action}")]
+    if draft.code:
+        said.append(say(lang, "brief_code", code=draft.code))
+    if draft.party_size:
+        said.append(say(lang, "brief_party", party=draft.party_size))
+    if draft.day and draft.at:
+        said.append(sp.when(draft.day, draft.at, now.date(), now.time()))
+    elif draft.day:
+        said.append(sp.day(draft.day, now.date()))
+    elif draft.at:
+        said.append(sp.time(draft.at))
+    return " ".join(said)

@@ -126,6 +126,8 @@ class CallState:
     text_offered: bool = False  # a text was offered and the caller has not said yes or no yet
     asked_before_ending: bool = False  # end_call with a read-back pending asked once
     collecting_phone: bool = False  # a phone number was refused: the caller is saying one
+    # A "yes, and add a cookie" the confirm tool sent back: the words, and the order as it was
+    held_yes: tuple[str, str] | None = None
     heard: str = ""  # the caller's last words, as the tool being run was asked them
 
     @property

@@ -22,6 +22,7 @@ from twilio.base.exceptions import TwilioRestException
 from actions.outbox_sender import OutboxSender
 from config import TwilioSettings
 from domain.contact import require_e164, to_e164
+from domain.outbound_rules import callback_note
 from domain.refusal import Refusal
 from domain.texts import booking_text, keyword, order_text, text
 from models import Message, Order, OutboundCall, Reservation, RestaurantSettings
@@ -217,12 +218,16 @@ async def text_confirmation(userdata: CallState, phone: str | None = None) -> st
     if saved is None:
         raise Refusal("Nothing was saved in this call to text about; confirm an order first.")
     own = saved.customer_phone if isinstance(saved, Order) else saved.phone
-    to = require_e164(phone) if phone else own
+    to = require_e164(phone, userdata.settings.home_region) if phone else own
+    settings = userdata.settings
+    if callback_note(to, home_region=settings.home_region,
+                     allow_international=settings.outbound_international):
+        raise Refusal(f"We cannot text {to} (a number the line does not call or text). Ask "
+                      "for a local mobile number for the text, or send nothing.")
     db = userdata.services.db
     if not await texts.may_text(db, to):
         raise Refusal("That number opted out of our texts (STOP). Tell the caller they can "
                       "text START to us to get texts again; send nothing.")
-    settings = userdata.settings
     sender = next(iter(settings.numbers), "") or userdata.dialed or settings.phone
     if not sender:
         raise Refusal("The restaurant has no number to text from; tell the caller sorry.")

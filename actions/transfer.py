@@ -37,8 +37,9 @@ class StaffUnavailable(RuntimeError):
 class StaffLine(Protocol):
     """An answered call to staff, not yet connected to the caller."""
 
-    async def say(self, text: str) -> None:
-        """Speak `text` to staff only, returning once it has been played."""
+    async def say(self, text: str, language: str = "en") -> None:
+        """Speak `text` to staff only, in `language`'s voice, returning once it has been
+        played."""
 
     async def connect(self) -> None:
         """Join staff and the caller; the agent steps out."""
@@ -64,7 +65,8 @@ class TransferReport:
 
 
 async def warm_transfer(phone: StaffPhone, number: str, briefing: str, *, ring_s: float,
-                        clock: Callable[[], float] = time.monotonic) -> TransferReport:
+                        clock: Callable[[], float] = time.monotonic,
+                        language: str = "en") -> TransferReport:
     """Ring `number`, brief staff, connect. Raises StaffUnavailable (the caller is then back
     with the agent, off hold) when staff cannot be reached or the line fails before connecting."""
     report = TransferReport(briefing=briefing)
@@ -84,7 +86,7 @@ async def warm_transfer(phone: StaffPhone, number: str, briefing: str, *, ring_s
         raise StaffUnavailable("the staff line failed") from e
     mark("staff_answered")
     try:
-        await line.say(briefing)
+        await line.say(briefing, language)
         mark("briefed")
         await line.connect()
         mark("connected")

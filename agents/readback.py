@@ -32,7 +32,7 @@ def reservation_readback(userdata: UserData) -> str:
     r, lang = userdata.reservation, userdata.language
     assert r is not None and r.day and r.at and r.party_size
     sp = spoken_in(lang)
-    when = sp.when(r.day, r.at, userdata.now.date())
+    when = sp.when(r.day, r.at, userdata.now.date(), userdata.now.time())
     table = say(lang, "table", party=r.party_size, when=when, customer=r.name)
     if r.action == "new":
         return say(lang, "booking_new", table=table, phone=sp.phone(r.phone or ""))

@@ -22,7 +22,14 @@ def instructions(userdata: UserData) -> str:
         "defaults to the caller ID.\n"
         "Change or cancel: find_reservations (by the caller's phone), then change_reservation or "
         "cancel_reservation with the code. Parties above the maximum: transfer_to_staff."
+        + (LATE_NIGHT if booking.open_past_midnight(s) else "")
     )
+
+
+LATE_NIGHT = (
+    "\nWe are open past midnight: pass a time after midnight with the day as the caller said "
+    "it ('tonight', 'Friday night'); the tools work out the calendar date."
+)
 
 
 # A deliberate same-shape pair (`duplicates`) with agents/intent_classifier.IntentClassifier:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 import phonenumbers
@@ -29,15 +30,27 @@ def to_e164(raw: str | None, region: str = DEFAULT_REGION) -> str | None:
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
-def require_e164(raw: str, region: str = DEFAULT_REGION) -> str:
-    """A valid number in the restaurant's own country: staff must be able to call it back.
-    Spoken digits ("six one seven five five five oh one two three") are understood."""
-    number = to_e164(raw, region) or to_e164(spoken_digits(raw), region)
+def any_e164(raw: str, region: str = DEFAULT_REGION) -> str:
+    """A valid number of any country (a visitor's mobile identifies their order as well as a
+    local one): as said in the restaurant's country, or with its country code ("+44 7700
+    900123", "four four seven seven…"). Spoken digits are understood."""
+    digits = spoken_digits(raw)
+    bare = re.sub(r"^(?:00|011)", "", re.sub(r"\D", "", digits))  # exit codes: 00, 011
+    number = to_e164(raw, region) or to_e164(digits, region) or (
+        to_e164(f"+{bare}") if len(bare) >= 10 else None)
     if number is None:
         raise Refusal(
             f"'{raw}' is not a valid phone number. Ask the caller to say their number again, "
-            "digit by digit, including the area code."
+            "digit by digit, including the area code (and the country code for a number "
+            "abroad)."
         )
+    return number
+
+
+def require_e164(raw: str, region: str = DEFAULT_REGION) -> str:
+    """A valid number in the restaurant's own country: staff must be able to call it back.
+    Spoken digits ("six one seven five five five oh one two three") are understood."""
+    number = any_e164(raw, region)
     if phonenumbers.region_code_for_number(phonenumbers.parse(number)) != region:
         raise Refusal(
             f"{number} is not a {region} number and staff cannot call it back. "
@@ -46,20 +59,26 @@ def require_e164(raw: str, region: str = DEFAULT_REGION) -> str:
     return number
 
 
-def number_or_caller_id(said: str | None, caller_id: str | None, ask: str) -> str:
-    """The number the caller said (validated) or else their caller ID; `ask` when neither."""
+def number_or_caller_id(said: str | None, caller_id: str | None, ask: str, *,
+                        region: str = DEFAULT_REGION, abroad: bool = False) -> str:
+    """The number the caller said (validated) or else their caller ID; `ask` when neither.
+    `abroad`: a number of another country is taken (it identifies an order or a booking;
+    only a call-back must be one the line may dial)."""
     if said:
-        return require_e164(said)
+        return any_e164(said, region) if abroad else require_e164(said, region)
     if caller_id:
         return caller_id
     raise Refusal(f"There is no caller ID: {ask}")
 
 
 def spoken(e164: str) -> str:
-    """Digits grouped the way people read a number back: 617 555 0142."""
+    """Digits grouped the way people read a number back: 617 555 0142; a number outside the
+    +1 area with its country code, as its owner gives it: +44 7700 900123."""
     parsed = phonenumbers.parse(e164)
-    national = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
-    return national.replace("(", "").replace(")", "").replace("-", " ")
+    form = (phonenumbers.PhoneNumberFormat.NATIONAL if parsed.country_code == 1
+            else phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+    said = phonenumbers.format_number(parsed, form)
+    return said.replace("(", "").replace(")", "").replace("-", " ")
 
 
 MAX_NAME = 60

@@ -104,11 +104,29 @@ HOUSE_LINES: dict[str, dict[str, str]] = {
         "keypad_changed": "{changed} Thank you, goodbye.",
         "keypad_cancelled": "{cancelled} Thank you for letting us know.",
         "keypad_opted_out": "Understood, we will not call you again. Goodbye.",
-        # {why}: ": " and the refusal, which is written for the model in English; it is left
-        # out ("") when the call speaks another language (actions/outbound.keypad_answer).
+        # {why}: ": " and the refusal in the call's language (its fixed line below; one
+        # without is written for the model in English and left out in another language).
         "keypad_failed": (
             "Sorry, that did not work{why}. Press 2 to try another time, 1 to keep your "
             "booking, or 3 to cancel."),
+        # What staff hear before a warm transfer (actions/staff.py), in the staff's language
+        "brief_call": "Call from {name}.",
+        "brief_no_name": "a caller who gave no name",
+        "brief_wants": "They want: {reason}.",
+        "brief_language": "The caller speaks {spoken}.",
+        "brief_order": "Order so far: {order}.",
+        "brief_booking": "Booking so far: {booking}.",
+        "brief_saved": "Already saved on this call: {ids}.",
+        "brief_new": "new booking", "brief_change": "change of booking",
+        "brief_cancel": "cancellation of booking",
+        "brief_code": "code {code}", "brief_party": "for {party}",
+        # Refusals a caller hears as fixed lines (domain/refusal.py `said`)
+        "refused_past": "that time has already passed",
+        "refused_closed": "we are closed that day",
+        "refused_not_seated": "we do not seat at {time}; the nearest times are {times}",
+        "refused_full": "{time} is fully booked; the free times that day are {times}",
+        "refused_full_day": "{time} is fully booked, and nothing else is free that day",
+        "refused_unreadable_time": "that is not a time I can read",
     },
     "es": {
         "greeting": "¡Gracias por llamar a {name}! ¿Desea hacer un pedido o reservar una mesa?",
@@ -198,6 +216,22 @@ HOUSE_LINES: dict[str, dict[str, str]] = {
         "keypad_failed": (
             "Lo siento, eso no ha funcionado{why}. Marque 2 para probar otra hora, 1 para mantener "
             "su reserva o 3 para cancelarla."),
+        "brief_call": "Llamada de {name}.",
+        "brief_no_name": "una persona que no dio su nombre",
+        "brief_wants": "Quiere: {reason}.",
+        "brief_language": "La persona habla {spoken}.",
+        "brief_order": "Pedido hasta ahora: {order}.",
+        "brief_booking": "Reserva hasta ahora: {booking}.",
+        "brief_saved": "Ya guardado en esta llamada: {ids}.",
+        "brief_new": "reserva nueva", "brief_change": "cambio de reserva",
+        "brief_cancel": "cancelación de reserva",
+        "brief_code": "código {code}", "brief_party": "para {party}",
+        "refused_past": "esa hora ya ha pasado",
+        "refused_closed": "ese día estamos cerrados",
+        "refused_not_seated": "no damos mesa a {time}; las horas más cercanas son {times}",
+        "refused_full": "a {time} está completo; ese día quedan libres {times}",
+        "refused_full_day": "a {time} está completo y ese día no queda nada libre",
+        "refused_unreadable_time": "no entiendo esa hora",
     },
 }
 

@@ -79,6 +79,16 @@ def check_dialable(number_e164: str, *, home_region: str, allow_international: b
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+def callback_note(number_e164: str, *, home_region: str, allow_international: bool) -> str:
+    """What staff must know about a guest's number the line may not dial: "" when it may."""
+    try:
+        check_dialable(number_e164, home_region=home_region,
+                       allow_international=allow_international)
+    except Refusal as e:
+        return f"the line will not call or text this number back: {e}"
+    return ""
+
+
 def _denied(number: phonenumbers.PhoneNumber) -> str | None:
     code = number.country_code
     if code in NEVER_DIAL_CODES:

@@ -2,14 +2,17 @@
 
 A booking holds its table(s) — or its seats — from its start for the dining duration of its
 party size. A new booking is accepted only if what it needs stays free for that whole time,
-so the room can never hold more guests than it has chairs. Everything here is pure: the
-store reads a day's holds, asks `fit`, and commits the answer with a precondition.
+so the room can never hold more guests than it has chairs. A late meal may run past midnight:
+its hold is then kept in both days' documents, in the next day's from before its midnight (a
+negative start), so the next day's seating sees the table taken (`day_parts`,
+`with_next_day`). Everything here is pure: the store reads a day's holds, asks `fit`, and
+commits the answer with a precondition.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import time
 from functools import cached_property
 from itertools import combinations
@@ -17,6 +20,7 @@ from itertools import combinations
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 MAX_TABLES_JOINED = 4  # staff push at most this many tables together for one party
+DAY_MINUTES = 24 * 60
 
 
 class Table(BaseModel):
@@ -184,6 +188,11 @@ class Hold:
     def end(self) -> int:
         return self.start + self.minutes
 
+    @property
+    def carried_over(self) -> bool:
+        """The end of a meal that began the night before (kept in this day's document)."""
+        return self.start < 0
+
     def to_doc(self) -> dict[str, object]:
         return {"start": self.start, "minutes": self.minutes, "party_size": self.party_size,
                 "tables": list(self.tables)}
@@ -196,6 +205,21 @@ class Hold:
                    minutes=int(data["minutes"]),  # type: ignore[arg-type]
                    party_size=int(data["party_size"]),  # type: ignore[arg-type]
                    tables=tuple(str(t) for t in tables))
+
+
+def day_parts(hold: Hold) -> tuple[Hold, Hold | None]:
+    """The hold as its own day keeps it, and what the next day keeps of a meal that runs
+    past midnight (the same booking, starting `DAY_MINUTES` earlier), or None."""
+    if hold.end <= DAY_MINUTES:
+        return hold, None
+    return hold, replace(hold, start=hold.start - DAY_MINUTES)
+
+
+def with_next_day(today: Iterable[Hold], next_day: Iterable[Hold]) -> list[Hold]:
+    """A day's holds (a meal carried over from the night before included) and the next
+    day's own, on this day's clock (from `DAY_MINUTES`): what a late meal must not overlap."""
+    return [*today, *(replace(h, start=h.start + DAY_MINUTES) for h in next_day
+                      if not h.carried_over)]
 
 
 def _idle(holds: Sequence[Hold], tables: tuple[str, ...], start: int, end: int) -> int:

@@ -60,6 +60,19 @@ def _sub_words(text: str, table: dict[str, str]) -> str:
     return text
 
 
+# Words an English order does not use: a caller whose words hold two of them speaks Spanish,
+# whatever language the call is served in (a restaurant without Spanish, a text-only call).
+_MARKERS = frozenset({"quiero", "quisiera", "con", "sin", "por", "favor", "para", "llevar",
+                      "leche", "avena", "una", "un", "dos", "tres", "y", "de", "el", "los",
+                      "las", "hola", "gracias", "también", "más", "café", "helado", "galleta"})
+
+
+def said_in_spanish(words: str) -> bool:
+    """Whether the caller's words are Spanish ("un capuchino grande con leche de avena")."""
+    found = {w for w in re.findall(r"[\wñáéíóú]+", _fold(words)) if w in _MARKERS}
+    return len(found) >= 2
+
+
 def size(said: str | None) -> str | None:
     """The size a Spanish-speaking caller means ("grande" is large)."""
     if said is None:

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from store import FirebaseManager
+from store.staff import StaffStore
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -29,11 +33,13 @@ class Saved:
 
 
 async def saved(db: FirebaseManager, transfers: list[str]) -> Saved:
-    async def docs(name: str) -> list[dict[str, Any]]:
-        return [d.to_dict() async for d in db.db.collection(name).stream()]
-
-    made = [r for r in await docs("reservations") if r.get("call_id") != "eval-setup"]
-    return Saved(await docs("orders"), made, await docs("messages"), list(transfers))
+    """Every order, booking (but the scenario's earlier ones) and message the call saved,
+    read through the store (store/staff.py)."""
+    store = StaffStore(db.db)
+    made = [r for r in await store.since("reservations", "date", "0000-00-00")
+            if r.get("call_id") != "eval-setup"]
+    return Saved(await store.since("orders", "created_at", EPOCH), made,
+                 await store.since("messages", "created_at", EPOCH), list(transfers))
 
 
 def _line(line: dict[str, Any]) -> dict[str, Any]:

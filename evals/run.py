@@ -10,18 +10,20 @@ import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from aiohttp import web
 from livekit.agents import llm
 from livekit.plugins import openai
 
-from config import FirestoreSettings
+from config import ConfigError, FirestoreSettings, load_firestore_settings
 from domain.menu import Catalog
 from evals.harness import Caller, LLMCaller, Result, ScriptedCaller, Usage, run_scenario
 from evals.scenario import Scenario
 from fakes import openai_llm
 from fakes.script import Script
+from models import RestaurantSettings
 from store import FirebaseManager, connect
 from testkit import emulator as emu_mod
 from testkit.firestore import seed_menu_file
@@ -41,7 +43,10 @@ class Database:
 
     def __init__(self) -> None:
         self._tmp = tempfile.TemporaryDirectory(prefix="evals-firestore-")
-        existing = os.environ.get("FIRESTORE_EMULATOR_HOST")
+        try:  # an emulator already running (FIRESTORE_EMULATOR_HOST), through config.py
+            existing = load_firestore_settings(env_file=None).firestore_emulator_host
+        except ConfigError:
+            existing = None
         if existing and emu_mod.is_ready(existing):
             self._emu = emu_mod.Emulator(host=existing, process=None)
         else:
@@ -59,6 +64,8 @@ class Database:
             settings = FirestoreSettings(firestore_emulator_host=self._emu.host,
                                          google_cloud_project=PROJECT,
                                          outbox_path=Path(self._tmp.name) / "outbox.jsonl")
+            # the client library's bulk delete (recursive_delete, between scenarios) finds the
+            # emulator only through the process environment
             os.environ["FIRESTORE_EMULATOR_HOST"] = self._emu.host
             await asyncio.to_thread(self._emu.reset, PROJECT)
             await asyncio.to_thread(seed_menu_file, settings)
@@ -130,6 +137,23 @@ def real_models() -> Models:
         lambda sc, u: LLMCaller(make(caller_model, temperature=0.7), sc, u))
 
 
+def call_time(scenario: Scenario, catalog: Catalog) -> dict[str, datetime]:
+    """When the scenario's call happens, in the café's time zone (none: the harness's Friday
+    noon)."""
+    if not scenario.at:
+        return {}
+    return {"now": datetime.fromisoformat(scenario.at).replace(tzinfo=catalog.settings.tz)}
+
+
+def with_hours(catalog: Catalog, scenario: Scenario) -> Catalog:
+    """The café with the scenario's opening hours (validated as a restaurant file is)."""
+    if not scenario.hours:
+        return catalog
+    settings = RestaurantSettings.model_validate(
+        {**catalog.settings.model_dump(mode="json"), "hours": scenario.hours})
+    return Catalog(catalog.menu, settings)
+
+
 async def run_all(scenarios: list[Scenario], models: Models, db: Database,
                   on_result: Callable[[Result], None] = lambda r: None) -> list[Result]:
     results = []
@@ -137,8 +161,10 @@ async def run_all(scenarios: list[Scenario], models: Models, db: Database,
         models.load_script(scenario)
         caller_usage = Usage()
         async with db.fresh() as (fresh, catalog):
-            result = await run_scenario(scenario, fresh, catalog, models.make_agent(),
-                                        models.make_caller(scenario, caller_usage), models.judge)
+            result = await run_scenario(scenario, fresh, with_hours(catalog, scenario),
+                                        models.make_agent(),
+                                        models.make_caller(scenario, caller_usage), models.judge,
+                                        **call_time(scenario, catalog))
         result.caller = caller_usage
         on_result(result)
         results.append(result)

@@ -51,6 +51,10 @@ class Scenario:
     # bookings already in the room before the call: [date, "HH:MM", party size] each
     booked: tuple[tuple[str, str, int], ...] = ()
     awaits: str = ""  # the issue whose fix this scenario's ground truth needs (reported)
+    # when the call happens ("2026-11-20T22:00", the café's time zone; default Friday noon)
+    # and the café's hours that day, if not its own (a late night: {fri: [{open, close}]})
+    at: str = ""
+    hours: dict[str, Any] | None = None
 
     @property
     def outcome(self) -> str:
@@ -86,7 +90,8 @@ def _scenario(raw: dict[str, Any]) -> Scenario:
     return Scenario(id=str(raw["id"]), persona=str(raw["persona"]).strip(), expect=expect,
                     turns=turns, tags=tuple(raw.get("tags") or ()),
                     booked=tuple((str(d), str(t), int(n)) for d, t, n in raw.get("booked") or []),
-                    awaits=str(raw.get("awaits") or ""))
+                    awaits=str(raw.get("awaits") or ""), at=str(raw.get("at") or ""),
+                    hours=raw.get("hours"))
 
 
 def load(path: Path = LIBRARY, only: list[str] | None = None) -> list[Scenario]:

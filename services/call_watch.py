@@ -40,7 +40,9 @@ from livekit import api, rtc
 from config import CallWatchSettings, ConfigError, call_watch_settings
 from domain.redact import protect_logs
 from telephony.redispatch import (
+    BRIEFING_IDENTITY,
     DEFAULT_MAX_REDISPATCHES,
+    STAFF_ROOM_PREFIX,
     CallRoom,
     bring_agent_back,
     http_url,
@@ -87,6 +89,26 @@ class WatchOptions:
                    max_redispatches=s.call_max_redispatches,
                    apology_audio=s.call_watch_apology_audio,
                    idle_poll_s=s.call_watch_idle_poll_s)
+
+
+def stale_staff_rooms(staff_rooms: dict[str, set[str]], calls: set[str],
+                      briefless: dict[str, float], now: float, grace_s: float) -> list[str]:
+    """The consultation rooms of warm transfers (`staff-<call room>`: identities in each) that
+    nobody is left to bridge: their call is over, or the worker that briefs and bridges staff
+    (BRIEFING_IDENTITY) is gone (its job crashed) for `grace_s`, so staff would otherwise sit in
+    silence. Updates `briefless` (since when each room has had no briefing agent)."""
+    stale = []
+    for name, people in staff_rooms.items():
+        if name.removeprefix(STAFF_ROOM_PREFIX) not in calls:
+            stale.append(name)
+        elif BRIEFING_IDENTITY in people:
+            briefless.pop(name, None)
+        elif now - briefless.setdefault(name, now) >= grace_s:
+            stale.append(name)
+    for name in list(briefless):
+        if name not in staff_rooms:
+            del briefless[name]
+    return stale
 
 
 @dataclass
@@ -211,6 +233,7 @@ class CallWatch:
         self._tasks: set[asyncio.Task[None]] = set()
         self._last_reap = 0.0
         self.live_calls = 0  # call rooms seen by the last tick
+        self.briefless: dict[str, float] = {}  # staff room -> since when no briefing agent
 
     async def run(self) -> None:
         self._apology = await asyncio.to_thread(apology_audio, self.options.apology, APOLOGY_RATE,
@@ -255,12 +278,34 @@ class CallWatch:
         for name in list(self.memory):
             if name not in calls:
                 del self.memory[name]
+        await self._clear_staff_rooms(
+            [r.name for r in rooms if r.name.startswith(STAFF_ROOM_PREFIX)], set(calls), now)
         if self.db is not None and now - self._last_reap >= self.options.reap_every_s:
             self._last_reap = now
             from services.call_reaper import reap_crashed_calls
 
             await reap_crashed_calls(self.db, set(calls), datetime.now(UTC),  # type: ignore[arg-type]
                                      min_age_s=self.options.reap_min_age_s)
+
+    async def _clear_staff_rooms(self, names: list[str], calls: set[str], now: float) -> None:
+        """End the warm transfers' staff side rooms left behind by a crash (staff hear a BYE)."""
+        if not names and not self.briefless:
+            return
+        people = {}
+        for name in names:
+            try:
+                found = await self.lk.room.list_participants(api.ListParticipantsRequest(room=name))
+            except api.TwirpError:
+                continue  # gone meanwhile
+            people[name] = {p.identity for p in found.participants}
+        for name in stale_staff_rooms(people, calls, self.briefless, now,
+                                      self.options.agentless_grace_s):
+            self._note(name, "staff room cleared")
+            self.briefless.pop(name, None)
+            try:
+                await self.lk.room.delete_room(api.DeleteRoomRequest(room=name))
+            except api.TwirpError:
+                logger.warning("staff room %s could not be deleted", name)
 
     def _note(self, room: str, what: str) -> None:
         self.events.append((time.time(), room, what))

@@ -22,8 +22,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import UTC, date, datetime, time
-from typing import Any, TypeVar
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, Literal, TypeVar
 
 from google.api_core import exceptions as gexc
 from google.cloud import firestore
@@ -34,7 +34,7 @@ from pydantic import BaseModel, ValidationError
 from config import FirestoreSettings
 from domain import ids
 from domain.duplicates import same_booking, same_order
-from domain.seating import Hold, SeatingPlan, minute_of
+from domain.seating import Hold, SeatingPlan, day_parts, minute_of, with_next_day
 from models import (
     MENU,
     SETTINGS_DOC,
@@ -272,26 +272,28 @@ class FirebaseManager(CallRecords):
                 ReservationChange(at=res.created_at, call_id=res.call_id, action="created")
             ]})
         res_ref = self.db.document(f"reservations/{res.code}")
-        day_ref = self._seating_ref(res.date)
+        days = (res.date, res.date + timedelta(days=1))  # a late meal runs into the next day
         # Check-and-set without a read-write transaction: the commit carries the day's update
         # time (or "must not exist") as a precondition, so a booking that got there first makes
         # it fail and it is decided again on fresh data. Transactions lock the hot document on
         # read: twenty callers for one table then starve each other on lock timeouts (none
         # booked). One document per day holds every booking's tables, so bookings at different
         # times that overlap at the table are decided against each other too.
-        snaps = {s.reference.path: s async for s in self.db.get_all([res_ref, day_ref])}
-        existing, room = snaps[res_ref.path], snaps[day_ref.path]
+        refs = [res_ref, *(self._seating_ref(d) for d in days)]
+        snaps = {s.reference.path: s async for s in self.db.get_all(refs)}
+        existing = snaps[res_ref.path]
+        rooms = {d: snaps[ref.path] for d, ref in zip(days, refs[1:], strict=True)}
         if existing.exists:
             if same_booking(Reservation.from_doc(existing.to_dict() or {}), res):
                 return "already_saved"
             raise CodeTaken(res.code)
-        seat = seating.fit(_holds(room).values(), minute_of(res.time), res.party_size)
+        seat = seating.fit(_night(rooms, res.date), minute_of(res.time), res.party_size)
         if seat is None:
             raise SlotFull(res.slot_id)
         res = res.model_copy(update={"tables": list(seat.tables), "minutes": seat.minutes})
         batch = self.db.batch()
         batch.create(res_ref, res.to_doc())
-        self._hold(batch, room, res.date, _hold_of(res))
+        self._place(batch, rooms, res.code, _placed(res))
         self._customer_upsert(batch, res.phone, res.name, res.created_at, reservation_count=1)
         self._count(batch, day, reservations=1, covers=res.party_size)
         await self._commit_checked(batch, f"booking {res.code}")
@@ -335,10 +337,9 @@ class FirebaseManager(CallRecords):
             raise ValueError(f"party size must be at least 1, not {party}")
         if (day, at, party) == (res.date, res.time, res.party_size):
             return res
-        old_ref, new_ref = self._seating_ref(res.date), self._seating_ref(day)
-        rooms = {s.reference.path: s async for s in self.db.get_all([old_ref, new_ref])}
-        others = {c: h for c, h in _holds(rooms[new_ref.path]).items() if c != code}
-        seat = seating.fit(others.values(), minute_of(at), party)
+        rooms = await self._rooms({res.date, res.date + timedelta(days=1), day,
+                                   day + timedelta(days=1)})
+        seat = seating.fit(_night(rooms, day, without=code), minute_of(at), party)
         if seat is None:
             raise SlotFull(slot_id(day, at))
         before = {"date": res.date.isoformat(), "time": res.time.isoformat(),
@@ -353,9 +354,7 @@ class FirebaseManager(CallRecords):
         batch = self.db.batch()
         batch.update(res_ref, changed.to_doc(),
                   option=self.db.write_option(last_update_time=snap.update_time))
-        if old_ref.path != new_ref.path:
-            self._release(batch, rooms[old_ref.path], code)
-        self._hold(batch, rooms[new_ref.path], day, _hold_of(changed))
+        self._place(batch, rooms, code, _placed(changed))
         await self._commit_checked(batch, f"change of {code}")
         return changed
 
@@ -375,7 +374,7 @@ class FirebaseManager(CallRecords):
         _check_version(res, if_updated_at)
         if res.status == "cancelled":
             return res
-        room = await self._seating_ref(res.date).get()
+        rooms = await self._rooms({res.date, res.date + timedelta(days=1)})
         cancelled = res.model_copy(update={
             "status": "cancelled", "updated_at": now,
             "history": [*res.history, ReservationChange(
@@ -384,16 +383,81 @@ class FirebaseManager(CallRecords):
         batch = self.db.batch()
         batch.update(res_ref, cancelled.to_doc(),
                   option=self.db.write_option(last_update_time=snap.update_time))
-        self._release(batch, room, code)
+        self._place(batch, rooms, code, {})
         await self._commit_checked(batch, f"cancel of {code}")
         return cancelled
 
+    async def active_reservations(self, from_day: date) -> list[Reservation]:
+        """Every booking from that day on that still holds a table (not cancelled, finished
+        or a no-show), oldest made first."""
+        query = self.db.collection("reservations").where(
+            filter=FieldFilter("date", ">=", from_day.isoformat()))
+        found = []
+        async for snap in query.stream():
+            try:
+                res = Reservation.from_doc(snap.to_dict() or {})
+            except ValidationError as e:
+                log.error("reservations/%s is invalid and is skipped: %s", snap.id, brief(e))
+                continue
+            if res.status in ("confirmed", "changed", "seated"):
+                found.append(res)
+        return sorted(found, key=lambda r: (r.created_at, r.code))
+
+    async def seat_unheld(self, code: str, seating: SeatingPlan) -> Literal[
+            "held", "placed", "full", "gone"]:
+        """Give a booking the seating model never placed (no hold in its day's document) its
+        table, as a booking would get it now: "held" if it already has one (nothing written),
+        "full" when the room has no place for it, "gone" when it is no longer active."""
+        return await self._with_retries(lambda: self._seat_once(code, seating))
+
+    async def _seat_once(self, code: str, seating: SeatingPlan) -> Literal[
+            "held", "placed", "full", "gone"]:
+        res_ref = self.db.document(f"reservations/{code}")
+        snap = await res_ref.get()
+        res = _existing_reservation(snap, code)
+        if res.status not in ("confirmed", "changed", "seated"):
+            return "gone"
+        rooms = await self._rooms({res.date, res.date + timedelta(days=1)})
+        if code in _holds(rooms[res.date]):
+            return "held"
+        seat = seating.fit(_night(rooms, res.date), minute_of(res.time), res.party_size)
+        if seat is None:
+            return "full"
+        placed = res.model_copy(update={"tables": list(seat.tables), "minutes": seat.minutes})
+        batch = self.db.batch()
+        batch.update(res_ref, {"tables": placed.tables, "minutes": placed.minutes},
+                     option=self.db.write_option(last_update_time=snap.update_time))
+        self._place(batch, rooms, code, _placed(placed))
+        await self._commit_checked(batch, f"seating of {code}")
+        return "placed"
+
     async def holds_on(self, day: date) -> list[Hold]:
-        """What every booking of that day holds in the dining room (one read)."""
+        """What every booking of that day holds in the dining room (one read), a meal
+        carried over from the night before included (its start before midnight: negative)."""
         return list(_holds(await self._seating_ref(day).get()).values())
+
+    async def holds_around(self, day: date) -> list[Hold]:
+        """What a booking on `day` must fit around (one read): the day's holds and the next
+        day's, on this day's clock, since a late meal runs past midnight."""
+        return _night(await self._rooms({day, day + timedelta(days=1)}), day)
+
+    async def _rooms(self, days: set[date]) -> dict[date, Any]:
+        refs = {d: self._seating_ref(d) for d in sorted(days)}
+        snaps = {s.reference.path: s async for s in self.db.get_all(list(refs.values()))}
+        return {d: snaps[ref.path] for d, ref in refs.items()}
 
     def _seating_ref(self, day: date) -> Any:
         return self.db.document(f"seating/{day.isoformat()}")
+
+    def _place(self, batch: Any, rooms: dict[date, Any], code: str,
+               wanted: dict[date, Hold]) -> None:
+        """The booking holds exactly `wanted` (day -> hold) among the days read in `rooms`:
+        added or replaced there, released from the others."""
+        for day, room in rooms.items():
+            if day in wanted:
+                self._hold(batch, room, day, wanted[day])
+            else:
+                self._release(batch, room, code)
 
     def _hold(self, batch: Any, room: Any, day: date, hold: Hold) -> None:
         """Add or replace one booking's hold, only if the day is as it was read."""
@@ -641,6 +705,23 @@ def _holds(room: Any) -> dict[str, Hold]:
         return {}
     raw = (room.to_dict() or {}).get("holds") or {}
     return {code: Hold.from_doc(code, data) for code, data in raw.items()}
+
+
+def _night(rooms: dict[date, Any], day: date, without: str = "") -> list[Hold]:
+    """The holds a booking on `day` must fit around, but the booking `without`'s own."""
+    today = [h for c, h in _holds(rooms[day]).items() if c != without]
+    later = [h for c, h in _holds(rooms[day + timedelta(days=1)]).items() if c != without]
+    return with_next_day(today, later)
+
+
+def _placed(res: Reservation) -> dict[date, Hold]:
+    """Where a booking's hold is kept: its day, and the next when its meal runs past
+    midnight."""
+    own, carried = day_parts(_hold_of(res))
+    placed = {res.date: own}
+    if carried is not None:
+        placed[res.date + timedelta(days=1)] = carried
+    return placed
 
 
 def _hold_of(res: Reservation) -> Hold:

@@ -37,6 +37,12 @@ from livekit import api
 
 from config import ConfigError, LiveKitSettings
 
+# A warm transfer's consultation room (telephony/staff_phone.py): call room X's is "staff-X",
+# where the worker briefs staff as BRIEFING_IDENTITY and bridges them to the caller; the call
+# watcher clears one nobody is left to bridge (services/call_watch.py).
+STAFF_ROOM_PREFIX = "staff-"
+BRIEFING_IDENTITY = "agent-briefing"
+
 logger = logging.getLogger("restaurant.redispatch")
 
 WORKER_HEALTH_ATTRIBUTE = "phoneline.worker_health"

@@ -25,6 +25,7 @@ import asyncio
 import contextlib
 import logging
 import re
+from collections.abc import Iterator
 
 from livekit import api, rtc
 from livekit.agents import AgentSession, tts
@@ -36,11 +37,12 @@ from livekit.agents.voice.background_audio import (
 )
 
 from actions.transfer import StaffUnavailable
+from agents.language import retune
+from telephony.redispatch import BRIEFING_IDENTITY, STAFF_ROOM_PREFIX
 from telephony.sip_outbound import NoOutboundTrunk, outbound_trunk_id
 
 logger = logging.getLogger("restaurant.staff_phone")
 STAFF_IDENTITY = "staff"
-BRIEFING_IDENTITY = "agent-briefing"
 SUBSCRIBE_WAIT_S = 3.0  # staff's phone subscribing to the briefing track after the answer
 
 # SIP answers FreeSWITCH relays for a staff call that did not happen, and what they mean
@@ -89,11 +91,12 @@ class LiveKitStaffLine:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.publication.wait_for_subscription(), SUBSCRIBE_WAIT_S)
 
-    async def say(self, text: str) -> None:
+    async def say(self, text: str, language: str = "en") -> None:
         await self._staff_listening()
-        async with self.phone.tts.synthesize(text) as stream:
-            async for audio in stream:
-                await self.source.capture_frame(audio.frame)
+        with self.phone.speaking(language):
+            async with self.phone.tts.synthesize(text) as stream:
+                async for audio in stream:
+                    await self.source.capture_frame(audio.frame)
         await self.source.wait_for_playout()
 
     async def _staff_track(self, wait_s: float = 5.0) -> rtc.RemoteAudioTrack:
@@ -153,8 +156,10 @@ class LiveKitStaffPhone:
     """actions.transfer.StaffPhone for one call (built by main.py for SIP callers)."""
 
     def __init__(self, *, lk: api.LiveKitAPI, room: rtc.Room, caller_identity: str,
-                 session: AgentSession, url: str, trunk_name: str) -> None:
+                 session: AgentSession, url: str, trunk_name: str,
+                 voices: dict[str, str] | None = None) -> None:
         self.api = lk
+        self.voices = voices or {}  # the deployment's voice per language (staff briefing)
         self.room = room  # the call's room
         self.caller_identity = caller_identity
         self.session = session
@@ -168,6 +173,21 @@ class LiveKitStaffPhone:
     def tts(self) -> tts.TTS:
         assert self.session.tts is not None, "the session has no TTS"
         return self.session.tts
+
+    @contextlib.contextmanager
+    def speaking(self, language: str) -> Iterator[None]:
+        """The TTS in `language`'s voice for the staff briefing (the caller, on hold, hears
+        no TTS meanwhile), back in the caller's language after."""
+        userdata = self.session.userdata
+        if language == userdata.language:
+            yield
+            return
+        apply = retune(self.session, userdata, self.voices)
+        apply(language)
+        try:
+            yield
+        finally:
+            apply(userdata.language)
 
     def caller_track(self) -> rtc.RemoteAudioTrack:
         caller = self.room.remote_participants.get(self.caller_identity)
@@ -197,7 +217,7 @@ class LiveKitStaffPhone:
     async def ring(self, number: str, timeout_s: float) -> LiveKitStaffLine:
         # not "call-…": the call watcher (services/call_watch.py) treats those rooms as calls to
         # rescue
-        consult = f"staff-{self.room.name}"
+        consult = f"{STAFF_ROOM_PREFIX}{self.room.name}"
         try:
             trunk = await outbound_trunk_id(self.api, self.trunk_name)
         except NoOutboundTrunk as e:

@@ -120,3 +120,27 @@ async def test_polling_is_sized_to_what_it_watches(monkeypatch) -> None:
     await asyncio.gather(task, return_exceptions=True)
     assert 1 <= idle <= 2, f"{idle} ListRooms in 2.5 s with no call"
     assert len(asked) - idle >= 4, "a live call is watched 4 times a second"
+
+
+def test_a_warm_transfers_staff_room_left_by_a_crash_is_cleared() -> None:
+    """Issue 26 §5: the worker that briefs and bridges staff died (its job crashed, or the
+    whole call is over): staff must not sit in a silent side room."""
+    from services.call_watch import stale_staff_rooms
+
+    briefless: dict[str, float] = {}
+    rooms = {
+        "staff-call-live": {"agent-briefing", "staff"},  # a transfer under way: kept
+        "staff-call-crashed": {"staff"},  # its worker is gone
+        "staff-call-over": {"agent-briefing", "staff"},  # its call room is gone
+    }
+    calls = {"call-live", "call-crashed"}
+    assert stale_staff_rooms(rooms, calls, briefless, 10.0, 2.0) == ["staff-call-over"]
+    assert briefless == {"staff-call-crashed": 10.0}  # given the grace first
+    assert stale_staff_rooms(rooms, calls, briefless, 11.9, 2.0) == ["staff-call-over"]
+    assert stale_staff_rooms(rooms, calls, briefless, 12.0, 2.0) == [
+        "staff-call-crashed", "staff-call-over"]
+    # the briefing agent back (a slow reconnect) resets the grace; a room gone is forgotten
+    rooms["staff-call-crashed"].add("agent-briefing")
+    assert stale_staff_rooms(rooms, calls, briefless, 13.0, 2.0) == ["staff-call-over"]
+    assert briefless == {}
+    assert stale_staff_rooms({}, calls, {"staff-call-gone": 1.0}, 20.0, 2.0) == []

@@ -153,10 +153,18 @@ async def test_the_keypad_answers_in_spanish(db):
         "Marque la nueva hora con cuatro cifras, por ejemplo 1 9 3 0 para las 7 y media de la "
         "tarde, y después la tecla de numeral.", False)
     assert await press("menu") == (ES_KEYPAD_MENU, False)
-    # After closing: refused in Spanish, without the model's English reason.
+    # After closing: refused in Spanish, the reason as its fixed Spanish line (issue 26)
     assert await press("change", "2330") == (
-        "Lo siento, eso no ha funcionado. Marque 2 para probar otra hora, 1 para mantener su "
-        "reserva o 3 para cancelarla.", False)
+        "Lo siento, eso no ha funcionado: no damos mesa a las 11 y media de la noche; las "
+        "horas más cercanas son las 7 y media de la tarde, las 8 de la noche y las 8 y media "
+        "de la noche. Marque 2 para probar otra hora, 1 para mantener su reserva o 3 para "
+        "cancelarla.", False)
+    assert await press("change", "9999") == (
+        "Lo siento, eso no ha funcionado: no entiendo esa hora. Marque 2 para probar otra "
+        "hora, 1 para mantener su reserva o 3 para cancelarla.", False)
+    assert await press("change", "1000") == (
+        "Lo siento, eso no ha funcionado: esa hora ya ha pasado. Marque 2 para probar otra "
+        "hora, 1 para mantener su reserva o 3 para cancelarla.", False)
     assert await press("change", "1830") == (
         "Listo: su reserva queda ahora como una mesa para 2 personas hoy a las 6 y media de la "
         "tarde, a nombre de Sam Rivera. Gracias, adiós.", True)

@@ -44,7 +44,11 @@ def test_prices_in_spanish(cents, said):
 @pytest.mark.parametrize(("at", "said"), [
     (time(19, 30), "las 7 y media de la tarde"), (time(13, 0), "la 1 de la tarde"),
     (time(9, 15), "las 9 y cuarto de la mañana"), (time(21, 5), "las 9 y 5 de la noche"),
-    (time(12, 45), "las 12 y 45 de la tarde"), (time(0, 10), "las 12 y 10 de la mañana"),
+    (time(12, 45), "las 12 y 45 de la tarde"),
+    # a late night's hours (issue 26): just after midnight is still the night, then the
+    # small hours ("madrugada"), never "de la mañana" for a table at 1 AM
+    (time(0, 10), "las 12 y 10 de la noche"), (time(1, 30), "la 1 y media de la madrugada"),
+    (time(6, 0), "las 6 de la mañana"),
 ])
 def test_times_in_spanish(at, said):
     assert ES.time(at) == said

@@ -21,8 +21,8 @@ class Line:
         if name == self.fail_on:
             raise ConnectionError(f"{name} failed")
 
-    async def say(self, text: str) -> None:
-        await self._step(f"say {text}")
+    async def say(self, text: str, language: str = "en") -> None:
+        await self._step(f"say {text}" + ("" if language == "en" else f" ({language})"))
 
     async def connect(self) -> None:
         await self._step("connect")

@@ -25,6 +25,41 @@ def is_backchannel(words: str) -> bool:
     return said in BACKCHANNELS
 
 
+# A yes that comes with more: "yes, and add a cookie", "sí, y otro café", "yes but no ice".
+_MORE = re.compile(
+    r"\b(?:add|also|plus|another|one more|and (?:a|an|one|two|three|some)|make (?:it|that)|"
+    r"change|instead|actually|but|wait|remove|take (?:off|out)|without|"
+    r"añad\w*|agreg\w*|también|otr[oa]s?|y (?:un|una|dos|tres)|cambi\w*|pero|quit\w*)\b",
+    re.IGNORECASE)
+
+
+def asks_for_more(words: str) -> bool:
+    """Whether the caller's yes also adds or changes something."""
+    return _MORE.search(words) is not None
+
+
+def _held_yes(userdata: UserData) -> None:
+    """A yes with an addition or change is not the yes that saves: the change is made and
+    read back first. Asked again in the same turn with nothing changed, the yes stands (the
+    words were no change after all); with the order changed since, the new version must be
+    read back before anything is saved."""
+    shown = userdata.cart.summary(userdata.settings.tax_rate) + repr(userdata.reservation)
+    if not asks_for_more(userdata.heard):
+        userdata.held_yes = None
+        return
+    if userdata.held_yes == (userdata.heard, shown):
+        return
+    changed = userdata.held_yes is not None and userdata.held_yes[0] == userdata.heard
+    userdata.held_yes = (userdata.heard, "changed" if changed else shown)
+    if changed:
+        raise Refusal("The order changed after the caller's yes: nothing is saved. Read the "
+                      "new version back whole and save on the caller's next yes.")
+    raise Refusal(f"The caller said yes but also asked for more or a change "
+                  f"(\"{userdata.heard}\"): nothing is saved yet. Make the change with the "
+                  "tools first (add_item, change_item, remove_item, update_booking); it is "
+                  "read back, and the caller's next yes is confirm.")
+
+
 @tool
 async def confirm(context: RunContext[UserData]) -> str:
     """The caller said yes to the read-back: save it."""
@@ -33,6 +68,7 @@ async def confirm(context: RunContext[UserData]) -> str:
         # "mm-hmm" while the read-back plays is listening, not agreeing
         raise Refusal("The caller only said 'mm-hmm' (listening), not yes: nothing is saved. "
                       "Ask once: \"Shall I place it?\"")
+    _held_yes(userdata)
     if userdata.reservation is None and not userdata.cart and userdata.last_confirmation:
         # A second "yes" (or a repeated tool call) must not save a twin.
         return f"Already done, nothing new saved. {userdata.last_confirmation}"

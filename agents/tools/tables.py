@@ -7,7 +7,9 @@ from livekit.agents import Agent, RunContext
 from actions import reservations
 from agents.tools.base import hand_off, tool
 from conversation.state import UserData
-from domain import booking
+from domain.spoken import spoken_in
+
+ENGLISH = spoken_in("en")  # what the tools tell the model
 
 
 @tool
@@ -23,8 +25,8 @@ async def check_availability(
     """
     userdata = context.userdata
     day, at, party = await reservations.check_availability(userdata.desk, date, time, party_size)
-    when = booking.say_day(day, userdata.now.date())
-    return f"A table for {party} {when} at {booking.say_time(at)} is available."
+    now = userdata.now
+    return f"A table for {party} {ENGLISH.when(day, at, now.date(), now.time())} is available."
 
 
 @tool
@@ -63,10 +65,10 @@ async def find_reservations(context: RunContext[UserData], phone: str | None = N
     found = await reservations.find_reservations(userdata.desk, userdata.cart, phone)
     if not found:
         return "No upcoming reservations under that number. Ask if it was under another number."
-    today = userdata.now.date()
+    now = userdata.now
     return "Upcoming: " + "; ".join(
-        f"code {r.code}: {r.party_size} people {booking.say_day(r.date, today)} at "
-        f"{booking.say_time(r.time)}, name {r.name}" for r in found
+        f"code {r.code}: {r.party_size} people "
+        f"{ENGLISH.when(r.date, r.time, now.date(), now.time())}, name {r.name}" for r in found
     )
 
 

@@ -62,7 +62,7 @@ def routes() -> list[Route]:
             raise Rejected("party: a number of guests", 400) from None
         if party < 1:
             raise Rejected("party: at least 1", 400)
-        holds = await web.ops(request).manager.holds_on(day)
+        holds = await web.ops(request).manager.holds_around(day)
         now = datetime.now(restaurant.tz)
         moving = request.query_params.get("moving")  # a change keeps its own table
         if moving:

@@ -162,3 +162,27 @@ async def test_callers_words_are_shown_as_text_never_as_markup(board_db, board_s
     assert '<img src=x onerror="window.__pwned=1"><b>hi</b>' in await row.inner_text()
     assert await row.locator("img, b").count() == 0
     assert not await page.evaluate("window.__pwned === 1")
+
+
+async def test_staff_see_when_the_line_will_not_call_an_orders_number_back(
+        board_db, board_server, tablet):
+    """Issue 26 §5: a visitor's UK mobile is the order's number; the card says the line will
+    not call it back (international calls are off), so staff know to do it themselves."""
+    call = await open_call(
+        board_db,
+        Call("start_order"),
+        Call("add_item", {"item": "a large cap", "options": ["oat milk"]}),
+        Call("set_customer", {"name": "Olivia Abroad", "phone": "+44 7911 123456"}),
+        Call("review_order"),
+        Call("confirm"),
+        "Your order is placed.",
+        caller=None,
+    )
+    await call.caller_says("A large cap with oat milk for Olivia Abroad, +44 7911 123456")
+    await call.caller_says("Yes")
+    (order_id,) = call.userdata.ids_created
+    card = tablet.locator(f'article[data-id="{order_id}"]')
+    await card.wait_for(timeout=10_000)
+    note = await card.locator(".no-callback").inner_text()
+    assert note.startswith("Not called back by the line: +447911123456 is an international")
+    assert "+447911123456" in await card.inner_text()

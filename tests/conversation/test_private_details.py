@@ -71,3 +71,33 @@ async def test_staff_hear_who_calls_what_they_want_and_the_order_so_far(seeded_d
     assert "Croissant" in said or "croissant" in said
     assert "Order so far:" in said and "total $" in said
     assert "555" not in said  # staff get the context, not the caller's number
+
+
+async def test_staff_are_briefed_in_their_language_and_told_the_callers(seeded_db):
+    """Issue 26 §4: a kitchen that speaks Spanish hears the briefing in Spanish (and in the
+    Spanish voice, telephony/staff_phone.py), told when the caller speaks another language."""
+    from actions.staff import staff_briefing
+
+    call = await open_call(
+        seeded_db,
+        Call("start_order"),
+        Call("add_item", {"item": "croissant"}),
+        Call("set_customer", {"name": "Dana", "phone": "617 555 0123"}),
+        "Anything else, Dana?",
+    )
+    await call.caller_says("A croissant, I'm Dana, 617 555 0123")
+    settings = call.userdata.settings
+    call.userdata.services.catalog.replace_settings(settings.model_copy(
+        update={"staff_language": "es"}))
+    said = staff_briefing(call.userdata, "wants a birthday cake, call 617-555-0123")
+    assert said.startswith("Llamada de Dana. Quiere: wants a birthday cake")
+    assert "La persona habla inglés." in said
+    assert "Pedido hasta ahora: 1 Butter Croissant, total 3 dólares con 98 centavos." in said
+    assert "555" not in said
+    # staff and caller speaking the same language: no word about it; English as before
+    call.userdata.language = "es"
+    assert "La persona habla" not in staff_briefing(call.userdata, "un pastel")
+    call.userdata.services.catalog.replace_settings(settings)
+    english = staff_briefing(call.userdata, "a cake")
+    assert english.startswith("Call from Dana. They want: a cake. The caller speaks Spanish.")
+    await call.hang_up()

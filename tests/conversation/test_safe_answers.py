@@ -156,31 +156,64 @@ async def test_no_thats_everything_after_placing_says_goodbye(seeded_db):
 
 
 async def test_yes_and_add_a_cookie_is_read_back_then_saved(seeded_db):
+    """Issue 26 (the eval's order-yes-and-add-cookie): the yes that comes with an addition is
+    not the yes that saves: the cookie joins the order being read back, the whole order is
+    read back, and the next yes saves one order with both."""
     db = seeded_db
     call = await open_call(
         db, *_croissant_for_sam(),
-        Call("confirm"),  # "yes" first, then the addition: the order is already saved
+        Call("confirm"),  # a plausible model takes "yes, and ..." for the yes
         Call("add_item", {"item": "cookie"}),
-        "Your croissant order is placed. And one chocolate chip cookie as a second order, "
-        "two ninety-five plus tax, under Sam. Shall I place it?",
+        "A croissant and a chocolate chip cookie, under Sam. Shall I place it?",
         Call("confirm"),
-        "Done, the cookie is placed too.",
+        "Done, it's placed.",
     )
     await call.caller_says("A croissant for Sam please")
     result = await call.caller_says("Yes, and add a cookie")
+    held, is_error = tool_output(result, "confirm")
+    assert is_error and held.startswith("The caller said yes but also asked for more")
     added, is_error = tool_output(result, "add_item")
     assert not is_error, added
-    assert added.startswith("The order already placed stays as it is; this is a second order")
-    assert "Chocolate Chip Cookie" in added and "Butter Croissant" not in added
-    assert await count_docs(db, "orders") == {"orders": 1}  # the cookie waits for its yes
+    assert added.startswith("Let me read that back:")
+    assert "Chocolate Chip Cookie" in added and "Butter Croissant" in added
+    assert await count_docs(db, "orders") == {"orders": 0}  # saved only on the next yes
 
     await call.caller_says("Yes")
-    orders = [d.to_dict() async for d in db.db.collection("orders").stream()]
-    assert sorted(o["lines"][0]["item_id"] for o in orders) == ["chocolate-chip-cookie",
-                                                                "croissant"]
-    assert {o["customer_name"] for o in orders} == {"Sam"}
+    [order] = [d.to_dict() async for d in db.db.collection("orders").stream()]
+    assert [line["item_id"] for line in order["lines"]] == ["croissant",
+                                                            "chocolate-chip-cookie"]
+    assert order["customer_name"] == "Sam"
     record("\"Yes, and add a cookie\"", call.session)
     await call.hang_up()
+
+
+async def test_a_yes_whose_words_only_look_like_more_still_saves(seeded_db):
+    """"Yes, but quickly please": held once; asked again with nothing changed, it saves; a
+    change made after the held yes is read back before anything is saved."""
+    db = seeded_db
+    call = await open_call(
+        db, *_croissant_for_sam(),
+        Call("confirm"), Call("confirm"), "Placed, it'll be quick.",
+    )
+    await call.caller_says("A croissant for Sam please")
+    result = await call.caller_says("Yes, but quickly please")
+    assert [e.item.is_error for e in result.events if e.type == "function_call_output"] == [
+        True, False]
+    assert await count_docs(db, "orders") == {"orders": 1}
+    await call.hang_up()
+
+    other = await open_call(
+        db, *_croissant_for_sam(),
+        Call("confirm"), Call("add_item", {"item": "cookie"}), Call("confirm"),
+        "Shall I place it?",
+    )
+    await other.caller_says("A croissant for Sam please")
+    result = await other.caller_says("Yes, and a cookie")
+    outputs = [e.item for e in result.events if e.type == "function_call_output"]
+    assert [o.is_error for o in outputs] == [True, False, True]
+    assert outputs[2].output.startswith("The order changed after the caller's yes")
+    assert await count_docs(db, "orders") == {"orders": 1}  # only the first call's
+    await other.hang_up()
 
 
 async def test_mm_hmm_during_the_readback_is_not_a_yes(seeded_db):

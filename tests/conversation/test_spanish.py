@@ -124,3 +124,23 @@ async def test_a_spanish_booking_is_read_back_and_confirmed_in_spanish(seeded_db
     spelled = said.removeprefix("Reservado: código ").split(".")[0]
     assert spelled.replace(", ", "") == (code or spelled.replace(", ", ""))
     assert len(spelled.split(", ")) == 6  # one character at a time
+
+
+async def test_grande_said_in_spanish_is_large_where_the_call_is_not_in_spanish(seeded_db):
+    """Issue 26 (the eval's spanish-grande-means-large): the café offers only English, or the
+    call is in text with no speech to switch it: a caller who orders in Spanish still means
+    large by "grande"; an English caller's "grande" stays the coffee chain's medium."""
+    call = await open_call(
+        seeded_db, Call("start_order"),
+        Call("add_item", {"item": "cappuccino", "size": "grande", "options": ["oat milk"]}),
+        "Un capuchino grande.",
+        Call("add_item", {"item": "latte", "size": "grande"}), "A grande latte.",
+    )
+    assert call.userdata.language == "en"
+    result = await call.caller_says("Un capuchino grande con leche de avena, por favor.")
+    added, is_error = tool_output(result, "add_item")
+    assert not is_error and added.startswith("Added 1 large Cappuccino with oat milk")
+    result = await call.caller_says("And a grande latte please")
+    added, is_error = tool_output(result, "add_item")
+    assert not is_error and added.startswith("Added 1 medium Latte")
+    await call.hang_up()

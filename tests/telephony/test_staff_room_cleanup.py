@@ -1,0 +1,94 @@
+"""A warm transfer's staff side room left behind by a crash is cleared by the call watcher
+(issue 26 §5), against a real LiveKit server (with its redis; no SIP needed): the room whose
+call is over and the room whose briefing worker is gone are deleted (staff get a BYE), the
+room of a transfer under way is left alone."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from livekit import api, rtc
+
+from scripts.devstack import Ports, Stack, StackError, StackOptions, find_binary
+from services.call_watch import CallWatch, WatchOptions
+from telephony.redispatch import BRIEFING_IDENTITY
+from tests.telephony.helpers import require, require_tools
+
+
+@pytest.fixture(scope="module")
+def livekit_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    require_tools("redis-server")
+    try:
+        find_binary("LIVEKIT_SERVER_BIN", "livekit-server", "server")
+    except StackError:
+        require(False, "`livekit-server` (built by scripts/install_deps.sh)")
+    workdir: Path = tmp_path_factory.mktemp("livekit")
+    stack = Stack(StackOptions(ports=Ports.ephemeral(), workdir=workdir, worker=None,
+                               seed_menu=False))
+    try:
+        stack.start_redis()
+        stack.start_livekit()
+        yield stack
+    finally:
+        stack.stop()
+
+
+@pytest.fixture
+async def lk(livekit_server: Stack) -> AsyncIterator[api.LiveKitAPI]:
+    client = api.LiveKitAPI(livekit_server.livekit_http, livekit_server.api_key,
+                            livekit_server.api_secret)
+    try:
+        yield client
+    finally:
+        await client.aclose()
+
+
+async def _join(stack: Stack, room: str, identity: str) -> rtc.Room:
+    token = (api.AccessToken(stack.api_key, stack.api_secret).with_identity(identity)
+             .with_grants(api.VideoGrants(room_join=True, room=room)).to_jwt())
+    joined = rtc.Room()
+    await joined.connect(stack.livekit_url, token)
+    return joined
+
+
+async def _rooms(lk: api.LiveKitAPI) -> set[str]:
+    return {r.name for r in (await lk.room.list_rooms(api.ListRoomsRequest())).rooms}
+
+
+async def test_staff_rooms_nobody_bridges_are_cleared_and_a_live_one_is_kept(
+        livekit_server: Stack, lk: api.LiveKitAPI) -> None:
+    stack = livekit_server
+    for call in ("call-live", "call-crashed"):  # call rooms still up (their callers wait)
+        await lk.room.create_room(api.CreateRoomRequest(name=call, empty_timeout=120))
+    joined = [
+        await _join(stack, "staff-call-live", BRIEFING_IDENTITY),
+        await _join(stack, "staff-call-live", "staff"),
+        await _join(stack, "staff-call-crashed", "staff"),  # the briefing worker died
+        await _join(stack, "staff-call-over", BRIEFING_IDENTITY),  # its call is gone
+        await _join(stack, "staff-call-over", "staff"),
+    ]
+    left = asyncio.Event()
+    joined[2].on("disconnected", lambda *_: left.set())
+    watch = CallWatch(lk, stack.livekit_url, stack.api_key, stack.api_secret,
+                      WatchOptions(agentless_grace_s=0.5))
+    try:
+        await watch.tick()
+        rooms = await _rooms(lk)
+        assert "staff-call-over" not in rooms
+        assert {"staff-call-live", "staff-call-crashed"} <= rooms  # the grace first
+        await asyncio.sleep(0.6)
+        await watch.tick()
+        rooms = await _rooms(lk)
+        assert "staff-call-crashed" not in rooms and "staff-call-live" in rooms
+        async with asyncio.timeout(10):
+            await left.wait()  # staff's leg was ended, not left in silence
+        assert [(room, what) for _, room, what in watch.events] == [
+            ("staff-call-over", "staff room cleared"),
+            ("staff-call-crashed", "staff room cleared")]
+    finally:
+        for room in joined:
+            await room.disconnect()
+        await watch.health.aclose()

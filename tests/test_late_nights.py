@@ -1,0 +1,168 @@
+"""A restaurant open until 2 AM (domain/booking.py, seating.py, spoken.py), without a database:
+hours that cross midnight, the night's seatings on the next calendar day, "tonight" and
+"tomorrow" around midnight, a pickup ready after midnight, a late meal's table held past it.
+The same night through the real agents and the emulator: tests/conversation/test_late_night.py.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
+
+import pytest
+from pydantic import ValidationError
+
+from domain import booking
+from domain.refusal import Refusal
+from domain.seating import Hold, SeatingPlan, Table, day_parts, with_next_day
+from domain.spoken import spoken_in
+from models import RestaurantSettings
+
+TZ = ZoneInfo("America/New_York")
+LATE = {"open": "17:00", "close": "02:00"}
+NIGHT_OWL = RestaurantSettings.model_validate({
+    "name": "Night Owl", "timezone": "America/New_York", "slot_minutes": 30,
+    "seating": {"tables": [{"id": "T1", "seats": 2}]}, "max_party_size": 2,
+    # Friday and Saturday until 2 AM; Sunday closed, so Sunday's small hours are Saturday's.
+    "hours": {"mon": [{"open": "17:00", "close": "23:00"}], "fri": [LATE], "sat": [LATE]},
+})
+FRIDAY, SATURDAY, SUNDAY = date(2026, 11, 20), date(2026, 11, 21), date(2026, 11, 22)
+MONDAY, TUESDAY = date(2026, 11, 23), date(2026, 11, 24)
+
+
+def at(day: date, hh: int, mm: int = 0) -> datetime:
+    return datetime.combine(day, time(hh, mm), tzinfo=TZ)
+
+
+def test_hours_past_midnight_are_valid_and_mistakes_are_named():
+    assert NIGHT_OWL.hours["fri"][0].past_midnight
+    assert NIGHT_OWL.hours["fri"][0].span == (17 * 60, 26 * 60)
+    for hours, says in [
+        ({"mon": [{"open": "21:00", "close": "07:00"}]}, "must close by 06:00"),
+        ({"mon": [{"open": "18:00", "close": "18:00"}]}, "is the same as open"),
+        ({"mon": [LATE], "tue": [{"open": "01:00", "close": "10:00"}]},
+         "mon: the night runs past tue's opening"),
+        ({"sun": [LATE], "mon": [{"open": "00:30", "close": "10:00"}]},
+         "sun: the night runs past mon's opening"),
+        ({"mon": [{"open": "08:00", "close": "12:00"}, {"open": "11:00", "close": "15:00"}]},
+         "two opening ranges overlap"),
+    ]:
+        with pytest.raises(ValidationError) as err:
+            RestaurantSettings.model_validate({"name": "x", "hours": hours})
+        assert says in str(err.value)
+    with pytest.raises(ValidationError, match="outbound_hours cannot run past midnight"):
+        RestaurantSettings.model_validate({"name": "x", "outbound_hours": LATE})
+    # back to back across midnight is fine: Friday until 2, Saturday brunch from 2
+    RestaurantSettings.model_validate(
+        {"name": "x", "hours": {"fri": [LATE], "sat": [{"open": "02:00", "close": "04:00"}]}})
+
+
+def test_open_until_two_in_the_morning_of_the_next_day():
+    assert booking.is_open(NIGHT_OWL, at(FRIDAY, 23, 59))
+    assert booking.is_open(NIGHT_OWL, at(SATURDAY, 0, 0))
+    assert booking.is_open(NIGHT_OWL, at(SATURDAY, 1, 59))
+    assert not booking.is_open(NIGHT_OWL, at(SATURDAY, 2, 0))
+    assert booking.is_open(NIGHT_OWL, at(SUNDAY, 1, 0))  # Saturday's night, Sunday closed
+    assert not booking.is_open(NIGHT_OWL, at(MONDAY, 1, 0))  # Sunday had no night
+    assert not booking.is_open(NIGHT_OWL, at(TUESDAY, 0, 30))  # Monday closed at 11
+    assert "Friday 5 PM to 2 AM" in booking.hours_text(NIGHT_OWL)
+
+
+def test_the_nights_seatings_after_midnight_are_the_next_days():
+    friday = booking.seating_times(NIGHT_OWL, FRIDAY)
+    assert (friday[0], friday[-1]) == (time(17, 0), time(23, 30))  # Thursday had no night
+    saturday = booking.seating_times(NIGHT_OWL, SATURDAY)
+    assert saturday[:4] == [time(0, 0), time(0, 30), time(1, 0), time(1, 30)]  # last 1:30
+    assert saturday[4] == time(17, 0)
+    assert booking.seating_times(NIGHT_OWL, SUNDAY) == [
+        time(0, 0), time(0, 30), time(1, 0), time(1, 30)]
+    # Sunday itself is closed: an evening there is refused as a closed day, its small hours
+    # (Saturday's night) are bookable
+    with pytest.raises(Refusal, match="closed on Sundays"):
+        booking.check_booking(NIGHT_OWL, at(FRIDAY, 12), SUNDAY, time(19, 0), 2)
+    booking.check_booking(NIGHT_OWL, at(FRIDAY, 12), SUNDAY, time(1, 0), 2)
+    with pytest.raises(Refusal, match="not available"):
+        booking.check_booking(NIGHT_OWL, at(FRIDAY, 12), SATURDAY, time(2, 0), 2)
+
+
+def test_a_pickup_ready_after_midnight_is_taken_until_the_night_closes():
+    booking.check_pickup(NIGHT_OWL, at(FRIDAY, 23, 50), at(SATURDAY, 0, 5))
+    booking.check_pickup(NIGHT_OWL, at(SATURDAY, 1, 40), at(SATURDAY, 1, 55))
+    with pytest.raises(Refusal) as err:
+        booking.check_pickup(NIGHT_OWL, at(SATURDAY, 1, 50), at(SATURDAY, 2, 5))
+    assert "ready at 2:05 AM, after we close at 2 AM" in str(err.value)
+    assert "cannot take it tonight" in str(err.value)
+    with pytest.raises(Refusal, match="kitchen is closed now"):
+        booking.check_pickup(NIGHT_OWL, at(SATURDAY, 2, 0), at(SATURDAY, 2, 15))
+    with pytest.raises(Refusal, match="cannot take it today"):  # Monday closes at 11 PM
+        booking.check_pickup(NIGHT_OWL, at(MONDAY, 22, 50), at(MONDAY, 23, 5))
+
+
+@pytest.mark.parametrize(("now", "said_day", "said_time", "heard", "meant"), [
+    # Friday evening: "tonight" runs into Saturday's small hours
+    (at(FRIDAY, 22), "tonight", "12:30", "", (SATURDAY, time(0, 30))),
+    (at(FRIDAY, 22), "tonight", "1", "", (SATURDAY, time(1, 0))),
+    (at(FRIDAY, 22), "tonight", "half past twelve", "", (SATURDAY, time(0, 30))),
+    (at(FRIDAY, 22), "tonight", "1 AM", "", (SATURDAY, time(1, 0))),
+    (at(FRIDAY, 22), "tonight", "00:30", "", (SATURDAY, time(0, 30))),
+    (at(FRIDAY, 22), "tonight", "11:30", "", (FRIDAY, time(23, 30))),
+    (at(FRIDAY, 22), "today", "1", "a table tonight at 1", (SATURDAY, time(1, 0))),
+    (at(FRIDAY, 22), "today", "12:30 AM", "", (SATURDAY, time(0, 30))),
+    (at(FRIDAY, 10), "tonight", "1", "", (SATURDAY, time(1, 0))),
+    (at(FRIDAY, 10), "Saturday night", "1", "", (SUNDAY, time(1, 0))),
+    (at(FRIDAY, 10), "tomorrow night", "12:30", "", (SUNDAY, time(0, 30))),
+    (at(FRIDAY, 10), "Saturday", "7 PM", "", (SATURDAY, time(19, 0))),
+    # after midnight, "tonight" is the night still running, or this coming evening
+    (at(SATURDAY, 0, 20), "tonight", "1", "", (SATURDAY, time(1, 0))),
+    (at(SATURDAY, 0, 20), "tonight", "9", "", (SATURDAY, time(21, 0))),
+    (at(SATURDAY, 0, 20), "today", "1:30 AM", "", (SATURDAY, time(1, 30))),
+])
+def test_tonight_means_what_the_caller_means(now, said_day, said_time, heard, meant):
+    assert booking.read_when(NIGHT_OWL, now, said_day, said_time, heard=heard) == meant
+
+
+def test_tomorrow_said_after_midnight_is_asked_not_guessed():
+    with pytest.raises(Refusal) as err:
+        booking.read_when(NIGHT_OWL, at(SATURDAY, 0, 40), "tomorrow", "8 PM")
+    said = str(err.value)
+    assert "12:40 AM on Saturday" in said
+    assert "Saturday (later today) or Sunday" in said
+    # by daylight "tomorrow" is the next day again
+    assert booking.read_when(NIGHT_OWL, at(SATURDAY, 9), "tomorrow", "8 PM") == (
+        SUNDAY, time(20, 0))
+
+
+def test_a_time_after_midnight_is_said_as_the_night_it_belongs_to():
+    en, es = spoken_in("en"), spoken_in("es")
+    assert en.when(SATURDAY, time(0, 30), FRIDAY, time(22, 0)) == "tonight at 12:30 AM"
+    assert en.when(SATURDAY, time(1, 0), SATURDAY, time(0, 20)) == "tonight at 1 AM"
+    assert en.when(SUNDAY, time(1, 0), FRIDAY, time(22, 0)) == "tomorrow night at 1 AM"
+    assert en.when(TUESDAY, time(0, 30), FRIDAY, time(9, 0)) == (
+        "Monday, November 23 night at 12:30 AM")
+    assert en.when(SATURDAY, time(19, 0), FRIDAY, time(22, 0)) == "tomorrow at 7 PM"
+    assert es.when(SATURDAY, time(0, 30), FRIDAY, time(22, 0)) == (
+        "esta noche a las 12 y media de la noche")
+    assert es.when(SATURDAY, time(1, 30), FRIDAY, time(22, 0)) == (
+        "esta noche a la 1 y media de la madrugada")
+
+
+TWO_TOP = SeatingPlan(tables=[Table(id="T1", seats=2)])
+
+
+def test_a_late_meal_holds_its_table_into_the_next_day():
+    late = Hold("LATE", 23 * 60 + 30, 75, 2, ("T1",))
+    own, carried = day_parts(late)
+    assert own == late
+    assert carried == Hold("LATE", -30, 75, 2, ("T1",)) and carried.carried_over
+    assert carried.end == 45  # the table is taken until 12:45 AM
+    assert day_parts(Hold("EARLY", 20 * 60, 75, 2, ("T1",))) == (
+        Hold("EARLY", 20 * 60, 75, 2, ("T1",)), None)
+    # the next day's seating sees it: 12:30 AM is taken, 1 AM is free
+    assert TWO_TOP.fit([carried], 30, 2) is None
+    assert TWO_TOP.fit([carried], 60, 2) is not None
+    # and a late booking sees the next day's early ones (not the one carried from itself)
+    next_day = [Hold("AFTER", 30, 75, 2, ("T1",)), carried]
+    around = with_next_day([late.__class__("OTHER", 17 * 60, 75, 2, ("T1",))], next_day)
+    assert [h.code for h in around] == ["OTHER", "AFTER"]
+    assert TWO_TOP.fit(around, 23 * 60 + 30, 2) is None  # 11:30 PM would run into 12:30 AM
+    assert TWO_TOP.fit(around, 22 * 60, 2) is not None  # 10 PM is done by 11:15 PM
