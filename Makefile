@@ -41,8 +41,9 @@ test: setup lint
 	$(MAKE) mutation-sample
 
 ## compose-test: `docker compose up` with docker-compose.yml, for real (scripts/compose_ci.py):
-## local stand-ins for the public images, every health check, SIP and board probes from
-## 127.0.0.1, the database kept across a stop; then down -v (layers cached in ~/.cache/phoneline)
+## local stand-ins for the public images, every health check, SIP and board (HTTPS) probes from
+## 127.0.0.1, a softphone's order call through the stack (timeline printed), the database kept
+## across a stop; then down -v (layers cached in ~/.cache/phoneline)
 compose-test: setup
 	$(PY) scripts/compose_ci.py
 

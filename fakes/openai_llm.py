@@ -90,6 +90,11 @@ def _answer(app: web.Application, body: dict[str, Any]) -> tuple[Step, list[dict
     )
     for e in errors:
         log.error("fake LLM: %s", e)
+    if errors:
+        # Loudly: the script no longer fits the conversation (a tool it expects was refused
+        # earlier, or the agent is elsewhere). Carrying on would have the agent say "your
+        # order is in" for an order never placed; instead the caller hears what went wrong.
+        step, calls = Step(text=f"Fake LLM script error: {'; '.join(errors)}."), []
     log.info("fake LLM answers %r (step %d): text=%r tools=%s", user_text, index, step.text,
              [c["function"]["name"] for c in calls])
     return step, calls

@@ -9,7 +9,12 @@ health check and the one-shot setup, then checks it from outside as a phone and 
 
   - FreeSWITCH answers SIP OPTIONS on the phones' port and refuses an unauthenticated INVITE
     (407) on it; the provider port (5070, ACL) refuses an INVITE from an address not listed;
-  - the board answers /healthz; the agent worker is healthy (registered with LiveKit);
+  - the board answers over HTTPS through Caddy, its certificate verified against Caddy's CA
+    root, and port 80 only redirects; the agent worker is healthy (registered with LiveKit);
+  - a call (scripts/compose_call.py): a softphone registers as 1001 and dials 5000, the agent
+    (its providers our fakes in the compose network, docker/compose.fakes.yml) takes an order,
+    the order is in the database, the agent's BYE reaches the phone, the board shows the order;
+    its timeline is printed;
   - the database keeps its data across `docker compose stop`/`start` (SIGTERM export).
 
 Then `down -v` (volumes too) and, if this script started dockerd, stops it. Every step is
@@ -24,14 +29,17 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import secrets
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -39,6 +47,12 @@ from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # `python scripts/compose_ci.py` puts scripts/ first
+    sys.path.insert(0, str(ROOT))
+
+from scripts.compose_call import ComposedCall, place_call, timeline  # noqa: E402
+from testkit.clock import open_timezone  # noqa: E402
+
 CACHE = Path(os.environ.get("PHONELINE_CACHE", Path.home() / ".cache" / "phoneline"))
 BIN = Path(os.environ.get("PHONELINE_BIN_DIR", CACHE / "bin"))
 COMPOSE_VERSION = "v5.6.0"
@@ -49,10 +63,14 @@ STANDINS = {  # folder in docker/standins -> the image name and tag compose uses
     "livekit-sip": "livekit/sip:v1.8.0",
     "firestore": "gcr.io/google.com/cloudsdktool/google-cloud-cli:emulators",
     "python": "python:3.11-slim",
+    "caddy": "caddy:2.6.2",
 }
 BASE_IMAGE = "debian:bookworm-slim"
 LONG_RUNNING = ("redis", "livekit", "livekit-sip", "freeswitch", "firestore", "agent",
-                "call-watch", "board", "dialer")
+                "call-watch", "board", "caddy", "dialer")
+FREESWITCH_IP = "172.30.57.10"  # docker-compose.yml gives FreeSWITCH this address
+CADDY_ROOT = "/data/caddy/pki/authorities/local/root.crt"  # the internal CA's root
+RTP_PORTS = 16  # FreeSWITCH's RTP range in CI: 8 calls' worth, published on 127.0.0.1
 T0 = time.monotonic()
 
 
@@ -71,6 +89,25 @@ def run(*cmd: str | Path, check: bool = True, quiet: bool = False,
     if not quiet and out.stdout.strip():
         print(out.stdout.rstrip()[-2000:], flush=True)
     return out.stdout
+
+
+def free_rtp_range() -> tuple[int, int]:
+    """An even port and the RTP_PORTS after it, all free on 127.0.0.1 (UDP)."""
+    for _ in range(200):
+        start = random.randrange(20000, 30000, 2)
+        socks = []
+        try:
+            for port in range(start, start + RTP_PORTS + 1):
+                sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                socks.append(sock)
+                sock.bind(("127.0.0.1", port))
+            return start, start + RTP_PORTS
+        except OSError:
+            continue
+        finally:
+            for sock in socks:
+                sock.close()
+    raise SystemExit("[compose-ci] no free range of UDP ports for RTP")
 
 
 def free_port() -> int:
@@ -227,32 +264,45 @@ class Stack:
     def __init__(self, workdir: Path) -> None:
         self.ports = {name: free_port() for name in
                       ("CI_SIP_PORT", "CI_PROVIDER_SIP_PORT", "CI_FIRESTORE_PORT",
-                       "CI_BOARD_PORT")}
+                       "CI_BOARD_PORT", "CI_BOARD_HTTP_PORT")}
+        self.ports["CI_RTP_START"], self.ports["CI_RTP_END"] = free_rtp_range()
+        self.workdir = workdir
+        self.board_ca = workdir / "board-ca.crt"
         self.env_file = workdir / "ci.env"
-        values = {
+        self.values = values = {
             "LIVEKIT_API_KEY": "APIci" + secrets.token_hex(6),
             "LIVEKIT_API_SECRET": secrets.token_urlsafe(32),
-            "RESTAURANT_NUMBER": "+15550100", "FS_EXTERNAL_IP": "127.0.0.1",
+            # The address this host reaches FreeSWITCH at: its own on the compose network (a
+            # LAN box's users set the box's LAN address). FreeSWITCH puts it in every Contact,
+            # also the one LiveKit SIP sends its BYE to (127.0.0.1 there is LiveKit SIP itself)
+            "RESTAURANT_NUMBER": "+15550100", "FS_EXTERNAL_IP": FREESWITCH_IP,
             "FS_DEV_PHONE_PASSWORD": secrets.token_urlsafe(12),
             "FS_STAFF_PHONE_PASSWORD": secrets.token_urlsafe(12),
             "FS_ESL_PASSWORD": secrets.token_urlsafe(12),
             "SIP_OUTBOUND_PASSWORD": secrets.token_urlsafe(12),
-            # the providers are never reached in this run: no call is placed
-            "OPENAI_API_KEY": "ci-unused", "DEEPGRAM_API_KEY": "ci-unused",
-            "CARTESIA_API_KEY": "ci-unused",
+            # the providers are our fakes (docker/compose.fakes.yml), which take any key
+            "OPENAI_API_KEY": "ci-fake", "DEEPGRAM_API_KEY": "ci-fake",
+            "CARTESIA_API_KEY": "ci-fake",
             "BOARD_OWNER_USERNAME": "owner", "BOARD_OWNER_PASSWORD": secrets.token_urlsafe(12),
+            # the board as tablets on this host reach it: https://127.0.0.1:<published port>
+            "BOARD_ADDRESS": "127.0.0.1", "BOARD_HTTPS_PORT": str(self.ports["CI_BOARD_PORT"]),
+            # the café is open whatever the hour of the run (a zone where it is about noon)
+            "RESTAURANT_TIMEZONE": open_timezone(),
             **{k: str(v) for k, v in self.ports.items()},
         }
         self.env_file.write_text("".join(f"{k}={v}\n" for k, v in values.items()))
-        # One build at a time: the five Python services build the same image; in parallel
-        # each would install the dependencies itself instead of reusing the first's layers.
-        self.env = {**os.environ, "BUILD_CA_CERT": build_ca_cert(), "COMPOSE_PARALLEL_LIMIT": "1"}
+        self.env = {**os.environ, "BUILD_CA_CERT": build_ca_cert()}
 
     def compose(self, *args: str, check: bool = True, quiet: bool = True,
                 timeout: float | None = None) -> str:
+        # One build at a time: the five Python services build the same image; in parallel
+        # each would install the dependencies itself instead of reusing the first's layers.
+        # Everything else in parallel (one at a time, `down` took 6 min under vfs).
+        env = {**self.env, "COMPOSE_PARALLEL_LIMIT": "1"} if args[0] == "build" else self.env
         return run("docker", "compose", "-p", PROJECT, "--env-file", self.env_file,
                    "-f", ROOT / "docker-compose.yml", "-f", ROOT / "docker" / "compose.ci.yml",
-                   *args, check=check, quiet=quiet, env=self.env, timeout=timeout)
+                   "-f", ROOT / "docker" / "compose.fakes.yml",
+                   *args, check=check, quiet=quiet, env=env, timeout=timeout)
 
     def states(self) -> dict[str, dict[str, str]]:
         out = self.compose("ps", "-a", "--format", "json")
@@ -309,9 +359,14 @@ def sip_request(port: int, method: str, to: str, timeout: float = 5.0) -> int:
         raise TimeoutError(f"no final answer to {method} on {port}")
 
 
-def http_status(url: str) -> int:
-    with urllib.request.urlopen(url, timeout=5) as resp:
+def http_status(url: str, tls: ssl.SSLContext | None = None) -> int:
+    with urllib.request.urlopen(url, timeout=5, context=tls) as resp:
         return resp.status
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: object, **kwargs: object) -> None:
+        return None
 
 
 def emulator_docs(port: int, collection: str) -> int:
@@ -332,9 +387,42 @@ def check_stack(stack: Stack) -> None:
     code = sip_request(provider, "INVITE", "+15550100")
     assert code >= 400, f"the provider port took an INVITE from outside its ACL: {code}"
     log(f"FreeSWITCH: INVITE on the provider port from an address not in PROVIDER_CIDRS -> {code}")
-    board = stack.ports["CI_BOARD_PORT"]
-    assert http_status(f"http://127.0.0.1:{board}/healthz") == 200
-    log(f"board: /healthz -> 200 on 127.0.0.1:{board}")
+    check_board_https(stack)
+
+
+def check_board_https(stack: Stack) -> None:
+    """The board through Caddy: HTTPS verified against Caddy's own CA, port 80 redirects."""
+    stack.compose("cp", f"caddy:{CADDY_ROOT}", str(stack.board_ca))
+    board, plain = stack.ports["CI_BOARD_PORT"], stack.ports["CI_BOARD_HTTP_PORT"]
+    tls = ssl.create_default_context(cafile=str(stack.board_ca))
+    assert http_status(f"https://127.0.0.1:{board}/healthz", tls) == 200
+    log(f"board: https://127.0.0.1:{board}/healthz -> 200, certificate of Caddy's internal CA "
+        "for 127.0.0.1 verified")
+    opener = urllib.request.build_opener(NoRedirect)
+    try:
+        opener.open(f"http://127.0.0.1:{plain}/orders", timeout=5)
+        raise AssertionError("port 80 served the board over plain HTTP")
+    except urllib.error.HTTPError as e:
+        assert e.code == 308 and e.headers["location"].startswith("https://"), e.code
+        log(f"board: http://127.0.0.1:{plain}/orders -> 308 to {e.headers['location']}")
+
+
+def check_call(stack: Stack) -> None:
+    """A softphone's order through the whole stack (scripts/compose_call.py), timed."""
+    call = ComposedCall(
+        sip_port=stack.ports["CI_SIP_PORT"], firestore_port=stack.ports["CI_FIRESTORE_PORT"],
+        board_url=f"https://127.0.0.1:{stack.ports['CI_BOARD_PORT']}", board_ca=stack.board_ca,
+        board_owner=(stack.values["BOARD_OWNER_USERNAME"], stack.values["BOARD_OWNER_PASSWORD"]),
+        phone_password=stack.values["FS_DEV_PHONE_PASSWORD"], workdir=stack.workdir / "call")
+    try:
+        events = place_call(call, stack.ports["CI_RTP_START"])
+    except AssertionError:
+        for service in ("freeswitch", "livekit-sip", "agent", "fakes", "board"):
+            print(stack.compose("logs", "--tail", "30", service, check=False)[-4000:],
+                  flush=True)
+        raise
+    log("a call through the composed stack, timeline (0 = the softphone's first INVITE):\n"
+        + timeline(events))
 
 
 def check_restart_keeps_data(stack: Stack) -> None:
@@ -424,6 +512,7 @@ def main() -> int:
             stack.wait_healthy()
             log("every service healthy; setup exited 0")
             check_stack(stack)
+            check_call(stack)
             check_restart_keeps_data(stack)
             if args.kill_table:
                 kill_table(stack, args.kill_table)

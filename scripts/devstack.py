@@ -54,6 +54,7 @@ from scripts.freeswitch import (  # noqa: E402
     FreeSwitchPorts,
 )
 from testkit import emulator  # noqa: E402
+from testkit.clock import open_timezone  # noqa: E402
 from testkit.emulator import free_port  # noqa: E402  (tests and bench import it from here)
 
 BIN_DIR = Path(os.environ.get("PHONELINE_BIN_DIR", Path.home() / ".cache" / "phoneline" / "bin"))
@@ -497,6 +498,10 @@ class Stack:
         env = self.base_env()
         env.update({"BOARD_HOST": "127.0.0.1", "BOARD_PORT": str(self.options.board_port),
                     "OUTBOX_PATH": str(self.workdir / "board-outbox.jsonl")})
+        # the worker's RESTAURANT_* overrides (e.g. --open-now's zone): the board sees the
+        # restaurant, its day and its hours as the calls do
+        env.update({k: v for k, v in self.options.worker_env.items()
+                    if k.startswith("RESTAURANT_")})
         proc = self.spawn("board", [sys.executable, "-m", "services.board"], env=env)
         self.wait_until(proc, "board", lambda: http_ok(self.board_url + "/healthz", b"ok"), 60)
 
@@ -654,6 +659,10 @@ class Stack:
             ]
         if self.fake_env:
             lines.append(f"fake providers {self.fakes}")
+        zone = o.worker_env.get("RESTAURANT_TIMEZONE")
+        lines.append(f"opening hours  in the restaurant's time zone ({zone}, --open-now)" if zone
+                     else "opening hours  in the restaurant's time zone (data/menu.yaml): "
+                          "orders are refused when it is closed there (--open-now: open now)")
         return "\n".join(lines)
 
 
@@ -700,35 +709,14 @@ def running(options: StackOptions) -> Iterator[Stack]:
         stack.stop()
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--fakes", type=Path, metavar="SCRIPT",
-                        help="use the local fake AI providers following this conversation script")
-    parser.add_argument("--tts-voice", choices=["tone", "espeak"], default="espeak")
-    parser.add_argument("--worker", default="dev", help="main.py mode: dev or start ('' for none)")
-    parser.add_argument("--advertise-ip", default=os.environ.get("SIP_ADVERTISE_IP", "127.0.0.1"),
-                        help="IP a softphone reaches this machine at (default 127.0.0.1)")
-    parser.add_argument("--allow", default=os.environ.get("DEV_SIP_ALLOW", ""),
-                        help="comma-separated IPs/CIDRs the trunk accepts calls from "
-                             "(default: the advertise IP)")
-    parser.add_argument("--workdir", type=Path, default=ROOT / ".cache" / "devstack")
-    parser.add_argument("--no-seed", action="store_true")
-    parser.add_argument("--board-port", type=int, default=int(os.environ.get("BOARD_PORT") or 8090),
-                        help="port of the staff board (default 8090; 0 = no board)")
-    parser.add_argument("--ignore-load", action="store_true",
-                        help="take calls even when the machine's CPU is busy (LiveKit SIP and "
-                             "the worker otherwise refuse them above 90%%)")
-    parser.add_argument("--no-freeswitch", action="store_true",
-                        help="do not start FreeSWITCH (softphones then call LiveKit SIP directly)")
-    args = parser.parse_args(argv)
-
+def _options(args: argparse.Namespace) -> StackOptions:
+    """The stack `main` starts, from its arguments and .env."""
     if (ROOT / ".env").exists():
         from dotenv import load_dotenv
 
         load_dotenv(ROOT / ".env", override=False)
     allow = tuple(a.strip() for a in args.allow.split(",") if a.strip()) or (args.advertise_ip,)
-    options = StackOptions(
+    return StackOptions(
         workdir=args.workdir,
         api_key=os.environ.get("LIVEKIT_API_KEY", ""),
         api_secret=os.environ.get("LIVEKIT_API_SECRET", ""),
@@ -748,7 +736,38 @@ def main(argv: list[str] | None = None) -> int:
         staff_phone_password=os.environ.get("FS_STAFF_PHONE_PASSWORD", ""),
         outbound_password=os.environ.get("SIP_OUTBOUND_PASSWORD", ""),
         provider_outbound=os.environ.get("PROVIDER_OUTBOUND", ""),
+        worker_env={"RESTAURANT_TIMEZONE": open_timezone()} if args.open_now else {},
     )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--fakes", type=Path, metavar="SCRIPT",
+                        help="use the local fake AI providers following this conversation script")
+    parser.add_argument("--tts-voice", choices=["tone", "espeak"], default="espeak")
+    parser.add_argument("--worker", default="dev", help="main.py mode: dev or start ('' for none)")
+    parser.add_argument("--advertise-ip", default=os.environ.get("SIP_ADVERTISE_IP", "127.0.0.1"),
+                        help="IP a softphone reaches this machine at (default 127.0.0.1)")
+    parser.add_argument("--allow", default=os.environ.get("DEV_SIP_ALLOW", ""),
+                        help="comma-separated IPs/CIDRs the trunk accepts calls from "
+                             "(default: the advertise IP)")
+    parser.add_argument("--workdir", type=Path, default=ROOT / ".cache" / "devstack")
+    parser.add_argument("--no-seed", action="store_true")
+    parser.add_argument("--board-port", type=int, default=int(os.environ.get("BOARD_PORT") or 8090),
+                        help="port of the staff board (default 8090; 0 = no board)")
+    parser.add_argument("--ignore-load", action="store_true",
+                        help="take calls even when the machine's CPU is busy (LiveKit SIP and "
+                             "the worker otherwise refuse them above 90%%)")
+    parser.add_argument("--open-now", action="store_true",
+                        help="run the restaurant in a time zone where it is about noon now, so "
+                             "it is open whatever your hour (outside its opening hours the "
+                             "agent refuses every order, as on the real line)")
+    parser.add_argument("--no-freeswitch", action="store_true",
+                        help="do not start FreeSWITCH (softphones then call LiveKit SIP directly)")
+    args = parser.parse_args(argv)
+
+    options = _options(args)
     if options.freeswitch:
         _softphone_passwords(options)
     stack = Stack(options)

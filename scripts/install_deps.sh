@@ -24,6 +24,7 @@ BIN_DIR="${PHONELINE_BIN_DIR:-$HOME/.cache/phoneline/bin}"
 APT_PACKAGES=(redis-server sip-tester espeak-ng sox libopus-dev libopusfile-dev libsoxr-dev
   pkg-config gcc
   chromium  # the staff board's browser tests (tests/board/)
+  caddy  # the board's HTTPS, as compose serves it (tests/board/test_https.py)
   # FreeSWITCH's build and the libraries it runs with (scripts/build_freeswitch.sh)
   build-essential autoconf automake libtool libtool-bin libssl-dev zlib1g-dev libsqlite3-dev
   libcurl4-openssl-dev libpcre3-dev libpcre2-dev libspeex-dev libspeexdsp-dev libldns-dev

@@ -169,8 +169,15 @@ class RtpCapture:
             if self.live and packet.level >= LOUD:
                 self.audible.append(packet.at)
             self.sources.add(addr)
-            if (self.speak is not None or self.live) and self._speaker is None:
-                self._speaker = threading.Thread(target=self._talk, args=(addr,),
+            if self.speak is not None or self.live:
+                self.talk_to(addr)
+
+    def talk_to(self, to: tuple[str, int]) -> None:
+        """Start talking to `to` (the far end's SDP address) without waiting to hear it first,
+        as a phone behind NAT does: its first packets open the path the far end answers on."""
+        with self._lock:
+            if self._speaker is None:
+                self._speaker = threading.Thread(target=self._talk, args=(to,),
                                                  name="rtp-speaker", daemon=True)
                 self._speaker.start()
 

@@ -48,3 +48,38 @@ def test_devstack_started_in_the_background_stops_on_sigint(tmp_path):
         raise AssertionError("SIGINT did not stop a devstack started with SIGINT ignored") \
             from None
     assert b"stopping" in output and proc.returncode == 0, output.decode()[-2000:]
+
+
+def test_open_now_runs_the_cafe_where_it_is_open_and_the_banner_says_how(tmp_path):
+    """At the developer's hour the café may be closed (every order refused): --open-now gives
+    the worker and the board a zone where it is open now; without it the banner says why.
+    (The stack's start prints the worker's zone and the banner instead of starting.)"""
+    from datetime import UTC, datetime
+
+    from domain.booking import is_open
+    from store.menu_file import load_menu_file
+
+    settings = load_menu_file(ROOT / "data" / "menu.yaml").restaurant
+    for flags in (["--open-now"], []):
+        script = (
+            "import sys; sys.path.insert(0, 'scripts'); import devstack\n"
+            "def start(self):\n"
+            "    print('ZONE', self.options.worker_env.get('RESTAURANT_TIMEZONE'))\n"
+            "    print(self.describe())\n"
+            "    raise KeyboardInterrupt\n"
+            "devstack.Stack.start = start\n"
+            "devstack.Stack.stop = lambda self: None\n"
+            "devstack.Stack.firestore_host = devstack.Stack.livekit_url = 'not started'\n"
+            f"sys.exit(devstack.main(['--no-freeswitch', '--board-port', '0', "
+            f"'--workdir', {str(tmp_path)!r}, *{flags!r}]))\n")
+        out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True,
+                             text=True, timeout=60)
+        zone = next(line for line in out.stdout.splitlines() if line.startswith("ZONE"))[5:]
+        if flags:
+            here = settings.model_copy(update={"timezone": zone})
+            assert is_open(here, datetime.now(UTC)), f"the café is closed now in {zone}"
+            assert f"({zone}, --open-now)" in out.stdout, out.stdout
+        else:
+            assert zone == "None", out.stdout
+            assert "orders are refused when it is closed there (--open-now" in out.stdout, \
+                out.stdout + out.stderr

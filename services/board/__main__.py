@@ -100,9 +100,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     # log_config=None: uvicorn's records (an unhandled error's traceback among them) go to the
     # root handler, which protect_logs masked, not to a handler of uvicorn's own.
+    # X-Forwarded-For only from the configured proxy (a client's own header is never believed)
+    trusted = settings.board_trusted_proxy.strip()
     uvicorn.run(app, host=settings.board_host, port=settings.board_port,
                 log_level=settings.board_log_level.lower(), access_log=False,
-                proxy_headers=False, log_config=None)
+                proxy_headers=bool(trusted), forwarded_allow_ips=trusted or None,
+                log_config=None)
     return 0
 
 

@@ -88,6 +88,7 @@ def build_app(settings: BoardSettings) -> Starlette:
     app = Starlette(routes=routes, lifespan=_lifespan(board),
                     exception_handlers=errors.handlers())
     app.add_middleware(SignInRequired, accounts=board.need_accounts, origins=board_origins(
-        settings.board_origins, settings.board_host, settings.board_port))
+        settings.board_origins, settings.board_host, settings.board_port),
+        secure=settings.board_cookie_secure)
     app.add_middleware(BodyLimit)
     return app

@@ -18,6 +18,15 @@ from services.board.auth import Accounts, csrf_matches
 from services.board.hardening import bad_path, origin_allowed, parse_cookies
 
 COOKIE = "board_session"
+# Over HTTPS the board's cookies carry the `__Host-` prefix: a browser keeps such a cookie only
+# if it was set Secure, by this exact host, for every path, so a page on another port or a
+# sibling name of the restaurant's network cannot plant or overwrite the board's session.
+HOST_PREFIX = "__Host-"
+
+
+def cookie_name(name: str, secure: bool) -> str:
+    """The name the board gives cookie `name`: `__Host-`-prefixed when cookies are Secure."""
+    return HOST_PREFIX + name if secure else name
 OPEN_PATHS = frozenset({"/login", "/healthz"})
 SAFE_METHODS = frozenset({"GET", "HEAD"})
 SECURITY_HEADERS = [
@@ -56,10 +65,12 @@ def wants_page(scope: Scope) -> bool:
 
 
 class SignInRequired:
-    def __init__(self, app: ASGIApp, accounts: Any, origins: frozenset[str]) -> None:
+    def __init__(self, app: ASGIApp, accounts: Any, origins: frozenset[str],
+                 secure: bool = False) -> None:
         self.app = app
         self.accounts_ref = accounts  # callable returning Accounts (set up in the lifespan)
         self.origins = origins  # the board's own origins (board/hardening.py)
+        self.cookie = cookie_name(COOKIE, secure)  # only this name: never the plain one
 
     def same_origin(self, scope: Scope) -> bool:
         return origin_allowed(header(scope, b"origin"), self.origins)
@@ -89,7 +100,7 @@ class SignInRequired:
             await self.app(scope, receive, send_with_headers)
             return
         accounts: Accounts = self.accounts_ref()
-        session = await accounts.session(cookie_value(scope, COOKIE))
+        session = await accounts.session(cookie_value(scope, self.cookie))
         if session is None:
             if wants_page(scope):
                 target = path + (("?" + scope["query_string"].decode()) if scope.get(

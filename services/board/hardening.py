@@ -35,21 +35,33 @@ def parse_cookies(raw: str) -> dict[str, str]:
     return found
 
 
+DEFAULT_PORTS = {"https": ":443", "http": ":80"}
+
+
+def normal_origin(origin: str) -> str:
+    """`scheme://host[:port]` lower-cased, without a trailing `/` or the scheme's default port
+    (a browser sends `https://board.lan`, compose configures `https://board.lan:443`)."""
+    origin = origin.strip().rstrip("/").lower()
+    scheme = origin.partition("://")[0]
+    default = DEFAULT_PORTS.get(scheme)
+    return origin[: -len(default)] if default and origin.endswith(default) else origin
+
+
 def board_origins(configured: str, host: str, port: int) -> frozenset[str]:
     """The origins a write may come from: `configured` (comma-separated), else the loopback
     names of this port (a board on 0.0.0.0 behind a proxy must set BOARD_ORIGINS)."""
-    listed = {o.strip().rstrip("/").lower() for o in configured.split(",") if o.strip()}
+    listed = {normal_origin(o) for o in configured.split(",") if o.strip()}
     if listed:
         return frozenset(listed)
     names = {"127.0.0.1", "localhost"} | ({host} if host not in ("0.0.0.0", "::") else set())
-    return frozenset(f"http://{n}:{port}" for n in names)
+    return frozenset(normal_origin(f"http://{n}:{port}") for n in names)
 
 
 def origin_allowed(origin: str | None, allowed: frozenset[str]) -> bool:
     """No Origin header (not a browser's cross-site request) passes; `null` never does."""
     if origin is None:
         return True
-    return origin.strip().rstrip("/").lower() in allowed
+    return normal_origin(origin) in allowed
 
 
 def bad_path(path: str) -> bool:

@@ -19,8 +19,14 @@ class BoardSettings(RestaurantOverrides):
     # Sign-in lasts this long from sign-in (not sliding): a tablet left at the pass signs in
     # again each shift.
     board_session_hours: float = Field(default=12.0, gt=0, le=24 * 14)
-    # Send cookies only over HTTPS. Leave off only for plain-HTTP on a trusted LAN or loopback.
+    # Send cookies only over HTTPS, `__Host-`-prefixed (compose serves the board through Caddy
+    # over HTTPS and sets this). Off only for plain HTTP on loopback (`make dev`) or when the
+    # user explicitly opts out of HTTPS for a trusted LAN.
     board_cookie_secure: bool = False
+    # The TLS proxy in front (compose: Caddy's fixed address), comma-separated: only its
+    # X-Forwarded-For names the client (sign-in throttling is per client address). Unset:
+    # the header is ignored and the client is the connection's peer.
+    board_trusted_proxy: str = ""
     # First owner: created at start when no owner exists yet. Never a default password.
     board_owner_username: str | None = None
     board_owner_password: SecretStr | None = None

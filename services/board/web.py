@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.templating import Jinja2Templates
 
+from services.board import guard
 from services.board.auth import Accounts, Session
 from services.board.live import Hub
 from services.board.operations import Operations, Rejected
@@ -67,6 +68,11 @@ def ops(request: Request) -> Operations:
 
 def hub(request: Request) -> Hub:
     return board_of(request).need_hub()
+
+
+def cookie_name(request: Request, name: str) -> str:
+    """What this board calls cookie `name` (`__Host-`-prefixed when served over HTTPS)."""
+    return guard.cookie_name(name, board_of(request).settings.board_cookie_secure)
 
 
 def session_of(request: Request) -> Session:

@@ -92,10 +92,12 @@ def board_server(firestore_emulator: Emulator, tmp_path_factory: pytest.TempPath
 
 @contextlib.contextmanager
 def run_board(firestore_emulator: Emulator, settings: FirestoreSettings, work: Path,
-              owner: tuple[str, str], restaurant: str | None = None) -> Iterator[BoardServer]:
+              owner: tuple[str, str], restaurant: str | None = None,
+              extra_env: dict[str, str] | None = None, port: int | None = None,
+              ) -> Iterator[BoardServer]:
     """`python -m services.board` on a free port (for `restaurant`, or the default one), its first
     owner from the environment; stopped on exit."""
-    port = free_port()
+    port = port or free_port()
     env = {**os.environ, "FIRESTORE_EMULATOR_HOST": firestore_emulator.host,
            "GOOGLE_CLOUD_PROJECT": PROJECT, "ENV_FILE": str(work / "no.env"),
            "BOARD_PORT": str(port), "BOARD_OWNER_USERNAME": owner[0],
@@ -103,6 +105,7 @@ def run_board(firestore_emulator: Emulator, settings: FirestoreSettings, work: P
            "PYTHONUNBUFFERED": "1"}
     if restaurant:
         env["BOARD_RESTAURANT"] = restaurant
+    env.update(extra_env or {})
     env.pop("FIREBASE_SERVICE_ACCOUNT_PATH", None)
     log_path = work / f"board-{restaurant or 'main'}.log"
     with open(log_path, "ab") as log:

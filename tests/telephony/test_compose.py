@@ -37,15 +37,28 @@ def _env(service: str) -> dict[str, str]:
 
 
 def _interpolate(value: str, env: dict[str, str]) -> str:
-    def one(m: re.Match[str]) -> str:
+    """Compose's `${VAR}`, `${VAR:-default}`, `${VAR:?error}`, defaults nested as compose
+    nests them (`${A:-${B}}`)."""
+    out, i = [], 0
+    while (start := value.find("${", i)) >= 0:
+        out.append(value[i:start])
+        depth, end = 0, start
+        for end in range(start + 1, len(value)):
+            depth += {"{": 1, "}": -1}.get(value[end], 0)
+            if depth == 0:
+                break
+        m = re.fullmatch(r"([A-Z0-9_]+)(?:(:?[-?])(.*))?", value[start + 2:end], re.DOTALL)
+        assert m, value
         name, op, arg = m.group(1), m.group(2), m.group(3)
         if env.get(name):
-            return env[name]
-        if op in (":-", "-"):
-            return _interpolate(arg or "", env)
-        raise KeyError(f"{name} is required: {arg}")
-
-    return INTERPOLATION.sub(one, value).replace("$$", "$")
+            out.append(env[name])
+        elif op in (":-", "-"):
+            out.append(_interpolate(arg or "", env))
+        else:
+            raise KeyError(f"{name} is required: {arg}")
+        i = end + 1
+    out.append(value[i:])
+    return "".join(out).replace("$$", "$")
 
 
 def _ports(service: str) -> list[str]:
@@ -60,7 +73,7 @@ def _range(text: str) -> tuple[int, int]:
 def test_services_and_images():
     assert set(SERVICES) == {"redis", "livekit", "livekit-sip", "freeswitch", "firestore",
                              "setup", "agent", "call-watch", "seed-menu", "board", "dialer",
-                             "webhooks"}
+                             "webhooks", "caddy"}
     assert SERVICES["livekit"]["image"].startswith("livekit/livekit-server:v")
     assert SERVICES["livekit-sip"]["image"].startswith("livekit/sip:v")
     # our own FreeSWITCH image, built from the upstream sources by the native build's recipe
@@ -279,12 +292,12 @@ def test_dockerfile_runs_the_worker_as_a_non_root_user():
         assert entry in ignored
 
 
-def test_board_serves_on_its_published_port_after_the_menu_is_seeded():
+def test_board_serves_over_https_through_caddy_after_the_menu_is_seeded():
     board = SERVICES["board"]
     env = _env("board")
     assert board["command"] == ["python", "-m", "services.board"]
     assert env["BOARD_HOST"] == "0.0.0.0" and env["BOARD_PORT"] == "8090"
-    assert _interpolate(_ports("board")[0], {}) == "8090:8090"
+    assert not board.get("ports"), "only caddy publishes the board"
     assert f"http://127.0.0.1:{env['BOARD_PORT']}/healthz" in " ".join(board["healthcheck"]["test"])
     assert board["depends_on"]["setup"]["condition"] == "service_completed_successfully"
     # the board books against the worker's capacity: the same RESTAURANT_* overrides, if any
@@ -292,6 +305,34 @@ def test_board_serves_on_its_published_port_after_the_menu_is_seeded():
     assert overrides == {k for k in _env("agent") if k.startswith("RESTAURANT_")}
     # no default account: the owner's password only ever comes from .env
     assert env["BOARD_OWNER_PASSWORD"] == "${BOARD_OWNER_PASSWORD:-}"
+    # HTTPS by default: Secure `__Host-` cookies, writes only from the address tablets use
+    assert env["BOARD_COOKIE_SECURE"] == "true"
+    lan = {"FS_EXTERNAL_IP": "192.168.1.10"}
+    assert _interpolate(env["BOARD_ORIGINS"], lan) == "https://192.168.1.10:443"
+    assert _interpolate(env["BOARD_ORIGINS"], {**lan, "BOARD_ADDRESS": "board.lan"}) \
+        == "https://board.lan:443"
+    caddy = SERVICES["caddy"]
+    # X-Forwarded-For is believed from caddy's fixed address only
+    assert env["BOARD_TRUSTED_PROXY"] == caddy["networks"]["phoneline"]["ipv4_address"]
+    assert _interpolate(_env("caddy")["BOARD_ADDRESS"], lan) == "192.168.1.10"
+    assert _env("caddy")["BOARD_TLS"] == "${BOARD_TLS:-internal}"
+    assert [_interpolate(p, {}) for p in _ports("caddy")] == ["443:443", "80:80"]
+    assert caddy["depends_on"]["board"]["condition"] == "service_healthy"
+    assert "./docker/caddy/Caddyfile:/etc/caddy/Caddyfile:ro" in caddy["volumes"]
+    caddyfile = (ROOT / "docker" / "caddy" / "Caddyfile").read_text()
+    assert "reverse_proxy {$BOARD_UPSTREAM:board:" + env["BOARD_PORT"] + "}" in caddyfile
+    assert "tls {$BOARD_TLS:internal}" in caddyfile
+
+
+def test_plain_http_for_the_board_only_when_the_user_opts_out():
+    override = yaml.safe_load((ROOT / "docker" / "compose.board-http.yml").read_text())
+    services = override["services"]
+    assert services["caddy"]["profiles"], "the opt-out does not start caddy"
+    board = services["board"]
+    # nothing assumed: the user names the published address, the origins and the cookies
+    for var in ("BOARD_COOKIE_SECURE", "BOARD_ORIGINS"):
+        assert ":?" in board["environment"][var], var
+    assert str(board["ports"][0]).startswith("${BOARD_PUBLISH:?")
 
 
 def test_dialer_is_a_service_of_the_stack_not_a_cron_job():
@@ -337,7 +378,7 @@ def test_webhooks_listen_where_the_healthcheck_and_the_port_say_with_what_they_c
 
 def test_nothing_with_personal_data_is_published_and_logs_rotate():
     published = {name for name, svc in SERVICES.items() if svc.get("ports")}
-    assert published == {"freeswitch", "board", "webhooks"}, published
+    assert published == {"freeswitch", "caddy", "webhooks"}, published
     # the webhooks: on the host's loopback unless WEBHOOKS_PUBLISH says otherwise, for the
     # host's HTTPS reverse proxy (they have no TLS of their own)
     assert [_interpolate(p, {}) for p in _ports("webhooks")] == ["127.0.0.1:8091:8091"]
@@ -363,6 +404,17 @@ def test_the_ci_override_only_publishes_on_loopback():
     override = yaml.safe_load((ROOT / "docker" / "compose.ci.yml").read_text()
                               .replace("!override", ""))
     for name, svc in override["services"].items():
-        assert set(svc) <= {"ports", "build"}, f"{name}: the CI run changes only ports/builds"
+        assert set(svc) <= {"ports", "build", "environment"}, \
+            f"{name}: the CI run changes only ports/builds"
+        # the one setting: FreeSWITCH's RTP range, to the few ports the run publishes
+        assert set(svc.get("environment", {})) <= {"FS_RTP_START_PORT", "FS_RTP_END_PORT"}
         for port in svc.get("ports", []):
             assert str(port).startswith("127.0.0.1:"), (name, port)
+    fakes = yaml.safe_load((ROOT / "docker" / "compose.fakes.yml").read_text())["services"]
+    # the providers' fakes: only the agent's three provider URLs change, to the fakes service
+    assert set(fakes) == {"fakes", "agent"}
+    assert set(fakes["agent"]) == {"environment", "depends_on"}
+    assert set(fakes["agent"]["environment"]) == {
+        "OPENAI_BASE_URL", "DEEPGRAM_BASE_URL", "CARTESIA_BASE_URL"}
+    assert all(url.startswith("http://fakes:") for url in fakes["agent"]["environment"].values())
+    assert "ports" not in fakes["fakes"]

@@ -67,6 +67,41 @@ async def test_llm_stream_tool_call_then_text(tmp_path):
         await task
 
 
+@function_tool
+async def start_order() -> str:
+    """Start an order."""
+    return "started"
+
+
+async def test_llm_says_so_out_loud_when_the_scripted_tool_was_not_offered(tmp_path):
+    """A script that no longer fits the call (its tool is not offered, e.g. after a refused
+    review) fails loudly: no tool call, and the caller hears the script error, never the
+    scripted "your order is in"."""
+    endpoints, stop, task = await _serve(tmp_path)
+    try:
+        model = openai.LLM(model="fake", base_url=endpoints.env()["OPENAI_BASE_URL"],
+                           api_key="fake")
+        ctx = lk_llm.ChatContext()
+        ctx.add_message(role="user", content="I'd like a large cappuccino")
+        calls, text = [], ""
+        async with model.chat(chat_ctx=ctx, tools=[start_order]) as stream:
+            async for chunk in stream:
+                if chunk.delta:
+                    calls += chunk.delta.tool_calls or []
+                    text += chunk.delta.content or ""
+        assert calls == []
+        assert text.startswith("Fake LLM script error: tool 'add_item' is not among the "
+                               "offered tools ['start_order']"), text
+        async with aiohttp.ClientSession() as http, \
+                http.get(f"{endpoints.llm}/_fake/log") as resp:
+            logged = (await resp.json())["requests"]
+        assert logged[0]["errors"] and logged[0]["tool_calls"] == [{
+            "name": "add_item", "arguments": '{"item": "cappuccino", "size": "large"}'}]
+    finally:
+        stop.set()
+        await task
+
+
 async def test_stt_emits_the_scripted_line_when_speech_ends(tmp_path):
     endpoints, stop, task = await _serve(tmp_path)
     try:

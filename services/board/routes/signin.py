@@ -26,20 +26,20 @@ async def login_page(request: Request, error: str | None = None, status: int = 2
     response = web.templates.TemplateResponse(request, "login.html", {
         "csrf": token, "next": web.safe_next(request.query_params.get("next")),
         "error": error or request.query_params.get("error")}, status_code=status)
-    response.set_cookie(LOGIN_COOKIE, token, max_age=LOGIN_FORM_S, httponly=True,
-                        samesite="strict", secure=_secure(request))
+    response.set_cookie(_name(request, LOGIN_COOKIE), token, max_age=LOGIN_FORM_S,
+                        httponly=True, samesite="strict", secure=_secure(request))
     return response
 
 
 async def login(request: Request) -> HTMLResponse | RedirectResponse:
     form = await request.form()
     nxt = web.safe_next(str(form.get("next") or ""))
-    expected = request.cookies.get(LOGIN_COOKIE)
+    expected = request.cookies.get(_name(request, LOGIN_COOKIE))
     if not expected or not secrets.compare_digest(
             expected.encode(), str(form.get("csrf") or "").encode()):
         return RedirectResponse("/login?error=expired", 303)
     board = web.board_of(request)
-    device = request.cookies.get(DEVICE_COOKIE)
+    device = request.cookies.get(_name(request, DEVICE_COOKIE))
     attempt = await board.need_signin().attempt(
         str(form.get("username") or ""), str(form.get("password") or ""),
         request.client.host if request.client else "", device)
@@ -52,25 +52,33 @@ async def login(request: Request) -> HTMLResponse | RedirectResponse:
         return RedirectResponse("/login?error=wrong&next=" + quote(nxt, safe=""), 303)
     token, session = await board.need_accounts().start_session(attempt.user)
     response = RedirectResponse(nxt, 303)
-    response.set_cookie(COOKIE, token, expires=session.expires_at, httponly=True,
-                        samesite="strict", secure=_secure(request))
-    response.delete_cookie(LOGIN_COOKIE)
+    response.set_cookie(_name(request, COOKIE), token, expires=session.expires_at,
+                        httponly=True, samesite="strict", secure=_secure(request))
+    response.delete_cookie(_name(request, LOGIN_COOKIE), httponly=True, samesite="strict",
+                           secure=_secure(request))
     device = secrets.token_urlsafe(32)
     await board.need_signin().records.remember_device(device, attempt.user.username)
-    response.set_cookie(DEVICE_COOKIE, device, max_age=90 * 86400, httponly=True,
-                        samesite="strict", secure=_secure(request))
+    response.set_cookie(_name(request, DEVICE_COOKIE), device, max_age=90 * 86400,
+                        httponly=True, samesite="strict", secure=_secure(request))
     return response
 
 
 async def logout(request: Request) -> JSONResponse:
-    await web.board_of(request).need_accounts().end_session(request.cookies.get(COOKIE))
+    await web.board_of(request).need_accounts().end_session(
+        request.cookies.get(_name(request, COOKIE)))
     response = JSONResponse({"ok": True})
-    response.delete_cookie(COOKIE)
+    response.delete_cookie(_name(request, COOKIE), httponly=True, samesite="strict",
+                           secure=_secure(request))
     return response
 
 
 async def healthz(request: Request) -> PlainTextResponse:
     return PlainTextResponse("ok")
+
+
+def _name(request: Request, name: str) -> str:
+    """`__Host-`-prefixed over HTTPS (services/board/guard.py)."""
+    return web.cookie_name(request, name)
 
 
 def _secure(request: Request) -> bool:

@@ -42,7 +42,8 @@ async def events(request: Request) -> EventSourceResponse:
         h.unsubscribe(sub)
         raise HTTPException(401, "sign in first")
     accounts = web.board_of(request).need_accounts()
-    changes = _stream(accounts, request.cookies.get(COOKIE), session, sub, reset, tz)
+    token = request.cookies.get(web.cookie_name(request, COOKIE))
+    changes = _stream(accounts, token, session, sub, reset, tz)
 
     async def stream() -> AsyncIterator[dict[str, str]]:
         try:
