@@ -59,15 +59,15 @@ MUTATION_SEED ?= 20261128
 mutation-sample: $(STAMP)
 	$(PY) scripts/mutation.py --sample 10 --budget 150 --seed $(MUTATION_SEED)
 
-## eval: the caller scenarios (evals/scenarios.yaml) against the real model: OPENAI_API_KEY,
+## eval: the caller scenarios (tests/evals/scenarios.yaml) against the real model: OPENAI_API_KEY,
 ## OPENAI_MODEL (the agents), EVAL_CALLER_MODEL and EVAL_JUDGE_MODEL (default OPENAI_MODEL);
-## writes evals/results.md. ONLY=<id prefixes> runs some.
+## writes tests/evals/results.md. ONLY=<id prefixes> runs some.
 eval: $(STAMP)
-	$(PY) -m evals $(if $(ONLY),--only $(ONLY))
+	$(PY) -m tests.evals $(if $(ONLY),--only $(ONLY))
 
 ## eval-fake: the same harness on the fake model with the scripted caller turns (what CI runs)
 eval-fake: $(STAMP)
-	$(PY) -m evals --fake $(if $(ONLY),--only $(ONLY))
+	$(PY) -m tests.evals --fake $(if $(ONLY),--only $(ONLY))
 
 ## dev: the whole phone system natively (redis, LiveKit, LiveKit SIP, Firestore emulator, worker)
 # `make dev DEVSTACK_ARGS="--fakes tests/telephony/softphone_order_call.yaml"` passes flags on

@@ -469,7 +469,7 @@ class Settings(RestaurantOverrides, WorkerSettings, ProviderSettings, LiveKitSet
 
 
 class EvalSettings(BaseSettings):
-    """`make eval` (evals/): the model the agents run on (the worker's OPENAI_* settings), the
+    """`make eval` (tests/evals/): the model the agents run on (the worker's OPENAI_* settings), the
     model playing the caller and the model judging the agent's turns (default: the same)."""
 
     model_config = SettingsConfigDict(env_file=None, extra="ignore", case_sensitive=False)

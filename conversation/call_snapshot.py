@@ -141,7 +141,7 @@ class SnapshotSaver:
     saved (written at once, so a confirmation replayed after a crash is recognised), and the
     turn's end carries the transcript. Items added mid-turn and the agent's other state changes
     (thinking, speaking) are not writes of their own: they measured 3.5 writes a caller turn,
-    now 2.9 (13.3 then 11.0 a call over the 43 eval scenarios, evals/results.md)."""
+    now 2.9 (13.3 then 11.0 a call over the 43 eval scenarios, tests/evals/results.md)."""
 
     def __init__(self, session: AgentSession, userdata: CallState,
                  earlier: list[TranscriptLine] | None = None,

@@ -9,7 +9,7 @@ import subprocess
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-TOOLING = ("tests", "bench", "scripts", "testkit", "fakes", "evals")
+TOOLING = ("tests", "bench", "scripts", "testkit", "fakes")
 LIVEKIT_ALLOWED = ("main.py", "agents/", "conversation/", "worker/", "telephony/",
                    "services/call_watch.py", "services/dialer.py")
 

@@ -1,4 +1,4 @@
-"""The eval harness (evals/) run as CI runs it: the fake OpenAI server answering each scenario's
+"""The eval harness (tests/evals/) as CI runs it: the fake OpenAI server answering each scenario's
 scripted steps, scripted caller turns, the real agents and the real emulator; the outcome
 checked against the ground truth, and a wrong ground truth caught."""
 
@@ -8,13 +8,13 @@ import dataclasses
 
 import pytest
 
-from evals import scenario
-from evals.outcome import Saved, problems
-from evals.run import main
+from tests.evals import scenario
+from tests.evals.outcome import Saved, problems
+from tests.evals.run import main
 
 # One scenario of each kind: every outcome, an option, a sold-out item, a full time that takes
 # the offered one, a party too big, a mumbled number, Spanish, a caller who never says goodbye.
-# `python -m evals --fake` (make eval-fake) runs the whole library.
+# `python -m tests.evals --fake` (make eval-fake) runs the whole library.
 SAMPLE = ["order-plain-latte", "order-sold-out-item", "order-mumbled-number",
           "order-never-says-goodbye", "order-then-booking-same-call",
           "booking-full-time-accepts-offer", "booking-party-too-big", "message-catering",

@@ -1,6 +1,6 @@
 """The call's resumable state is written when it may have changed: after a tool ran and when the
 agent's turn is over, not for every item added and every agent state (3.5 writes a caller turn
-before, measured by the eval run; evals/results.md has the figure now)."""
+before, measured by the eval run; tests/evals/results.md has the figure now)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`python -m evals [--fake] [--only ID ...] [--out evals/results.md]` (`make eval`).
+"""`python -m tests.evals [--fake] [--only ID ...] [--out tests/evals/results.md]` (`make eval`).
 
 Without --fake: the real agents on OPENAI_MODEL with OPENAI_API_KEY, an LLM playing each
 caller (EVAL_CALLER_MODEL) and LiveKit's judges (EVAL_JUDGE_MODEL). With --fake: the same
@@ -14,8 +14,8 @@ import logging
 import sys
 from pathlib import Path
 
-from evals import scenario
-from evals.run import RESULTS, main
+from tests.evals import scenario
+from tests.evals.run import RESULTS, main
 
 
 def cli() -> None:
@@ -27,7 +27,7 @@ def cli() -> None:
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     scenarios = scenario.load(only=args.only)
-    command = "python -m evals " + " ".join(sys.argv[1:])
+    command = "python -m tests.evals " + " ".join(sys.argv[1:])
     results = asyncio.run(main(scenarios, fake=args.fake, out=args.out, command=command.strip()))
     passed = sum(r.passed for r in results)
     print(f"{passed}/{len(results)} scenarios passed; results in {args.out}")

@@ -1,6 +1,6 @@
 """A caller scenario: a persona with a goal, the ground truth, and the scripted turns of the CI run.
 
-`evals/scenarios.yaml` holds the library. Each scenario:
+`tests/evals/scenarios.yaml` holds the library. Each scenario:
 
 ```yaml
 - id: order-large-latte

@@ -1,4 +1,4 @@
-"""Run the scenario library and write `evals/results.md`: per scenario, the outcome wanted and
+"""Run the scenario library and write `tests/evals/results.md`: per scenario, the outcome wanted and
 got, what differed, the judges' verdicts, and the LLM requests and tokens it cost; a score."""
 
 from __future__ import annotations
@@ -19,8 +19,6 @@ from livekit.plugins import openai
 
 from config import ConfigError, FirestoreSettings, load_firestore_settings
 from domain.menu import Catalog
-from evals.harness import Caller, LLMCaller, Result, ScriptedCaller, Usage, run_scenario
-from evals.scenario import Scenario
 from fakes import openai_llm
 from fakes.script import Script
 from models import RestaurantSettings
@@ -28,6 +26,8 @@ from store import FirebaseManager, connect
 from testkit import emulator as emu_mod
 from testkit.firestore import seed_menu_file
 from testkit.phone import catalog_from
+from tests.evals.harness import Caller, LLMCaller, Result, ScriptedCaller, Usage, run_scenario
+from tests.evals.scenario import Scenario
 
 PROJECT = "demo-evals"
 RESULTS = Path(__file__).with_name("results.md")

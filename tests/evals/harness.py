@@ -2,7 +2,7 @@
 text mode, on the real Firestore emulator; what was saved is checked against the ground truth in
 code, and LiveKit's judges look at the agent's turns for what only a model can judge.
 
-The same harness runs two ways (evals/__main__.py):
+The same harness runs two ways (tests/evals/__main__.py):
 * real: the agents on OPENAI_MODEL, the caller an LLM playing the persona, real judges;
 * fake (CI): the agents on the fake OpenAI server answering each scenario's scripted steps,
   the caller saying the scenario's scripted lines, the judges answered by the fake too.
@@ -23,11 +23,11 @@ from livekit.agents.evals.judge import _LLMJudge
 from agents.call import SESSION_OPTIONS, new_call, start_call
 from conversation.state import CallServices
 from domain.menu import Catalog
-from evals import outcome
-from evals.scenario import Scenario
 from store import FirebaseManager
 from testkit.phone import CALLER, NOW, Phone
 from testkit.records import make_reservation
+from tests.evals import outcome
+from tests.evals.scenario import Scenario
 
 MAX_TURNS = 14
 TURN_TIMEOUT_S = 90.0
