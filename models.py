@@ -7,6 +7,7 @@ Every model here is what one Firestore document holds (``to_doc`` / ``from_doc``
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date, datetime, time
 from enum import Enum
 from itertools import pairwise
@@ -72,15 +73,18 @@ class _Doc(BaseModel):
         return cls.model_validate(data)
 
 
-# A deliberate same-shape pair (`duplicates`) with store/staff.to_json: both walk a document's
-# values, with opposite leaves (to Firestore: datetimes kept, dates as text; to the board's JSON:
-# datetimes as UTC text).
-def _firestore_safe(value: Any) -> Any:
-    # Firestore stores datetimes natively but has no date-only or time-only type.
+def map_leaves(value: Any, leaf: Callable[[Any], Any]) -> Any:
+    """A document's value with `leaf` applied to every value that is not a dict, list or tuple:
+    the one walk both ways (to Firestore here, to the board's JSON in store/staff.to_json)."""
     if isinstance(value, dict):
-        return {k: _firestore_safe(v) for k, v in value.items()}
+        return {k: map_leaves(v, leaf) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_firestore_safe(v) for v in value]
+        return [map_leaves(v, leaf) for v in value]
+    return leaf(value)
+
+
+def _firestore_leaf(value: Any) -> Any:
+    # Firestore stores datetimes natively but has no date-only or time-only type.
     if isinstance(value, datetime):
         return value
     if isinstance(value, date | time):
@@ -88,6 +92,10 @@ def _firestore_safe(value: Any) -> Any:
     if isinstance(value, Enum):
         return value.value
     return value
+
+
+def _firestore_safe(value: Any) -> Any:
+    return map_leaves(value, _firestore_leaf)
 
 
 def _check_slug(value: str) -> str:
@@ -438,6 +446,8 @@ OrderStatus = Literal[
 ]
 
 
+# A deliberate same-shape pair (`duplicates`) with Reservation below: both records declare a
+# guest's name, phone, call and notes with the same limits.
 class Order(_Doc):
     id: str
     order_number: str
@@ -482,6 +492,7 @@ class ReservationChange(_Doc):
     before: dict[str, Any] = {}
 
 
+# A deliberate same-shape pair (`duplicates`) with Order above (the guest's fields).
 class Reservation(_Doc):
     code: str
     date: date

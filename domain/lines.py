@@ -17,6 +17,8 @@ from typing import Any
 from models import LANGUAGES, RESTAURANT_LINES
 
 HOUSE_LINES: dict[str, dict[str, str]] = {
+    # A deliberate same-shape pair (`duplicates`) with "es" below: each language's table says
+    # the same lines under the same keys (tests/test_spanish_lines.py checks none is missing).
     "en": {
         "greeting": "Thanks for calling {name}! Would you like to place an order or book a table?",
         "greeting_returning": (
@@ -128,6 +130,7 @@ HOUSE_LINES: dict[str, dict[str, str]] = {
         "refused_full_day": "{time} is fully booked, and nothing else is free that day",
         "refused_unreadable_time": "that is not a time I can read",
     },
+    # A deliberate same-shape pair (`duplicates`) with "en" above: the same keys in Spanish.
     "es": {
         "greeting": "¡Gracias por llamar a {name}! ¿Desea hacer un pedido o reservar una mesa?",
         "greeting_returning": (

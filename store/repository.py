@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal, TypeVar
 
@@ -191,15 +191,8 @@ class FirebaseManager(CallRecords):
         query = self.db.collection("reservations").where(
             filter=FieldFilter("phone", "==", phone_e164)
         )
-        found = []
-        async for snap in query.stream():
-            try:
-                res = Reservation.from_doc(snap.to_dict() or {})
-            except ValidationError as e:
-                log.error("reservations/%s is invalid and is skipped: %s", snap.id, brief(e))
-                continue
-            if res.status != "cancelled" and res.date >= from_day:
-                found.append(res)
+        found = [res async for res in _valid_reservations(query)
+                 if res.status != "cancelled" and res.date >= from_day]
         return sorted(found, key=lambda r: (r.date, r.time, r.code))
 
     # ------------------------------------------------------------ orders, messages, call logs
@@ -392,15 +385,8 @@ class FirebaseManager(CallRecords):
         or a no-show), oldest made first."""
         query = self.db.collection("reservations").where(
             filter=FieldFilter("date", ">=", from_day.isoformat()))
-        found = []
-        async for snap in query.stream():
-            try:
-                res = Reservation.from_doc(snap.to_dict() or {})
-            except ValidationError as e:
-                log.error("reservations/%s is invalid and is skipped: %s", snap.id, brief(e))
-                continue
-            if res.status in ("confirmed", "changed", "seated"):
-                found.append(res)
+        found = [res async for res in _valid_reservations(query)
+                 if res.status in ("confirmed", "changed", "seated")]
         return sorted(found, key=lambda r: (r.created_at, r.code))
 
     async def seat_unheld(self, code: str, seating: SeatingPlan) -> Literal[
@@ -758,3 +744,13 @@ def _unplaced_booking_message(res: Reservation, why: Exception) -> Message:
     return Message(id=f"{res.call_id}-unplaced-{res.code}", call_id=res.call_id, name=res.name,
                    phone=res.phone, reason=reason[:500], created_at=datetime.now(UTC),
                    language=res.language)
+
+
+async def _valid_reservations(query: Any) -> AsyncIterator[Reservation]:
+    """The bookings a query finds; one that no longer reads as a booking is logged and skipped,
+    so one bad document never hides a guest's other bookings."""
+    async for snap in query.stream():
+        try:
+            yield Reservation.from_doc(snap.to_dict() or {})
+        except ValidationError as e:
+            log.error("reservations/%s is invalid and is skipped: %s", snap.id, brief(e))

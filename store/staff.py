@@ -15,7 +15,7 @@ from google.api_core import exceptions as gexc
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
-from models import MENU, SETTINGS_DOC
+from models import MENU, SETTINGS_DOC, map_leaves
 from store.pos_orders import POS_ORDERS
 from store.scope import RestaurantScope
 
@@ -37,19 +37,17 @@ class StaleDocument(Exception):
         self.current = current
 
 
-# A deliberate same-shape pair (`duplicates`) with models._firestore_safe: the same walk over a
-# document's values, the other way (from Firestore to the board's JSON).
-def to_json(value: Any) -> Any:
-    """A Firestore document's value as JSON (datetimes as UTC ISO strings)."""
-    if isinstance(value, dict):
-        return {k: to_json(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [to_json(v) for v in value]
+def _json_leaf(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.astimezone(UTC).isoformat()
     if isinstance(value, date | time):
         return value.isoformat()
     return value
+
+
+def to_json(value: Any) -> Any:
+    """A Firestore document's value as JSON (datetimes as UTC ISO strings)."""
+    return map_leaves(value, _json_leaf)
 
 
 def version_of(snap: Any) -> str | None:
