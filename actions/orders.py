@@ -18,7 +18,7 @@ from domain.menu import Menu, find_option
 from domain.outbound_rules import callback_note
 from domain.pricing import build_line, pickup_time
 from domain.refusal import Refusal
-from models import LastOrderLine, Order, OrderLine
+from models import LastOrderLine, Order, OrderLine, RestaurantSettings
 from store import OrderIdTaken, SaveResult, SaveStatus
 
 log = logging.getLogger(__name__)
@@ -252,9 +252,8 @@ def set_contact(userdata: CallState, name: str | None, phone: str | None) -> tup
     return clean, number
 
 
-def no_callback(userdata: CallState, number: str) -> str:
+def no_callback(s: RestaurantSettings, number: str) -> str:
     """Why the line may not call or text the order's number back ("" when it may)."""
-    s = userdata.settings
     return callback_note(number, home_region=s.home_region,
                          allow_international=s.outbound_international) if number else ""
 
@@ -278,7 +277,7 @@ async def place_order(userdata: CallState) -> PlacedOrder:
             lines=list(cart.lines), subtotal_cents=subtotal, tax_cents=tax,
             total_cents=total, customer_name=cart.customer_name or "",
             customer_phone=cart.customer_phone or "",
-            callback_note=no_callback(userdata, cart.customer_phone or ""),
+            callback_note=no_callback(userdata.settings, cart.customer_phone or ""),
             pickup_time=cart.estimated_pickup(userdata.settings, now), created_at=now,
         )
     result = await _save_under_free_id(userdata)

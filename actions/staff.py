@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from actions import transfer
-from actions.state import CallState
+from actions.state import CallState, ReservationDraft
 from domain import booking
+from domain.cart import Cart
 from domain.lines import say
 from domain.masking import mask_personal
 from domain.spoken import language_name, spoken_in
@@ -57,25 +58,25 @@ def staff_briefing(userdata: CallState, reason: str) -> str:
         lines.append(say(lang, "brief_language",
                          spoken=language_name(userdata.language, lang)))
     if userdata.cart:
-        lines.append(say(lang, "brief_order", order=_order_words(userdata, lang)))
+        tax = userdata.settings.tax_rate
+        lines.append(say(lang, "brief_order", order=_order_words(userdata.cart, tax, lang)))
     if userdata.reservation is not None:
-        lines.append(say(lang, "brief_booking", booking=_booking_words(userdata, lang)))
+        said = _booking_words(userdata.reservation, userdata.now, lang)
+        lines.append(say(lang, "brief_booking", booking=said))
     if userdata.ids_created:
         lines.append(say(lang, "brief_saved", ids=", ".join(userdata.ids_created)))
     return " ".join(lines)
 
 
-def _order_words(userdata: CallState, lang: str) -> str:
-    cart, tax = userdata.cart, userdata.settings.tax_rate
+def _order_words(cart: Cart, tax: float, lang: str) -> str:
     if lang == "en":
         return cart.summary(tax)
     sp = spoken_in(lang)
     return f"{sp.items([sp.line(x) for x in cart.lines])}, total {sp.money(cart.totals(tax)[2])}"
 
 
-def _booking_words(userdata: CallState, lang: str) -> str:
-    draft, sp, now = userdata.reservation, spoken_in(lang), userdata.now
-    assert draft is not None
+def _booking_words(draft: ReservationDraft, now: datetime, lang: str) -> str:
+    sp = spoken_in(lang)
     said = [say(lang, f"brief_{draft.action}")]
     if draft.code:
         said.append(say(lang, "brief_code", code=draft.code))

@@ -180,7 +180,7 @@ async def set_customer(
     userdata.collecting_phone = False
     if reading_back:
         return order_readback(userdata)
-    note = orders.no_callback(userdata, number)
+    note = orders.no_callback(userdata.settings, number)
     return f"Order under {clean}, phone {spoken(number)}." + (
         f" Note: {note}; say so only if the caller asks for a call or a text." if note else "")
 
