@@ -7,6 +7,7 @@ call's state; `confirm_call_booking` is the call's own step around `confirm_draf
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from dataclasses import dataclass
 from typing import Literal
 
@@ -26,6 +27,9 @@ from store import (
     SaveStatus,
     SlotFull,
 )
+from store.outbound import OutboundQueue, Policy
+
+log = logging.getLogger("restaurant.reservations")
 
 CODE_ATTEMPTS = 5
 
@@ -188,6 +192,7 @@ async def confirm_draft(desk: Desk, r: ReservationDraft) -> BookingDone:
                 r.code or "", new_date=r.day, new_time=r.at, new_party_size=r.party_size,
                 call_id=desk.by, seating=seating, now=now, if_updated_at=r.if_updated_at,
             )
+            await _reminders_follow(desk, saved)
             return BookingDone("change", saved.code, "saved")
         return await _book(desk, r)
     except SlotFull:
@@ -199,6 +204,19 @@ async def confirm_draft(desk: Desk, r: ReservationDraft) -> BookingDone:
             f"Booking {spell(r.code or '')} is no longer active (cancelled or not "
             "found). Tell the caller and offer a new booking."
         ) from None
+
+
+async def _reminders_follow(desk: Desk, saved: Reservation) -> None:
+    """The changed booking's waiting reminders move with it (store/outbound.py). Never an error
+    for the change, which is saved: a reminder left at the old time still says the new one."""
+    try:
+        queue = OutboundQueue(desk.db.db, Policy.of(desk.settings))
+        moved = await queue.follow_booking(saved, desk.clock().astimezone(dt.UTC))
+    except Exception:
+        log.exception("the reminders of a changed booking could not be moved")
+        return
+    if moved:
+        log.info("reminders moved with the booking: %s", ", ".join(moved))
 
 
 async def confirm_call_booking(call: CallState) -> BookingDone:

@@ -101,13 +101,36 @@ class OutboundQueue:
         if starts <= now:
             raise Refusal(f"booking {code} has already started")
         due = max(now, starts - self.policy.reminder_before)
-        reason = (f"reminder of the booking for {res.party_size} on {res.date.isoformat()} "
-                  f"at {res.time.strftime('%H:%M')}")
         return await self._schedule(OutboundCall(
-            id=f"reminder-{code}" if channel == "call" else f"text-reminder-{code}",
+            id=_reminder_id(code, channel),
             kind="reminder", channel=channel, phone=res.phone, reservation_code=code,
-            reason=reason, max_attempts=self.policy.max_attempts, next_try_at=due,
+            reason=_reminder_reason(res), max_attempts=self.policy.max_attempts, next_try_at=due,
             created_at=now, updated_at=now))
+
+    async def follow_booking(self, res: Reservation, now: datetime) -> list[str]:
+        """A changed booking's reminders still waiting (by call, by text) follow it: due
+        `reminder_hours_before` its new start (now, if that has passed), so a booking moved
+        earlier is not reminded after it began. One being sent right now (leased, or changed
+        meanwhile: the precondition) is left alone: its sender reads the booking as it is.
+        Returns the ids moved."""
+        due = max(now, self._starts(res) - self.policy.reminder_before)
+        moved = []
+        for rid in (_reminder_id(res.code, "call"), _reminder_id(res.code, "text")):
+            ref = self.db.document(f"{CALLS}/{rid}")
+            snap = await ref.get()
+            if not snap.exists:
+                continue
+            call = OutboundCall.model_validate(snap.to_dict())
+            if call.status != "pending" or call.next_try_at == due:
+                continue
+            try:
+                await ref.update({"next_try_at": due, "reason": _reminder_reason(res),
+                                  "updated_at": now},
+                                 option=self.db.write_option(last_update_time=snap.update_time))
+            except gexc.FailedPrecondition:
+                continue
+            moved.append(rid)
+        return moved
 
     async def schedule_callback(self, message_id: str, now: datetime,
                                 at: datetime | None = None) -> OutboundCall:
@@ -305,6 +328,15 @@ class OutboundQueue:
 
     def _starts(self, res: Reservation) -> datetime:
         return datetime.combine(res.date, res.time, tzinfo=self.policy.restaurant_tz)
+
+
+def _reminder_id(code: str, channel: Literal["call", "text"]) -> str:
+    return f"reminder-{code}" if channel == "call" else f"text-reminder-{code}"
+
+
+def _reminder_reason(res: Reservation) -> str:
+    return (f"reminder of the booking for {res.party_size} on {res.date.isoformat()} "
+            f"at {res.time.strftime('%H:%M')}")
 
 
 def _finished(status: str, outcome: str, now: datetime) -> dict[str, object]:

@@ -9,7 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from actions import reservations
+from actions.state import Desk
 from actions.texts import Texts, text_reminder
+from domain.menu import Catalog, Menu
 from domain.seating import SeatingPlan
 from fakes import twilio as fake_twilio
 from store import FirebaseManager
@@ -84,3 +87,30 @@ async def test_outside_calling_hours_it_waits_and_a_stopped_number_is_not_texted
     assert (outcome, done.status) == ("text_refused", "done")
     assert twilio.state.messages == []
     assert fake_twilio.DEFAULT_SID  # the fake account the SDK used
+
+
+async def test_a_booking_staff_move_earlier_is_reminded_before_its_new_time(
+        seeded_db: FirebaseManager, twilio: FakeTwilio, tmp_path: Path) -> None:
+    """Staff move Friday 19:00 to Thursday 12:00 on the board (the same actions, on a desk like
+    the board's): the waiting text reminder moves to Wednesday 12:00, 24 h before the new time,
+    instead of going out Thursday evening, after the guest has eaten."""
+    db = seeded_db
+    queue, texts, settings, code = await _setup(db, twilio, tmp_path, "en")
+    staff_now = datetime(2026, 11, 20, 17, 0, tzinfo=UTC)
+    desk = Desk(db=db, catalog=Catalog(Menu([]), settings), clock=lambda: staff_now,
+                by="board-host-test", known_phone=GUEST)
+    draft = await reservations.draft_change(desk, code, "2026-11-26", "12:00", None)
+    done = await reservations.confirm_draft(desk, draft)
+    assert done.kind == "change"
+    new_due = datetime(2026, 11, 25, 17, 0, tzinfo=UTC)  # Wednesday 12:00 in Boston
+    try:
+        [entry] = await queue.list_calls()
+        assert entry.next_try_at == new_due and "2026-11-26 at 12:00" in entry.reason
+        call = await queue.claim(WORKER, new_due, LEASE)
+        assert call is not None and call.id == f"text-reminder-{code}"
+        outcome = await text_reminder(texts, db, call, settings)  # type: ignore[arg-type]
+    finally:
+        await texts.client.http_client.close()
+    assert outcome == "texted"
+    [sms] = twilio.state.messages
+    assert "Thu Nov 26 at 12:00 PM" in sms["body"]
