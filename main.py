@@ -124,6 +124,8 @@ try:
 except (ConfigError, ValueError) as e:
     raise SystemExit(str(e)) from None
 CALL_OPTIONS.install()  # in every process that imports this module: job processes too
+turn_taking.configure(WORKER.endpointing_floor_s, WORKER.endpointing_ceiling_s,
+                      WORKER.turn_detector_threshold)
 server = AgentServer(
     setup_fnc=prewarm, preload_modules=CALL_OPTIONS.preload_modules(),
     **worker_limits(WORKER),  # type: ignore[arg-type]
@@ -162,6 +164,14 @@ async def database(settings: Settings) -> store.FirebaseManager:
     return _db
 
 
+def turn_detector() -> inference.TurnDetector:
+    """The local audio turn detector, with config.py's threshold (None: LiveKit's)."""
+    threshold = turn_taking.detector_threshold()
+    if threshold is None:
+        return inference.TurnDetector(version="v1-mini")
+    return inference.TurnDetector(version="v1-mini", unlikely_threshold=threshold)
+
+
 def build_session(settings: Settings, vad: object, userdata: UserData | None = None
                   ) -> AgentSession:
     """STT, LLM, TTS, VAD and turn detection live on the session, shared by all four agents.
@@ -173,7 +183,7 @@ def build_session(settings: Settings, vad: object, userdata: UserData | None = N
     p = providers.build(settings, **(provider_languages(userdata, settings) if userdata else {}))
     return AgentSession(
         stt=p.stt, llm=p.llm, tts=p.tts, vad=vad,  # type: ignore[arg-type]
-        turn_handling=turn_taking.session_turn_handling(inference.TurnDetector(version="v1-mini")),
+        turn_handling=turn_taking.session_turn_handling(turn_detector()),
         conn_options=p.conn_options,
         **SESSION_OPTIONS,
     )
