@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import bisect
 import os
+import random
 import re
 import shutil
 import signal
@@ -88,6 +89,7 @@ class _Line:
 
     payload: bytes
     offset: int = 0
+    first_sent: float | None = None
     first_loud: float | None = None
     last_loud: float | None = None
     done: threading.Event = field(default_factory=threading.Event)
@@ -100,6 +102,7 @@ class _Line:
         return chunk
 
     def sent(self, chunk: bytes, at: float) -> None:
+        self.first_sent = self.first_sent or at
         if rms(ulaw_decode(chunk)) >= LOUD:
             self.first_loud = self.first_loud or at
             self.last_loud = at
@@ -129,6 +132,11 @@ class RtpCapture:
     With `live`, the mouth keeps talking after `speak` (silence, as a phone does) and says
     each line given to `say()` when it is given, so a caller can answer what it hears; the
     arrival of every loud packet is kept in `audible` (for timing answers cheaply).
+
+    A phone line (issue 25): with `idle` (linear16, 8 kHz, looped) the live mouth sends that
+    between lines instead of digital zero (a line's noise floor, testkit/caller_audio.py);
+    each packet goes out up to `jitter_ms` late (half-normal), and a share `loss` of them is
+    never sent (its sequence number is skipped, as a lost packet's would be).
     """
 
     ip: str = "127.0.0.1"
@@ -138,6 +146,10 @@ class RtpCapture:
     sources: set[tuple[str, int]] = field(default_factory=set)
     sent: int = 0
     audible: list[float] = field(default_factory=list)
+    idle: bytes | None = None
+    jitter_ms: float = 0.0
+    loss: float = 0.0
+    seed: int = 0
 
     def __post_init__(self) -> None:
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -176,12 +188,15 @@ class RtpCapture:
 
     def _talk(self, to: tuple[str, int]) -> None:
         payload = ulaw_encode(self.speak) if self.speak is not None else b""
+        idle = ulaw_encode(self.idle) if self.idle and len(self.idle) >= 4 * SAMPLES else b""
         quiet = b"\xff" * SAMPLES  # PCMU silence
+        rng = random.Random(self.seed)
         ssrc = 0x5EED4321
         start = time.monotonic()
         n = 0
         while True:
-            delay = start + n * PTIME_S - time.monotonic()
+            late = abs(rng.gauss(0, self.jitter_ms / 1000)) if self.jitter_ms else 0.0
+            delay = start + n * PTIME_S + late - time.monotonic()
             if self._stop.wait(max(delay, 0)):
                 return
             offset = n * SAMPLES
@@ -191,11 +206,15 @@ class RtpCapture:
             elif not self.live:
                 return
             else:
+                if idle:
+                    at = (n * SAMPLES) % (len(idle) - SAMPLES + 1)
+                    quiet = idle[at : at + SAMPLES]
                 chunk, line = self._next_live_chunk(quiet)
             rtp = struct.pack("!BBHII", 0x80, 0x80 if n == 0 else 0x00, n & 0xFFFF,
                               (n * SAMPLES) & 0xFFFFFFFF, ssrc)
             try:
-                self.sock.sendto(rtp + chunk, to)
+                if not (self.loss and rng.random() < self.loss):
+                    self.sock.sendto(rtp + chunk, to)
             except OSError:
                 return
             self.sent += 1
@@ -227,6 +246,16 @@ class RtpCapture:
         if line.first_loud is None or line.last_loud is None:
             raise ValueError("the line has no loud audio")
         return line.first_loud, line.last_loud + PTIME_S
+
+    def say_at(self, pcm: bytes, limit_s: float = 60.0) -> float:
+        """Live: like say(), but returns when the line's first packet was sent (times inside
+        the line are then its own labels: testkit/caller_audio.py)."""
+        line = _Line(ulaw_encode(pcm))
+        with self._lock:
+            self._lines.append(line)
+        if not line.done.wait(limit_s) or line.first_sent is None:
+            raise TimeoutError(f"line not sent within {limit_s}s (is the call up?)")
+        return line.first_sent
 
     def audible_since(self, since: float) -> float | None:
         """Live: arrival of the first loud packet after `since`."""

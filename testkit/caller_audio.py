@@ -112,13 +112,13 @@ def _resample(x: np.ndarray, src: int, dst: int) -> np.ndarray:
 
 
 def _shift_pitch(x: np.ndarray, semitones: float) -> np.ndarray:
-    """Pitch (and formants) up or down, keeping the duration: resample, then stretch back."""
-    if not semitones:
+    """Pitch up or down, keeping the duration (sox's `pitch`, a time-domain shift)."""
+    if not semitones or shutil.which("sox") is None:
         return x
-    factor = 2 ** (semitones / 12)
-    shifted = _resample(x, RATE, int(RATE / factor))  # shorter and higher when played at RATE
-    idx = np.linspace(0, len(shifted) - 1, len(x))
-    return np.interp(idx, np.arange(len(shifted)), shifted)
+    raw = ["-t", "raw", "-r", str(RATE), "-e", "signed", "-b", "16", "-c", "1", "-L"]
+    out = subprocess.run(["sox", "-q", *raw, "-", *raw, "-", "pitch", str(int(semitones * 100))],
+                         input=to_pcm(x), capture_output=True, check=True, timeout=20).stdout
+    return to_array(out)
 
 
 @functools.lru_cache(maxsize=512)
@@ -156,8 +156,9 @@ BABBLE_LINES = (
     "We are meeting them after work.", "No, I told him about it yesterday.",
     "It is much colder than last week.", "Are you coming with us tonight?",
 )
-BABBLE_VOICES = (Voice("piper", 0.9, -3), Voice("piper", 1.1, 2), Voice("piper", 1.0, 5),
-                 Voice("espeak", 1.0, 0), Voice("espeak", 1.2, -4), Voice("piper", 0.95, -6))
+BABBLE_VOICES = (Voice("piper", 0.9, -3), Voice("piper", 1.1, 4), Voice("espeak", 1.0, 0),
+                 Voice("espeak", 1.2, -4), Voice("espeak", 0.9, 5))
+BABBLE_S = 12  # the café's loop; each voice says three sentences of it
 
 
 @dataclass(frozen=True)
@@ -199,12 +200,12 @@ def _babble_bed(seconds: int) -> np.ndarray:
     n = seconds * RATE
     rng = random.Random(f"babble-{seconds}")
     bed = np.zeros(n)
-    for voice in BABBLE_VOICES if have_espeak() else BABBLE_VOICES[:3]:
+    for voice in BABBLE_VOICES:
         if voice.engine == "espeak" and not have_espeak():
             continue
         track = np.concatenate([np.concatenate((to_array(say(s, voice)),
                                                 np.zeros(int(RATE * rng.uniform(0.1, 0.6)))))
-                                for s in rng.sample(BABBLE_LINES, len(BABBLE_LINES))])
+                                for s in rng.sample(BABBLE_LINES, 3)])
         track = np.resize(track, n)
         bed += np.roll(track, rng.randrange(n))
     return bed
@@ -222,7 +223,7 @@ def clatter(n: int, rng: np.random.Generator, per_s: float = 0.7) -> np.ndarray:
 
 
 def cafe(n: int, level_dbfs: float, rng: np.random.Generator) -> np.ndarray:
-    babble = _babble_bed(20)
+    babble = _babble_bed(BABBLE_S)
     babble = np.resize(np.roll(babble, int(rng.integers(len(babble)))), n)
     room = at_level(babble, level_dbfs) + at_level(clatter(n, rng) + 1e-3, level_dbfs - 6)
     return at_level(telephone_band(room), level_dbfs)
