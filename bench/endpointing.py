@@ -168,9 +168,13 @@ def probabilities(scored: list[dict[str, Any]]) -> dict[str, Any]:
     for lang in sorted({t["lang"] for t in scored}):
         ends = [t["end_prob"] for t in scored if t["lang"] == lang]
         pauses = [p for t in scored if t["lang"] == lang for p in t["pause_probs"]]
+        # AUC: the chance that a real end scores above a pause (0.5: no better than a coin)
+        auc = np.mean([(e > q) + 0.5 * (e == q) for e in ends for q in pauses]) if pauses \
+            else None
         out[lang] = {"ends": len(ends), "end_median": round(float(np.median(ends)), 3),
                      "pauses": len(pauses),
-                     "pause_median": round(float(np.median(pauses)), 3) if pauses else None}
+                     "pause_median": round(float(np.median(pauses)), 3) if pauses else None,
+                     "auc": None if auc is None else round(float(auc), 3)}
     return out
 
 

@@ -41,7 +41,7 @@ def _kind_table(rows: list[dict[str, Any]], live: bool) -> list[str]:
 def offline_section(o: dict[str, Any]) -> list[str]:
     c, b = o["chosen"], o["current"]
     det = "; ".join(f"{lang}: real ends median {d['end_median']}, pauses median "
-                    f"{d['pause_median']}" for lang, d in o["detector"].items())
+                    f"{d['pause_median']}, AUC {d.get('auc')}" for lang, d in o["detector"].items())
     lines = [
         "", "## Turn taking on realistic caller audio (issue 25)", "",
         f"Offline (bench/endpointing.py): {o['turns']} labelled turns ({o['paused_turns']} with "
@@ -61,7 +61,9 @@ def offline_section(o: dict[str, Any]) -> list[str]:
               for r in o["frontier"]]
     lines += ["", "Turn kinds under the chosen setting (offline; held = the real end scored "
                   "under the threshold and waited the ceiling):", ""]
-    return lines + _kind_table(o["by_kind"], live=False)
+    lines += _kind_table(o["by_kind"], live=False)
+    lines += ["", "The same turns under the setting before (offline):", ""]
+    return lines + _kind_table(o["by_kind_current"], live=False)
 
 
 def live_section(live: dict[str, Any]) -> list[str]:
