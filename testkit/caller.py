@@ -19,25 +19,33 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from fakes.audio import rms, silence, speech_or_tone, ulaw_decode, ulaw_encode
+import numpy as np
+
+from fakes.audio import rms, ulaw_decode, ulaw_encode
+from testkit.caller_audio import Line, on_the_line, say, to_array, to_pcm
 
 SIPP_DIR = Path(__file__).resolve().parent / "sipp"
 SCENARIO = SIPP_DIR / "freeswitch_bridge_uac.xml"
 RATE = 8000
 PTIME_S = 0.02
 SAMPLES = int(RATE * PTIME_S)  # 160 samples = 160 PCMU bytes per packet
+PHONE_LINE = Line(-60.0, jitter_ms=0.0, loss=0.0)  # the tests' line: a floor, mu-law
 
 
 # --- the caller's speech --------------------------------------------------------------------
 
 
-def caller_audio(lines: list[str], *, lead_in: float, gap: float, tail: float) -> bytes:
-    """linear16 at 8 kHz: `lead_in` s of silence, then each line spoken with `gap` s between."""
-    pcm = silence(lead_in, RATE)
-    for i, line in enumerate(lines):
-        pcm += speech_or_tone(line, RATE)
-        pcm += silence(gap if i < len(lines) - 1 else tail, RATE)
-    return pcm
+def caller_audio(lines: list[str], *, lead_in: float, gap: float, tail: float,
+                 line: Line = PHONE_LINE) -> bytes:
+    """linear16 at 8 kHz, as a caller on a phone line (issue 25): `lead_in` s of the line's
+    noise, then each line said by Piper's neural voice with `gap` s between, all on `line`
+    (a -60 dBFS noise floor and mu-law: never digital zero)."""
+    speech = [np.zeros(int(lead_in * RATE))]
+    for i, text in enumerate(lines):
+        speech.append(to_array(say(text)))
+        speech.append(np.zeros(int((gap if i < len(lines) - 1 else tail) * RATE)))
+    rng = np.random.default_rng(len(lines))
+    return to_pcm(on_the_line(np.concatenate(speech), line, rng))
 
 
 def _checksum(data: bytes) -> int:
