@@ -95,10 +95,11 @@ class WorkerSettings(BaseSettings):
     # ceiling (seconds after the end of speech) and the turn detector's "unlikely" threshold
     # (a turn scored under it waits the ceiling). Chosen from bench/endpointing.py's frontier
     # on realistic caller audio: the detector barely tells a pause from an end there, so the
-    # ceiling must outlast callers' pauses (up to ~1.9 s) to cut off <= 3 % of paused turns.
+    # ceiling must outlast callers' pauses (up to ~1.9 s) to cut off <= 3 % of paused turns,
+    # and a threshold of 0.9 waits it unless the detector is all but sure.
     endpointing_floor_s: float = Field(default=0.3, gt=0, le=10)
     endpointing_ceiling_s: float = Field(default=2.0, gt=0, le=10)
-    turn_detector_threshold: float = Field(default=0.8, ge=0, le=1)
+    turn_detector_threshold: float = Field(default=0.9, ge=0, le=1)
     # A job process above this is killed by the worker (0: no limit) and its call resumed
     # elsewhere (telephony/redispatch.py); a job in a call measured ~410-470 MB RSS.
     agent_job_memory_limit_mb: float = Field(default=1500, ge=0)

@@ -134,11 +134,11 @@ def frontier(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def choose(rows: list[dict[str, Any]]) -> tuple[dict[str, Any], str]:
     """The lowest p95, then p50, with at most CUT_OFF_TARGET_PCT of paused turns cut off;
-    among equals the one that holds the fewest real ends (answers the most at the floor).
+    among equals the fewest cut-offs, then the fewest real ends held (answered at the floor).
     When no setting gets there: the fewest cut-offs."""
     ok = [r for r in rows if r["cut_off_pct"] <= CUT_OFF_TARGET_PCT]
     if ok:
-        return (min(ok, key=lambda r: (r["p95_ms"], r["p50_ms"], r["held_pct"])),
+        return (min(ok, key=lambda r: (r["p95_ms"], r["p50_ms"], r["cut_off_pct"], r["held_pct"])),
                 f"the lowest p95 with at most {CUT_OFF_TARGET_PCT:g} % of paused turns cut off")
     return (min(rows, key=lambda r: (r["cut_off_pct"], r["p95_ms"])),
             f"no setting cuts off at most {CUT_OFF_TARGET_PCT:g} %: the fewest cut-offs")

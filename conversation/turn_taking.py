@@ -11,15 +11,16 @@ when it ends:
 
 - the session: dynamic endpointing from a floor to a ceiling, and the detector's "unlikely"
   threshold, all three from config.py (ENDPOINTING_FLOOR_S 0.3 s, ENDPOINTING_CEILING_S
-  2.0 s, TURN_DETECTOR_THRESHOLD 0.8; LiveKit: 0.3 s, 2.5 s, 0.36). Issue 25 measured the
+  2.0 s, TURN_DETECTOR_THRESHOLD 0.9; LiveKit: 0.3 s, 2.5 s, 0.36). Issue 25 measured the
   trade-off on realistic caller audio (bench/endpointing.py: Piper and espeak-ng voices on a
   line with a noise floor, a café, mu-law and lost packets): there the detector scores real
-  ends at a median 0.58 and pauses inside a turn at 0.51, so no threshold separates them, and
-  callers' pauses (lists, numbers, hesitations, corrections) run to ~1.9 s. At the former
-  0.8/1.2/0.36, 81 % of paused turns were cut off; only a ceiling that outlasts the pauses
-  keeps that under 3 %. The threshold 0.8 holds nearly every turn to the ceiling; the few
-  scored above it are answered after the floor. The price is the wait: see bench/README.md
-  for the frontier;
+  ends at a median 0.57 and pauses inside a turn at 0.54 (AUC 0.55; Spanish 0.50 and 0.51),
+  so no threshold separates them, and callers' pauses (lists, numbers, hesitations,
+  corrections) run to ~1.9 s. At the former 0.8/1.2/0.36, 82 % of paused turns were cut off;
+  only a ceiling that outlasts the pauses keeps that under 3 %. At 0.9 the detector holds
+  every turn to the ceiling unless it is all but sure (none of 216 real ends scored that high):
+  a fixed 2.0 s wait, the fastest setting that cut off none of 144 paused turns. The price is
+  the wait (bench/README.md §6d);
 - where the answer is expected to be short (the confirmation agent; the order agent when it
   has asked for the name), a 1.0 s ceiling: a held "yes" commits 1.0 s after speech ends;
 - while the caller is saying a phone number (one was refused as incomplete), a 1.5 s floor
@@ -42,7 +43,7 @@ from livekit.agents.voice.turn import EndpointingOptions
 # the floor and ceiling, and the detector's threshold: config.py's ENDPOINTING_FLOOR_S,
 # ENDPOINTING_CEILING_S and TURN_DETECTOR_THRESHOLD, set by configure() once per process
 SESSION_ENDPOINTING: EndpointingOptions = {"mode": "dynamic", "min_delay": 0.3, "max_delay": 2.0}
-DETECTOR_THRESHOLD = {"unlikely": 0.8}
+DETECTOR_THRESHOLD = {"unlikely": 0.9}
 SHORT_ANSWER_ENDPOINTING: EndpointingOptions = {"max_delay": 1.0}
 # A phone number said in groups ("six one seven ... five five five ... oh one nine nine"):
 # the pauses between groups are not the end of the turn.

@@ -76,10 +76,10 @@ def test_the_endpointing_setting_comes_from_config(monkeypatch):
 
     settings = WorkerSettings(_env_file=None)  # type: ignore[call-arg]
     assert (settings.endpointing_floor_s, settings.endpointing_ceiling_s,
-            settings.turn_detector_threshold) == (0.3, 2.0, 0.8)  # bench/endpointing.py's pick
+            settings.turn_detector_threshold) == (0.3, 2.0, 0.9)  # bench/endpointing.py's pick
     monkeypatch.setitem(turn_taking.SESSION_ENDPOINTING, "min_delay", 0.3)
     monkeypatch.setitem(turn_taking.SESSION_ENDPOINTING, "max_delay", 2.0)
-    monkeypatch.setitem(turn_taking.DETECTOR_THRESHOLD, "unlikely", 0.8)
+    monkeypatch.setitem(turn_taking.DETECTOR_THRESHOLD, "unlikely", 0.9)
     monkeypatch.setenv("ENDPOINTING_FLOOR_S", "0.5")
     monkeypatch.setenv("ENDPOINTING_CEILING_S", "1.6")
     monkeypatch.setenv("TURN_DETECTOR_THRESHOLD", "0.65")
