@@ -94,3 +94,16 @@ def test_the_endpointing_setting_comes_from_config(monkeypatch):
     monkeypatch.setenv("ENDPOINTING_CEILING_S", "0.4")
     with pytest.raises(pydantic.ValidationError, match="below ENDPOINTING_FLOOR_S"):
         WorkerSettings(_env_file=None)  # type: ignore[call-arg]
+
+
+def test_the_job_s_detector_carries_the_threshold(monkeypatch):
+    """main.py builds each call's turn detector with TURN_DETECTOR_THRESHOLD (as configured
+    once per process), and with LiveKit's own when the levers are off."""
+    from livekit.agents.utils import is_given
+
+    import main
+
+    monkeypatch.setitem(turn_taking.DETECTOR_THRESHOLD, "unlikely", 0.65)
+    assert main.turn_detector().describe_options()["threshold_overrides"] == 0.65
+    monkeypatch.setitem(turn_taking.enabled, "dynamic_endpointing", False)
+    assert not is_given(main.turn_detector()._opts.thresholds.overrides)
