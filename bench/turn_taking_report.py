@@ -20,6 +20,12 @@ def _t(t: dict[str, Any] | None) -> str:
     return f"p50 {t['p50']:g} / p95 {t['p95']:g} ms (n={t['n']})"
 
 
+def _held(d: dict[str, Any] | None) -> str:
+    if not d or not d.get("predictions"):
+        return "n/a"
+    return f"{d['held']} of {d['predictions']} predictions (threshold {d['thresholds']})"
+
+
 def _kind_table(rows: list[dict[str, Any]], live: bool) -> list[str]:
     head = "| Language | Kind | Turns | Held | Cut off (paused) | v2v p50 | v2v p95 |"
     if live:
@@ -70,8 +76,9 @@ def live_section(live: dict[str, Any]) -> list[str]:
     lines = ["", "End to end through FreeSWITCH and LiveKit SIP (bench/turn_taking.py), "
                  "provider latencies 250/400/150 ms, the chain measured per turn from the "
                  "fakes' timestamps:", "",
-             "| Run | Paused cut off | Missed | v2v | provider chain | ours | Target (ours) | "
-             "Met |", "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+             "| Run | Paused cut off | Missed | Detector held (waited the ceiling) | v2v | "
+             "provider chain | ours | Target (ours) | Met |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for r in live["runs"]:
         ours = r["ours_ms"]
         if r["calls"] == 1:
@@ -86,7 +93,8 @@ def live_section(live: dict[str, Any]) -> list[str]:
         lines.append(
             f"| {r['setting']}, {r['calls']} call(s) ({r['measured_at']}; load average "
             f"{r['load_avg'][0]}-{r['load_avg'][1]}) | {r['cut_off']}/{r['paused_turns']} "
-            f"({r['cut_off_pct']} %) | {r['missed']} | {_t(r['voice_to_voice_ms'])} | "
+            f"({r['cut_off_pct']} %) | {r['missed']} | {_held(r.get('detector'))} | "
+            f"{_t(r['voice_to_voice_ms'])} | "
             f"{_t(r['provider_chain_ms'])} | {_t(ours)} | {target} | "
             f"{'yes' if met else '**no**'} |")
     for r in live["runs"]:
