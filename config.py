@@ -93,6 +93,15 @@ class WorkerSettings(BaseSettings):
     # worker/call_options.py levers to turn off (comma list or "all"): the benchmark's before
     # figures
     audio_levers_off: str = ""
+    # When the caller's turn is over (conversation/turn_taking.py): the endpointing floor and
+    # ceiling (seconds after the end of speech) and the turn detector's "unlikely" threshold
+    # (a turn scored under it waits the ceiling). Chosen from bench/endpointing.py's frontier
+    # on realistic caller audio: the detector barely tells a pause from an end there, so the
+    # ceiling must outlast callers' pauses (up to ~1.9 s) to cut off <= 3 % of paused turns,
+    # and a threshold of 0.9 waits it unless the detector is all but sure.
+    endpointing_floor_s: float = Field(default=0.3, gt=0, le=10)
+    endpointing_ceiling_s: float = Field(default=2.0, gt=0, le=10)
+    turn_detector_threshold: float = Field(default=0.9, ge=0, le=1)
     # A job process above this is killed by the worker (0: no limit) and its call resumed
     # elsewhere (telephony/redispatch.py); a job in a call measured ~410-470 MB RSS.
     agent_job_memory_limit_mb: float = Field(default=1500, ge=0)
@@ -108,8 +117,16 @@ class WorkerSettings(BaseSettings):
         "agent_name", "agent_load_threshold", "agent_idle_processes", "agent_max_calls",
         "agent_http_port", "agent_init_timeout_s", "agent_job_memory_limit_mb",
         "worker_health_host", "sip_outbound_trunk_name", "staff_ring_seconds",
-        "restaurant_turn_taking", mode="before",
+        "restaurant_turn_taking", "endpointing_floor_s", "endpointing_ceiling_s",
+        "turn_detector_threshold", mode="before",
     )(classmethod(_empty_is_default))
+
+    @model_validator(mode="after")
+    def _ceiling_above_floor(self) -> WorkerSettings:
+        if self.endpointing_ceiling_s < self.endpointing_floor_s:
+            raise ValueError(f"ENDPOINTING_CEILING_S ({self.endpointing_ceiling_s}) is below "
+                             f"ENDPOINTING_FLOOR_S ({self.endpointing_floor_s})")
+        return self
 
 
 class OutboundSettings(BaseSettings):

@@ -127,6 +127,8 @@ try:
 except (ConfigError, ValueError) as e:
     raise SystemExit(str(e)) from None
 CALL_OPTIONS.install()  # in every process that imports this module: job processes too
+turn_taking.configure(WORKER.endpointing_floor_s, WORKER.endpointing_ceiling_s,
+                      WORKER.turn_detector_threshold)
 server = AgentServer(
     setup_fnc=prewarm, preload_modules=CALL_OPTIONS.preload_modules(),
     **worker_limits(WORKER),  # type: ignore[arg-type]
@@ -165,6 +167,14 @@ async def database(settings: Settings) -> store.FirebaseManager:
     return _db
 
 
+def turn_detector() -> inference.TurnDetector:
+    """The local audio turn detector, with config.py's threshold (None: LiveKit's)."""
+    threshold = turn_taking.detector_threshold()
+    if threshold is None:
+        return inference.TurnDetector(version="v1-mini")
+    return inference.TurnDetector(version="v1-mini", unlikely_threshold=threshold)
+
+
 def build_session(settings: Settings, vad: object, userdata: UserData | None = None
                   ) -> AgentSession:
     """STT, LLM, TTS, VAD and turn detection live on the session, shared by all four agents.
@@ -178,7 +188,7 @@ def build_session(settings: Settings, vad: object, userdata: UserData | None = N
     # The restaurant's languages: multilingual STT, the default language's voice.
     languages = provider_languages(userdata, settings) if userdata else {}
     p = providers.build(settings, **languages, flux=path == "flux")
-    detector = inference.TurnDetector(version="v1-mini") if path == "local" else None
+    detector = turn_detector() if path == "local" else None
     return AgentSession(
         stt=p.stt, llm=p.llm, tts=p.tts,
         vad=vad if path == "local" else None,  # type: ignore[arg-type]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from bench.turn_taking_report import section as turn_taking_section
+
 
 def _get(results: dict[str, Any], path: str) -> Any:
     value: Any = results
@@ -112,7 +114,8 @@ def markdown(r: dict[str, Any]) -> str:
             "0 ms latency, so every figure is ours. How each is measured: bench/README.md.\n\n")
     lines = ["| Figure | Result | Target | Met |", "| --- | --- | --- | --- |"]
     lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
-    return head + "\n".join(lines) + "\n" + by_kind(r) + turn_paths(r)
+    return (head + "\n".join(lines) + "\n" + by_kind(r) + turn_taking_section(r)
+            + turn_paths(r))
 
 
 def cores_rows(r: dict[str, Any]) -> list[tuple[str, str, str, str]]:

@@ -54,7 +54,7 @@ from testkit.caller import RATE, RtpCapture, start_sipp
 from testkit.clock import open_timezone
 
 ROOT = Path(__file__).resolve().parent.parent
-SCENARIO = ROOT / "tests" / "telephony" / "sipp" / "freeswitch_bridge_uac.xml"
+SCENARIO = ROOT / "testkit" / "sipp" / "freeswitch_bridge_uac.xml"  # since issue 21
 RESTAURANT_NUMBER = "+15550100"
 PROVIDER_IP = "127.0.0.3"
 PROJECT = "demo-bench-voice"

@@ -9,13 +9,18 @@ complete questions and 0.22 for first halves (AUC 0.73), so no threshold separat
 questions are held). What is left to tune is how long a held turn waits and what is ready
 when it ends:
 
-- the session: dynamic endpointing from a 0.8 s floor and a 1.2 s ceiling (LiveKit: 0.3 s
-  and 2.5 s). With real providers the reply is barely ready sooner (final transcript ~0.25 s,
-  LLM first token ~0.4 s, TTS first audio ~0.15 s after the end of speech), so the floor
-  costs little (unheld turns answered after 1.10-1.17 s instead of 0.96-1.0 s at a 0.6 s
-  floor) and a caller who goes on within it is not cut off (paused turns cut off: 4 of 31,
-  against 6 of 31 at 0.6 s). The floor grows with the caller's own pauses. The ceiling bounds
-  what a held turn costs; a caller who pauses up to 1.2 s inside a sentence is still heard;
+- the session: dynamic endpointing from a floor to a ceiling, and the detector's "unlikely"
+  threshold, all three from config.py (ENDPOINTING_FLOOR_S 0.3 s, ENDPOINTING_CEILING_S
+  2.0 s, TURN_DETECTOR_THRESHOLD 0.9; LiveKit: 0.3 s, 2.5 s, 0.36). Issue 25 measured the
+  trade-off on realistic caller audio (bench/endpointing.py: Piper and espeak-ng voices on a
+  line with a noise floor, a café, mu-law and lost packets): there the detector scores real
+  ends at a median 0.57 and pauses inside a turn at 0.54 (AUC 0.55; Spanish 0.50 and 0.51),
+  so no threshold separates them, and callers' pauses (lists, numbers, hesitations,
+  corrections) run to ~1.9 s. At the former 0.8/1.2/0.36, 82 % of paused turns were cut off;
+  only a ceiling that outlasts the pauses keeps that under 3 %. At 0.9 the detector holds
+  every turn to the ceiling unless it is all but sure (none of 216 real ends scored that high):
+  a fixed 2.0 s wait, the fastest setting that cut off none of 144 paused turns. The price is
+  the wait (bench/README.md §6d);
 - where the answer is expected to be short (the confirmation agent; the order agent when it
   has asked for the name), a 1.0 s ceiling: a held "yes" commits 1.0 s after speech ends;
 - while the caller is saying a phone number (one was refused as incomplete), a 1.5 s floor
@@ -53,7 +58,10 @@ logger = logging.getLogger("restaurant.turn_taking")
 
 Path = Literal["local", "flux"]
 
-SESSION_ENDPOINTING: EndpointingOptions = {"mode": "dynamic", "min_delay": 0.8, "max_delay": 1.2}
+# the floor and ceiling, and the detector's threshold: config.py's ENDPOINTING_FLOOR_S,
+# ENDPOINTING_CEILING_S and TURN_DETECTOR_THRESHOLD, set by configure() once per process
+SESSION_ENDPOINTING: EndpointingOptions = {"mode": "dynamic", "min_delay": 0.3, "max_delay": 2.0}
+DETECTOR_THRESHOLD = {"unlikely": 0.9}
 SHORT_ANSWER_ENDPOINTING: EndpointingOptions = {"max_delay": 1.0}
 # A phone number said in groups ("six one seven ... five five five ... oh one nine nine"):
 # the pauses between groups are not the end of the turn.
@@ -78,6 +86,18 @@ def path_for(settings: RestaurantSettings) -> Path:
                        "use the local turn detector", ", ".join(sorted(settings.languages)))
         return "local"
     return "flux"
+
+
+def configure(floor_s: float, ceiling_s: float, threshold: float) -> None:
+    """The session's endpointing floor and ceiling and the detector's threshold (once per
+    process, before any call)."""
+    SESSION_ENDPOINTING.update(min_delay=floor_s, max_delay=ceiling_s)
+    DETECTOR_THRESHOLD["unlikely"] = threshold
+
+
+def detector_threshold() -> float | None:
+    """The turn detector's "unlikely" threshold (None: LiveKit's own, with the levers off)."""
+    return DETECTOR_THRESHOLD["unlikely"] if enabled["dynamic_endpointing"] else None
 
 
 def session_endpointing(path: Path = "local") -> EndpointingOptions | None:

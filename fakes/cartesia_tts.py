@@ -94,14 +94,19 @@ async def websocket(request: web.Request) -> web.StreamResponse:
         if text.strip() and not ctx.cancelled:
             audio = await loop.run_in_executor(None, _render, app, text.strip(), rate)
             seconds = len(audio) / 2 / rate
-            app[STATE_KEY]["spoken"].append({
+            first = not ctx.audio_sent
+            entry: dict[str, Any] = {
                 "at": time.time(), "context_id": cid, "text": text, "seconds": round(seconds, 3),
                 # what a real Cartesia would speak it in, and with which voice
                 "language": req.get("language"),
                 "voice": (req.get("voice") or {}).get("id"),
-            })
+            }
+            app[STATE_KEY]["spoken"].append(entry)
             log.info("fake TTS: %r -> %.2fs", text, seconds)
             await ctx.first_audio_due(app[LATENCY_KEY])
+            if first:  # the provider's time to first audio, for a turn's provider chain
+                entry["opened_at"] = time.time() - (time.monotonic() - ctx.opened)
+                entry["first_audio_at"] = time.time()
             step = int(rate * CHUNK_SECONDS) * 2
             for i in range(0, len(audio), step):
                 await ws.send_str(json.dumps({

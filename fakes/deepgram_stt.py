@@ -99,6 +99,7 @@ class _Session:
         )
         self.interim_sent = False
         self._late: set[asyncio.Task[None]] = set()  # finals waiting for their latency
+        self.heard_end_at: float | None = None
 
     def _next_line(self) -> tuple[str, str | None]:
         """The next scripted line, and its language when the client asked for `multi`."""
@@ -133,6 +134,8 @@ class _Session:
             else:
                 end = edge.speech_end or edge.at
                 wait = self.latency.stt_final_s - (edge.at - end)  # quiet heard so far
+                # when the end of speech arrived, for a turn's provider chain
+                self.heard_end_at = time.time() - (edge.at - end)
                 if wait <= 0:
                     await self._final(edge.speech_start, end)
                 else:  # the line is taken now, in order; it goes out when due
@@ -158,19 +161,21 @@ class _Session:
                 ))
 
     async def _final_after(self, wait: float, start: float, end: float) -> None:
-        line = self._next_line()
+        line, heard_end_at = self._next_line(), self.heard_end_at
         await asyncio.sleep(wait)
         try:
-            await self._final(start, end, line)
+            await self._final(start, end, line, heard_end_at)
         except ConnectionResetError:
             log.info("fake STT: stream closed before a late final went out")
 
     async def _final(self, start: float, end: float,
-                     line: tuple[str, str | None] | None = None) -> None:
+                     line: tuple[str, str | None] | None = None,
+                     heard_end_at: float | None = None) -> None:
         text, language = line or self._next_line()
         state = self.app[STATE_KEY]
         state["emitted"].append({"at": time.time(), "text": text, "start": start, "end": end,
-                                 "language": language})
+                                 "language": language,
+                                 "heard_end_at": heard_end_at or self.heard_end_at})
         log.info("fake STT: speech %.2f-%.2fs -> %r", start, end, text)
         if not text:
             return

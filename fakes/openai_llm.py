@@ -141,9 +141,11 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
 
     resp = web.StreamResponse(headers={"Content-Type": "text/event-stream",
                                        "Cache-Control": "no-cache"})
+    entry = request.app[LOG_KEY][-1]  # _answer's, appended with no await since
     await resp.prepare(request)
     await asyncio.sleep(first_token)
     await resp.write(_chunk(cid, model, {"role": "assistant", "content": ""}))
+    entry["first_token_at"] = time.time()  # for a turn's provider chain
     for word in _words(step.text) if step.text else []:
         await resp.write(_chunk(cid, model, {"content": word}))
     for call in calls:

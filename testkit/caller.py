@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import bisect
 import os
+import random
 import re
 import shutil
 import signal
@@ -18,25 +19,33 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from fakes.audio import rms, silence, speech_or_tone, ulaw_decode, ulaw_encode
+import numpy as np
+
+from fakes.audio import rms, ulaw_decode, ulaw_encode
+from testkit.caller_audio import Line, on_the_line, say, to_array, to_pcm
 
 SIPP_DIR = Path(__file__).resolve().parent / "sipp"
 SCENARIO = SIPP_DIR / "freeswitch_bridge_uac.xml"
 RATE = 8000
 PTIME_S = 0.02
 SAMPLES = int(RATE * PTIME_S)  # 160 samples = 160 PCMU bytes per packet
+PHONE_LINE = Line(-60.0, jitter_ms=0.0, loss=0.0)  # the tests' line: a floor, mu-law
 
 
 # --- the caller's speech --------------------------------------------------------------------
 
 
-def caller_audio(lines: list[str], *, lead_in: float, gap: float, tail: float) -> bytes:
-    """linear16 at 8 kHz: `lead_in` s of silence, then each line spoken with `gap` s between."""
-    pcm = silence(lead_in, RATE)
-    for i, line in enumerate(lines):
-        pcm += speech_or_tone(line, RATE)
-        pcm += silence(gap if i < len(lines) - 1 else tail, RATE)
-    return pcm
+def caller_audio(lines: list[str], *, lead_in: float, gap: float, tail: float,
+                 line: Line = PHONE_LINE) -> bytes:
+    """linear16 at 8 kHz, as a caller on a phone line (issue 25): `lead_in` s of the line's
+    noise, then each line said by Piper's neural voice with `gap` s between, all on `line`
+    (a -60 dBFS noise floor and mu-law: never digital zero)."""
+    speech = [np.zeros(int(lead_in * RATE))]
+    for i, text in enumerate(lines):
+        speech.append(to_array(say(text)))
+        speech.append(np.zeros(int((gap if i < len(lines) - 1 else tail) * RATE)))
+    rng = np.random.default_rng(len(lines))
+    return to_pcm(on_the_line(np.concatenate(speech), line, rng))
 
 
 def _checksum(data: bytes) -> int:
@@ -88,6 +97,7 @@ class _Line:
 
     payload: bytes
     offset: int = 0
+    first_sent: float | None = None
     first_loud: float | None = None
     last_loud: float | None = None
     done: threading.Event = field(default_factory=threading.Event)
@@ -100,6 +110,7 @@ class _Line:
         return chunk
 
     def sent(self, chunk: bytes, at: float) -> None:
+        self.first_sent = self.first_sent or at
         if rms(ulaw_decode(chunk)) >= LOUD:
             self.first_loud = self.first_loud or at
             self.last_loud = at
@@ -129,6 +140,11 @@ class RtpCapture:
     With `live`, the mouth keeps talking after `speak` (silence, as a phone does) and says
     each line given to `say()` when it is given, so a caller can answer what it hears; the
     arrival of every loud packet is kept in `audible` (for timing answers cheaply).
+
+    A phone line (issue 25): with `idle` (linear16, 8 kHz, looped) the live mouth sends that
+    between lines instead of digital zero (a line's noise floor, testkit/caller_audio.py);
+    each packet goes out up to `jitter_ms` late (half-normal), and a share `loss` of them is
+    never sent (its sequence number is skipped, as a lost packet's would be).
     """
 
     ip: str = "127.0.0.1"
@@ -138,6 +154,10 @@ class RtpCapture:
     sources: set[tuple[str, int]] = field(default_factory=set)
     sent: int = 0
     audible: list[float] = field(default_factory=list)
+    idle: bytes | None = None
+    jitter_ms: float = 0.0
+    loss: float = 0.0
+    seed: int = 0
 
     def __post_init__(self) -> None:
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -183,12 +203,15 @@ class RtpCapture:
 
     def _talk(self, to: tuple[str, int]) -> None:
         payload = ulaw_encode(self.speak) if self.speak is not None else b""
+        idle = ulaw_encode(self.idle) if self.idle and len(self.idle) >= 4 * SAMPLES else b""
         quiet = b"\xff" * SAMPLES  # PCMU silence
+        rng = random.Random(self.seed)
         ssrc = 0x5EED4321
         start = time.monotonic()
         n = 0
         while True:
-            delay = start + n * PTIME_S - time.monotonic()
+            late = abs(rng.gauss(0, self.jitter_ms / 1000)) if self.jitter_ms else 0.0
+            delay = start + n * PTIME_S + late - time.monotonic()
             if self._stop.wait(max(delay, 0)):
                 return
             offset = n * SAMPLES
@@ -198,11 +221,15 @@ class RtpCapture:
             elif not self.live:
                 return
             else:
+                if idle:
+                    at = (n * SAMPLES) % (len(idle) - SAMPLES + 1)
+                    quiet = idle[at : at + SAMPLES]
                 chunk, line = self._next_live_chunk(quiet)
             rtp = struct.pack("!BBHII", 0x80, 0x80 if n == 0 else 0x00, n & 0xFFFF,
                               (n * SAMPLES) & 0xFFFFFFFF, ssrc)
             try:
-                self.sock.sendto(rtp + chunk, to)
+                if not (self.loss and rng.random() < self.loss):
+                    self.sock.sendto(rtp + chunk, to)
             except OSError:
                 return
             self.sent += 1
@@ -234,6 +261,16 @@ class RtpCapture:
         if line.first_loud is None or line.last_loud is None:
             raise ValueError("the line has no loud audio")
         return line.first_loud, line.last_loud + PTIME_S
+
+    def say_at(self, pcm: bytes, limit_s: float = 60.0) -> float:
+        """Live: like say(), but returns when the line's first packet was sent (times inside
+        the line are then its own labels: testkit/caller_audio.py)."""
+        line = _Line(ulaw_encode(pcm))
+        with self._lock:
+            self._lines.append(line)
+        if not line.done.wait(limit_s) or line.first_sent is None:
+            raise TimeoutError(f"line not sent within {limit_s}s (is the call up?)")
+        return line.first_sent
 
     def audible_since(self, since: float) -> float | None:
         """Live: arrival of the first loud packet after `since`."""

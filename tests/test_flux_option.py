@@ -79,7 +79,8 @@ async def test_a_flux_call_has_no_vad_and_no_turn_detector() -> None:
                        for s in local.stt._stt_instances)  # type: ignore[union-attr]
         # Flux's end of turn is the commit: no floor; the eager one starts the reply
         assert flux.options.endpointing["min_delay"] == 0.0
-        assert local.options.endpointing["min_delay"] == 0.8
+        # the local path keeps its floor (ENDPOINTING_FLOOR_S, 0.3 s by default)
+        assert local.options.endpointing["min_delay"] == 0.3
         assert flux.options.preemptive_generation["enabled"]
     finally:
         await flux.aclose()
