@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import date, datetime, time
 from enum import Enum
 from itertools import pairwise
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -59,6 +59,10 @@ def check_restaurant_id(rid: str) -> str:
             f"restaurant id {rid!r} is not a slug (lowercase letters, digits and dashes)"
         )
     return rid
+
+
+# The name a guest gives (an order, a booking, a message): one limit everywhere it is kept.
+GuestName = Annotated[str, Field(min_length=1, max_length=80)]
 
 
 class _Doc(BaseModel):
@@ -456,7 +460,7 @@ class Order(_Doc):
     subtotal_cents: int = Field(gt=0)
     tax_cents: int = Field(ge=0)
     total_cents: int = Field(gt=0)
-    customer_name: str = Field(min_length=1, max_length=80)
+    customer_name: GuestName
     customer_phone: str
     # Set when the line may not call or text `customer_phone` back (a number abroad with
     # international calls off, a premium number): staff see why (domain/outbound_rules.py).
@@ -498,7 +502,7 @@ class Reservation(_Doc):
     date: date
     time: time
     party_size: int = Field(ge=1)
-    name: str = Field(min_length=1, max_length=80)
+    name: GuestName
     phone: str
     status: ReservationStatus = "confirmed"
     call_id: str
@@ -626,7 +630,7 @@ class OutboundCall(_Doc):
 class Message(_Doc):
     id: str
     call_id: str
-    name: str = Field(min_length=1, max_length=80)
+    name: GuestName
     phone: str
     reason: str = Field(min_length=1, max_length=500)
     status: Literal["new", "handled"] = "new"
