@@ -71,6 +71,12 @@ TARGETS = (
     Target("contact", "domain/contact.py", ("tests/test_contact.py", PROPERTY)),
     Target("redaction", "domain/redact.py",
            ("tests/test_private_logs.py", "tests/test_redact.py", PROPERTY)),
+    Target("masking", "domain/masking.py",
+           ("tests/test_masking_properties.py", "tests/test_private_logs.py"),
+           # Not in the CI sample yet: a sample of 12 (seed 22) left 6 alive, all in the
+           # street-address path (now killed by test_an_address_goes_whole_...); no full run
+           # has been made, so other survivors are likely.
+           in_sample=False),
     Target("ids", "domain/ids.py", ("tests/test_ids.py",)),
     Target("outbox", "store/outbox.py", ("tests/test_outbox_file.py", "tests/test_outbox_loop.py"),
            in_sample=False),  # its loop-lag tests measure time: not for a loaded CI machine
