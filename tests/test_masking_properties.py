@@ -160,8 +160,14 @@ def test_a_valid_number_in_e164_and_national_form_is_masked():
     ("at 40 XI Ave", "at [address]"),  # a fragment, as speech-to-text gives them
     # a numbered street the tagger misreads: the rule reads "1st" as a street word too
     ("It is 77 1st Street, Boston, MA.", "It is [address], Boston, MA."),
+    # the unit's last character and the comma after it: the mark ends where the unit does
+    ("We are at 12 Elm Street Apt 4B, thanks", "We are at [address], thanks"),
+    # two of a kind in one line: each goes, the second where it really is
+    ("Call 617 555 0123 or else 617 555 0199.", "Call [phone] or else [phone]."),
+    ("I live at 12 Elm Street and work at 9 Old Mill Road.",
+     "I live at [address] and work at [address]."),
 ])
-def test_an_address_goes_whole_with_its_unit_town_and_zip(said: str, kept: str) -> None:
+def test_each_address_and_number_goes_whole(said: str, kept: str) -> None:
     """What the owner reads in the call log: the caller's sentence, without any part of where
-    they live (mutation run of masking: these parts were left by no test)."""
+    they live or their number (from mutation samples of masking: no test held these)."""
     assert mask_personal(said) == kept
