@@ -239,6 +239,16 @@ class Caller:
                     return
                 await asyncio.sleep(0.05)
 
+    async def state_outlives(self, room: str, within: float = 5) -> bool:
+        """Whether the call's saved state is still there `within` s after the call's end (it
+        is deleted right after the log is written, as the job shuts down)."""
+        deadline = time.monotonic() + within
+        while await asyncio.to_thread(_snapshot, room):
+            if time.monotonic() > deadline:
+                return True
+            await asyncio.sleep(0.2)
+        return False
+
     async def order_saved(self, room: str, within: float = 60) -> None:
         async with asyncio.timeout(within):
             while True:
@@ -328,7 +338,7 @@ async def _one_call(stack: Stack, point: str, tag: str, workdir: Path, pcm: byte
             out.heard_next = "(watcher) apology" if "call apology" in watch else "(nothing)"
         await asyncio.sleep(1.0)  # the call log is completed as the agent's job ends
         out.orders, out.call_log = await asyncio.to_thread(_firestore, out.room)
-        out.state_left = bool(await asyncio.to_thread(_snapshot, out.room))
+        out.state_left = await caller.state_outlives(out.room)
         out.confirmations = [r["tool_results"]["confirm"] for r in
                              _get_json(f"{stack.fakes.llm}/_fake/log")["requests"]
                              if r["user"] in said and "confirm" in r["tool_results"]]
