@@ -166,6 +166,11 @@ def test_a_valid_number_in_e164_and_national_form_is_masked():
     ("Call 617 555 0123 or else 617 555 0199.", "Call [phone] or else [phone]."),
     ("I live at 12 Elm Street and work at 9 Old Mill Road.",
      "I live at [address] and work at [address]."),
+    ("We are at 12 Elm Street Apt X, thanks", "We are at [address], thanks"),
+    # a street type before the name (the fallback rule reads types after it only)
+    ("I live at 120 Avenue C, New York, NY 10009", "I live at [address]"),
+    # a state confirms the town without a ZIP code
+    ("I live at 12 Elm Street, Springfield, MA.", "I live at [address]."),
 ])
 def test_each_address_and_number_goes_whole(said: str, kept: str) -> None:
     """What the owner reads in the call log: the caller's sentence, without any part of where
