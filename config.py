@@ -278,10 +278,13 @@ class CallWatchSettings(LiveKitSettings):
 
     agent_name: str = DEFAULT_AGENT_NAME
     call_room_prefix: str = "call-"
-    call_agent_join_s: float = Field(default=4.0, gt=0)
+    call_agent_join_s: float = Field(default=2.0, gt=0)
     call_watch_transfer_to: str = ""
     call_reap_every_s: float = Field(default=30.0, gt=0)
     call_reap_min_age_s: float = Field(default=60.0, ge=0)
+    # A call's saved state (call_snapshots) that no call ended or crash-log consumed is deleted
+    # this long after its last write (it holds the caller's name and number)
+    call_snapshot_expiry_s: float = Field(default=300.0, gt=0)
     # Raw 24 kHz linear16 apology audio; espeak-ng (or beeps) when unset.
     call_watch_apology_audio: Path | None = None
     # LiveKit's room list is polled 4 times a second while calls are live, this often while
@@ -290,7 +293,8 @@ class CallWatchSettings(LiveKitSettings):
 
     _watch_defaults = field_validator(
         "agent_name", "call_room_prefix", "call_agent_join_s", "call_reap_every_s",
-        "call_reap_min_age_s", "call_watch_apology_audio", "call_watch_idle_poll_s",
+        "call_reap_min_age_s", "call_snapshot_expiry_s", "call_watch_apology_audio",
+        "call_watch_idle_poll_s",
         mode="before",
     )(classmethod(_empty_is_default))
 

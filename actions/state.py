@@ -22,6 +22,16 @@ if TYPE_CHECKING:
     from store import FirebaseManager
 
 
+# What a call achieved, most telling first: the log's outcome is the first of these it has.
+ACHIEVED_OUTCOMES = ("order", "reservation", "change", "cancel", "transfer", "message",
+                     "opted_out", "kept", "voicemail", "no_answer")
+
+
+def achieved_outcome(outcomes: list[str]) -> str | None:
+    """The outcome a call's log shows for what it achieved (None: nothing was)."""
+    return next((kind for kind in ACHIEVED_OUTCOMES if kind in outcomes), None)
+
+
 class TextQueue(Protocol):
     """Texts to the guest as a call uses them (actions/texts.Texts)."""
 
@@ -157,10 +167,9 @@ class CallState:
 
     def outcome(self) -> str:
         """The call's outcome for the log: what was achieved, else why it ended."""
-        for kind in ("order", "reservation", "change", "cancel", "transfer", "message",
-                     "opted_out", "kept", "voicemail", "no_answer"):
-            if kind in self.outcomes:
-                return kind
+        achieved = achieved_outcome(self.outcomes)
+        if achieved is not None:
+            return achieved
         if self.has_unsaved_work:
             return "abandoned"
         if self.questions_answered or self.ended_by_agent:

@@ -33,6 +33,7 @@ class TurnResults:
     bare_handoff_generations: list[int] = field(default_factory=list)
     agents_heard: set[str] = field(default_factory=set)
     calls: int = 0
+    spans: list[tuple[float, float]] = field(default_factory=list)  # each turn's wall clock
 
 
 async def run_call(fs: Firestore, script: ScriptedCall, out: TurnResults, db: Any,
@@ -42,7 +43,9 @@ async def run_call(fs: Firestore, script: ScriptedCall, out: TurnResults, db: An
         out.greeting.append(call.greeting_ms)
         out.greeting_llm_requests.append(call.greeting_llm_requests)
         for turn in script.turns:
+            began = time.time()
             timing_ = await call.turn(turn.says, turn.label)
+            out.spans.append((began, time.time()))
             out.overhead.append(timing_.overhead_ms)
             out.by_label[turn.label].append(timing_.overhead_ms)
             out.agents_heard.add(call.session.current_agent.id)

@@ -42,8 +42,8 @@ class CallRecorder:
             u = self.userdata
             day = self.started_at.astimezone(u.settings.tz).date()
             log = CallLog(call_id=u.call_id, caller=u.caller_phone, dialed=u.dialed,
-                          started_at=self.started_at, status="in_progress", resumed=u.resumed,
-                          analytics_day=day)
+                          restaurant_id=u.services.db.restaurant_id, started_at=self.started_at,
+                          status="in_progress", resumed=u.resumed, analytics_day=day)
             self._opened = asyncio.ensure_future(self._open(log, day))
         return self._opened
 
@@ -89,7 +89,9 @@ class CallRecorder:
             e2e = (item.metrics or {}).get("e2e_latency") if item.role == "assistant" else None
             if e2e is not None:
                 latencies.append(round(e2e * 1000, 1))
-        transcript = [*self.earlier, *transcript]
+        # said before a crash, from the snapshot (which masks only card numbers)
+        earlier = [TranscriptLine(role=t.role, text=mask_personal(t.text)) for t in self.earlier]
+        transcript = [*earlier, *transcript]
         return CallLog(
             call_id=userdata.call_id, caller=userdata.caller_phone, dialed=userdata.dialed,
             restaurant_id=userdata.services.db.restaurant_id,
@@ -115,9 +117,11 @@ class CallRecorder:
 
     async def _write(self, log: CallLog) -> None:
         day = log.started_at.astimezone(self.userdata.settings.tz).date()
-        result = await self.userdata.services.db.write_call_log(log, day)
-        if self.saver is not None:  # the call is over: nothing to resume
-            await self.saver.close()
+        try:
+            result = await self.userdata.services.db.write_call_log(log, day)
+        finally:
+            if self.saver is not None:  # the call is over: nothing to resume
+                await self.saver.close()
         logger.info(
             "call log written",
             extra={"call_id": log.call_id, "outcome": log.outcome, "status": result.status},

@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
-from actions.state import CallState, ReservationDraft
+from actions.state import CallState, ReservationDraft, achieved_outcome
+from domain.masking import mask_personal
 from domain.redact import redact_cards
 from models import Order, OrderLine, TranscriptLine
 
@@ -32,7 +33,9 @@ if TYPE_CHECKING:
     from store import FirebaseManager
 
 logger = logging.getLogger("restaurant.call_snapshot")
-TRANSCRIPT_LINES = 12  # what a resumed agent (and the LLM) is given of the call so far
+# The call so far, for the resumed agent's log and, if no agent resumes, the crashed call's log
+# (its model is given only the last few lines, agents/call.py). Bounded: one document each.
+TRANSCRIPT_LINES = 200
 STATE_READ_TIMEOUT_S = 1.0
 
 
@@ -125,6 +128,22 @@ def restore(state: CallSnapshot, userdata: CallState) -> None:
     userdata.resumed = state.resumed + 1
     userdata.language = state.language
     userdata.languages_used = list(state.languages) or [state.language]
+
+
+def crash_log_fields(doc: dict[str, Any]) -> dict[str, Any]:
+    """What the log of a call no agent finished says, from the state its last agent saved:
+    the transcript (masked as every call log is), the agents, what was asked and achieved.
+    Passed to the store's `mark_call_crashed` by the reaper (services/call_reaper.py)."""
+    state = CallSnapshot.from_doc(doc)
+    return {
+        "transcript": [{"role": line.role, "text": mask_personal(line.text)}
+                       for line in state.transcript],
+        "agents_visited": list(state.agents_visited), "intents": list(state.intents),
+        "ids_created": list(state.ids_created),
+        "outcome": achieved_outcome(state.outcomes) or "abandoned",
+        "language": state.language, "languages": list(state.languages) or [state.language],
+        "resumed": state.resumed,
+    }
 
 
 def transcript_of(history: llm.ChatContext) -> list[TranscriptLine]:

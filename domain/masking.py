@@ -81,8 +81,9 @@ _STREET_TYPES = (
     "crescent|row|walk|loop"
 )
 _STREET_TYPE = re.compile(_STREET_TYPES, re.IGNORECASE)
-_RULE_ADDRESS = re.compile(
-    rf"\b\d{{1,6}}[A-Za-z]?\s+((?:[A-Za-z][\w'-]*\.?\s+){{1,4}})(?:{_STREET_TYPES})\b"
+_RULE_ADDRESS = re.compile(  # a street word: a word, or a numbered street ("1st", "42nd")
+    rf"\b\d{{1,6}}[A-Za-z]?\s+((?:(?:[A-Za-z][\w'-]*|\d+(?:st|nd|rd|th))\.?\s+){{1,4}})"
+    rf"(?:{_STREET_TYPES})\b"
     r"(?:\s+(?:N|S|E|W|NE|NW|SE|SW)\b)?",
     re.IGNORECASE,
 )

@@ -71,6 +71,14 @@ TARGETS = (
     Target("contact", "domain/contact.py", ("tests/test_contact.py", PROPERTY)),
     Target("redaction", "domain/redact.py",
            ("tests/test_private_logs.py", "tests/test_redact.py", PROPERTY)),
+    Target("masking", "domain/masking.py",
+           ("tests/test_masking_properties.py", "tests/test_private_logs.py"),
+           # Not in the CI sample yet: samples of 12 (seeds 22, 23, 24) left 6, 2 and 4 alive
+           # (the street-address path, the replacement order), all killed since by
+           # test_each_address_and_number_goes_whole but one (seed 24's `strip("XX,.XX")` in
+           # _address_at, a capital X around a street word: likely equivalent, not listed);
+           # no full run has been made, so other survivors are likely.
+           in_sample=False),
     Target("ids", "domain/ids.py", ("tests/test_ids.py",)),
     Target("outbox", "store/outbox.py", ("tests/test_outbox_file.py", "tests/test_outbox_loop.py"),
            in_sample=False),  # its loop-lag tests measure time: not for a loaded CI machine

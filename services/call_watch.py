@@ -51,10 +51,9 @@ from telephony.redispatch import (
 
 logger = logging.getLogger("restaurant.call_watch")
 
-APOLOGY = (
-    "We're sorry, our phone assistant has a technical problem and can't continue this call. "
-    "Please call us back in a few minutes. Goodbye."
-)
+# Short: the caller is already waiting through the re-dispatch nobody took (the old one, with
+# "Goodbye", took 8.6 s before the BYE could come).
+APOLOGY = "Sorry, we have a technical problem. Please call us back in a few minutes."
 WATCHER_IDENTITY = "phoneline-call-watch"
 APOLOGY_RATE = 24000
 HEALTH_TIMEOUT_S = 0.5
@@ -67,7 +66,9 @@ class WatchOptions:
     room_prefix: str = "call-"
     poll_s: float = 0.25
     idle_poll_s: float | None = None  # with no call live; None: poll_s
-    join_deadline_s: float = 4.0  # a re-dispatched agent joins within this, or none will
+    # A re-dispatch some worker takes has a job within a fraction of a second (a loaded worker
+    # is given assigned_join_deadline_s to start its agent); none after this: no worker can.
+    join_deadline_s: float = 2.0
     first_join_deadline_s: float = 10.0  # the first agent of a call (set by the SIP rule)
     # A worker took the job: it may be slow, not dead. Seen: 49 s from job to agent on a
     # 2-core machine at load 10. A second agent meanwhile would talk over the first.
@@ -75,6 +76,7 @@ class WatchOptions:
     agentless_grace_s: float = 2.0
     reap_every_s: float = 30.0
     reap_min_age_s: float = 60.0
+    snapshot_expiry_s: float = 300.0  # left-over call snapshots are deleted after this
     transfer_to: str = ""
     apology: str = APOLOGY
 
@@ -86,6 +88,7 @@ class WatchOptions:
         return cls(agent_name=s.agent_name, room_prefix=s.call_room_prefix,
                    join_deadline_s=s.call_agent_join_s, transfer_to=s.call_watch_transfer_to,
                    reap_every_s=s.call_reap_every_s, reap_min_age_s=s.call_reap_min_age_s,
+                   snapshot_expiry_s=s.call_snapshot_expiry_s,
                    max_redispatches=s.call_max_redispatches,
                    apology_audio=s.call_watch_apology_audio,
                    idle_poll_s=s.call_watch_idle_poll_s)
@@ -282,10 +285,16 @@ class CallWatch:
             [r.name for r in rooms if r.name.startswith(STAFF_ROOM_PREFIX)], set(calls), now)
         if self.db is not None and now - self._last_reap >= self.options.reap_every_s:
             self._last_reap = now
-            from services.call_reaper import reap_crashed_calls
+            await self._reap(set(calls))
 
-            await reap_crashed_calls(self.db, set(calls), datetime.now(UTC),  # type: ignore[arg-type]
-                                     min_age_s=self.options.reap_min_age_s)
+    async def _reap(self, live: set[str]) -> None:
+        """Crashed calls' logs, written from their snapshots; then left-over snapshots."""
+        from services.call_reaper import reap_crashed_calls, sweep_call_snapshots
+
+        await reap_crashed_calls(self.db, live, datetime.now(UTC),  # type: ignore[arg-type]
+                                 min_age_s=self.options.reap_min_age_s)
+        await sweep_call_snapshots(self.db, live, datetime.now(UTC),  # type: ignore[arg-type]
+                                   expiry_s=self.options.snapshot_expiry_s)
 
     async def _clear_staff_rooms(self, names: list[str], calls: set[str], now: float) -> None:
         """End the warm transfers' staff side rooms left behind by a crash (staff hear a BYE)."""

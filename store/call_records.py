@@ -7,6 +7,8 @@ Kept apart from the rest of the store so the lifecycle reads in one place.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -18,11 +20,17 @@ from models import CallLog, Order
 if TYPE_CHECKING:
     from store.errors import SaveResult, SaveStatus
 
+log = logging.getLogger(__name__)
+# A call's snapshot document -> the fields of its crashed log (the store does not read the
+# snapshot's shape; conversation/call_snapshot.py wrote it and says what it means for the log).
+SnapshotToLog = Callable[[dict[str, Any]], dict[str, Any]]
+
 
 class CallRecords:
     """Needs the FirebaseManager's client and helpers (`db`, `_save_or_queue`, `_count`, ...)."""
 
     db: Any
+    restaurant_id: str
     rpc_timeout_s: float
     _save_or_queue: Any
     _commit_create: Any
@@ -63,26 +71,51 @@ class CallRecords:
         )
         return [CallLog.from_doc(s.to_dict() or {}) async for s in query.stream()]
 
-    async def mark_call_crashed(self, call_id: str, *, now: datetime) -> bool:
+    async def mark_call_crashed(self, call_id: str, *, now: datetime,
+                                from_snapshot: SnapshotToLog | None = None) -> bool:
         """Close an "in progress" log no agent finished; False when it was completed meanwhile.
-        Counted on the day the call was counted on when it started."""
+        Counted on the day the call was counted on when it started.
+
+        The call's snapshot (what its last agent saved: transcript, agents, outcome) is what
+        the log then says, through `from_snapshot` (conversation/call_snapshot.py's
+        crash_log_fields); the snapshot is deleted in the same commit, so the log holds it
+        before it is gone."""
         ref = self.db.document(f"call_logs/{call_id}")
+        snapshot_ref = self.db.document(f"call_snapshots/{call_id}")
 
         async def once() -> bool:
             snap = await ref.get()
             if not snap.exists or (snap.to_dict() or {}).get("status") != "in_progress":
                 return False
             log_ = CallLog.from_doc(snap.to_dict() or {})
+            saved = await snapshot_ref.get()
             batch = self.db.batch()
             batch.update(ref, {
+                **self._saved_for_log(call_id, saved, from_snapshot),
                 "status": "crashed", "ended_at": now, "close_reason": "crashed",
+                "restaurant_id": self.restaurant_id,
                 "duration_s": round((now - log_.started_at).total_seconds(), 2),
             }, option=self.db.write_option(last_update_time=snap.update_time))
+            if saved.exists:  # as read: a write meanwhile (a live agent after all) keeps it
+                batch.delete(snapshot_ref,
+                             option=self.db.write_option(last_update_time=saved.update_time))
             self._count(batch, log_.analytics_day or log_.started_at.date(), crashed=1)
             await self._commit_if_unchanged(batch, call_id)
             return True
 
         return await self._with_retries(once)
+
+    @staticmethod
+    def _saved_for_log(call_id: str, saved: Any, from_snapshot: SnapshotToLog | None
+                       ) -> dict[str, Any]:
+        if from_snapshot is None or not saved.exists:
+            return {}
+        try:
+            return from_snapshot(saved.to_dict() or {})
+        except ValueError:  # unreadable: the log is closed all the same, with what it has
+            log.warning("call state unreadable; crashed log without it",
+                        extra={"call_id": call_id})
+            return {}
 
     # ------------------------------------------------------------ resumable call snapshot
     # call_snapshots/{call_id}: what a re-dispatched agent needs to pick a call up
@@ -105,6 +138,13 @@ class CallRecords:
     async def drop_call_snapshot(self, call_id: str) -> None:
         await self.db.document(f"call_snapshots/{call_id}").delete(
             retry=None, timeout=self.rpc_timeout_s)
+
+    async def stale_call_snapshots(self, saved_before: datetime) -> list[str]:
+        """The calls whose snapshot was last written before `saved_before` (a live call's is
+        rewritten at every turn; an old one is what a crash, or a failed delete, left)."""
+        query = self.db.collection("call_snapshots").where(
+            filter=FieldFilter("saved_at", "<", saved_before)).select(["saved_at"])
+        return [s.id async for s in query.stream()]
 
     async def get_order(self, order_id: str) -> Order | None:
         snap = await self.db.document(f"orders/{order_id}").get()
@@ -150,12 +190,15 @@ def completed_log(log_: CallLog, stored: CallLog | None) -> CallLog:
         return log_.model_copy(update={"status": "completed"})
     day = log_.analytics_day or stored.analytics_day
     started = min(stored.started_at, log_.started_at)
+    earlier = stored.transcript  # a crashed log's, written from the snapshot this agent
+    if log_.transcript[:len(earlier)] == earlier:  # resumed from, is already in its own
+        earlier = []
     ended = log_.ended_at or log_.started_at
     return log_.model_copy(update={
         "status": "completed",
         "started_at": started,
         "duration_s": round((ended - started).total_seconds(), 2),
-        "transcript": [*stored.transcript, *log_.transcript],
+        "transcript": [*earlier, *log_.transcript],
         "resumed": max(stored.resumed, log_.resumed),
         "analytics_day": day,
     })

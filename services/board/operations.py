@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -76,6 +77,14 @@ BOOKING_MOVES: dict[str, set[str]] = {
 }
 
 
+# Whether the signed-in person's page shows a document (services/board/roles.py decides).
+InView = Callable[[dict[str, Any]], bool]
+
+
+def everything(_doc: dict[str, Any]) -> bool:
+    return True
+
+
 def parse_version(version: str | None) -> DatetimeWithNanoseconds:
     if not version:
         raise Rejected("version: the page must send the version it shows", 400)
@@ -130,6 +139,12 @@ class Operations:
             gone = "no longer exists" if e.existed else "does not exist"
             raise Rejected(f"{what} {gone}", 404) from None
 
+    async def order_in_view(self, order_id: str, seen: InView) -> dict[str, Any]:
+        current = await self._current(f"orders/{order_id}", "order")
+        if not seen(current):
+            raise Rejected("only an owner changes another day's orders", 403)
+        return current
+
     async def _current(self, path: str, what: str) -> dict[str, Any]:
         doc = await self.staff.read(path)
         if doc is None:
@@ -139,9 +154,13 @@ class Operations:
     # ------------------------------------------------------------ orders
 
     async def set_order_status(self, order_id: str, status: str, version: str | None,
-                               user: User, reason: str = "") -> dict[str, Any]:
+                               user: User, reason: str = "",
+                               seen: InView = everything) -> dict[str, Any]:
+        """`seen`: whether the signed-in person's page shows this order (staff: today's only,
+        services/board/roles.py); one it does not show is neither changed nor answered with,
+        not even as a conflict's "here is the latest"."""
         what = "order"
-        current = await self._current(f"orders/{order_id}", what)
+        current = await self.order_in_view(order_id, seen)
         if current["_version"] != version:
             if repeated_tap(current, status, user):
                 return current  # the same person's second tap: already done, not a conflict

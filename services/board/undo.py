@@ -25,9 +25,11 @@ from services.board.operations import (
     BOOKING_MOVES,
     ORDER_MOVES,
     Conflict,
+    InView,
     Operations,
     Rejected,
     _actor,
+    everything,
 )
 
 UNDO_WINDOW = timedelta(minutes=2)  # the page offers Undo for 10 s; the server allows slack
@@ -40,9 +42,9 @@ def _recent(iso: str | None, now: datetime) -> bool:
 
 
 async def undo_order(ops: Operations, order_id: str, back_to: str, version: str | None,
-                     user: User) -> dict[str, Any]:
+                     user: User, seen: InView = everything) -> dict[str, Any]:
     what = "order"
-    current = await ops._current(f"orders/{order_id}", what)
+    current = await ops.order_in_view(order_id, seen)
     if current["_version"] != version:
         if current.get("status") == back_to and current.get("updated_by") == user.username:
             return current  # a second tap on Undo
@@ -93,7 +95,8 @@ def routes() -> list[Route]:
         if not isinstance(back_to, str) or not back_to:
             raise Rejected("status: required")
         doc = await undo_order(web.ops(request), request.path_params["order_id"], back_to,
-                               data.get("version"), web.session_of(request).user)
+                               data.get("version"), web.session_of(request).user,
+                               await web.orders_in_view(request))
         return JSONResponse({"order": doc})
 
     async def booking(request: Request) -> JSONResponse:

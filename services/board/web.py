@@ -17,7 +17,8 @@ from starlette.templating import Jinja2Templates
 from services.board import guard
 from services.board.auth import Accounts, Session
 from services.board.live import Hub
-from services.board.operations import Operations, Rejected
+from services.board.operations import InView, Operations, Rejected, everything
+from services.board.roles import may_see
 from services.board.settings import BoardSettings
 from services.board.signin import SignIn
 
@@ -84,6 +85,15 @@ def owner_only(request: Request) -> Session:
     if session.role != "owner":
         raise HTTPException(403, "only an owner can do this")
     return session
+
+
+async def orders_in_view(request: Request) -> InView:
+    """Which orders the signed-in person's page shows (roles.py: staff, today's only)."""
+    session = session_of(request)
+    if session.role == "owner":
+        return everything
+    tz = (await ops(request).restaurant()).tz
+    return lambda doc: may_see(session, "orders", doc, tz)
 
 
 async def body(request: Request) -> dict[str, Any]:

@@ -317,6 +317,51 @@ async def test_staff_cannot_read_the_takings(board_server, board_db, staff):
         await owner.aclose()
 
 
+@probe("staff change another day's order (status, undo; its version, a wrong one)",
+       "403 with no order data (no total, name, phone); the order unchanged")
+async def test_staff_cannot_read_or_change_a_past_order_through_a_write(board_server, board_db,
+                                                                       staff):
+    old, new = await _yesterday_and_today(board_db)
+    api = await api_client(board_server, staff)
+    owner = await api_client(board_server)
+    try:
+        async def order(client: httpx.AsyncClient, oid: str) -> dict:
+            async with asyncio.timeout(10):
+                while True:
+                    found = [o for o in (await client.get("/api/orders")).json()["orders"]
+                             if o["_id"] == oid]
+                    if found:
+                        return found[0]
+                    await asyncio.sleep(0.2)
+
+        past, today = await order(owner, old), await order(api, new)
+        status, undo = f"/api/orders/{old}/status", f"/api/orders/{old}/undo"
+        mine, theirs = past["_version"], today["_version"]
+        for path, body in ((status, {"status": "preparing", "version": mine}),
+                           (status, {"status": "preparing", "version": theirs}),
+                           (status, {"status": "cancelled", "version": "x", "reason": "r"}),
+                           (undo, {"status": "confirmed", "version": mine}),
+                           (undo, {"status": "confirmed", "version": theirs})):
+            resp = await api.post(path, json=body)
+            assert resp.status_code == 403, (path, body, resp.status_code, resp.text)
+            for private in ("total_cents", str(past["total_cents"]), "Ann Lee", "6175550101",
+                            "_version", "Cappuccino"):
+                assert private not in resp.text, (path, body, private)
+        assert await order(owner, old) == past, "staff changed another day's order"
+        # the pass still works: today's order changes and comes back as the page shows it
+        done = await api.post(f"/api/orders/{new}/status",
+                              json={"status": "preparing", "version": today["_version"]})
+        assert done.status_code == 200 and done.json()["order"]["status"] == "preparing"
+        assert done.json()["order"]["total_cents"] == today["total_cents"]
+        # the owner sees every day, and may correct one
+        fixed = await owner.post(f"/api/orders/{old}/status",
+                                 json={"status": "preparing", "version": past["_version"]})
+        assert fixed.status_code == 200, fixed.text
+    finally:
+        await api.aclose()
+        await owner.aclose()
+
+
 # ---------------------------------------------------------------- sessions that end
 
 

@@ -12,7 +12,11 @@ watcher), SIPp calling as FreeSWITCH does. During an order call the test SIGKILL
 * the job process after the "yes" with its saved state lost too: the new agent starts over,
   and the caller's next order, whose id collides with the saved one's, is saved as a second
   order and announced with its own number (never a wrong "already saved");
-* every worker: the caller hears an apology and the call ends with a BYE.
+* every worker: the caller hears a short apology and the call ends with a BYE soon after
+  (NO_WORKER_APOLOGY_S, NO_WORKER_BYE_S); its log, marked crashed, says what was said and
+  where the caller was, from the state the dead agent saved, which is then deleted.
+
+After every call, whatever the crash, no saved state of the call is left in Firestore.
 
 The silences are measured on the RTP coming back to the caller (kill -> first audible packet)
 and printed as a table with what the caller heard next and what Firestore holds.
@@ -56,6 +60,9 @@ PROJECT = "demo-crash"
 RUNS = int(os.environ.get("CRASH_RUNS", "1"))
 JOB_BOUND_S = 2.0  # the issue's bounds: a new agent speaks within 2 s of a job's death ...
 WORKER_BOUND_S = 5.0  # ... and within 5 s of a whole worker's death
+# Every worker dead: the watcher's apology starts (a re-dispatch nobody takes is given 2 s),
+# and the BYE follows its 4.8 s (measured before: 5.2 s and 13.9 s with a 9 s apology).
+NO_WORKER_APOLOGY_S, NO_WORKER_BYE_S = 3.5, 9.0
 # The issue's bounds; a CI box shared with other jobs (as this 2-core one is) gets
 # this much slack before the test calls it a failure. CRASH_BOUND_SLACK=1 asserts them as is.
 SLACK = float(os.environ.get("CRASH_BOUND_SLACK", "1.5"))
@@ -103,6 +110,8 @@ class Outcome:
     dead_air_s: float | None = None  # last audio before the kill -> first audio after it
     heard_next: str = ""
     bye: bool = False
+    bye_s: float | None = None  # kill -> the BYE the caller received
+    state_left: bool = False  # the call's saved state (call_snapshots) still there after it
     orders: list[dict[str, Any]] = field(default_factory=list)
     call_log: dict[str, Any] | None = None
     confirmations: list[str] = field(default_factory=list)  # what confirm told the model
@@ -230,6 +239,16 @@ class Caller:
                     return
                 await asyncio.sleep(0.05)
 
+    async def state_outlives(self, room: str, within: float = 5) -> bool:
+        """Whether the call's saved state is still there `within` s after the call's end (it
+        is deleted right after the log is written, as the job shuts down)."""
+        deadline = time.monotonic() + within
+        while await asyncio.to_thread(_snapshot, room):
+            if time.monotonic() > deadline:
+                return True
+            await asyncio.sleep(0.2)
+        return False
+
     async def order_saved(self, room: str, within: float = 60) -> None:
         async with asyncio.timeout(within):
             while True:
@@ -294,7 +313,9 @@ async def _one_call(stack: Stack, point: str, tag: str, workdir: Path, pcm: byte
         log.info("%s: killed %s (pid %d) at %.3f", point, worker, pid, killed_at)
         rc = await asyncio.to_thread(caller.sipp.wait, 200)
         messages = caller.sipp.messages()
-        out.bye = rc == 0 and any(d == "received" and f.startswith("BYE") for _, d, f in messages)
+        byes = [at for at, d, f in messages if d == "received" and f.startswith("BYE")]
+        out.bye = rc == 0 and bool(byes)
+        out.bye_s = byes[0] - killed_at if byes else None
         # The new agent's first words: a TTS request no dead job can have made (they are
         # dead for IN_FLIGHT_S), and the audio that reached the caller from then on.
         spoken = [e for e in _get_json(f"{stack.fakes.tts}/_fake/log")["spoken"]
@@ -317,6 +338,7 @@ async def _one_call(stack: Stack, point: str, tag: str, workdir: Path, pcm: byte
             out.heard_next = "(watcher) apology" if "call apology" in watch else "(nothing)"
         await asyncio.sleep(1.0)  # the call log is completed as the agent's job ends
         out.orders, out.call_log = await asyncio.to_thread(_firestore, out.room)
+        out.state_left = await caller.state_outlives(out.room)
         out.confirmations = [r["tool_results"]["confirm"] for r in
                              _get_json(f"{stack.fakes.llm}/_fake/log")["requests"]
                              if r["user"] in said and "confirm" in r["tool_results"]]
@@ -327,7 +349,7 @@ async def _one_call(stack: Stack, point: str, tag: str, workdir: Path, pcm: byte
 
 def _table(outcomes: list[Outcome]) -> str:
     rows = ["crash point | runs | silence p50 / max (s) | dead air p50 / max (s) | heard next "
-            "| orders | call log (status, outcome, resumed)"]
+            "| orders | call log (status, outcome, resumed) | kill -> BYE max (s)"]
     for point in (MID_ORDER, AFTER_YES, LOST_STATE, WORKER, NO_WORKER):
         mine = [o for o in outcomes if o.point == point]
         if not mine:
@@ -341,9 +363,24 @@ def _table(outcomes: list[Outcome]) -> str:
         logs = sorted({(o.call_log or {}).get("status", "-") + ", " +
                        str((o.call_log or {}).get("outcome", "-")) + ", " +
                        str((o.call_log or {}).get("resumed", "-")) for o in mine})
+        byes = [o.bye_s for o in mine if o.bye_s is not None]
+        bye = f"{max(byes):.2f}" if byes else "none"
         rows.append(f"{point} | {len(mine)} | {fmt(s)} | {fmt(d)} | {mine[0].heard_next[:70]!r}"
-                    f" | {sorted({len(o.orders) for o in mine})} | {'; '.join(logs)}")
+                    f" | {sorted({len(o.orders) for o in mine})} | {'; '.join(logs)} | {bye}")
     return "\n".join(rows)
+
+
+def _no_worker_left(o: Outcome) -> None:
+    """Every worker dead: a short apology, a quick BYE, and a log that says what happened."""
+    assert o.heard_next == "(watcher) apology", o
+    assert o.silence_s is not None and o.silence_s <= NO_WORKER_APOLOGY_S * SLACK, o
+    assert o.bye_s is not None and o.bye_s <= NO_WORKER_BYE_S * SLACK, o
+    assert o.orders == [], o.orders
+    log_ = o.call_log
+    assert log_ is not None and (log_["status"], log_["restaurant_id"]) == ("crashed", "main")
+    said = [t["text"] for t in log_["transcript"] if t["role"] == "user"]
+    assert said == [lines(o.tag)[0]], log_["transcript"]  # from the dead agent's snapshot
+    assert "order_agent" in log_["agents_visited"], log_["agents_visited"]
 
 
 async def test_crashes_never_strand_the_caller(firestore_emulator, tmp_path, capsys):
@@ -403,10 +440,9 @@ async def test_crashes_never_strand_the_caller(firestore_emulator, tmp_path, cap
     for o in outcomes:
         assert o.bye, f"{o.point} ({o.tag}): the call did not end with a BYE"
         assert o.silence_s is not None, f"{o.point} ({o.tag}): the caller heard nothing after"
+        assert not o.state_left, f"{o.point} ({o.tag}): the caller's saved state outlived it"
         if o.point == NO_WORKER:
-            assert o.heard_next == "(watcher) apology", o
-            assert o.orders == [], o.orders
-            assert o.call_log is not None and o.call_log["status"] == "crashed", o.call_log
+            _no_worker_left(o)
             continue
         bound = (WORKER_BOUND_S if o.point == WORKER else JOB_BOUND_S) * SLACK
         assert o.silence_s <= bound, f"{o.point} ({o.tag}): {o.silence_s:.2f}s of silence"

@@ -1,6 +1,7 @@
 """What staff change: an order's status, a message done or called back, an item sold out, a
 booking made, changed, cancelled or seated. Each write applies only to the version staff saw
-(a conflict answers with the document as it is now)."""
+(a conflict answers with the document as it is now), and only to what the person's page shows:
+staff cannot change, or be answered with, another day's order (services/board/roles.py)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ async def order_status(request: Request) -> JSONResponse:
     data = await web.body(request)
     doc = await web.ops(request).set_order_status(
         request.path_params["order_id"], web.field(data, "status"), data.get("version"),
-        web.session_of(request).user, str(data.get("reason") or ""))
+        web.session_of(request).user, str(data.get("reason") or ""),
+        await web.orders_in_view(request))
     return JSONResponse({"order": doc})
 
 
