@@ -87,6 +87,12 @@ _RULE_ADDRESS = re.compile(  # a street word: a word, or a numbered street ("1st
     r"(?:\s+(?:N|S|E|W|NE|NW|SE|SW)\b)?",
     re.IGNORECASE,
 )
+# A street whose type comes first ("120 Avenue C", "45 Avenue of the Americas", "9 Route 66"):
+# its name is a letter, a number or a capitalised word, so "1 Avenue blend" is not an address.
+_PRE_TYPE_ADDRESS = re.compile(
+    r"\b\d{1,6}[A-Za-z]?\s+(?i:avenue|ave|av|route|rte|highway|hwy)\.?\s+"
+    r"(?:(?i:of\s+the)\s+)?(?:[A-Z]\b|\d+\b|[A-Z][a-z][\w'-]*)"
+)
 # A sentence ends at . ! ? before a capital, except after an abbreviation of an address.
 _SENTENCE_END = re.compile(r"(\S*)[.!?]\s+(?=[A-Z])|\n+")
 _ABBREVIATIONS = {"st", "ave", "rd", "blvd", "dr", "ln", "ct", "apt", "ste", "mt", "ft", "n",
@@ -128,6 +134,7 @@ def _mask_addresses(text: str) -> str:
         words = {w.strip(".").lower() for w in m.group(1).split()}
         if not words & _NOT_STREET:
             spans.append(m.span())
+    spans.extend(m.span() for m in _PRE_TYPE_ADDRESS.finditer(text))
     return _replace(text, _merged(spans), lambda _: ADDRESS_MARK)
 
 

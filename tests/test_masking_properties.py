@@ -171,6 +171,11 @@ def test_a_valid_number_in_e164_and_national_form_is_masked():
     ("I live at 120 Avenue C, New York, NY 10009", "I live at [address]"),
     # a state confirms the town without a ZIP code
     ("I live at 12 Elm Street, Springfield, MA.", "I live at [address]."),
+    # a street type first, with no town to help the tagger: the rule for pre-typed streets
+    ("Deliver to 120 Avenue C please", "Deliver to [address] please"),
+    ("it is on 9 Route 66 near the mall", "it is on [address] near the mall"),
+    # ...whose name is a letter, a number or a capitalised word: an order's words stay
+    ("2 lattes and 1 avenue blend", "2 lattes and 1 avenue blend"),
 ])
 def test_each_address_and_number_goes_whole(said: str, kept: str) -> None:
     """What the owner reads in the call log: the caller's sentence, without any part of where
