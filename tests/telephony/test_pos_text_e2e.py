@@ -126,11 +126,12 @@ async def test_sip_order_reaches_square_and_the_callers_phone_once(firestore_emu
             assert called == ["start_order", "add_item", "set_customer", "review_order",
                               "confirm", "send_text", "end_call"], called
             stt_log = _fake_log(stack.fakes.stt)
-            # the senders run off the call: wait for what they record, not for a fixed time
+            # the senders run off the call: wait until both recorded a final answer (sent, or
+            # refused / failed, which the asserts below then name), not for a fixed time
             saved = await _until_saved(
-                "Square's answer and the sent text recorded in Firestore",
-                lambda s: any(p.get("state") == "sent" for p in s["pos"].values())
-                and any(t.get("state") == "sent" for t in s["texts"]), within_s=60)
+                "Square's answer and the text's outcome recorded in Firestore",
+                lambda s: any(p.get("state") in ("sent", "refused") for p in s["pos"].values())
+                and any(t.get("state") in ("sent", "failed") for t in s["texts"]), within_s=60)
         finally:
             if sipp is not None:
                 sipp.kill()
