@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from models import LANGUAGES, RESTAURANT_LINES
+from models import LANGUAGES, RESTAURANT_LINES, RestaurantSettings
 
 HOUSE_LINES: dict[str, dict[str, str]] = {
     # A deliberate same-shape pair (`duplicates`) with "es" below: each language's table says
@@ -268,7 +268,7 @@ def say(language: str, key: str, **fields: Any) -> str:
     return lines[key].format(**fields)
 
 
-def restaurant_line(settings: Any, key: str, language: str) -> str:
+def restaurant_line(settings: RestaurantSettings, key: str, language: str) -> str:
     """The restaurant's own line in `language`; its English field is the English one."""
     if language != "en":
         said = (settings.lines.get(language) or {}).get(key)
