@@ -42,7 +42,7 @@ from store.texts import (
 if TYPE_CHECKING:
     from twilio.rest import Client
 
-    from actions.state import CallState
+    from actions.state import CallState, Desk
 
 log = logging.getLogger(__name__)
 
@@ -168,22 +168,38 @@ async def _consented(db: FirebaseManager, phone: str) -> bool:
 
 
 async def remind_by_text(userdata: CallState, res: Reservation) -> str | None:
-    """A booking saved with the guest's text consent gets its reminder by text: an entry of the
-    outbound queue's text channel (store/outbound.py), `reminder_hours_before` the booking, so
-    the queue's calling hours, opt-out and attempt rules apply and the dialer sends it. None
-    (nothing scheduled) without Twilio, when that moment has already passed (the confirmation
-    text says it all), or when the queue refuses the number; never an error in the call."""
+    """A booking saved with the guest's text consent gets its reminder by text (see
+    `schedule_text_reminder`); None without Twilio on this call."""
     if userdata.services.texts is None:
         return None
-    settings = userdata.settings
+    return await schedule_text_reminder(userdata.desk, res)
+
+
+async def remind_guest_who_agreed(desk: Desk, res: Reservation) -> str | None:
+    """A booking made elsewhere (staff on the board) for a guest whose yes to texts is on record
+    (and who has not texted STOP) gets its reminder by text as a call's would; None otherwise."""
+    try:
+        if not await _consented(desk.db, res.phone):
+            return None
+    except Exception:
+        log.exception("could not read the guest's text preferences; no text reminder")
+        return None
+    return await schedule_text_reminder(desk, res)
+
+
+async def schedule_text_reminder(desk: Desk, res: Reservation) -> str | None:
+    """An entry of the outbound queue's text channel (store/outbound.py), `reminder_hours_before`
+    the booking, so the queue's calling hours, opt-out and attempt rules apply and the dialer
+    sends it. None (nothing scheduled) when that moment has already passed (the confirmation
+    text says it all), or when the queue refuses the number; never an error for the booking."""
+    settings = desk.settings
     policy = Policy.of(settings)
     starts = datetime.combine(res.date, res.time, tzinfo=settings.tz)
-    if starts - policy.reminder_before <= userdata.now:
+    if starts - policy.reminder_before <= desk.now:
         return None
-    queue = OutboundQueue(userdata.services.db.db, policy)
+    queue = OutboundQueue(desk.db.db, policy)
     try:
-        entry = await queue.schedule_reminder(res.code, userdata.now.astimezone(UTC),
-                                              channel="text")
+        entry = await queue.schedule_reminder(res.code, desk.now.astimezone(UTC), channel="text")
     except Refusal as e:
         log.info("no text reminder for a booking: %s", e)
         return None

@@ -19,7 +19,7 @@ from typing import Any
 from google.api_core.datetime_helpers import DatetimeWithNanoseconds
 from google.cloud import firestore
 
-from actions import reservations
+from actions import reservations, texts
 from actions.state import Desk
 from config import RestaurantOverrides
 from domain.menu import Catalog, Menu
@@ -220,7 +220,10 @@ class Operations:
         clean_notes = " ".join(notes.split())[:300]
         if clean_notes and done.status != "queued":
             await self.staff.update(f"reservations/{done.code}", {"notes": clean_notes})
-        return {"code": done.code, "status": done.status}
+        reminder = None
+        if done.status != "queued" and (saved := await self.manager.get_reservation(done.code)):
+            reminder = await texts.remind_guest_who_agreed(desk, saved)
+        return {"code": done.code, "status": done.status, "text_reminder": reminder is not None}
 
     async def change_booking(self, code: str, *, day: date, at: time, party: int,
                              version: str | None, user: User) -> dict[str, Any]:

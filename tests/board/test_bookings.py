@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from domain import booking
+from store.texts import set_opted_out, set_text_consent
 from tests.board.conftest import api_client, screenshot, until
 
 
@@ -181,3 +182,37 @@ async def test_board_bookings_follow_the_lines_rules(board_db, board_server):
         await api.aclose()
     names = [s.to_dict()["name"] async for s in board_db.db.collection("reservations").stream()]
     assert not {"Big Party", "Night Owl", "Late", "No Phone"} & set(names)
+
+
+async def test_a_board_booking_for_a_guest_who_agreed_to_texts_is_reminded_by_text(
+        board_db, board_server):
+    """Staff book by phone for a guest who said yes to texts on an earlier call: the booking
+    gets its text reminder, 24 h before, as a call's booking would; a guest who never said yes
+    (or texted STOP) gets none."""
+    settings, day = await _open_day(board_db, skip=3)
+    at = booking.seating_times(settings, day)[0]
+    agreed, stopped, unknown = "+16175550143", "+16175550144", "+16175550145"
+    now = datetime.now(settings.tz)
+    await set_text_consent(board_db, agreed, True, now, "en")
+    await set_text_consent(board_db, stopped, True, now, "en")
+    await set_opted_out(board_db, stopped, True)
+    api = await api_client(board_server)
+    try:
+        made = {}
+        for phone, name in ((agreed, "Ada Agreed"), (stopped, "Sam Stopped"),
+                            (unknown, "Uma Unknown")):
+            r = await api.post("/api/bookings", json={
+                "date": day.isoformat(), "time": at.strftime("%H:%M"), "party": 2,
+                "name": name, "phone": phone})
+            assert r.status_code == 201, r.text
+            made[phone] = r.json()
+    finally:
+        await api.aclose()
+    assert [made[p]["text_reminder"] for p in (agreed, stopped, unknown)] == [True, False, False]
+    entries = {s.id: s.to_dict() async for s in board_db.db.collection("outbound_calls").stream()}
+    code = made[agreed]["code"]
+    entry = entries[f"text-reminder-{code}"]
+    starts = datetime.combine(day, at, tzinfo=settings.tz)
+    assert entry["channel"] == "text" and entry["phone"] == agreed
+    assert entry["next_try_at"] == starts - timedelta(hours=settings.reminder_hours_before)
+    assert not {f"text-reminder-{made[p]['code']}" for p in (stopped, unknown)} & set(entries)
