@@ -81,7 +81,9 @@ add_item_args = st.one_of(
 foreign = st.sampled_from(["GB", "DE", "FR", "IN", "BR", "JP"]).map(
     lambda r: phonenumbers.format_number(phonenumbers.example_number(r),
                                          phonenumbers.PhoneNumberFormat.INTERNATIONAL))
-bad_phone = st.one_of(foreign, st.text("0123456789", max_size=6).filter(bool),
+# Not a phone number at all. A valid number abroad is no bad phone for an order or a booking
+# (it says who the guest is); only a call-back needs one the line may dial (take_message).
+bad_phone = st.one_of(st.text("0123456789", max_size=6).filter(bool),
                       st.sampled_from(["none", "911", "+1 555", "12 34"]))
 bad_name = st.one_of(
     st.text(" .-'0123456789", max_size=20),
@@ -94,6 +96,8 @@ contact_args = st.one_of(
     st.builds(lambda p: {"name": "Ann Lee", "phone": p}, bad_phone),
     st.builds(lambda n: {"name": n, "phone": "617 555 0123"}, bad_name),
 )
+callback_args = st.one_of(contact_args,
+                          st.builds(lambda p: {"name": "Ann Lee", "phone": p}, foreign))
 
 today = NOW.date()
 good_day = st.integers(1, 30).map(lambda d: today + timedelta(days=d)).filter(
@@ -143,7 +147,7 @@ async def test_book_table_refuses(seeded_db, args):
 
 
 @SOME
-@given(args=contact_args)
+@given(args=callback_args)
 async def test_take_message_refuses(seeded_db, args):
     await _refused(seeded_db, "classifier", "take_message",
                    {**args, "reason": "Please call me back about a cake"})
