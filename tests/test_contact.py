@@ -82,3 +82,16 @@ def test_a_number_said_digit_by_digit_without_the_country_code_is_a_local_number
     said = "six one seven five five five zero one nine nine"
     assert require_e164(said) == "+16175550199"
     assert require_e164("617 555 0199") == "+16175550199"
+
+
+def test_a_number_is_read_in_the_restaurants_own_country():
+    """A London restaurant's guest says their number as Londoners do, for an order (abroad
+    taken) or a call-back (dialable only): both read it in the restaurant's country."""
+    assert number_or_caller_id("020 7946 0958", None, "ask", region="GB",
+                               abroad=True) == "+442079460958"
+    assert number_or_caller_id("020 7946 0958", None, "ask", region="GB") == "+442079460958"
+
+
+def test_a_number_is_read_back_as_its_owner_gives_it():
+    assert spoken("+16175550142") == "617 555 0142"
+    assert spoken("+447700900123") == "+44 7700 900123"

@@ -166,3 +166,22 @@ def test_a_late_meal_holds_its_table_into_the_next_day():
     assert [h.code for h in around] == ["OTHER", "AFTER"]
     assert TWO_TOP.fit(around, 23 * 60 + 30, 2) is None  # 11:30 PM would run into 12:30 AM
     assert TWO_TOP.fit(around, 22 * 60, 2) is not None  # 10 PM is done by 11:15 PM
+
+
+def test_an_evening_hour_said_tonight_is_that_evening_not_the_small_hours():
+    """Only 12 to 4 said "tonight" are the small hours: "tonight at 5" is 5 PM, on the day."""
+    assert booking.read_when(NIGHT_OWL, at(FRIDAY, 10), "tonight", "5") == (FRIDAY, time(17, 0))
+
+
+ALL_DAY = RestaurantSettings.model_validate({
+    "name": "All Day", "timezone": "America/New_York", "slot_minutes": 30,
+    "seating": {"tables": [{"id": "T1", "seats": 2}]}, "max_party_size": 2,
+    "hours": {"mon": [{"open": "07:00", "close": "23:00"}]},
+})
+
+
+def test_the_callers_own_words_settle_a_bare_hour():
+    """A restaurant seating at 8 AM and 8 PM: the caller's "8 in the evening" (their words, as
+    the tool is asked) makes the model's bare "8" 8 PM; without those words it is asked."""
+    assert booking.read_when(ALL_DAY, at(FRIDAY, 10), "Monday", "8",
+                             heard="Monday at 8 in the evening") == (MONDAY, time(20, 0))

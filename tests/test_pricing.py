@@ -274,3 +274,9 @@ def test_a_choice_that_adds_and_takes_out_allergens_says_both():
             {"id": "soy", "name": "Soy milk", "allergens": ["soy"], "removes": ["dairy"]}]}],
     })
     assert "allergens by choice: Soy milk adds soy and takes out dairy" in describe_item(item)
+
+
+def test_a_quantity_that_is_no_number_is_named_to_the_model():
+    """"lots" of croissants: the refusal names the argument to fix, with an example."""
+    with pytest.raises(Refusal, match=r"not a number I can read for quantity\. Pass it as a whole"):
+        build_line(MENU, "croissant", quantity="lots")
