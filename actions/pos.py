@@ -214,7 +214,7 @@ def connect_pos(settings: SquareSettings, db: FirebaseManager) -> PosHandoff | O
                          base_url=settings.square_base_url or "https://connect.squareup.com",
                          timeout=settings.square_timeout_s)
     path = settings.square_id_map_path
-    catalog = (read_id_map(json.loads(path.read_text()))[1] if path is not None and path.exists()
+    catalog = (read_id_map(json.loads(path.read_text()))[1] if path is not None and path.is_file()
                else None)
     return PosHandoff(client, settings.square_location_id, Outbox(settings.pos_outbox_path),
                       db.for_restaurant, timeout_s=settings.square_timeout_s, catalog=catalog)

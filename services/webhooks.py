@@ -137,7 +137,7 @@ async def _sold_out(db: FirebaseManager, square: SquareSettings) -> str:
     client = AsyncSquare(token=square.square_access_token.get_secret_value(),
                          base_url=square.square_base_url or "https://connect.squareup.com")
     path = square.square_id_map_path
-    id_map = (read_id_map(json.loads(path.read_text()))[0] if path is not None and path.exists()
+    id_map = (read_id_map(json.loads(path.read_text()))[0] if path is not None and path.is_file()
               else {})
     objects = await catalog_objects(client)
     said = []
