@@ -6,6 +6,7 @@ import asyncio
 import os
 import shutil
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -61,3 +62,24 @@ def fs_of(stack: Any) -> Any:
 def internal_sip(stack: Any) -> str:
     """Where the stack's phones (1001, 1002) reach FreeSWITCH's internal profile."""
     return f"127.0.0.1:{stack.options.ports.freeswitch.internal_sip}"
+
+
+def livekit_only(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A real LiveKit server with its redis and no SIP, worker or menu: the body of a
+    module's `livekit_server` fixture (`yield from livekit_only(tmp_path_factory)`)."""
+    from scripts.devstack import Ports, Stack, StackError, StackOptions, find_binary
+
+    require_tools("redis-server")
+    try:
+        find_binary("LIVEKIT_SERVER_BIN", "livekit-server", "server")
+    except StackError:
+        require(False, "`livekit-server` (built by scripts/install_deps.sh)")
+    workdir: Path = tmp_path_factory.mktemp("livekit")
+    stack = Stack(StackOptions(ports=Ports.ephemeral(), workdir=workdir, worker=None,
+                               seed_menu=False))
+    try:
+        stack.start_redis()
+        stack.start_livekit()
+        yield stack
+    finally:
+        stack.stop()

@@ -21,9 +21,9 @@ from livekit import api
 from livekit.protocol import sip as sip_pb
 
 from scripts import setup_sip
-from scripts.devstack import Ports, Stack, StackError, StackOptions, find_binary
+from scripts.devstack import Stack
 from scripts.setup_sip import SipSetup, desired_trunk, ensure, resolve_addresses, setup_from_env
-from tests.telephony.helpers import require, require_tools
+from tests.telephony.helpers import livekit_only
 
 NUMBER = "+15550100"
 
@@ -89,20 +89,7 @@ def test_the_environment_names_numbers_names_and_auth():
 
 @pytest.fixture(scope="module")
 def livekit_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    require_tools("redis-server")
-    try:
-        find_binary("LIVEKIT_SERVER_BIN", "livekit-server", "server")
-    except StackError:
-        require(False, "`livekit-server` (built by scripts/install_deps.sh)")
-    workdir: Path = tmp_path_factory.mktemp("livekit")
-    stack = Stack(StackOptions(ports=Ports.ephemeral(), workdir=workdir, worker=None,
-                               seed_menu=False))
-    try:
-        stack.start_redis()
-        stack.start_livekit()
-        yield stack
-    finally:
-        stack.stop()
+    yield from livekit_only(tmp_path_factory)
 
 
 @pytest.fixture

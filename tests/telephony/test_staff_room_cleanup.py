@@ -7,33 +7,19 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 
 import pytest
 from livekit import api, rtc
 
-from scripts.devstack import Ports, Stack, StackError, StackOptions, find_binary
+from scripts.devstack import Stack
 from services.call_watch import CallWatch, WatchOptions
 from telephony.redispatch import BRIEFING_IDENTITY
-from tests.telephony.helpers import require, require_tools
+from tests.telephony.helpers import livekit_only
 
 
 @pytest.fixture(scope="module")
 def livekit_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    require_tools("redis-server")
-    try:
-        find_binary("LIVEKIT_SERVER_BIN", "livekit-server", "server")
-    except StackError:
-        require(False, "`livekit-server` (built by scripts/install_deps.sh)")
-    workdir: Path = tmp_path_factory.mktemp("livekit")
-    stack = Stack(StackOptions(ports=Ports.ephemeral(), workdir=workdir, worker=None,
-                               seed_menu=False))
-    try:
-        stack.start_redis()
-        stack.start_livekit()
-        yield stack
-    finally:
-        stack.stop()
+    yield from livekit_only(tmp_path_factory)
 
 
 @pytest.fixture
