@@ -31,16 +31,16 @@ transcript), and each `EndOfTurn` to `emitted` like the Nova fake's finals.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import time
 import uuid
 from typing import Any
 
-from aiohttp import WSMsgType, web
+from aiohttp import web
 
 from .audio import EnergySegmenter
+from .deepgram_stt import pump
 from .latency import LATENCY_KEY
 from .script import Script
 
@@ -259,23 +259,5 @@ async def listen(request: web.Request) -> web.StreamResponse:
     state["queries"].append(query)
     session = FluxSession(request.app, ws.send_str, query, state, request.app[SCRIPT_KEY])
     log.info("fake Flux: connection, model=%s sample_rate=%d", model, session.sample_rate)
-    try:
-        await session.message("Connected")
-        async for msg in ws:
-            if msg.type == WSMsgType.BINARY:
-                await session.on_audio(msg.data)
-            elif msg.type == WSMsgType.TEXT:
-                try:
-                    control = json.loads(msg.data)
-                except json.JSONDecodeError:
-                    continue
-                if not await session.on_control(control):
-                    break
-            else:
-                break
-    except (ConnectionResetError, asyncio.CancelledError):
-        pass
-    finally:
-        if not ws.closed:
-            await ws.close()
+    await pump(ws, session, hello=lambda: session.message("Connected"))
     return ws

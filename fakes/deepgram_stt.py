@@ -19,7 +19,8 @@ import json
 import logging
 import time
 import uuid
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
 
 from aiohttp import WSMsgType, web
 
@@ -211,24 +212,7 @@ async def listen(request: web.Request) -> web.StreamResponse:
     request.app[STATE_KEY]["connections"] += 1
     request.app[STATE_KEY]["queries"].append(dict(request.query))
     log.info("fake STT: connection, sample_rate=%d", session.sample_rate)
-    try:
-        async for msg in ws:
-            if msg.type == WSMsgType.BINARY:
-                await session.on_audio(msg.data)
-            elif msg.type == WSMsgType.TEXT:
-                try:
-                    control = json.loads(msg.data)
-                except json.JSONDecodeError:
-                    continue
-                if not await session.on_control(control):
-                    break
-            else:
-                break
-    except (ConnectionResetError, asyncio.CancelledError):
-        pass
-    finally:
-        if not ws.closed:
-            await ws.close()
+    await pump(ws, session)
     return ws
 
 
@@ -307,3 +291,35 @@ def create_app(
     app.router.add_post("/_fake/script", load_script)
     app.router.add_get("/health", health)
     return app
+
+
+class Listening(Protocol):
+    async def on_audio(self, data: bytes) -> None: ...
+    async def on_control(self, message: dict[str, Any]) -> bool: ...
+
+
+async def pump(ws: web.WebSocketResponse, session: Listening,
+               hello: Callable[[], Awaitable[None]] | None = None) -> None:
+    """A listen websocket's frames to its session (Nova's here, Flux's in deepgram_flux.py):
+    `hello` first (Flux's Connected), then audio as it comes and JSON controls until one ends
+    the stream; the socket closed after."""
+    try:
+        if hello is not None:
+            await hello()
+        async for msg in ws:
+            if msg.type == WSMsgType.BINARY:
+                await session.on_audio(msg.data)
+            elif msg.type == WSMsgType.TEXT:
+                try:
+                    control = json.loads(msg.data)
+                except json.JSONDecodeError:
+                    continue
+                if not await session.on_control(control):
+                    break
+            else:
+                break
+    except (ConnectionResetError, asyncio.CancelledError):
+        pass
+    finally:
+        if not ws.closed:
+            await ws.close()
