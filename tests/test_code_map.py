@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import ast
 import re
-import subprocess
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -19,19 +18,10 @@ def code_map() -> str:
     return text[text.index("## Code map"):text.index("## Configuration")]
 
 
-def _python_files() -> list[str]:
-    """The project's Python files: those git tracks (a file another test or tool writes into
-    the tree for a moment is not the project's), or every file when this is not a checkout."""
-    listed = subprocess.run(["git", "ls-files", "*.py"], cwd=ROOT, capture_output=True, text=True)
-    if listed.returncode == 0 and listed.stdout.strip():
-        return [rel for rel in listed.stdout.splitlines() if (ROOT / rel).is_file()]
-    return [f.relative_to(ROOT).as_posix() for f in ROOT.rglob("*.py")]
-
-
 def production_modules() -> dict[str, ast.Module]:
     out = {}
-    for rel in _python_files():
-        f = ROOT / rel
+    for f in ROOT.rglob("*.py"):
+        rel = f.relative_to(ROOT).as_posix()
         if rel.split("/")[0] in (*TOOLING, ".venv", "mutants") or "/." in rel:
             continue
         out[rel] = ast.parse(f.read_text())
