@@ -186,3 +186,15 @@ def test_the_day_reports_count_every_clash_and_an_empty_day():
     holds = [Hold("A", 600, 90, 2, ("t1", "t2")), Hold("B", 630, 90, 2, ("t1",)),
              Hold("C", 660, 90, 2, ("t2",))]
     assert double_seated(holds) == [("t1", "A", "B"), ("t2", "A", "C")]
+
+
+@pytest.mark.parametrize("later_first", [True, False])
+def test_a_table_turned_back_to_back_is_not_double_seated(later_first: bool):
+    """The 10:00 party leaves at 11:30 as the 11:30 party sits: the host's clash report stays
+    empty whichever booking was taken first; one minute of overlap is a clash."""
+    early, late = Hold("early", 600, 90, 2, ("t1",)), Hold("late", 690, 90, 2, ("t1",))
+    holds = [late, early] if later_first else [early, late]
+    assert double_seated(holds) == []
+    overlap = Hold("late", 689, 90, 2, ("t1",))
+    holds = [overlap, early] if later_first else [early, overlap]
+    assert len(double_seated(holds)) == 1
