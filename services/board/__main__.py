@@ -91,8 +91,12 @@ def main(argv: list[str] | None = None) -> int:
 
     from domain.redact import protect_logs
     from services.board.app import build_app
+    from services.board.priority import give_way
 
     protect_logs()
+    gave = give_way(settings.board_cpu_nice)
+    logging.getLogger("board").info("CPU priority below the calls': %s",
+                                    ", ".join(gave) or "unchanged")
     try:
         app = build_app(settings)
     except ConfigError as e:

@@ -33,6 +33,9 @@ class BoardSettings(RestaurantOverrides):
     # `create-user` / `set-password` without a prompt (scripts): the new account's password.
     board_new_password: SecretStr | None = None
     board_log_level: str = "INFO"
+    # The board's CPU priority below the calls' (services/board/priority.py): a sign-in flood
+    # hashes passwords, and the calls' turns must not wait for it. 0 leaves it as started.
+    board_cpu_nice: int = Field(default=10, ge=0, le=19)
     # The board's own origins, comma-separated (e.g. https://board.example.com): writes from a
     # browser must come from one of them. Unset: http://127.0.0.1:PORT and http://localhost:PORT.
     board_origins: str = ""
