@@ -27,7 +27,7 @@ from square import AsyncSquare
 from square.core.api_error import ApiError
 
 from actions.outbox_sender import OutboxSender
-from actions.pos_webhook import OrderWebhook, record_answer
+from actions.pos_webhook import OrderWebhook, identity, record_answer
 from config import SquareSettings
 from domain.pos_catalog import read_id_map
 from models import Order, OrderLine
@@ -159,6 +159,7 @@ class PosHandoff(OutboxSender):
             "our_total_cents": order.total_cents, "our_tax_cents": order.tax_cents,
             "idempotency_key": idempotency_key(restaurant_id, order.id),
             "request": square_order(order, location, tax_rate, self.catalog),
+            **identity(order),
         }
         await self.outbox.append(POS_KIND, payload, record_id=f"{restaurant_id}:{order.id}")
         self._wake.set()
@@ -197,7 +198,7 @@ class PosHandoff(OutboxSender):
             log.warning("order %s: Square's total %s / tax %s differ from ours %s / %s",
                         state.order_number, state.pos_total_cents, state.pos_tax_cents,
                         state.our_total_cents, state.our_tax_cents)
-        return await record_answer(self.db_for(p["restaurant_id"]), state, final, log)
+        return await record_answer(self.db_for(p["restaurant_id"]), state, final, log, p)
 
 
 def connect_pos(settings: SquareSettings, db: FirebaseManager) -> PosHandoff | OrderWebhook | None:

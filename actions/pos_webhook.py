@@ -21,9 +21,11 @@ from typing import Any
 import httpx
 
 from actions.outbox_sender import OutboxSender
+from domain import ids
+from domain.duplicates import order_content
 from models import Order
 from store.outbox import Outbox, OutboxEntry
-from store.pos_orders import PosState, record_pos_state
+from store.pos_orders import PosState, order_home, record_pos_state
 from store.repository import FirebaseManager
 
 log = logging.getLogger(__name__)
@@ -31,13 +33,28 @@ log = logging.getLogger(__name__)
 WEBHOOK_KIND = "order_webhook"
 
 
+def identity(order: Order) -> dict[str, Any]:
+    """What tells this order from another saved under its id (order_home), for the outbox."""
+    return {"content": order_content(order)}
+
+
 async def record_answer(db: FirebaseManager, state: PosState, final: bool,
-                        logger: logging.Logger) -> bool:
+                        logger: logging.Logger, payload: dict[str, Any] | None = None) -> bool:
     """The POS's answer to one attempt on the order's card (store/pos_orders.py), for both
     hand-offs (Square in actions/pos.py, the webhook here); True when the entry is done. An
     answer that could not be recorded is not lost: the entry stays, and the same idempotency
-    key brings the same answer back on the next pass."""
+    key brings the same answer back on the next pass. The card is the one of the order as
+    saved (`order_home`: a replayed order may have moved to another id)."""
     try:
+        p = payload or {}
+        if "content" in p:  # entries queued before it was kept: recorded as they say
+            home = await order_home(db, state.order_id, p["content"])
+            if home != state.order_id:
+                logger.info("order %s was saved as %s: its POS state goes there",
+                            state.order_number, ids.order_number(home))
+                state = state.model_copy(update={
+                    "order_id": home, "order_number": ids.order_number(home),
+                    "sent_as": state.order_number})
         await record_pos_state(db, state)
     except Exception:
         logger.exception("POS state of order %s could not be recorded; kept", state.order_number)
@@ -88,7 +105,8 @@ class OrderWebhook(OutboxSender):
         payload = {"restaurant_id": restaurant_id, "order_id": order.id,
                    "order_number": order.order_number, "our_total_cents": order.total_cents,
                    "our_tax_cents": order.tax_cents,
-                   "event": order_event(order, restaurant_id, self.clock())}
+                   "event": order_event(order, restaurant_id, self.clock()),
+                   **identity(order)}
         await self.outbox.append(WEBHOOK_KIND, payload, record_id=f"{restaurant_id}:{order.id}")
         self._wake.set()
 
@@ -115,4 +133,4 @@ class OrderWebhook(OutboxSender):
             state = state.model_copy(update={"reason": f"no answer: {type(e).__name__}"})
         log.info("order %s to the webhook: %s (attempt %d)", state.order_number, state.state,
                  attempts)
-        return await record_answer(self.db_for(p["restaurant_id"]), state, final, log)
+        return await record_answer(self.db_for(p["restaurant_id"]), state, final, log, p)

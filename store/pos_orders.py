@@ -15,7 +15,9 @@ from typing import Any, Literal
 from google.cloud.firestore_v1.base_query import FieldFilter
 from pydantic import BaseModel, ConfigDict
 
-from models import MENU
+from domain import ids
+from domain.duplicates import order_content
+from models import MENU, Order
 from store.repository import FirebaseManager
 
 POS_ORDERS = "pos_orders"
@@ -37,6 +39,9 @@ class PosState(BaseModel):
     pos_tax_cents: int | None = None
     attempts: int = 0
     updated_at: datetime
+    # The number the POS knows the order by, when it is not ours: a queued order that the
+    # replay saved under another id (order_home) went to the POS under its first number.
+    sent_as: str = ""
 
     @property
     def totals_differ(self) -> bool:
@@ -49,6 +54,21 @@ async def record_pos_state(db: FirebaseManager, state: PosState) -> None:
     doc = {**state.model_dump(), "totals_differ": state.totals_differ}
     await db._with_retries(  # the repository's own bounded retry
         lambda: db.db.document(f"{POS_ORDERS}/{state.order_id}").set(doc))
+
+
+async def order_home(db: FirebaseManager, order_id: str, content: dict[str, Any]) -> str:
+    """The id the order handed to the POS is saved under, or will be: its own, unless that id
+    held another order when the order's queued save was replayed (FirebaseManager.
+    _replay_order then walks the same ids to the first free one). The POS state is recorded
+    there, so the board and Square's webhooks move this order's card, not the other's."""
+    for attempt in range(ids.MAX_ID_ATTEMPTS):
+        oid = ids.replayed_order_id(order_id, attempt)
+        snap = await db.db.document(f"orders/{oid}").get()
+        if not snap.exists:
+            return oid  # not saved yet: its replay will take this first free id
+        if order_content(Order.from_doc(snap.to_dict() or {})) == content:
+            return oid  # the same order (domain/duplicates.py: a rebuilt one is the same too)
+    return order_id
 
 
 async def pos_state(db: FirebaseManager, order_id: str) -> PosState | None:

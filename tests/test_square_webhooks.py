@@ -15,10 +15,12 @@ from square import AsyncSquare
 
 from actions.pos import PosHandoff
 from config import SquareSettings, TwilioSettings
+from domain import ids
 from fakes import square as fake_square
 from services.webhooks import create_app
 from store import FirebaseManager
 from store.outbox import Outbox
+from store.pos_orders import pos_state
 from testkit.records import make_order
 from testkit.square import FakeSquare, serve_square
 
@@ -80,6 +82,44 @@ async def test_a_replayed_or_late_event_changes_nothing(square, db, hook, tmp_pa
     assert (await fake_square.deliver_webhook(URL, KEY, ready, client=hook)).text == "replayed"
     assert (await fake_square.deliver_webhook(URL, KEY, early, client=hook)).text == "stale"
     assert await _status(db, order.id) == "ready"
+
+
+@pytest.mark.parametrize("replay_first", [False, True])
+async def test_an_order_saved_under_another_id_after_an_outage_keeps_its_own_card(
+        square, db, hook, tmp_path, replay_first):
+    """A call's order was queued while Firestore was down, and its id came to hold another
+    order of the same call (a restarted agent's counter): the replay saves it as `<id>-2`
+    under a new number. Square got it under its first number; the board's POS line and
+    Square's updates must follow the order, not the other one that now has its old id."""
+    other = make_order("call-outage", name="Other Guest", quantity=1)
+    await db.save_order(other, other.created_at.date())
+    queued = make_order("call-outage", name="Queued Guest", quantity=3)  # the same id
+    await db.outbox.append("order", {"order": queued.model_dump(mode="json"),
+                                     "analytics_day": queued.created_at.date().isoformat()},
+                           record_id=queued.id)
+    if replay_first:
+        assert await db.replay_outbox() == 1
+    pos = PosHandoff(AsyncSquare(token=square.state.token, base_url=square.url),
+                     fake_square.DEFAULT_LOCATION, Outbox(tmp_path / "pos.jsonl"),
+                     db.for_restaurant)
+    await pos.enqueue(queued, db.restaurant_id, 0.0625)
+    assert await pos.send_pending() == 1
+    if not replay_first:
+        assert await db.replay_outbox() == 1
+    moved = f"{queued.id}-2"
+    assert (await db.db.document(f"orders/{moved}").get()).to_dict()["customer_name"] == \
+        "Queued Guest"
+    [made] = square.orders()
+    assert made["reference_id"] == queued.order_number  # what the till shows
+    assert await pos_state(db, other.id) is None  # the other order was never sent
+    card = await pos_state(db, moved)
+    assert card is not None and card.state == "sent" and card.pos_order_id == made["id"]
+    assert (card.order_number, card.sent_as) == (ids.order_number(moved), queued.order_number)
+    assert not card.totals_differ
+    event = fake_square.fulfill(square.state, made["id"], "PREPARED")
+    assert (await fake_square.deliver_webhook(URL, KEY, event, client=hook)).text == \
+        "moved to ready"
+    assert (await _status(db, moved), await _status(db, other.id)) == ("ready", "confirmed")
 
 
 @pytest.mark.parametrize("signature", ["", "bm90IGEgc2lnbmF0dXJl", "other-url"])

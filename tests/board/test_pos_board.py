@@ -15,7 +15,7 @@ from config import FirestoreSettings, SquareSettings
 from fakes import square as fake_square
 from services.board.auth import Accounts
 from store import connect
-from store.pos_orders import PosState, record_pos_state
+from store.pos_orders import PosState, pos_state, record_pos_state
 from testkit.emulator import Emulator
 from testkit.firestore import seed_menu_file
 from testkit.records import make_order
@@ -152,6 +152,14 @@ async def _drive_the_cards(page, db, square, tmp_path, orders) -> None:
     ours, theirs = cent.total_cents, cent.total_cents - 1
     assert f"ours ${ours / 100:.2f}" in words and f"Square's ${theirs / 100:.2f}" in words, words
     assert await card(waiting).locator("[data-mismatch]").count() == 0
+
+    # Saved under a new number after an outage (store/pos_orders.order_home): the card says
+    # which number the till has the order under.
+    sent = await pos_state(db, waiting.id)
+    assert sent is not None
+    await record_pos_state(db, sent.model_copy(update={"sent_as": "1234"}))
+    await until(page, f'document.querySelector(\'article[data-id="{waiting.id}"] '
+                      '[data-pos="sent"]\').textContent.includes("Square: sent as #1234")')
 
 
 async def test_staff_see_and_resend_only_todays_orders_in_the_pos(

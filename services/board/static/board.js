@@ -257,7 +257,7 @@ function ordersPage() {
 
   // Each order's state in the point of sale (the "pos" topic: store/pos_orders.py), by order id.
   const pos = {};
-  const posKey = (p) => p ? `${p.state}|${p.attempts}|${p.updated_at}|${p.pos_total_cents}` : "";
+  const posKey = (p) => p ? `${p.state}|${p.attempts}|${p.updated_at}|${p.pos_total_cents}|${p.sent_as}` : "";
   // A card is rebuilt only when its order (or its POS state) changed: a tap never lands on a
   // card swapped out under the finger by someone else's change.
   const built = new Map();
@@ -320,6 +320,7 @@ function ordersPage() {
   };
   // Where the order stands in the till: sent, waiting (why, how many tries) or refused (Square's
   // reason), and both totals when they differ by even a cent. Staff resend what is not sent.
+  // An order saved under a new number after an outage says the number the till has it under.
   const POS_NAME = { square: "Square", webhook: "the POS" };
   const OPEN = (o) => o.status !== "cancelled" && o.status !== "collected";
   const posState = (o) => {
@@ -333,7 +334,7 @@ function ordersPage() {
     const name = POS_NAME[p.pos] || "the POS";
     const Name = name.charAt(0).toUpperCase() + name.slice(1);
     const tries = `${p.attempts} ${p.attempts === 1 ? "try" : "tries"}`;
-    const words = { unsent: `${Name}: not sent yet`, sent: `${Name}: sent`,
+    const words = { unsent: `${Name}: not sent yet`, sent: `${Name}: sent${p.sent_as ? " as #" + p.sent_as : ""}`,
                     waiting: `${Name}: waiting${p.reason ? " (" + p.reason + ")" : ""}, ${tries}`,
                     refused: `${Name} refused it: ${p.reason || "no reason given"}` }[p.state];
     return el("div", { class: `pos pos-${p.state}`, "data-pos": p.state },
