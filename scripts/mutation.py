@@ -81,6 +81,14 @@ TARGETS = (
            # no full run has been made, so other survivors are likely.
            in_sample=False),
     Target("ids", "domain/ids.py", ("tests/test_ids.py",)),
+    Target("collision compare", "domain/duplicates.py", ("tests/test_duplicates.py",)),
+    Target("allergens", "domain/diet.py",
+           ("tests/test_diet_answers.py", "tests/test_menu_match.py", "tests/test_pricing.py"),
+           in_sample=False),
+    Target("outbound rules", "domain/outbound_rules.py",
+           ("tests/test_outbound_deny.py", "tests/test_calling_hours_properties.py",
+            "tests/test_contact.py"),
+           in_sample=False),
     Target("outbox", "store/outbox.py", ("tests/test_outbox_file.py", "tests/test_outbox_loop.py"),
            in_sample=False),  # its loop-lag tests measure time: not for a loaded CI machine
     Target("store commit paths", "store/repository.py",
