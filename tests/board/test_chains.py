@@ -31,7 +31,16 @@ from store import FirebaseManager, connect
 from store.menu_file import load_menu_file
 from testkit.firestore import ROOT, seed_menu_file
 from testkit.records import make_order, make_reservation
-from tests.board.conftest import PROJECT, BoardServer, api_client, screenshot, sign_in, until
+from tests.board.checks import axe, overflow, serious, small_targets
+from tests.board.conftest import (
+    PROJECT,
+    SIZES,
+    BoardServer,
+    api_client,
+    screenshot,
+    sign_in,
+    until,
+)
 
 SECOND_FILE = ROOT / "data" / "casa-lupita.yaml"
 
@@ -165,6 +174,25 @@ async def test_a_chain_owner_signs_in_once_switches_sites_and_compares_them(
         await page.context.close()
 
 
+async def test_the_switcher_and_the_comparison_fit_a_phone_and_a_tablet(
+        browser, board_server, chain, records):
+    """The owner's header (with the switcher) and the Numbers comparison: nothing wider than
+    the screen, targets of 44 px, no serious axe-core violation (as test_layout.py checks)."""
+    problems: list[str] = []
+    for size, viewport in SIZES.items():
+        page = await sign_in(browser, board_server, chain["owner"], "/numbers", viewport)
+        try:
+            await until(page, "window.__board && window.__board.compared === 2")
+            await page.wait_for_timeout(150)
+            problems += [f"{size}: {p}" for p in await overflow(page)]
+            problems += [f"{size}: target {t}" for t in await small_targets(page)]
+            problems += [f"{size}: axe {v}" for v in serious(await axe(page))]
+            await screenshot(page, f"numbers-sites-{size}", full_page=False)
+        finally:
+            await page.context.close()
+    assert not problems, "\n".join(problems)
+
+
 # ---------------------------------------------------------------- the owner, at the API
 
 
@@ -242,6 +270,31 @@ async def test_an_owner_without_the_site_cannot_switch_to_it_or_take_over_its_ow
         await cafe_owner.aclose()
     still = await api_client(board_server, chain["owner"])  # password and role unchanged
     await still.aclose()
+
+
+async def test_taking_a_site_away_signs_the_owner_out_and_the_site_is_gone(
+        board_server, chain, records):
+    owner = (f"second{secrets.token_hex(3)}", secrets.token_urlsafe(12))
+    made = board_cli(board_server, chain["work"], "create-user", owner[0], "--owner",
+                     "--site", chain["site"], password=owner[1])
+    assert made.returncode == 0, made.stderr
+    client = await api_client(board_server, owner)
+    try:
+        assert (await client.post("/api/site", json={"site": chain["site"]})).status_code == 200
+        assert records["order"] in await _orders(client)
+        taken = board_cli(board_server, chain["work"], "set-sites", owner[0])
+        assert taken.returncode == 0 and "is on main only" in taken.stdout, taken
+        await asyncio.sleep(1.2)  # the board's session cache (SESSION_CACHE_S)
+        assert (await client.get("/api/orders")).status_code == 401
+    finally:
+        await client.aclose()
+    again = await api_client(board_server, owner)
+    try:
+        assert (await again.get("/api/me")).json()["sites"] == ["main"]
+        assert (await again.post("/api/site", json={"site": chain["site"]})).status_code == 403
+        assert records["order"] not in await _orders(again)
+    finally:
+        await again.aclose()
 
 
 # ---------------------------------------------------------------- staff of the café
