@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -31,6 +32,7 @@ from store import FirebaseManager, connect
 from store.menu_file import load_menu_file
 from testkit.firestore import ROOT, seed_menu_file
 from testkit.records import make_order, make_reservation
+from testkit.scripted_llm import Call
 from tests.board.checks import axe, overflow, serious, small_targets
 from tests.board.conftest import (
     PROJECT,
@@ -41,6 +43,7 @@ from tests.board.conftest import (
     sign_in,
     until,
 )
+from tests.conversation.harness import open_call
 
 SECOND_FILE = ROOT / "data" / "casa-lupita.yaml"
 
@@ -111,12 +114,15 @@ async def records(board_server: BoardServer, chain: dict[str, Any]
         await board_db.close()
 
 
-async def _site_orders(board_db: FirebaseManager, site: str) -> tuple[int, int]:
-    """How many orders the site has (none cancelled: all made today by this module) and their
+async def _site_orders(board_db: FirebaseManager, site: str, days: int) -> tuple[int, int]:
+    """How many orders the site took in its last `days` days (none is cancelled) and their
     total in cents, read from the emulator."""
+    tz = ZoneInfo("America/New_York")  # both sites' clock
+    first = datetime.now(tz).date() - timedelta(days=days - 1)
     docs = [d.to_dict() async for d in board_db.for_restaurant(site).db.collection(
         "orders").stream()]
-    kept = [d for d in docs if d.get("status") != "cancelled"]
+    kept = [d for d in docs if d.get("status") != "cancelled"
+            and d["created_at"].astimezone(tz).date() >= first]
     return len(kept), sum(int(d["total_cents"]) for d in kept)
 
 
@@ -157,7 +163,7 @@ async def test_a_chain_owner_signs_in_once_switches_sites_and_compares_them(
             "main", chain["site"]]
         norte = page.locator(f'#compare tr[data-site="{chain["site"]}"] td')
         cells = await norte.all_inner_texts()
-        count, cents = await _site_orders(board_db, chain["site"])
+        count, cents = await _site_orders(board_db, chain["site"], 14)
         assert count >= 1 and cells[1] == str(count), cells  # Norte's orders, not the café's
         assert cells[2] == f"${cents / 100:.2f}", cells
         assert "on screen" in await page.inner_text(f'#compare tr[data-site="{chain["site"]}"]')
@@ -191,6 +197,48 @@ async def test_the_switcher_and_the_comparison_fit_a_phone_and_a_tablet(
         finally:
             await page.context.close()
     assert not problems, "\n".join(problems)
+
+
+async def test_a_call_to_the_second_site_shows_on_the_owners_screen_for_that_site_only(
+        browser, board_server, board_db, chain, records):
+    """A caller orders from Lupita Norte through the real agents; the chain owner, switched to
+    Norte, sees it arrive live; the café's tablet (its other owner) never shows it."""
+    owner = await sign_in(browser, board_server, chain["owner"])
+    cafe = await sign_in(browser, board_server)
+    try:
+        await owner.select_option("#site", chain["site"])
+        await owner.locator(f'article[data-id="{records["order"]}"]').wait_for(timeout=10_000)
+        await until(owner, "window.__board && window.__board.ready")
+        await owner.evaluate("window.__sameDocument = true")
+        call = await open_call(
+            board_db.for_restaurant(chain["site"]),
+            Call("start_order"),
+            Call("add_item", {"item": "tacos al pastor", "options": ["salsa verde"]}),
+            "Tacos al pastor with salsa verde. What name is the order under?",
+            Call("set_customer", {"name": "Nina Norte"}),
+            Call("review_order"),
+            Call("confirm"),
+            "Your order is placed. Anything else?",
+        )
+        await call.caller_says("Tacos al pastor with salsa verde please")
+        await call.caller_says("It's Nina Norte")
+        await call.caller_says("Yes, that's right")
+        (order_id,) = call.userdata.ids_created
+        assert not call.llm.overrun and not call.llm.steps
+        card = owner.locator(f'article[data-id="{order_id}"]')
+        await card.wait_for(timeout=10_000)
+        text = await card.inner_text()
+        assert "Nina Norte" in text and "Tacos al Pastor" in text, text
+        assert await owner.evaluate("window.__sameDocument === true"), "the page was reloaded"
+        saved = await board_db.for_restaurant(chain["site"]).db.document(
+            f"orders/{order_id}").get()
+        assert saved.exists and not (await board_db.db.document(f"orders/{order_id}").get()).exists
+        await asyncio.sleep(1.0)  # the café's stream has had every change by now
+        assert await cafe.locator(f'article[data-id="{order_id}"]').count() == 0
+        assert "Nina Norte" not in await cafe.inner_text("body")
+    finally:
+        await owner.context.close()
+        await cafe.context.close()
 
 
 # ---------------------------------------------------------------- the owner, at the API
@@ -238,7 +286,7 @@ async def test_each_site_is_reached_only_while_the_owner_is_on_it(
         compare = (await owner.get("/api/numbers/compare?days=7")).json()
         assert [s["id"] for s in compare["sites"]] == ["main", chain["site"]]
         norte = compare["sites"][1]
-        count, cents = await _site_orders(board_db, chain["site"])
+        count, cents = await _site_orders(board_db, chain["site"], 7)
         assert norte["current"] and norte["totals"]["orders"] == count >= 1
         assert norte["totals"]["revenue"] == cents / 100
         assert norte["name"] == "Lupita Norte" and len(norte["days"]) == 7
