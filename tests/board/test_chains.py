@@ -14,7 +14,7 @@ import re
 import secrets
 import subprocess
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,14 +22,16 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+from google.cloud.firestore_v1.base_query import FieldFilter
 
 from models import Message
 from services.board.app import build_app
 from services.board.auth import _token_hash
 from services.board.guard import COOKIE, OPEN_PATHS
 from services.board.settings import load_board_settings
-from store import FirebaseManager, connect
+from store import FirebaseManager, close_sync_client, connect, make_sync_client
 from store.menu_file import load_menu_file
+from store.scope import scoped
 from testkit.firestore import ROOT, seed_menu_file
 from testkit.records import make_order, make_reservation
 from testkit.scripted_llm import Call
@@ -61,10 +63,12 @@ def board_cli(server: BoardServer, work: Path, *args: str, password: str = ""
 
 
 @pytest.fixture(scope="module")
-def chain(board_server: BoardServer, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+def chain(board_server: BoardServer, tmp_path_factory: pytest.TempPathFactory
+          ) -> Iterator[dict[str, Any]]:
     """A second restaurant of the deployment ("Lupita Norte", no phone numbers of its own so
     no call is routed to it), a chain owner of the café and Norte, and a café staff member —
-    all made with the board's command line."""
+    all made with the board's command line. The accounts made here are removed afterwards:
+    other modules count on the café's first owner being its only owner."""
     work = tmp_path_factory.mktemp("chain")
     tag = secrets.token_hex(3)
     site = f"norte-{tag}"
@@ -85,8 +89,23 @@ def chain(board_server: BoardServer, tmp_path_factory: pytest.TempPathFactory) -
     assert made.returncode == 0, made.stderr
     refused = board_cli(board_server, work, "set-sites", staff[0], site)
     assert refused.returncode == 1 and "only an owner" in refused.stderr
-    return {"site": site, "owner": owner, "staff": staff, "work": work,
-            "restaurant": load_menu_file(menu).restaurant}
+    made_here = [owner[0], staff[0]]
+    yield {"site": site, "owner": owner, "staff": staff, "work": work,
+           "restaurant": load_menu_file(menu).restaurant, "made": made_here}
+    _remove_accounts(board_server, made_here)
+
+
+def _remove_accounts(server: BoardServer, names: list[str]) -> None:
+    client = make_sync_client(server.settings)
+    try:
+        cafe = scoped(client, "main")
+        for name in names:
+            cafe.document(f"staff_users/{name}").delete()
+            for snap in cafe.collection("staff_sessions").where(
+                    filter=FieldFilter("username", "==", name)).stream():
+                snap.reference.delete()
+    finally:
+        close_sync_client(client)
 
 
 @pytest.fixture(scope="module")
@@ -323,6 +342,7 @@ async def test_an_owner_without_the_site_cannot_switch_to_it_or_take_over_its_ow
 async def test_taking_a_site_away_signs_the_owner_out_and_the_site_is_gone(
         board_server, chain, records):
     owner = (f"second{secrets.token_hex(3)}", secrets.token_urlsafe(12))
+    chain["made"].append(owner[0])
     made = board_cli(board_server, chain["work"], "create-user", owner[0], "--owner",
                      "--site", chain["site"], password=owner[1])
     assert made.returncode == 0, made.stderr
