@@ -44,6 +44,14 @@ class AccountRecords:
     async def put_session(self, key: str, fields: dict[str, Any]) -> None:
         await self.db.document(f"{SESSIONS}/{key}").set(fields)
 
+    async def update_session(self, key: str, fields: dict[str, Any]) -> bool:
+        """False when the session is gone (signed out meanwhile): nothing is written."""
+        try:
+            await self.db.document(f"{SESSIONS}/{key}").update(fields)
+        except gexc.NotFound:
+            return False
+        return True
+
     async def session(self, key: str) -> dict[str, Any] | None:
         snap = await self.db.document(f"{SESSIONS}/{key}").get()
         return (snap.to_dict() or {}) if snap.exists else None

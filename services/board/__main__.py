@@ -5,10 +5,16 @@
     python -m services.board create-user NAME                  #   BOARD_NEW_PASSWORD (scripts)
     python -m services.board set-password NAME
     python -m services.board unlock NAME                       # forget NAME's sign-in back-off
+    python -m services.board set-sites NAME SITE...            # an owner's other restaurants
+    python -m services.board create-user NAME --owner --site casa-lupita   # (chains)
 
 The first owner can also come from BOARD_OWNER_USERNAME + BOARD_OWNER_PASSWORD at start
 (created only while no owner exists). There is no default account and no default password.
-Exit codes: 0 ok, 1 refused (bad name/password, exists), 2 configuration error.
+An owner of a chain signs in once on the board of BOARD_RESTAURANT (where the account lives)
+and switches to each of the sites given here; each must be a restaurant of this deployment (in
+the directory, `scripts/seed_menu.py --restaurant`). `set-sites NAME` with no site takes them
+all away. Changing them signs the owner out everywhere.
+Exit codes: 0 ok, 1 refused (bad name/password, exists, unknown site), 2 configuration error.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ import getpass
 import logging
 import sys
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
@@ -51,9 +58,19 @@ async def _accounts_run(settings: BoardSettings, args: argparse.Namespace) -> in
                 await SignIn(manager.db).unlock(args.username)
                 print(f"sign-in back-off cleared for {args.username}")
             elif args.command == "create-user":
+                await _known_sites(manager, args.site or [])
+                if args.site and not args.owner:
+                    raise AuthError("--site: only an owner has several sites (add --owner)")
                 user = await accounts.create_user(args.username, _password(settings),
                                                   "owner" if args.owner else "staff")
-                print(f"created {user.role} {user.username}")
+                if args.site:
+                    user = await accounts.set_sites(user.username, args.site)
+                print(f"created {user.role} {user.username}" + _on(user, accounts.home))
+            elif args.command == "set-sites":
+                await _known_sites(manager, args.sites)
+                user = await accounts.set_sites(args.username, args.sites)
+                print(f"{user.username}" + (_on(user, accounts.home) or " is on "
+                                            + accounts.home + " only"))
             else:
                 await accounts.update_user(args.username, password=_password(settings))
                 print(f"password changed for {args.username}; their sessions ended")
@@ -65,6 +82,22 @@ async def _accounts_run(settings: BoardSettings, args: argparse.Namespace) -> in
         await manager.close()
 
 
+async def _known_sites(manager: Any, sites: list[str]) -> None:
+    """Every site must be a restaurant of this deployment (its directory entry)."""
+    from services.board.auth import AuthError
+    from store.directory import restaurant_ids
+
+    known = set(await restaurant_ids(manager.client))
+    unknown = [s for s in sites if s not in known]
+    if unknown:
+        raise AuthError(f"no restaurant {', '.join(unknown)} in this deployment "
+                        f"(known: {', '.join(sorted(known))})")
+
+
+def _on(user: Any, home: str) -> str:
+    return f" on {', '.join(user.may_use(home))}" if user.sites else ""
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m services.board",
                                      description=__doc__.split("\n")[0])
@@ -72,6 +105,11 @@ def main(argv: list[str] | None = None) -> int:
     create = sub.add_parser("create-user", help="add a staff (or --owner) account")
     create.add_argument("username")
     create.add_argument("--owner", action="store_true")
+    create.add_argument("--site", action="append", metavar="RESTAURANT",
+                        help="(owner) another restaurant this owner runs; repeat for each")
+    sites = sub.add_parser("set-sites", help="an owner's restaurants besides BOARD_RESTAURANT")
+    sites.add_argument("username")
+    sites.add_argument("sites", nargs="*", metavar="RESTAURANT")
     reset = sub.add_parser("set-password", help="set a user's password (ends their sessions)")
     reset.add_argument("username")
     unlock = sub.add_parser("unlock", help="clear an account's sign-in back-off")

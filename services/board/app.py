@@ -23,15 +23,13 @@ from services.board import availability, pos, undo
 from services.board.auth import Accounts
 from services.board.guard import SignInRequired
 from services.board.hardening import BodyLimit, board_origins
-from services.board.live import Hub
-from services.board.operations import Operations
-from services.board.routes import errors, pages, reads, signin, stream, users, writes
+from services.board.routes import errors, pages, reads, signin, sites, stream, users, writes
 from services.board.routes.signin import DEVICE_COOKIE, LOGIN_COOKIE
 from services.board.settings import BoardSettings
 from services.board.signin import SignIn
+from services.board.sites import Sites
 from services.board.web import HERE, Board
 from store import close_sync_client, connect, make_sync_client
-from store.scope import scoped
 
 __all__ = ["DEVICE_COOKIE", "LOGIN_COOKIE", "build_app"]
 log = logging.getLogger("board")
@@ -42,21 +40,21 @@ def _lifespan(board: Board) -> Callable[[Starlette], contextlib.AbstractAsyncCon
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        # Everything below sees one restaurant only (store/scope.py): its data, its accounts.
+        # The accounts are the board's own restaurant's (store/scope.py); each site's data is
+        # reached through that site's scope only (sites.py).
         manager = await connect(settings, restaurant_id=settings.board_restaurant)
         sync_client = make_sync_client(settings)
         board.accounts = Accounts(manager.db, settings.board_session_hours)
         board.signin = SignIn(manager.db)
-        board.ops = Operations(manager, sync_client, settings)
+        board.sites = Sites(manager, sync_client, settings, asyncio.get_running_loop())
         await _first_owner(board)
-        restaurant = await board.ops.restaurant()
-        board.hub = Hub(scoped(sync_client, manager.restaurant_id),
-                        asyncio.get_running_loop()).start(datetime.now(restaurant.tz).date())
+        restaurant = await board.sites.ops(manager.restaurant_id).restaurant()
+        board.sites.start_home(datetime.now(restaurant.tz).date())
         app.state.board = board
         try:
             yield
         finally:
-            board.hub.close()
+            board.sites.close()
             board.signin.queue.close()
             close_sync_client(sync_client)
             await manager.close()
@@ -81,7 +79,7 @@ def build_app(settings: BoardSettings) -> Starlette:
     board = Board(settings)
     routes = [
         *signin.routes(), *pages.routes(), *stream.routes(), *reads.routes(),
-        *users.routes(), *writes.routes(), *undo.routes(), *availability.routes(),
+        *users.routes(), *sites.routes(), *writes.routes(), *undo.routes(), *availability.routes(),
         *pos.routes(),  # the point of sale (services/board/pos.py)
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
     ]

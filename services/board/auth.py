@@ -8,6 +8,10 @@
   expiry. Changing a user's password, role or access ends their sessions.
 * CSRF: every write must echo the session's CSRF token (header or form field) in addition to
   the SameSite cookie.
+* Sites (chains): accounts belong to the board's own restaurant (its home site). An owner may
+  also be given other restaurants (`sites`, only from the command line: `set-sites`); the
+  session carries the site it is on, which only an owner changes, to one of their sites.
+  Changing an owner's sites ends their sessions, so no session stays on a site taken away.
 
 Collections: staff_users/{username}, staff_sessions/{sha256(token)}.
 """
@@ -29,7 +33,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from google.cloud import firestore
 
 from store.accounts import AccountExists, AccountRecords
-from store.scope import RestaurantScope
+from store.scope import DEFAULT_RESTAURANT_ID, RestaurantScope, check_restaurant_id
 
 Role = Literal["owner", "staff"]
 ROLES: tuple[Role, ...] = ("owner", "staff")
@@ -57,10 +61,17 @@ class User:
     username: str
     role: Role
     disabled: bool = False
+    sites: tuple[str, ...] = ()  # an owner's restaurants besides the board's own
 
     @property
     def is_owner(self) -> bool:
         return self.role == "owner"
+
+    def may_use(self, home: str) -> tuple[str, ...]:
+        """The sites this user may be on: the board's own, and an enabled owner's others."""
+        if self.disabled or not self.is_owner:
+            return (home,)
+        return (home, *(s for s in self.sites if s != home))
 
 
 @dataclass(frozen=True)
@@ -70,6 +81,7 @@ class Session:
     role: Role
     csrf: str
     expires_at: datetime
+    site: str = ""  # the restaurant this session is on; "" is the board's own
 
     @property
     def user(self) -> User:
@@ -107,6 +119,8 @@ class Accounts:
 
     def __init__(self, db: firestore.AsyncClient | RestaurantScope, session_hours: float) -> None:
         self.db = db
+        # the board's own restaurant: where these accounts live, every session's first site
+        self.home: str = getattr(db, "restaurant_id", DEFAULT_RESTAURANT_ID)
         self.records = AccountRecords(db)
         self.session_ttl = timedelta(hours=session_hours)
         self._cache: dict[str, tuple[float, Session | None]] = {}
@@ -154,6 +168,8 @@ class Accounts:
             if role not in ROLES:
                 raise AuthError(f"role: one of {', '.join(ROLES)}")
             fields["role"] = role
+            if role == "staff":
+                fields["sites"] = []  # made owner again, they do not get the sites back
         if disabled is not None:
             fields["disabled"] = disabled
         losing_owner = user.role == "owner" and (role == "staff" or disabled)
@@ -168,6 +184,33 @@ class Accounts:
             await self.records.update_user(username, fields)
             await self.end_sessions_of(username)
         return (await self.get_user(username)) or user
+
+    async def set_sites(self, username: str, sites: list[str]) -> User:
+        """Give an owner these restaurants besides the board's own (empty: only the board's
+        own). Ends their sessions: none stays on a site taken away."""
+        user = await self.get_user(username)
+        if user is None:
+            raise AuthError(f"no user {username}")
+        if sites and not user.is_owner:
+            raise AuthError(f"{username} is staff: only an owner has several sites")
+        try:
+            wanted = list(dict.fromkeys(check_restaurant_id(s) for s in sites))
+        except ValueError as e:
+            raise AuthError(f"sites: {e}") from None
+        await self.records.update_user(username, {
+            "sites": [s for s in wanted if s != self.home]})
+        await self.end_sessions_of(username)
+        return (await self.get_user(username)) or user
+
+    async def switch_site(self, session: Session, site: str) -> Session | None:
+        """Put `session` on `site`, which the caller checked is one of its user's sites;
+        None when the session ended meanwhile."""
+        moved = Session(session.token_hash, session.username, session.role, session.csrf,
+                        session.expires_at, "" if site == self.home else site)
+        if not await self.records.update_session(session.token_hash, {"site": moved.site}):
+            return None
+        self._cache[session.token_hash] = (time.monotonic(), moved)
+        return moved
 
     async def _other_active_owner(self, username: str) -> bool:
         return any(u.role == "owner" and not u.disabled and u.username != username
@@ -206,6 +249,12 @@ class Accounts:
             return None
         return found
 
+    def known_site(self, token_hash: str) -> str | None:
+        """The site this process last saw `token_hash`'s session on (a switch here is seen at
+        once, whatever the cache's age); None when not known."""
+        cached = self._cache.get(token_hash)
+        return cached[1].site if cached and cached[1] is not None else None
+
     async def end_session(self, token: str | None) -> None:
         if token:
             key = _token_hash(token)
@@ -233,12 +282,15 @@ def _verify(digest: str, password: str) -> bool:
 
 def _user(username: str, data: dict[str, Any]) -> User:
     role = data.get("role")
-    return User(username, role if role in ROLES else "staff", bool(data.get("disabled")))
+    sites = data.get("sites")
+    return User(username, role if role in ROLES else "staff", bool(data.get("disabled")),
+                tuple(str(s) for s in sites) if isinstance(sites, list) else ())
 
 
 def _session(key: str, data: dict[str, Any]) -> Session | None:
     try:
         role = data["role"] if data["role"] in ROLES else "staff"
-        return Session(key, data["username"], role, data["csrf"], data["expires_at"])
+        return Session(key, data["username"], role, data["csrf"], data["expires_at"],
+                       str(data.get("site") or ""))
     except KeyError:
         return None

@@ -2,8 +2,9 @@
 
 Signed out: a page request is redirected to /login, anything else gets 401. Writes (any method
 but GET/HEAD) also need the session's CSRF token in `X-CSRF-Token` and, when the browser sends
-one, an Origin from the board's configured list. Only /login and /healthz (which says "ok" and
-nothing else) are open.
+one, an Origin from the board's configured list. A staff session is on the board's own
+restaurant or refused (only an owner moves to another site: routes/sites.py). Only /login and
+/healthz (which says "ok" and nothing else) are open.
 """
 
 from __future__ import annotations
@@ -108,6 +109,11 @@ class SignInRequired:
                 await _redirect(send_with_headers, "/login?next=" + quote(target, safe=""))
             else:
                 await _respond(send_with_headers, 401, {"error": "sign in first"})
+            return
+        if session.site and session.role != "owner" and path != "/logout":
+            # staff are on the board's own restaurant only ("" here): never serve another
+            await _respond(send_with_headers, 403,
+                           {"error": "staff work on their own restaurant only"})
             return
         if method not in SAFE_METHODS:
             token = header(scope, b"x-csrf-token")

@@ -1,6 +1,6 @@
 """What every route of the board shares: the board a request belongs to (its accounts, sign-in,
-operations and live hub), the signed-in session, the JSON body and its fields, and the pages'
-templates."""
+and its sites' operations and live hubs), the signed-in session and the site it is on, the JSON
+body and its fields, and the pages' templates."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from services.board.operations import InView, Operations, Rejected, everything
 from services.board.roles import may_see
 from services.board.settings import BoardSettings
 from services.board.signin import SignIn
+from services.board.sites import Sites
 
 HERE = Path(__file__).resolve().parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
@@ -37,8 +38,7 @@ class Board:
         self.settings = settings
         self.accounts: Accounts | None = None
         self.signin: SignIn | None = None
-        self.ops: Operations | None = None
-        self.hub: Hub | None = None
+        self.sites: Sites | None = None
 
     def need_accounts(self) -> Accounts:
         return _need(self.accounts)
@@ -46,11 +46,8 @@ class Board:
     def need_signin(self) -> SignIn:
         return _need(self.signin)
 
-    def need_ops(self) -> Operations:
-        return _need(self.ops)
-
-    def need_hub(self) -> Hub:
-        return _need(self.hub)
+    def need_sites(self) -> Sites:
+        return _need(self.sites)
 
 
 def _need(value: Any) -> Any:
@@ -63,12 +60,34 @@ def board_of(request: Request) -> Board:
     return request.app.state.board
 
 
+def site_of(request: Request) -> str:
+    """The restaurant this request's session is on. Staff are always on the board's own; an
+    owner only moves to one of their sites (routes/sites.py), so this is a second fence."""
+    session, home = session_of(request), board_of(request).need_sites().home
+    site = session.site or home
+    if site != home and session.role != "owner":
+        raise HTTPException(403, "staff work on their own restaurant only")
+    return site
+
+
+async def sites_of(request: Request) -> list[str]:
+    """The sites the signed-in person may be on, read from their account now (the board's own
+    first): staff, one; an owner, theirs."""
+    session, board = session_of(request), board_of(request)
+    home = board.need_sites().home
+    if session.role != "owner":
+        return [home]
+    user = await board.need_accounts().get_user(session.username)
+    return list(user.may_use(home)) if user is not None else [home]
+
+
 def ops(request: Request) -> Operations:
-    return board_of(request).need_ops()
+    """The operations of the request's site: everything it reads or writes is in that scope."""
+    return board_of(request).need_sites().ops(site_of(request))
 
 
 def hub(request: Request) -> Hub:
-    return board_of(request).need_hub()
+    return board_of(request).need_sites().hub(site_of(request))
 
 
 def cookie_name(request: Request, name: str) -> str:

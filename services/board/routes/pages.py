@@ -13,6 +13,7 @@ from starlette.routing import Route
 from services.board import web
 from services.board.pos import pos_kind
 from services.board.roles import may_see
+from services.board.routes.sites import named_sites
 from services.board.words import clock_text, locale_of, phone_text
 
 
@@ -22,8 +23,11 @@ def page(name: str) -> Any:
         if name == "users":
             web.owner_only(request)
         restaurant = await web.ops(request).restaurant()
+        # an owner of several restaurants gets the site switcher (routes/sites.py)
+        sites = await named_sites(request) if session.role == "owner" else []
         return web.templates.TemplateResponse(request, "page.html", {
             "page": name, "pages": web.PAGES, "session": session, "restaurant": restaurant,
+            "sites": sites if len(sites) > 1 else [], "restaurant_id": web.site_of(request),
             "title": web.PAGES.get(name, "Staff accounts"), "locale": locale_of(restaurant),
             "pos": pos_kind(restaurant) if name == "orders" else "",
         })

@@ -15,15 +15,18 @@ from starlette.routing import Route
 
 from domain import booking
 from domain.seating import minute_of
+from models import RestaurantSettings
 from services.board import web
 from services.board.numbers import summarize
+from services.board.operations import Operations
 from services.board.roles import may_see_day, visible
 
 
 async def me(request: Request) -> JSONResponse:
     s = web.session_of(request)
     return JSONResponse({"username": s.username, "role": s.role, "csrf": s.csrf,
-                         "expires_at": s.expires_at.isoformat()})
+                         "expires_at": s.expires_at.isoformat(), "site": web.site_of(request),
+                         "sites": await web.sites_of(request)})
 
 
 def topic_api(topic: str) -> Any:
@@ -68,15 +71,18 @@ async def calls(request: Request) -> JSONResponse:
     return JSONResponse({"day": day.isoformat(), "calls": found})
 
 
-async def numbers(request: Request) -> JSONResponse:
-    session = web.session_of(request)
-    ops = web.ops(request)
+def days_asked(request: Request) -> int:
+    try:
+        return max(1, min(90, int(request.query_params.get("days") or 14)))
+    except ValueError:
+        return 14
+
+
+async def site_numbers(ops: Operations, days: int, with_revenue: bool
+                       ) -> tuple[RestaurantSettings, dict[str, Any]]:
+    """One site's numbers for its last `days` days (its own clock), read through its scope."""
     restaurant = await ops.restaurant()
     tz = restaurant.tz
-    try:
-        days = max(1, min(90, int(request.query_params.get("days") or 14)))
-    except ValueError:
-        days = 14
     last = datetime.now(tz).date()
     first = last - timedelta(days=days - 1)
     start = datetime.combine(first, time(0), tz)
@@ -84,9 +90,15 @@ async def numbers(request: Request) -> JSONResponse:
     calls_, orders_, res_ = await asyncio.gather(
         docs("call_logs", "started_at", start), docs("orders", "created_at", start),
         docs("reservations", "date", first.isoformat()))
-    return JSONResponse(summarize(
+    return restaurant, summarize(
         calls=calls_, orders=orders_, reservations=res_, first_day=first, last_day=last,
-        tz=tz, with_revenue=session.role == "owner"))
+        tz=tz, with_revenue=with_revenue)
+
+
+async def numbers(request: Request) -> JSONResponse:
+    owner = web.session_of(request).role == "owner"
+    _, summary = await site_numbers(web.ops(request), days_asked(request), owner)
+    return JSONResponse(summary)
 
 
 async def outbound(request: Request) -> JSONResponse:

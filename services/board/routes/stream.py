@@ -1,6 +1,7 @@
 """The event stream every open page listens to: the current state of the topics it shows,
-then every change, as the signed-in role may see it; it ends within SESSION_CHECK_S of a
-sign-out, a disabled account or a password reset, however busy the evening."""
+then every change, as the signed-in role may see it, of the site the session is on; it ends
+within SESSION_CHECK_S of a sign-out, a disabled account or a password reset, however busy the
+evening, and of an owner's switch to another site (the page reloads on that site)."""
 
 from __future__ import annotations
 
@@ -65,8 +66,12 @@ async def _stream(accounts: Accounts, token: str | None, session: Session, sub: 
     while True:
         now = loop.time()
         if now - checked >= SESSION_CHECK_S:  # however many changes flow
-            if await accounts.session(token, fresh=True) is None:
+            now_on = await accounts.session(token, fresh=True)
+            if now_on is None:
                 yield {"event": "signed-out", "data": "{}"}
+                return
+            if now_on.site != session.site:  # not one more of the old site's changes
+                yield {"event": "site", "data": "{}"}
                 return
             checked = now
         if now - pinged >= PING_S:
@@ -78,6 +83,9 @@ async def _stream(accounts: Accounts, token: str | None, session: Session, sub: 
         except TimeoutError:
             continue
         if change is None:  # dropped (too far behind) or closing: reconnect
+            return
+        if accounts.known_site(session.token_hash) not in (None, session.site):
+            yield {"event": "site", "data": "{}"}  # switched here: not this change of the old site
             return
         if change.doc is not None and not may_see(session, change.topic, change.doc, tz):
             change = Change(change.topic, "remove", change.id, None)

@@ -195,6 +195,8 @@ function live(topics, handlers) {
       handlers.change && handlers.change(ch);
     });
     source.addEventListener("signed-out", () => { location.href = "/login"; });
+    // the session moved to another restaurant (here or on another tablet): show that one
+    source.addEventListener("site", () => { source.close(); location.reload(); });
     source.onerror = () => {
       $("#live").textContent = "reconnecting"; $("#live").className = "live off";
       if (source.readyState === EventSource.CLOSED) setTimeout(connect, 2000);
@@ -904,6 +906,7 @@ function numbersPage() {
     if (!r.ok) return;
     const n = r.data;
     const xs = n.days.map((d) => Date.parse(d + "T12:00:00Z") / 1000);
+    if ($("#compare")) compare();
     const tot = $("#totals"); tot.replaceChildren();
     const t = n.totals;
     for (const [label, value] of [["calls", t.calls], ["orders", t.orders],
@@ -925,6 +928,20 @@ function numbersPage() {
     draw();
     board.charts = document.querySelectorAll(".chart canvas").length;
     if (!board.chartsAt) board.chartsAt = performance.now();
+  };
+  // an owner's restaurants side by side, the one on screen first marked
+  const compare = async () => {
+    const r = await api("/api/numbers/compare?days=" + $("#days").value);
+    const body = $("#compare tbody"); body.replaceChildren();
+    for (const s of (r.ok ? r.data.sites : [])) {
+      const t = s.totals;
+      body.append(el("tr", { "data-site": s.id, class: s.current ? "current" : "" },
+        el("th", { scope: "row" }, s.name, s.current ? el("span", { class: "meta" }, " (on screen)") : null),
+        el("td", {}, t.calls), el("td", {}, t.orders), el("td", {}, "$" + t.revenue.toFixed(2)),
+        el("td", {}, t.covers), el("td", {}, t.transfers)));
+    }
+    labelCells($("#compare"));
+    board.compared = r.ok ? r.data.sites.length : 0;
   };
   $("#days").addEventListener("change", load);
   live(["calls"], {
@@ -965,6 +982,14 @@ function usersPage() {
     if (r.ok) { ev.target.reset(); toast("Account added"); load(); }
   });
   live([], { reset: load });
+}
+
+// An owner of several restaurants moves this session to another of them (a write: CSRF token).
+if ($("#site")) {
+  $("#site").addEventListener("change", async (ev) => {
+    const r = await write("/api/site", { site: ev.target.value });
+    if (r.ok) location.reload();
+  });
 }
 
 ({ orders: ordersPage, bookings: bookingsPage, messages: messagesPage, calls: callsPage,
