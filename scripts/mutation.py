@@ -82,6 +82,7 @@ TARGETS = (
            in_sample=False),
     Target("ids", "domain/ids.py", ("tests/test_ids.py",)),
     Target("collision compare", "domain/duplicates.py", ("tests/test_duplicates.py",)),
+    Target("restaurant scope", "store/scope.py", ("tests/test_scope.py",)),
     Target("allergens", "domain/diet.py",
            ("tests/test_diet_answers.py", "tests/test_menu_match.py", "tests/test_pricing.py"),
            in_sample=False),
