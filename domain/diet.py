@@ -78,7 +78,7 @@ def canonical(allergen: str) -> str | None:
     key = allergen.strip().lower()
     if key in ALLERGEN_WORDS:
         return key
-    return MENU_SPELLINGS.get(key.replace("-", " "), MENU_SPELLINGS.get(key))
+    return MENU_SPELLINGS.get(key)
 
 
 def _canon_all(names: Iterable[str]) -> set[str]:
