@@ -52,12 +52,12 @@ compose-test: setup
 mutation: setup
 	$(PY) scripts/mutation.py
 
-## mutation-sample: what CI runs, ~2-3 minutes: random mutants of the server-less targets
+## mutation-sample: what CI runs, ~3-4 minutes: random mutants of the server-less targets
 # A fixed seed: CI draws the same sample of the current code each run (new code means new
 # mutants, so the habit still cannot rot), and a red sample is reproducible on any machine.
 MUTATION_SEED ?= 20261128
 mutation-sample: $(STAMP)
-	$(PY) scripts/mutation.py --sample 10 --budget 150 --seed $(MUTATION_SEED)
+	$(PY) scripts/mutation.py --sample 10 --budget 240 --seed $(MUTATION_SEED)
 
 ## eval: the caller scenarios (tests/evals/scenarios.yaml) against the real model: OPENAI_API_KEY,
 ## OPENAI_MODEL (the agents), EVAL_CALLER_MODEL and EVAL_JUDGE_MODEL (default OPENAI_MODEL);

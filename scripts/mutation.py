@@ -91,9 +91,8 @@ TARGETS = (
            # since pinned word for word (tests/test_diet_verdicts.py), the rest not triaged.
            in_sample=False),
     Target("outbound rules", "domain/outbound_rules.py",
-           ("tests/test_outbound_deny.py", "tests/test_calling_hours_properties.py",
-            "tests/test_contact.py"),
-           in_sample=False),
+           ("tests/test_outbound_deny.py", "tests/test_outbound_rules.py",
+            "tests/test_calling_hours_properties.py", "tests/test_contact.py")),
     Target("outbox", "store/outbox.py", ("tests/test_outbox_file.py", "tests/test_outbox_loop.py"),
            in_sample=False),  # its loop-lag tests measure time: not for a loaded CI machine
     Target("store commit paths", "store/repository.py",

@@ -33,6 +33,13 @@ def test_a_foreign_number_is_kept_but_refused_for_a_callback():
     assert require_e164("020 7946 0958", region="GB") == "+442079460958"
 
 
+def test_a_number_given_in_keypad_letters_is_read_as_the_keypad_reads_it():
+    """A business guest's vanity number: its letters are keypad digits, not spoken words
+    (NINE is 6463 on the keypad, not 9)."""
+    assert require_e164("1-800-NINE-OAK") == "+18006463625"
+    assert require_e164("617-EIGHT-12") == "+16173444812"
+
+
 def test_an_invalid_number_is_refused_asking_again():
     with pytest.raises(Refusal, match=r"'555 12' is not a valid phone number\. Ask the caller"):
         require_e164("555 12")

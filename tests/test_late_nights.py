@@ -106,6 +106,7 @@ def test_a_pickup_ready_after_midnight_is_taken_until_the_night_closes():
     (at(FRIDAY, 22), "tonight", "1 AM", "", (SATURDAY, time(1, 0))),
     (at(FRIDAY, 22), "tonight", "00:30", "", (SATURDAY, time(0, 30))),
     (at(FRIDAY, 22), "tonight", "11:30", "", (FRIDAY, time(23, 30))),
+    (at(FRIDAY, 17), "tonight", "06:30", "", (FRIDAY, time(18, 30))),  # the model's 24-hour 6:30
     (at(FRIDAY, 22), "today", "1", "a table tonight at 1", (SATURDAY, time(1, 0))),
     (at(FRIDAY, 22), "today", "12:30 AM", "", (SATURDAY, time(0, 30))),
     (at(FRIDAY, 10), "tonight", "1", "", (SATURDAY, time(1, 0))),
@@ -185,3 +186,12 @@ def test_the_callers_own_words_settle_a_bare_hour():
     the tool is asked) makes the model's bare "8" 8 PM; without those words it is asked."""
     assert booking.read_when(ALL_DAY, at(FRIDAY, 10), "Monday", "8",
                              heard="Monday at 8 in the evening") == (MONDAY, time(20, 0))
+
+
+def test_a_booking_moved_to_a_bare_hour_keeps_its_half_of_the_day():
+    """"Make it 8" of a 7 PM booking is 8 PM, of a 9 AM one 8 AM: not asked, where the
+    restaurant seats at both."""
+    assert booking.read_when(ALL_DAY, at(FRIDAY, 10), "Monday", "8", heard="make it 8",
+                             was=(MONDAY, time(19, 0))) == (MONDAY, time(20, 0))
+    assert booking.read_when(ALL_DAY, at(FRIDAY, 10), "Monday", "8", heard="make it 8",
+                             was=(MONDAY, time(9, 0))) == (MONDAY, time(8, 0))

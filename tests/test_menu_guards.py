@@ -36,6 +36,12 @@ def test_a_sold_out_item_is_refused_with_what_to_offer():
         build_line(MENU, "pumpkin loaf")
 
 
+def test_a_sold_out_item_with_nothing_of_its_kind_left_offers_nothing():
+    loaf = next(i for i in ITEMS if i.id == "pumpkin-loaf")
+    with pytest.raises(Refusal, match=r"^Pumpkin Loaf is sold out today\.$"):
+        build_line(Menu([loaf]), "pumpkin loaf")  # never "Offer instead: ." with no names
+
+
 @pytest.mark.parametrize("said", ["caramel syrup", "Caramel Syrup", "caramel-syrup", "caramel"])
 def test_a_sold_out_option_is_refused_like_a_sold_out_item(said):
     with pytest.raises(Refusal) as refused:
