@@ -197,3 +197,48 @@ def test_a_dialers_job_is_not_a_resume_and_a_bad_marker_is_ignored():
     for bad in ("yes", -1, 0, None, 1.5, True):
         data = json.loads(job.to_metadata()) | {"resume": bad}
         assert OutboundJob.from_metadata(json.dumps(data)) == job
+
+
+class _Room:
+    def __init__(self) -> None:
+        self.remote_participants: dict[str, Any] = {}
+
+
+class _JobContext:
+    """What telephony/outbound_call._guest_on_line reads of livekit-agents' JobContext."""
+
+    def __init__(self, guest: Any | None) -> None:
+        self.room = _Room()
+        self.guest = guest
+        if guest is not None:
+            self.room.remote_participants[guest.identity] = guest
+
+    async def wait_for_participant(self, *, identity: str) -> Any:
+        if self.guest is None:
+            await asyncio.Event().wait()  # nobody comes
+        return self.guest
+
+
+async def test_a_resumed_outbound_call_speaks_only_to_a_guest_still_on_the_line(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The new agent of an outbound call says nothing and stores nothing (the lease then runs
+    out and the queue tries again, as before) when the guest hung up before it came."""
+    from conversation.state import UserData
+    from telephony import outbound_call
+
+    monkeypatch.setattr(outbound_call, "GUEST_BACK_S", 0.3)
+    userdata = UserData(call_id=OUT_ROOM, services=None)  # type: ignore[arg-type]
+
+    def guest(status: str) -> Any:
+        return SimpleNamespace(identity="guest", attributes={"sip.callStatus": status})
+
+    assert await outbound_call._guest_on_line(_JobContext(guest("active")), userdata)
+    assert not await outbound_call._guest_on_line(_JobContext(None), userdata)  # hung up
+    ringing = _JobContext(guest("ringing"))
+    assert not await outbound_call._guest_on_line(ringing, userdata)  # never answered in time
+    ringing.room.remote_participants.clear()  # left while the new agent waited
+    assert not await outbound_call._guest_on_line(ringing, userdata)
+    late = _JobContext(guest("ringing"))
+    asyncio.get_running_loop().call_later(0.1, late.guest.attributes.update,
+                                          {"sip.callStatus": "active"})
+    assert await outbound_call._guest_on_line(late, userdata)
