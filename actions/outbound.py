@@ -97,6 +97,27 @@ def introduction(desk: Desk, state: OutboundState) -> str:
     return say(lang, "callback_intro", name=name, reason=reason)
 
 
+def resumption(desk: Desk, state: OutboundState) -> str:
+    """What a new agent says first when the call's agent died with the guest on the line
+    (no new dial): sorry, then why the restaurant calls, as the introduction says it."""
+    return f"{say(desk.language, 'resume_sorry')} {introduction(desk, state)}"
+
+
+# What the guest decided, as the call's outcomes say it (actions/state.py), to the queue result.
+_DECIDED = {"kept": "kept", "opted_out": "opted_out", "change": "changed", "cancel": "cancelled"}
+
+
+def resumed(state: OutboundState, outcomes: list[str]) -> None:
+    """A call picked up again after its agent died: the guest answered (they are on the line)
+    and was introduced; a decision the dead agent heard (its saved outcomes) stands, the
+    latest one winning, as it did on the dead agent's call."""
+    state.answered = state.introduced = True
+    for outcome in reversed(outcomes):
+        if outcome in _DECIDED:
+            state.result = _DECIDED[outcome]
+            return
+
+
 def voicemail_message(desk: Desk, state: OutboundState) -> str:
     """Short, and without booking details a stranger could hear on a shared mailbox."""
     lang = desk.language

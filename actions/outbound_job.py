@@ -21,6 +21,9 @@ class OutboundJob:
     call_id: str
     lease_owner: str
     restaurant_id: str = DEFAULT_RESTAURANT_ID  # whose queue, menu and voice the call uses
+    # > 0: a new agent for a call whose agent died, with the guest still on the line
+    # (telephony/redispatch.py merges it into the dialer's metadata): it must not dial again
+    resume: int = 0
 
     def to_metadata(self) -> str:
         return json.dumps({JOB_KEY: self.call_id, "lease_owner": self.lease_owner,
@@ -35,8 +38,10 @@ class OutboundJob:
             return None
         if not isinstance(data, dict) or not data.get(JOB_KEY):
             return None
+        resume = data.get("resume")
         return cls(str(data[JOB_KEY]), str(data.get("lease_owner") or ""),
-                   str(data.get("restaurant") or DEFAULT_RESTAURANT_ID))
+                   str(data.get("restaurant") or DEFAULT_RESTAURANT_ID),
+                   resume if type(resume) is int and resume > 0 else 0)
 
 
 @dataclass

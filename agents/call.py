@@ -116,7 +116,7 @@ async def start_call(
     await settle_saved_confirmation(userdata)
     stage, line = resume_plan(resume, userdata)
     agent = userdata.agents[stage]
-    await _brief_resumed_agent(agent, userdata, resume)
+    await brief_resumed_agent(agent, userdata, resume)
     if stage == "confirmation":
         userdata.resume_note = say(userdata.language, "resume_sorry") + " "
     await session.start(agent, **start_kwargs)  # type: ignore[arg-type]
@@ -126,7 +126,7 @@ async def start_call(
     return session.say(line) if line else None
 
 
-async def _brief_resumed_agent(agent: Agent, userdata: UserData, state: CallSnapshot) -> None:
+async def brief_resumed_agent(agent: Agent, userdata: UserData, state: CallSnapshot) -> None:
     """The new agent's model sees what was said before the crash and the call's state."""
     ctx = agent.chat_ctx.copy()
     for line in state.transcript[-RECENT_ITEMS:]:

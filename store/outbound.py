@@ -265,6 +265,36 @@ class OutboundQueue:
 
         return await run(self.db.transaction())
 
+    async def renew(self, call: OutboundCall, worker: str, now: datetime, until: datetime
+                    ) -> bool:
+        """Hold the lease (and the guest's line) until `until`, while `worker` still holds it:
+        a call picked up again after its agent died goes on under the lease its dialer took,
+        and no dialer may ring the guest meanwhile. False when the lease is no longer its."""
+        call_ref = self.db.document(f"{CALLS}/{call.id}")
+        phone_ref = self.db.document(f"{PHONES}/{call.phone}")
+        caps_ref = self.db.document(CAPS_DOC)
+
+        @async_transactional
+        async def run(tx: AsyncTransaction) -> bool:
+            caps_snap = await caps_ref.get(transaction=tx)
+            snap = await call_ref.get(transaction=tx)
+            if not snap.exists:
+                return False
+            current = OutboundCall.model_validate(snap.to_dict())
+            if current.status != "leased" or current.lease_owner != worker:
+                return False
+            if current.lease_until is not None and current.lease_until >= until:
+                return True
+            tx.update(call_ref, {"lease_until": until})
+            tx.set(phone_ref, {"call_id": call.id, "lease_until": until})
+            caps = CapsState.of(caps_snap.to_dict() if caps_snap.exists else None, now)
+            if call.id in caps.active:  # still one call at once in the restaurant's cap
+                caps.active[call.id] = until
+                tx.set(caps_ref, caps.to_doc(now))
+            return True
+
+        return await run(self.db.transaction())
+
     def _why_not(
         self, call: OutboundCall, opted_out: bool, booking: Reservation | None, now: datetime
     ) -> tuple[str, str] | None:

@@ -12,6 +12,14 @@ job's metadata. This module, LiveKit's recommended pattern for outbound agents, 
    (fixed text, no LLM round trip) and answers by voice (agents/outbound.py) or keypad
    (RFC 2833 DTMF, `sip_dtmf_received`: 1 keep, 2 + time + # change, 3 cancel, 9 opt out);
 5. on hang-up: the call log (direction "outbound") and the queue entry's outcome.
+
+If this job's process dies with the guest on the line, the worker's job guard dispatches a new
+agent into the same room with the dialer's job marked `resume` (telephony/redispatch.py). That
+agent does not dial: it waits for the guest's leg, keeps the dialer's lease for the rest of
+the call (no dialer rings the guest meanwhile), picks up the state the dead agent saved
+(conversation/call_snapshot.py: what was said, what the guest decided) and says it was cut off
+and why it calls. A guest who hung up meanwhile is left to the queue as before: the lease runs
+out and the call is tried again, the attempt counted.
 """
 
 from __future__ import annotations
@@ -19,9 +27,10 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import os
 import time
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from livekit import api, rtc
@@ -33,11 +42,13 @@ import store
 from actions import outbound
 from actions.outbound import Keypad
 from actions.outbound_job import OutboundJob
-from agents.call import new_call
+from agents.call import brief_resumed_agent, new_call
 from agents.language import default_voices, follow_caller, start_language
 from agents.outbound import CallbackAgent, ReminderAgent
 from config import OutboundSettings, Settings, outbound_settings
+from conversation import call_snapshot
 from conversation.call_log import CallRecorder
+from conversation.call_snapshot import CallSnapshot, SnapshotSaver
 from conversation.state import CallServices, UserData
 from domain.menu import Catalog
 from domain.refusal import Refusal
@@ -48,6 +59,7 @@ logger = logging.getLogger("restaurant.outbound")
 GUEST = "guest"  # the SIP participant's identity: never the number (LiveKit logs identities)
 RINGING_TIMEOUT_S = 30
 MAX_CALL_S = 600
+GUEST_BACK_S = RINGING_TIMEOUT_S  # a resumed call: how long to wait for the guest's leg
 
 
 async def outbound_trunk(lk: api.LiveKitAPI, cfg: OutboundSettings) -> str:
@@ -82,9 +94,13 @@ async def run(
         state = await outbound.prepare(queue, job)
     except Refusal as e:
         logger.warning("outbound job dropped: %s", e, extra={"call_id": ctx.room.name})
+        if job.resume:  # a guest left on the line of a call no longer ours: a BYE, no silence
+            await ctx.delete_room(ctx.job.room.name)
         ctx.shutdown("not leased")
         return
     await ctx.connect()
+    # The state the dead agent of this call left (conversation/call_snapshot.py)
+    saved = await call_snapshot.load_for(db, ctx.room.name) if job.resume else None
 
     async def transfer(destination: str) -> None:
         guest = ctx.room.remote_participants.get(GUEST)
@@ -95,14 +111,24 @@ async def run(
     services = CallServices(db=db, catalog=catalog, clock=lambda: datetime.now(UTC),
                             transfer=transfer)
     userdata, agent = await guest_call(ctx.room.name, state, services)
+    if saved is not None:
+        call_snapshot.restore(saved, userdata)
+    if job.resume:
+        userdata.resumed = max(userdata.resumed, job.resume)  # also with no state saved
+        outbound.resumed(state, userdata.outcomes)
     mark(userdata, f"job started for {state.call.id} (attempt {state.call.attempts})")
+    logger.info("outbound call started", extra={
+        "call_id": userdata.call_id, "job_id": ctx.job.id, "job_pid": os.getpid(),
+        "resumed": job.resume})
+    if job.resume and not await _pick_up(ctx, userdata, queue):
+        # Hung up meanwhile: nothing is stored, so the lease runs out and the queue tries
+        # again with this attempt counted, as for any call whose agent died.
+        ctx.shutdown("the guest left")
+        return
 
     session = build_session(settings, ctx.proc.userdata["vad"], userdata)
     session.userdata = userdata
-    recorder = CallRecorder(userdata, services.clock())
-    userdata.recorder = recorder
-    session.on("session_usage_updated", lambda ev: recorder.on_usage(ev.usage))
-
+    recorder = _record(session, userdata, services, saved)
     ctx.add_shutdown_callback(_end_of_call(ctx, session, userdata, queue, recorder))
     session.on("close", lambda _: ctx.shutdown("session closed"))
 
@@ -116,8 +142,68 @@ async def run(
                 lambda ev: asyncio.ensure_future(on_key(ev, keypad, session, userdata, queue)))
 
     options = dataclasses.replace(room_options, participant_identity=GUEST)
+    if job.resume:
+        await brief_resumed_agent(agent, userdata, saved or CallSnapshot(call_id=ctx.room.name))
     await session.start(agent, room=ctx.room, room_options=options, record=record)
-    verdict = await _dial(ctx, session, userdata, state, await outbound_trunk(ctx.api, cfg))
+    if job.resume:
+        _speak_first(session, userdata, settings, outbound.resumption(userdata.desk, state))
+        return
+    await _answered(ctx, session, userdata, settings, await outbound_trunk(ctx.api, cfg))
+
+
+def _record(session: AgentSession, userdata: UserData, services: CallServices,
+            saved: CallSnapshot | None) -> CallRecorder:
+    """The call's log (written at its end) and its saved state, kept as the call goes so a
+    new agent can pick the call up if this one dies; after a crash, with what was said
+    before it."""
+    recorder = CallRecorder(userdata, services.clock())
+    userdata.recorder = recorder
+    session.on("session_usage_updated", lambda ev: recorder.on_usage(ev.usage))
+    recorder.earlier = list(saved.transcript) if saved else []
+    saver = SnapshotSaver(session, userdata, earlier=recorder.earlier,
+                          started_at=(saved.started_at if saved else None) or recorder.started_at,
+                          agents=userdata.agents)
+    userdata.state_saver = recorder.saver = saver
+    return recorder
+
+
+async def _pick_up(ctx: JobContext, userdata: UserData, queue: OutboundQueue) -> bool:
+    """A resumed call: whether the guest the dead agent dialled is (still) on the line; if so,
+    the dialer's lease is held for the rest of the call, so no dialer rings them again."""
+    state = userdata.outbound
+    assert state is not None
+    if not await _guest_on_line(ctx, userdata):
+        return False
+    now = datetime.now(UTC)
+    if not await queue.renew(state.call, state.job.lease_owner, now,
+                             now + timedelta(seconds=MAX_CALL_S)):
+        logger.warning("resumed call: the lease is no longer its dialer's",
+                       extra={"call_id": userdata.call_id})
+    return True
+
+
+async def _guest_on_line(ctx: JobContext, userdata: UserData) -> bool:
+    """Whether the guest's SIP leg is in the room and answered (LiveKit's sip.callStatus)."""
+    try:
+        async with asyncio.timeout(GUEST_BACK_S):
+            guest = await ctx.wait_for_participant(identity=GUEST)
+            while guest.attributes.get("sip.callStatus") != "active":
+                if guest.identity not in ctx.room.remote_participants:
+                    return False
+                await asyncio.sleep(0.1)
+    except TimeoutError:
+        mark(userdata, "resumed: the guest is not on the line")
+        return False
+    mark(userdata, "resumed: the guest is on the line")
+    return True
+
+
+async def _answered(ctx: JobContext, session: AgentSession, userdata: UserData,
+                    settings: Settings, trunk: str) -> None:
+    """Dial the guest; a machine gets the voicemail, a person the introduction."""
+    state = userdata.outbound
+    assert state is not None
+    verdict = await _dial(ctx, session, userdata, state, trunk)
     if verdict is None:
         return
     mark(userdata, f"answering-machine detection: {verdict.category.value} ({verdict.reason})")
@@ -125,15 +211,22 @@ async def run(
         await leave_voicemail(session, userdata, verdict.category)
         return
     state.answered = True
+    _speak_first(session, userdata, settings, outbound.introduction(userdata.desk, state))
+
+
+def _speak_first(session: AgentSession, userdata: UserData, settings: Settings,
+                 words: str) -> None:
+    state = userdata.outbound
+    assert state is not None
     # A person: from now on what they say may switch the call's language (someone else in
     # the house answers in English). Not before: a carrier's voicemail greeting must not.
     follow_caller(session, userdata, default_voices(settings))
     state.introduced = True
     state.introduced_at = time.time()
-    mark(userdata, "introduction")
+    mark(userdata, "introduction" if not userdata.resumed else "introduction after a crash")
     # Not interruptible: the words of the guest's "Hello?" can arrive after it began and
     # would cut it off. What the guest says meanwhile is answered once it ends; keys cut it.
-    session.say(outbound.introduction(userdata.desk, state), allow_interruptions=False)
+    session.say(words, allow_interruptions=False)
 
 
 def _end_of_call(ctx: JobContext, session: AgentSession, userdata: UserData,

@@ -15,9 +15,12 @@ notice a dead agent, because neither can see both cases:
 
 Both remove the dead agent's participant (so the room shows the truth at once) and create a
 new dispatch for the room (AgentDispatchService.CreateDispatch); the new agent resumes the
-call from its saved state (conversation/call_snapshot.py). Dispatches per room are capped: the
-count comes from the server's own list of the room's dispatches, so it survives restarts of either
-side.
+call from its saved state (conversation/call_snapshot.py). The new dispatch carries the first
+one's metadata with a `resume` marker merged in: an outbound call's job (the dialer's queue
+entry and lease) stays, so its new agent picks the guest up instead of greeting them as an
+inbound caller or dialling them again (telephony/outbound_call.py). Dispatches per room are
+capped: the count comes from the server's own list of the room's dispatches, so it survives
+restarts of either side.
 
 Relies on (pinned in requirements.txt / scripts/install_deps.sh): livekit-api 1.2
 (RoomService ListRooms/ListParticipants/RemoveParticipant/DeleteRoom, AgentDispatchService
@@ -67,6 +70,9 @@ class CallRoom:
     agents: dict[str, str] = field(default_factory=dict)  # agent identity -> its health URL
     dispatches: list[str] = field(default_factory=list)  # our agent's dispatch ids
     dispatch_jobs: dict[str, list[str]] = field(default_factory=dict)  # id -> job identities
+    # The first dispatch's metadata: an outbound call's job (actions/outbound_job.py) is
+    # carried there, and a new agent needs it to know what the call is for.
+    metadata: str = ""
 
     @property
     def redispatches(self) -> int:
@@ -91,12 +97,28 @@ async def look(lk: api.LiveKitAPI, room: str, agent_name: str) -> CallRoom | Non
         # The call is over and nothing will be dispatched into it; its room is being deleted,
         # and LiveKit answers a dispatch listing for such a room with 503s for seconds.
         return view
+    first: int | None = None
     for d in await lk.agent_dispatch.list_dispatch(room):
         if d.agent_name != agent_name:
             continue
         view.dispatches.append(d.id)
         view.dispatch_jobs[d.id] = [j.state.participant_identity for j in d.state.jobs]
+        if first is None or d.state.created_at < first:
+            first, view.metadata = d.state.created_at, d.metadata
     return view
+
+
+def resume_metadata(original: str, attempt: int, why: str) -> str:
+    """The new agent's dispatch metadata: the call's own (an outbound call's job: which queue
+    entry, leased to whom) with the resume marker merged in; only the marker for a call whose
+    dispatch carried none (an inbound call) or something that is not a JSON object."""
+    try:
+        data = json.loads(original) if original else {}
+    except ValueError:
+        data = {}
+    if not isinstance(data, dict):
+        data = {}
+    return json.dumps({**data, "resume": attempt, "why": why})
 
 
 async def bring_agent_back(
@@ -110,7 +132,7 @@ async def bring_agent_back(
         attempt = view.redispatches + 1
         await lk.agent_dispatch.create_dispatch(api.CreateAgentDispatchRequest(
             agent_name=agent_name, room=view.name,
-            metadata=json.dumps({"resume": attempt, "why": why})))
+            metadata=resume_metadata(view.metadata, attempt, why)))
         logger.warning("agent re-dispatched into the call (%s)", why,
                        extra={"call_id": view.name, "attempt": attempt})
     else:

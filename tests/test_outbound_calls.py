@@ -154,3 +154,27 @@ async def test_a_cancelled_booking_is_not_dialled_even_if_the_dispatch_is_late(d
         await outbound.prepare(queue, OutboundJob(call.id, "dialer-a"))
 
 
+
+
+@pytest.mark.parametrize(("outcomes", "result"), [
+    ([], "delivered"),  # on the line, nothing decided yet
+    (["kept"], "kept"),
+    (["kept", "change"], "changed"),  # the latest decision, as on the dead agent's call
+    (["kept", "opted_out"], "opted_out"),
+    (["cancel"], "cancelled"),
+])
+async def test_a_call_picked_up_after_its_agent_died(db, outcomes, result):
+    """The new agent's job is the dialer's, marked resume: same lease, the guest counted as
+    answered (no new dial), a decision the dead agent heard kept, stored once at the end."""
+    queue, call = await _leased(db)
+    job = OutboundJob(call.id, "dialer-a", resume=1)
+    userdata = _userdata(db, await outbound.prepare(queue, job))
+    userdata.outcomes = list(outcomes)  # restored from the dead agent's saved state
+    outbound.resumed(userdata.outbound, userdata.outcomes)  # type: ignore[arg-type]
+    assert userdata.outbound.answered and userdata.outbound.introduced  # type: ignore[union-attr]
+    said = outbound.resumption(userdata.desk, userdata.outbound)  # type: ignore[arg-type]
+    assert said.startswith("Sorry about that, we were cut off. Hello, this is the automated "
+                           "assistant of Test Cafe, calling to remind you of your booking: a "
+                           "table for 2 people today at 7 PM, under Sam Rivera."), said
+    done = await outbound.finish(queue, userdata, NOW.astimezone(UTC))
+    assert (done.outcome, done.attempts, done.call_ids) == (result, 1, ["out-reminder-R1-1"])

@@ -195,3 +195,26 @@ async def test_the_command_schedules_lists_and_refuses(db, firestore_settings, t
     assert "R9" not in listed.stdout and "+1617" not in listed.stdout  # no numbers printed
     assert (await asyncio.to_thread(cli, "dont-call", "617 555 0102")).returncode == 0
     assert (await db.db.document("do_not_call/+16175550102").get()).exists
+
+
+async def test_a_call_picked_up_after_its_agent_died_keeps_the_guest_from_a_second_dial(
+        db, queue):
+    """The resumed agent renews its dialer's lease: no dialer claims the call (and rings the
+    guest) while the guest is still talking to it, and its outcome is stored once."""
+    await booked(db)
+    await queue.schedule_reminder("R1", NOW - timedelta(days=2))
+    call = await queue.claim("w1", NOW, LEASE)
+    assert call is not None
+    later = NOW + LEASE - timedelta(seconds=10)  # the agent died; a new one is talking
+    until = later + timedelta(minutes=10)
+    assert not await queue.renew(call, "w2", later, until)  # not w2's lease
+    assert await queue.renew(call, "w1", later, until)
+    assert await queue.claim("w2", NOW + LEASE + timedelta(seconds=1), LEASE) is None
+    lock = (await db.db.document(f"outbound_phones/{call.phone}").get()).to_dict()
+    assert lock == {"call_id": call.id, "lease_until": until}
+    caps = (await db.db.document("outbound_caps/state").get()).to_dict()
+    assert caps["active"] == {call.id: until}
+    done = await queue.finish(call, "w1", "kept", until - timedelta(minutes=1))
+    assert (done.status, done.outcome, done.attempts) == ("done", "kept", 1)
+    assert not await queue.renew(call, "w1", until, until + LEASE)  # finished: nothing held
+    assert await queue.claim("w2", until + timedelta(hours=1), LEASE) is None

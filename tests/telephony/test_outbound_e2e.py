@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
 import time
 import urllib.request
 from datetime import UTC, datetime, timedelta
@@ -179,11 +181,11 @@ def worker_marks(stack: Stack, since: float) -> list[tuple[float, str]]:
 async def reminder_call(stack: Stack, tmp: Path, *, code: str, phone: str,
                         script: dict[str, Any], plan: list[Say | Keys], capsys,
                         title: str, message: Message | None = None,
-                        language: str | None = None) -> dict[str, Any]:
+                        language: str | None = None, quiet_s: float = 3.0) -> dict[str, Any]:
     """Book, schedule the reminder, let the dialer and the worker call the SIPp phone; returns
     the queue entry, the booking, the call log, the fake LLM's requests and the SIPp trace."""
     load_script(stack, script)
-    phone_rtp = Callee(ip=GUEST_IP, plan=plan)
+    phone_rtp = Callee(ip=GUEST_IP, plan=plan, quiet_s=quiet_s)
     sipp, _ = answer_calls(workdir=tmp / f"phone-{code}", rtp_port=phone_rtp.port,
                            local_ip=GUEST_IP, port=guest_port(stack), timeout_s=150)
     db = client()
@@ -224,7 +226,7 @@ async def reminder_call(stack: Stack, tmp: Path, *, code: str, phone: str,
         print(llm_figures(llm))
     assert not [e for r in llm for e in r["errors"]], llm
     return {"call": done, "booking": res, "log": log, "llm": llm, "messages": messages,
-            "invite": next(f for _, d, f in messages if d == "received")}
+            "invite": next(f for _, d, f in messages if d == "received"), "phone": phone_rtp}
 
 
 def print_timeline(stack: Stack, capsys, title: str, started: float,  # type: ignore[no-untyped-def]
@@ -557,3 +559,91 @@ async def test_a_busy_guest_is_tried_again_later(stack, tmp_path, capsys):
     assert 25 * 60 < wait <= 30 * 60, wait  # store/outbound.py's RETRY_AFTER
     assert log["outcome"] == "no_answer" and log["direction"] == "outbound"
     await db.document(f"outbound_calls/{call.id}").delete()  # out of the next tests' way
+
+
+def _worker_records(stack: Stack, message: str, room_prefix: str) -> list[dict[str, Any]]:
+    """The worker's JSON log records with this message about a room of this queue entry."""
+    found = []
+    text = stack.procs["worker"].log_path.read_text(errors="replace")
+    for line in text.splitlines():
+        if message not in line or room_prefix not in line:
+            continue
+        try:
+            rec = json.loads(line)
+        except ValueError:
+            continue
+        if rec.get("message") == message and str(rec.get("call_id", "")).startswith(room_prefix):
+            found.append(rec)
+    return found
+
+
+async def _kill_mid_introduction(stack: Stack, room_prefix: str) -> dict[str, Any]:
+    """SIGKILL the job process of the call (as an OOM kill does) a second into the
+    introduction the guest is hearing."""
+    async def introduced():  # type: ignore[no-untyped-def]
+        return _worker_records(stack, "outbound introduction", room_prefix)
+
+    intro = (await wait_for(introduced, 90, "the introduction"))[0]
+    started = _worker_records(stack, "outbound call started", room_prefix)
+    assert len(started) == 1, started
+    await asyncio.sleep(1.0)
+    killed_at = time.time()
+    os.kill(int(started[0]["job_pid"]), signal.SIGKILL)
+    return {"room": intro["call_id"], "killed_at": killed_at, "pid": started[0]["job_pid"]}
+
+
+async def test_an_agent_that_dies_mid_call_picks_the_guest_up_without_dialling_again(
+        stack, tmp_path, capsys):
+    """The job process of a reminder call dies while the guest listens: the worker's job guard
+    dispatches a new agent into the same room with the dialer's job marked resume; it does not
+    dial (one INVITE), says it was cut off and why it calls, the guest keeps the booking by
+    keypad, and the queue entry, the booking and the call log record that once."""
+    code, phone = "CRASH1", "+16175550124"
+    prefix = f"out-reminder-{code}-"
+    killer = asyncio.create_task(_kill_mid_introduction(stack, prefix))
+    try:
+        # The guest presses 1 once the agent has been quiet for 8 s: only after the new
+        # agent's words, never in the silence the crash leaves.
+        out = await reminder_call(stack, tmp_path, code=code, phone=phone,
+                                  script=human([], []), quiet_s=8.0,
+                                  plan=[Say(HELLO, wait_agent=False, delay=0.8), Keys("1")],
+                                  capsys=capsys, title="reminder whose agent dies mid-call")
+        kill = await asyncio.wait_for(killer, 5)
+    finally:
+        killer.cancel()
+    room, killed_at = kill["room"], kill["killed_at"]
+    invites = [f for _, d, f in out["messages"] if d == "received" and f.startswith("INVITE")]
+    started = _worker_records(stack, "outbound call started", prefix)
+    spoken = [e for e in _get(f"{stack.fakes.tts}/_fake/log")["spoken"]
+              if e["at"] > killed_at + 0.25]
+    # The new agent's voice: the first audio after its first TTS request (what reaches the
+    # guest just after the kill is the dead agent's audio still in flight).
+    back = out["phone"].first_audible(after=spoken[0]["at"]) if spoken else None
+    db = client()
+    logs = [s.to_dict() async for s in db.collection("call_logs")
+            .where(filter=FieldFilter("call_id", "==", room)).stream()]
+    dials = _worker_records(stack, "outbound dialling", prefix)
+    first = " ".join(e["text"].strip() for e in spoken
+                     if e["context_id"] == spoken[0]["context_id"]) if spoken else ""
+    with capsys.disabled():
+        silence = f"{back - killed_at:.2f}s" if back else "never"
+        print(f"\nagent job killed; jobs of the call (resumed): "
+              f"{[r.get('resumed') for r in started]}; kill -> the new agent's voice at the "
+              f"guest: {silence}; its first words {first!r}")
+    assert len(invites) == 1, invites  # the guest was dialled once
+    assert [(r["call_id"], r["resumed"]) for r in started] == [(room, 0), (room, 1)], started
+    assert back is not None and back - killed_at <= 5.0, back
+    assert first.startswith("Sorry about that, we were cut off. Hello, this is the automated "
+                            "assistant of"), first
+    assert "2 people today at 7 PM, under Sam Rivera" in first, first
+    call = out["call"]
+    assert (call.status, call.outcome, call.attempts, call.call_ids) == (
+        "done", "kept", 1, [room]), call
+    assert out["booking"]["status"] != "cancelled"
+    assert len(logs) == 1, logs
+    assert (logs[0]["outcome"], logs[0]["resumed"], logs[0]["direction"]) == (
+        "kept", 1, "outbound"), logs[0]
+    assert tools_called(out["llm"]) == []  # the keypad needs no LLM
+    assert len(dials) == 1, dials  # the new agent did not dial
+    lock = await db.document(f"outbound_phones/{phone}").get()
+    assert not lock.exists  # the guest's line is free again
