@@ -1,0 +1,237 @@
+"""Each long-running service of the composed stack SIGKILLed DURING a call:
+`python scripts/compose_ci.py --kill-table-mid-call FILE [--services agent,freeswitch,...]`.
+
+Not part of `make compose-test` (its default path places one call and kills nothing). For
+each service in turn: the fakes' scripts start again, the softphone places the order call
+(scripts/compose_call.py: place_mid_call, a caller that reacts to what it hears), and a second
+into the agent's answer to the caller's first line the service's container gets SIGKILL to its
+PID 1 from the host (compose_ci.crash: how a crash or the OOM killer ends it; Docker restarts
+it, `restart: unless-stopped`). Per row:
+
+  - what the caller got: the agent's audio after the kill (dead air, how long), whether the
+    order was saved, who ended the call (the stack's BYE, or the caller hanging up after
+    compose_call.PATIENCE_S of dead air), what call-watch logged;
+  - from the kill until every service is healthy again, and until a NEW call is answered
+    (a probe call: 200 OK and the agent heard), probed once all are healthy;
+  - confirmed records lost or doubled: the ids of orders, bookings and messages in the
+    database before the call and after it (a confirmed order that never reaches the database,
+    after waiting for the worker's outbox and journal, counts as lost); "confirmed" is the
+    confirm tool's result as the fake LLM received it.
+
+The table (markdown) is rewritten after every row, so a run cut short keeps the rows it
+measured; FILE.json holds each row's raw figures.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+import urllib.request
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from scripts.compose_call import SCRIPT, MidCall, place_mid_call, probe_answered
+from scripts.compose_ci import Stack, composed_call, crash, log, not_healthy
+
+RECORDS = ("orders", "reservations", "messages")
+RECOVERY_LIMIT_S = 300.0
+SETTLE_S = 90.0  # a confirmed order queued in the outbox or journal reaches the database
+
+
+def record_ids(stack: Stack) -> dict[str, set[str]]:
+    """The ids of the confirmed records in the database (waits while it is down)."""
+    port = stack.ports["CI_FIRESTORE_PORT"]
+    deadline = time.monotonic() + 120
+    out: dict[str, set[str]] = {}
+    for collection in RECORDS:
+        url = (f"http://127.0.0.1:{port}/v1/projects/demo-restaurant/databases/(default)/"
+               f"documents/restaurants/main/{collection}?pageSize=300")
+        while True:
+            try:
+                with urllib.request.urlopen(url, timeout=5) as resp:
+                    docs = json.loads(resp.read()).get("documents", [])
+                out[collection] = {d["name"].rsplit("/", 1)[1] for d in docs}
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(1)
+    return out
+
+
+FAKES_CODE = """
+import json, sys, urllib.request
+if sys.argv[1] == 'reset':
+    for port in (8101, 8102):
+        urllib.request.urlopen(urllib.request.Request(
+            f'http://127.0.0.1:{port}/_fake/script', data=sys.argv[2].encode(),
+            headers={'Content-Type': 'application/json'}), timeout=5).read()
+else:
+    entries = json.load(urllib.request.urlopen('http://127.0.0.1:8101/_fake/log', timeout=10))
+    print(json.dumps([e['tool_results']['confirm'] for e in entries['requests']
+                      if 'confirm' in e['tool_results']]))
+"""
+
+
+def fakes_reset(stack: Stack) -> None:
+    """The fake LLM and STT follow the call's script from its first line again."""
+    script = json.dumps(yaml.safe_load(SCRIPT.read_text()))
+    stack.compose("exec", "-T", "fakes", "python", "-c", FAKES_CODE, "reset", script)
+
+
+def confirm_results(stack: Stack) -> list[str]:
+    """What the confirm tool returned, as the fake LLM received it (this row's call)."""
+    out = stack.compose("exec", "-T", "fakes", "python", "-c", FAKES_CODE, "log", check=False)
+    try:
+        return [str(r) for r in json.loads(out.strip().splitlines()[-1])]
+    except (ValueError, IndexError):
+        return []
+
+
+def confirmed(results: list[str]) -> bool:
+    """The agent told the caller the order is in (saved, or queued durably): agents/tools/
+    confirm.py's answer ends with what to tell the caller; a refusal does not."""
+    return any("Tell the caller" in r or r.startswith("Already done") for r in results)
+
+
+def watch_notes(stack: Stack, since: str) -> list[str]:
+    """What call-watch logged about calls since `since` (re-dispatches, apologies, BYEs)."""
+    text = stack.compose("logs", "--no-log-prefix", "--since", since, "call-watch",
+                         check=False)
+    notes: list[str] = []
+    for m in re.finditer(r"(agent re-dispatched into the call \([^)]*\)"
+                         r"|call lost its agent again[^\n]*|call ([^:\n]+): call-)", text):
+        note = m.group(2) or m.group(1)
+        if note not in notes:
+            notes.append(note)
+    return notes
+
+
+def recover(stack: Stack, name: str, killed: float, result: dict[str, float]) -> None:
+    """Seconds from the kill until every service is healthy, then until a new call is
+    answered by the agent (probe calls, one after another)."""
+    call = composed_call(stack, f"probe-{name}")
+    time.sleep(1.0)
+    while "healthy" not in result:
+        try:
+            if not not_healthy(stack.states()):
+                result["healthy"] = time.time() - killed
+        except SystemExit:
+            pass  # `docker compose ps` failed once: ask again
+        if time.time() - killed > RECOVERY_LIMIT_S:
+            return
+        time.sleep(1.0)
+    n = 0
+    while time.time() - killed < RECOVERY_LIMIT_S:
+        n += 1
+        if probe_answered(call, stack.ports["CI_RTP_START"], call.workdir / str(n)):
+            result["answered"] = time.time() - killed
+            return
+        time.sleep(2.0)
+
+
+def settle(stack: Stack, before: dict[str, set[str]], saved: bool) -> dict[str, set[str]]:
+    """The records once the database answers; if the agent confirmed an order that is not
+    there yet, up to SETTLE_S for the worker's outbox or journal to bring it."""
+    deadline = time.monotonic() + SETTLE_S
+    while True:
+        after = record_ids(stack)
+        if not saved or after["orders"] - before["orders"] or time.monotonic() > deadline:
+            return after
+        time.sleep(3)
+
+
+def mid_call_row(stack: Stack, service: str) -> dict[str, Any]:
+    """One row: the call, `service` killed during it, the recovery, the records."""
+    stack.wait_healthy(timeout=RECOVERY_LIMIT_S)
+    fakes_reset(stack)
+    before = record_ids(stack)
+    since = datetime.now(UTC).isoformat(timespec="seconds")
+    recovery: dict[str, float] = {}
+    threads: list[threading.Thread] = []
+
+    def kill() -> None:
+        killed = time.time()
+        crash(stack, service)
+        log(f"mid-call: SIGKILL to {service}")
+        threads.append(threading.Thread(target=recover, daemon=True,
+                                        args=(stack, service, killed, recovery)))
+        threads[0].start()
+
+    got = place_mid_call(composed_call(stack, f"mid-{service}"), stack.ports["CI_RTP_START"],
+                         kill, before["orders"])
+    for t in threads:
+        t.join(RECOVERY_LIMIT_S)
+    results = confirm_results(stack)
+    after = settle(stack, before, confirmed(results))
+    new = {c: len(after[c] - before[c]) for c in RECORDS}
+    lost = sum(len(before[c] - after[c]) for c in RECORDS)
+    lost += 1 if confirmed(results) and not new["orders"] else 0
+    row = {"service": service, "call": got.__dict__, "recovery": recovery,
+           "confirm_results": [r[:160] for r in results], "confirmed": confirmed(results),
+           "new": new, "lost": lost,
+           "doubled": max(new["orders"] - 1, 0) + new["reservations"] + new["messages"],
+           "call_watch": watch_notes(stack, since)}
+    row["caller_got"] = caller_got(got, row)
+    log(f"mid-call kill of {service}: {row['caller_got']}; healthy after "
+        f"{recovery.get('healthy', -1):.0f}s, a new call answered after "
+        f"{recovery.get('answered', -1):.0f}s; lost {lost}, doubled {row['doubled']}")
+    return row
+
+
+def caller_got(m: MidCall, row: dict[str, Any]) -> str:
+    """What the caller experienced, in words, from the SIP messages and the RTP."""
+    if m.killed is None:
+        return "nothing killed: " + "; ".join(m.notes or ["the call never got that far"])
+    k = m.killed
+    if m.heard_again is None:
+        parts = ["silence from the kill on"]
+    elif m.dead_air_s:
+        parts = [f"dead air {m.dead_air_s:.0f} s, then the agent again "
+                 f"({m.heard_again - k:.0f} s after the kill)"]
+    else:
+        parts = ["the agent went on (no gap over 3 s at the kill)"]
+    parts.append(f"said {m.lines_said}/4 lines")
+    if row["new"]["orders"] and m.order_seen is not None:
+        parts.append(f"order saved {m.order_seen - k:.0f} s after the kill")
+    elif row["new"]["orders"]:
+        parts.append("order saved (after the call)")
+    elif row["confirmed"]:
+        parts.append("order confirmed but not in the database")
+    else:
+        parts.append("no order")
+    if m.bye_from_stack is not None:
+        parts.append(f"BYE from the stack {m.bye_from_stack - k:.0f} s after the kill")
+    elif m.caller_hung_up is not None:
+        parts.append(f"no BYE: the caller hung up {m.caller_hung_up - k:.0f} s after the kill")
+    if row["call_watch"]:
+        parts.append("call-watch: " + ", ".join(row["call_watch"]))
+    return "; ".join(parts + m.notes)
+
+
+def markdown(rows: list[dict[str, Any]]) -> str:
+    lines = ["| service SIGKILLed mid-call | what the caller got | all healthy after | "
+             "new call answered after | records lost | doubled |", "|---|---|---|---|---|---|"]
+    for r in rows:
+        rec = r["recovery"]
+        healthy = f"{rec['healthy']:.0f} s" if "healthy" in rec else "not in 300 s"
+        answered = f"{rec['answered']:.0f} s" if "answered" in rec else "not in 300 s"
+        lines.append(f"| {r['service']} | {r['caller_got']} | {healthy} | {answered} | "
+                     f"{r['lost']} | {r['doubled']} |")
+    return "\n".join(lines) + "\n"
+
+
+def mid_call_table(stack: Stack, out: Path, services: list[str]) -> None:
+    """Every service in `services` killed during a call in turn; the table after each row."""
+    rows: list[dict[str, Any]] = []
+    for service in services:
+        rows.append(mid_call_row(stack, service))
+        out.write_text(markdown(rows))
+        out.with_suffix(out.suffix + ".json").write_text(json.dumps(rows, indent=1,
+                                                                    default=str))
+    log(f"mid-call kill table written to {out}")
