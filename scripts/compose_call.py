@@ -10,7 +10,6 @@ shows the order. Prints the call's timeline. Traffic only to 127.0.0.1 (the publ
 
 from __future__ import annotations
 
-import itertools
 import json
 import re
 import socket
@@ -179,7 +178,7 @@ TURN_QUIET_S = 1.5  # quiet this long after the agent spoke: its turn is over
 PATIENCE_S = 45.0  # dead air a caller waits through before hanging up
 KILL_INTO_REPLY_S = 1.0  # the kill: this long into the agent's answer to the first line
 GRACE_S = 1.0  # audio arriving this soon after the kill was already on its way
-DEAD_AIR_S = 3.0  # no agent audio this long, from within this long of the kill: dead air
+MAX_REPEATS = 2  # times a caller says a line again that the agent did not hear
 
 
 @dataclass
@@ -190,8 +189,9 @@ class MidCall:
     first_audio: float | None = None
     killed: float | None = None
     heard_again: float | None = None  # the first agent audio after the kill
-    dead_air_s: float = 0.0  # the agent's audio stopped at the kill for this long
+    longest_wait_s: float = 0.0  # the longest the caller waited for the agent after the kill
     lines_said: int = 0
+    line_ends: list[float] = field(default_factory=list)
     bye_from_stack: float | None = None
     caller_hung_up: float | None = None
     order_seen: float | None = None
@@ -215,35 +215,47 @@ def _await_turn(capture: RtpCapture, since: float, sipp_done: threading.Event,
 
 
 def _converse(capture: RtpCapture, lines: list[bytes], kill: Callable[[], None],
-              out: MidCall, sipp_done: threading.Event) -> None:
-    """The caller's side: the greeting, line 0, the kill during the agent's answer, then the
-    other lines once the agent is heard again (nothing said into dead air)."""
+              heard: Callable[[], int], out: MidCall, sipp_done: threading.Event) -> None:
+    """The caller's side: after the greeting, each line once the agent's turn is over; the
+    kill a second into the agent's answer to the first line. A line the agent did not hear
+    (`heard()`: how many lines the STT transcribed) is said again once the agent is heard
+    again, as a caller repeats what got no answer; nothing is said into PATIENCE_S of dead
+    air: the caller gives up."""
     turn = _await_turn(capture, time.time(), sipp_done)
-    for i, pcm in enumerate(lines):
-        if turn is None:
-            return
+    i = attempts = 0
+    while i < len(lines) and turn is not None:
         try:
-            _, end = capture.say(pcm)
+            _, end = capture.say(lines[i])
         except TimeoutError:  # the phone's media socket failed (nobody at the far port)
             out.notes.append(f"line {i + 1} could not be sent")
             return
         out.lines_said += 1
-        if i > 0:
-            turn = _await_turn(capture, end, sipp_done)
-            continue
-        reply = None
-        while reply is None and not sipp_done.is_set() and time.time() < end + PATIENCE_S:
-            reply = capture.audible_since(end)
-            time.sleep(0.05)
-        if reply is None:
-            out.notes.append("no answer to the first line: nothing killed")
+        out.line_ends.append(end)
+        attempts += 1
+        if out.killed is None and not _kill_during_reply(capture, end, kill, out, sipp_done):
             return
-        time.sleep(max(reply + KILL_INTO_REPLY_S - time.time(), 0))
-        out.killed = time.time()
-        kill()
-        turn = _await_turn(capture, out.killed + GRACE_S, sipp_done)
+        turn = _await_turn(capture, end, sipp_done)
+        if heard() > i or attempts > MAX_REPEATS:
+            i, attempts = i + 1, 0
     if turn is not None:  # the last line said: the agent's goodbye and BYE, or the caller's
         _await_turn(capture, time.time(), sipp_done, patience=15.0)
+
+
+def _kill_during_reply(capture: RtpCapture, end: float, kill: Callable[[], None],
+                       out: MidCall, sipp_done: threading.Event) -> bool:
+    """`kill` KILL_INTO_REPLY_S into the agent's answer to what the caller said until `end`;
+    False when no answer came (nothing killed)."""
+    reply = None
+    while reply is None and not sipp_done.is_set() and time.time() < end + PATIENCE_S:
+        reply = capture.audible_since(end)
+        time.sleep(0.05)
+    if reply is None:
+        out.notes.append("no answer to the first line: nothing killed")
+        return False
+    time.sleep(max(reply + KILL_INTO_REPLY_S - time.time(), 0))
+    out.killed = time.time()
+    kill()
+    return True
 
 
 def _dialog(sipp_log: Path) -> dict[str, str] | None:
@@ -300,9 +312,10 @@ def _line_audio(text: str) -> bytes:
 
 
 def place_mid_call(call: ComposedCall, rtp_first: int, kill: Callable[[], None],
-                   known_orders: set[str]) -> MidCall:
+                   heard: Callable[[], int], known_orders: set[str]) -> MidCall:
     """The order call with `kill` run during the agent's answer to the first line; reports
-    what the caller got instead of asserting the order (module notes above)."""
+    what the caller got instead of asserting the order (module notes above). `heard()`: how
+    many of the caller's lines the (fake) STT has transcribed so far."""
     target = f"127.0.0.1:{call.sip_port}"
     reg = register(workdir=call.workdir / "register", target=target, user="1001",
                    password=call.phone_password)
@@ -325,7 +338,7 @@ def place_mid_call(call: ComposedCall, rtp_first: int, kill: Callable[[], None],
     for t in threads:
         t.start()
     try:
-        _converse(capture, lines, kill, out, sipp_done)
+        _converse(capture, lines, kill, heard, out, sipp_done)
         if not sipp_done.wait(1.0):  # the agent did not hang up: the caller does
             out.caller_hung_up = time.time()
             status = hang_up(call.sip_port, sipp.message_log)
@@ -353,23 +366,24 @@ def _summarise(out: MidCall, capture: RtpCapture, messages: list[tuple[float, st
         return
     after = out.killed + GRACE_S
     end = min(t for t in (out.ended, out.bye_from_stack, out.caller_hung_up) if t is not None)
-    loud = [after] + [t for t in capture.audible if after <= t <= end] + [end]
-    cut = next(((a, b) for a, b in itertools.pairwise(loud)
-                if b - a >= DEAD_AIR_S and a <= out.killed + DEAD_AIR_S), None)
-    if cut is None:  # the agent's audio went on through the kill
-        out.heard_again = capture.audible_since(after)
-        return
-    out.dead_air_s = cut[1] - cut[0]
-    out.heard_again = cut[1] if cut[1] < end else None  # None: silent to the end of the call
+    out.heard_again = capture.audible_since(after)
+    if out.heard_again is not None and out.heard_again > end:
+        out.heard_again = None
+    # the caller waits for the agent from the kill (its answer was cut, or goes on) and from
+    # the end of each line it says after it, until the agent's next audio or the call's end
+    waits = [after] + [t for t in out.line_ends if t > after]
+    out.longest_wait_s = max(min(capture.audible_since(w) or end, end) - w for w in waits)
 
 
-def probe_answered(call: ComposedCall, rtp_first: int, workdir: Path) -> bool:
-    """A new call: answered (200 OK) and the agent heard within a few seconds; hangs up."""
+def probe_answered(call: ComposedCall, rtp_first: int, workdir: Path, user: str,
+                   password: str) -> bool:
+    """A new call from phone `user`: answered (200 OK) and audio heard; the caller hangs up
+    8 s after the answer. (The audio may be call-watch's apology for a call no agent took:
+    the caller of this tells them apart by call-watch's log of `user`'s call.)"""
     capture = RtpCapture(speak=caller_audio([], lead_in=9.0, gap=0.0, tail=0.0))
     sipp = start_sipp(workdir=workdir, pcm=None, target=f"127.0.0.1:{call.sip_port}",
-                      number="5000", caller="1001", rtp_port=capture.port, scenario=SOFTPHONE,
-                      user="1001", password=call.phone_password, timeout_s=30,
-                      hangup_after_s=8.0)
+                      number="5000", caller=user, rtp_port=capture.port, scenario=SOFTPHONE,
+                      user=user, password=password, timeout_s=30, hangup_after_s=8.0)
     stop = threading.Event()
     media = threading.Thread(target=_answer_media, daemon=True,
                              args=(capture, sipp.message_log, rtp_first, stop))

@@ -41,6 +41,7 @@ from scripts.compose_ci import Stack, composed_call, crash, log, not_healthy
 
 RECORDS = ("orders", "reservations", "messages")
 RECOVERY_LIMIT_S = 300.0
+PROBE_PHONE = "1002"  # the new calls come from the other phone: its own rooms in the logs
 SETTLE_S = 90.0  # a confirmed order queued in the outbox or journal reaches the database
 
 
@@ -67,7 +68,10 @@ def record_ids(stack: Stack) -> dict[str, set[str]]:
 
 FAKES_CODE = """
 import json, sys, urllib.request
-if sys.argv[1] == 'reset':
+if sys.argv[1] == 'heard':
+    print(json.load(urllib.request.urlopen('http://127.0.0.1:8102/_fake/log',
+                                           timeout=5))['next_line'])
+elif sys.argv[1] == 'reset':
     for port in (8101, 8102):
         urllib.request.urlopen(urllib.request.Request(
             f'http://127.0.0.1:{port}/_fake/script', data=sys.argv[2].encode(),
@@ -83,6 +87,16 @@ def fakes_reset(stack: Stack) -> None:
     """The fake LLM and STT follow the call's script from its first line again."""
     script = json.dumps(yaml.safe_load(SCRIPT.read_text()))
     stack.compose("exec", "-T", "fakes", "python", "-c", FAKES_CODE, "reset", script)
+
+
+def lines_heard(stack: Stack) -> int:
+    """How many of the caller's lines the fake STT has transcribed since the reset."""
+    out = stack.compose("exec", "-T", "fakes", "python", "-c", FAKES_CODE, "heard",
+                        check=False)
+    try:
+        return int(out.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        return 0
 
 
 def confirm_results(stack: Stack) -> list[str]:
@@ -137,10 +151,21 @@ def _recover(stack: Stack, name: str, killed: float, result: dict[str, float]) -
     n = 0
     while time.time() - killed < RECOVERY_LIMIT_S:
         n += 1
-        if probe_answered(call, stack.ports["CI_RTP_START"], call.workdir / str(n)):
+        since = datetime.now(UTC).isoformat(timespec="seconds")
+        heard = probe_answered(call, stack.ports["CI_RTP_START"], call.workdir / str(n),
+                               PROBE_PHONE, stack.values["FS_STAFF_PHONE_PASSWORD"])
+        if heard and not apologised(stack, since, PROBE_PHONE):
             result["answered"] = time.time() - killed
             return
         time.sleep(2.0)
+
+
+def apologised(stack: Stack, since: str, phone: str) -> bool:
+    """call-watch gave up on a call from `phone` since `since` (no agent took it: the audio
+    the caller heard was the apology)."""
+    text = stack.compose("logs", "--no-log-prefix", "--since", since, "call-watch",
+                         check=False)
+    return re.search(rf"call (give_up|apology): call-_{phone}_", text) is not None
 
 
 def settle(stack: Stack, before: dict[str, set[str]], saved: bool) -> dict[str, set[str]]:
@@ -172,16 +197,18 @@ def mid_call_row(stack: Stack, service: str) -> dict[str, Any]:
         threads[0].start()
 
     got = place_mid_call(composed_call(stack, f"mid-{service}"), stack.ports["CI_RTP_START"],
-                         kill, before["orders"])
+                         kill, lambda: lines_heard(stack), before["orders"])
     for t in threads:
         t.join(RECOVERY_LIMIT_S)
     results = confirm_results(stack)
+    heard = lines_heard(stack)
     after = settle(stack, before, confirmed(results))
     new = {c: len(after[c] - before[c]) for c in RECORDS}
     lost = sum(len(before[c] - after[c]) for c in RECORDS)
     lost += 1 if confirmed(results) and not new["orders"] else 0
     row = {"service": service, "call": got.__dict__, "recovery": recovery,
            "confirm_results": [r[:160] for r in results], "confirmed": confirmed(results),
+           "heard": heard,
            "new": new, "lost": lost,
            "doubled": max(new["orders"] - 1, 0) + new["reservations"] + new["messages"],
            "call_watch": watch_notes(stack, since)}
@@ -199,12 +226,11 @@ def caller_got(m: MidCall, row: dict[str, Any]) -> str:
     k = m.killed
     if m.heard_again is None:
         parts = ["silence from the kill on"]
-    elif m.dead_air_s:
-        parts = [f"dead air {m.dead_air_s:.0f} s, then the agent again "
-                 f"({m.heard_again - k:.0f} s after the kill)"]
     else:
-        parts = ["the agent went on (no gap over 3 s at the kill)"]
-    parts.append(f"said {m.lines_said}/4 lines")
+        parts = [f"the longest wait for the agent after the kill {m.longest_wait_s:.1f} s"]
+    repeats = f", {m.lines_said - row.get('heard', 0)} unheard" if row.get("heard", 4) < \
+        m.lines_said else ""
+    parts.append(f"the caller said {m.lines_said} lines (4 in the script{repeats})")
     if row["new"]["orders"] and m.order_seen is not None:
         parts.append(f"order saved {m.order_seen - k:.0f} s after the kill")
     elif row["new"]["orders"]:

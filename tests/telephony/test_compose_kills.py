@@ -91,24 +91,26 @@ def _row(new_orders: int = 0, said_in: bool = False) -> dict[str, object]:
             "confirmed": said_in, "call_watch": [], "recovery": {}, "lost": 0, "doubled": 0}
 
 
-def test_the_agent_coming_back_after_dead_air_and_the_saved_order_are_told() -> None:
-    back = MidCall(killed=100.0, heard_again=114.0, dead_air_s=14.0, lines_said=4,
+def test_the_wait_for_the_agent_and_the_saved_order_are_told() -> None:
+    back = MidCall(killed=100.0, heard_again=114.0, longest_wait_s=14.0, lines_said=5,
                    order_seen=140.0, bye_from_stack=150.0)
     said = caller_got(back, _row(new_orders=1, said_in=True) | {
-        "call_watch": ["agent re-dispatched into the call (worker died)"]})
-    assert "dead air 14 s, then the agent again (14 s after the kill)" in said
+        "heard": 4, "call_watch": ["agent re-dispatched into the call (worker died)"]})
+    assert "the longest wait for the agent after the kill 14.0 s" in said
+    assert "the caller said 5 lines (4 in the script, 1 unheard)" in said
     assert "order saved 40 s after the kill" in said
     assert "BYE from the stack 50 s after the kill" in said
     assert "call-watch: agent re-dispatched into the call (worker died)" in said
 
 
 def test_a_cut_off_call_and_an_order_said_but_never_saved_are_told() -> None:
-    cut = MidCall(killed=100.0, lines_said=1, caller_hung_up=146.0)
-    said = caller_got(cut, _row())
+    cut = MidCall(killed=100.0, lines_said=2, caller_hung_up=146.0)
+    said = caller_got(cut, _row() | {"heard": 1})
     assert said.startswith("silence from the kill on")
     assert "no BYE: the caller hung up 46 s after the kill" in said and "no order" in said
-    said = caller_got(MidCall(killed=1.0, heard_again=1.5, lines_said=4), _row(said_in=True))
-    assert "the agent went on" in said and "order confirmed but not in the database" in said
+    said = caller_got(MidCall(killed=1.0, heard_again=1.5, lines_said=4),
+                      _row(said_in=True) | {"heard": 4})
+    assert "(4 in the script)" in said and "order confirmed but not in the database" in said
     assert caller_got(MidCall(notes=["the softphone could not register"]), _row()) == \
         "nothing killed: the softphone could not register"
 
@@ -120,23 +122,21 @@ def test_only_a_saved_or_queued_order_counts_as_confirmed() -> None:
     assert not confirmed([])
 
 
-def test_dead_air_is_the_gap_in_the_agents_audio_the_kill_opened() -> None:
+def test_the_wait_runs_from_the_kill_and_each_later_line_to_the_agents_next_audio() -> None:
     capture = RtpCapture(live=True)
     capture.close()
-    capture.audible = [50.0, 101.5, 101.6, 117.0, 118.0]  # the kill at 100: 101.5 was on its way
-    cut_then_back = MidCall(killed=100.0, ended=130.0)
-    _summarise(cut_then_back, capture, [])
-    assert cut_then_back.heard_again == 117.0
-    assert round(cut_then_back.dead_air_s, 1) == 15.4  # 101.6 -> 117.0
+    # the kill at 100 (audio until 101.5 was on its way); the caller's line ends at 104;
+    # the agent is heard again at 117
+    capture.audible = [50.0, 101.5, 101.6, 117.0, 118.0]
+    back = MidCall(killed=100.0, ended=130.0, line_ends=[90.0, 104.0])
+    _summarise(back, capture, [])
+    assert back.heard_again == 101.5
+    assert back.longest_wait_s == 13.0  # 104 -> 117 (101 -> 101.5 was not waiting)
     capture.audible = [50.0]
-    cut = MidCall(killed=100.0, ended=200.0, caller_hung_up=146.0)
+    cut = MidCall(killed=100.0, ended=200.0, caller_hung_up=146.0, line_ends=[90.0])
     _summarise(cut, capture, [(150.0, "received", "BYE sip:1001@127.0.0.1 SIP/2.0")])
-    assert cut.heard_again is None and cut.dead_air_s == 45.0  # 101 -> 146, the caller's BYE
+    assert cut.heard_again is None and cut.longest_wait_s == 45.0  # 101 -> the caller's BYE
     assert cut.bye_from_stack == 150.0
-    capture.audible = [100.0 + i / 2 for i in range(41)]  # talking through the kill to 120
-    went_on = MidCall(killed=100.0, ended=135.0)  # then quiet until the caller hung up
-    _summarise(went_on, capture, [])
-    assert went_on.dead_air_s == 0.0 and went_on.heard_again == 101.5
 
 
 def test_the_table_has_a_row_per_service_with_its_figures() -> None:
