@@ -12,11 +12,13 @@ it, `restart: unless-stopped`). Per row:
     order was saved, who ended the call (the stack's BYE, or the caller hanging up after
     compose_call.PATIENCE_S of dead air), what call-watch logged;
   - from the kill until every service is healthy again, and until a NEW call is answered
-    (a probe call: 200 OK and the agent heard), probed once all are healthy;
+    (a probe call from phone 1002, probed once all are healthy: 200 OK, audio heard, and
+    call-watch did not give up on it, so the audio was the agent, not the apology);
   - confirmed records lost or doubled: the ids of orders, bookings and messages in the
-    database before the call and after it (a confirmed order that never reaches the database,
-    after waiting for the worker's outbox and journal, counts as lost); "confirmed" is the
-    confirm tool's result as the fake LLM received it.
+    database before the call and after it; lost: ids gone, plus a confirmed order that never
+    reaches the database (after waiting for the worker's outbox and journal); doubled: the
+    call's order saved more than once. "Confirmed" is the confirm tool's result as the fake
+    LLM received it.
 
 The table (markdown) is rewritten after every row, so a run cut short keeps the rows it
 measured; FILE.json holds each row's raw figures.
@@ -41,6 +43,7 @@ from scripts.compose_ci import Stack, composed_call, crash, log, not_healthy
 
 RECORDS = ("orders", "reservations", "messages")
 RECOVERY_LIMIT_S = 300.0
+CALLER_PHONE = "1001"  # the order call's phone (compose_call.place_mid_call)
 PROBE_PHONE = "1002"  # the new calls come from the other phone: its own rooms in the logs
 SETTLE_S = 90.0  # a confirmed order queued in the outbox or journal reaches the database
 
@@ -115,15 +118,14 @@ def confirmed(results: list[str]) -> bool:
 
 
 def watch_notes(stack: Stack, since: str) -> list[str]:
-    """What call-watch logged about calls since `since` (re-dispatches, apologies, BYEs)."""
+    """What call-watch did to the caller's calls since `since` (redispatch, give_up, apology,
+    hung up, ...), in order."""
     text = stack.compose("logs", "--no-log-prefix", "--since", since, "call-watch",
                          check=False)
     notes: list[str] = []
-    for m in re.finditer(r"(agent re-dispatched into the call \([^)]*\)"
-                         r"|call lost its agent again[^\n]*|call ([^:\n]+): call-)", text):
-        note = m.group(2) or m.group(1)
-        if note not in notes:
-            notes.append(note)
+    for m in re.finditer(rf"call ([^:\n]+): call-_{CALLER_PHONE}_", text):
+        if m.group(1) not in notes:
+            notes.append(m.group(1))
     return notes
 
 
@@ -210,7 +212,7 @@ def mid_call_row(stack: Stack, service: str) -> dict[str, Any]:
            "confirm_results": [r[:160] for r in results], "confirmed": confirmed(results),
            "heard": heard,
            "new": new, "lost": lost,
-           "doubled": max(new["orders"] - 1, 0) + new["reservations"] + new["messages"],
+           "doubled": max(new["orders"] - 1, 0),  # the call orders once
            "call_watch": watch_notes(stack, since)}
     row["caller_got"] = caller_got(got, row)
     log(f"mid-call kill of {service}: {row['caller_got']}; healthy after "
