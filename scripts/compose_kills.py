@@ -21,7 +21,8 @@ it, `restart: unless-stopped`). Per row:
     LLM received it.
 
 The table (markdown) is rewritten after every row, so a run cut short keeps the rows it
-measured; FILE.json holds each row's raw figures.
+measured; FILE.json holds each row's raw figures and the fake LLM's turns, and
+FILE-minus-suffix.<service>.log the call path's logs during the row.
 """
 
 from __future__ import annotations
@@ -42,6 +43,8 @@ from scripts.compose_call import SCRIPT, MidCall, place_mid_call, probe_answered
 from scripts.compose_ci import Stack, composed_call, crash, log, not_healthy
 
 RECORDS = ("orders", "reservations", "messages")
+# whose logs of each row are kept beside the table (FILE minus .md, then .<service>.log)
+CALL_PATH = ("freeswitch", "livekit-sip", "livekit", "agent", "call-watch", "fakes")
 RECOVERY_LIMIT_S = 300.0
 CALLER_PHONE = "1001"  # the order call's phone (compose_call.place_mid_call)
 PROBE_PHONE = "1002"  # the new calls come from the other phone: its own rooms in the logs
@@ -81,8 +84,9 @@ elif sys.argv[1] == 'reset':
             headers={'Content-Type': 'application/json'}), timeout=5).read()
 else:
     entries = json.load(urllib.request.urlopen('http://127.0.0.1:8101/_fake/log', timeout=10))
-    print(json.dumps([e['tool_results']['confirm'] for e in entries['requests']
-                      if 'confirm' in e['tool_results']]))
+    print(json.dumps([{'user': e['user'][:40], 'tools': [c['name'] for c in e['tool_calls']],
+                       'results': {k: v[:120] for k, v in e['tool_results'].items()}}
+                      for e in entries['requests']]))
 """
 
 
@@ -102,13 +106,19 @@ def lines_heard(stack: Stack) -> int:
         return 0
 
 
-def confirm_results(stack: Stack) -> list[str]:
-    """What the confirm tool returned, as the fake LLM received it (this row's call)."""
+def llm_turns(stack: Stack) -> list[dict[str, Any]]:
+    """The fake LLM's requests since the reset: the caller's turn, the tools it called, the
+    results it was given (this row's calls)."""
     out = stack.compose("exec", "-T", "fakes", "python", "-c", FAKES_CODE, "log", check=False)
     try:
-        return [str(r) for r in json.loads(out.strip().splitlines()[-1])]
+        return list(json.loads(out.strip().splitlines()[-1]))
     except (ValueError, IndexError):
         return []
+
+
+def confirm_results(turns: list[dict[str, Any]]) -> list[str]:
+    """What the confirm tool returned, as the fake LLM received it."""
+    return [str(t["results"]["confirm"]) for t in turns if "confirm" in t["results"]]
 
 
 def confirmed(results: list[str]) -> bool:
@@ -202,7 +212,8 @@ def mid_call_row(stack: Stack, service: str) -> dict[str, Any]:
                          kill, lambda: lines_heard(stack), before["orders"])
     for t in threads:
         t.join(RECOVERY_LIMIT_S)
-    results = confirm_results(stack)
+    turns = llm_turns(stack)
+    results = confirm_results(turns)
     heard = lines_heard(stack)
     after = settle(stack, before, confirmed(results))
     new = {c: len(after[c] - before[c]) for c in RECORDS}
@@ -210,7 +221,8 @@ def mid_call_row(stack: Stack, service: str) -> dict[str, Any]:
     lost += 1 if confirmed(results) and not new["orders"] else 0
     row = {"service": service, "call": got.__dict__, "recovery": recovery,
            "confirm_results": [r[:160] for r in results], "confirmed": confirmed(results),
-           "heard": heard,
+           "heard": heard, "since": since,
+           "llm": [t for t in turns if t["user"] or t["tools"]],
            "new": new, "lost": lost,
            "doubled": max(new["orders"] - 1, 0),  # the call orders once
            "call_watch": watch_notes(stack, since)}
@@ -268,6 +280,9 @@ def mid_call_table(stack: Stack, out: Path, services: list[str]) -> None:
     for service in services:
         try:
             rows.append(mid_call_row(stack, service))
+            logs = stack.compose("logs", "--since", rows[-1]["since"], *CALL_PATH,
+                                 check=False)
+            out.with_suffix(f".{service}.log").write_text(logs)
         except Exception as e:  # the row says so, the next row still runs
             log(f"mid-call kill of {service}: the row failed:\n{traceback.format_exc()}")
             rows.append({"service": service, "caller_got": f"row failed: {e!r}"[:300],
