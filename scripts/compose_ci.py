@@ -50,6 +50,9 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # `python scripts/compose_ci.py` puts scripts/ first
     sys.path.insert(0, str(ROOT))
 
+# run as a script, this module is __main__: scripts/compose_kills.py imports this same one
+sys.modules.setdefault("scripts.compose_ci", sys.modules[__name__])
+
 from scripts.compose_call import ComposedCall, place_call, timeline  # noqa: E402
 from testkit.clock import open_timezone  # noqa: E402
 
@@ -68,6 +71,9 @@ STANDINS = {  # folder in docker/standins -> the image name and tag compose uses
 BASE_IMAGE = "debian:bookworm-slim"
 LONG_RUNNING = ("redis", "livekit", "livekit-sip", "freeswitch", "firestore", "agent",
                 "call-watch", "board", "caddy", "dialer")
+# the call's path first: the rows that matter most come first if a run is cut short
+MID_CALL_ORDER = ("agent", "freeswitch", "livekit-sip", "livekit", "firestore", "redis",
+                  "call-watch", "board", "caddy", "dialer")
 FREESWITCH_IP = "172.30.57.10"  # docker-compose.yml gives FreeSWITCH this address
 CADDY_ROOT = "/data/caddy/pki/authorities/local/root.crt"  # the internal CA's root
 RTP_PORTS = 16  # FreeSWITCH's RTP range in CI: 8 calls' worth, published on 127.0.0.1
@@ -315,10 +321,7 @@ class Stack:
         deadline = time.monotonic() + timeout
         while True:
             states = self.states()
-            waiting = [s for s in LONG_RUNNING
-                       if states.get(s, {}).get("Health", "") != "healthy"
-                       and not (s in ("call-watch", "dialer")
-                                and states.get(s, {}).get("State") == "running")]
+            waiting = not_healthy(states)
             setup = states.get("setup", {})
             if setup.get("State") == "exited" and setup.get("ExitCode") not in (0, "0"):
                 raise SystemExit(f"[compose-ci] setup failed:\n{self.compose('logs', 'setup')}")
@@ -328,6 +331,15 @@ class Stack:
                 logs = self.compose("logs", "--tail", "40", *waiting, check=False)
                 raise SystemExit(f"[compose-ci] not healthy in {timeout:.0f}s: {waiting}\n{logs}")
             time.sleep(2)
+
+
+def not_healthy(states: dict[str, dict[str, str]]) -> list[str]:
+    """The long-running services not healthy (call-watch and dialer, without a health check:
+    not running)."""
+    return [s for s in LONG_RUNNING
+            if states.get(s, {}).get("Health", "") != "healthy"
+            and not (s in ("call-watch", "dialer")
+                     and states.get(s, {}).get("State") == "running")]
 
 
 # ---------------------------------------------------------------- checks from outside
@@ -407,13 +419,17 @@ def check_board_https(stack: Stack) -> None:
         log(f"board: http://127.0.0.1:{plain}/orders -> 308 to {e.headers['location']}")
 
 
-def check_call(stack: Stack) -> None:
-    """A softphone's order through the whole stack (scripts/compose_call.py), timed."""
-    call = ComposedCall(
+def composed_call(stack: Stack, name: str) -> ComposedCall:
+    return ComposedCall(
         sip_port=stack.ports["CI_SIP_PORT"], firestore_port=stack.ports["CI_FIRESTORE_PORT"],
         board_url=f"https://127.0.0.1:{stack.ports['CI_BOARD_PORT']}", board_ca=stack.board_ca,
         board_owner=(stack.values["BOARD_OWNER_USERNAME"], stack.values["BOARD_OWNER_PASSWORD"]),
-        phone_password=stack.values["FS_DEV_PHONE_PASSWORD"], workdir=stack.workdir / "call")
+        phone_password=stack.values["FS_DEV_PHONE_PASSWORD"], workdir=stack.workdir / name)
+
+
+def check_call(stack: Stack) -> None:
+    """A softphone's order through the whole stack (scripts/compose_call.py), timed."""
+    call = composed_call(stack, "call")
     try:
         events = place_call(call, stack.ports["CI_RTP_START"])
     except AssertionError:
@@ -449,9 +465,11 @@ def check_restart_keeps_data(stack: Stack) -> None:
 def crash(stack: Stack, service: str) -> None:
     """SIGKILL to the container's PID 1 from the host: how a crash or the OOM killer ends it.
     (`docker kill` is a manual stop to Docker: `restart: unless-stopped` would not restart it.)"""
-    pid = run("docker", "inspect", "-f", "{{.State.Pid}}", f"{PROJECT}-{service}-1",
-              quiet=True).strip()
-    os.kill(int(pid), signal.SIGKILL)
+    pid = int(run("docker", "inspect", "-f", "{{.State.Pid}}", f"{PROJECT}-{service}-1",
+                  quiet=True).strip() or 0)
+    if pid <= 0:  # not running (os.kill(0) would kill this run's own process group)
+        raise SystemExit(f"[compose-ci] {service} is not running: nothing to kill")
+    os.kill(pid, signal.SIGKILL)
 
 
 def database_records(stack: Stack) -> int:
@@ -497,6 +515,11 @@ def main() -> int:
     parser.add_argument("--keep-up", action="store_true", help="leave the stack running")
     parser.add_argument("--kill-table", type=Path, metavar="FILE",
                         help="also SIGKILL each service in turn and write the table here")
+    parser.add_argument("--kill-table-mid-call", type=Path, metavar="FILE",
+                        help="also SIGKILL each service in turn during a call, write the "
+                             "table here (scripts/compose_kills.py)")
+    parser.add_argument("--services", default=",".join(MID_CALL_ORDER),
+                        help="the services --kill-table-mid-call kills, in this order")
     args = parser.parse_args()
     with dockerd(), tempfile.TemporaryDirectory(prefix="phoneline-compose-") as tmp:
         compose_plugin()
@@ -516,6 +539,9 @@ def main() -> int:
             check_restart_keeps_data(stack)
             if args.kill_table:
                 kill_table(stack, args.kill_table)
+            if args.kill_table_mid_call:
+                from scripts.compose_kills import mid_call_table
+                mid_call_table(stack, args.kill_table_mid_call, args.services.split(","))
             if args.keep_up:
                 log(f"left up: docker compose -p {PROJECT} --env-file {stack.env_file} ...")
                 input("press Enter to tear down ")
