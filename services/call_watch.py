@@ -285,15 +285,16 @@ class CallWatch:
             [r.name for r in rooms if r.name.startswith(STAFF_ROOM_PREFIX)], set(calls), now)
         if self.db is not None and now - self._last_reap >= self.options.reap_every_s:
             self._last_reap = now
-            await self._reap(set(calls))
+            await self._reap(set(calls), {r.name for r in rooms})
 
-    async def _reap(self, live: set[str]) -> None:
-        """Crashed calls' logs, written from their snapshots; then left-over snapshots."""
+    async def _reap(self, live: set[str], rooms: set[str]) -> None:
+        """Crashed calls' logs, written from their snapshots; then left-over snapshots (of no
+        room at all: an outbound call's `out-` room saves one too, while it is on)."""
         from services.call_reaper import reap_crashed_calls, sweep_call_snapshots
 
         await reap_crashed_calls(self.db, live, datetime.now(UTC),  # type: ignore[arg-type]
                                  min_age_s=self.options.reap_min_age_s)
-        await sweep_call_snapshots(self.db, live, datetime.now(UTC),  # type: ignore[arg-type]
+        await sweep_call_snapshots(self.db, live | rooms, datetime.now(UTC),  # type: ignore[arg-type]
                                    expiry_s=self.options.snapshot_expiry_s)
 
     async def _clear_staff_rooms(self, names: list[str], calls: set[str], now: float) -> None:

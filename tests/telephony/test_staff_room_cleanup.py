@@ -78,3 +78,26 @@ async def test_staff_rooms_nobody_bridges_are_cleared_and_a_live_one_is_kept(
         for room in joined:
             await room.disconnect()
         await watch.health.aclose()
+
+
+async def test_an_outbound_calls_saved_state_is_kept_while_its_room_is_up(
+        livekit_server: Stack, lk: api.LiveKitAPI, db) -> None:
+    """The watcher sweeps saved call state no room holds; an outbound call (`out-` room) saves
+    its state too, and a quiet stretch must not cost a re-dispatched agent the guest's answer."""
+    from tests.test_call_reaper import _snapshot
+
+    await lk.room.create_room(api.CreateRoomRequest(name="out-guest-1", empty_timeout=120))
+    for call_id in ("out-guest-1", "out-gone", "call-gone"):
+        await db.save_call_snapshot(call_id, _snapshot(call_id))
+    watch = CallWatch(lk, livekit_server.livekit_url, livekit_server.api_key,
+                      livekit_server.api_secret,
+                      WatchOptions(reap_every_s=0.0, snapshot_expiry_s=0.0), db=db)
+    try:
+        await asyncio.sleep(0.1)  # every snapshot is now older than the expiry
+        await watch.tick()
+        assert await db.load_call_snapshot("out-guest-1") is not None
+        assert await db.load_call_snapshot("out-gone") is None
+        assert await db.load_call_snapshot("call-gone") is None
+    finally:
+        await lk.room.delete_room(api.DeleteRoomRequest(room="out-guest-1"))
+        await watch.health.aclose()
