@@ -505,3 +505,34 @@ async def test_nobody_at_the_staff_phone_the_caller_returns_to_a_message_offer(f
     assert offer is not None, [s["text"] for s in spoken]
     assert caller_rtp.first_audible(after=offer["at"]) is not None, "the offer was never heard"
     assert "bridge(user/1002@" in fs.log_path.read_text(errors="replace")
+
+
+# Last in the module: it kills the stack's LiveKit SIP, which no later call could get past.
+async def test_a_caller_whose_livekit_sip_dies_gets_a_bye_not_dead_air(fs_stack, tmp_path):
+    """LiveKit SIP dies mid-call (a crash, its container killed): FreeSWITCH's leg to it gets
+    no more RTP, hangs up after `livekit_media_timeout` (10 s), and the caller's phone gets a
+    BYE, so they can call again, instead of silence until they give up (the 5-minute timeout
+    of their own leg). Measured through compose before: 52 s of silence and no BYE."""
+    fs = fs_of(fs_stack)
+    capture = RtpCapture(speak=silence(90, RATE))
+    sipp = start_sipp(workdir=tmp_path / "call", pcm=None, target=internal_sip(fs_stack),
+                      number="5000", caller="1001", rtp_port=capture.port,
+                      scenario=SOFTPHONE_SCENARIO, user="1001",
+                      password=fs.options.dev_phone_password, timeout_s=80)
+    try:
+        for _ in range(300):  # the greeting, within 30 s: the call is up
+            if capture.first_audible() is not None:
+                break
+            await asyncio.sleep(0.1)
+        assert capture.first_audible() is not None, "the agent was never heard"
+        killed = time.time()
+        fs_stack.procs["livekit-sip"].popen.kill()
+        rc = await asyncio.to_thread(sipp.wait, 60)
+    finally:
+        sipp.kill()
+        capture.close()
+    bye = next((t for t, d, first in sipp.messages()
+                if d == "received" and first.startswith("BYE") and t > killed), None)
+    assert bye is not None, f"no BYE reached the caller (rc {rc}):\n{sipp.output()[-2000:]}"
+    log.info("LiveKit SIP killed: the caller's BYE came %.1f s later", bye - killed)
+    assert 8.0 <= bye - killed <= 20.0, bye - killed  # the timeout, not something sooner
