@@ -52,8 +52,8 @@ async def _some_history(db, tz, days: int = 10) -> list[CallLog]:
         for _ in range(rng.randint(3, 9)):
             start = (today - timedelta(days=back)).replace(hour=rng.randint(8, 20),
                                                            minute=rng.randint(0, 59))
-            if start > datetime.now(tz):
-                start -= timedelta(hours=12)
+            if start > datetime.now(tz):  # early in the morning: today's hours are still ahead
+                start -= timedelta(days=1)
             call_id = f"call-hist-{secrets.token_hex(4)}"
             outcome = rng.choice(outcomes)
             created = []
