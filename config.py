@@ -42,6 +42,9 @@ class ConfigError(RuntimeError):
 
 DEFAULT_VOICE_ID = "f786b574-daa5-4673-aa0c-cbe3e8534c02"
 DEFAULT_AGENT_NAME = "restaurant-agent"  # the dispatch rule (scripts/setup_sip.py) names it too
+# The rooms of calls the dialer places (services/dialer.py names them; the call watcher
+# watches them beside the inbound calls' CALL_ROOM_PREFIX rooms)
+OUTBOUND_ROOM_PREFIX = "out-"
 
 
 class FirestoreSettings(BaseSettings):

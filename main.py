@@ -42,7 +42,7 @@ from store.directory import (
 )
 from store.live_menus import LiveMenus
 from telephony import outbound_call
-from telephony.redispatch import WORKER_HEALTH_ATTRIBUTE, JobGuard
+from telephony.redispatch import JobGuard, announce_health
 from telephony.staff_phone import LiveKitStaffPhone
 from worker import provider_check, providers, recordings, tls
 from worker.admission import WorkerLoad, default_max_calls
@@ -240,10 +240,7 @@ async def entrypoint(ctx: JobContext) -> None:
         await _call_out(ctx, job, settings, menus, base_db)
         return
     await ctx.connect()
-    # Where the call watcher asks whether this agent's worker is alive (services/call_watch.py).
-    health = {WORKER_HEALTH_ATTRIBUTE: worker_health_url(WORKER)}
-    liveness = asyncio.ensure_future(ctx.room.local_participant.set_attributes(health))
-    liveness.add_done_callback(lambda t: t.cancelled() or t.exception())
+    announce_health(ctx.room, worker_health_url(WORKER))  # for the call watcher
     caller = await ctx.wait_for_participant()
     is_sip = caller.kind == rtc.ParticipantKind.PARTICIPANT_KIND_SIP
     # `console` mode stands in a mock participant: only a real one has SIP attributes.
@@ -313,7 +310,8 @@ async def _call_out(ctx: JobContext, job: OutboundJob, settings: Settings, menus
     catalog = await menus.acquire(job.restaurant_id)
     ctx.add_shutdown_callback(_release(menus, job.restaurant_id))
     await outbound_call.run(ctx, job, settings=settings, catalog=catalog, db=db,
-                            build_session=build_session, room_options=room_options(settings))
+                            build_session=build_session, room_options=room_options(settings),
+                            health_url=worker_health_url(WORKER))
 
 
 def _end_of_call(ctx: JobContext, session: AgentSession, userdata: UserData, settings: Settings,

@@ -1,13 +1,16 @@
 """The call watcher: a small service of the stack so that no caller is left in silence.
 
 `python -m services.call_watch` (the compose service `call-watch`; `make dev` starts it too) polls
-LiveKit's room API for the rooms of calls (CALL_ROOM_PREFIX, default "call-"): every 0.25 s
+LiveKit's room API for the rooms of calls (CALL_ROOM_PREFIX, default "call-", and the dialer's
+outbound calls, "out-"): every 0.25 s
 while calls are live, every 2 s (CALL_WATCH_IDLE_POLL_S) while none is, since a new call's
 first agent has 10 s to join anyway:
 
 * an agent whose worker died (its health endpoint, announced in the agent's participant
   attributes, refuses or stops answering) is removed and a new agent is dispatched; the new
-  agent resumes the call from its saved state (conversation/call_snapshot.py). A job process that
+  agent resumes the call from its saved state (conversation/call_snapshot.py); an outbound
+  call's new agent gets the dialer's job with it and picks the guest up without dialling
+  again (telephony/outbound_call.py). A job process that
   dies while its worker lives is handled faster by the worker itself (redispatch.JobGuard);
 * a call with a caller and no agent (none ever came, or a re-dispatch got no taker within
   CALL_AGENT_JOIN_S) gets one more dispatch while under the cap (CALL_MAX_REDISPATCHES);
@@ -37,7 +40,7 @@ import aiohttp
 import numpy as np
 from livekit import api, rtc
 
-from config import CallWatchSettings, ConfigError, call_watch_settings
+from config import OUTBOUND_ROOM_PREFIX, CallWatchSettings, ConfigError, call_watch_settings
 from domain.redact import protect_logs
 from telephony.redispatch import (
     BRIEFING_IDENTITY,
@@ -64,6 +67,7 @@ HEALTH_FAILURES_FOR_DEAD = 8  # timeouts in a row (a hung worker, ~6 s); a refus
 class WatchOptions:
     agent_name: str = "restaurant-agent"
     room_prefix: str = "call-"
+    outbound_prefix: str = OUTBOUND_ROOM_PREFIX  # reminders and call-backs the dialer placed
     poll_s: float = 0.25
     idle_poll_s: float | None = None  # with no call live; None: poll_s
     # A re-dispatch some worker takes has a job within a fraction of a second (a loaded worker
@@ -237,6 +241,7 @@ class CallWatch:
         self._last_reap = 0.0
         self.live_calls = 0  # call rooms seen by the last tick
         self.briefless: dict[str, float] = {}  # staff room -> since when no briefing agent
+        self.prefixes = tuple(p for p in (options.room_prefix, options.outbound_prefix) if p)
 
     async def run(self) -> None:
         self._apology = await asyncio.to_thread(apology_audio, self.options.apology, APOLOGY_RATE,
@@ -256,7 +261,7 @@ class CallWatch:
 
     async def tick(self) -> None:
         rooms = (await self.lk.room.list_rooms(api.ListRoomsRequest())).rooms
-        calls = [r.name for r in rooms if r.name.startswith(self.options.room_prefix)]
+        calls = [r.name for r in rooms if r.name.startswith(self.prefixes)]
         self.live_calls = len(calls)
         views = [v for v in await asyncio.gather(
             *(look(self.lk, name, self.options.agent_name) for name in calls)) if v]

@@ -34,6 +34,7 @@ from livekit import api
 from actions.outbound_job import OutboundJob
 from actions.texts import Texts, connect_texts, text_reminder
 from config import (
+    OUTBOUND_ROOM_PREFIX,
     ConfigError,
     OutboundSettings,
     RestaurantOverrides,
@@ -52,7 +53,7 @@ log = logging.getLogger("restaurant.dialer")
 
 def room_for(call: OutboundCall) -> str:
     """A fresh room per attempt, named for the queue entry (never for the guest's number)."""
-    return f"out-{call.id}-{call.attempts}"
+    return f"{OUTBOUND_ROOM_PREFIX}{call.id}-{call.attempts}"
 
 
 class Dialer:

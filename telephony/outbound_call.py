@@ -53,6 +53,7 @@ from conversation.state import CallServices, UserData
 from domain.menu import Catalog
 from domain.refusal import Refusal
 from store.outbound import OutboundQueue, Policy
+from telephony.redispatch import announce_health
 from telephony.sip_outbound import outbound_trunk_id
 
 logger = logging.getLogger("restaurant.outbound")
@@ -87,6 +88,7 @@ async def run(
     build_session: Callable[[Settings, Any, UserData], AgentSession],
     room_options: room_io.RoomOptions,
     record: dict[str, bool] | bool = False,
+    health_url: str = "",
 ) -> None:
     cfg = outbound_settings()
     queue = OutboundQueue(db.db, Policy.of(catalog.settings))
@@ -99,6 +101,7 @@ async def run(
         ctx.shutdown("not leased")
         return
     await ctx.connect()
+    announce_health(ctx.room, health_url)  # a whole worker's death: the call watcher's cue
     # The state the dead agent of this call left (conversation/call_snapshot.py)
     saved = await call_snapshot.load_for(db, ctx.room.name) if job.resume else None
 

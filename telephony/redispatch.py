@@ -36,7 +36,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from livekit import api
+from livekit import api, rtc
 
 from config import ConfigError, LiveKitSettings
 
@@ -53,6 +53,16 @@ DEFAULT_MAX_REDISPATCHES = 3
 JOB_GUARD_POLL_S = 0.1
 JOB_GUARD_ASK_S = 2.0  # one look at a dead job's room (the SDK retries a 503 itself meanwhile)
 JOB_GUARD_DECIDE_S = 5.0  # then the call watcher's path (agentless room) takes over
+
+
+def announce_health(room: rtc.Room, health_url: str) -> None:
+    """Tell the call watcher where to ask whether this agent's worker is alive (its participant
+    attributes), in the background: the call does not wait for it."""
+    if not health_url:
+        return
+    told = asyncio.ensure_future(
+        room.local_participant.set_attributes({WORKER_HEALTH_ATTRIBUTE: health_url}))
+    told.add_done_callback(lambda t: t.cancelled() or t.exception())
 
 
 def http_url(livekit_url: str) -> str:

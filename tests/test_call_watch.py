@@ -144,3 +144,78 @@ def test_a_warm_transfers_staff_room_left_by_a_crash_is_cleared() -> None:
     assert stale_staff_rooms(rooms, calls, briefless, 13.0, 2.0) == ["staff-call-over"]
     assert briefless == {}
     assert stale_staff_rooms({}, calls, {"staff-call-gone": 1.0}, 20.0, 2.0) == []
+
+
+class _LiveKit:
+    """RoomService and AgentDispatchService as the watcher's tick uses them, answered from a
+    table: each room's participants and dispatches (the real server: the e2e tests)."""
+
+    def __init__(self, rooms: dict[str, tuple[list[object], list[object]]]) -> None:
+        import types
+
+        self.rooms = rooms
+        self.created: list[object] = []
+        self.removed: list[tuple[str, str]] = []
+        self.room = types.SimpleNamespace(list_rooms=self._rooms, remove_participant=self._remove,
+                                          list_participants=self._participants)
+        self.agent_dispatch = types.SimpleNamespace(list_dispatch=self._dispatches,
+                                                    create_dispatch=self._create)
+
+    async def _rooms(self, request: object) -> object:
+        from livekit import api
+
+        return api.ListRoomsResponse(rooms=[api.Room(name=n) for n in self.rooms])
+
+    async def _participants(self, request: object) -> object:
+        from livekit import api
+
+        return api.ListParticipantsResponse(participants=self.rooms[request.room][0])  # type: ignore[attr-defined]
+
+    async def _dispatches(self, room: str) -> list[object]:
+        return list(self.rooms[room][1])
+
+    async def _create(self, request: object) -> object:
+        self.created.append(request)
+        return request
+
+    async def _remove(self, request: object) -> None:
+        self.removed.append((request.room, request.identity))  # type: ignore[attr-defined]
+
+
+async def test_an_outbound_call_whose_worker_died_gets_a_new_agent_that_does_not_dial() -> None:
+    """A reminder's room (`out-`) is watched like an inbound call's: its agent's whole worker
+    died, so a new agent is dispatched with the dialer's job and the resume marker (it picks
+    the guest up, it does not dial again), and the dead agent is removed. A room that is no
+    call of ours is left alone."""
+    import json
+
+    from livekit import api
+
+    from actions.outbound_job import OutboundJob
+    from services import call_watch
+
+    job = OutboundJob("reminder-R1", "dialer-a", "cafe-2")
+    guest = api.ParticipantInfo(identity="guest", kind=api.ParticipantInfo.Kind.SIP)
+    dead_agent = api.ParticipantInfo(identity="agent-AJ_1", kind=api.ParticipantInfo.Kind.AGENT,
+                                     attributes={"phoneline.worker_health": DEAD})
+    dialed = api.AgentDispatch(id="AD_1", agent_name="restaurant-agent",
+                               room="out-reminder-R1-1", metadata=job.to_metadata(),
+                               state=api.AgentDispatchState(
+                                   created_at=100, jobs=[api.Job(state=api.JobState(
+                                       participant_identity="agent-AJ_1"))]))
+    lk = _LiveKit({"out-reminder-R1-1": ([guest, dead_agent], [dialed]),
+                   "team-standup": ([guest, dead_agent], [])})
+    watch = call_watch.CallWatch(lk, "ws://x", "k", "s", WatchOptions())  # type: ignore[arg-type]
+
+    async def dead(urls: set[str]) -> set[str]:
+        return {DEAD} & urls
+
+    watch.health.dead = dead  # type: ignore[method-assign]
+    await watch.tick()
+    assert watch.live_calls == 1
+    assert [r.room for r in lk.created] == ["out-reminder-R1-1"]  # type: ignore[attr-defined]
+    metadata = lk.created[0].metadata  # type: ignore[attr-defined]
+    assert OutboundJob.from_metadata(metadata) == OutboundJob(
+        "reminder-R1", "dialer-a", "cafe-2", resume=1)
+    assert json.loads(metadata)["why"] == "worker died or no agent"
+    assert lk.removed == [("out-reminder-R1-1", "agent-AJ_1")]

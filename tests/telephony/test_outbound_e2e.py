@@ -562,24 +562,29 @@ async def test_a_busy_guest_is_tried_again_later(stack, tmp_path, capsys):
 
 
 def _worker_records(stack: Stack, message: str, room_prefix: str) -> list[dict[str, Any]]:
-    """The worker's JSON log records with this message about a room of this queue entry."""
+    """The workers' JSON log records with this message about a room of this queue entry, in
+    the order they were written, each with the name of the worker that wrote it."""
     found = []
-    text = stack.procs["worker"].log_path.read_text(errors="replace")
-    for line in text.splitlines():
-        if message not in line or room_prefix not in line:
-            continue
-        try:
-            rec = json.loads(line)
-        except ValueError:
-            continue
-        if rec.get("message") == message and str(rec.get("call_id", "")).startswith(room_prefix):
-            found.append(rec)
-    return found
+    for name in [n for n in stack.procs if n.startswith("worker")]:
+        text = stack.procs[name].log_path.read_text(errors="replace")
+        for line in text.splitlines():
+            if message not in line or room_prefix not in line:
+                continue
+            try:
+                rec = json.loads(line)
+            except ValueError:
+                continue
+            if rec.get("message") == message and str(rec.get("call_id", "")).startswith(
+                    room_prefix):
+                found.append({**rec, "worker": name})
+    return sorted(found, key=lambda r: str(r.get("timestamp", "")))
 
 
-async def _kill_mid_introduction(stack: Stack, room_prefix: str) -> dict[str, Any]:
+async def _kill_mid_introduction(stack: Stack, room_prefix: str,
+                                 whole_worker: bool = False) -> dict[str, Any]:
     """SIGKILL the job process of the call (as an OOM kill does) a second into the
-    introduction the guest is hearing."""
+    introduction the guest is hearing; or its whole worker, the main process and its jobs (a
+    host lost)."""
     async def introduced():  # type: ignore[no-untyped-def]
         return _worker_records(stack, "outbound introduction", room_prefix)
 
@@ -588,8 +593,12 @@ async def _kill_mid_introduction(stack: Stack, room_prefix: str) -> dict[str, An
     assert len(started) == 1, started
     await asyncio.sleep(1.0)
     killed_at = time.time()
-    os.kill(int(started[0]["job_pid"]), signal.SIGKILL)
-    return {"room": intro["call_id"], "killed_at": killed_at, "pid": started[0]["job_pid"]}
+    if whole_worker:
+        os.killpg(stack.procs[started[0]["worker"]].popen.pid, signal.SIGKILL)
+    else:
+        os.kill(int(started[0]["job_pid"]), signal.SIGKILL)
+    return {"room": intro["call_id"], "killed_at": killed_at, "pid": started[0]["job_pid"],
+            "worker": started[0]["worker"]}
 
 
 async def test_an_agent_that_dies_mid_call_picks_the_guest_up_without_dialling_again(
@@ -647,3 +656,58 @@ async def test_an_agent_that_dies_mid_call_picks_the_guest_up_without_dialling_a
     assert len(dials) == 1, dials  # the new agent did not dial
     lock = await db.document(f"outbound_phones/{phone}").get()
     assert not lock.exists  # the guest's line is free again
+
+
+async def test_a_whole_worker_that_dies_mid_call_is_replaced_without_dialling_again(
+        stack, tmp_path, capsys):
+    """The whole worker of a reminder call dies (its main process and its jobs: a host lost),
+    so no job guard is left to notice. The call watcher finds the agent's worker health
+    endpoint refusing, dispatches a new agent into the guest's room with the dialer's job
+    marked resume, and the other worker picks the guest up: one INVITE, the booking kept by
+    keypad, one call log."""
+    code, phone = "CRASH2", "+16175550125"
+    prefix = f"out-reminder-{code}-"
+    await asyncio.to_thread(stack.start_worker, "worker-2")
+    killer = asyncio.create_task(_kill_mid_introduction(stack, prefix, whole_worker=True))
+    try:
+        out = await reminder_call(stack, tmp_path, code=code, phone=phone,
+                                  script=human([], []), quiet_s=8.0,
+                                  plan=[Say(HELLO, wait_agent=False, delay=0.8), Keys("1")],
+                                  capsys=capsys, title="reminder whose whole worker dies")
+        kill = await asyncio.wait_for(killer, 5)
+        started = _worker_records(stack, "outbound call started", prefix)
+        dials = _worker_records(stack, "outbound dialling", prefix)
+    finally:
+        killer.cancel()
+        dead = [n for n in stack.procs if n.startswith("worker")
+                and stack.procs[n].popen.poll() is not None]
+        for name in dead:  # the other worker is "worker" for any test after this one
+            stack.procs.pop(name)
+        if "worker" not in stack.procs and "worker-2" in stack.procs:
+            stack.procs["worker"] = stack.procs.pop("worker-2")
+    room, killed_at = kill["room"], kill["killed_at"]
+    invites = [f for _, d, f in out["messages"] if d == "received" and f.startswith("INVITE")]
+    spoken = [e for e in _get(f"{stack.fakes.tts}/_fake/log")["spoken"]
+              if e["at"] > killed_at + 0.25]
+    back = out["phone"].first_audible(after=spoken[0]["at"]) if spoken else None
+    first = " ".join(e["text"].strip() for e in spoken
+                     if e["context_id"] == spoken[0]["context_id"]) if spoken else ""
+    db = client()
+    logs = [s.to_dict() async for s in db.collection("call_logs")
+            .where(filter=FieldFilter("call_id", "==", room)).stream()]
+    with capsys.disabled():
+        silence = f"{back - killed_at:.2f}s" if back else "never"
+        print(f"\nwhole worker killed ({kill['worker']}); jobs of the call (worker, resumed): "
+              f"{[(r['worker'], r.get('resumed')) for r in started]}; kill -> the new "
+              f"agent's voice at the guest: {silence}; its first words {first!r}")
+    assert len(invites) == 1, invites  # the guest was dialled once
+    assert [(r["call_id"], r["resumed"]) for r in started] == [(room, 0), (room, 1)], started
+    assert started[1]["worker"] != kill["worker"], started  # the worker still alive took it
+    assert back is not None and back - killed_at <= 6.0, back
+    assert first.startswith("Sorry about that, we were cut off."), first
+    assert "2 people today at 7 PM, under Sam Rivera" in first, first
+    call = out["call"]
+    assert (call.status, call.outcome, call.attempts, call.call_ids) == (
+        "done", "kept", 1, [room]), call
+    assert len(logs) == 1 and (logs[0]["outcome"], logs[0]["resumed"]) == ("kept", 1), logs
+    assert len(dials) == 1, dials  # the new agent did not dial
