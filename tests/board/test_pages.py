@@ -117,6 +117,16 @@ async def test_calls_list_with_outcome_filter_transcript_and_latency(
     assert "Per-turn latency: 613 ms, 840 ms" in await detail.inner_text()
     assert "reservation_agent" in await detail.inner_text()
     await screenshot(page, "calls")
+    # Another call ends while staff read this one: the list is drawn again with it, and what
+    # staff opened (the call, its technical fold) stays open.
+    await board_db.write_call_log(CallLog(
+        call_id=f"{call_id}-next", caller="+16175550167", started_at=_earlier_today(now, minutes=1),
+        ended_at=now, duration_s=30.0, outcome="transfer"), now.date())
+    await page.locator(f'#calls tr[data-id="{call_id}-next"]').wait_for()
+    assert await detail.is_visible(), "the call staff were reading closed when another ended"
+    assert "Per-turn latency: 613 ms, 840 ms" in await detail.inner_text()
+    assert await page.locator(f'#calls tr[data-id="{call_id}"] button').get_attribute(
+        "aria-expanded") == "true"
 
     yesterday = (now - timedelta(days=1)).date().isoformat()
     api = await api_client(board_server)

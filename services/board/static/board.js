@@ -754,6 +754,9 @@ function callsPage() {
   const dayInput = $("#day"); const outcome = $("#outcome");
   dayInput.value = today();
   let calls = {};
+  // What staff opened stays open when the list is drawn again (a call ending, a filter's answer
+  // arriving): a host reading a transcript does not lose it to the next call.
+  const opened = new Set(); const folds = new Set();
   const ms = (v) => v === null || v === undefined ? "" : `${Math.round(v)} ms`;
   const made_ = (id) => state.orders[id] ? `order #${state.orders[id].order_number}`
     : /-message-/.test(id) ? "a message" : `booking ${id}`;
@@ -767,18 +770,21 @@ function callsPage() {
       const made = (c.ids_created || []).map(made_);
       const story = `${phone(c.caller) || "A caller with no caller ID"} ${OUTCOME_WORDS[c.outcome] || c.outcome || "called"}` +
         (made.length ? ` (${made.join(", ")})` : "") + (ENDED_WORDS[c.close_reason] ? `; ${ENDED_WORDS[c.close_reason]}.` : ".");
-      const detail = el("tr", { class: "detail", hidden: true }, el("td", { colspan: 6 },
+      const detail = el("tr", { class: "detail", hidden: !opened.has(c._id) }, el("td", { colspan: 6 },
         el("p", { class: "story" }, story),
         el("div", { class: "transcript" }, (c.transcript || []).map((t) =>
           el("p", { class: t.role }, el("b", {}, t.role === "user" ? "Caller: " : "Line: "), t.text))),
-        el("details", {}, el("summary", {}, "Technical details"),
+        el("details", { open: folds.has(c._id),
+                        ontoggle: (ev) => ev.target.open ? folds.add(c._id) : folds.delete(c._id) },
+          el("summary", {}, "Technical details"),
           el("div", { class: "meta" }, `Agents: ${(c.agents_visited || []).join(" → ")} · closed: ${c.close_reason || ""}`),
           el("div", { class: "meta" }, "Per-turn latency: " + (lat.length ? lat.map(ms).join(", ") : "none")))));
-      const open = el("button", { type: "button", class: "quiet", "aria-expanded": "false",
+      const open = el("button", { type: "button", class: "quiet", "aria-expanded": String(!detail.hidden),
                                   "aria-label": `${clock(c.started_at)}: show the call` }, clock(c.started_at));
       const toggle = (ev) => {
         if (ev && ev.target.closest("a")) return;
         detail.hidden = !detail.hidden; open.setAttribute("aria-expanded", String(!detail.hidden));
+        if (detail.hidden) opened.delete(c._id); else opened.add(c._id);
       };
       const row = el("tr", { "data-id": c._id, "data-outcome": c.outcome || "", class: "call", onclick: toggle },
         el("td", {}, open), el("td", {}, phone(c.caller) || "unknown"),
