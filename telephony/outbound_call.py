@@ -123,7 +123,8 @@ async def run(
     logger.info("outbound call started", extra={
         "call_id": userdata.call_id, "job_id": ctx.job.id, "job_pid": os.getpid(),
         "resumed": job.resume})
-    if job.resume and not await _pick_up(ctx, userdata, queue):
+    line = await _pick_up(ctx, userdata, queue) if job.resume else "dialling"
+    if line is None:
         # Hung up meanwhile: nothing is stored, so the lease runs out and the queue tries
         # again with this attempt counted, as for any call whose agent died.
         ctx.shutdown("the guest left")
@@ -145,11 +146,14 @@ async def run(
                 lambda ev: asyncio.ensure_future(on_key(ev, keypad, session, userdata, queue)))
 
     options = dataclasses.replace(room_options, participant_identity=GUEST)
-    if job.resume:
+    if line == "on the line":
         await brief_resumed_agent(agent, userdata, saved or CallSnapshot(call_id=ctx.room.name))
     await session.start(agent, room=ctx.room, room_options=options, record=record)
-    if job.resume:
+    if line == "on the line":
         _speak_first(session, userdata, settings, outbound.resumption(userdata.desk, state))
+        return
+    if line == "answered now":
+        await _greet(session, userdata, settings, await _listen(session))
         return
     await _answered(ctx, session, userdata, settings, await outbound_trunk(ctx.api, cfg))
 
@@ -170,35 +174,44 @@ def _record(session: AgentSession, userdata: UserData, services: CallServices,
     return recorder
 
 
-async def _pick_up(ctx: JobContext, userdata: UserData, queue: OutboundQueue) -> bool:
-    """A resumed call: whether the guest the dead agent dialled is (still) on the line; if so,
-    the dialer's lease is held for the rest of the call, so no dialer rings them again."""
+async def _pick_up(ctx: JobContext, userdata: UserData, queue: OutboundQueue) -> str | None:
+    """A resumed call: whether the guest the dead agent dialled is on the line ("on the line":
+    they were when this agent came; "answered now": their phone was still ringing) or not
+    (None). On the line, the dialer's lease is held for the rest of the call, so no dialer
+    rings them again."""
     state = userdata.outbound
     assert state is not None
-    if not await _guest_on_line(ctx, userdata):
-        return False
+    line = await _guest_on_line(ctx, userdata)
+    if line is None:
+        return None
+    if line == "answered now":  # it rang while the agent died: they heard nothing of it
+        state.answered = state.introduced = False
     now = datetime.now(UTC)
     if not await queue.renew(state.call, state.job.lease_owner, now,
                              now + timedelta(seconds=MAX_CALL_S)):
         logger.warning("resumed call: the lease is no longer its dialer's",
                        extra={"call_id": userdata.call_id})
-    return True
+    return line
 
 
-async def _guest_on_line(ctx: JobContext, userdata: UserData) -> bool:
-    """Whether the guest's SIP leg is in the room and answered (LiveKit's sip.callStatus)."""
+async def _guest_on_line(ctx: JobContext, userdata: UserData) -> str | None:
+    """Whether the guest's SIP leg is in the room and answered (LiveKit's sip.callStatus), and
+    whether it was already when this agent came."""
+    rang = False
     try:
         async with asyncio.timeout(GUEST_BACK_S):
             guest = await ctx.wait_for_participant(identity=GUEST)
             while guest.attributes.get("sip.callStatus") != "active":
                 if guest.identity not in ctx.room.remote_participants:
-                    return False
+                    return None
+                rang = True
                 await asyncio.sleep(0.1)
     except TimeoutError:
         mark(userdata, "resumed: the guest is not on the line")
-        return False
-    mark(userdata, "resumed: the guest is on the line")
-    return True
+        return None
+    mark(userdata, "resumed: the guest answered now" if rang else
+         "resumed: the guest is on the line")
+    return "answered now" if rang else "on the line"
 
 
 async def _answered(ctx: JobContext, session: AgentSession, userdata: UserData,
@@ -207,8 +220,23 @@ async def _answered(ctx: JobContext, session: AgentSession, userdata: UserData,
     state = userdata.outbound
     assert state is not None
     verdict = await _dial(ctx, session, userdata, state, trunk)
-    if verdict is None:
-        return
+    if verdict is not None:
+        await _greet(session, userdata, settings, verdict)
+
+
+async def _listen(session: AgentSession) -> Any:
+    """Answering-machine detection on a call the guest has just answered (a resumed call
+    whose phone rang while its first agent died): what _dial does once the call is up."""
+    async with AMD(session, llm=None, stt=None, participant_identity=GUEST,
+                   ivr_detection=False, suppress_compatibility_warning=True) as detector:
+        return await detector.execute()
+
+
+async def _greet(session: AgentSession, userdata: UserData, settings: Settings,
+                 verdict: Any) -> None:
+    """A machine gets the short voicemail, a person the introduction."""
+    state = userdata.outbound
+    assert state is not None
     mark(userdata, f"answering-machine detection: {verdict.category.value} ({verdict.reason})")
     if verdict.is_machine:
         await leave_voicemail(session, userdata, verdict.category)

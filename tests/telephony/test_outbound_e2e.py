@@ -181,13 +181,15 @@ def worker_marks(stack: Stack, since: float) -> list[tuple[float, str]]:
 async def reminder_call(stack: Stack, tmp: Path, *, code: str, phone: str,
                         script: dict[str, Any], plan: list[Say | Keys], capsys,
                         title: str, message: Message | None = None,
-                        language: str | None = None, quiet_s: float = 3.0) -> dict[str, Any]:
+                        language: str | None = None, quiet_s: float = 3.0,
+                        scenario: str = "staff_phone_uas.xml") -> dict[str, Any]:
     """Book, schedule the reminder, let the dialer and the worker call the SIPp phone; returns
     the queue entry, the booking, the call log, the fake LLM's requests and the SIPp trace."""
     load_script(stack, script)
     phone_rtp = Callee(ip=GUEST_IP, plan=plan, quiet_s=quiet_s)
     sipp, _ = answer_calls(workdir=tmp / f"phone-{code}", rtp_port=phone_rtp.port,
-                           local_ip=GUEST_IP, port=guest_port(stack), timeout_s=150)
+                           local_ip=GUEST_IP, port=guest_port(stack), timeout_s=150,
+                           scenario=SIPP_DIR / scenario)
     db = client()
     started = time.time()
     scheduled_id = f"callback-{message.id}" if message else f"reminder-{code}"
@@ -711,3 +713,86 @@ async def test_a_whole_worker_that_dies_mid_call_is_replaced_without_dialling_ag
         "done", "kept", 1, [room]), call
     assert len(logs) == 1 and (logs[0]["outcome"], logs[0]["resumed"]) == ("kept", 1), logs
     assert len(dials) == 1, dials  # the new agent did not dial
+
+
+async def _kill_while_ringing(stack: Stack, room_prefix: str) -> dict[str, Any]:
+    """SIGKILL the job process of the call 2 s after it dialled: the guest's phone rings."""
+    async def dialling():  # type: ignore[no-untyped-def]
+        return _worker_records(stack, "outbound dialling", room_prefix)
+
+    await wait_for(dialling, 90, "the dial")
+    started = _worker_records(stack, "outbound call started", room_prefix)
+    await asyncio.sleep(2.0)
+    killed_at = time.time()
+    os.kill(int(started[0]["job_pid"]), signal.SIGKILL)
+    return {"room": started[0]["call_id"], "killed_at": killed_at}
+
+
+async def test_an_agent_that_dies_while_the_phone_rings_greets_the_guest_as_on_a_first_call(
+        stack, tmp_path, capsys):
+    """The job dies while the guest's phone rings (the guest answers 9 s after the INVITE):
+    the new agent does not dial again and waits for the answer; the guest heard nothing of the
+    dead agent, so there is no "we were cut off": answering-machine detection runs as on a
+    first call, and a person hears the introduction."""
+    code, phone = "RING01", "+16175550126"
+    prefix = f"out-reminder-{code}-"
+    killer = asyncio.create_task(_kill_while_ringing(stack, prefix))
+    try:
+        out = await reminder_call(stack, tmp_path, code=code, phone=phone,
+                                  script=human([], []), quiet_s=8.0,
+                                  scenario="slow_answer_phone_uas.xml",
+                                  plan=[Say(HELLO, wait_agent=False, delay=2.0), Keys("1")],
+                                  capsys=capsys, title="reminder whose agent dies while it rings")
+        kill = await asyncio.wait_for(killer, 5)
+    finally:
+        killer.cancel()
+    room, killed_at = kill["room"], kill["killed_at"]
+    invites = [f for _, d, f in out["messages"] if d == "received" and f.startswith("INVITE")]
+    started = _worker_records(stack, "outbound call started", prefix)
+    dials = _worker_records(stack, "outbound dialling", prefix)
+    spoken = [e for e in _get(f"{stack.fakes.tts}/_fake/log")["spoken"] if e["at"] > killed_at]
+    first = " ".join(e["text"].strip() for e in spoken
+                     if e["context_id"] == spoken[0]["context_id"]) if spoken else ""
+    with capsys.disabled():
+        print(f"\nagent job killed while the phone rang; jobs (resumed): "
+              f"{[r.get('resumed') for r in started]}; the new agent's first words {first!r}")
+    assert len(invites) == 1, invites  # the guest was dialled once
+    assert [(r["call_id"], r["resumed"]) for r in started] == [(room, 0), (room, 1)], started
+    assert len(dials) == 1, dials  # the new agent did not dial
+    assert first.startswith("Hello, this is the automated assistant of"), first
+    assert "2 people today at 7 PM, under Sam Rivera" in first, first
+    call = out["call"]
+    assert (call.status, call.outcome, call.attempts, call.call_ids) == (
+        "done", "kept", 1, [room]), call
+
+
+async def test_a_voicemail_that_answers_after_the_agent_died_gets_only_the_short_message(
+        stack, tmp_path, capsys):
+    """The job dies while the phone rings and a voicemail answers: the new agent's detector
+    hears the machine, and the mailbox gets the short message, without the booking's details
+    (a shared mailbox) and without an apology for a cut-off nobody heard."""
+    code, phone = "RING02", "+16175550127"
+    prefix = f"out-reminder-{code}-"
+    script = {"caller": [VOICEMAIL], "llm": [
+        {"when": "leave a message", "offers": "save_prediction",
+         "steps": [{"tool_calls": [{"name": "save_prediction",
+                                    "arguments": {"label": "machine-vm"}}]}]}]}
+    killer = asyncio.create_task(_kill_while_ringing(stack, prefix))
+    try:
+        out = await reminder_call(stack, tmp_path, code=code, phone=phone, script=script,
+                                  scenario="slow_answer_phone_uas.xml",
+                                  plan=[Say(VOICEMAIL, wait_agent=False, delay=2.0)],
+                                  capsys=capsys, title="voicemail after the agent died ringing")
+        kill = await asyncio.wait_for(killer, 5)
+    finally:
+        killer.cancel()
+    invites = [f for _, d, f in out["messages"] if d == "received" and f.startswith("INVITE")]
+    started = _worker_records(stack, "outbound call started", prefix)
+    assert len(invites) == 1, invites
+    assert [r["resumed"] for r in started] == [0, 1], started
+    assert (out["call"].status, out["call"].outcome, out["call"].call_ids) == (
+        "done", "voicemail_left", [kill["room"]]), out["call"]
+    assert out["log"]["outcome"] == "voicemail"
+    said = " ".join(t["text"] for t in out["log"]["transcript"] if t["role"] == "assistant")
+    assert "booking" in said and "19" not in said and "Sam" not in said, said
+    assert "cut off" not in said, said
