@@ -227,9 +227,14 @@ async def _answered(ctx: JobContext, session: AgentSession, userdata: UserData,
 async def _listen(session: AgentSession) -> Any:
     """Answering-machine detection on a call the guest has just answered (a resumed call
     whose phone rang while its first agent died): what _dial does once the call is up."""
-    async with AMD(session, llm=None, stt=None, participant_identity=GUEST,
-                   ivr_detection=False, suppress_compatibility_warning=True) as detector:
+    async with _detector(session) as detector:
         return await detector.execute()
+
+
+def _detector(session: AgentSession) -> AMD:
+    """Answering-machine detection on the guest's leg, with the session's own models."""
+    return AMD(session, llm=None, stt=None, participant_identity=GUEST, ivr_detection=False,
+               suppress_compatibility_warning=True)
 
 
 async def _greet(session: AgentSession, userdata: UserData, settings: Settings,
@@ -278,8 +283,7 @@ async def _dial(ctx: JobContext, session: AgentSession, userdata: UserData,
                 state: outbound.OutboundState, trunk: str) -> Any:
     """Dial the guest with answering-machine detection running; its verdict once answered,
     None when the dial failed (the result is set and the session shut down)."""
-    async with AMD(session, llm=None, stt=None, participant_identity=GUEST,
-                   ivr_detection=False, suppress_compatibility_warning=True) as detector:
+    async with _detector(session) as detector:
         mark(userdata, "dialling")
         try:
             await ctx.api.sip.create_sip_participant(api.CreateSIPParticipantRequest(
