@@ -94,6 +94,14 @@ def load_script(stack: Stack, script: dict[str, Any]) -> None:
     _post(f"{stack.fakes.stt}/_fake/script", script)
 
 
+def voicemail() -> dict[str, Any]:
+    """A mailbox answers with its greeting (the voicemail detector's verdict: machine-vm)."""
+    return {"caller": [VOICEMAIL], "llm": [
+        {"when": "leave a message", "offers": "save_prediction",
+         "steps": [{"tool_calls": [{"name": "save_prediction",
+                                    "arguments": {"label": "machine-vm"}}]}]}]}
+
+
 def human(lines: list[str], rules: list[dict[str, Any]]) -> dict[str, Any]:
     """A person answers "Hello?" (the voicemail detector's verdict: human), then `lines`."""
     amd = {"when": "hello", "offers": "save_prediction",
@@ -449,10 +457,7 @@ async def test_a_spanish_booking_is_reminded_and_kept_in_spanish(stack, tmp_path
 
 async def test_voicemail_gets_a_short_message(stack, tmp_path, capsys):
     code, phone = "VMAIL1", "+16175550114"
-    script = {"caller": [VOICEMAIL], "llm": [
-        {"when": "leave a message", "offers": "save_prediction",
-         "steps": [{"tool_calls": [{"name": "save_prediction",
-                                    "arguments": {"label": "machine-vm"}}]}]}]}
+    script = voicemail()
     out = await reminder_call(stack, tmp_path, code=code, phone=phone, script=script,
                               plan=[Say(VOICEMAIL, wait_agent=False, delay=0.5)],
                               capsys=capsys, title="voicemail")
@@ -582,6 +587,19 @@ def _worker_records(stack: Stack, message: str, room_prefix: str) -> list[dict[s
     return sorted(found, key=lambda r: str(r.get("timestamp", "")))
 
 
+def _new_agent_speech(stack: Stack, out: dict[str, Any], after: float
+                      ) -> tuple[float | None, str]:
+    """The new agent's first words (its first TTS request after `after`, which no dead job can
+    have made) and when their audio first reached the guest (what reaches the guest just
+    after a kill is the dead agent's audio still in flight); (None, "") if it never spoke."""
+    spoken = [e for e in _get(f"{stack.fakes.tts}/_fake/log")["spoken"] if e["at"] > after]
+    if not spoken:
+        return None, ""
+    first = " ".join(e["text"].strip() for e in spoken
+                     if e["context_id"] == spoken[0]["context_id"])
+    return out["phone"].first_audible(after=spoken[0]["at"]), first
+
+
 async def _kill_mid_introduction(stack: Stack, room_prefix: str,
                                  whole_worker: bool = False) -> dict[str, Any]:
     """SIGKILL the job process of the call (as an OOM kill does) a second into the
@@ -625,17 +643,11 @@ async def test_an_agent_that_dies_mid_call_picks_the_guest_up_without_dialling_a
     room, killed_at = kill["room"], kill["killed_at"]
     invites = [f for _, d, f in out["messages"] if d == "received" and f.startswith("INVITE")]
     started = _worker_records(stack, "outbound call started", prefix)
-    spoken = [e for e in _get(f"{stack.fakes.tts}/_fake/log")["spoken"]
-              if e["at"] > killed_at + 0.25]
-    # The new agent's voice: the first audio after its first TTS request (what reaches the
-    # guest just after the kill is the dead agent's audio still in flight).
-    back = out["phone"].first_audible(after=spoken[0]["at"]) if spoken else None
+    back, first = _new_agent_speech(stack, out, killed_at + 0.25)
     db = client()
     logs = [s.to_dict() async for s in db.collection("call_logs")
             .where(filter=FieldFilter("call_id", "==", room)).stream()]
     dials = _worker_records(stack, "outbound dialling", prefix)
-    first = " ".join(e["text"].strip() for e in spoken
-                     if e["context_id"] == spoken[0]["context_id"]) if spoken else ""
     with capsys.disabled():
         silence = f"{back - killed_at:.2f}s" if back else "never"
         print(f"\nagent job killed; jobs of the call (resumed): "
@@ -689,11 +701,7 @@ async def test_a_whole_worker_that_dies_mid_call_is_replaced_without_dialling_ag
             stack.procs["worker"] = stack.procs.pop("worker-2")
     room, killed_at = kill["room"], kill["killed_at"]
     invites = [f for _, d, f in out["messages"] if d == "received" and f.startswith("INVITE")]
-    spoken = [e for e in _get(f"{stack.fakes.tts}/_fake/log")["spoken"]
-              if e["at"] > killed_at + 0.25]
-    back = out["phone"].first_audible(after=spoken[0]["at"]) if spoken else None
-    first = " ".join(e["text"].strip() for e in spoken
-                     if e["context_id"] == spoken[0]["context_id"]) if spoken else ""
+    back, first = _new_agent_speech(stack, out, killed_at + 0.25)
     db = client()
     logs = [s.to_dict() async for s in db.collection("call_logs")
             .where(filter=FieldFilter("call_id", "==", room)).stream()]
@@ -750,9 +758,7 @@ async def test_an_agent_that_dies_while_the_phone_rings_greets_the_guest_as_on_a
     invites = [f for _, d, f in out["messages"] if d == "received" and f.startswith("INVITE")]
     started = _worker_records(stack, "outbound call started", prefix)
     dials = _worker_records(stack, "outbound dialling", prefix)
-    spoken = [e for e in _get(f"{stack.fakes.tts}/_fake/log")["spoken"] if e["at"] > killed_at]
-    first = " ".join(e["text"].strip() for e in spoken
-                     if e["context_id"] == spoken[0]["context_id"]) if spoken else ""
+    _, first = _new_agent_speech(stack, out, killed_at)
     with capsys.disabled():
         print(f"\nagent job killed while the phone rang; jobs (resumed): "
               f"{[r.get('resumed') for r in started]}; the new agent's first words {first!r}")
@@ -773,10 +779,7 @@ async def test_a_voicemail_that_answers_after_the_agent_died_gets_only_the_short
     (a shared mailbox) and without an apology for a cut-off nobody heard."""
     code, phone = "RING02", "+16175550127"
     prefix = f"out-reminder-{code}-"
-    script = {"caller": [VOICEMAIL], "llm": [
-        {"when": "leave a message", "offers": "save_prediction",
-         "steps": [{"tool_calls": [{"name": "save_prediction",
-                                    "arguments": {"label": "machine-vm"}}]}]}]}
+    script = voicemail()
     killer = asyncio.create_task(_kill_while_ringing(stack, prefix))
     try:
         out = await reminder_call(stack, tmp_path, code=code, phone=phone, script=script,
