@@ -248,16 +248,25 @@ async def keypad_answer(userdata: CallState, queue: OutboundQueue, what: str,
 @dataclass
 class Keypad:
     """Digits to what the guest asked for: 1 keep, 2 then a time and # change, 3 cancel,
-    9 never call again. `press` returns the request once it is complete, else None."""
+    9 never call again. `press` returns the request once it is complete, else None.
+
+    A time is complete at its fourth digit or at #. The prompt asks for four digits *then*
+    the pound key, so a # right after a fourth digit belongs to that time: it is swallowed,
+    not read as a new key (which would answer with the menu)."""
 
     collecting: bool = False
     digits: str = ""
+    pound_due: bool = False  # the last key completed a four-digit time
 
     def press(self, digit: str) -> tuple[str, str] | None:
+        pound_due, self.pound_due = self.pound_due, False
+        if pound_due and digit == "#":
+            return None
         if self.collecting:
             if digit == "#" or (digit.isdigit() and len(self.digits) == 3):
                 if digit.isdigit():
                     self.digits += digit
+                    self.pound_due = True
                 typed, self.digits, self.collecting = self.digits, "", False
                 return ("change", typed)
             if digit == "*":

@@ -141,9 +141,9 @@ async def run(
             state.guest_spoke_at = time.time()
 
     session.on("user_state_changed", on_user_state)
-    keypad = Keypad()
-    ctx.room.on("sip_dtmf_received",
-                lambda ev: asyncio.ensure_future(on_key(ev, keypad, session, userdata, queue)))
+    keypad, turn = Keypad(), asyncio.Lock()
+    ctx.room.on("sip_dtmf_received", lambda ev: asyncio.ensure_future(
+        on_key(ev, keypad, turn, session, userdata, queue)))
 
     options = dataclasses.replace(room_options, participant_identity=GUEST)
     if line == "on the line":
@@ -336,9 +336,13 @@ async def leave_voicemail(session: AgentSession, userdata: UserData, kind: AMDCa
     session.shutdown()
 
 
-async def on_key(ev: rtc.SipDTMF, keypad: Keypad, session: AgentSession, userdata: UserData,
-                 queue: OutboundQueue) -> None:
-    """The guest's keypad: the same actions their voice runs, answered with fixed text."""
+async def on_key(ev: rtc.SipDTMF, keypad: Keypad, turn: asyncio.Lock, session: AgentSession,
+                 userdata: UserData, queue: OutboundQueue) -> None:
+    """The guest's keypad: the same actions their voice runs, answered with fixed text.
+
+    Answers are given one at a time in the order the keys came (`turn`: a change, which
+    writes the booking, would otherwise be overtaken by a quicker answer to a later key),
+    and once a goodbye is being said no key cuts it off."""
     state = userdata.outbound
     if state is None or ev.participant is None or ev.participant.identity != GUEST:
         return
@@ -347,15 +351,19 @@ async def on_key(ev: rtc.SipDTMF, keypad: Keypad, session: AgentSession, userdat
     if request is None:
         return
     what, digits = request
-    said, hang_up = await outbound.keypad_answer(userdata, queue, what, digits)
-    mark(userdata, f"keypad {what}: {said}")
-    try:
-        session.interrupt(force=True)  # the keypad answer replaces whatever was being said
-    except RuntimeError:
-        return  # the session is closing
-    speech = session.say(said, allow_interruptions=not hang_up)
+    async with turn:
+        if userdata.ended_by_agent:
+            mark(userdata, f"keypad {what}: ignored, the call is ending")
+            return
+        said, hang_up = await outbound.keypad_answer(userdata, queue, what, digits)
+        mark(userdata, f"keypad {what}: {said}")
+        try:
+            session.interrupt(force=True)  # the keypad answer replaces whatever was being said
+        except RuntimeError:
+            return  # the session is closing
+        speech = session.say(said, allow_interruptions=not hang_up)
+        userdata.ended_by_agent = userdata.ended_by_agent or hang_up
     if hang_up:
-        userdata.ended_by_agent = True
         await speech
         session.shutdown()
 

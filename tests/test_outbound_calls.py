@@ -41,6 +41,11 @@ def test_the_dialers_job_survives_the_metadata_round_trip_and_inbound_calls_have
     ("9", [("opt_out", "")]),
     ("5", [("menu", "")]),
     ("21830", [("ask_time", ""), None, None, None, ("change", "1830")]),  # 4 digits: done
+    # the prompt asks for four digits then #: that # closes the time, it is no new key
+    ("21830#", [("ask_time", ""), None, None, None, ("change", "1830"), None]),
+    ("21830##", [("ask_time", ""), None, None, None, ("change", "1830"), None, ("menu", "")]),
+    ("21830#1", [("ask_time", ""), None, None, None, ("change", "1830"), None, ("keep", "")]),
+    ("218301", [("ask_time", ""), None, None, None, ("change", "1830"), ("keep", "")]),
     ("2730#", [("ask_time", ""), None, None, None, ("change", "730")]),
     ("27*1", [("ask_time", ""), None, ("menu", ""), ("keep", "")]),  # * backs out
 ])

@@ -52,7 +52,11 @@ class Callee(RtpCapture):
             # An agent that says nothing for this long has had its turn, as a person on the
             # phone would judge it (seen once in CI: after a key press the guest never counted
             # the agent's prompt as heard, waited forever, and held the line for the next test).
-            return time.time() - since >= self.silent_agent_s
+            if time.time() - since < self.silent_agent_s:
+                return False
+            self.done.append((time.time(), f"guest heard nothing for {self.silent_agent_s:.0f}"
+                                           " s and goes on (the agent never answered)"))
+            return True
         return time.time() - heard[-1] >= self.quiet_s
 
     def _talk(self, to: tuple[str, int]) -> None:

@@ -420,6 +420,34 @@ async def test_reminder_changed_by_keypad(stack, tmp_path, capsys):
     assert out["call"].outcome == "changed"
     assert out["booking"]["time"].startswith("18:30"), out["booking"]
     assert out["booking"]["status"] != "cancelled"
+    # The # the prompt asked for after the four digits closes the time: the guest hears the
+    # goodbye whole, not cut off by the keypad menu as if # were a new key.
+    invited = out["messages"][0][0]
+    spoken = [e["text"] for e in _get(f"{stack.fakes.tts}/_fake/log")["spoken"]
+              if e["at"] >= invited]
+    said = " ".join(spoken)
+    assert "Thank you, goodbye" in said, spoken
+    assert "You can also use your keypad" not in said.split("Done:")[-1], spoken
+
+
+async def test_a_key_pressed_over_the_introduction_is_answered_at_once(stack, tmp_path, capsys):
+    """A guest who knows what they want presses 2 while the introduction is still playing:
+    the introduction stops and the time prompt is heard (not silence), then the change."""
+    code, phone = "CHGKP2", "+16175550118"
+    out = await reminder_call(stack, tmp_path, code=code, phone=phone, script=human([], []),
+                              plan=[Say(HELLO, wait_agent=False, delay=0.8),
+                                    Keys("2", wait_agent=False, delay=3.0), Keys("1830#")],
+                              capsys=capsys, title="key pressed over the introduction")
+    assert out["call"].outcome == "changed"
+    assert out["booking"]["time"].startswith("18:30"), out["booking"]
+    pressed = next(t for t, what in out["phone"].done if what == "guest pressed 2")
+    intro = [t for t, what in worker_marks(stack, pressed - 30) if what == "worker: introduction"]
+    assert intro and intro[0] < pressed, "the key came before the introduction"
+    prompt = [e for e in _get(f"{stack.fakes.tts}/_fake/log")["spoken"]
+              if e["at"] >= pressed and "Enter the new time" in e["text"]]
+    assert prompt, "the time prompt was never spoken"
+    heard = out["phone"].first_audible(after=prompt[0]["at"])
+    assert heard is not None and heard - pressed < 3.0, (pressed, heard)
 
 
 SPANISH = {"languages": ["en", "es"], "voices": {"es": "voice-es-e2e"},
