@@ -87,6 +87,17 @@ def keypad_menu(language: str) -> str:
     return say(language, "keypad_menu")
 
 
+def still_there(language: str, state: OutboundState) -> str:
+    """Said to a guest silent since the agent last spoke: a reminder's guest hears the keypad
+    again (the key they pressed may never have arrived)."""
+    asked = say(language, "still_there")
+    return f"{asked} {keypad_menu(language)}" if state.booking is not None else asked
+
+
+def no_reply_goodbye(language: str) -> str:
+    return say(language, "no_reply_goodbye")
+
+
 def introduction(desk: Desk, state: OutboundState) -> str:
     """The first thing a person hears: who calls, why, and what they can do."""
     name, lang = desk.settings.name, desk.language

@@ -57,6 +57,7 @@ class OutboundState:
     introduced: bool = False
     introduced_at: float | None = None  # time.time() when the introduction began
     guest_spoke_at: float | None = None  # time.time() the guest last started speaking
+    pressed_at: float | None = None  # time.time() the guest last pressed a key
     events: list[tuple[datetime, str]] = field(default_factory=list)  # the call's timeline
 
     @property

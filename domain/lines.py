@@ -106,6 +106,9 @@ HOUSE_LINES: dict[str, dict[str, str]] = {
         "keypad_changed": "{changed} Thank you, goodbye.",
         "keypad_cancelled": "{cancelled} Thank you for letting us know.",
         "keypad_opted_out": "Understood, we will not call you again. Goodbye.",
+        # a guest silent after the agent spoke (telephony/outbound_call.py)
+        "still_there": "Are you still there?",
+        "no_reply_goodbye": "I'll let you go now. Thank you, goodbye.",
         # {why}: ": " and the refusal in the call's language (its fixed line below; one
         # without is written for the model in English and left out in another language).
         "keypad_failed": (
@@ -216,6 +219,8 @@ HOUSE_LINES: dict[str, dict[str, str]] = {
         "keypad_changed": "{changed} Gracias, adiós.",
         "keypad_cancelled": "{cancelled} Gracias por avisarnos.",
         "keypad_opted_out": "Entendido, no le volveremos a llamar. Adiós.",
+        "still_there": "¿Sigue ahí?",
+        "no_reply_goodbye": "Le dejo ya. Gracias, adiós.",
         "keypad_failed": (
             "Lo siento, eso no ha funcionado{why}. Marque 2 para probar otra hora, 1 para mantener "
             "su reserva o 3 para cancelarla."),

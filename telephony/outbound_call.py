@@ -60,6 +60,7 @@ logger = logging.getLogger("restaurant.outbound")
 GUEST = "guest"  # the SIP participant's identity: never the number (LiveKit logs identities)
 RINGING_TIMEOUT_S = 30
 MAX_CALL_S = 600
+NO_REPLY_S = 12.0  # after "Are you still there?": silence this long ends the call
 GUEST_BACK_S = RINGING_TIMEOUT_S  # a resumed call: how long to wait for the guest's leg
 
 
@@ -136,11 +137,7 @@ async def run(
     ctx.add_shutdown_callback(_end_of_call(ctx, session, userdata, queue, recorder))
     session.on("close", lambda _: ctx.shutdown("session closed"))
 
-    def on_user_state(ev: Any) -> None:
-        if ev.new_state == "speaking":
-            state.guest_spoke_at = time.time()
-
-    session.on("user_state_changed", on_user_state)
+    _follow_guest(session, userdata, state)
     keypad, turn = Keypad(), asyncio.Lock()
     ctx.room.on("sip_dtmf_received", lambda ev: asyncio.ensure_future(
         on_key(ev, keypad, turn, session, userdata, queue)))
@@ -265,6 +262,42 @@ def _speak_first(session: AgentSession, userdata: UserData, settings: Settings,
     session.say(words, allow_interruptions=False)
 
 
+def _follow_guest(session: AgentSession, userdata: UserData,
+                  state: outbound.OutboundState) -> None:
+    """When the guest last spoke (agents/outbound.py reads it), and their silence: once
+    nobody has spoken for the session's user_away_timeout (15 s) after the introduction, the
+    guest is asked whether they are still there; if they stay silent (no word, no key) for
+    NO_REPLY_S more, the call ends politely instead of holding the line for MAX_CALL_S."""
+
+    asking: set[asyncio.Task[None]] = set()
+
+    def on_user_state(ev: Any) -> None:
+        if ev.new_state == "speaking":
+            state.guest_spoke_at = time.time()
+        elif ev.new_state == "away" and state.introduced and not userdata.ended_by_agent:
+            task = asyncio.ensure_future(_still_there(session, userdata, state))
+            asking.add(task)
+            task.add_done_callback(asking.discard)
+
+    session.on("user_state_changed", on_user_state)
+
+
+async def _still_there(session: AgentSession, userdata: UserData,
+                       state: outbound.OutboundState) -> None:
+    asked = outbound.still_there(userdata.language, state)
+    mark(userdata, f"guest silent: {asked}")
+    since = time.time()
+    await session.say(asked)
+    await asyncio.sleep(NO_REPLY_S)
+    replied = max(state.guest_spoke_at or 0.0, state.pressed_at or 0.0) >= since
+    if replied or userdata.ended_by_agent or session.user_state != "away":
+        return
+    mark(userdata, "guest still silent: goodbye")
+    userdata.ended_by_agent = True
+    await session.say(outbound.no_reply_goodbye(userdata.language), allow_interruptions=False)
+    session.shutdown()
+
+
 def _end_of_call(ctx: JobContext, session: AgentSession, userdata: UserData,
                  queue: OutboundQueue, recorder: CallRecorder) -> Callable[[], Awaitable[None]]:
     async def end_of_call() -> None:
@@ -347,6 +380,7 @@ async def on_key(ev: rtc.SipDTMF, keypad: Keypad, turn: asyncio.Lock, session: A
     if state is None or ev.participant is None or ev.participant.identity != GUEST:
         return
     mark(userdata, f"keypad {ev.digit}")
+    state.pressed_at = time.time()
     request = keypad.press(ev.digit)
     if request is None:
         return

@@ -498,6 +498,29 @@ async def test_voicemail_gets_a_short_message(stack, tmp_path, capsys):
                                                         "save_prediction"]], out["llm"]
 
 
+async def test_a_guest_who_goes_silent_is_asked_then_let_go(stack, tmp_path, capsys):
+    """A person answers "Hello?" and then says and presses nothing (the phone put down, a key
+    that never arrived): 15 s after the introduction they are asked whether they are still
+    there, with the keypad again; 12 s of silence more and the agent says goodbye and hangs
+    up, instead of holding the line until the 10-minute cap. Booking untouched."""
+    code, phone = "SILENT", "+16175550119"
+    out = await reminder_call(stack, tmp_path, code=code, phone=phone, script=human([], []),
+                              plan=[Say(HELLO, wait_agent=False, delay=0.8)],
+                              capsys=capsys, title="a guest who goes silent")
+    assert out["call"].outcome == "delivered", out["call"]
+    assert out["booking"]["time"].startswith("19:00") and out["booking"]["status"] != "cancelled"
+    invited = out["messages"][0][0]
+    spoken = [(e["at"], e["text"]) for e in _get(f"{stack.fakes.tts}/_fake/log")["spoken"]
+              if e["at"] >= invited]
+    asked = [t for t, text in spoken if text.startswith("Are you still there?")]
+    goodbye = [t for t, text in spoken if "I'll let you go now" in text]
+    assert len(asked) == 1 and len(goodbye) == 1, spoken
+    assert "press 1 to keep it" in " ".join(text for t, text in spoken if t >= asked[0])
+    bye = next(t for t, d, f in out["messages"] if d == "received" and f.startswith("BYE"))
+    assert asked[0] < goodbye[0] < bye < invited + 90, (invited, asked, goodbye, bye)
+    assert tools_called(out["llm"]) == []
+
+
 async def test_dont_call_me_again_is_stored_and_honoured(stack, tmp_path, capsys):
     code, phone = "OPTOUT", "+16175550115"
     script = human(["Please don't call me again"], [
