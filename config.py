@@ -293,11 +293,16 @@ class CallWatchSettings(LiveKitSettings):
     # LiveKit's room list is polled 4 times a second while calls are live, this often while
     # none is (a new call's first agent has 10 s to join anyway)
     call_watch_idle_poll_s: float = Field(default=2.0, gt=0)
+    # A call whose agent's worker died, with no worker taking the re-dispatch: how long the
+    # caller is held ("One moment, please") for a worker to register again, e.g. the one
+    # container of `docker compose up` restarting (compose: 30). 0: the apology at once,
+    # right where more than one worker runs (none took it, none is coming).
+    call_worker_wait_s: float = Field(default=0.0, ge=0, le=120)
 
     _watch_defaults = field_validator(
         "agent_name", "call_room_prefix", "call_agent_join_s", "call_reap_every_s",
         "call_reap_min_age_s", "call_snapshot_expiry_s", "call_watch_apology_audio",
-        "call_watch_idle_poll_s",
+        "call_watch_idle_poll_s", "call_worker_wait_s",
         mode="before",
     )(classmethod(_empty_is_default))
 

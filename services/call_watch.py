@@ -16,6 +16,12 @@ first agent has 10 s to join anyway:
   CALL_AGENT_JOIN_S) gets one more dispatch while under the cap (CALL_MAX_REDISPATCHES);
   after that, the caller hears an apology and the call ends with a BYE (or, with
   CALL_WATCH_TRANSFER_TO, is transferred to staff): never open-ended silence;
+* with CALL_WORKER_WAIT_S set (compose sets 30 s: its one agent container restarts in
+  11-13 s), a re-dispatch no worker took is not the end: the caller hears "One moment,
+  please" (again every HOLD_REPEAT_S) and the untaken dispatch is replaced by a fresh one
+  every CALL_AGENT_JOIN_S, since LiveKit drops a dispatch no worker is registered for and
+  never offers it to a worker that registers later; the restarted worker's agent then
+  resumes the call. Only when the wait is spent does the caller get the apology;
 * every 30 s, the logs of calls that are no longer live but still "in progress" are marked
   "crashed" (services/call_reaper.py), so every call leaves a record.
 
@@ -27,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import logging
 import shutil
 import subprocess
@@ -58,6 +65,8 @@ logger = logging.getLogger("restaurant.call_watch")
 # "Goodbye", took 8.6 s before the BYE could come).
 APOLOGY = "Sorry, we have a technical problem. Please call us back in a few minutes."
 WATCHER_IDENTITY = "phoneline-call-watch"
+HOLD = "One moment, please. We are reconnecting you."
+HOLD_REPEAT_S = 10.0  # a caller waiting for a restarting worker hears the hold line this often
 APOLOGY_RATE = 24000
 HEALTH_TIMEOUT_S = 0.5
 HEALTH_FAILURES_FOR_DEAD = 8  # timeouts in a row (a hung worker, ~6 s); a refusal: at once
@@ -83,6 +92,10 @@ class WatchOptions:
     snapshot_expiry_s: float = 300.0  # left-over call snapshots are deleted after this
     transfer_to: str = ""
     apology: str = APOLOGY
+    # How long a call that lost its agent waits for a worker to register (one restarting);
+    # 0: a re-dispatch no worker took ends the call (more workers than one: none is coming).
+    worker_wait_s: float = 0.0
+    hold: str = HOLD
 
     max_redispatches: int = DEFAULT_MAX_REDISPATCHES
     apology_audio: Path | None = None  # raw 24 kHz linear16; espeak-ng (or beeps) when None
@@ -95,7 +108,7 @@ class WatchOptions:
                    snapshot_expiry_s=s.call_snapshot_expiry_s,
                    max_redispatches=s.call_max_redispatches,
                    apology_audio=s.call_watch_apology_audio,
-                   idle_poll_s=s.call_watch_idle_poll_s)
+                   idle_poll_s=s.call_watch_idle_poll_s, worker_wait_s=s.call_worker_wait_s)
 
 
 def stale_staff_rooms(staff_rooms: dict[str, set[str]], calls: set[str],
@@ -124,23 +137,27 @@ class RoomMemory:
     agents_seen: set[str] = field(default_factory=set)  # every agent that was in the room
     agentless_since: float | None = None  # when the room was first seen with no agent at all
     ended: bool = False  # the watcher ended (or is ending) this call
+    lost_at: float | None = None  # when the call was first found needing a new agent
+    held_at: float | None = None  # when the caller last heard the hold line
 
 
 def decide(view: CallRoom, memory: RoomMemory, dead_urls: set[str], now: float,
            options: WatchOptions) -> tuple[str, str | None]:
-    """("ok"|"wait"|"redispatch"|"give_up", the dead agent to remove) for one call room.
+    """("ok"|"wait"|"redispatch"|"retry"|"give_up", the dead agent to remove) for one call.
 
     Never a second agent while one is on its way: a dispatch a worker took (it has a job)
     is waited for until `assigned_join_deadline_s`; one no worker took, `join_deadline_s`
     (the first agent of a call: `first_join_deadline_s`). A room with no agent at all is
     given `agentless_grace_s`: at the end of a call the agent leaves just before the room
-    is deleted. Updates `memory` (the agents seen, since when the room has had none)."""
+    is deleted. A re-dispatch no worker took is retried ("retry": replaced, not added to,
+    so it counts once against the cap) until `worker_wait_s` after the call lost its agent.
+    Updates `memory` (the agents seen, since when the room has had none)."""
     if not view.callers or memory.ended:
         return "ok", None
     memory.agents_seen.update(view.agents)
     alive = [a for a, url in view.agents.items() if not url or url not in dead_urls]
     if alive:
-        memory.agentless_since = None
+        memory.agentless_since = memory.lost_at = memory.held_at = None
         return "ok", None
     dead = next(iter(view.agents), None)
     never_came = False
@@ -161,12 +178,16 @@ def decide(view: CallRoom, memory: RoomMemory, dead_urls: set[str], now: float,
             memory.agentless_since = now
         if now - memory.agentless_since < options.agentless_grace_s:
             return "wait", None
-    if view.redispatches >= options.max_redispatches:
-        return "give_up", dead
+    if memory.lost_at is None:
+        memory.lost_at = now
     last = view.dispatches[-1] if view.dispatches else None
     if last is not None and view.redispatches >= 1 and dead is None and not any(
             view.dispatch_jobs.get(last, [])):
+        if now - memory.lost_at < options.worker_wait_s:
+            return "retry", None  # no worker took it yet; one may be restarting
         return "give_up", None  # the last re-dispatch found no worker: another will not either
+    if view.redispatches >= options.max_redispatches:
+        return "give_up", dead
     return "redispatch", dead
 
 
@@ -237,6 +258,7 @@ class CallWatch:
         self.memory: dict[str, RoomMemory] = {}
         self.events: list[tuple[float, str, str]] = []  # (time, room, what) for tests and logs
         self._apology: np.ndarray | None = None
+        self._hold: np.ndarray | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._last_reap = 0.0
         self.live_calls = 0  # call rooms seen by the last tick
@@ -246,6 +268,8 @@ class CallWatch:
     async def run(self) -> None:
         self._apology = await asyncio.to_thread(apology_audio, self.options.apology, APOLOGY_RATE,
                                                self.options.apology_audio)
+        if self.options.worker_wait_s:
+            self._hold = await asyncio.to_thread(apology_audio, self.options.hold, APOLOGY_RATE)
         logger.info("call watch running for agent %r", self.options.agent_name)
         try:
             while True:
@@ -273,6 +297,8 @@ class CallWatch:
             for d in view.dispatches:
                 memory.dispatch_seen.setdefault(d, now)
             verdict, dead = decide(view, memory, dead_urls, now, self.options)
+            if verdict == "retry":
+                await self._retry(view, memory, now)
             if verdict == "redispatch":
                 self._note(view.name, "redispatch")
                 if not await bring_agent_back(self.lk, view, self.options.agent_name,
@@ -291,6 +317,31 @@ class CallWatch:
         if self.db is not None and now - self._last_reap >= self.options.reap_every_s:
             self._last_reap = now
             await self._reap(set(calls), {r.name for r in rooms})
+
+    async def _retry(self, view: CallRoom, memory: RoomMemory, now: float) -> None:
+        """The caller waits for a worker to register: the hold line (not too often), and the
+        untaken re-dispatch replaced by a fresh one. Deleting it first keeps the count of
+        re-dispatches as it was (LiveKit would terminate a job it had found meanwhile, so
+        two agents never arrive)."""
+        if memory.held_at is None or now - memory.held_at >= HOLD_REPEAT_S:
+            memory.held_at = now
+            self._spawn(self._hold_line(view.name))
+        untaken = view.dispatches[-1]
+        try:
+            await self.lk.agent_dispatch.delete_dispatch(untaken, view.name)
+        except api.TwirpError as e:  # gone with the room
+            logger.debug("dispatch %s: %s", untaken, e)
+            return
+        self._note(view.name, "waiting for a worker")
+        await bring_agent_back(self.lk, dataclasses.replace(view, dispatches=view.dispatches[:-1]),
+                               self.options.agent_name, cap=self.options.max_redispatches,
+                               dead_agent=None, why="waiting for a worker")
+
+    async def _hold_line(self, room_name: str) -> None:
+        try:
+            await self.play(room_name, self._hold, "hold")
+        except Exception:
+            logger.exception("hold line not played", extra={"call_id": room_name})
 
     async def _reap(self, live: set[str], rooms: set[str]) -> None:
         """Crashed calls' logs, written from their snapshots; then left-over snapshots (of no
@@ -368,7 +419,11 @@ class CallWatch:
             logger.exception("call log not marked crashed", extra={"call_id": call_id})
 
     async def say_apology(self, room_name: str) -> None:
-        assert self._apology is not None
+        await self.play(room_name, self._apology, "apology")
+
+    async def play(self, room_name: str, samples: np.ndarray | None, what: str) -> None:
+        """Join the call as the restaurant and say `samples` (24 kHz) to the caller."""
+        assert samples is not None
         token = (api.AccessToken(self.key, self.secret).with_identity(WATCHER_IDENTITY)
                  .with_name("Restaurant").with_grants(api.VideoGrants(
                      room_join=True, room=room_name, can_subscribe=False)).to_jwt())
@@ -380,9 +435,8 @@ class CallWatch:
             await room.local_participant.publish_track(
                 track, rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE))
             await asyncio.sleep(0.3)  # the caller's side subscribes
-            self._note(room_name, "apology")
+            self._note(room_name, what)
             frame = APOLOGY_RATE // 50  # 20 ms
-            samples = self._apology
             for start in range(0, len(samples), frame):
                 chunk = samples[start:start + frame]
                 if len(chunk) < frame:

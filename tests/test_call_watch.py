@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import time
 
 from services.call_watch import RoomMemory, WatchOptions, decide
 from telephony.redispatch import CallRoom
@@ -44,6 +46,39 @@ def test_a_re_dispatch_no_worker_took_ends_the_call() -> None:
     memory = seen("AD_1", at=0.0)
     memory.dispatch_seen["AD_2"] = 100.0 - OPTS.join_deadline_s - 0.1
     assert decide(view, memory, set(), 100.0, OPTS) == ("give_up", None)
+
+
+def test_a_caller_is_held_while_a_worker_restarts_then_gets_the_apology() -> None:
+    """CALL_WORKER_WAIT_S (compose: its one agent container restarts in ~12 s): a re-dispatch
+    no worker took is replaced, not counted again, until the wait from the agent's loss is
+    spent; then the apology. Without the wait (several workers) the apology comes at once."""
+    waiting = dataclasses.replace(OPTS, worker_wait_s=30.0, max_redispatches=1)
+    memory = seen("AD_1", at=0.0)
+    assert decide(room(agents={"agent-1": DEAD}), memory, {DEAD}, 100.0, waiting) == (
+        "redispatch", "agent-1")
+    untaken = room(agents={}, dispatches={"AD_1": ["agent-1"], "AD_2": []})
+    memory.dispatch_seen["AD_2"] = 100.0
+    assert decide(untaken, memory, set(), 101.0, waiting) == ("wait", None)
+    assert decide(untaken, memory, set(), 102.5, waiting) == ("retry", None)
+    memory.dispatch_seen["AD_3"] = 102.5  # the replacement, still untaken (AD_2 deleted)
+    again = room(agents={}, dispatches={"AD_1": ["agent-1"], "AD_3": []})
+    assert decide(again, memory, set(), 104.0, waiting) == ("wait", None)
+    assert decide(again, memory, set(), 129.9, waiting) == ("retry", None)
+    assert decide(again, memory, set(), 130.1, waiting) == ("give_up", None)
+    assert decide(untaken, seen("AD_1", "AD_2", at=0.0), set(), 100.0, OPTS) == (
+        "give_up", None)
+
+
+def test_a_resumed_call_that_loses_its_agent_again_waits_afresh() -> None:
+    waiting = dataclasses.replace(OPTS, worker_wait_s=30.0)
+    memory = seen("AD_1", "AD_2", at=0.0, agents=("agent-1", "agent-2"))
+    memory.lost_at = 10.0  # the first loss, long ago
+    back = room(agents={"agent-2": LIVE}, dispatches={"AD_1": ["agent-1"], "AD_2": ["agent-2"]})
+    assert decide(back, memory, set(), 100.0, waiting) == ("ok", None)
+    assert memory.lost_at is None and memory.held_at is None
+    gone = room(agents={"agent-2": DEAD}, dispatches={"AD_1": ["agent-1"], "AD_2": ["agent-2"]})
+    assert decide(gone, memory, {DEAD}, 200.0, waiting) == ("redispatch", "agent-2")
+    assert memory.lost_at == 200.0
 
 
 def test_the_first_agent_gets_longer_to_join_then_one_more_try() -> None:
@@ -158,8 +193,10 @@ class _LiveKit:
         self.removed: list[tuple[str, str]] = []
         self.room = types.SimpleNamespace(list_rooms=self._rooms, remove_participant=self._remove,
                                           list_participants=self._participants)
+        self.deleted: list[str] = []
         self.agent_dispatch = types.SimpleNamespace(list_dispatch=self._dispatches,
-                                                    create_dispatch=self._create)
+                                                    create_dispatch=self._create,
+                                                    delete_dispatch=self._delete)
 
     async def _rooms(self, request: object) -> object:
         from livekit import api
@@ -177,6 +214,12 @@ class _LiveKit:
     async def _create(self, request: object) -> object:
         self.created.append(request)
         return request
+
+    async def _delete(self, dispatch_id: str, room: str) -> object:
+        self.deleted.append(dispatch_id)
+        people, dispatches = self.rooms[room]
+        self.rooms[room] = (people, [d for d in dispatches if d.id != dispatch_id])  # type: ignore[attr-defined]
+        return None
 
     async def _remove(self, request: object) -> None:
         self.removed.append((request.room, request.identity))  # type: ignore[attr-defined]
@@ -219,3 +262,46 @@ async def test_an_outbound_call_whose_worker_died_gets_a_new_agent_that_does_not
         "reminder-R1", "dialer-a", "cafe-2", resume=1)
     assert json.loads(metadata)["why"] == "worker died or no agent"
     assert lk.removed == [("out-reminder-R1-1", "agent-AJ_1")]
+
+
+async def test_a_caller_held_for_a_restarting_worker_hears_the_hold_line_and_a_fresh_dispatch(
+        ) -> None:
+    """What "retry" does on LiveKit's API: the untaken re-dispatch is deleted and a fresh one
+    made (the count of re-dispatches stays 1, the resume marker says attempt 1), and the
+    caller hears the hold line, once per HOLD_REPEAT_S, not at every retry."""
+    import json
+
+    from livekit import api
+
+    from services import call_watch
+
+    guest = api.ParticipantInfo(identity="sip-caller", kind=api.ParticipantInfo.Kind.SIP)
+    first = api.AgentDispatch(id="AD_1", agent_name="restaurant-agent", room="call-x",
+                              state=api.AgentDispatchState(jobs=[api.Job(state=api.JobState(
+                                  participant_identity="agent-1"))]))
+    untaken = api.AgentDispatch(id="AD_2", agent_name="restaurant-agent", room="call-x")
+    lk = _LiveKit({"call-x": ([guest], [first, untaken])})
+    options = WatchOptions(worker_wait_s=30.0)
+    watch = call_watch.CallWatch(lk, "ws://x", "k", "s", options)  # type: ignore[arg-type]
+    played: list[tuple[str, str]] = []
+
+    async def play(room_name: str, samples: object, what: str) -> None:
+        played.append((room_name, what))
+
+    watch.play = play  # type: ignore[method-assign]
+    now = time.monotonic()
+    watch.memory["call-x"] = RoomMemory(dispatch_seen={"AD_1": now - 20, "AD_2": now - 3},
+                                        agents_seen={"agent-1"}, lost_at=now - 5)
+    await watch.tick()
+    await asyncio.sleep(0)
+    assert lk.deleted == ["AD_2"]
+    assert len(lk.created) == 1 and json.loads(lk.created[0].metadata)["resume"] == 1  # type: ignore[attr-defined]
+    assert played == [("call-x", "hold")]
+    # the fresh dispatch, also untaken 2 s on: replaced again, the hold line not said again
+    fresh = api.AgentDispatch(id="AD_3", agent_name="restaurant-agent", room="call-x")
+    lk.rooms["call-x"] = ([guest], [first, fresh])
+    watch.memory["call-x"].dispatch_seen["AD_3"] = now - 2.5
+    await watch.tick()
+    await asyncio.sleep(0)
+    assert lk.deleted == ["AD_2", "AD_3"] and len(lk.created) == 2
+    assert played == [("call-x", "hold")]

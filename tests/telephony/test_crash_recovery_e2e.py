@@ -14,7 +14,10 @@ watcher), SIPp calling as FreeSWITCH does. During an order call the test SIGKILL
   order and announced with its own number (never a wrong "already saved");
 * every worker: the caller hears a short apology and the call ends with a BYE soon after
   (NO_WORKER_APOLOGY_S, NO_WORKER_BYE_S); its log, marked crashed, says what was said and
-  where the caller was, from the state the dead agent saved, which is then deleted.
+  where the caller was, from the state the dead agent saved, which is then deleted;
+* every worker, with one restarting (as compose's agent container does) and the watcher
+  told to wait for it (CALL_WORKER_WAIT_S): the caller hears the watcher's hold line where
+  the apology would come, then the restarted worker's agent resumes the order.
 
 After every call, whatever the crash, no saved state of the call is left in Firestore.
 
@@ -72,10 +75,12 @@ AUDIBLE = 300.0
 IN_FLIGHT_S = 0.25
 GAP_S = 11.0  # between the caller's lines: room for a reply, a crash and the resumed agent
 
-MID_ORDER, AFTER_YES, LOST_STATE, WORKER, NO_WORKER = (
+MID_ORDER, AFTER_YES, LOST_STATE, WORKER, NO_WORKER, RESTART = (
     "job process killed mid-order", "job process killed after 'yes'",
     "killed after 'yes', state lost, 2nd order", "whole worker killed, 2nd worker running",
-    "every worker killed")
+    "every worker killed", "every worker killed, one restarts")
+WORKER_WAIT_S = 30.0  # CALL_WORKER_WAIT_S for RESTART, as compose sets it
+RESTART_GAP_S = 40.0  # after RESTART's first line: the worker's restart, then the resumption
 # The collision case: the state is lost with the job, so the new agent starts its order
 # counter over and its order (a BLT) gets the id of the cappuccino already saved.
 BLT_RULE = {"when": "BLT", "steps": [
@@ -98,7 +103,8 @@ def plan() -> list[tuple[str, str]]:
             ((MID_ORDER, "a"), (AFTER_YES, "b"), (WORKER, "c")) for n in range(RUNS)]
     # The collision case through the real stack (CRASH_LOST_STATE=0 leaves it out).
     lost = [(LOST_STATE, "e0")] if os.environ.get("CRASH_LOST_STATE", "1") == "1" else []
-    return [*runs, *lost, (NO_WORKER, "d0")]
+    restart = [(RESTART, "f0")] if os.environ.get("CRASH_RESTART", "1") == "1" else []
+    return [*runs, *lost, (NO_WORKER, "d0"), *restart]
 
 
 @dataclass
@@ -107,6 +113,8 @@ class Outcome:
     tag: str
     room: str = ""
     silence_s: float | None = None  # kill -> first audible audio back to the caller
+    hold_s: float | None = None  # RESTART: kill -> the watcher's hold line
+    held: bool = False  # RESTART: the watcher said the hold line and replaced the dispatch
     dead_air_s: float | None = None  # last audio before the kill -> first audio after it
     heard_next: str = ""
     bye: bool = False
@@ -308,10 +316,14 @@ async def _one_call(stack: Stack, point: str, tag: str, workdir: Path, pcm: byte
         worker, pid = await caller.job(out.room)
         killed_at = time.time()
         _kill(stack, point, worker, pid)
+        if point == RESTART:  # as a supervisor (compose's restart policy) brings it back
+            restarted = asyncio.ensure_future(asyncio.to_thread(stack.start_worker, "worker"))
         if point == LOST_STATE:
             await asyncio.to_thread(_forget_state, out.room)
         log.info("%s: killed %s (pid %d) at %.3f", point, worker, pid, killed_at)
         rc = await asyncio.to_thread(caller.sipp.wait, 200)
+        if point == RESTART:
+            await restarted
         messages = caller.sipp.messages()
         byes = [at for at, d, f in messages if d == "received" and f.startswith("BYE")]
         out.bye = rc == 0 and bool(byes)
@@ -323,6 +335,11 @@ async def _one_call(stack: Stack, point: str, tag: str, workdir: Path, pcm: byte
         back = _next_burst(caller.capture, spoken[0]["at"]) if spoken else None
         if point == NO_WORKER:  # the watcher's apology is not synthesised by the TTS
             back = _next_burst(caller.capture, killed_at + IN_FLIGHT_S)
+        if point == RESTART:  # nor is its hold line, which comes first
+            hold = _next_burst(caller.capture, killed_at + IN_FLIGHT_S)
+            out.hold_s = hold - killed_at if hold is not None else None
+            watch = stack.procs["call-watch"].log_path.read_text(errors="replace")
+            out.held = "call hold" in watch and "call waiting for a worker" in watch
         agent_spoke = [p.at for p in list(caller.capture.packets)
                        if p.at < (back or killed_at) - IN_FLIGHT_S and p.level >= AUDIBLE]
         caller_spoke = [float(e["at"]) for e in
@@ -350,7 +367,7 @@ async def _one_call(stack: Stack, point: str, tag: str, workdir: Path, pcm: byte
 def _table(outcomes: list[Outcome]) -> str:
     rows = ["crash point | runs | silence p50 / max (s) | dead air p50 / max (s) | heard next "
             "| orders | call log (status, outcome, resumed) | kill -> BYE max (s)"]
-    for point in (MID_ORDER, AFTER_YES, LOST_STATE, WORKER, NO_WORKER):
+    for point in (MID_ORDER, AFTER_YES, LOST_STATE, WORKER, NO_WORKER, RESTART):
         mine = [o for o in outcomes if o.point == point]
         if not mine:
             continue
@@ -365,9 +382,35 @@ def _table(outcomes: list[Outcome]) -> str:
                        str((o.call_log or {}).get("resumed", "-")) for o in mine})
         byes = [o.bye_s for o in mine if o.bye_s is not None]
         bye = f"{max(byes):.2f}" if byes else "none"
-        rows.append(f"{point} | {len(mine)} | {fmt(s)} | {fmt(d)} | {mine[0].heard_next[:70]!r}"
+        hold = [f"hold line at {o.hold_s:.1f} s, then " for o in mine if o.hold_s is not None]
+        rows.append(f"{point} | {len(mine)} | {fmt(s)} | {fmt(d)} | "
+                    f"{(hold or [''])[0]}{mine[0].heard_next[:70]!r}"
                     f" | {sorted({len(o.orders) for o in mine})} | {'; '.join(logs)} | {bye}")
     return "\n".join(rows)
+
+
+def _watcher_waits_for_a_worker(stack: Stack) -> None:
+    """The call watcher again, with CALL_WORKER_WAIT_S (its default, 0, is NO_WORKER's)."""
+    old = stack.procs.pop("call-watch")
+    os.killpg(old.popen.pid, signal.SIGTERM)
+    old.popen.wait(10)
+    stack.options.worker_env["CALL_WORKER_WAIT_S"] = str(WORKER_WAIT_S)
+    stack.start_watcher()
+
+
+def _restarted_worker_resumed(o: Outcome) -> None:
+    """The caller heard the hold line where the apology would have come, then the restarted
+    worker's agent picked the order up: one order, the one begun."""
+    assert o.held, o
+    assert o.hold_s is not None and o.hold_s <= NO_WORKER_APOLOGY_S * SLACK, o
+    assert o.silence_s is not None and o.silence_s <= WORKER_WAIT_S, o
+    assert o.heard_next.startswith("Sorry about that, we were cut off."), o.heard_next
+    assert "large cappuccino" in o.heard_next.lower(), o.heard_next
+    assert o.call_log is not None and (o.call_log["status"], o.call_log["outcome"]) == (
+        "completed", "order"), o.call_log
+    assert o.call_log["resumed"] >= 1, o.call_log
+    assert [(order["customer_name"], [ln["item_id"] for ln in order["lines"]])
+            for order in o.orders] == [("Sam Rivera", ["cappuccino"])], o.orders
 
 
 def _no_worker_left(o: Outcome) -> None:
@@ -395,13 +438,16 @@ async def test_crashes_never_strand_the_caller(firestore_emulator, tmp_path, cap
     rules = [*yaml.safe_load((HERE / "order_call.yaml").read_text())["llm"], BLT_RULE]
     script = tmp_path / "crash_script.yaml"
     script.write_text(yaml.safe_dump(
-        {"caller": [line for _, tag in runs for line in lines(tag)], "llm": rules},
+        # NO_WORKER's caller is heard only up to the kill: no agent listens after it
+        {"caller": [line for point, tag in runs
+                    for line in lines(tag)[:1 if point == NO_WORKER else None]], "llm": rules},
         sort_keys=False))
 
     def audio(tag: str) -> bytes:
         pcm = silence(4.0, RATE)
-        for line in lines(tag):
-            pcm += speech_or_tone(line, RATE) + silence(GAP_S, RATE)
+        for n, line in enumerate(lines(tag)):
+            gap = RESTART_GAP_S if n == 0 and (RESTART, tag) in runs else GAP_S
+            pcm += speech_or_tone(line, RATE) + silence(gap, RATE)
         return pcm + silence(20.0, RATE)
 
     pcms = {tag: await asyncio.to_thread(audio, tag) for _, tag in runs}
@@ -420,6 +466,9 @@ async def test_crashes_never_strand_the_caller(firestore_emulator, tmp_path, cap
         for point, tag in runs:
             if point == WORKER:  # the second worker that takes the call over
                 await asyncio.to_thread(stack.start_worker, "worker-2")
+            if point == RESTART:  # NO_WORKER left none; and the watcher now waits for one
+                await asyncio.to_thread(_watcher_waits_for_a_worker, stack)
+                await asyncio.to_thread(stack.start_worker, "worker")
             outcome = await _one_call(stack, point, tag, tmp_path / f"sipp-{tag}", pcms[tag],
                                       known)
             log.info("%s", outcome)
@@ -443,6 +492,9 @@ async def test_crashes_never_strand_the_caller(firestore_emulator, tmp_path, cap
         assert not o.state_left, f"{o.point} ({o.tag}): the caller's saved state outlived it"
         if o.point == NO_WORKER:
             _no_worker_left(o)
+            continue
+        if o.point == RESTART:
+            _restarted_worker_resumed(o)
             continue
         bound = (WORKER_BOUND_S if o.point == WORKER else JOB_BOUND_S) * SLACK
         assert o.silence_s <= bound, f"{o.point} ({o.tag}): {o.silence_s:.2f}s of silence"
