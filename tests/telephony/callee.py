@@ -36,7 +36,6 @@ class Callee(RtpCapture):
     plan: list[Say | Keys] = field(default_factory=list)
     # the agent's silence that means "your turn" (longer than the pauses between its sentences)
     quiet_s: float = 3.0
-    silent_agent_s: float = 8.0
     threshold: float = 300.0
     done: list[tuple[float, str]] = field(default_factory=list)  # (time, what) for timelines
 
@@ -47,17 +46,12 @@ class Callee(RtpCapture):
         super().__post_init__()
 
     def _agent_turn_over(self, since: float) -> bool:
+        """The agent spoke after `since` and has been quiet for `quiet_s`. No fallback for an
+        agent that says nothing: a guest left in silence is asked "Are you still there?" by
+        the agent itself after 15 s (telephony/outbound_call._follow_guest), and a test whose
+        agent never speaks again must fail, not go on."""
         heard = [p.at for p in list(self.packets) if p.at >= since and p.level >= self.threshold]
-        if not heard:
-            # An agent that says nothing for this long has had its turn, as a person on the
-            # phone would judge it (seen once in CI: after a key press the guest never counted
-            # the agent's prompt as heard, waited forever, and held the line for the next test).
-            if time.time() - since < self.silent_agent_s:
-                return False
-            self.done.append((time.time(), f"guest heard nothing for {self.silent_agent_s:.0f}"
-                                           " s and goes on (the agent never answered)"))
-            return True
-        return time.time() - heard[-1] >= self.quiet_s
+        return bool(heard) and time.time() - heard[-1] >= self.quiet_s
 
     def _talk(self, to: tuple[str, int]) -> None:
         seq, ts, ssrc = 0, 0, 0x5EED4321
