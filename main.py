@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import os
 import socket
@@ -42,7 +43,7 @@ from store.directory import (
 )
 from store.live_menus import LiveMenus
 from telephony import outbound_call
-from telephony.redispatch import JobGuard, announce_health
+from telephony.redispatch import WATCHER_IDENTITY, JobGuard, announce_health, the_caller
 from telephony.staff_phone import LiveKitStaffPhone
 from worker import provider_check, providers, recordings, tls
 from worker.admission import WorkerLoad, default_max_calls
@@ -242,6 +243,8 @@ async def entrypoint(ctx: JobContext) -> None:
     await ctx.connect()
     announce_health(ctx.room, worker_health_url(WORKER))  # for the call watcher
     caller = await ctx.wait_for_participant()
+    if caller.identity == WATCHER_IDENTITY:  # saying its hold line as this agent came
+        caller = await the_caller(ctx.room)
     is_sip = caller.kind == rtc.ParticipantKind.PARTICIPANT_KIND_SIP
     # `console` mode stands in a mock participant: only a real one has SIP attributes.
     attributes = caller.attributes if isinstance(caller.attributes, dict) else {}
@@ -297,11 +300,19 @@ async def entrypoint(ctx: JobContext) -> None:
     session.on("close", lambda _: ctx.shutdown("session closed"))
     guard_call(session, userdata)  # every provider down: apology, then staff or a message
     await start_call(session, userdata, resume=resume, room=ctx.room,
-                     room_options=room_options(settings),
+                     room_options=_linked(room_options(settings), caller if is_sip else None),
                      record=recording_options(userdata.settings.record_calls))
     logger.info("call started", extra={"call_id": userdata.call_id, "sip": is_sip,
                                        "restaurant": restaurant_id, "job_id": ctx.job.id,
                                        "job_pid": os.getpid(), "resumed": userdata.resumed})
+
+
+def _linked(options: room_io.RoomOptions, caller: rtc.RemoteParticipant | None
+            ) -> room_io.RoomOptions:
+    """The session listens to the caller found, never to the call watcher's voice."""
+    if caller is None:  # `console` mode: its stand-in participant
+        return options
+    return dataclasses.replace(options, participant_identity=caller.identity)
 
 
 async def _call_out(ctx: JobContext, job: OutboundJob, settings: Settings, menus: LiveMenus,

@@ -53,6 +53,7 @@ from telephony.redispatch import (
     BRIEFING_IDENTITY,
     DEFAULT_MAX_REDISPATCHES,
     STAFF_ROOM_PREFIX,
+    WATCHER_IDENTITY,
     CallRoom,
     bring_agent_back,
     http_url,
@@ -64,7 +65,6 @@ logger = logging.getLogger("restaurant.call_watch")
 # Short: the caller is already waiting through the re-dispatch nobody took (the old one, with
 # "Goodbye", took 8.6 s before the BYE could come).
 APOLOGY = "Sorry, we have a technical problem. Please call us back in a few minutes."
-WATCHER_IDENTITY = "phoneline-call-watch"
 HOLD = "One moment, please. We are reconnecting you."
 HOLD_REPEAT_S = 10.0  # a caller waiting for a restarting worker hears the hold line this often
 APOLOGY_RATE = 24000

@@ -45,6 +45,12 @@ from config import ConfigError, LiveKitSettings
 # watcher clears one nobody is left to bridge (services/call_watch.py).
 STAFF_ROOM_PREFIX = "staff-"
 BRIEFING_IDENTITY = "agent-briefing"
+# The call watcher joins a call as this (a standard participant) to say its hold line or
+# apology; an agent starting meanwhile must not take it for the caller (`the_caller`).
+WATCHER_IDENTITY = "phoneline-call-watch"
+CALLER_KINDS = (rtc.ParticipantKind.PARTICIPANT_KIND_SIP,
+                rtc.ParticipantKind.PARTICIPANT_KIND_STANDARD,
+                rtc.ParticipantKind.PARTICIPANT_KIND_CONNECTOR)
 
 logger = logging.getLogger("restaurant.redispatch")
 
@@ -245,3 +251,21 @@ class JobGuard:
         if await bring_agent_back(lk, view, self.agent_name, dead_agent=identity,
                                   why="job process died", cap=cap):
             self.redispatched.append(room)
+
+
+async def the_caller(room: rtc.Room) -> rtc.RemoteParticipant:
+    """The caller in a connected room: the first phone (or standard) participant that is not
+    the call watcher, already there or joining."""
+    found: asyncio.Future[rtc.RemoteParticipant] = asyncio.get_running_loop().create_future()
+
+    def check(p: rtc.RemoteParticipant) -> None:
+        if not found.done() and p.identity != WATCHER_IDENTITY and p.kind in CALLER_KINDS:
+            found.set_result(p)
+
+    room.on("participant_connected", check)
+    try:
+        for p in list(room.remote_participants.values()):
+            check(p)
+        return await found
+    finally:
+        room.off("participant_connected", check)

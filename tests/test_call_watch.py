@@ -305,3 +305,40 @@ async def test_a_caller_held_for_a_restarting_worker_hears_the_hold_line_and_a_f
     await asyncio.sleep(0)
     assert lk.deleted == ["AD_2", "AD_3"] and len(lk.created) == 2
     assert played == [("call-x", "hold")]
+
+
+async def test_an_agent_starting_while_the_watcher_speaks_takes_the_phone_for_the_caller(
+        ) -> None:
+    """The watcher joins a call (a standard participant) to say its hold line; an agent
+    arriving meanwhile must link to the phone, whether it is already there or joins later."""
+    import types
+
+    from livekit import rtc
+
+    from telephony.redispatch import WATCHER_IDENTITY, the_caller
+
+    class Room:
+        def __init__(self, *people: object) -> None:
+            self.remote_participants = {p.identity: p for p in people}  # type: ignore[attr-defined]
+            self.handlers: list[object] = []
+
+        def on(self, event: str, handler: object) -> None:
+            self.handlers.append(handler)
+
+        def off(self, event: str, handler: object) -> None:
+            self.handlers.remove(handler)
+
+    watcher = types.SimpleNamespace(identity=WATCHER_IDENTITY,
+                                    kind=rtc.ParticipantKind.PARTICIPANT_KIND_STANDARD)
+    phone = types.SimpleNamespace(identity="sip_+16175550199",
+                                  kind=rtc.ParticipantKind.PARTICIPANT_KIND_SIP)
+    room = Room(watcher, phone)
+    assert await the_caller(room) is phone  # type: ignore[arg-type]
+    assert room.handlers == []
+    alone = Room(watcher)
+    waiting = asyncio.ensure_future(the_caller(alone))  # type: ignore[arg-type]
+    await asyncio.sleep(0.05)
+    assert not waiting.done()
+    for handler in list(alone.handlers):
+        handler(phone)  # type: ignore[operator]
+    assert await asyncio.wait_for(waiting, 1) is phone
