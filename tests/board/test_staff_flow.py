@@ -118,7 +118,11 @@ async def test_every_order_state_change_can_be_undone(board_db, board_server, ta
     await page.fill("#cancel-form input[name=reason]", "Caller cancelled by text")
     await screenshot(page, "order-cancel", full_page=False)
     await page.locator("#cancel-save").click()
-    await _eventually(board_db, "orders", order.id, "cancelled")
+    try:
+        await _eventually(board_db, "orders", order.id, "cancelled")
+    except TimeoutError:
+        pytest.fail(f"the cancel was not saved; the board said: "
+                    f"{await page.locator('#toast').inner_text()!r}")
     await page.locator("#toast #undo").click()
     await _eventually(board_db, "orders", order.id, "ready")
     doc = (await board_db.db.document(f"orders/{order.id}").get()).to_dict()
