@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import secrets
 from datetime import datetime, timedelta
 
@@ -127,6 +128,35 @@ async def test_every_order_state_change_can_be_undone(board_db, board_server, ta
     await _eventually(board_db, "orders", order.id, "ready")
     doc = (await board_db.db.document(f"orders/{order.id}").get()).to_dict()
     assert doc["cancel_reason"] == "" and doc["updated_by"] == board_server.owner[0]
+
+
+async def test_a_late_change_never_puts_an_older_order_back_on_screen(board_db, tablet):
+    """The live stream can bring an earlier write's change after the screen already shows a
+    later version (a tap's own answer comes first). The card keeps the later one, so a tap on
+    it does not carry an old version. Versions are update times with the fraction's trailing
+    zeros cut: ':10.5Z' is older than ':10.50001Z', though it sorts after it as text."""
+    page = tablet
+    (order,) = await _orders(board_db, 1, "Late Event")
+    await page.locator(f'article[data-id="{order.id}"]').wait_for()
+    doc = json.loads(await page.evaluate(f"JSON.stringify(state.orders[{json.dumps(order.id)}])"))
+    later = {**doc, "status": "preparing", "_version": "2026-12-07T10:00:10.50001Z"}
+    earlier = {**doc, "status": "confirmed", "_version": "2026-12-07T10:00:10.5Z"}
+    change = {"topic": "orders", "op": "upsert", "id": order.id, "doc": earlier}
+    body = (f"event: reset\ndata: {json.dumps({'orders': [later], 'messages': [], 'pos': []})}"
+            f"\n\nevent: change\ndata: {json.dumps(change)}\n\n")
+
+    async def stream(route) -> None:  # type: ignore[no-untyped-def]
+        await route.fulfill(status=200, body=body, headers={"Content-Type": "text/event-stream"})
+
+    await page.route("**/events?*", stream)
+    try:
+        await page.reload()
+        # a second reset: the stream reconnected after our body, so its change was handled
+        await until(page, "window.__board.resets >= 2")
+        card = page.locator(f'article[data-id="{order.id}"]')
+        assert await card.get_attribute("data-status") == "preparing"
+    finally:
+        await page.unroute("**/events?*", stream)
 
 
 async def test_an_undo_is_refused_after_another_change_or_for_someone_else(board_db,

@@ -184,6 +184,9 @@ function live(topics, handlers) {
       const ch = JSON.parse(e.data);
       if (ch.topic === "orders" || ch.topic === "messages") {
         const known = ch.id in state[ch.topic];
+        // The stream can bring an earlier write's change after a tap's own answer showed a
+        // later one: never put the older version back on screen (a tap on it would be a 409).
+        if (ch.op === "upsert" && olderThan(ch.doc, state[ch.topic][ch.id])) return;
         if (ch.op === "remove") delete state[ch.topic][ch.id];
         else state[ch.topic][ch.id] = ch.doc;
         if (!known && ch.op === "upsert" && (ch.topic === "messages" || NEW_ORDER.has(ch.doc.status))) {
@@ -203,6 +206,17 @@ function live(topics, handlers) {
     };
   };
   connect();
+}
+
+// A document's version is its update time in RFC 3339 with the fraction's trailing zeros cut
+// (":10.5Z", ":10.50001Z"): compared as text, ":10.5Z" would be the newer. Padded, it is not.
+function versionKey(v) {
+  const m = /^(.*T\d\d:\d\d:\d\d)(?:\.(\d+))?Z$/.exec(v || "");
+  return m ? `${m[1]}.${(m[2] || "").padEnd(9, "0")}` : "";
+}
+function olderThan(doc, shown) {
+  const mine = versionKey(doc._version), theirs = shown ? versionKey(shown._version) : "";
+  return !!mine && !!theirs && mine < theirs;
 }
 
 async function write(path, body, onConflict) {
@@ -801,7 +815,7 @@ function callsPage() {
   // Calls that end while the day's list is being fetched arrive live before the answer, which
   // may not hold them yet: keep them instead of letting the answer wipe them off the screen.
   let arrived = null;
-  const newer = (a, b) => !b || (a._version || "") >= (b._version || "");
+  const newer = (a, b) => !olderThan(a, b);
   const load = async () => {
     arrived = {};
     const r = await api(`/api/calls?day=${dayInput.value}&outcome=${encodeURIComponent(outcome.value)}`);
