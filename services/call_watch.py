@@ -325,7 +325,7 @@ class CallWatch:
         two agents never arrive)."""
         if memory.held_at is None or now - memory.held_at >= HOLD_REPEAT_S:
             memory.held_at = now
-            self._spawn(self._hold_line(view.name))
+            self._spawn(self.say(view.name, self._hold, "hold"))
         untaken = view.dispatches[-1]
         try:
             await self.lk.agent_dispatch.delete_dispatch(untaken, view.name)
@@ -336,12 +336,6 @@ class CallWatch:
         await bring_agent_back(self.lk, dataclasses.replace(view, dispatches=view.dispatches[:-1]),
                                self.options.agent_name, cap=self.options.max_redispatches,
                                dead_agent=None, why="waiting for a worker")
-
-    async def _hold_line(self, room_name: str) -> None:
-        try:
-            await self.play(room_name, self._hold, "hold")
-        except Exception:
-            logger.exception("hold line not played", extra={"call_id": room_name})
 
     async def _reap(self, live: set[str], rooms: set[str]) -> None:
         """Crashed calls' logs, written from their snapshots; then left-over snapshots (of no
@@ -390,10 +384,7 @@ class CallWatch:
                     api.RoomParticipantIdentity(room=view.name, identity=dead_agent))
             except api.TwirpError:
                 pass
-        try:
-            await self.say_apology(view.name)
-        except Exception:
-            logger.exception("apology not played", extra={"call_id": view.name})
+        await self.say(view.name, self._apology, "apology")
         if self.options.transfer_to and view.callers:
             try:
                 await self.lk.sip.transfer_sip_participant(api.TransferSIPParticipantRequest(
@@ -418,11 +409,15 @@ class CallWatch:
         except Exception:
             logger.exception("call log not marked crashed", extra={"call_id": call_id})
 
-    async def say_apology(self, room_name: str) -> None:
-        await self.play(room_name, self._apology, "apology")
+    async def say(self, room_name: str, samples: np.ndarray | None, what: str) -> None:
+        """Join the call as the restaurant and say `samples` (24 kHz) to the caller; a
+        failure is logged, and the caller's call goes on to what comes next."""
+        try:
+            await self._play(room_name, samples, what)
+        except Exception:
+            logger.exception("%s not played", what, extra={"call_id": room_name})
 
-    async def play(self, room_name: str, samples: np.ndarray | None, what: str) -> None:
-        """Join the call as the restaurant and say `samples` (24 kHz) to the caller."""
+    async def _play(self, room_name: str, samples: np.ndarray | None, what: str) -> None:
         assert samples is not None
         token = (api.AccessToken(self.key, self.secret).with_identity(WATCHER_IDENTITY)
                  .with_name("Restaurant").with_grants(api.VideoGrants(

@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from livekit import api, rtc
+from livekit.agents.job import DEFAULT_PARTICIPANT_KINDS
 
 from config import ConfigError, LiveKitSettings
 
@@ -48,9 +49,6 @@ BRIEFING_IDENTITY = "agent-briefing"
 # The call watcher joins a call as this (a standard participant) to say its hold line or
 # apology; an agent starting meanwhile must not take it for the caller (`the_caller`).
 WATCHER_IDENTITY = "phoneline-call-watch"
-CALLER_KINDS = (rtc.ParticipantKind.PARTICIPANT_KIND_SIP,
-                rtc.ParticipantKind.PARTICIPANT_KIND_STANDARD,
-                rtc.ParticipantKind.PARTICIPANT_KIND_CONNECTOR)
 
 logger = logging.getLogger("restaurant.redispatch")
 
@@ -254,12 +252,14 @@ class JobGuard:
 
 
 async def the_caller(room: rtc.Room) -> rtc.RemoteParticipant:
-    """The caller in a connected room: the first phone (or standard) participant that is not
-    the call watcher, already there or joining."""
+    """The caller in a connected room: the first participant `ctx.wait_for_participant()`
+    would take (its DEFAULT_PARTICIPANT_KINDS) that is not the call watcher, already there or
+    joining."""
     found: asyncio.Future[rtc.RemoteParticipant] = asyncio.get_running_loop().create_future()
 
     def check(p: rtc.RemoteParticipant) -> None:
-        if not found.done() and p.identity != WATCHER_IDENTITY and p.kind in CALLER_KINDS:
+        caller = p.identity != WATCHER_IDENTITY and p.kind in DEFAULT_PARTICIPANT_KINDS
+        if caller and not found.done():
             found.set_result(p)
 
     room.on("participant_connected", check)

@@ -285,10 +285,10 @@ async def test_a_caller_held_for_a_restarting_worker_hears_the_hold_line_and_a_f
     watch = call_watch.CallWatch(lk, "ws://x", "k", "s", options)  # type: ignore[arg-type]
     played: list[tuple[str, str]] = []
 
-    async def play(room_name: str, samples: object, what: str) -> None:
+    async def say(room_name: str, samples: object, what: str) -> None:
         played.append((room_name, what))
 
-    watch.play = play  # type: ignore[method-assign]
+    watch.say = say  # type: ignore[method-assign]
     now = time.monotonic()
     watch.memory["call-x"] = RoomMemory(dispatch_seen={"AD_1": now - 20, "AD_2": now - 3},
                                         agents_seen={"agent-1"}, lost_at=now - 5)
