@@ -275,6 +275,11 @@ async def _call_log(db: firestore.AsyncClient, room: str):  # type: ignore[no-un
     return None
 
 
+def tts_since(stack: Stack, since: float) -> list[dict[str, Any]]:
+    """What the agents asked the fake TTS to say from `since` (time.time()) on."""
+    return [e for e in _get(f"{stack.fakes.tts}/_fake/log")["spoken"] if e["at"] >= since]
+
+
 def tools_called(llm: list[dict[str, Any]]) -> list[str]:
     return [c["name"] for r in llm for c in r["tool_calls"] if c["name"] != "save_prediction"]
 
@@ -423,8 +428,7 @@ async def test_reminder_changed_by_keypad(stack, tmp_path, capsys):
     # The # the prompt asked for after the four digits closes the time: the guest hears the
     # goodbye whole, not cut off by the keypad menu as if # were a new key.
     invited = out["messages"][0][0]
-    spoken = [e["text"] for e in _get(f"{stack.fakes.tts}/_fake/log")["spoken"]
-              if e["at"] >= invited]
+    spoken = [e["text"] for e in tts_since(stack, invited)]
     said = " ".join(spoken)
     assert "Thank you, goodbye" in said, spoken
     assert "You can also use your keypad" not in said.split("Done:")[-1], spoken
@@ -443,8 +447,7 @@ async def test_a_key_pressed_over_the_introduction_is_answered_at_once(stack, tm
     pressed = next(t for t, what in out["phone"].done if what == "guest pressed 2")
     intro = [t for t, what in worker_marks(stack, pressed - 30) if what == "worker: introduction"]
     assert intro and intro[0] < pressed, "the key came before the introduction"
-    prompt = [e for e in _get(f"{stack.fakes.tts}/_fake/log")["spoken"]
-              if e["at"] >= pressed and "Enter the new time" in e["text"]]
+    prompt = [e for e in tts_since(stack, pressed) if "Enter the new time" in e["text"]]
     assert prompt, "the time prompt was never spoken"
     heard = out["phone"].first_audible(after=prompt[0]["at"])
     assert heard is not None and heard - pressed < 3.0, (pressed, heard)
@@ -477,7 +480,7 @@ async def test_a_spanish_booking_is_reminded_and_kept_in_spanish(stack, tmp_path
     assert "Queda confirmada: una mesa para 2 personas" in said and "Gracias, le esperamos." \
         in said, said
     assert "Hello, this is" not in said and "7 PM" not in said, said
-    spoken = [s for s in _get(f"{stack.fakes.tts}/_fake/log")["spoken"] if s["at"] >= t0]
+    spoken = tts_since(stack, t0)
     assert spoken and all((s["language"], s["voice"]) == ("es", "voice-es-e2e")
                           for s in spoken), spoken
     assert tools_called(out["llm"]) == []
@@ -510,8 +513,7 @@ async def test_a_guest_who_goes_silent_is_asked_then_let_go(stack, tmp_path, cap
     assert out["call"].outcome == "delivered", out["call"]
     assert out["booking"]["time"].startswith("19:00") and out["booking"]["status"] != "cancelled"
     invited = out["messages"][0][0]
-    spoken = [(e["at"], e["text"]) for e in _get(f"{stack.fakes.tts}/_fake/log")["spoken"]
-              if e["at"] >= invited]
+    spoken = [(e["at"], e["text"]) for e in tts_since(stack, invited)]
     asked = [t for t, text in spoken if text.startswith("Are you still there?")]
     goodbye = [t for t, text in spoken if "I'll let you go now" in text]
     assert len(asked) == 1 and len(goodbye) == 1, spoken
