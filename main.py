@@ -28,6 +28,7 @@ from actions.transfer import RETURNED_ATTRIBUTE, RETURNED_STAFF_UNAVAILABLE
 from agents.call import SESSION_OPTIONS, new_call, start_call, turn_away
 from agents.language import default_voices, follow_caller, provider_languages
 from agents.recovery import guard_call
+from agents.silence import Silence, still_there
 from config import ConfigError, Settings, WorkerSettings, get_settings, worker_settings
 from conversation import call_snapshot, turn_taking
 from conversation.state import CallServices, UserData
@@ -299,6 +300,7 @@ async def entrypoint(ctx: JobContext) -> None:
     ctx.add_shutdown_callback(_end_of_call(ctx, session, userdata, settings, restaurant_id))
     session.on("close", lambda _: ctx.shutdown("session closed"))
     guard_call(session, userdata)  # every provider down: apology, then staff or a message
+    Silence(session, userdata, question=lambda: still_there(userdata))  # asked, then let go
     await start_call(session, userdata, resume=resume, room=ctx.room,
                      room_options=_linked(room_options(settings), caller if is_sip else None),
                      record=recording_options(userdata.settings.record_calls))

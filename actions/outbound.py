@@ -94,10 +94,6 @@ def still_there(language: str, state: OutboundState) -> str:
     return f"{asked} {keypad_menu(language)}" if state.booking is not None else asked
 
 
-def no_reply_goodbye(language: str) -> str:
-    return say(language, "no_reply_goodbye")
-
-
 def introduction(desk: Desk, state: OutboundState) -> str:
     """The first thing a person hears: who calls, why, and what they can do."""
     name, lang = desk.settings.name, desk.language

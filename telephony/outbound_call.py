@@ -45,6 +45,7 @@ from actions.outbound_job import OutboundJob
 from agents.call import brief_resumed_agent, new_call
 from agents.language import default_voices, follow_caller, start_language
 from agents.outbound import CallbackAgent, ReminderAgent
+from agents.silence import Silence
 from config import OutboundSettings, Settings, outbound_settings
 from conversation import call_snapshot
 from conversation.call_log import CallRecorder
@@ -60,7 +61,6 @@ logger = logging.getLogger("restaurant.outbound")
 GUEST = "guest"  # the SIP participant's identity: never the number (LiveKit logs identities)
 RINGING_TIMEOUT_S = 30
 MAX_CALL_S = 600
-NO_REPLY_S = 12.0  # after "Are you still there?": silence this long ends the call
 GUEST_BACK_S = RINGING_TIMEOUT_S  # a resumed call: how long to wait for the guest's leg
 
 
@@ -263,39 +263,20 @@ def _speak_first(session: AgentSession, userdata: UserData, settings: Settings,
 
 
 def _follow_guest(session: AgentSession, userdata: UserData,
-                  state: outbound.OutboundState) -> None:
-    """When the guest last spoke (agents/outbound.py reads it), and their silence: once
-    nobody has spoken for the session's user_away_timeout (15 s) after the introduction, the
-    guest is asked whether they are still there; if they stay silent (no word, no key) for
-    NO_REPLY_S more, the call ends politely instead of holding the line for MAX_CALL_S."""
-
-    asking: set[asyncio.Task[None]] = set()
+                  state: outbound.OutboundState) -> Silence:
+    """When the guest last spoke (agents/outbound.py reads it), and their silence after the
+    introduction (agents/silence.py): asked whether they are still there, with the keypad
+    menu again, then let go, instead of holding the line for MAX_CALL_S."""
 
     def on_user_state(ev: Any) -> None:
         if ev.new_state == "speaking":
             state.guest_spoke_at = time.time()
-        elif ev.new_state == "away" and state.introduced and not userdata.ended_by_agent:
-            task = asyncio.ensure_future(_still_there(session, userdata, state))
-            asking.add(task)
-            task.add_done_callback(asking.discard)
 
     session.on("user_state_changed", on_user_state)
-
-
-async def _still_there(session: AgentSession, userdata: UserData,
-                       state: outbound.OutboundState) -> None:
-    asked = outbound.still_there(userdata.language, state)
-    mark(userdata, f"guest silent: {asked}")
-    since = time.time()
-    await session.say(asked)
-    await asyncio.sleep(NO_REPLY_S)
-    replied = max(state.guest_spoke_at or 0.0, state.pressed_at or 0.0) >= since
-    if replied or userdata.ended_by_agent or session.user_state != "away":
-        return
-    mark(userdata, "guest still silent: goodbye")
-    userdata.ended_by_agent = True
-    await session.say(outbound.no_reply_goodbye(userdata.language), allow_interruptions=False)
-    session.shutdown()
+    return Silence(session, userdata,
+                   question=lambda: outbound.still_there(userdata.language, state),
+                   ready=lambda: state.introduced, last_key=lambda: state.pressed_at,
+                   mark=lambda what: mark(userdata, what))
 
 
 def _end_of_call(ctx: JobContext, session: AgentSession, userdata: UserData,

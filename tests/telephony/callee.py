@@ -48,7 +48,7 @@ class Callee(RtpCapture):
     def _agent_turn_over(self, since: float) -> bool:
         """The agent spoke after `since` and has been quiet for `quiet_s`. No fallback for an
         agent that says nothing: a guest left in silence is asked "Are you still there?" by
-        the agent itself after 15 s (telephony/outbound_call._follow_guest), and a test whose
+        the agent itself after 15 s (agents/silence.py), and a test whose
         agent never speaks again must fail, not go on."""
         heard = [p.at for p in list(self.packets) if p.at >= since and p.level >= self.threshold]
         return bool(heard) and time.time() - heard[-1] >= self.quiet_s

@@ -410,6 +410,52 @@ async def test_softphone_call_places_an_order_and_the_agent_hangs_up(fs_stack, t
     assert fs.errors_logged() == [], "\n".join(fs.errors_logged())
 
 
+async def test_a_caller_who_says_nothing_is_asked_then_let_go(fs_stack, tmp_path, capsys):
+    """A pocket dial, a handset put down: the caller's line carries only its noise. 15 s
+    after the greeting the agent asks whether they are still there, 12 s later it says
+    goodbye and hangs up (a BYE), instead of holding an agent, a channel and the providers
+    on a line nobody is on. No model request is made for it."""
+    fs = fs_of(fs_stack)
+    earlier = frozenset(await _call_rooms(fs_stack))
+    llm_before = len(_fake_log(fs_stack.fakes.llm)["requests"])
+    noise = await asyncio.to_thread(caller_audio, [], lead_in=80.0, gap=0.0, tail=0.0)
+    capture = RtpCapture(speak=noise)
+    seen: dict[str, Any] = {}
+    stop = asyncio.Event()
+    watcher = asyncio.create_task(_watch_room(fs_stack, seen, stop, earlier))
+    sipp = start_sipp(workdir=tmp_path / "call", pcm=None, target=internal_sip(fs_stack),
+                      number="5000", caller="1001", rtp_port=capture.port,
+                      scenario=SOFTPHONE_SCENARIO, user="1001",
+                      password=fs.options.dev_phone_password, timeout_s=120)
+    try:
+        rc = await asyncio.to_thread(sipp.wait, 150)
+    finally:
+        stop.set()
+        await watcher
+        sipp.kill()
+        capture.close()
+    messages = sipp.messages()
+    assert rc == 0, f"SIPp call failed (rc {rc}):\n{sipp.output()[-3000:]}"
+    invite = _first(messages, "sent", "INVITE")
+    bye = _first(messages, "received", "BYE")
+    assert invite is not None and bye is not None, "the agent never hung up"
+    spoken = [(e["at"], e["text"].strip()) for e in _fake_log(fs_stack.fakes.tts)["spoken"]
+              if e["at"] >= invite]
+    greeting = [t for t, text in spoken if text.startswith("Thanks for calling")]
+    asked = [t for t, text in spoken if text == "Are you still there?"]
+    goodbye = [t for t, text in spoken if text.startswith("I'll let you go now")]
+    assert len(greeting) == len(asked) == len(goodbye) == 1, spoken
+    with capsys.disabled():
+        print("\nsilent caller (0 = INVITE): " + ", ".join(
+            f"{what} {t - invite:.1f} s" for what, t in (
+                ("greeting", greeting[0]), ("asked", asked[0]), ("goodbye", goodbye[0]),
+                ("BYE", bye))))
+    assert greeting[0] + 15 <= asked[0] < greeting[0] + 30, spoken  # 15 s after the greeting
+    assert asked[0] + 12 <= goodbye[0] < bye < asked[0] + 30, (asked, goodbye, bye)
+    assert len(_fake_log(fs_stack.fakes.llm)["requests"]) == llm_before
+    assert await _room_gone(fs_stack, seen["room"]), "the agent hung up but the room stays"
+
+
 async def test_speak_to_a_person_rings_the_staff_phone(fs_stack, tmp_path, capsys):
     """The caller asks for a person: the agent's transfer makes LiveKit SIP send a REFER,
     FreeSWITCH rings 1002 (a SIPp staff phone, registered) and connects the caller to it."""
