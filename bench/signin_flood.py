@@ -50,6 +50,7 @@ import httpx  # noqa: E402
 from bench.board import _start_board, _stop  # noqa: E402
 from bench.calls import cycle  # noqa: E402
 from bench.emulator import Firestore  # noqa: E402
+from bench.raw_http import Connection, Jar  # noqa: E402
 from bench.stats import timing  # noqa: E402
 from bench.turns import TurnResults, run_call  # noqa: E402
 
@@ -81,42 +82,61 @@ async def _attempt(client: httpx.AsyncClient, username: str, password: str,
     on a failure), as a scripted attacker would."""
     resp = await client.post("/login", data={"username": username, "password": password,
                                              "csrf": csrf or await _form(client)})
-    if resp.status_code == 429:  # the page carries a fresh form (and sets its cookie)
-        return "429 busy" if "busy" in resp.text else "429 back-off"
-    if resp.status_code == 303:
-        where = resp.headers["location"]
-        return "303 " + (where.split("error=")[1].split("&")[0] if "error=" in where
+    return _answer(resp.status_code, resp.headers.get("location", ""), resp.content)
+
+
+def _answer(status: int, location: str, body: bytes) -> str:
+    if status == 429:  # the page carries a fresh form (and sets its cookie)
+        return "429 busy" if b"busy" in body else "429 back-off"
+    if status == 303:
+        return "303 " + (location.split("error=")[1].split("&")[0] if "error=" in location
                          else "signed in")
-    return str(resp.status_code)
+    return str(status)
+
+
+async def _raw_form(conn: Connection) -> str:
+    page = await conn.request("GET", "/login")
+    csrf = re.search(rb'name="csrf" value="([^"]+)"', page.body)
+    return csrf.group(1).decode() if csrf else ""
 
 
 async def flood(url: str, attempts: int, clients: int, username: str) -> dict[str, Any]:
-    """The attacker (child process): `attempts` wrong passwords from `clients` addresses."""
+    """The attacker (child process): `attempts` wrong passwords from `clients` addresses, each
+    address's attempts over its own kept-alive connections (bench/raw_http.py: what the
+    requests cost to make is not the board's doing), one form's token an address, as a
+    scripted attacker would (the board does not rotate it on a failure)."""
     addresses = (["127.0.0.10"] if clients == 1
                  else [f"127.0.1.{n}" for n in range(1, clients + 1)])
-    pool = [_client(url, a) for a in addresses]
-    tokens = [await _form(c) for c in pool]
-    in_flight = asyncio.Semaphore(IN_FLIGHT if clients == 1 else 4 * clients)
+    per_address = IN_FLIGHT if clients == 1 else 4
+    jars = {a: Jar() for a in addresses}
+    idle: asyncio.Queue[Connection] = asyncio.Queue()
+    for a in addresses:
+        for _ in range(per_address):
+            idle.put_nowait(Connection(url, a, jars[a]))
+    tokens = {a: await _raw_form(Connection(url, a, jars[a])) for a in addresses}
     answers: Counter[str] = Counter()
     t0, began_at = time.monotonic(), time.time()
 
     async def one(n: int) -> None:
-        i = n % len(pool)
-        async with in_flight:
-            name = username if username != "*" else f"user{n}"
-            try:
-                answer = await _attempt(pool[i], name, f"guess-{n}", tokens[i])
-            except httpx.HTTPError as e:  # the board dropped or refused the connection
-                answer = f"no answer ({type(e).__name__})"
-            answers[answer] += 1
-            if answer == "303 expired":  # (the refused page keeps the form's token)
-                tokens[i] = await _form(pool[i])
+        conn = await idle.get()
+        name = username if username != "*" else f"user{n}"
+        try:
+            got = await conn.request("POST", "/login", {
+                "username": name, "password": f"guess-{n}", "csrf": tokens[conn.address]})
+            answer = _answer(got.status, got.headers.get("location", ""), got.body)
+        except ConnectionError:  # the board dropped or refused the connection
+            answer = "no answer (connection)"
+        finally:
+            idle.put_nowait(conn)
+        answers[answer] += 1
+        if answer == "303 expired":  # (the refused page keeps the form's token)
+            tokens[conn.address] = await _raw_form(conn)
 
     try:
         await asyncio.gather(*(one(n) for n in range(attempts)))
     finally:
-        for c in pool:
-            await c.aclose()
+        while not idle.empty():
+            await idle.get_nowait().close()
     return {"answers": dict(answers), "seconds": round(time.monotonic() - t0, 2),
             "attacker_cpu_s": round(time.process_time(), 2), "began_at": began_at,
             "ended_at": time.time()}
