@@ -63,6 +63,13 @@ class Silence:
         return bool(self.session.input.audio_enabled)
 
     async def _still_there(self) -> None:
+        try:
+            await self._ask_then_let_go()
+        except RuntimeError:  # the session closed meanwhile (the caller hung up): nothing to say
+            logger.debug("silent caller: the session closed first",
+                         extra={"call_id": self.userdata.call_id})
+
+    async def _ask_then_let_go(self) -> None:
         asked = self.question()
         self.mark(f"caller silent: {asked}")
         since = time.time()

@@ -164,7 +164,8 @@ def place_call(call: ComposedCall, rtp_first: int) -> list[tuple[float, str]]:
 
 
 def timeline(events: list[tuple[float, str]]) -> str:
-    invite = next((t for t, e in events if e.startswith("softphone sent INVITE")), events[0][0])
+    starts = ("softphone sent INVITE", "baresip: dialling")  # SIPp's, or baresip's
+    invite = next((t for t, e in events if e.startswith(starts)), events[0][0])
     return "\n".join(f"  {t - invite:+8.2f} s  {e}" for t, e in events)
 
 

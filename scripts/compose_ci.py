@@ -75,6 +75,7 @@ LONG_RUNNING = ("redis", "livekit", "livekit-sip", "freeswitch", "firestore", "a
 MID_CALL_ORDER = ("agent", "freeswitch", "livekit-sip", "livekit", "firestore", "redis",
                   "call-watch", "board", "caddy", "dialer")
 FREESWITCH_IP = "172.30.57.10"  # docker-compose.yml gives FreeSWITCH this address
+COMPOSE_GATEWAY = "172.30.57.1"  # this host on that network (docker-compose.yml's subnet)
 CADDY_ROOT = "/data/caddy/pki/authorities/local/root.crt"  # the internal CA's root
 RTP_PORTS = 16  # FreeSWITCH's RTP range in CI: 8 calls' worth, published on 127.0.0.1
 T0 = time.monotonic()
@@ -427,17 +428,23 @@ def composed_call(stack: Stack, name: str) -> ComposedCall:
         phone_password=stack.values["FS_DEV_PHONE_PASSWORD"], workdir=stack.workdir / name)
 
 
-def check_call(stack: Stack) -> None:
-    """A softphone's order through the whole stack (scripts/compose_call.py), timed."""
+def check_call(stack: Stack, softphone: str = "sipp") -> None:
+    """A softphone's order through the whole stack (scripts/compose_call.py), timed; with
+    `softphone="baresip"` a real user agent places it (scripts/compose_baresip.py)."""
     call = composed_call(stack, "call")
     try:
-        events = place_call(call, stack.ports["CI_RTP_START"])
+        if softphone == "baresip":
+            from scripts.compose_baresip import place_baresip_call
+            # this host's address on the compose network (its gateway) to FreeSWITCH's
+            events = place_baresip_call(call, COMPOSE_GATEWAY, f"{FREESWITCH_IP}:5060")
+        else:
+            events = place_call(call, stack.ports["CI_RTP_START"])
     except AssertionError:
         for service in ("freeswitch", "livekit-sip", "agent", "fakes", "board"):
             print(stack.compose("logs", "--tail", "30", service, check=False)[-4000:],
                   flush=True)
         raise
-    log("a call through the composed stack, timeline (0 = the softphone's first INVITE):\n"
+    log(f"a call through the composed stack ({softphone}), timeline (0 = the first INVITE):\n"
         + timeline(events))
 
 
@@ -518,6 +525,9 @@ def main() -> int:
     parser.add_argument("--kill-table-mid-call", type=Path, metavar="FILE",
                         help="also SIGKILL each service in turn during a call, write the "
                              "table here (scripts/compose_kills.py)")
+    parser.add_argument("--softphone", choices=("sipp", "baresip"), default="sipp",
+                        help="who places the order call: SIPp, or a real softphone (baresip, "
+                             "Debian's baresip-core)")
     parser.add_argument("--services", default=",".join(MID_CALL_ORDER),
                         help="the services --kill-table-mid-call kills, in this order")
     args = parser.parse_args()
@@ -535,7 +545,7 @@ def main() -> int:
             stack.wait_healthy()
             log("every service healthy; setup exited 0")
             check_stack(stack)
-            check_call(stack)
+            check_call(stack, args.softphone)
             check_restart_keeps_data(stack)
             if args.kill_table:
                 kill_table(stack, args.kill_table)
