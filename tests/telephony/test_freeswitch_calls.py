@@ -151,6 +151,30 @@ def _bridges(fs: FreeSwitch) -> int:
     return len(re.findall(r"EXECUTE \[depth=\d+\] \S+ bridge\(", text))
 
 
+async def _softphone_dials_5000(stack: Stack, tmp_path: Path, pcm: bytes,
+                                earlier: frozenset[str], timeout_s: int
+                                ) -> tuple[int, SippCall, RtpCapture, dict[str, Any]]:
+    """The registered softphone 1001 calls 5000 saying `pcm`, until SIPp ends (the agent's
+    BYE) or `timeout_s`: SIPp's exit code, its call, its RTP socket (closed) and the room
+    seen."""
+    capture = RtpCapture(speak=pcm)  # the softphone's RTP socket: it listens and talks
+    seen: dict[str, Any] = {}
+    stop = asyncio.Event()
+    watcher = asyncio.create_task(_watch_room(stack, seen, stop, earlier))
+    sipp = start_sipp(workdir=tmp_path / "call", pcm=None, target=internal_sip(stack),
+                      number="5000", caller="1001", rtp_port=capture.port,
+                      scenario=SOFTPHONE_SCENARIO, user="1001",
+                      password=fs_of(stack).options.dev_phone_password, timeout_s=timeout_s)
+    try:
+        rc = await asyncio.to_thread(sipp.wait, timeout_s + 30)
+    finally:
+        stop.set()
+        await watcher
+        sipp.kill()
+        capture.close()
+    return rc, sipp, capture, seen
+
+
 def _first(messages: list[tuple[float, str, str]], direction: str, start: str) -> float | None:
     return next((t for t, d, f in messages if d == direction and f.startswith(start)), None)
 
@@ -350,21 +374,7 @@ async def test_softphone_call_places_an_order_and_the_agent_hangs_up(fs_stack, t
     assert registration.process.returncode == 0, registration.output()[-2000:]
     assert fs.api("sofia status profile internal reg").count("1001@") >= 1
 
-    capture = RtpCapture(speak=pcm)  # the softphone's RTP socket: it listens and talks
-    seen: dict[str, Any] = {}
-    stop = asyncio.Event()
-    watcher = asyncio.create_task(_watch_room(fs_stack, seen, stop, earlier))
-    sipp = start_sipp(workdir=tmp_path / "call", pcm=None, target=internal_sip(fs_stack),
-                      number="5000", caller="1001", rtp_port=capture.port,
-                      scenario=SOFTPHONE_SCENARIO, user="1001",
-                      password=fs.options.dev_phone_password, timeout_s=240)
-    try:
-        rc = await asyncio.to_thread(sipp.wait, 270)
-    finally:
-        stop.set()
-        await watcher
-        sipp.kill()
-        capture.close()
+    rc, sipp, capture, seen = await _softphone_dials_5000(fs_stack, tmp_path, pcm, earlier, 240)
 
     messages = reg_messages + sipp.messages()
     events = [(t, f"softphone {d} {first}") for t, d, first in messages]
@@ -415,25 +425,10 @@ async def test_a_caller_who_says_nothing_is_asked_then_let_go(fs_stack, tmp_path
     after the greeting the agent asks whether they are still there, 12 s later it says
     goodbye and hangs up (a BYE), instead of holding an agent, a channel and the providers
     on a line nobody is on. No model request is made for it."""
-    fs = fs_of(fs_stack)
     earlier = frozenset(await _call_rooms(fs_stack))
     llm_before = len(_fake_log(fs_stack.fakes.llm)["requests"])
     noise = await asyncio.to_thread(caller_audio, [], lead_in=80.0, gap=0.0, tail=0.0)
-    capture = RtpCapture(speak=noise)
-    seen: dict[str, Any] = {}
-    stop = asyncio.Event()
-    watcher = asyncio.create_task(_watch_room(fs_stack, seen, stop, earlier))
-    sipp = start_sipp(workdir=tmp_path / "call", pcm=None, target=internal_sip(fs_stack),
-                      number="5000", caller="1001", rtp_port=capture.port,
-                      scenario=SOFTPHONE_SCENARIO, user="1001",
-                      password=fs.options.dev_phone_password, timeout_s=120)
-    try:
-        rc = await asyncio.to_thread(sipp.wait, 150)
-    finally:
-        stop.set()
-        await watcher
-        sipp.kill()
-        capture.close()
+    rc, sipp, _, seen = await _softphone_dials_5000(fs_stack, tmp_path, noise, earlier, 120)
     messages = sipp.messages()
     assert rc == 0, f"SIPp call failed (rc {rc}):\n{sipp.output()[-3000:]}"
     invite = _first(messages, "sent", "INVITE")
