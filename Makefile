@@ -36,7 +36,7 @@ lint: $(STAMP)
 ## then `docker compose up` for real (compose-test), then a small random sample of mutants (so
 ## a new unguarded change cannot slip in unseen)
 test: setup lint
-	$(PY) -m pytest -q -p no:cacheprovider
+	$(PY) scripts/test_shards.py
 	$(MAKE) compose-test
 	$(MAKE) mutation-sample
 

@@ -55,7 +55,7 @@ from scripts.freeswitch import (  # noqa: E402
 )
 from testkit import emulator  # noqa: E402
 from testkit.clock import open_timezone  # noqa: E402
-from testkit.emulator import free_port  # noqa: E402  (tests and bench import it from here)
+from testkit.emulator import MEDIA_BASE, free_port  # noqa: E402  (tests and bench import it from here)
 
 BIN_DIR = Path(os.environ.get("PHONELINE_BIN_DIR", Path.home() / ".cache" / "phoneline" / "bin"))
 DEFAULT_NUMBER = "+15550100"
@@ -85,11 +85,13 @@ class Ports:
         return cls(
             redis=free_port(), livekit=free_port(), livekit_tcp=free_port(),
             # UDP media ranges below the kernel's ephemeral range and below free_port's pool
-            livekit_udp=(11000, 11099), sip=free_port(), sip_rtp=(12000, 12099),
+            livekit_udp=(MEDIA_BASE, MEDIA_BASE + 99), sip=free_port(),
+            sip_rtp=(MEDIA_BASE + 1000, MEDIA_BASE + 1099),
             sip_health=free_port(), firestore=free_port(),
             # free_port is free for TCP and UDP alike: SIP listens on both
             freeswitch=FreeSwitchPorts(internal_sip=free_port(),
-                                       external_sip=free_port(), rtp=(13000, 13098),
+                                       external_sip=free_port(),
+                                       rtp=(MEDIA_BASE + 2000, MEDIA_BASE + 2098),
                                        esl=free_port(), outbound_sip=free_port()),
         )
 

@@ -39,7 +39,33 @@ _HANDED_OUT: set[int] = set()
 # takes its source port: a port picked there can be taken by a client socket before the server
 # binds it (CI once lost FreeSWITCH's outbound SIP profile that way). The UDP media ranges of
 # test stacks sit below 20000 (scripts/devstack.Ports.ephemeral), so they never meet these.
-PORT_POOL = range(20000, 32700)
+# `make test` runs two pytest processes side by side (scripts/test_shards.py): TEST_SHARD=k/n
+# gives each its own slice of the pool and its own media ranges, so their stacks never meet.
+_POOL = range(20000, 32700)
+
+
+def shard() -> tuple[int, int]:
+    """(k, n) from TEST_SHARD="k/n", k counted from 0; (0, 1) when unset."""
+    raw = os.environ.get("TEST_SHARD", "0/1")
+    try:
+        k, n = (int(part) for part in raw.split("/"))
+    except ValueError:
+        raise EmulatorError(f"TEST_SHARD={raw!r} is not k/n") from None
+    if not 0 <= k < n <= 3:
+        raise EmulatorError(f"TEST_SHARD={raw!r}: k must be below n, and n at most 3")
+    return k, n
+
+
+def _pool_slice() -> range:
+    k, n = shard()
+    size = len(_POOL) // n
+    return range(_POOL.start + k * size, _POOL.start + (k + 1) * size)
+
+
+PORT_POOL = _pool_slice()
+# A test stack's three UDP media ranges start here (scripts/devstack.Ports.ephemeral): 11000,
+# 12000 and 13000 for the first shard, 3000 higher for each next one; all below the pool.
+MEDIA_BASE = 11000 + 3000 * shard()[0]
 
 
 def _local_port_range() -> range:

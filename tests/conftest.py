@@ -56,7 +56,8 @@ def firestore_emulator() -> Iterator[Emulator]:
     if existing and emulator.is_ready(existing):
         yield Emulator(host=existing, process=None)
         return
-    log_path = Path(tempfile.gettempdir()) / "firestore-emulator-tests.log"
+    # one log per pytest process: `make test` runs two side by side
+    log_path = Path(tempfile.gettempdir()) / f"firestore-emulator-tests-{os.getpid()}.log"
     emu = emulator.start(log_path=log_path)
     os.environ["FIRESTORE_EMULATOR_HOST"] = emu.host
     try:

@@ -40,3 +40,27 @@ def test_a_test_stacks_media_ranges_avoid_the_ephemeral_range_and_the_tcp_pool()
     for media in _ranges(Ports.ephemeral()):
         assert media.stop <= ephemeral.start or media.start >= ephemeral.stop, media
         assert media.stop <= emulator.PORT_POOL.start, media
+
+
+def test_the_two_halves_of_make_test_never_share_a_port_or_a_media_range() -> None:
+    """scripts/test_shards.py runs two pytest processes at once, each with its own TEST_SHARD."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    probe = ("import json; from scripts.devstack import Ports; from testkit import emulator; "
+             "p = Ports.ephemeral(); fs = p.freeswitch; "
+             "print(json.dumps([[emulator.PORT_POOL.start, emulator.PORT_POOL.stop], "
+             "p.livekit_udp, p.sip_rtp, fs.rtp]))")
+    seen: list[range] = []
+    for shard in ("0/2", "1/2"):
+        out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                             env=os.environ | {"TEST_SHARD": shard}, check=True).stdout
+        pool, *media = json.loads(out)
+        ranges = [range(pool[0], pool[1]), *(range(a, b + 1) for a, b in media)]
+        for mine in ranges:
+            for other in seen:
+                assert not set(mine) & set(other), (shard, mine, other)
+        seen += ranges
+    assert len(seen) == 8
