@@ -253,6 +253,56 @@ async def test_every_booking_state_change_can_be_undone(board_db, board_server, 
     assert await _status(board_db, "reservations", undone) == "confirmed"
 
 
+# Every change the live stream delivers, kept so a test can deliver one again, late.
+KEEP_CHANGES = """
+const Real = window.EventSource;
+window.__changes = []; window.__sources = [];
+window.EventSource = class extends Real {
+  constructor(...args) {
+    super(...args);
+    window.__sources.push(this);
+    this.addEventListener("change", (e) => window.__changes.push(e.data));
+  }
+};
+"""
+
+
+async def test_a_booking_change_the_stream_brings_late_does_not_undo_the_undo(
+        board_db, board_server, tablet):
+    """A busy board's stream can bring a tap's change after the Undo's answer showed a later
+    one (CI caught it: a booking put back to "confirmed" came back as "seated" and the host's
+    next tap sent the old version). The row keeps the newer version and the next tap works."""
+    page = tablet
+    await page.add_init_script(script=KEEP_CHANGES)
+    async with contextlib.aclosing(await api_client(board_server)) as api:
+        code, day = await _booking(api, board_db, "Late Stream", 9, 3)
+    await page.goto(board_server.url + "/bookings")
+    await page.fill("#day", day.isoformat())
+    await page.dispatch_event("#day", "change")
+    row = page.locator(f'#bookings tr[data-code="{code}"]')
+    await row.wait_for()
+
+    def streamed(status: str) -> str:
+        return f"""() => window.__changes.map((c) => JSON.parse(c)).find((c) =>
+            c.topic === "reservations" && c.id === "{code}"
+            && c.doc && c.doc.status === "{status}")"""
+
+    await row.locator("button[data-action=seated]").click()
+    await page.wait_for_function(streamed("seated"))
+    await page.locator("#toast", has_text="Late Stream").locator("#undo").click()
+    await _eventually(board_db, "reservations", code, "confirmed")
+    await page.locator(f'#bookings tr[data-code="{code}"][data-status="confirmed"]').wait_for()
+    # the stream delivers the tap's "seated" once more, after the undo: as a slow stream would
+    await page.evaluate(f"""() => {{
+        const late = ({streamed("seated")})();
+        const event = new MessageEvent("change", {{data: JSON.stringify(late)}});
+        window.__sources.at(-1).dispatchEvent(event);
+    }}""")
+    assert await row.get_attribute("data-status") == "confirmed"
+    await row.locator("button[data-action=no_show]").click()
+    await _eventually(board_db, "reservations", code, "no_show")
+
+
 async def test_a_double_tap_of_ones_own_is_not_a_conflict(board_db, board_server, tablet):
     api = await api_client(board_server)
     try:

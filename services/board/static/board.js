@@ -435,6 +435,7 @@ function ordersPage() {
     },
     change: (ch) => {
       if (ch.topic === "pos") {
+        if (ch.op === "upsert" && olderThan(ch.doc, pos[ch.id])) return;
         if (ch.op === "remove") delete pos[ch.id]; else pos[ch.id] = ch.doc;
         if (ch.id in state.orders) render();
         return;
@@ -653,6 +654,9 @@ function bookingsPage() {
     },
     change: (ch) => {
       if (ch.topic === "reservations") {
+        // as for orders: a tap's own answer (an Undo's, say) may be newer than what the stream
+        // brings late; an older version back on screen would make the next tap a 409
+        if (ch.op === "upsert" && olderThan(ch.doc, res[ch.id])) return;
         if (ch.op === "remove") delete res[ch.id]; else res[ch.id] = ch.doc;
         render();
         if (ch.doc && ch.doc.date === day) loadTimeline();
@@ -886,6 +890,7 @@ function menuPage() {
     reset: (data) => { items = {}; for (const i of data.menu || []) items[i._id] = i; render(); },
     change: (ch) => {
       if (ch.topic !== "menu") return;
+      if (ch.op === "upsert" && olderThan(ch.doc, items[ch.id])) return;
       if (ch.op === "remove") delete items[ch.id]; else items[ch.id] = ch.doc;
       render();
     },
