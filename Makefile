@@ -32,7 +32,8 @@ setup: deps $(STAMP)
 lint: $(STAMP)
 	$(PY) -m ruff check .
 
-## test: set up, lint, and run every test (the real emulator, LiveKit, LiveKit SIP and SIPp),
+## test: set up, lint, and run every test (the real emulator, LiveKit, LiveKit SIP and SIPp; in two
+## halves side by side, scripts/test_shards.py),
 ## then `docker compose up` for real (compose-test), then a small random sample of mutants (so
 ## a new unguarded change cannot slip in unseen)
 test: setup lint
