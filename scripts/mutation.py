@@ -129,6 +129,9 @@ TARGETS = (
             "tests/conversation/test_pos_and_text.py", "tests/conversation/test_bad_arguments.py",
             "tests/conversation/test_private_details.py"),
            emulator=True),
+    # The board's own guard: what staff may see (its routes run in the board's process, out of
+    # mutmut's reach; these rules are pinned in-process).
+    Target("board: roles", "services/board/roles.py", ("tests/board/test_roles_rules.py",)),
     Target("SIP trunk setup", "scripts/setup_sip.py",
            ("tests/telephony/test_sip_trunk_rules.py",), livekit=True),
 )
