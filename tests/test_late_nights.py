@@ -158,6 +158,10 @@ def test_a_late_meal_holds_its_table_into_the_next_day():
     assert carried.end == 45  # the table is taken until 12:45 AM
     assert day_parts(Hold("EARLY", 20 * 60, 75, 2, ("T1",))) == (
         Hold("EARLY", 20 * 60, 75, 2, ("T1",)), None)
+    # a meal done exactly at midnight leaves the next day nothing: no empty carried-over
+    # booking on its list (the seating's mutation run found no test said so)
+    midnight = Hold("MIDNIGHT", 22 * 60 + 45, 75, 2, ("T1",))
+    assert midnight.end == 24 * 60 and day_parts(midnight) == (midnight, None)
     # the next day's seating sees it: 12:30 AM is taken, 1 AM is free
     assert TWO_TOP.fit([carried], 30, 2) is None
     assert TWO_TOP.fit([carried], 60, 2) is not None
@@ -195,3 +199,27 @@ def test_a_booking_moved_to_a_bare_hour_keeps_its_half_of_the_day():
                              was=(MONDAY, time(19, 0))) == (MONDAY, time(20, 0))
     assert booking.read_when(ALL_DAY, at(FRIDAY, 10), "Monday", "8", heard="make it 8",
                              was=(MONDAY, time(9, 0))) == (MONDAY, time(8, 0))
+
+
+@pytest.mark.parametrize(("said_day", "said_time", "meant"), [
+    ("Saturday", "1 at night", (SUNDAY, time(1, 0))),  # the night is in the time's words
+    ("Saturday", "12:30 late", (SUNDAY, time(0, 30))),
+])
+def test_a_night_said_with_the_time_is_the_small_hours(said_day, said_time, meant):
+    assert booking.read_when(NIGHT_OWL, at(FRIDAY, 10), said_day, said_time) == meant
+
+
+def test_a_bare_hour_today_is_never_one_already_gone():
+    """Breakfast at 9 is offered at 6 AM; by 10 AM it is gone (and 9 PM is not seated)."""
+    from tests.test_booking_rules import SETTINGS  # seats 8 AM to 8 PM on Fridays
+
+    assert booking.read_when(SETTINGS, at(FRIDAY, 6), "today", "9") == (FRIDAY, time(9, 0))
+    with pytest.raises(Refusal):
+        booking.read_when(SETTINGS, at(FRIDAY, 10), "today", "9")
+
+
+def test_a_large_party_hears_the_restaurants_note_in_the_callers_language():
+    note = "Para grupos grandes, llame al restaurante."
+    with pytest.raises(booking.LargeParty, match="Para grupos grandes, llame al restaurante"):
+        booking.check_booking(NIGHT_OWL, at(FRIDAY, 10), SATURDAY, time(19, 0), 6,
+                              large_party_note=note)

@@ -280,3 +280,77 @@ def test_a_quantity_that_is_no_number_is_named_to_the_model():
     """"lots" of croissants: the refusal names the argument to fix, with an example."""
     with pytest.raises(Refusal, match=r"not a number I can read for quantity\. Pass it as a whole"):
         build_line(MENU, "croissant", quantity="lots")
+
+
+def test_what_a_guest_hears_about_allergens_is_every_one_of_them_word_for_word():
+    """The traces, and what each choice adds and takes out, each listed; a sold-out choice is
+    not offered, and a choice that changes nothing is not in the allergen line."""
+    item = MenuItem.model_validate({
+        "id": "flat-white", "name": "Flat white", "category": "coffee", "price_cents": 450,
+        "allergens": ["dairy"], "may_contain": ["nuts", "sesame"],
+        "option_groups": [{"id": "milk", "name": "Milk", "options": [
+            {"id": "soy", "name": "Soy milk", "allergens": ["soy", "nuts"],
+             "removes": ["dairy", "lactose"]},
+            {"id": "oat", "name": "Oat milk", "removes": ["dairy"]},
+            {"id": "whole", "name": "Whole milk"},
+            {"id": "honey", "name": "Honey", "allergens": ["honey"]},
+            {"id": "almond", "name": "Almond milk", "available": False,
+             "allergens": ["nuts"], "removes": ["dairy"]}]}],
+    })
+    assert describe_item(item) == (
+        "Flat white: $4.50; Milk: Soy milk, Oat milk, Whole milk, Honey; allergens: dairy; "
+        "may contain traces of nuts, sesame; allergens by choice: Soy milk adds soy, nuts "
+        "and takes out dairy, lactose, Oat milk takes out dairy, Honey adds honey")
+
+
+@pytest.mark.parametrize(("said", "size"), [
+    ("a medium", "medium"), ("medium size", "medium"), ("Medium", "medium"),
+    ("a large size", "large"), ("A Large", "large"), ("LARGE", "large")])
+def test_a_size_said_the_way_callers_say_it_is_the_size(said, size):
+    assert build_line(MENU, "latte", size=said).size == size
+
+
+@pytest.mark.parametrize("said", ["medium", "Medium", "regular", "one size"])
+def test_a_one_size_item_takes_the_sizes_that_mean_no_size(said):
+    assert build_line(MENU, "croissant", size=said).size is None
+
+
+def test_a_one_size_item_asked_in_a_real_size_is_refused():
+    with pytest.raises(Refusal, match="comes in one size only"):
+        build_line(MENU, "croissant", size="large")
+
+
+@pytest.mark.parametrize("quantity", [2.5, 2.0, "2"])
+def test_a_quantity_argument_must_be_a_whole_number_not_a_float_or_text(quantity):
+    with pytest.raises(Refusal, match=r"Pass quantity as a whole number, e\.g\. 2\."):
+        check_quantity(quantity)
+
+
+def test_a_count_in_the_phrase_is_the_quantity_and_a_bad_one_names_an_example():
+    assert build_line(MENU, "two croissants").quantity == 2
+    assert build_line(MENU, "croissant").quantity == 1
+    with pytest.raises(Refusal, match=r"e\.g\. 2; if the caller gave several"):
+        build_line(MENU, "croissant", quantity="lots")
+
+
+def test_a_size_word_names_a_size_only_when_the_item_has_it():
+    """"Tall" means small; an item without a small size refuses it and names its own."""
+    item = MenuItem.model_validate({
+        "id": "big-tea", "name": "Big tea", "category": "tea", "price_cents": 300,
+        "sizes": [{"id": "medium", "name": "Medium"}, {"id": "large", "name": "Large"}],
+        "default_size": "medium"})
+    menu = Menu([item])
+    assert build_line(menu, "big tea", size="venti").size == "large"
+    with pytest.raises(Refusal, match=r"Big tea has no size 'tall'\. Sizes: Medium, Large\."):
+        build_line(menu, "big tea", size="tall")
+
+
+def test_a_sold_out_dish_offers_each_alternative_by_name():
+    menu = Menu([MenuItem.model_validate(item) for item in (
+        {"id": "blt", "name": "BLT", "category": "sandwiches", "price_cents": 900,
+         "available": False},
+        {"id": "club", "name": "Club", "category": "sandwiches", "price_cents": 950},
+        {"id": "melt", "name": "Tuna melt", "category": "sandwiches", "price_cents": 875})])
+    with pytest.raises(Refusal) as refused:
+        build_line(menu, "blt")
+    assert str(refused.value).endswith(" Offer instead: Club, Tuna melt.")
