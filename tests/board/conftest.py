@@ -195,6 +195,12 @@ async def tablet(browser: object, board_server: BoardServer) -> AsyncIterator[ob
         await page.context.close()  # type: ignore[attr-defined]
 
 
+async def show_day(page: object, day: object) -> None:
+    """The bookings page's day picker set to `day`, as a host types a date."""
+    await page.fill("#day", day.isoformat())  # type: ignore[attr-defined]
+    await page.dispatch_event("#day", "change")  # type: ignore[attr-defined]
+
+
 async def screenshot(page: object, name: str, full_page: bool = True) -> Path:
     """The page (or, `full_page=False`, the screen as staff see it) to SHOTS and docs/."""
     path = SHOTS / f"{name}.png"

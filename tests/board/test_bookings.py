@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from domain import booking
 from store.texts import set_opted_out, set_text_consent
-from tests.board.conftest import api_client, screenshot, until
+from tests.board.conftest import api_client, screenshot, show_day, until
 
 
 async def _open_day(db, skip: int = 1):
@@ -34,11 +34,6 @@ async def _seated_at(api, day, at) -> int:
     return next(s["used"] for s in line["slots"] if s["time"] == at.strftime("%H:%M"))
 
 
-async def _show_day(page, day) -> None:
-    await page.fill("#day", day.isoformat())
-    await page.dispatch_event("#day", "change")
-
-
 async def test_a_board_booking_is_refused_when_the_room_is_full(board_db, board_server, tablet):
     page = tablet
     settings, day = await _open_day(board_db, skip=3)
@@ -59,7 +54,7 @@ async def test_a_board_booking_is_refused_when_the_room_is_full(board_db, board_
 
     await page.goto(board_server.url + "/bookings")
     await until(page, "window.__board.ready")
-    await _show_day(page, day)
+    await show_day(page, day)
     await page.click("#add-booking")
     form = page.locator("#booking-form")
     await form.locator("select[name=time] option").first.wait_for(state="attached")
@@ -87,7 +82,7 @@ async def test_staff_add_seat_finish_and_change_bookings(board_db, board_server,
 
     await page.goto(board_server.url + "/bookings")
     await until(page, "window.__board.ready")
-    await _show_day(page, day)
+    await show_day(page, day)
     await page.click("#add-booking")
     form = page.locator("#booking-form")
     await form.locator("select[name=time] option").first.wait_for(state="attached")

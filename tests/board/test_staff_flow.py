@@ -13,7 +13,7 @@ import pytest
 
 from domain import booking
 from testkit.records import make_order
-from tests.board.conftest import SIZES, api_client, screenshot, sign_in, until
+from tests.board.conftest import SIZES, api_client, screenshot, show_day, sign_in, until
 
 WORDS = {"preparing": "preparing", "ready": "ready", "collected": "picked up",
          "seated": "seated", "finished": "finished", "no_show": "no-show"}  # the toasts' words
@@ -35,6 +35,11 @@ async def _orders(db, n: int, name: str, pickup: datetime | None = None) -> list
         made.append(order)
         await asyncio.sleep(0.05)
     return made
+
+
+async def _open_bookings(page, board_server, day) -> None:
+    await page.goto(board_server.url + "/bookings")
+    await show_day(page, day)
 
 
 async def _status(db, collection: str, doc_id: str) -> str:
@@ -205,9 +210,7 @@ async def test_every_booking_state_change_can_be_undone(board_db, board_server, 
         gone, _ = await _booking(api, board_db, "Really Cancel", 9, -2)
     finally:
         await api.aclose()
-    await page.goto(board_server.url + "/bookings")
-    await page.fill("#day", day.isoformat())
-    await page.dispatch_event("#day", "change")
+    await _open_bookings(page, board_server, day)
     row = page.locator(f'#bookings tr[data-code="{code}"]')
     await row.wait_for()
 
@@ -276,9 +279,7 @@ async def test_a_booking_change_the_stream_brings_late_does_not_undo_the_undo(
     await page.add_init_script(script=KEEP_CHANGES)
     async with contextlib.aclosing(await api_client(board_server)) as api:
         code, day = await _booking(api, board_db, "Late Stream", 9, 3)
-    await page.goto(board_server.url + "/bookings")
-    await page.fill("#day", day.isoformat())
-    await page.dispatch_event("#day", "change")
+    await _open_bookings(page, board_server, day)
     row = page.locator(f'#bookings tr[data-code="{code}"]')
     await row.wait_for()
 
@@ -339,9 +340,7 @@ async def test_a_double_tap_of_ones_own_is_not_a_conflict(board_db, board_server
     page = tablet  # on screen: a double tap on Seated leaves it seated, with no red message
     async with contextlib.aclosing(await api_client(board_server)) as api2:
         code, day = await _booking(api2, board_db, "Double Screen", 10, 3)
-    await page.goto(board_server.url + "/bookings")
-    await page.fill("#day", day.isoformat())
-    await page.dispatch_event("#day", "change")
+    await _open_bookings(page, board_server, day)
     seat = page.locator(f'#bookings tr[data-code="{code}"] button[data-action=seated]')
     await seat.dblclick()
     await _eventually(board_db, "reservations", code, "seated")
@@ -359,9 +358,7 @@ async def test_a_refusal_says_why_and_offers_times_that_fit_as_buttons(board_db,
     while not booking.seating_times(settings, day):
         day += timedelta(days=1)
     at = booking.seating_times(settings, day)[-4]
-    await page.goto(board_server.url + "/bookings")
-    await page.fill("#day", day.isoformat())
-    await page.dispatch_event("#day", "change")
+    await _open_bookings(page, board_server, day)
     await page.click("#add-booking")
     form = page.locator("#booking-form")
     await form.locator(f'select[name=time] option[value="{at.strftime("%H:%M")}"]').wait_for(
