@@ -22,7 +22,6 @@ This module is for stored conversation text; `domain/redact.py` keeps the log fi
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 
 import phonenumbers
 import usaddress
@@ -121,7 +120,7 @@ def _mask_phones(text: str) -> str:
         text, DEFAULT_REGION, leniency=phonenumbers.Leniency.POSSIBLE
     )
     spans = [(m.start, m.end) for m in matcher if not _DATE.fullmatch(m.raw_string)]
-    return _replace(text, spans, lambda _: PHONE_MARK)
+    return _replace(text, spans, PHONE_MARK)
 
 
 def _mask_addresses(text: str) -> str:
@@ -135,7 +134,7 @@ def _mask_addresses(text: str) -> str:
         if not words & _NOT_STREET:
             spans.append(m.span())
     spans.extend(m.span() for m in _PRE_TYPE_ADDRESS.finditer(text))
-    return _replace(text, _merged(spans), lambda _: ADDRESS_MARK)
+    return _replace(text, _merged(spans), ADDRESS_MARK)
 
 
 def _merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -236,9 +235,7 @@ def _unit_word(token: tuple[str, str]) -> bool:
     return bool(re.fullmatch(r"#?\d+[a-z]?|[a-z]|#?[a-z]\d+", word))
 
 
-def _replace(
-    text: str, spans: list[tuple[int, int]], mark: Callable[[str], str]
-) -> str:
+def _replace(text: str, spans: list[tuple[int, int]], mark: str) -> str:
     for a, b in sorted(spans, reverse=True):
-        text = text[:a] + mark(text[a:b]) + text[b:]
+        text = text[:a] + mark + text[b:]
     return text
