@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from domain.contact import MAX_NAME, clean_name, number_or_caller_id, require_e164, spoken, to_e164
+from domain.contact import (
+    MAX_NAME,
+    any_e164,
+    clean_name,
+    number_or_caller_id,
+    require_e164,
+    spoken,
+    to_e164,
+)
 from domain.refusal import Refusal
 from tests.privacy import CARD
 
@@ -97,6 +105,37 @@ def test_a_number_is_read_in_the_restaurants_own_country():
     assert number_or_caller_id("020 7946 0958", None, "ask", region="GB",
                                abroad=True) == "+442079460958"
     assert number_or_caller_id("020 7946 0958", None, "ask", region="GB") == "+442079460958"
+    # said digit by digit, or without the leading 0: still the London number, not a US one
+    assert number_or_caller_id("oh two oh seven nine four six oh nine five eight", None, "ask",
+                               region="GB") == "+442079460958"
+    assert number_or_caller_id("207 946 0958", None, "ask", region="GB",
+                               abroad=True) == "+442079460958"
+
+
+def test_a_number_abroad_is_taken_only_where_the_caller_may_give_one():
+    """An order or a booking takes a visitor's mobile; a call-back needs a local number."""
+    assert number_or_caller_id("+44 20 7946 0958", "+16175550199", "ask",
+                               abroad=True) == "+442079460958"
+    with pytest.raises(Refusal, match=r"\+442079460958 is not a US number"):
+        number_or_caller_id("+44 20 7946 0958", "+16175550199", "ask")
+
+
+@pytest.mark.parametrize("said", [
+    "0044 20 7946 0958",  # the exit code of most of the world, not of the US
+    "zero zero four four two zero seven nine four six zero nine five eight",
+    "011 44 20 7946 0958",  # the US exit code
+    "four four two zero seven nine four six zero nine five eight",  # no plus said
+])
+def test_a_number_abroad_is_read_with_its_exit_or_country_code(said):
+    assert any_e164(said) == "+442079460958"
+
+
+def test_a_ten_digit_number_abroad_is_read_but_a_local_one_missing_a_digit_is_asked_again():
+    """A Berlin number is ten digits with its country code; a Fort Lauderdale number said with
+    a digit missing would read as one in Myanmar (+95), and is asked again instead."""
+    assert any_e164("four nine three zero one two three four five six") == "+4930123456"
+    with pytest.raises(Refusal, match="not a valid phone number"):
+        any_e164("nine five four five five five zero one two")
 
 
 def test_a_number_is_read_back_as_its_owner_gives_it():
