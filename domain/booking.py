@@ -237,12 +237,12 @@ def _night_clock(said: str) -> time | None:
     """A bare hour said of the night ("1", "12:30", "half past twelve", "1 tonight") as the
     small-hours time it means; None for an evening hour or one said with AM/PM."""
     bare = _NIGHT_WORDS.sub(" ", said.lower()).strip()
-    if not bare or part_of_day(bare) or re.fullmatch(r"0\d(?::\d\d)?|(?:1[3-9]|2\d):\d\d", bare):
-        return None  # "1 AM" stands as said; "00:30", "13:00" are clock times
+    if part_of_day(bare):
+        return None  # "1 AM" stands as said
     try:
-        at = parse_clock(f"{bare} am")
+        at = parse_clock(f"{bare} am")  # the model's "01:30 at night" too: 1:30 AM
     except Refusal:
-        return None
+        return None  # "00:30", "13:00" (no AM time) are clock times, read as said
     return at if small_hours(at) and at.hour < 5 else None
 
 

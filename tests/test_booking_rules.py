@@ -181,4 +181,27 @@ def test_what_the_model_passes_is_read_in_the_restaurants_clock_and_grid():
     assert booking.read_party("four people") == 4
     with pytest.raises(Refusal) as e:
         booking.read_party("banana")
-    assert "party_size" in str(e.value)
+    assert str(e.value).startswith(  # the model is told which field and shown an example
+        "'banana' is not a number I can read for party_size. Pass it as a whole number, e.g. 4;")
+
+
+def test_equally_close_times_are_offered_earlier_first():
+    """Noon on Wednesday is full: 11:15 and 12:45 are as close as each other, and so are
+    10:30 and 1:30 PM; of each pair the earlier is offered."""
+    full = [seated("FULL", 12, 0, 10)]
+    assert booking.nearest_free_times(SETTINGS, NOW, WEDNESDAY, time(12, 0), 2, full) == [
+        time(10, 30), time(11, 15), time(12, 45)]
+
+
+def test_a_bare_hour_the_model_put_in_the_wrong_half_is_the_half_we_seat():
+    """The caller said "6:45" and "10:30" without AM or PM; the model wrote 06:45 and 22:30.
+    Monday seats 6:45 only in the evening and Sunday 10:30 only in the morning."""
+    assert booking.read_time(SETTINGS, MONDAY, "06:45", heard="Monday at 6:45") == time(18, 45)
+    assert booking.read_time(SETTINGS, SUNDAY, "22:30", heard="Sunday at 10:30") == time(10, 30)
+    with pytest.raises(Refusal, match=r"said 8:15 without AM or PM, and we seat at both"):
+        booking.read_time(SETTINGS, MONDAY, "20:15", heard="Monday at 8:15")
+
+
+def test_a_bare_hour_is_read_against_the_day_said_not_today():
+    """Monday's breakfast is over by 10 AM, but "Sunday at 9" is Sunday's 9 AM breakfast."""
+    assert booking.read_when(SETTINGS, at(MONDAY, 10), "Sunday", "9") == (SUNDAY, time(9, 0))

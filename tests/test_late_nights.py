@@ -66,6 +66,9 @@ def test_open_until_two_in_the_morning_of_the_next_day():
     assert not booking.is_open(NIGHT_OWL, at(MONDAY, 1, 0))  # Sunday had no night
     assert not booking.is_open(NIGHT_OWL, at(TUESDAY, 0, 30))  # Monday closed at 11
     assert "Friday 5 PM to 2 AM" in booking.hours_text(NIGHT_OWL)
+    # the reservation agent is told about late nights only where there are some
+    assert booking.open_past_midnight(NIGHT_OWL)
+    assert not booking.open_past_midnight(ALL_DAY)
 
 
 def test_the_nights_seatings_after_midnight_are_the_next_days():
@@ -128,8 +131,13 @@ def test_tomorrow_said_after_midnight_is_asked_not_guessed():
     said = str(err.value)
     assert "12:40 AM on Saturday" in said
     assert "Saturday (later today) or Sunday" in said
-    # by daylight "tomorrow" is the next day again
+    # Saturday's night runs into Sunday: the day after is Monday
+    with pytest.raises(Refusal, match=r"Sunday \(later today\) or Monday"):
+        booking.read_when(NIGHT_OWL, at(SUNDAY, 1, 0), "tomorrow", "8 PM")
+    # by daylight "tomorrow" is the next day again: from 6 AM, the latest a night can close
     assert booking.read_when(NIGHT_OWL, at(SATURDAY, 9), "tomorrow", "8 PM") == (
+        SUNDAY, time(20, 0))
+    assert booking.read_when(NIGHT_OWL, at(SATURDAY, 6), "tomorrow", "8 PM") == (
         SUNDAY, time(20, 0))
 
 
@@ -204,6 +212,8 @@ def test_a_booking_moved_to_a_bare_hour_keeps_its_half_of_the_day():
 @pytest.mark.parametrize(("said_day", "said_time", "meant"), [
     ("Saturday", "1 at night", (SUNDAY, time(1, 0))),  # the night is in the time's words
     ("Saturday", "12:30 late", (SUNDAY, time(0, 30))),
+    ("Saturday", "01:30 at night", (SUNDAY, time(1, 30))),  # the model's 24-hour 01:30
+    ("Saturday", "01:30 late", (SUNDAY, time(1, 30))),
 ])
 def test_a_night_said_with_the_time_is_the_small_hours(said_day, said_time, meant):
     assert booking.read_when(NIGHT_OWL, at(FRIDAY, 10), said_day, said_time) == meant
@@ -216,6 +226,8 @@ def test_a_bare_hour_today_is_never_one_already_gone():
     assert booking.read_when(SETTINGS, at(FRIDAY, 6), "today", "9") == (FRIDAY, time(9, 0))
     with pytest.raises(Refusal):
         booking.read_when(SETTINGS, at(FRIDAY, 10), "today", "9")
+    with pytest.raises(Refusal):  # a seating starting this minute is gone too
+        booking.read_when(SETTINGS, at(FRIDAY, 9), "today", "9")
 
 
 def test_a_large_party_hears_the_restaurants_note_in_the_callers_language():
@@ -223,3 +235,40 @@ def test_a_large_party_hears_the_restaurants_note_in_the_callers_language():
     with pytest.raises(booking.LargeParty, match="Para grupos grandes, llame al restaurante"):
         booking.check_booking(NIGHT_OWL, at(FRIDAY, 10), SATURDAY, time(19, 0), 6,
                               large_party_note=note)
+
+
+def test_a_booking_moved_keeps_what_the_caller_did_not_change():
+    """Only the time said: the booking's day stays; nothing said: the booking stays as it is;
+    only "tonight": its time, tonight (1 AM the night after midnight)."""
+    assert booking.read_when(ALL_DAY, at(FRIDAY, 10), None, "8", heard="make it 8",
+                             was=(MONDAY, time(19, 0))) == (MONDAY, time(20, 0))
+    assert booking.read_when(ALL_DAY, at(FRIDAY, 10), None, None,
+                             was=(MONDAY, time(19, 0))) == (MONDAY, time(19, 0))
+    assert booking.read_when(NIGHT_OWL, at(FRIDAY, 10), "tonight", None,
+                             was=(SATURDAY, time(20, 0))) == (FRIDAY, time(20, 0))
+    assert booking.read_when(NIGHT_OWL, at(FRIDAY, 10), "tonight", None,
+                             was=(SUNDAY, time(1, 0))) == (SATURDAY, time(1, 0))
+
+
+def test_a_lunch_moved_to_a_bare_hour_stays_in_the_afternoon():
+    """12:30 is PM: "make it 1" of a 12:30 lunch is 1 PM, never 1 AM."""
+    assert booking.read_when(ALL_DAY, at(FRIDAY, 10), "Monday", "1", heard="make it 1",
+                             was=(MONDAY, time(12, 30))) == (MONDAY, time(13, 0))
+
+
+def test_the_half_of_the_day_said_with_the_day_settles_a_bare_hour():
+    """ALL_DAY seats at 8 AM and 8 PM: "Monday evening" and "8" is 8 PM, not asked."""
+    assert booking.read_when(ALL_DAY, at(FRIDAY, 10), "Monday evening", "8") == (
+        MONDAY, time(20, 0))
+
+
+def test_a_morning_or_noon_said_today_is_kept_though_the_caller_said_tonight_too():
+    """"Not tonight, today at noon" is noon, "today at 11:15 AM" 11:15 AM: the word tonight in
+    the call makes neither an evening time."""
+    from tests.test_booking_rules import SETTINGS  # open 8 AM to 8 PM on Fridays
+
+    assert booking.read_when(SETTINGS, at(FRIDAY, 8), "today", "noon",
+                             heard="not tonight, today at noon") == (FRIDAY, time(12, 0))
+    assert booking.read_when(SETTINGS, at(FRIDAY, 8), "today", "11:15 AM",
+                             heard="can't do tonight; today at 11:15 AM") == (
+        FRIDAY, time(11, 15))
