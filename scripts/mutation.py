@@ -116,7 +116,7 @@ TARGETS = (
     Target("call records", "store/call_records.py",
            ("tests/test_persistence.py", "tests/test_store_guards.py", "tests/test_call_reaper.py",
             "tests/test_outbox.py", "tests/conversation/test_crash_log.py",
-            "tests/conversation/test_snapshot_writes.py"),
+            "tests/conversation/test_snapshot_writes.py", "tests/test_call_log_races.py"),
            functions=("CallRecords.open_call_log", "CallRecords._commit_call_open",
                       "CallRecords.mark_call_crashed", "CallRecords._saved_for_log",
                       "CallRecords._commit_call_log", "CallRecords._commit_if_unchanged",

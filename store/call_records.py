@@ -72,7 +72,7 @@ class CallRecords:
         return [CallLog.from_doc(s.to_dict() or {}) async for s in query.stream()]
 
     async def mark_call_crashed(self, call_id: str, *, now: datetime,
-                                from_snapshot: SnapshotToLog | None = None) -> bool:
+                                from_snapshot: SnapshotToLog) -> bool:
         """Close an "in progress" log no agent finished; False when it was completed meanwhile.
         Counted on the day the call was counted on when it started.
 
@@ -100,15 +100,15 @@ class CallRecords:
                 batch.delete(snapshot_ref,
                              option=self.db.write_option(last_update_time=saved.update_time))
             self._count(batch, log_.analytics_day or log_.started_at.date(), crashed=1)
-            await self._commit_if_unchanged(batch, call_id)
+            await self._commit_if_unchanged(batch, ref)
             return True
 
         return await self._with_retries(once)
 
     @staticmethod
-    def _saved_for_log(call_id: str, saved: Any, from_snapshot: SnapshotToLog | None
+    def _saved_for_log(call_id: str, saved: Any, from_snapshot: SnapshotToLog
                        ) -> dict[str, Any]:
-        if from_snapshot is None or not saved.exists:
+        if not saved.exists:
             return {}
         try:
             return from_snapshot(saved.to_dict() or {})
@@ -172,15 +172,15 @@ class CallRecords:
         self._count(batch, day, calls=int(stored is None), crashed=-int(status == "crashed"),
                     transfers=int(done.outcome == "transfer"),
                     abandoned=int(done.outcome == "abandoned"))
-        await self._commit_if_unchanged(batch, log_.call_id)
+        await self._commit_if_unchanged(batch, ref)
         return "saved"
 
-    async def _commit_if_unchanged(self, batch: Any, call_id: str) -> None:
+    async def _commit_if_unchanged(self, batch: Any, log_ref: Any) -> None:
         try:
             await batch.commit(retry=None, timeout=self.rpc_timeout_s)
         except (gexc.FailedPrecondition, gexc.Conflict, gexc.NotFound) as e:
             # Written meanwhile (the open, a reap): contention, decided again on retry.
-            raise gexc.Aborted(f"call log {call_id} changed meanwhile: {e.message}") from e
+            raise gexc.Aborted(f"call log {log_ref.id} changed meanwhile: {e.message}") from e
 
 
 def completed_log(log_: CallLog, stored: CallLog | None) -> CallLog:

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from config import ConfigError, FirestoreSettings
+from conversation.call_snapshot import crash_log_fields
 from domain import ids
 from domain.seating import SeatingPlan, Table, double_seated
 from models import CallLog, Message, slot_id
@@ -210,8 +211,8 @@ async def test_a_call_no_agent_finished_is_marked_crashed_and_still_counted(
     assert sorted(c.call_id for c in await db.open_call_logs()) == ["c-alive", "c-dead"]
 
     later = NOW + timedelta(minutes=3)
-    assert await db.mark_call_crashed("c-dead", now=later)
-    assert not await db.mark_call_crashed("c-dead", now=later)
+    assert await db.mark_call_crashed("c-dead", now=later, from_snapshot=crash_log_fields)
+    assert not await db.mark_call_crashed("c-dead", now=later, from_snapshot=crash_log_fields)
     dead = await doc(db, "call_logs/c-dead")
     assert dead is not None and (dead["status"], dead["duration_s"]) == ("crashed", 180.0)
     stats = await db.get_analytics(DAY)
