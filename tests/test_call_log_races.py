@@ -200,3 +200,20 @@ def test_a_resumed_agents_log_keeps_the_day_the_call_was_counted_on() -> None:
     assert done.analytics_day == DAY
     own = completed_log(_log(analytics_day=date(2026, 11, 21)), stored)
     assert own.analytics_day == date(2026, 11, 21)
+
+
+def test_a_resumed_calls_log_is_the_whole_call() -> None:
+    """The crashed record (what was said before the crash, the call's real start, how often
+    it was taken over) and the resumed agent's log make one completed log."""
+    before = [_line("assistant", "How can I help?"), _line("user", "Two tacos")]
+    stored = _log(status="crashed", transcript=before, resumed=2, analytics_day=DAY)
+    after = [_line("assistant", "Sorry, we were cut off."), _line("user", "Thanks, bye")]
+    later = START + timedelta(minutes=3)
+    ended = later + timedelta(seconds=61, microseconds=876543)
+    done = completed_log(_log(status="in_progress", started_at=later, transcript=after,
+                              resumed=1, ended_at=ended), stored)
+    assert done.status == "completed"
+    assert done.started_at == START  # the call's real start, not the resumed agent's
+    assert done.duration_s == 241.88  # 241.876543 s, from the real start
+    assert [t.text for t in done.transcript] == [t.text for t in [*before, *after]]
+    assert (done.resumed, done.analytics_day) == (2, DAY)

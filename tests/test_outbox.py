@@ -179,6 +179,8 @@ async def test_every_queued_write_goes_back_to_its_own_restaurant(
         assert sorted(x["kind"] for x in lines) == [
             "booking", "call_log", "call_open", "message", "order"]
         assert {x["payload"]["restaurant_id"] for x in lines} == {"casa-lupita"}
+        # Each entry is keyed by its call: another call opened in the same outage is its own.
+        assert {"call_open:call-lupita", "call_log:call-lupita"} <= {x["id"] for x in lines}
 
         private_emulator.restart()
         await eventually(firestore_answers(main))
