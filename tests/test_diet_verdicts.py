@@ -110,3 +110,55 @@ def test_a_menu_file_whose_tags_its_allergens_contradict_is_refused(tags, allerg
                     allergens=allergens, dietary=tags)
     found = [text for path, text in diet.menu_problems(dish) if path == ("dietary",)]
     assert found == ([said] if said else [])
+
+
+def _quiche(**fields: object) -> MenuItem:
+    return MenuItem(id="quiche", name="Quiche", category="food", price_cents=900, **fields)
+
+
+def _adds(*options: Option) -> list[OptionGroup]:
+    return [OptionGroup(id="side", name="Side", options=[_opt("plain", "Plain")]),
+            OptionGroup(id="add", name="Add", options=[_opt("none", "Nothing"), *options])]
+
+
+UNKNOWN = f"; use one of: {', '.join(diet.ALLERGEN_WORDS)}"
+AT = ("option_groups", 1, "options", 1)  # the second choice of the second group
+KEEPS = "; give the option `dietary:` (the diets it keeps, [] for none)"
+
+
+@pytest.mark.parametrize(("dish", "problems"), [
+    # each mistake at the exact place in the file where the menu writer has to fix it
+    (_quiche(allergens=["egg", "kiwi"], may_contain=["sesame", "mango"]),
+     [(("allergens", 1), "unknown allergen 'kiwi'" + UNKNOWN),
+      (("may_contain", 1), "unknown allergen 'mango'" + UNKNOWN)]),
+    (_quiche(allergens=["gluten", "Milk"], may_contain=["sesame", "dairy"]),
+     [(("may_contain", 1), "'dairy' is already in allergens: a trace is what the dish may "
+                           "contain, not what it contains")]),
+    (_quiche(allergens=["egg"], option_groups=_adds(
+        _opt("jam", "Jam", allergens=["papaya"], removes=["guava"]))),
+     [((*AT, "allergens", 0), "unknown allergen 'papaya'" + UNKNOWN),
+      ((*AT, "removes", 0), "unknown allergen 'guava'" + UNKNOWN),
+      ((*AT, "removes", 0), "option 'jam' takes out 'guava', which the dish does not contain")]),
+    (_quiche(allergens=["egg", "dairy"], option_groups=_adds(
+        _opt("oat", "Oat cream", removes=["Milk", "gluten"]))),
+     [((*AT, "removes", 1), "option 'oat' takes out 'gluten', which the dish does not contain")]),
+    # a choice breaks the dish's diet only by what it adds, and only the diets it keeps
+    (_quiche(dietary=["Vegan", "vegetarian", "gluten-free"], option_groups=_adds(
+        _opt("feta", "Feta", allergens=["dairy"]), _opt("bun", "Bun", allergens=["wheat"]))),
+     [((*AT, "dietary"), "option 'feta' is tagged vegan but contains dairy" + KEEPS),
+      (("option_groups", 1, "options", 2, "dietary"),
+       "option 'bun' is tagged gluten-free but contains or may contain gluten" + KEEPS)]),
+    (_quiche(dietary=["vegan", "vegetarian"], option_groups=_adds(
+        _opt("feta", "Feta", allergens=["dairy"], dietary=["Vegetarian"]))), []),
+    (_quiche(dietary=["vegetarian"], option_groups=_adds(
+        _opt("feta", "Feta", allergens=["dairy"], dietary=["vegan"]))), []),
+    (_quiche(dietary=["vegan"], option_groups=_adds(
+        _opt("feta", "Feta", allergens=["dairy"], dietary=["Vegan"]))),
+     [((*AT, "dietary"), "option 'feta' is tagged vegan but contains dairy" + KEEPS)]),
+    (_quiche(allergens=["egg"], dietary=["vegetarian"], option_groups=_adds(
+        _opt("ham", "Ham", dietary=[]), _opt("egg", "Extra egg", allergens=["egg"]))), []),
+    (_quiche(allergens=["wheat"], dietary=["gluten-free"]),
+     [(("dietary",), "the dish is tagged gluten-free but contains or may contain gluten")]),
+])
+def test_the_menu_file_check_names_each_mistake_where_it_is_written(dish, problems):
+    assert diet.menu_problems(dish) == problems
