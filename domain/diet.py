@@ -150,23 +150,21 @@ def _labels(menu: Menu) -> list[tuple[str, MenuItem]]:
 
 
 def _dishes_in(menu: Menu, text: str) -> tuple[tuple[MenuItem, ...], str]:
-    """The dishes named in the question (longest names first), and the text without them."""
+    """The dishes named in the question, and the text without their names: each dish named
+    whole (longest names first; "the iced coffee" is that dish, not the coffee category), then
+    every dish of a category named ("any gluten-free pastries?")."""
     found: list[MenuItem] = []
-    categories = {_norm(i.category).strip() for i in menu.items.values()}
-    for word in text.split():  # "any gluten-free pastries?": every dish of the category
-        for cat in categories:
-            if word in (cat, cat.rstrip("s"), f"{cat}s"):
-                found += [i for i in menu.items.values()
-                          if _norm(i.category).strip() == cat and i not in found]
-    if found:
-        return tuple(found), text
+    category = {i.id: _norm(i.category).strip() for i in menu.items.values()}
+    forms = {f: c for c in category.values() for f in (c, c.rstrip("s"), f"{c}s")}
     for label, item in _labels(menu):
-        if label and f" {label} " in text:
+        if label and label not in forms and f" {label} " in text:
             text = text.replace(f" {label} ", " ")
             # "the croissant" is also the Almond Croissant: answer for every dish it may be
             for other in (item, *menu.items.values()):
                 if other not in found and (other is item or f" {label} " in _norm(other.name)):
                     found.append(other)
+    named = {c for f, c in forms.items() if f" {f} " in text}
+    found += [i for i in menu.items.values() if category[i.id] in named and i not in found]
     if not found:  # "the croissant": every dish whose name holds the word
         words = [w for w in text.split() if len(w) > 3 and not _is_concern_word(w)]
         for item in menu.items.values():

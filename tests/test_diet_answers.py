@@ -245,3 +245,68 @@ def test_the_sample_menus_declare_traces_and_choices():
     oat = _option(MENU.get("latte"), "Oat milk")
     assert oat.removes == ["dairy"] and oat.allergens == []
     assert load_menu_file(ROOT / "data" / "casa-lupita.yaml").items
+
+
+NUTS = ("tree-nuts",), (), ("peanuts",)  # "nuts": tree nuts, and peanuts no dish declares
+
+
+@pytest.mark.parametrize(("query", "dishes", "allergens", "diets", "undeclared"), [
+    # a dish by its name, its id or an alias; a shared word is every dish it may be, once each
+    ("is the cap dairy free", ["cappuccino"], ("dairy",), (), ()),
+    ("does the caffe latte have milk", ["latte"], ("dairy",), (), ()),
+    ("does the almond croissant or the croissant have nuts",
+     ["almond-croissant", "croissant"], *NUTS),
+    # a dish named whole is that dish, even with a category's word in its name
+    ("does the iced coffee have dairy", ["iced-coffee"], ("dairy",), (), ()),
+    ("is the fruit salad vegan", ["fruit-cup"], (), ("vegan",), ()),
+    ("is the english breakfast tea vegan", ["english-breakfast-tea"], (), ("vegan",), ()),
+    # no name said whole: the dishes whose name holds a word of four letters or more ...
+    ("do the muffins have nuts", ["blueberry-muffin"], *NUTS),
+    ("is the cake gluten free", ["flourless-chocolate-cake"], ("gluten",), (), ()),
+    # ... but not a short word, nor the concern itself ("Vegan Banana Bread", "Almond Croissant")
+    ("a cup of something dairy free", [], ("dairy",), (), ()),
+    ("anything vegan?", [], (), ("vegan",), ()),
+    ("anything without almonds", [], ("tree-nuts",), (), ()),
+    # a category, singular or plural, is every dish in it; two categories are both
+    ("any dairy free dessert", ["chocolate-chip-cookie", "flourless-chocolate-cake",
+                                "new-york-cheesecake", "fruit-cup"], ("dairy",), (), ()),
+    ("any dairy-free teas?", ["english-breakfast-tea", "green-tea", "chai-latte",
+                              "peppermint-tea"], ("dairy",), (), ()),
+    ("any dairy free cold drinks?", ["iced-coffee", "fresh-orange-juice", "sparkling-lemonade",
+                                     "berry-smoothie"], ("dairy",), (), ()),
+    ("is the coffee dairy free", ["cappuccino", "latte", "americano", "drip-coffee", "espresso",
+                                  "mocha"], ("dairy",), (), ()),
+    ("is the latte or the pastries dairy free", ["latte", "chai-latte", "croissant",
+                                                 "almond-croissant", "blueberry-muffin",
+                                                 "cinnamon-roll", "banana-bread", "pumpkin-loaf"],
+     ("dairy",), (), ()),
+    ("is there dairy in the tea or the desserts",
+     ["english-breakfast-tea", "green-tea", "chai-latte", "peppermint-tea",
+      "chocolate-chip-cookie", "flourless-chocolate-cake", "new-york-cheesecake", "fruit-cup"],
+     ("dairy",), (), ()),
+    # an ingredient word is the allergen with a dish or a cue, not when a choice is asked for
+    ("is there milk", [], ("dairy",), (), ()),
+    ("does the latte have milk", ["latte", "chai-latte"], ("dairy",), (), ()),
+    ("I'm vegan and celiac", [], ("gluten",), ("vegan",), ()),
+    ("is the latte halal or kosher", ["latte", "chai-latte"], (), (), ("halal", "kosher")),
+    # what the menu cannot speak for is named back in the caller's words, without the filler
+    ("I am allergic to kiwi", [], (), (), ("kiwi",)),
+    ("I'm allergic to red dye", [], (), (), ("red dye",)),
+    ("is it corn free", [], (), (), ("corn",)),
+    ("a kiwi allergy", [], (), (), ("kiwi",)),
+    ("is any of it kiwi free", [], (), (), ("kiwi",)),
+    ("are there any dishes without mango", [], (), (), ("mango",)),
+    ("what do you have without garlic", [], (), (), ("garlic",)),
+    ("which options contain coconut", [], (), (), ("coconut",)),
+    ("anything without onion", [], (), (), ("onion",)),
+    ("something without pork", [], (), (), ("pork",)),
+    ("I'm sensitive to kiwi, is there any in the smoothie", ["berry-smoothie"], (), (),
+     ("kiwi",)),
+    ("is the latte kiwi free", ["latte", "chai-latte"], (), (), ("kiwi",)),
+    ("I have allergies", [], (), (), ("that",)),
+])
+def test_a_callers_phrasing_is_read_as_the_question_they_asked(query, dishes, allergens, diets,
+                                                               undeclared):
+    read = diet.read_question(MENU, query)
+    assert ([d.id for d in read.dishes], read.allergens, read.diets, read.undeclared) == (
+        dishes, allergens, diets, undeclared)
