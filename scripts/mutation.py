@@ -122,7 +122,9 @@ TARGETS = (
     Target("tools: confirm", "agents/tools/confirm.py",
            ("tests/conversation/test_order_call.py", "tests/conversation/test_reservation_call.py",
             "tests/conversation/test_pos_and_text.py", "tests/conversation/test_bad_arguments.py",
-            "tests/conversation/test_private_details.py"),
+            "tests/conversation/test_private_details.py", "tests/conversation/test_safe_answers.py",
+            "tests/conversation/test_spanish.py",
+            "tests/conversation/test_booking_text_reminder.py"),
            emulator=True, in_sample=False),
     # The board's own guard: what staff may see (its routes run in the board's process, out of
     # mutmut's reach; these rules are pinned in-process).
