@@ -2,12 +2,29 @@
 
 from __future__ import annotations
 
+import pytest
+from google.api_core import exceptions as gexc
+
 from actions.reservations import spell
 from agents import ConfirmationAgent, OrderAgent
 from domain import ids
+from domain.lines import say
+from domain.spoken import spoken_in
 from testkit.records import make_order
 from testkit.scripted_llm import Call
-from tests.conversation.harness import CALLER, open_call, tool_output
+from tests.conversation.harness import CALLER, TZ, open_call, tool_output
+
+# What the model is told to do with the confirmation line: say it, then ask for more.
+TELL = " Tell the caller, and ask if there is anything else."
+TELL_EXACTLY = " Tell the caller exactly that, and ask if there is anything else."
+
+
+def placed_line(language: str, order: dict) -> str:
+    """The confirm tool's output for a saved order document, built as the caller hears it."""
+    sp = spoken_in(language)
+    return say(language, "order_placed", number=sp.code(order["order_number"]),
+               total=sp.money(order["total_cents"]),
+               pickup=sp.time(order["pickup_time"].astimezone(TZ).time())) + TELL
 
 
 async def test_full_order_call_saves_one_priced_order(seeded_db):
@@ -56,10 +73,13 @@ async def test_full_order_call_saves_one_priced_order(seeded_db):
     assert "617 555 0199" in readback, "the caller ID is read back for confirmation"
 
     result = await call.caller_says("Yes, that's right")
-    result.expect.contains_function_call(name="confirm")
+    said, is_error = tool_output(result, "confirm")
     orders = [d async for d in db.db.collection("orders").stream()]
     assert len(orders) == 1
     order = orders[0].to_dict()
+    # the model is told the saved number, total and pickup time, as the caller hears them
+    assert not is_error and said == placed_line("en", order), said
+    assert said.startswith(f"Order placed: number {spell(order['order_number'])}, total $")
     assert order["customer_name"] == "Sam Rivera" and order["customer_phone"] == CALLER
     assert [line["item_id"] for line in order["lines"]] == ["cappuccino", "blt-sandwich"]
     assert order["subtotal_cents"] == 600 + order["lines"][1]["unit_price_cents"]
@@ -109,3 +129,47 @@ async def test_an_order_id_holding_another_order_is_never_announced_as_placed(se
     ]
     assert orders[earlier.id]["customer_name"] == "Earlier Order"
     assert call.userdata.ids_created == [new_id]
+
+
+@pytest.mark.parametrize(("language", "firestore_down"),
+                         [("es", False), ("en", True), ("es", True)])
+async def test_the_model_is_told_how_the_order_was_saved_in_the_callers_language(
+        seeded_db, monkeypatch, language, firestore_down):
+    """Placed: number, total and pickup time; with Firestore down the order is queued and the
+    caller must hear it is only noted (staff will call), never that it is placed. In the
+    caller's language (the switch itself: tests/conversation/test_spanish.py)."""
+    db = seeded_db
+    call = await open_call(
+        db,
+        Call("start_order"),
+        Call("add_item", {"item": "a large cap"}),
+        "A large cappuccino. What name is the order under?",
+        Call("set_customer", {"name": "Sam Rivera"}),
+        Call("review_order"),
+        Call("confirm"),
+        "Noted. Anything else?",
+    )
+    call.userdata.language = language
+    if firestore_down:
+        async def unreachable(*_):
+            raise gexc.ServiceUnavailable("Firestore is down")
+
+        monkeypatch.setattr(db, "_commit_order", unreachable)
+        monkeypatch.setattr(db, "retry_budget_s", 0.0)
+    await call.caller_says("A large cap please")
+    await call.caller_says("Sam Rivera")
+    said, is_error = tool_output(await call.caller_says("Yes"), "confirm")
+
+    [oid] = call.userdata.ids_created
+    assert not is_error
+    if firestore_down:
+        number = spoken_in(language).code(ids.order_number(oid))
+        assert said == say(language, "order_queued", number=number) + TELL_EXACTLY, said
+        assert f"order:{oid}" in [e.id for e in await db.outbox.entries()]
+        assert not (await db.db.document(f"orders/{oid}").get()).exists
+    else:
+        order = (await db.db.document(f"orders/{oid}").get()).to_dict()
+        assert said == placed_line(language, order), said
+    opening = {("en", True): "The order is noted as number", ("es", True): "El pedido quedó",
+               ("es", False): "Pedido hecho: número"}[language, firestore_down]
+    assert said.startswith(opening), said

@@ -4,15 +4,29 @@ from __future__ import annotations
 
 from datetime import date, datetime, time
 
+import pytest
+from google.api_core import exceptions as gexc
+
+from actions.texts import Texts
 from agents import ConfirmationAgent, ReservationAgent
+from domain.lines import say
+from domain.spoken import spoken_in
 from models import Reservation
 from store.menu_file import load_menu_file
+from store.outbox import Outbox
 from testkit.firestore import MENU_PATH
 from testkit.scripted_llm import Call
 from testkit.seating import seated_at
 from tests.conversation.harness import CALLER, NOW, open_call, tool_output
 
 ROOM = load_menu_file(MENU_PATH).restaurant.seating  # the demo café's tables
+# What the model is told to do with the confirmation line: say it, then ask for more.
+TELL = " Tell the caller, and ask if there is anything else."
+
+
+def told(language: str, line: str, code: str) -> str:
+    """The confirm tool's output for booking `code`, as the caller hears it."""
+    return say(language, line, code=spoken_in(language).code(code)) + TELL
 
 
 async def _slot(db, key: str) -> int:
@@ -59,7 +73,7 @@ async def test_full_reservation_call_books_once(seeded_db):
     )
     result = await call.caller_says("Yes please")
     output, is_error = tool_output(result, "confirm")
-    assert not is_error and "Booked: code" in output
+    assert not is_error and output.startswith("Booked: code "), output
 
     docs = [d async for d in db.db.collection("reservations").stream()]
     assert len(docs) == 1
@@ -68,6 +82,7 @@ async def test_full_reservation_call_books_once(seeded_db):
     assert booking["party_size"] == 4 and booking["phone"] == CALLER
     assert booking["status"] == "confirmed"
     assert " ".join(docs[0].id) in output, "the caller is told the code that was saved"
+    assert output == told("en", "booked", docs[0].id)
     assert await _slot(db, "2026-11-21T19:00") == 4
     # a four-top, for the 90 minutes a party of four dines
     assert (booking["tables"], booking["minutes"]) == (["T5"], 90)
@@ -86,7 +101,8 @@ async def _existing_booking(db, code="KXT4MA", party=2, at=time(19, 0)) -> Reser
     return res
 
 
-async def test_change_moves_the_booking_and_its_seats(seeded_db):
+@pytest.mark.parametrize("language", ["en", "es"])
+async def test_change_moves_the_booking_and_its_seats(seeded_db, language):
     db = seeded_db
     await _existing_booking(db)
     call = await open_call(
@@ -98,13 +114,15 @@ async def test_change_moves_the_booking_and_its_seats(seeded_db):
         Call("confirm"),
         "Done, your booking is changed.",
     )
+    call.userdata.language = language  # the switch itself: tests/conversation/test_spanish.py
     result = await call.caller_says("I need to change my reservation")
     output, _ = tool_output(result, "find_reservations")
     assert "KXT4MA" in output and "Dana Fox" in output
     result = await call.caller_says("Make it 8 o'clock, and three of us")
     result.expect.contains_agent_handoff(new_agent_type=ConfirmationAgent)
-    assert "8 PM" in call.session.history.items[-1].text_content
-    await call.caller_says("Yes")
+    assert spoken_in(language).time(time(20, 0)) in call.session.history.items[-1].text_content
+    output, is_error = tool_output(await call.caller_says("Yes"), "confirm")
+    assert not is_error and output == told(language, "booking_changed", "KXT4MA"), output
     saved = (await db.db.collection("reservations").document("KXT4MA").get()).to_dict()
     assert saved["status"] == "changed" and saved["time"] == "20:00:00"
     assert saved["party_size"] == 3
@@ -115,7 +133,8 @@ async def test_change_moves_the_booking_and_its_seats(seeded_db):
     assert (await call.call_log())["outcome"] == "change"
 
 
-async def test_cancel_frees_the_seats(seeded_db):
+@pytest.mark.parametrize("language", ["en", "es"])
+async def test_cancel_frees_the_seats(seeded_db, tmp_path, language):
     db = seeded_db
     await _existing_booking(db, party=4)
     call = await open_call(
@@ -125,9 +144,18 @@ async def test_cancel_frees_the_seats(seeded_db):
         Call("confirm"),
         "Your booking is cancelled.",
     )
+    call.userdata.language = language
+    # texts configured: no text (nor reminder) is offered for a booking that was cancelled
+    no_twilio = None  # offering a text sends nothing
+    call.userdata.services.texts = Texts(no_twilio, Outbox(tmp_path / "sms.jsonl"),
+                                         db.for_restaurant)
     await call.caller_says("Please cancel booking K X T 4 M A")
-    assert call.session.history.items[-1].text_content.startswith("Just to confirm: cancel")
-    await call.caller_says("Yes, cancel it")
+    asked = {"en": "Just to confirm: cancel", "es": "Solo para confirmar: ¿cancelo"}[language]
+    assert call.session.history.items[-1].text_content.startswith(asked)
+    output, is_error = tool_output(await call.caller_says("Yes, cancel it"), "confirm")
+    # told once it is cancelled: not an error, which the model would report as a failure
+    assert not is_error and output == told(language, "booking_cancelled", "KXT4MA"), output
+    assert not call.userdata.text_offered
     saved = (await db.db.collection("reservations").document("KXT4MA").get()).to_dict()
     assert saved["status"] == "cancelled"
     assert await _slot(db, "2026-11-21T19:00") == 0
@@ -146,3 +174,43 @@ async def test_cannot_change_someone_elses_booking_by_code(seeded_db):
     assert is_error and "No upcoming booking KXT4MA" in output
     saved = (await db.db.collection("reservations").document("KXT4MA").get()).to_dict()
     assert saved["status"] == "confirmed"
+
+
+@pytest.mark.parametrize(("language", "firestore_down"),
+                         [("es", False), ("en", True), ("es", True)])
+async def test_the_model_is_told_how_the_booking_was_saved_in_the_callers_language(
+        seeded_db, monkeypatch, language, firestore_down):
+    """Booked: its code; with Firestore down the booking is queued and the caller must hear it
+    is only noted (staff will call), never that it is booked. In the caller's language."""
+    db = seeded_db
+    call = await open_call(
+        db,
+        Call("start_reservation", {"action": "new"}),
+        Call("book_table", {"date": "2026-11-21", "time": "19:00", "party_size": 4,
+                            "name": "Priya Shah"}),
+        Call("confirm"),
+        "Noted. Anything else?",
+    )
+    call.userdata.language = language
+    if firestore_down:
+        async def unreachable(*_):
+            raise gexc.ServiceUnavailable("Firestore is down")
+
+        monkeypatch.setattr(db, "_book_once", unreachable)
+        monkeypatch.setattr(db, "retry_budget_s", 0.0)
+    await call.caller_says("A table for four tomorrow at seven, Priya Shah")
+    output, is_error = tool_output(await call.caller_says("Yes"), "confirm")
+
+    [code] = call.userdata.ids_created
+    assert not is_error
+    saved = await db.get_reservation(code)
+    if firestore_down:
+        assert output == told(language, "booking_queued", code), output
+        assert f"booking:{code}" in [e.id for e in await db.outbox.entries()]
+        assert saved is None
+    else:
+        assert output == told(language, "booked", code), output
+        assert saved is not None and saved.language == language
+    opening = {("en", True): "The booking is noted under code", ("es", True): "La reserva quedó",
+               ("es", False): "Reservado: código"}[language, firestore_down]
+    assert output.startswith(opening), output
