@@ -6,10 +6,12 @@ import pytest
 from google.api_core import exceptions as gexc
 
 from actions.reservations import spell
+from actions.texts import Texts
 from agents import ConfirmationAgent, OrderAgent
 from domain import ids
 from domain.lines import say
 from domain.spoken import spoken_in
+from store.outbox import Outbox
 from testkit.records import make_order
 from testkit.scripted_llm import Call
 from tests.conversation.harness import CALLER, TZ, open_call, tool_output
@@ -17,14 +19,16 @@ from tests.conversation.harness import CALLER, TZ, open_call, tool_output
 # What the model is told to do with the confirmation line: say it, then ask for more.
 TELL = " Tell the caller, and ask if there is anything else."
 TELL_EXACTLY = " Tell the caller exactly that, and ask if there is anything else."
+OFFER = (" Tell the caller, then ask in one short question whether they want a text with the "
+         "order (yes: call send_text; no: call no_text), and if there is anything else.")
 
 
-def placed_line(language: str, order: dict) -> str:
+def placed_line(language: str, order: dict, then: str = TELL) -> str:
     """The confirm tool's output for a saved order document, built as the caller hears it."""
     sp = spoken_in(language)
     return say(language, "order_placed", number=sp.code(order["order_number"]),
                total=sp.money(order["total_cents"]),
-               pickup=sp.time(order["pickup_time"].astimezone(TZ).time())) + TELL
+               pickup=sp.time(order["pickup_time"].astimezone(TZ).time())) + then
 
 
 async def test_full_order_call_saves_one_priced_order(seeded_db):
@@ -134,10 +138,11 @@ async def test_an_order_id_holding_another_order_is_never_announced_as_placed(se
 @pytest.mark.parametrize(("language", "firestore_down"),
                          [("es", False), ("en", True), ("es", True)])
 async def test_the_model_is_told_how_the_order_was_saved_in_the_callers_language(
-        seeded_db, monkeypatch, language, firestore_down):
-    """Placed: number, total and pickup time; with Firestore down the order is queued and the
-    caller must hear it is only noted (staff will call), never that it is placed. In the
-    caller's language (the switch itself: tests/conversation/test_spanish.py)."""
+        seeded_db, monkeypatch, tmp_path, language, firestore_down):
+    """Placed: number, total and pickup time, and a text offered; with Firestore down the
+    order is queued and the caller must hear it is only noted (staff will call), never that it
+    is placed, and no text is offered for it. In the caller's language (the switch itself:
+    tests/conversation/test_spanish.py)."""
     db = seeded_db
     call = await open_call(
         db,
@@ -150,6 +155,9 @@ async def test_the_model_is_told_how_the_order_was_saved_in_the_callers_language
         "Noted. Anything else?",
     )
     call.userdata.language = language
+    no_twilio = None  # offering a text sends nothing
+    call.userdata.services.texts = Texts(no_twilio, Outbox(tmp_path / "sms.jsonl"),
+                                         db.for_restaurant)
     if firestore_down:
         async def unreachable(*_):
             raise gexc.ServiceUnavailable("Firestore is down")
@@ -169,7 +177,8 @@ async def test_the_model_is_told_how_the_order_was_saved_in_the_callers_language
         assert not (await db.db.document(f"orders/{oid}").get()).exists
     else:
         order = (await db.db.document(f"orders/{oid}").get()).to_dict()
-        assert said == placed_line(language, order), said
+        assert said == placed_line(language, order, then=OFFER), said
+    assert call.userdata.text_offered is not firestore_down
     opening = {("en", True): "The order is noted as number", ("es", True): "El pedido quedó",
                ("es", False): "Pedido hecho: número"}[language, firestore_down]
     assert said.startswith(opening), said

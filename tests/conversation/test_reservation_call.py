@@ -22,11 +22,13 @@ from tests.conversation.harness import CALLER, NOW, open_call, tool_output
 ROOM = load_menu_file(MENU_PATH).restaurant.seating  # the demo café's tables
 # What the model is told to do with the confirmation line: say it, then ask for more.
 TELL = " Tell the caller, and ask if there is anything else."
+OFFER = (" Tell the caller, then ask in one short question whether they want a text with the "
+         "booking (yes: call send_text; no: call no_text), and if there is anything else.")
 
 
-def told(language: str, line: str, code: str) -> str:
+def told(language: str, line: str, code: str, then: str = TELL) -> str:
     """The confirm tool's output for booking `code`, as the caller hears it."""
-    return say(language, line, code=spoken_in(language).code(code)) + TELL
+    return say(language, line, code=spoken_in(language).code(code)) + then
 
 
 async def _slot(db, key: str) -> int:
@@ -179,9 +181,10 @@ async def test_cannot_change_someone_elses_booking_by_code(seeded_db):
 @pytest.mark.parametrize(("language", "firestore_down"),
                          [("es", False), ("en", True), ("es", True)])
 async def test_the_model_is_told_how_the_booking_was_saved_in_the_callers_language(
-        seeded_db, monkeypatch, language, firestore_down):
-    """Booked: its code; with Firestore down the booking is queued and the caller must hear it
-    is only noted (staff will call), never that it is booked. In the caller's language."""
+        seeded_db, monkeypatch, tmp_path, language, firestore_down):
+    """Booked: its code, and a text offered; with Firestore down the booking is queued and the
+    caller must hear it is only noted (staff will call), never that it is booked, and no text
+    is offered for it. In the caller's language."""
     db = seeded_db
     call = await open_call(
         db,
@@ -192,6 +195,9 @@ async def test_the_model_is_told_how_the_booking_was_saved_in_the_callers_langua
         "Noted. Anything else?",
     )
     call.userdata.language = language
+    no_twilio = None  # offering a text sends nothing
+    call.userdata.services.texts = Texts(no_twilio, Outbox(tmp_path / "sms.jsonl"),
+                                         db.for_restaurant)
     if firestore_down:
         async def unreachable(*_):
             raise gexc.ServiceUnavailable("Firestore is down")
@@ -199,7 +205,10 @@ async def test_the_model_is_told_how_the_booking_was_saved_in_the_callers_langua
         monkeypatch.setattr(db, "_book_once", unreachable)
         monkeypatch.setattr(db, "retry_budget_s", 0.0)
     await call.caller_says("A table for four tomorrow at seven, Priya Shah")
+    if firestore_down:  # nor can it be read: a queued booking is not looked up for a text
+        monkeypatch.setattr(db, "get_reservation", unreachable)
     output, is_error = tool_output(await call.caller_says("Yes"), "confirm")
+    monkeypatch.undo()
 
     [code] = call.userdata.ids_created
     assert not is_error
@@ -209,8 +218,9 @@ async def test_the_model_is_told_how_the_booking_was_saved_in_the_callers_langua
         assert f"booking:{code}" in [e.id for e in await db.outbox.entries()]
         assert saved is None
     else:
-        assert output == told(language, "booked", code), output
+        assert output == told(language, "booked", code, then=OFFER), output
         assert saved is not None and saved.language == language
+    assert call.userdata.text_offered is not firestore_down
     opening = {("en", True): "The booking is noted under code", ("es", True): "La reserva quedó",
                ("es", False): "Reservado: código"}[language, firestore_down]
     assert output.startswith(opening), output
