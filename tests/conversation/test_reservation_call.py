@@ -17,7 +17,7 @@ from store.outbox import Outbox
 from testkit.firestore import MENU_PATH
 from testkit.scripted_llm import Call
 from testkit.seating import seated_at
-from tests.conversation.harness import CALLER, NOW, open_call, tool_output
+from tests.conversation.harness import CALLER, NOW, count_docs, open_call, tool_output
 
 ROOM = load_menu_file(MENU_PATH).restaurant.seating  # the demo café's tables
 # What the model is told to do with the confirmation line: say it, then ask for more.
@@ -224,3 +224,29 @@ async def test_the_model_is_told_how_the_booking_was_saved_in_the_callers_langua
     opening = {("en", True): "The booking is noted under code", ("es", True): "La reserva quedó",
                ("es", False): "Reservado: código"}[language, firestore_down]
     assert output.startswith(opening), output
+
+
+async def test_a_booking_changed_after_a_yes_with_more_is_read_back_before_it_is_saved(
+        seeded_db):
+    """"Yes, but make it 8": the yes is held, the time changed; a confirm in the same turn must
+    not book what the caller has not heard read back."""
+    db = seeded_db
+    call = await open_call(
+        db,
+        Call("start_reservation", {"action": "new"}),
+        Call("book_table", {"date": "2026-11-21", "time": "19:00", "party_size": 4,
+                            "name": "Priya Shah"}),
+        Call("confirm"),
+        Call("update_booking", {"time": "20:00"}),
+        Call("confirm"),
+        "A table for 4 tomorrow at 8 PM. Shall I book it?",
+    )
+    await call.caller_says("A table for four tomorrow at seven, Priya Shah")
+    result = await call.caller_says("Yes, but make it 8 instead")
+    confirms = [str(e.item.output) for i, e in enumerate(result.events)
+                if e.type == "function_call_output" and result.events[i - 1].type == "function_call"
+                and result.events[i - 1].item.name == "confirm"]
+    assert len(confirms) == 2 and "changed after the caller's yes" in confirms[1], confirms
+    assert await count_docs(db, "reservations") == {"reservations": 0}
+    assert call.userdata.ids_created == []
+    assert call.userdata.reservation is not None and call.userdata.reservation.at == time(20, 0)
