@@ -103,7 +103,11 @@ TARGETS = (
                       "FirebaseManager._commit_checked", "_holds", "_hold_of",
                       "_existing_reservation",
                       "_unplaced_booking_message"),
-           emulator=True),
+           # Out of the CI sample: its run of 2026-12-07 (622 mutants, 79 alive) is not triaged;
+           # many of the guards it left are tested in files it does not select yet (the outbox's
+           # call-open replay and restaurant id in tests/test_outbox.py, booking versions in the
+           # board's tests).
+           emulator=True, in_sample=False),
     # The call's log and its saved state: one log per call (completed, never doubled), a
     # crashed call's log from what it saved, its restaurant kept through the outbox.
     # Out of the CI sample until a full run has its survivors triaged.
