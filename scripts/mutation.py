@@ -84,8 +84,9 @@ TARGETS = (
     Target("outbound rules", "domain/outbound_rules.py",
            ("tests/test_outbound_deny.py", "tests/test_outbound_rules.py",
             "tests/test_calling_hours_properties.py", "tests/test_contact.py")),
-    Target("outbox", "store/outbox.py", ("tests/test_outbox_file.py", "tests/test_outbox_loop.py"),
-           in_sample=False),  # its loop-lag tests measure time: not for a loaded CI machine
+    # Its loop-lag tests compare times within one run (the lag against one outbox read), so a
+    # loaded machine moves both; the full run of 2026-12-07 left only listed survivors.
+    Target("outbox", "store/outbox.py", ("tests/test_outbox_file.py", "tests/test_outbox_loop.py")),
     Target("store commit paths", "store/repository.py",
            ("tests/test_persistence.py", "tests/test_store_guards.py", "tests/test_outbox.py",
             "tests/test_call_log_races.py", "tests/board/test_reservation_versions.py",
