@@ -64,13 +64,20 @@ _NOT_STREET = {
     "people", "o'clock", "tonight", "tomorrow", "please", "i", "we", "is", "are", "near",
 }
 _MAX_STREET_WORDS = 4
-_STATES = set(
-    "al ak az ar ca co ct de dc fl ga hi id il in ia ks ky la me md ma mi mn ms mo mt ne nv nh "
-    "nj nm ny nc nd oh ok or pa ri sc sd tn tx ut vt va wa wv wi wy pr alabama alaska arizona "
-    "arkansas california colorado connecticut delaware florida georgia hawaii idaho illinois "
-    "indiana iowa kansas kentucky louisiana maine maryland massachusetts michigan minnesota "
-    "mississippi missouri montana nebraska nevada ohio oklahoma oregon pennsylvania tennessee "
-    "texas utah vermont virginia washington wisconsin wyoming".split()
+# A state or ZIP code after the street says it is an address, so it may have a longer name
+# ("12 Saint Mary of the Woods Lane, Springfield, MA"); an order line has none after it.
+_MAX_CONFIRMED_STREET_WORDS = 8
+# A two-letter state counts only in capitals, as speech-to-text writes it ("ME", "MA"): "me",
+# "in", "or", "ok", "hi", "oh", "pa" are the caller's words. A state said in full counts either way.
+_STATE_CODES = set(
+    "AL AK AZ AR CA CO CT DE DC FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH "
+    "NJ NM NY NC ND OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY PR".split()
+)
+_STATE_NAMES = set(
+    "alabama alaska arizona arkansas california colorado connecticut delaware florida georgia "
+    "hawaii idaho illinois indiana iowa kansas kentucky louisiana maine maryland massachusetts "
+    "michigan minnesota mississippi missouri montana nebraska nevada ohio oklahoma oregon "
+    "pennsylvania tennessee texas utah vermont virginia washington wisconsin wyoming".split()
 )
 _ZIP = re.compile(r"\d{5}(?:-\d{4})?")
 # When the tagger misreads a sentence: a house number, one to four words, a street type.
@@ -204,23 +211,33 @@ def _address_at(tagged: list[tuple[str, str]], i: int) -> int | None:
         ):
             last_type = j  # the tagger's word for a street type, and really one ("booking" isn't)
         j += 1
-    if last_type is None or street_words == 0 or street_words > _MAX_STREET_WORDS:
+    if last_type is None or street_words == 0 or street_words > _MAX_CONFIRMED_STREET_WORDS:
         return None
     end = j - 1
     while j < len(tagged) and tagged[j][1] in _UNIT and _unit_word(tagged[j]):
         end = j
         j += 1
+    town_end = _confirmed_town_end(tagged, j)
+    if town_end is not None:
+        return town_end
+    return end if street_words <= _MAX_STREET_WORDS else None
+
+
+def _confirmed_town_end(tagged: list[tuple[str, str]], j: int) -> int | None:
+    """Index of the last state or ZIP code of the town starting at token j, or None: a city
+    counts only when a real state or ZIP code confirms it."""
     town_end = None
     while j < len(tagged) and tagged[j][1] in _TOWN:
-        word = tagged[j][0].strip(",.").lower()
+        said = tagged[j][0].strip(",.")
+        word = said.lower()
         if word in _NOT_STREET:
             break
-        if (tagged[j][1] == "StateName" and word in _STATES) or (
+        if (tagged[j][1] == "StateName" and (said in _STATE_CODES or word in _STATE_NAMES)) or (
             tagged[j][1] == "ZipCode" and _ZIP.fullmatch(word)
         ):
-            town_end = j  # a city counts only when a real state or ZIP code confirms it
+            town_end = j
         j += 1
-    return town_end if town_end is not None else end
+    return town_end
 
 
 _UNIT_TYPES = {"apt", "apartment", "suite", "ste", "unit", "floor", "fl", "room", "rm", "#",

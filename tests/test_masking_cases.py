@@ -18,8 +18,10 @@ from domain.redact import CARD_MARK, luhn_ok
     ("I live at 12b Elm Street, Springfield, MA 01103.", "I live at [address]."),
     # a house number that is a range: no digit of it is left in front of the mark
     ("I live at 12-14 Elm Street.", "I live at [address]."),
-    # a street of four words is still a street (five is where it stops: see below)
+    # a street of four words is still a street (five is where it stops without a state or ZIP
+    # code after it: see below)
     ("I live at 12 Martin Luther King Jr Boulevard, Chicago, IL 60601.", "I live at [address]."),
+    ("Deliver to 12 Martin Luther King Jr Boulevard Apt 4B please", "Deliver to [address] please"),
     # a capital X around a street word is part of the word ("XI" is not the caller saying "I")
     ("I live at 40 Pope Pius XI Avenue, Springfield, MA 01103.", "I live at [address]."),
     # a direction spelled out after the street type, which the fallback rule does not read
@@ -40,6 +42,18 @@ from domain.redact import CARD_MARK, luhn_ok
     # two addresses back to back: the second's town goes with it
     ("Either 12 Elm Street, 9 Old Mill Road, Austin, TX 78701",
      "Either [address], [address]"),
+    # a street of five to eight words, which an order line can also be, when a state or ZIP
+    # code after it says it is an address
+    ("12 Saint Mary of the Woods Lane, Springfield, MA 01103", "[address]"),
+    ("Send it to 12 Our Lady of the Holy Rosary Road, 01103 please",
+     "Send it to [address] please"),
+    ("I live at 12 Saint Mary of the Holy Blue Woods Valley Lane, Springfield, MA 01103.",
+     "I live at [address]."),
+    # a state in capitals or spelled out, as speech-to-text writes it, confirms the town
+    ("I live at 12 Elm Street, Springfield, ME 04101.", "I live at [address]."),
+    ("I live at 12 Elm Street, Springfield, Maine.", "I live at [address]."),
+    # the caller's words after the state end the town, and the state still confirms it
+    ("I live at 12 Elm Street, Springfield, MA for now", "I live at [address] for now"),
 ])
 def test_every_part_of_an_address_goes(said: str, kept: str) -> None:
     assert mask_personal(said) == kept
@@ -59,6 +73,18 @@ def test_every_part_of_an_address_goes(said: str, kept: str) -> None:
     ("Pick up at 6 pm. Elm Street store please.", "Pick up at 6 pm. Elm Street store please."),
     # the same number said earlier in the sentence is not where the address starts
     ("I need 12 napkins, deliver to 12 Elm Street.", "I need 12 napkins, deliver to [address]."),
+    # a lowercase two-letter word after a town is the caller's word, not a state ("me" is not
+    # Maine, "in" not Indiana, "or" not Oregon): the town stays unconfirmed, the words stay
+    ("I live at 12 Elm Street, Springfield, call me", "I live at [address], Springfield, call me"),
+    ("I live at 12 Elm Street, Springfield, me and my wife",
+     "I live at [address], Springfield, me and my wife"),
+    ("I live at 12 Elm Street, Springfield, in the back",
+     "I live at [address], Springfield, in the back"),
+    ("I live at 12 Elm Street, Springfield, or maybe not",
+     "I live at [address], Springfield, or maybe not"),
+    # a street of nine words is past what any street is called, whatever follows it
+    ("2 large iced vanilla oat milk lattes the very usual way, MA 01103",
+     "2 large iced vanilla oat milk lattes the very usual way, MA 01103"),
 ])
 def test_the_words_of_an_order_around_an_address_stay(said: str, kept: str) -> None:
     assert mask_personal(said) == kept
