@@ -108,7 +108,6 @@ TARGETS = (
            emulator=True, in_sample=False),
     # The call's log and its saved state: one log per call (completed, never doubled), a
     # crashed call's log from what it saved, its restaurant kept through the outbox.
-    # Out of the CI sample until a full run has its survivors triaged.
     Target("call records", "store/call_records.py",
            ("tests/test_persistence.py", "tests/test_store_guards.py", "tests/test_call_reaper.py",
             "tests/test_outbox.py", "tests/conversation/test_crash_log.py",
@@ -117,7 +116,7 @@ TARGETS = (
                       "CallRecords.mark_call_crashed", "CallRecords._saved_for_log",
                       "CallRecords._commit_call_log", "CallRecords._commit_if_unchanged",
                       "completed_log"),
-           emulator=True, in_sample=False),
+           emulator=True),
     # The tools that save: nothing without the caller's yes (a backchannel is not one), the
     # read-back the caller heard is what is saved, a text only with consent.
     # Out of the CI sample until a full run has its survivors triaged.
