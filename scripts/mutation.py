@@ -119,14 +119,13 @@ TARGETS = (
            emulator=True),
     # The tools that save: nothing without the caller's yes (a backchannel is not one), the
     # read-back the caller heard is what is saved, a text only with consent.
-    # Out of the CI sample until a full run has its survivors triaged.
     Target("tools: confirm", "agents/tools/confirm.py",
            ("tests/conversation/test_order_call.py", "tests/conversation/test_reservation_call.py",
             "tests/conversation/test_pos_and_text.py", "tests/conversation/test_bad_arguments.py",
             "tests/conversation/test_private_details.py", "tests/conversation/test_safe_answers.py",
             "tests/conversation/test_spanish.py",
             "tests/conversation/test_booking_text_reminder.py"),
-           emulator=True, in_sample=False),
+           emulator=True),
     # The board's own guard: what staff may see (its routes run in the board's process, out of
     # mutmut's reach; these rules are pinned in-process).
     Target("board: roles", "services/board/roles.py", ("tests/board/test_roles_rules.py",)),
