@@ -6,14 +6,19 @@ import asyncio
 import itertools
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
+import pytest
+from google.api_core import exceptions as gexc
 from livekit.agents import AgentSession
 from livekit.agents.voice.run_result import RunResult
 
+from actions.texts import Texts
 from agents.call import SESSION_OPTIONS, new_call, start_call
 from conversation.state import CallServices, UserData
 from domain.menu import Catalog
 from store import FirebaseManager
+from store.outbox import Outbox
 from testkit.phone import CALLER, NOW, TZ, Phone, catalog_from
 from testkit.scripted_llm import ScriptedLLM, Step
 
@@ -105,3 +110,21 @@ def tool_output(result: RunResult, name: str) -> tuple[str, bool]:
             out = next(e for e in result.events[i + 1:] if e.type == "function_call_output")
             return str(out.item.output), bool(out.item.is_error)
     raise AssertionError(f"{name} was not called; events: {[e.type for e in result.events]}")
+
+
+def offer_texts_without_sending(call: Call, db: FirebaseManager, folder: Path) -> None:
+    """Texts configured without Twilio: the agent offers a text after a save, none is sent."""
+    no_twilio = None
+    call.userdata.services.texts = Texts(no_twilio, Outbox(folder / "sms.jsonl"),
+                                         db.for_restaurant)
+
+
+def firestore_unreachable(monkeypatch: pytest.MonkeyPatch, db: FirebaseManager,
+                          *methods: str) -> None:
+    """These store methods fail as with Firestore down, with no retry budget to wait out."""
+    async def unreachable(*_: object) -> None:
+        raise gexc.ServiceUnavailable("Firestore is down")
+
+    for name in methods:
+        monkeypatch.setattr(db, name, unreachable)
+    monkeypatch.setattr(db, "retry_budget_s", 0.0)

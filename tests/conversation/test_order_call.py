@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import pytest
-from google.api_core import exceptions as gexc
 
 from actions.reservations import spell
-from actions.texts import Texts
 from agents import ConfirmationAgent, OrderAgent
 from domain import ids
 from domain.lines import say
 from domain.spoken import spoken_in
-from store.outbox import Outbox
 from testkit.records import make_order
 from testkit.scripted_llm import Call
-from tests.conversation.harness import CALLER, TZ, open_call, tool_output
+from tests.conversation.harness import (
+    CALLER,
+    TZ,
+    firestore_unreachable,
+    offer_texts_without_sending,
+    open_call,
+    tool_output,
+)
 
 # What the model is told to do with the confirmation line: say it, then ask for more.
 TELL = " Tell the caller, and ask if there is anything else."
@@ -155,15 +159,9 @@ async def test_the_model_is_told_how_the_order_was_saved_in_the_callers_language
         "Noted. Anything else?",
     )
     call.userdata.language = language
-    no_twilio = None  # offering a text sends nothing
-    call.userdata.services.texts = Texts(no_twilio, Outbox(tmp_path / "sms.jsonl"),
-                                         db.for_restaurant)
+    offer_texts_without_sending(call, db, tmp_path)
     if firestore_down:
-        async def unreachable(*_):
-            raise gexc.ServiceUnavailable("Firestore is down")
-
-        monkeypatch.setattr(db, "_commit_order", unreachable)
-        monkeypatch.setattr(db, "retry_budget_s", 0.0)
+        firestore_unreachable(monkeypatch, db, "_commit_order")
     await call.caller_says("A large cap please")
     await call.caller_says("Sam Rivera")
     said, is_error = tool_output(await call.caller_says("Yes"), "confirm")

@@ -5,19 +5,24 @@ from __future__ import annotations
 from datetime import date, datetime, time
 
 import pytest
-from google.api_core import exceptions as gexc
 
-from actions.texts import Texts
 from agents import ConfirmationAgent, ReservationAgent
 from domain.lines import say
 from domain.spoken import spoken_in
 from models import Reservation
 from store.menu_file import load_menu_file
-from store.outbox import Outbox
 from testkit.firestore import MENU_PATH
 from testkit.scripted_llm import Call
 from testkit.seating import seated_at
-from tests.conversation.harness import CALLER, NOW, count_docs, open_call, tool_output
+from tests.conversation.harness import (
+    CALLER,
+    NOW,
+    count_docs,
+    firestore_unreachable,
+    offer_texts_without_sending,
+    open_call,
+    tool_output,
+)
 
 ROOM = load_menu_file(MENU_PATH).restaurant.seating  # the demo café's tables
 # What the model is told to do with the confirmation line: say it, then ask for more.
@@ -148,9 +153,7 @@ async def test_cancel_frees_the_seats(seeded_db, tmp_path, language):
     )
     call.userdata.language = language
     # texts configured: no text (nor reminder) is offered for a booking that was cancelled
-    no_twilio = None  # offering a text sends nothing
-    call.userdata.services.texts = Texts(no_twilio, Outbox(tmp_path / "sms.jsonl"),
-                                         db.for_restaurant)
+    offer_texts_without_sending(call, db, tmp_path)
     await call.caller_says("Please cancel booking K X T 4 M A")
     asked = {"en": "Just to confirm: cancel", "es": "Solo para confirmar: ¿cancelo"}[language]
     assert call.session.history.items[-1].text_content.startswith(asked)
@@ -195,18 +198,12 @@ async def test_the_model_is_told_how_the_booking_was_saved_in_the_callers_langua
         "Noted. Anything else?",
     )
     call.userdata.language = language
-    no_twilio = None  # offering a text sends nothing
-    call.userdata.services.texts = Texts(no_twilio, Outbox(tmp_path / "sms.jsonl"),
-                                         db.for_restaurant)
+    offer_texts_without_sending(call, db, tmp_path)
     if firestore_down:
-        async def unreachable(*_):
-            raise gexc.ServiceUnavailable("Firestore is down")
-
-        monkeypatch.setattr(db, "_book_once", unreachable)
-        monkeypatch.setattr(db, "retry_budget_s", 0.0)
+        firestore_unreachable(monkeypatch, db, "_book_once")
     await call.caller_says("A table for four tomorrow at seven, Priya Shah")
     if firestore_down:  # nor can it be read: a queued booking is not looked up for a text
-        monkeypatch.setattr(db, "get_reservation", unreachable)
+        firestore_unreachable(monkeypatch, db, "get_reservation")
     output, is_error = tool_output(await call.caller_says("Yes"), "confirm")
     monkeypatch.undo()
 
