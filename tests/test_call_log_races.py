@@ -8,7 +8,6 @@ Also the log's lifecycle as a pure merge (`completed_log`)."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -19,39 +18,10 @@ from conversation.call_snapshot import CallSnapshot, crash_log_fields
 from models import CallLog, TranscriptLine
 from store import FirebaseManager
 from store.call_records import completed_log
+from testkit.races import after_read
 
 DAY = date(2026, 11, 20)
 START = datetime(2026, 11, 20, 19, 0, tzinfo=UTC)
-
-
-class _ReadThenLetIn:
-    """A document reference whose first read is followed by another writer's write."""
-
-    def __init__(self, ref: Any, then: Callable[[], Awaitable[None]]) -> None:
-        self._ref, self._then = ref, then
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._ref, name)
-
-    async def get(self, *args: Any, **kwargs: Any) -> Any:
-        snap = await self._ref.get(*args, **kwargs)
-        if self._then is not None:
-            then, self._then = self._then, None
-            await then()
-        return snap
-
-
-def _after_first_read(monkeypatch: pytest.MonkeyPatch, store: FirebaseManager, path: str,
-                      then: Callable[[], Awaitable[None]]) -> None:
-    real = store.db.document
-    pending = {path: then}
-
-    def document(p: str) -> Any:
-        ref = real(p)
-        hook = pending.pop(p, None)
-        return _ReadThenLetIn(ref, hook) if hook else ref
-
-    monkeypatch.setattr(store.db, "document", document)
 
 
 def _line(role: str, text: str) -> TranscriptLine:
@@ -77,7 +47,7 @@ async def test_the_agent_finishing_as_the_reaper_marks_it_keeps_the_call_complet
     agent = db.for_restaurant(db.restaurant_id)  # the agent's own client, not patched
     done = CallLog(call_id="c1", started_at=START, ended_at=START + timedelta(minutes=2),
                    transcript=[_line("user", "Thanks, bye")])
-    _after_first_read(monkeypatch, db, "call_logs/c1",
+    after_read(monkeypatch, db, "call_logs/c1",
                       lambda: agent.write_call_log(done, DAY))  # type: ignore[arg-type,return-value]
 
     assert not await db.mark_call_crashed("c1", now=START + timedelta(minutes=5),
@@ -99,7 +69,7 @@ async def test_a_crashed_log_says_what_the_call_saved_last(
     await db.save_call_snapshot("c1", _snapshot(first))
     later = [*first, _line("user", "Two tacos please")]
     agent = db.for_restaurant(db.restaurant_id)
-    _after_first_read(monkeypatch, db, "call_snapshots/c1",
+    after_read(monkeypatch, db, "call_snapshots/c1",
                       lambda: agent.save_call_snapshot("c1", _snapshot(later)))
 
     assert await db.mark_call_crashed("c1", now=START + timedelta(minutes=5),
@@ -117,7 +87,7 @@ async def test_the_reaper_marking_as_the_agent_finishes_leaves_no_crash_counted(
     write: the agent's completion replaces the crash mark and takes its count back."""
     await _open(db)
     reaper = db.for_restaurant(db.restaurant_id)
-    _after_first_read(monkeypatch, db, "call_logs/c1", lambda: reaper.mark_call_crashed(
+    after_read(monkeypatch, db, "call_logs/c1", lambda: reaper.mark_call_crashed(
         "c1", now=START + timedelta(minutes=5), from_snapshot=crash_log_fields))
     done = CallLog(call_id="c1", started_at=START, ended_at=START + timedelta(minutes=2),
                    transcript=[_line("user", "Thanks, bye")], outcome="order")
