@@ -17,12 +17,14 @@ import asyncio
 import socket
 import time as time_module
 from datetime import UTC, date, datetime, time
+from pathlib import Path
 
 import pytest
 
 from config import FirestoreSettings
 from models import CallLog, Message
 from store import CodeTaken, FirebaseManager, ReservationNotFound, SlotFull, connect
+from store.outbox import Outbox
 from testkit.seating import seated_at, seats
 from tests.conftest import make_order, make_reservation
 
@@ -128,7 +130,7 @@ async def test_a_queued_booking_that_no_longer_fits_becomes_a_call_back_note(
     monkeypatch.setenv("TZ", "America/Los_Angeles")
     time_module.tzset()
     booking = make_reservation("call-late", party=4, at=time(20, 0), name="Ann Lee",
-                               phone="+16175550123")
+                               phone="+16175550123", language="es")
     unreachable = await _queued_while_down(firestore_settings)
     try:
         await unreachable.book_reservation(booking, seats(6), DAY)
@@ -143,8 +145,8 @@ async def test_a_queued_booking_that_no_longer_fits_becomes_a_call_back_note(
     assert await seated_at(db, BOOKED_DAY) == {"20:00": 4}
     note_id = f"call-late-unplaced-{booking.code}"
     note = Message.from_doc((await db.db.document(f"messages/{note_id}").get()).to_dict())
-    assert (note.id, note.call_id, note.name, note.phone) == (
-        note_id, "call-late", "Ann Lee", "+16175550123")
+    assert (note.id, note.call_id, note.name, note.phone, note.language) == (
+        note_id, "call-late", "Ann Lee", "+16175550123", "es")  # call her back in Spanish
     assert note.reason.startswith(f"Booking {booking.code} for 4 on 2026-11-27 at 20:00 was "
                                   "confirmed while the database was offline")
     assert "nothing free for the whole meal at" in note.reason  # why, for the staff member
@@ -154,6 +156,24 @@ async def test_a_queued_booking_that_no_longer_fits_becomes_a_call_back_note(
     assert await db.replay_outbox() == 0  # settled: the note is not written twice
     monkeypatch.delenv("TZ")
     time_module.tzset()
+
+
+async def test_what_a_replay_saves_is_journaled_until_an_export_holds_it(
+    db: FirebaseManager, firestore_settings: FirestoreSettings, tmp_path: Path,
+) -> None:
+    """On the emulator, a record saved by the outbox replay joins the journal like one saved
+    at once: if the emulator dies before its next export, the journal brings it back."""
+    db.journal = Outbox(tmp_path / "journal.jsonl")
+    order = make_order("call-replayed", phone="+16175550111")
+    unreachable = await _queued_while_down(firestore_settings)
+    try:
+        assert (await unreachable.save_order(order, DAY)).status == "queued"
+    finally:
+        await unreachable.close()
+
+    assert await db.replay_outbox() == 1
+    journaled = await db.journal.entries()
+    assert [(e.kind, e.payload["order"]["id"]) for e in journaled] == [("order", order.id)]
 
 
 async def test_the_code_and_booking_named_in_refusals_are_the_ones_asked_for(
