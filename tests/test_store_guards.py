@@ -23,7 +23,14 @@ import pytest
 
 from config import FirestoreSettings
 from models import CallLog, Message
-from store import CodeTaken, FirebaseManager, ReservationNotFound, SlotFull, connect
+from store import (
+    CodeTaken,
+    FirebaseManager,
+    PersistenceUnavailable,
+    ReservationNotFound,
+    SlotFull,
+    connect,
+)
 from store.outbox import Outbox
 from testkit.seating import seated_at, seats
 from tests.conftest import make_order, make_reservation
@@ -72,7 +79,9 @@ async def test_replaying_writes_that_had_landed_doubles_nothing(
         assert await unreachable.replay_outbox() == 0
     finally:
         await unreachable.close()
-    assert [r.status for r in queued] == ["queued"] * 4
+    assert [(r.status, r.id) for r in queued] == [
+        ("queued", order.id), ("queued", booking.code), ("queued", message.id),
+        ("queued", call_log.call_id)]
     assert len(await db.outbox.entries()) == 4
 
     # ...while every one of those writes had in fact reached it.
@@ -173,7 +182,43 @@ async def test_what_a_replay_saves_is_journaled_until_an_export_holds_it(
 
     assert await db.replay_outbox() == 1
     journaled = await db.journal.entries()
-    assert [(e.kind, e.payload["order"]["id"]) for e in journaled] == [("order", order.id)]
+    assert [(e.id, e.payload["order"]["id"]) for e in journaled] == [
+        (f"order:{order.id}", order.id)]
+
+
+async def test_what_is_saved_at_once_is_journaled_under_its_own_id(
+    db: FirebaseManager, tmp_path: Path,
+) -> None:
+    db.journal = Outbox(tmp_path / "journal.jsonl")
+    order = make_order("call-now", phone="+16175550111")
+    message = Message(id="call-now-message-1", call_id="call-now", name="Ann Lee",
+                      phone="+16175550111", reason="Call me back about the cake",
+                      created_at=datetime(2026, 11, 20, 17, 0, tzinfo=UTC))
+
+    assert (await db.save_order(order, DAY)).status == "saved"
+    assert (await db.save_message(message, DAY)).status == "saved"
+
+    journaled = {e.id: e.payload for e in await db.journal.entries()}
+    assert list(journaled) == [f"order:{order.id}", f"message:{message.id}"]
+    assert journaled[f"order:{order.id}"]["order"]["total_cents"] == order.total_cents
+    assert journaled[f"message:{message.id}"]["message"]["reason"] == message.reason
+
+
+async def test_a_write_neither_firestore_nor_the_outbox_can_take_is_an_error_naming_it(
+    firestore_settings: FirestoreSettings, tmp_path: Path,
+) -> None:
+    """Never "queued" when nothing holds it: the agent must not tell the caller it is saved."""
+    (tmp_path / "not-a-dir").write_text("")
+    settings = firestore_settings.model_copy(
+        update={"outbox_path": tmp_path / "not-a-dir" / "outbox.jsonl"})
+    unreachable = await _queued_while_down(settings)
+    order = make_order("call-lost", phone="+16175550111")
+    try:
+        with pytest.raises(PersistenceUnavailable, match=rf"^order {order.id}: Firestore "
+                           "unreachable and the outbox failed: "):
+            await unreachable.save_order(order, DAY)
+    finally:
+        await unreachable.close()
 
 
 async def test_the_code_and_booking_named_in_refusals_are_the_ones_asked_for(
