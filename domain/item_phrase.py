@@ -164,8 +164,8 @@ def _take_note(words: list[str], placed: list[bool]) -> str:
     parts: list[str] = []
     i = 0
     while i < len(words):
-        if placed[i] or words[i] not in NOTE_STARTS:
-            i += 1
+        if placed[i] or words[i] not in NOTE_STARTS or words[i - 1:i + 1] == ["as", "well"]:
+            i += 1  # "a latte as well": filler, not a note for the kitchen
             continue
         j = i + 1
         while j < len(words) and not placed[j] and words[j] not in NOTE_ENDS:
@@ -193,14 +193,16 @@ def _take_quantity(
             if tuple(words[i:i + len(phrase)]) == phrase and i + len(phrase) <= before:
                 if phrase in (("a",), ("an",)) and quantity is not None:
                     break  # "2 with a ..." - the article is filler
-                if quantity is None:
+                if phrase == ("dozen",) and quantity is not None and not article:
+                    quantity *= 12  # "two dozen", "a couple dozen"
+                elif quantity is None:
                     quantity, article = value, phrase in ARTICLES
                 placed[i:i + len(phrase)] = [True] * len(phrase)
                 i += len(phrase) - 1
                 break
         else:
             if words[i].isdigit():
-                if quantity is not None and quantity != int(words[i]):
+                if quantity is not None and not article and quantity != int(words[i]):
                     raise Refusal(
                         f"Two different quantities were said ({quantity} and {words[i]}). "
                         "Ask the caller how many they want."
@@ -209,6 +211,12 @@ def _take_quantity(
                 placed[i] = True
         i += 1
     return quantity, article
+
+
+def _offered(item: MenuItem) -> str:
+    """The item's options as the model may read them to the caller: sold-out ones left out."""
+    return "; ".join(f"{g.name}: {', '.join(o.name for o in g.options if o.available)}"
+                     for g in item.option_groups)
 
 
 def _refuse_unplaced(menu: Menu, item: MenuItem | None, phrase: str, left: list[str]) -> None:
@@ -221,10 +229,7 @@ def _refuse_unplaced(menu: Menu, item: MenuItem | None, phrase: str, left: list[
     words = ", ".join(f"'{w}'" for w in left)
     offered = ""
     if item is not None and item.option_groups:
-        offered = " Options for {}: {}.".format(item.name, "; ".join(
-            # Sold-out options are not offered: the model would read them to the caller.
-            f"{g.name}: {', '.join(o.name for o in g.options if o.available)}"
-            for g in item.option_groups))
+        offered = f" Options for {item.name}: {_offered(item)}."
     raise Refusal(
         f"I could not place {words} from '{phrase}'.{offered} Ask the caller what they meant "
         "by it; pass a kitchen note (e.g. 'no tomato') as special_instructions."
@@ -275,9 +280,7 @@ def parse_option_phrases(item: MenuItem, phrases: list[str]) -> tuple[
         note = _take_note(words, placed)
         left = _unplaced(words, placed)
         if left or not any(placed):
-            offered = "; ".join(
-                f"{g.name}: {', '.join(o.name for o in g.options)}" for g in item.option_groups
-            ) or "none"
+            offered = _offered(item) or "none"
             named = ", ".join(f"'{w}'" for w in left) if left else f"'{phrase}'"
             raise Refusal(
                 f"{item.name} has no option {named}. Options offered: {offered}. Ask the "
