@@ -186,6 +186,27 @@ async def test_what_a_replay_saves_is_journaled_until_an_export_holds_it(
         (f"order:{order.id}", order.id)]
 
 
+async def test_a_queued_write_of_a_kind_this_worker_does_not_know_is_kept_not_dropped(
+    db: FirebaseManager, firestore_settings: FirestoreSettings,
+) -> None:
+    """Written by a newer worker, then rolled back to this one: the entry waits for a worker
+    that knows it (the outbox is its only copy); the writes around it are replayed."""
+    order = make_order("call-known", phone="+16175550111")
+    unreachable = await _queued_while_down(firestore_settings)
+    try:
+        await unreachable.outbox.append("gift_card", {"analytics_day": DAY.isoformat(),
+                                                      "gift_card": {"cents": 5000}},
+                                        record_id="card-1")
+        assert (await unreachable.save_order(order, DAY)).status == "queued"
+    finally:
+        await unreachable.close()
+
+    assert await db.replay_outbox() == 1
+    assert [e.id for e in await db.outbox.entries()] == ["gift_card:card-1"]
+    assert (await db.db.document(f"orders/{order.id}").get()).exists
+    assert (await db.get_analytics(DAY)).orders == 1
+
+
 async def test_what_is_saved_at_once_is_journaled_under_its_own_id(
     db: FirebaseManager, tmp_path: Path,
 ) -> None:
