@@ -8,6 +8,7 @@ runs there, and the results land in a report (docs/mutation.md by default).
     python scripts/mutation.py                      # every target, the full report
     python scripts/mutation.py --only pricing ids   # some targets
     python scripts/mutation.py --sample 30 --budget 150   # CI: a time-bounded random sample
+    python scripts/mutation.py --only "store commit paths" --survivors   # after a triage
 
 A surviving mutant is either killed by a new test or, when no test can tell it from the
 original (it changes nothing a caller, a cook or an operator could notice), listed with the
@@ -63,10 +64,8 @@ TARGETS = (
            ("tests/test_seating.py", "tests/test_booking_rules.py", "tests/test_late_nights.py",
             PROPERTY)),
     Target("item phrases", "domain/item_phrase.py",
-           ("tests/test_item_phrases.py", "tests/test_pricing.py", "tests/test_menu_guards.py"),
-           # Not in the CI sample yet: the full run left 124 of 468 mutants alive (spelling
-           # variants, refusal wording built outside `raise`), not yet killed or triaged.
-           in_sample=False),
+           ("tests/test_item_phrases.py", "tests/test_item_phrase_cases.py",
+            "tests/test_pricing.py", "tests/test_menu_guards.py")),
     Target("menu matching", "domain/menu.py",
            ("tests/test_menu_match.py", "tests/test_menu_guards.py", PROPERTY)),
     Target("contact", "domain/contact.py", ("tests/test_contact.py", PROPERTY)),
@@ -89,7 +88,8 @@ TARGETS = (
     Target("outbox", "store/outbox.py", ("tests/test_outbox_file.py", "tests/test_outbox_loop.py")),
     Target("store commit paths", "store/repository.py",
            ("tests/test_persistence.py", "tests/test_store_guards.py", "tests/test_outbox.py",
-            "tests/test_call_log_races.py", "tests/board/test_reservation_versions.py",
+            "tests/test_call_log_races.py", "tests/test_reservation_races.py",
+            "tests/board/test_reservation_versions.py",
             "tests/conversation/test_reservation_call.py"),
            functions=("FirebaseManager._commit_order", "FirebaseManager._commit_message",
                       "FirebaseManager._commit_create",
@@ -102,10 +102,9 @@ TARGETS = (
                       "FirebaseManager._commit_checked", "_holds", "_hold_of",
                       "_existing_reservation",
                       "_unplaced_booking_message"),
-           # Out of the CI sample: its run of 2026-12-07 with only the first two files (622
-           # mutants, 79 alive) is not triaged; the files added since hold some of those guards
-           # (the outbox's call-open replay and restaurant id, booking versions).
-           emulator=True, in_sample=False),
+           # Its full run of 2026-12-07 (first two files) left 79 alive; with the files added
+           # since, their re-run (--survivors) leaves only listed ones.
+           emulator=True),
     # The call's log and its saved state: one log per call (completed, never doubled), a
     # crashed call's log from what it saved, its restaurant kept through the outbox.
     Target("call records", "store/call_records.py",
@@ -292,7 +291,10 @@ def fingerprint(mutant: str, diff: str) -> str:
 
 
 def run_target(target: Target, *, sample: int | None, rng: random.Random, timeout: float,
-               env: dict[str, str], keep: bool) -> Outcome:
+               env: dict[str, str], keep: bool,
+               again: dict[str, str] | None = None) -> Outcome:
+    """One target's mutants: all (or its functions'), a random `sample`, or `again`: the
+    survivors of its last full run (mutant -> the change recorded then)."""
     outcome = Outcome(target)
     started = time.monotonic()
     dest = Path(tempfile.mkdtemp(prefix=f"mutation-{target.source.replace('/', '-')}-"))
@@ -300,10 +302,15 @@ def run_target(target: Target, *, sample: int | None, rng: random.Random, timeou
         _copy_tree(dest)
         _configure(dest, target)
         names: list[str] = []
-        if target.functions or sample is not None:
+        if target.functions or sample is not None or again is not None:
             names = all_mutants(dest, target, env)
             if sample is not None:
                 names = sorted(rng.sample(names, min(sample, len(names))))
+            if again is not None:
+                names = [n for n in names if n in again]
+                outcome.error = _changed_since(dest, names, again, env)
+                if outcome.error:
+                    return outcome
             if not names:
                 outcome.error = "no mutants selected"
                 return outcome
@@ -331,6 +338,36 @@ def run_target(target: Target, *, sample: int | None, rng: random.Random, timeou
         else:
             shutil.rmtree(dest, ignore_errors=True)
     return outcome
+
+
+def _changed_since(dest: Path, names: list[str], again: dict[str, str],
+                   env: dict[str, str]) -> str:
+    """Why the survivors cannot be re-run alone ("" when they can): a killed mutant stays
+    killed when tests are only added, but only while every mutant is still the same change."""
+    now = changed_lines(dest, names, env)
+    moved = [n for n in again if now.get(n) != again[n]]
+    if moved:
+        return (f"{len(moved)} survivors are no longer the change recorded (e.g. {moved[0]}): "
+                "the module changed since its last full run; run the target in full")
+    return ""
+
+
+def survivors_of(data: dict[str, dict[str, dict]], target: Target) -> dict[str, str]:
+    """The survivors of the target's last full run in docs/mutation.json: mutant -> change."""
+    last = data.get("after", {}).get(target.name)
+    if not last or last.get("source") != target.source:
+        raise SystemExit(f"{target.name}: no full run recorded to re-run the survivors of")
+    return {v["mutant"]: v["change"] for v in last["survivors"]}
+
+
+def merged(last: dict[str, object], rerun: dict[str, object]) -> dict[str, object]:
+    """The last full run with its survivors decided again by today's tests."""
+    killed = int(last["killed"]) + int(rerun["killed"])  # type: ignore[call-overload]
+    mutants = int(last["mutants"])  # type: ignore[call-overload]
+    return {**rerun, "mutants": mutants, "killed": killed,
+            "score": round(100.0 * killed / mutants, 1),
+            "full_run": last.get("full_run", last["when"]),
+            "seconds": int(last["seconds"]) + int(rerun["seconds"])}  # type: ignore[call-overload]
 
 
 def load_equivalents() -> dict[str, str]:
@@ -370,7 +407,10 @@ def render(data: dict[str, dict[str, dict]], equivalents: dict[str, str]) -> str
         "with it; *no tests* means no selected test runs its code, and counts against the score.",
         "*Before* is the suite as it stood before issue 16 (`--baseline`: the tests that existed,",
         f"property tests at {PROPERTY_EXAMPLES} examples as here). The wording of refusals, log",
-        "lines and printouts is not mutated (see NOT_MUTATED in scripts/mutation.py).", "",
+        "lines and printouts is not mutated (see NOT_MUTATED in scripts/mutation.py). A row run",
+        "on two days is its full run with the survivors re-run after tests were added",
+        "(`--survivors`: a killed mutant stays killed while the module is unchanged, which the",
+        "re-run checks; its time is that of all its runs).", "",
         "| target | module | mutants | before: killed / score | after: killed / score "
         "| survivors after (of them equivalent) | time | run on |",
         "| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |",
@@ -392,7 +432,7 @@ def render(data: dict[str, dict[str, dict]], equivalents: dict[str, str]) -> str
         lines.append(
             f"| {t.name} | {t.source} | {(a or b or {}).get('mutants', '-')} | {cell(b)} "
             f"| {cell(a)} | {alive} ({equivalent}) | {a['seconds'] if a else '-'} s "
-            f"| {(a or {}).get('when', '-')[:10]} |")
+            f"| {_run_on(a)} |")
     lines += ["", "Tests each target ran (after):", ""]
     for t in TARGETS:
         if t.name in after:
@@ -416,6 +456,14 @@ def render(data: dict[str, dict[str, dict]], equivalents: dict[str, str]) -> str
                 verdict = f"**UNEXPLAINED ({v['status']})**"
             lines.append(f"- `{v['mutant']}`: `{v['change']}`  \n  {verdict}")
     return "\n".join(lines) + "\n"
+
+
+def _run_on(a: dict | None) -> str:
+    if not a:
+        return "-"
+    if a.get("full_run"):  # survivors re-run later (--survivors)
+        return f"{a['full_run'][:10]}, survivors {a['when'][:10]}"
+    return a["when"][:10]
 
 
 def _mutmut_version() -> str:
@@ -467,8 +515,9 @@ def run_all(targets: list[Target], args: argparse.Namespace,
             if target.emulator and emulator is None and "FIRESTORE_EMULATOR_HOST" not in env:
                 env, emulator = _emulator_env(env)
             print(f"mutating {target.source} ({target.name}) ...", flush=True)
+            again = (getattr(args, "again", None) or {}).get(target.name)
             outcome = run_target(target, sample=args.sample, rng=rng, timeout=left, env=env,
-                                 keep=args.keep)
+                                 keep=args.keep, again=again)
             outcomes.append(outcome)
             c = outcome.counts
             print(f"  {len(outcome.statuses)} mutants, {outcome.killed} killed, "
@@ -493,6 +542,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the scratch copies")
     parser.add_argument("--baseline", action="store_true",
                         help="use the tests each target had before issue 16")
+    parser.add_argument("--survivors", action="store_true",
+                        help="re-run only the survivors of each target's last full run (after "
+                             "tests were added; refused when the module changed since)")
     args = parser.parse_args(argv)
     # Stopped from outside (a CI timeout, ^C in make): still stop the emulator we started.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -505,6 +557,9 @@ def main(argv: list[str] | None = None) -> int:
         targets = [Target(t.name, t.source, BASELINE_TESTS[t.name], t.functions,
                           emulator=t.emulator or "persistence" in str(BASELINE_TESTS[t.name]),
                           livekit=t.livekit) for t in targets]
+    results = args.report.with_suffix(".json")
+    data = json.loads(results.read_text()) if results.exists() else {}
+    args.again = {t.name: survivors_of(data, t) for t in targets} if args.survivors else None
     seed = _seed(args.seed)
     rng = random.Random(seed)
     if args.sample is not None:
@@ -515,12 +570,12 @@ def main(argv: list[str] | None = None) -> int:
     outcomes = run_all(targets, args, rng)
     equivalents = load_equivalents()
     if args.sample is None:
-        results = args.report.with_suffix(".json")
-        data = json.loads(results.read_text()) if results.exists() else {}
         section = data.setdefault("before" if args.baseline else "after", {})
         for o in outcomes:
             if o.statuses:
-                section[o.target.name] = record(o)
+                done = record(o)
+                section[o.target.name] = (merged(section[o.target.name], done)
+                                          if args.survivors else done)
         results.parent.mkdir(parents=True, exist_ok=True)
         results.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n")
         args.report.write_text(render(data, equivalents), encoding="utf-8")
