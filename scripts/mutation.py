@@ -129,10 +129,12 @@ TARGETS = (
     # mutmut's reach; these rules are pinned in-process).
     Target("board: roles", "services/board/roles.py", ("tests/board/test_roles_rules.py",)),
     Target("SIP trunk setup", "scripts/setup_sip.py",
-           # The 5 unexplained survivors of its 2026-11-28 run (the LiveKit URL when none is
-           # set) are killed by test_without_livekit_url_the_default_address_is_tried, added
-           # since (checked by hand); the module changed only its imports since that run.
-           ("tests/telephony/test_sip_trunk_rules.py",), livekit=True),
+           # Out of the CI sample: since its 2026-11-28 run the module took in the outbound
+           # trunk (OutboundSetup, ensure_outbound, numbers from restaurant files), which this
+           # file does not exercise; its full run of 2026-12-08 (428 mutants, 309 killed, 78
+           # survived, 41 without tests) is not triaged. Their tests (test_setup_sip.py) need
+           # LiveKit SIP and the emulator for every mutant.
+           ("tests/telephony/test_sip_trunk_rules.py",), livekit=True, in_sample=False),
 )
 # The tests each target had before mutation testing began (issue 16), for the "before" score:
 # `--baseline` on a checkout of that commit.
