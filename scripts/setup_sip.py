@@ -70,6 +70,9 @@ class SipSetup:
     # last resort against an open-ended call (its own default is 24 h).
     max_call_duration_s: int = DEFAULT_MAX_CALL_DURATION_S
     outbound: OutboundSetup | None = None
+    # The outbound trunk's name, also without an outbound setup: a trunk of that name left
+    # from an earlier run is removed then, or the agent could still call out through it.
+    outbound_name: str = DEFAULT_OUTBOUND_TRUNK_NAME
 
 
 @dataclass(frozen=True)
@@ -147,6 +150,7 @@ def setup_from_env(env: dict[str, str] | None = None) -> SipSetup:
         raise SystemExit(f"FREESWITCH_ADDRESS {', '.join(wide)} is too wide: the trunk must take "
                          "calls from FreeSWITCH only (its IP, or a /16 or narrower network)")
     outbound = None
+    outbound_name = env.get("SIP_OUTBOUND_TRUNK_NAME") or DEFAULT_OUTBOUND_TRUNK_NAME
     address = (env.get("SIP_OUTBOUND_ADDRESS") or "").strip()
     if address:
         password = env.get("SIP_OUTBOUND_PASSWORD") or ""
@@ -156,11 +160,12 @@ def setup_from_env(env: dict[str, str] | None = None) -> SipSetup:
         outbound = OutboundSetup(
             address=address, number=numbers[0], password=password,
             username=env.get("SIP_OUTBOUND_USERNAME") or DEFAULT_OUTBOUND_USERNAME,
-            name=env.get("SIP_OUTBOUND_TRUNK_NAME") or DEFAULT_OUTBOUND_TRUNK_NAME,
+            name=outbound_name,
         )
     return SipSetup(
         numbers=numbers,
         outbound=outbound,
+        outbound_name=outbound_name,
         allowed_addresses=allowed,
         agent_name=env.get("AGENT_NAME") or DEFAULT_AGENT_NAME,
         trunk_name=env.get("SIP_TRUNK_NAME") or DEFAULT_TRUNK_NAME,
@@ -269,6 +274,8 @@ async def ensure(lk: api.LiveKitAPI, setup: SipSetup) -> Report:
 
     if setup.outbound is not None:
         await ensure_outbound(lk, setup.outbound, report)
+    else:
+        await remove_outbound(lk, setup.outbound_name, report)
 
     want_rule = desired_rule(setup, report.trunk_id)
     rules = (await lk.sip.list_dispatch_rule(sip_pb.ListSIPDispatchRuleRequest())).items
@@ -315,6 +322,16 @@ async def ensure_outbound(lk: api.LiveKitAPI, outbound: OutboundSetup, report: R
         report.actions.append(f"updated outbound trunk {current.sip_trunk_id}")
     else:
         report.actions.append(f"unchanged outbound trunk {current.sip_trunk_id}")
+
+
+async def remove_outbound(lk: api.LiveKitAPI, name: str, report: Report) -> None:
+    """No SIP_OUTBOUND_ADDRESS: the outbound trunk an earlier run made goes, so the agent
+    cannot call out through it (the worker finds its trunk by this name)."""
+    trunks = (await lk.sip.list_outbound_trunk(sip_pb.ListSIPOutboundTrunkRequest())).items
+    for gone in [t for t in trunks if t.name == name]:
+        await lk.sip.delete_trunk(sip_pb.DeleteSIPTrunkRequest(sip_trunk_id=gone.sip_trunk_id))
+        report.actions.append(f"deleted outbound trunk {gone.sip_trunk_id} "
+                              "(SIP_OUTBOUND_ADDRESS is not set)")
 
 
 async def run(setup: SipSetup, *, url: str, key: str, secret: str, wait_s: float) -> Report:
